@@ -1,0 +1,60 @@
+# Two commands matter: `make demo` and `make test` (see README.md).
+# Both install everything they need on a fresh Debian machine when run as root.
+
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+APT_PACKAGES := iproute2 keepalived tcpdump iputils-ping procps kmod python3 python3-venv
+PEER ?= vrrptui
+
+.PHONY: all deps apt venv test demo lab-down bench screenshots check clean
+
+all: test
+
+deps: apt venv
+
+# Install missing Debian packages. keepalived must not start on this host's own
+# interfaces: policy-rc.d refuses service starts for the duration of the install.
+apt:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "make: missing Debian packages:$$missing (run as root to install them)" >&2; exit 1; fi; \
+	  echo "installing:$$missing"; \
+	  made_policy=""; if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; made_policy=1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; rc=$$?; \
+	  [ -n "$$made_policy" ] && rm -f /usr/sbin/policy-rc.d; \
+	  exit $$rc; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+test: deps
+	$(PY) -m pytest -q
+
+check: venv
+	@for f in configs/*.conf; do $(VENV)/bin/vrrptui --check $$f >/dev/null || { echo "FAIL $$f"; exit 1; }; done; echo "all configs pass --check"
+
+demo: deps
+	$(VENV)/bin/vrrptui lab up --peer $(PEER)
+	ip netns exec vrrptui-dent2 $(VENV)/bin/vrrptui configs/dent2.conf
+
+lab-down: venv
+	$(VENV)/bin/vrrptui lab down
+
+bench: deps
+	$(PY) benchmarks/failover.py
+
+screenshots: deps
+	$(PY) screenshots/make_screenshots.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -1,0 +1,53 @@
+"""Shared test plumbing.
+
+Rule: locally a test that lacks a prerequisite (root, netns, keepalived, tcpdump)
+is skipped with the reason; in CI (CI=true) it fails instead. Use `require()`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require(condition: bool, what: str) -> None:
+    """Skip locally, fail in CI, when a prerequisite is missing."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"prerequisite missing in CI: {what}")
+    pytest.skip(f"prerequisite missing: {what}")
+
+
+def _netns_works() -> bool:
+    if os.geteuid() != 0 or not shutil.which("ip"):
+        return False
+    name = f"vrrptui-probe-{os.getpid()}"
+    ok = subprocess.run(["ip", "netns", "add", name], capture_output=True).returncode == 0
+    subprocess.run(["ip", "netns", "del", name], capture_output=True)
+    return ok
+
+
+@pytest.fixture(scope="session")
+def netns_ok() -> None:
+    require(os.geteuid() == 0, "root (network namespaces, raw sockets)")
+    require(_netns_works(), "ip netns add/del")
+
+
+@pytest.fixture(scope="session")
+def tcpdump_ok() -> str:
+    path = shutil.which("tcpdump")
+    require(path is not None, "tcpdump (apt-get install tcpdump)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def keepalived_ok() -> str:
+    path = shutil.which("keepalived") or ("/usr/sbin/keepalived" if os.path.exists("/usr/sbin/keepalived") else None)
+    require(path is not None, "keepalived (apt-get install keepalived)")
+    return path

@@ -1,0 +1,5 @@
+import sys
+
+from vrrptui.cli import main
+
+sys.exit(main())

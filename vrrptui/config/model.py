@@ -1,0 +1,225 @@
+"""The typed, immutable model of a keepalived.conf, with keepalived's defaults applied.
+
+Everything here is a frozen dataclass; tuples instead of lists. The parser
+(`vrrptui.config.parser`) is the only producer. `file`/`line` are kept on the
+objects an operator may be pointed at later (instances, scripts, VIPs).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Literal
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One warning or error, printed as `file:line: severity: message`."""
+
+    file: str
+    line: int
+    severity: Literal["error", "warning"]
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.severity}: {self.message}"
+
+
+class ConfigError(Exception):
+    """A configuration that must not run. `diagnostics` holds every error and warning found."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        self.diagnostics = diagnostics
+        errors = [d for d in diagnostics if d.severity == "error"]
+        super().__init__("\n".join(str(d) for d in errors) or "invalid configuration")
+
+
+@dataclass(frozen=True, slots=True)
+class VirtualAddress:
+    """A `virtual_ipaddress` entry: `ADDR[/LEN] [brd B] [dev IF] [scope S] [label L]`."""
+
+    interface: IPInterface  # address with prefix; /32 or /128 when no /LEN was given
+    dev: str | None = None  # None: the instance's interface (or its VMAC)
+    label: str | None = None
+    brd: str | None = None
+    scope: str | None = None
+    file: str = ""
+    line: int = 0
+
+    @property
+    def address(self) -> IPAddress:
+        return self.interface.ip
+
+    @property
+    def family(self) -> int:
+        return self.interface.version
+
+    def __str__(self) -> str:
+        return str(self.interface)
+
+
+@dataclass(frozen=True, slots=True)
+class UnicastPeer:
+    address: IPAddress
+    dev: str | None = None  # old `IP dev IF` form, accepted and kept
+
+
+@dataclass(frozen=True, slots=True)
+class Authentication:
+    auth_type: Literal["PASS", "AH"]
+    auth_pass: str  # already truncated to 8 characters, as keepalived does
+
+
+@dataclass(frozen=True, slots=True)
+class TrackInterface:
+    name: str
+    weight: int = 0  # 0: interface down -> FAULT; else added to priority while down (negative) / up (positive)
+
+
+@dataclass(frozen=True, slots=True)
+class TrackScript:
+    name: str
+    weight: int | None = None  # None: the vrrp_script's own weight
+
+
+@dataclass(frozen=True, slots=True)
+class VrrpScript:
+    name: str
+    script: str
+    interval: float = 1.0
+    timeout: float | None = None  # None: the interval, as keepalived
+    rise: int = 1
+    fall: int = 1
+    weight: int = 0  # 0: failure -> FAULT; >0 added while OK; <0 added while failing
+    weight_reverse: bool = False
+    user: str | None = None
+    group: str | None = None
+    init_fail: bool = False
+    file: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class VrrpInstance:
+    name: str
+    interface: str | None
+    vrid: int
+    family: int = 4  # 4 or 6, from the VIPs (IPv6 VIPs imply v3)
+    version: int = 2
+    priority: int = 100
+    advert_int: float = 1.0  # seconds
+    initial_state: Literal["BACKUP", "MASTER"] = "BACKUP"
+    nopreempt: bool = False
+    preempt_delay: float = 0.0
+    unicast_src_ip: IPAddress | None = None
+    unicast_src_dev: str | None = None
+    unicast_peers: tuple[UnicastPeer, ...] = ()
+    mcast_src_ip: IPAddress | None = None
+    authentication: Authentication | None = None
+    virtual_ipaddresses: tuple[VirtualAddress, ...] = ()
+    virtual_ipaddresses_excluded: tuple[VirtualAddress, ...] = ()
+    track_interfaces: tuple[TrackInterface, ...] = ()
+    track_scripts: tuple[TrackScript, ...] = ()
+    notify_master: str | None = None
+    notify_backup: str | None = None
+    notify_fault: str | None = None
+    notify_stop: str | None = None
+    notify: str | None = None
+    use_vmac: bool = False
+    vmac_name: str | None = None  # default vrrp.<VRID>
+    vmac_xmit_base: bool = False
+    garp_master_delay: float = 5.0
+    garp_master_repeat: int = 5
+    garp_master_refresh: float = 0.0  # 0: off
+    garp_master_refresh_repeat: int = 1
+    garp_interval: float = 0.0
+    gna_interval: float = 0.0
+    debug: int = 0
+    dont_track_primary: bool = False
+    sync_group: str | None = None
+    file: str = ""
+    line: int = 0
+
+    @property
+    def unicast(self) -> bool:
+        return bool(self.unicast_peers)
+
+    @property
+    def owner(self) -> bool:
+        return self.priority == 255
+
+    @property
+    def vmac_address(self) -> str:
+        """RFC 5798 7.3: 00:00:5e:00:01:VRID (IPv4), 00:00:5e:00:02:VRID (IPv6)."""
+        return f"00:00:5e:00:0{1 if self.family == 4 else 2}:{self.vrid:02x}"
+
+    @property
+    def vmac_interface(self) -> str:
+        return self.vmac_name or f"vrrp.{self.vrid}"
+
+    @property
+    def all_vips(self) -> tuple[VirtualAddress, ...]:
+        return self.virtual_ipaddresses + self.virtual_ipaddresses_excluded
+
+    @property
+    def advertised_vips(self) -> tuple[VirtualAddress, ...]:
+        """The addresses carried in adverts: virtual_ipaddress of the instance's family."""
+        return tuple(v for v in self.virtual_ipaddresses if v.family == self.family)
+
+
+@dataclass(frozen=True, slots=True)
+class SyncGroup:
+    name: str
+    members: tuple[str, ...]
+    notify_master: str | None = None
+    notify_backup: str | None = None
+    notify_fault: str | None = None
+    notify_stop: str | None = None
+    notify: str | None = None
+    file: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalDefs:
+    router_id: str | None = None
+    enable_script_security: bool = False
+    script_user: str | None = None
+    script_group: str | None = None
+    vrrp_check_unicast_src: bool = False
+    vrrp_version: int | None = None  # default version for instances that do not set one
+    vrrp_garp_master_delay: float | None = None
+    vrrp_garp_master_repeat: int | None = None
+    vrrp_garp_master_refresh: float | None = None
+    vrrp_garp_master_refresh_repeat: int | None = None
+    vrrp_garp_interval: float | None = None
+    vrrp_gna_interval: float | None = None
+    vrrp_skip_check_adv_addr: bool = False
+    vrrp_strict: bool = False
+    vrrp_iptables: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: str
+    global_defs: GlobalDefs = field(default_factory=GlobalDefs)
+    instances: tuple[VrrpInstance, ...] = ()
+    scripts: tuple[VrrpScript, ...] = ()
+    sync_groups: tuple[SyncGroup, ...] = ()
+    warnings: tuple[Diagnostic, ...] = ()
+    files: tuple[str, ...] = ()  # every file read, main file first (includes)
+
+    def instance(self, name: str) -> VrrpInstance:
+        for inst in self.instances:
+            if inst.name == name:
+                return inst
+        raise KeyError(name)
+
+    def script(self, name: str) -> VrrpScript:
+        for s in self.scripts:
+            if s.name == name:
+                return s
+        raise KeyError(name)

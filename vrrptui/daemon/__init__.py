@@ -1,0 +1,1 @@
+"""The asyncio runtime around the sans-I/O engine: headless daemon, control socket, scripts. No textual."""

@@ -1,0 +1,141 @@
+"""What the sans-I/O engine hands back to whoever runs it (runtime, console, tests).
+
+Actions ask the runtime to do something on the network or the host; events report
+what happened (for logs, counters, the console). All immutable.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from vrrptui.protocol.packet import Advert, DropReason, IPAddress
+
+
+class State(enum.Enum):
+    INIT = "INIT"
+    BACKUP = "BACKUP"
+    MASTER = "MASTER"
+    FAULT = "FAULT"
+
+
+class Reason(enum.Enum):
+    """Why a state changed. Values are what `status` and the console show."""
+
+    STARTUP = "startup"
+    TIMEOUT = "master down timer expired"  # no advert for Master_Down_Interval
+    PREEMPTED = "preempted"  # we had higher priority than the master and took over
+    HIGHER_PRIORITY = "higher priority seen"
+    PRIORITY_ZERO = "priority 0 received"
+    OWNER = "address owner"  # priority 255
+    OPERATOR = "operator"
+    FAULT = "fault"
+    RECOVERED = "fault cleared"
+    SYNC_GROUP = "sync group"
+    SHUTDOWN = "shutdown"
+    RELOAD = "reload"
+
+
+# --- actions -----------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class SendAdvert:
+    instance: str
+    priority: int  # the priority to put in the advert (0 when resigning)
+
+
+@dataclass(frozen=True, slots=True)
+class AddVips:
+    instance: str
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveVips:
+    instance: str
+
+
+@dataclass(frozen=True, slots=True)
+class StartGratuitous:
+    """Begin keepalived's GARP / unsolicited NA schedule for the instance's VIPs."""
+
+    instance: str
+
+
+@dataclass(frozen=True, slots=True)
+class StopGratuitous:
+    instance: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunNotify:
+    """notify_<state> and `notify` scripts (keepalived's INSTANCE name STATE priority)."""
+
+    instance: str
+    state: str  # MASTER, BACKUP, FAULT, STOP
+    priority: int
+
+
+# --- events ------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class StateChanged:
+    instance: str
+    old: State
+    new: State
+    reason: Reason
+    at: float
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AdvertAccepted:
+    instance: str
+    src: IPAddress
+    advert: Advert
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    instance: str | None  # None: no instance matched (unknown VRID, undecodable)
+    reason: DropReason
+    src: IPAddress | None
+    at: float
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """A keepalived-2.x-worded log line, e.g. "(VI_1) Entering MASTER STATE".
+
+    `detail` lines are printed only with --log-detail (keepalived's -D).
+    """
+
+    text: str
+    detail: bool = False
+    level: str = "info"  # info, warning, error
+
+
+Action = SendAdvert | AddVips | RemoveVips | StartGratuitous | StopGratuitous | RunNotify
+Event = StateChanged | AdvertAccepted | Dropped | LogLine
+Output = Action | Event
+
+
+@dataclass(slots=True)
+class Counters:
+    """Per-instance counters (RFC 8347 / show vrrp). Mutable inside the engine; copied into snapshots."""
+
+    adverts_sent: int = 0
+    adverts_received: int = 0
+    became_master: int = 0
+    released_master: int = 0
+    priority_zero_sent: int = 0
+    priority_zero_received: int = 0
+    checksum_pseudo: int = 0  # adverts received using each v3/IPv4 checksum form
+    checksum_message: int = 0
+    drops: dict[str, int] = field(default_factory=lambda: {r.value: 0 for r in DropReason})
+
+    def copy(self) -> "Counters":
+        c = Counters(**{k: getattr(self, k) for k in self.__slots__ if k != "drops"})
+        c.drops = dict(self.drops)
+        return c

@@ -1,0 +1,1 @@
+"""VRRP on the wire: packets (codec), timers, tcpdump-style formatting. Never imports textual."""
