@@ -89,11 +89,13 @@ class Advert:
         addresses: Iterable[str | IPAddress],
         auth_pass: str | None = None,
     ) -> Advert:
-        """Convenience: addresses as strings, `auth_pass` -> v2 simple auth (zero padded to 8)."""
+        """Convenience: addresses as strings; v2 `auth_pass` -> simple auth (zero padded to 8)."""
         addrs = tuple(ipaddress.ip_address(a) for a in addresses)
-        if auth_pass is None:
+        if version != 2:
             return cls(version, vrid, priority, max_advert_int, addrs)
-        return cls(version, vrid, priority, max_advert_int, addrs, AUTH_PASS, pad_auth(auth_pass.encode("latin-1")))
+        auth_type = AUTH_NONE if auth_pass is None else AUTH_PASS
+        auth_data = pad_auth((auth_pass or "").encode("latin-1"))  # as decode() returns it
+        return cls(version, vrid, priority, max_advert_int, addrs, auth_type, auth_data)
 
 
 # --- wire layout ---------------------------------------------------------------
