@@ -1,0 +1,125 @@
+"""Property tests: encode/decode round trip; decode never raises on random or mutated bytes."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import replace
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vrrptui.protocol.packet import (
+    AUTH_NONE,
+    AUTH_PASS,
+    Advert,
+    ChecksumForm,
+    Drop,
+    DropReason,
+    decode,
+    encode,
+    pad_auth,
+)
+
+FAST = settings(max_examples=200, deadline=None)
+
+ipv4 = st.integers(0, 2**32 - 1).map(ipaddress.IPv4Address)
+ipv6 = st.integers(0, 2**128 - 1).map(ipaddress.IPv6Address)
+vrid = st.integers(1, 255)
+priority = st.integers(0, 255)
+
+
+@st.composite
+def v2_adverts(draw: st.DrawFn) -> Advert:
+    auth_type = draw(st.sampled_from([AUTH_NONE, AUTH_PASS]))
+    password = draw(st.binary(max_size=8)) if auth_type == AUTH_PASS else b""
+    return Advert(
+        2,
+        draw(vrid),
+        draw(priority),
+        float(draw(st.integers(1, 255))),
+        tuple(draw(st.lists(ipv4, min_size=1, max_size=20))),
+        auth_type,
+        pad_auth(password),
+        checksum_form=ChecksumForm.MESSAGE,
+    )
+
+
+@st.composite
+def v3_adverts(draw: st.DrawFn, family: int) -> Advert:
+    addresses = st.lists(ipv4 if family == 4 else ipv6, min_size=1, max_size=20)
+    return Advert(3, draw(vrid), draw(priority), draw(st.integers(1, 4095)) / 100, tuple(draw(addresses)))
+
+
+@st.composite
+def packets(draw: st.DrawFn) -> tuple[bytes, ipaddress.IPv4Address | ipaddress.IPv6Address, ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """A valid advert on the wire with the IP addresses it travelled between."""
+    family = draw(st.sampled_from([4, 6]))
+    if family == 4 and draw(st.booleans()):
+        advert = draw(v2_adverts())
+    else:
+        advert = draw(v3_adverts(family))
+    src, dst = (draw(ipv4), draw(ipv4)) if family == 4 else (draw(ipv6), draw(ipv6))
+    return encode(advert, src, dst), src, dst
+
+
+@FAST
+@given(v2_adverts())
+def test_v2_round_trip(advert: Advert) -> None:
+    message = encode(advert)
+    assert decode(message) == replace(advert, checksum=int.from_bytes(message[6:8], "big"))
+
+
+@FAST
+@given(st.sampled_from([4, 6]).flatmap(lambda family: st.tuples(v3_adverts(family), st.just(family))), st.data())
+def test_v3_round_trip(case: tuple[Advert, int], data: st.DataObject) -> None:
+    advert, family = case
+    address = ipv4 if family == 4 else ipv6
+    src, dst = data.draw(address), data.draw(address)
+    message = encode(advert, src, dst)
+    decoded = decode(message, src, dst)
+    assert decoded == replace(advert, checksum=int.from_bytes(message[6:8], "big"), checksum_form=ChecksumForm.PSEUDO)
+
+
+@FAST
+@given(v3_adverts(4))
+def test_v3_ipv4_message_only_round_trip(advert: Advert) -> None:
+    message = encode(advert, checksum_form=ChecksumForm.MESSAGE)
+    decoded = decode(message, ipaddress.IPv4Address("10.0.0.1"), ipaddress.IPv4Address("224.0.0.18"))
+    assert decoded == replace(advert, checksum=int.from_bytes(message[6:8], "big"), checksum_form=ChecksumForm.MESSAGE)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.binary(max_size=600), st.sampled_from([4, 6]), st.booleans())
+def test_random_bytes_never_raise(data: bytes, family: int, with_ips: bool) -> None:
+    src, dst = (None, None)
+    if with_ips:
+        src, dst = (
+            (ipaddress.IPv4Address("10.0.0.1"), ipaddress.IPv4Address("224.0.0.18"))
+            if family == 4
+            else (ipaddress.IPv6Address("fe80::1"), ipaddress.IPv6Address("ff02::12"))
+        )
+    assert isinstance(decode(data, src, dst, family), Advert | Drop)
+
+
+@settings(max_examples=400, deadline=None)
+@given(packets(), st.data())
+def test_mutated_packets_never_raise_and_damage_is_dropped(packet: tuple, data: st.DataObject) -> None:
+    message, src, dst = packet
+    mutated = bytearray(message)
+    mutation = data.draw(st.sampled_from(["flip", "truncate", "extend", "set"]))
+    if mutation == "flip":
+        index = data.draw(st.integers(0, len(mutated) - 1))
+        mutated[index] ^= data.draw(st.integers(1, 255))
+    elif mutation == "truncate":
+        del mutated[data.draw(st.integers(0, len(mutated) - 1)) :]
+    elif mutation == "extend":
+        mutated += data.draw(st.binary(min_size=1, max_size=64))
+    else:
+        index = data.draw(st.integers(0, min(7, len(mutated) - 1)))
+        mutated[index] = data.draw(st.integers(0, 255))
+    result = decode(bytes(mutated), src, dst)
+    assert isinstance(result, Advert | Drop)
+    if mutation == "flip":
+        assert isinstance(result, Drop)  # every byte is covered by the checksum or checked before it
+    if mutation == "truncate":
+        assert isinstance(result, Drop) and result.reason in (DropReason.SHORT, DropReason.LENGTH)
