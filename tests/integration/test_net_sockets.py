@@ -1,0 +1,137 @@
+"""VrrpSocket on the real kernel: two namespaces joined by a veth pair, tcpdump as witness."""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import select
+import socket
+
+import pytest
+from net_helpers import Tcpdump, in_netns, ip, namespaces, veth
+
+from vrrptui.net.sockets import MCAST_V4, MCAST_V6, Received, VrrpSocket
+from vrrptui.protocol.packet import Advert, ChecksumForm, decode, encode
+
+pytestmark = pytest.mark.netns
+
+A4 = ipaddress.IPv4Address("192.0.2.1")
+A4_SECOND = ipaddress.IPv4Address("192.0.2.11")
+B4 = ipaddress.IPv4Address("192.0.2.2")
+A6 = ipaddress.IPv6Address("fe80::a")
+B6 = ipaddress.IPv6Address("fe80::b")
+
+
+@pytest.fixture
+def pair(netns_ok: None):
+    """ns A (veth `va`) <-> ns B (veth `vb`), IPv4 /24 and fixed link-local IPv6 addresses."""
+    with namespaces("sock-a", "sock-b") as (ns_a, ns_b):
+        veth(ns_a, "va", ns_b, "vb")
+        ip("-n", ns_a, "addr", "add", f"{A4}/24", "dev", "va")
+        ip("-n", ns_a, "addr", "add", f"{A4_SECOND}/24", "dev", "va")
+        ip("-n", ns_b, "addr", "add", f"{B4}/24", "dev", "vb")
+        ip("-n", ns_a, "addr", "add", f"{A6}/64", "dev", "va", "nodad")
+        ip("-n", ns_b, "addr", "add", f"{B6}/64", "dev", "vb", "nodad")
+        yield ns_a, ns_b
+
+
+def assert_same_advert(got: Received, advert: Advert) -> None:
+    decoded = decode(got.payload, got.src, got.dst)
+    assert isinstance(decoded, Advert), decoded
+    assert decoded.checksum_form is ChecksumForm.PSEUDO
+    assert dataclasses.replace(decoded, checksum=0) == advert
+
+
+def receive_one(sock: VrrpSocket, timeout: float = 3.0) -> Received:
+    ready, _, _ = select.select([sock], [], [], timeout)
+    assert ready, f"nothing received on {sock}"
+    got = sock.recv()
+    assert got is not None
+    return got
+
+
+def exchange(pair, family: int, dst, src=None, advert_addresses=("192.0.2.100",)):
+    """Send one v3 advert from A to `dst`; return what B's VrrpSocket got and tcpdump's text."""
+    ns_a, ns_b = pair
+    advert = Advert.from_fields(3, 51, 150, 0.1, advert_addresses)
+    with in_netns(ns_b):
+        receiver = VrrpSocket(family, "vb")
+    try:
+        with in_netns(ns_a):
+            sender = VrrpSocket(family, "va")
+        try:
+            with Tcpdump(ns_b, "vb", "proto 112" if family == 4 else "ip6 proto 112") as witness:
+                own_src = src or (A4 if family == 4 else A6)
+                sender.send(encode(advert, own_src, dst), dst, src)
+                got = receive_one(receiver)
+                text = witness.stop()
+        finally:
+            sender.close()
+        assert receiver.recv() is None  # exactly one packet, then EAGAIN
+        return advert, got, text
+    finally:
+        receiver.close()
+
+
+def test_ipv4_multicast_advert_arrives_with_ttl_255(pair):
+    advert, got, text = exchange(pair, 4, MCAST_V4)
+    assert (got.src, got.dst, got.ttl) == (A4, MCAST_V4, 255)
+    assert_same_advert(got, advert)
+    assert "tos 0xc0, ttl 255" in text and "proto VRRP (112)" in text
+    assert f"{A4} > {MCAST_V4}: VRRPv3, Advertisement, vrid 51, prio 150, intvl 10cs, length 12, addrs: 192.0.2.100" in text
+    assert "bad vrrp cksum" not in text
+
+
+def test_ipv4_unicast_advert_arrives_with_ttl_255(pair):
+    advert, got, text = exchange(pair, 4, B4)
+    assert (got.src, got.dst, got.ttl) == (A4, B4, 255)
+    assert_same_advert(got, advert)
+    assert "tos 0xc0, ttl 255" in text and "proto VRRP (112)" in text
+    assert f"{A4} > {B4}: VRRPv3, Advertisement, vrid 51" in text
+
+
+def test_send_with_src_picks_the_source_address(pair):
+    advert, got, text = exchange(pair, 4, B4, src=A4_SECOND)
+    assert got.src == A4_SECOND
+    assert_same_advert(got, advert)
+    assert f"{A4_SECOND} > {B4}" in text
+
+
+def test_ipv6_multicast_advert_arrives_with_hop_limit_255(pair):
+    advert, got, text = exchange(pair, 6, MCAST_V6, advert_addresses=("fe80::100", "2001:db8::100"))
+    assert (got.src, got.dst, got.ttl) == (A6, MCAST_V6, 255)
+    assert_same_advert(got, advert)
+    assert "class 0xc0" in text and "hlim 255" in text and "next-header VRRP (112)" in text
+    assert f"{A6} > {MCAST_V6}: VRRPv3, Advertisement, vrid 51, prio 150, intvl 10cs" in text
+
+
+def test_ipv6_send_with_src_picks_the_source_address(pair):
+    ns_a, _ = pair
+    second = ipaddress.IPv6Address("fe80::a2")
+    ip("-n", ns_a, "addr", "add", f"{second}/64", "dev", "va", "nodad")
+    _, got, _ = exchange(pair, 6, MCAST_V6, src=second, advert_addresses=("fe80::100",))
+    assert got.src == second
+
+
+def test_unicast_only_socket_does_not_receive_multicast(pair):
+    ns_a, ns_b = pair
+    with in_netns(ns_b):
+        receiver = VrrpSocket(4, "vb", join_multicast=False)
+    with in_netns(ns_a):
+        sender = VrrpSocket(4, "va")
+    try:
+        advert = encode(Advert.from_fields(3, 51, 150, 0.1, ["192.0.2.100"]), A4, MCAST_V4)
+        sender.send(advert, MCAST_V4)
+        sender.send(advert, B4)
+        got = receive_one(receiver)
+        assert got.dst == B4
+        assert receiver.recv() is None
+    finally:
+        sender.close()
+        receiver.close()
+
+
+def test_missing_interface_is_a_clear_error(pair):
+    _, ns_b = pair
+    with in_netns(ns_b), pytest.raises(OSError, match="'nope0' not found"):
+        VrrpSocket(socket.AF_INET, "nope0")
