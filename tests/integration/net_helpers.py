@@ -67,8 +67,8 @@ def in_netns(name: str) -> Iterator[None]:
 
 
 @contextmanager
-def namespaces(*tags: str) -> Iterator[list[str]]:
-    """Fresh namespaces with lo up and IPv6 DAD off (so link-local addresses are usable at once)."""
+def namespaces(*tags: str, dad: bool = False) -> Iterator[list[str]]:
+    """Fresh namespaces with lo up; IPv6 DAD off unless `dad` (so link-local addresses are usable at once)."""
     names: list[str] = []
     try:
         for tag in tags:
@@ -76,7 +76,7 @@ def namespaces(*tags: str) -> Iterator[list[str]]:
             ip("netns", "add", name)
             names.append(name)
             ip("-n", name, "link", "set", "lo", "up")
-            for key in ("net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"):
+            for key in () if dad else ("net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"):
                 nsexec(name, "sysctl", "-qw", key)
         yield names
     finally:

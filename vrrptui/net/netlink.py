@@ -1,0 +1,248 @@
+"""Interfaces and addresses through rtnetlink (pyroute2): lookups, primary address, VIPs.
+
+One `Netlink` per process, in the network namespace the process runs in. pyroute2 0.9's
+synchronous IPRoute drives its own asyncio loop and refuses to run inside a running one
+("This event loop is already running"), so every call is made on a private worker thread
+that owns the IPRoute object: the methods are safe to call from asyncio code (they block
+for the ~0.1 ms a netlink round trip takes) and from plain threads alike.
+Adding and removing addresses needs CAP_NET_ADMIN.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import socket
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from vrrptui.config.model import IPAddress, IPInterface, VirtualAddress
+
+T = TypeVar("T")
+
+IFF_UP = 0x1
+IFF_RUNNING = 0x40  # operationally up (RFC 2863 "up"); needs carrier
+IFA_F_SECONDARY = 0x01
+IFA_F_NODAD = 0x02
+IFA_F_TENTATIVE = 0x40
+RT_SCOPE_LINK = 253
+
+# `ip address` scope names (iproute2 /etc/iproute2/rt_scopes)
+SCOPES = {"global": 0, "universe": 0, "site": 200, "link": 253, "host": 254, "nowhere": 255}
+
+
+def _family_number(family: int) -> int:
+    if family in (4, socket.AF_INET):
+        return socket.AF_INET
+    if family in (6, socket.AF_INET6):
+        return socket.AF_INET6
+    raise ValueError(f"address family {family}: use 4 or 6")
+
+
+def _scope(value: str) -> int:
+    if value in SCOPES:
+        return SCOPES[value]
+    try:
+        number = int(value, 0)
+    except ValueError:
+        raise ValueError(f"scope {value!r}: use one of {', '.join(SCOPES)} or 0-255") from None
+    if not 0 <= number <= 255:
+        raise ValueError(f"scope {value!r}: use one of {', '.join(SCOPES)} or 0-255")
+    return number
+
+
+def _flags(msg: Any) -> int:
+    # IFA_FLAGS carries all 32 bits; the header byte only the low 8
+    value = msg.get("IFA_FLAGS")
+    return int(value) if value is not None else int(msg["flags"])
+
+
+def _local_address(msg: Any) -> str | None:
+    # IPv4: IFA_LOCAL is our address (IFA_ADDRESS is the peer on point-to-point links)
+    return msg.get("IFA_LOCAL") or msg.get("IFA_ADDRESS")
+
+
+class Netlink:
+    """rtnetlink access for the runtime. Call `close()` when done."""
+
+    def __init__(self) -> None:
+        # the worker thread is born here, so it (and its IPRoute) live in the caller's namespace
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vrrptui-netlink")
+        self._ipr: Any = None
+        self._added: set[tuple[int, IPInterface]] = set()  # (ifindex, VIP) we added ourselves
+        try:
+            self._ipr = self._run(self._open)
+        except BaseException:
+            self._worker.shutdown(wait=False)
+            raise
+
+    @staticmethod
+    def _open() -> Any:
+        from pyroute2 import IPRoute  # imported lazily: ~0.1 s, only processes that need netlink pay it
+
+        return IPRoute()
+
+    def _run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return self._worker.submit(func, *args, **kwargs).result()
+
+    def close(self) -> None:
+        if self._ipr is not None:
+            self._run(self._ipr.close)
+            self._ipr = None
+        self._worker.shutdown(wait=True)
+
+    def __enter__(self) -> Netlink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- links -----------------------------------------------------------------
+
+    def link_index(self, ifname: str) -> int | None:
+        found = self._run(self._ipr.link_lookup, ifname=ifname)
+        return found[0] if found else None
+
+    def link_names(self) -> list[str]:
+        return [link.get("IFLA_IFNAME") for link in self._run(lambda: list(self._ipr.get_links()))]
+
+    def _link(self, ifname: str) -> Any | None:
+        index = self.link_index(ifname)
+        if index is None:
+            return None
+        links = self._run(lambda: list(self._ipr.get_links(index)))
+        return links[0] if links else None
+
+    def _require_index(self, ifname: str) -> int:
+        index = self.link_index(ifname)
+        if index is None:
+            raise LookupError(f"interface {ifname!r} does not exist in this network namespace")
+        return index
+
+    def link_is_up(self, ifname: str) -> bool:
+        """Administratively up and operationally up (carrier present). False if missing."""
+        link = self._link(ifname)
+        if link is None:
+            return False
+        flags = int(link["flags"])
+        return bool(flags & IFF_UP) and bool(flags & IFF_RUNNING)
+
+    def link_mac(self, ifname: str) -> str:
+        link = self._link(ifname)
+        if link is None:
+            raise LookupError(f"interface {ifname!r} does not exist in this network namespace")
+        return str(link.get("IFLA_ADDRESS"))
+
+    # --- addresses ---------------------------------------------------------------
+
+    def _dump_addresses(self, index: int | None = None, family: int | None = None) -> list[Any]:
+        query: dict[str, int] = {}
+        if index is not None:
+            query["index"] = index
+        if family is not None:
+            query["family"] = family
+        return self._run(lambda: list(self._ipr.get_addr(**query)))
+
+    def addresses(self) -> list[tuple[str, IPInterface, str | None]]:
+        """Every address in the namespace: (ifname, address/prefix, label or None)."""
+        names = {link["index"]: link.get("IFLA_IFNAME") for link in self._run(lambda: list(self._ipr.get_links()))}
+        result: list[tuple[str, IPInterface, str | None]] = []
+        for msg in self._dump_addresses():
+            local = _local_address(msg)
+            if local is None:
+                continue
+            ifname = names.get(msg["index"], str(msg["index"]))
+            label = msg.get("IFA_LABEL")
+            result.append((ifname, ipaddress.ip_interface(f"{local}/{msg['prefixlen']}"), None if label in (None, ifname) else label))
+        return result
+
+    def has_address(self, address: IPAddress, ifname: str | None = None) -> bool:
+        address = ipaddress.ip_address(address)
+        return any(iface.ip == address and (ifname is None or name == ifname) for name, iface, _ in self.addresses())
+
+    def primary_address(
+        self, ifname: str, family: int, exclude: Iterable[IPAddress] = ()
+    ) -> IPAddress | None:
+        """The address adverts are sent from (RFC 5798 5.1.1.2 / 5.1.2.2).
+
+        IPv4: the first primary (not secondary) address of the interface that is not a
+        VIP we added nor in `exclude`, else the first such secondary. IPv6: the
+        link-local address, preferring one that finished DAD (a tentative one cannot
+        be used as a source yet).
+        """
+        index = self.link_index(ifname)
+        if index is None:
+            return None
+        af = _family_number(family)
+        skip = {ipaddress.ip_address(a) for a in exclude}
+        skip |= {vip.ip for idx, vip in self._added if idx == index}
+        candidates: list[tuple[int, IPAddress]] = []
+        for msg in self._dump_addresses(index, af):
+            local = _local_address(msg)
+            if local is None:
+                continue
+            address = ipaddress.ip_address(local)
+            if address in skip:
+                continue
+            flags = _flags(msg)
+            if af == socket.AF_INET:
+                candidates.append((1 if flags & IFA_F_SECONDARY else 0, address))
+            elif address.is_link_local:
+                candidates.append((1 if flags & IFA_F_TENTATIVE else 0, address))
+        candidates.sort(key=lambda c: c[0])  # stable: kernel order within each rank
+        return candidates[0][1] if candidates else None
+
+    def add_vip(self, vip: VirtualAddress, default_dev: str) -> bool:
+        """Add a virtual address. True if we added it, False if it was already there.
+
+        Honours the prefix, `dev`, `label`, `brd` (an address, `+` for the subnet's
+        broadcast, `-` for none) and `scope`. IPv6 VIPs skip DAD so they answer at once,
+        as keepalived adds them.
+        """
+        from pyroute2.netlink.exceptions import NetlinkError
+
+        ifname = vip.dev or default_dev
+        index = self._require_index(ifname)
+        interface = vip.interface
+        request: dict[str, Any] = {"index": index, "address": str(interface.ip), "prefixlen": interface.network.prefixlen}
+        if interface.version == 4:
+            if vip.label:
+                request["label"] = vip.label
+            if vip.brd == "+":
+                request["broadcast"] = str(interface.network.broadcast_address)
+            elif vip.brd and vip.brd != "-":
+                request["broadcast"] = str(ipaddress.IPv4Address(vip.brd))
+        else:
+            request["flags"] = IFA_F_NODAD
+        if vip.scope:
+            request["scope"] = _scope(vip.scope)
+        try:
+            self._run(self._ipr.addr, "add", **request)
+        except NetlinkError as exc:
+            if exc.code == errno.EEXIST:
+                return False
+            raise OSError(exc.code, f"cannot add {interface} to {ifname}: {exc}") from exc
+        self._added.add((index, interface))
+        return True
+
+    def remove_vip(self, vip: VirtualAddress, default_dev: str) -> bool:
+        """Remove a virtual address. True if removed, False if it was not there."""
+        from pyroute2.netlink.exceptions import NetlinkError
+
+        ifname = vip.dev or default_dev
+        index = self.link_index(ifname)
+        if index is None:
+            return False  # the interface is gone, and the address with it
+        interface = vip.interface
+        try:
+            self._run(
+                self._ipr.addr, "del", index=index, address=str(interface.ip), prefixlen=interface.network.prefixlen
+            )
+        except NetlinkError as exc:
+            if exc.code in (errno.EADDRNOTAVAIL, errno.ENODEV):
+                self._added.discard((index, interface))
+                return False
+            raise OSError(exc.code, f"cannot remove {interface} from {ifname}: {exc}") from exc
+        self._added.discard((index, interface))
+        return True
