@@ -1,0 +1,119 @@
+"""Gratuitous ARP (IPv4) and unsolicited neighbour adverts (IPv6) for a new master's VIPs.
+
+Frames are built by hand and sent on AF_PACKET sockets (CAP_NET_RAW), byte for byte in
+the form keepalived 2.x sends, so switches and neighbours react the same way. A socket is
+opened per call: it costs microseconds and cannot end up in another network namespace.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import ipaddress
+import socket
+import struct
+
+ETH_P_ARP = 0x0806
+ETH_P_IPV6 = 0x86DD
+ARPHRD_ETHER = 1
+ARPOP_REQUEST = 1
+SIOCGIFHWADDR = 0x8927
+ICMPV6_NEIGHBOUR_ADVERT = 136
+ND_OPT_TARGET_LL_ADDR = 2
+ALL_NODES = ipaddress.IPv6Address("ff02::1")
+ALL_NODES_MAC = b"\x33\x33\x00\x00\x00\x01"  # RFC 2464 7: 33:33 + low 32 bits of ff02::1
+BROADCAST_MAC = b"\xff" * 6
+NA_FLAG_ROUTER = 0x80000000
+NA_FLAG_OVERRIDE = 0x20000000  # RFC 4861 4.4: replace the cached link-layer address
+
+
+def mac_bytes(mac: str) -> bytes:
+    parts = mac.replace("-", ":").split(":")
+    if len(parts) != 6:
+        raise ValueError(f"MAC address {mac!r}: expected six hex bytes like 00:00:5e:00:01:0a")
+    try:
+        return bytes(int(p, 16) for p in parts)
+    except ValueError:
+        raise ValueError(f"MAC address {mac!r}: expected six hex bytes like 00:00:5e:00:01:0a") from None
+
+
+def interface_mac(ifname: str) -> bytes:
+    """The hardware address of `ifname` (SIOCGIFHWADDR) in the caller's namespace."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            reply = fcntl.ioctl(probe.fileno(), SIOCGIFHWADDR, struct.pack("16s16x", ifname.encode()))
+        except OSError as exc:
+            raise OSError(exc.errno, f"interface {ifname!r}: cannot read its MAC address ({exc.strerror})") from exc
+    return reply[18:24]  # struct ifreq: name[16], sa_family (2), sa_data
+
+
+def garp_frame(address: ipaddress.IPv4Address, mac: bytes) -> bytes:
+    """Broadcast ARP request with sender = target = the VIP, target MAC ff:ff:ff:ff:ff:ff (keepalived's form)."""
+    ethernet = BROADCAST_MAC + mac + struct.pack("!H", ETH_P_ARP)
+    arp = struct.pack("!HHBBH", ARPHRD_ETHER, 0x0800, 6, 4, ARPOP_REQUEST)
+    arp += mac + address.packed + BROADCAST_MAC + address.packed
+    return ethernet + arp
+
+
+def checksum(data: bytes) -> int:
+    """RFC 1071 internet checksum."""
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def unsolicited_na_frame(address: ipaddress.IPv6Address, mac: bytes, router: bool = False) -> bytes:
+    """RFC 4861 4.4 / 7.2.6: NA from the VIP to ff02::1, override set, target link-layer option."""
+    flags = NA_FLAG_OVERRIDE | (NA_FLAG_ROUTER if router else 0)
+    option = struct.pack("!BB", ND_OPT_TARGET_LL_ADDR, 1) + mac
+    icmp = struct.pack("!BBHI", ICMPV6_NEIGHBOUR_ADVERT, 0, 0, flags) + address.packed + option
+    # RFC 8200 8.1 pseudo-header: src, dst, upper-layer length, next header 58
+    pseudo = address.packed + ALL_NODES.packed + struct.pack("!I3xB", len(icmp), socket.IPPROTO_ICMPV6)
+    icmp = icmp[:2] + checksum(pseudo + icmp).to_bytes(2, "big") + icmp[4:]
+    # version 6, traffic class 0, flow 0; hop limit 255 as RFC 4861 7.1.2 requires
+    ipv6 = struct.pack("!IHBB", 6 << 28, len(icmp), socket.IPPROTO_ICMPV6, 255) + address.packed + ALL_NODES.packed
+    ethernet = ALL_NODES_MAC + mac + struct.pack("!H", ETH_P_IPV6)
+    return ethernet + ipv6 + icmp
+
+
+def _ipv6_forwarding(ifname: str) -> bool:
+    # keepalived sets the NA router flag when the interface forwards IPv6
+    try:
+        with open(f"/proc/sys/net/ipv6/conf/{ifname}/forwarding") as f:
+            return f.read().strip() == "1"
+    except OSError:
+        return False
+
+
+def _send_frame(ifname: str, frame: bytes, ethertype: int) -> None:
+    with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0) as sock:
+        try:
+            sock.sendto(frame, (ifname, ethertype))
+        except OSError as exc:
+            raise OSError(exc.errno, f"cannot send on {ifname}: {exc.strerror}") from exc
+
+
+def send_garp(ifname: str, address: ipaddress.IPv4Address, mac: str | None = None) -> None:
+    """One gratuitous ARP for `address` out of `ifname`, from `mac` (default: the interface's MAC).
+
+    With use_vmac, pass the base interface and the VMAC, as keepalived does.
+    """
+    address = ipaddress.IPv4Address(address)
+    source = mac_bytes(mac) if mac else interface_mac(ifname)
+    _send_frame(ifname, garp_frame(address, source), ETH_P_ARP)
+
+
+def send_unsolicited_na(
+    ifname: str, address: ipaddress.IPv6Address, mac: str | None = None, *, router: bool | None = None
+) -> None:
+    """One unsolicited neighbour advert for `address` out of `ifname`.
+
+    `router` sets the R flag; None: whether `ifname` forwards IPv6 (keepalived's rule).
+    """
+    address = ipaddress.IPv6Address(address)
+    source = mac_bytes(mac) if mac else interface_mac(ifname)
+    if router is None:
+        router = _ipv6_forwarding(ifname)
+    _send_frame(ifname, unsolicited_na_frame(address, source, router), ETH_P_IPV6)
