@@ -1,0 +1,264 @@
+"""Sans-I/O observe models driven by a fake clock (no sockets, no textual)."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+
+from vrrptui.config.model import Authentication, Config, VirtualAddress, VrrpInstance
+from vrrptui.observe import DrillTracker, Heard, PeerTable, RouterKey, Timeline, VipPresence, append_drill, read_drills
+from vrrptui.observe.peers import Mismatch
+from vrrptui.protocol.packet import Advert, ChecksumForm, Drop, DropReason
+
+KEY = RouterKey("eth0", 150, 4)
+A, B = "192.168.1.11", "192.168.1.12"
+
+
+def advert(prio: int = 100, interval: float = 1.0, version: int = 2, vips=("192.168.1.13",), pw: str | None = "1212",
+           form: ChecksumForm = ChecksumForm.MESSAGE) -> Advert:
+    a = Advert.from_fields(version, 150, prio, interval, vips, auth_pass=pw if version == 2 else None)
+    return Advert(a.version, a.vrid, a.priority, a.max_advert_int, a.addresses, a.auth_type, a.auth_data,
+                  checksum_form=form)
+
+
+def heard(src: str, at: float, result, mac: str | None = None, ttl: int = 255, dst: str = "224.0.0.18") -> Heard:
+    payload = bytes([0x21, 150]) if isinstance(result, Drop) else b""
+    return Heard("eth0", at, ipaddress.ip_address(src), ipaddress.ip_address(dst), ttl, result, payload, mac)
+
+
+def config(version: int = 2, interval: float = 1.0, pw: str | None = "1212") -> Config:
+    inst = VrrpInstance(
+        name="VI_1", interface="eth0", vrid=150, version=version, priority=100, advert_int=interval,
+        authentication=Authentication("PASS", pw) if pw else None,
+        virtual_ipaddresses=(VirtualAddress(ipaddress.ip_interface("192.168.1.13/24")),),
+    )
+    return Config(path="/etc/keepalived/keepalived.conf", instances=(inst,))
+
+
+# --- PeerTable ---------------------------------------------------------------------
+
+def test_peer_matching_config_has_no_mismatch_and_counts_rate():
+    t = PeerTable(config())
+    for i in range(11):
+        t.heard(heard(A, float(i), advert(101), mac="02:00:00:00:00:0a"))
+    (p,) = t.peers(10.0)
+    assert (p.src, p.priority, p.interval, p.auth, p.vips) == (A, 101, 1.0, "pass:1212", ("192.168.1.13",))
+    assert p.mismatches == ()
+    assert p.adverts == 11 and p.adverts_per_s == 1.0
+    assert p.configured and p.master and not p.split_brain
+    assert t.mac_owner("02:00:00:00:00:0A") == A
+
+
+def test_peer_mismatches_interval_vips_auth_version_flagged():
+    t = PeerTable(config())
+    t.heard(heard(A, 0.0, advert(100, interval=2.0, vips=("192.168.1.14",), pw="wrong")))
+    (p,) = t.peers(0.0)
+    assert set(p.mismatches) == {Mismatch.INTERVAL, Mismatch.VIPS, Mismatch.AUTH}
+    t.heard(heard(B, 0.0, advert(100, version=3, interval=1.0, form=ChecksumForm.PSEUDO)))
+    pb = [p for p in t.peers(0.0) if p.src == B][0]
+    assert Mismatch.VERSION in pb.mismatches
+
+
+def test_v3_message_only_checksum_form_is_flagged_against_our_pseudo_header_form():
+    t = PeerTable(config(version=3, interval=0.1, pw=None))
+    t.heard(heard(A, 0.0, advert(100, version=3, interval=0.1, form=ChecksumForm.MESSAGE)))
+    (p,) = t.peers(0.0)
+    assert p.mismatches == (Mismatch.CHECKSUM_FORM,)
+
+
+def test_bad_checksum_and_ttl_are_flagged_and_dropped_counted():
+    t = PeerTable(config())
+    t.heard(heard(A, 0.0, Drop(DropReason.CHECKSUM), ttl=64))
+    (p,) = t.peers(1.0)
+    assert p.drops == {"checksum": 1}
+    assert Mismatch.CHECKSUM in p.mismatches and Mismatch.TTL in p.mismatches
+    assert p.version is None
+
+
+def test_unconfigured_vrid_is_listed_and_compared_with_its_master():
+    t = PeerTable(None)
+    t.heard(heard(A, 0.0, advert(150, interval=1.0)))
+    t.heard(heard(B, 0.0, advert(100, interval=2.0)))
+    rows = {p.src: p for p in t.peers(0.0)}
+    assert not rows[A].configured
+    assert rows[B].mismatches == (Mismatch.INTERVAL,)
+
+
+def test_two_sources_advertising_at_master_cadence_is_split_brain():
+    t = PeerTable(config())
+    for i in range(4):
+        t.heard(heard(A, float(i), advert(100)))
+        t.heard(heard(B, i + 0.5, advert(100)))
+    assert t.split_brain(KEY, 3.5) == (A, B)
+    assert all(p.split_brain for p in t.peers(3.5))
+    # Once B falls silent for a master-down interval the flag clears.
+    for i in range(4, 9):
+        t.heard(heard(A, float(i), advert(100)))
+    assert t.split_brain(KEY, 8.0) == ()
+
+
+def test_preemption_handover_is_not_split_brain():
+    t = PeerTable(config())
+    for i in range(5):
+        t.heard(heard(A, float(i), advert(100)))
+    t.heard(heard(B, 4.5, advert(110)))  # B preempts
+    t.heard(heard(A, 4.6, advert(100)))  # one advert in flight from A, then A yields
+    for i in range(5, 9):
+        t.heard(heard(B, i + 0.5, advert(110)))
+    for now in (4.6, 5.5, 6.5, 8.5):
+        assert t.split_brain(KEY, now) == ()
+    assert t.masters(KEY, 8.5) == [B]
+
+
+def test_priority_zero_adverts_never_count_as_master():
+    t = PeerTable(config())
+    for i in range(3):
+        t.heard(heard(A, float(i), advert(100)))
+        t.heard(heard(B, i + 0.5, advert(0)))
+    assert t.split_brain(KEY, 2.5) == ()
+    assert t.masters(KEY, 2.5) == [A]
+
+
+# --- Timeline ----------------------------------------------------------------------
+
+def test_steady_master_fills_every_slot():
+    tl = Timeline(config())
+    for i in range(10):
+        tl.heard(heard(A, i * 1.0 + 0.003 * i, advert(100)))  # timer drift
+    (row,) = tl.rows(KEY, 9.05, 10)
+    assert (row.label, row.strip, row.master) == (A, "|" * 10, True)
+
+
+def test_failover_shows_missed_adverts_and_master_change():
+    tl = Timeline(config())
+    for i in range(5):
+        tl.heard(heard(A, float(i), advert(100)))  # A: 0..4 s, then dies
+    for i in range(3):
+        tl.heard(heard(B, 7.6 + i, advert(90)))  # B takes over after Master_Down_Interval
+    rows = {r.label: r for r in tl.rows(KEY, 9.6, 10)}
+    assert rows[A].strip == "||||xxx   "  # slots 1..10 of 1 s; A's adverts at 1..4 s, owed 5, 6, 7
+    assert rows[B].strip == "       M||"
+    assert rows[B].master and not rows[A].master
+    assert tl.missed(KEY, 9.6) == [(5.0, A), (6.0, A), (7.0, A)]
+
+
+def test_current_master_going_quiet_shows_misses_live():
+    tl = Timeline(config())
+    for i in range(3):
+        tl.heard(heard(A, float(i), advert(100)))
+    assert [r.strip for r in tl.rows(KEY, 2.4, 5)] == ["  |||"]
+    assert [r.strip for r in tl.rows(KEY, 4.6, 5)] == ["||xx "]  # 3 s and 4 s are owed; 5 s is not due yet
+
+
+def test_priority_change_and_resign_are_marked_and_resign_owes_nothing():
+    tl = Timeline(config())
+    tl.heard(heard(A, 0.0, advert(100)))
+    tl.heard(heard(A, 1.0, advert(80)))
+    tl.heard(heard(A, 2.0, advert(0)))
+    (row,) = tl.rows(KEY, 5.0, 6)
+    assert row.strip == "|P0   "
+    assert tl.missed(KEY, 5.0) == []
+
+
+def test_operator_marks_get_their_own_row():
+    tl = Timeline(config())
+    tl.heard(heard(A, 0.0, advert(100)))
+    tl.mark(KEY, 1.0, "D")
+    rows = tl.rows(KEY, 2.0, 3)
+    assert rows[-1].label == "operator" and rows[-1].strip == " D "
+
+
+def test_timeline_keeps_one_minute_in_interval_slots():
+    tl = Timeline(config(version=3, interval=0.1, pw=None))
+    for i in range(1000):
+        tl.heard(heard(A, i * 0.1, advert(100, version=3, interval=0.1, pw=None)))
+    (row,) = tl.rows(KEY, 99.9, 10_000)
+    assert len(row.strip) == 600
+
+
+# --- Drills ------------------------------------------------------------------------
+
+def test_failover_drill_times_takeover_and_vip_from_the_new_owner(tmp_path):
+    d = DrillTracker()
+    for i in range(3):
+        d.heard(heard(A, float(i), advert(100), mac="02:00:00:00:00:0a"))
+    d.start("failover", "VI_1", KEY, acted_at=2.5, interval=1.0, master_down_interval=3.609,
+            old_master=A, vips=("192.168.1.13",), wall=0)
+    d.heard(heard(A, 2.0, advert(100), mac="02:00:00:00:00:0a"))
+    d.claim("192.168.1.13", "02:00:00:00:00:0a", 3.0)  # old owner still answering
+    d.heard(heard(B, 5.61, advert(90), mac="02:00:00:00:00:0b"))
+    d.claim("192.168.1.13", "02:00:00:00:00:0b", 5.62)
+    (done,) = d.tick(5.7)
+    assert (done.result, done.new_master, done.adverts_missed) == ("ok", B, 3)
+    assert done.takeover_ms == 3110.0 and done.vip_ms == 3120.0
+    assert done.vip_answered_by == "02:00:00:00:00:0b"
+    path = tmp_path / "state" / "drills.jsonl"
+    append_drill(path, done)
+    append_drill(path, done)
+    assert read_drills(path) == [done, done]
+    assert json.loads(path.read_text().splitlines()[0])["takeover_ms"] == 3110.0
+
+
+def test_demote_drill_on_our_master_sees_peer_take_over():
+    d = DrillTracker()
+    d.start("demote", "VI_1", KEY, acted_at=10.0, interval=0.1, master_down_interval=0.361, old_master=A,
+            vips=("192.168.1.13",), own_addresses=(A,), own_macs=("02:00:00:00:00:0a",))
+    d.claim("192.168.1.13", "02:00:00:00:00:0A", 10.01)  # our own last GARP: not the new owner
+    d.heard(heard(B, 10.061, advert(90, version=3, interval=0.1, pw=None), mac="02:00:00:00:00:0b"))
+    d.claim("192.168.1.13", "02:00:00:00:00:0b", 10.07)
+    (done,) = d.tick(10.1)
+    assert (done.adverts_missed, done.takeover_ms, done.vip_ms) == (0, 61.0, 70.0)
+
+
+def test_failover_drill_on_a_backup_we_become_master():
+    d = DrillTracker()
+    d.start("failover", "VI_1", KEY, acted_at=1.0, interval=1.0, master_down_interval=3.6, old_master=B,
+            vips=("192.168.1.13",), own_addresses=(A,), own_macs=("02:00:00:00:00:0a",))
+    d.became_master("VI_1", 1.001)
+    d.local_vip("192.168.1.13", 1.002)
+    (done,) = d.tick(1.1)
+    assert (done.new_master, done.vip_answered_by, done.takeover_ms, done.vip_ms) == (A, "local", 1.0, 2.0)
+
+
+def test_drill_without_a_takeover_ends_incomplete_after_its_timeout():
+    d = DrillTracker()
+    d.start("demote", "VI_1", KEY, acted_at=0.0, interval=1.0, master_down_interval=3.6, old_master=A, vips=())
+    assert d.tick(35.0) == []
+    (done,) = d.tick(36.0)
+    assert done.result == "incomplete" and done.new_master is None
+
+
+# --- VipPresence -------------------------------------------------------------------
+
+def test_vip_answer_mapped_to_peer_and_local_presence():
+    v = VipPresence(own_macs=("02:00:00:00:00:0a",))
+    v.set_vips([("192.168.1.13", "eth0")])
+    assert v.local("192.168.1.13", False, 0.0) is True
+    assert v.local("192.168.1.13", False, 0.5) is False
+    v.probe_sent("192.168.1.13", 1.0)
+    v.claim("192.168.1.13", "02:00:00:00:00:0B", 1.002)
+    (row,) = v.view(1.5, {"02:00:00:00:00:0b": B}.get)
+    assert (row.local, row.split_brain) == (False, False)
+    assert [(a.mac, a.owner, a.kind) for a in row.answers] == [("02:00:00:00:00:0b", B, "reply")]
+
+
+def test_two_macs_answering_one_probe_is_split_brain():
+    v = VipPresence()
+    v.set_vips([("192.168.1.13", "eth0")])
+    v.probe_sent("192.168.1.13", 1.0)
+    v.claim("192.168.1.13", "02:00:00:00:00:0a", 1.001)
+    v.claim("192.168.1.13", "02:00:00:00:00:0b", 1.002)
+    assert v.split_brain("192.168.1.13") == ("02:00:00:00:00:0a", "02:00:00:00:00:0b")
+    for i in range(2, 5):  # three clean rounds later the flag clears
+        v.probe_sent("192.168.1.13", float(i))
+        v.claim("192.168.1.13", "02:00:00:00:00:0b", i + 0.001)
+    assert v.split_brain("192.168.1.13") == ()
+
+
+def test_handover_announcement_is_not_split_brain():
+    v = VipPresence()
+    v.set_vips([("192.168.1.13", "eth0")])
+    v.probe_sent("192.168.1.13", 1.0)
+    v.claim("192.168.1.13", "02:00:00:00:00:0a", 1.001)
+    v.claim("192.168.1.13", "02:00:00:00:00:0b", 1.2, kind="announce")  # new master's GARP
+    assert v.split_brain("192.168.1.13") == ()

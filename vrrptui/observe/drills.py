@@ -1,0 +1,203 @@
+"""Failover drills: every operator demote / force-failover, timed from the wire.
+
+A drill starts when the operator acts and ends when both the new master's first
+advert and the first ARP / NA claim of the VIP from the new owner have been seen
+(or after a timeout). Results go to a JSON Lines file so a team keeps its history.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from vrrptui.observe.heard import Heard, RouterKey
+from vrrptui.protocol.packet import Advert
+
+DEMOTE, FAILOVER = "demote", "failover"
+MIN_TIMEOUT = 10.0  # seconds; a drill also gets 10 master-down intervals
+
+
+def default_drills_path() -> Path:
+    """$XDG_STATE_HOME/vrrptui/drills.jsonl, else ~/.local/state/vrrptui/drills.jsonl."""
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(base) / "vrrptui" / "drills.jsonl"
+
+
+@dataclass(frozen=True, slots=True)
+class Drill:
+    """One drill. Times are monotonic seconds (`started` is wall clock, ISO 8601)."""
+
+    action: str  # demote | failover
+    instance: str
+    interface: str
+    vrid: int
+    family: int
+    started: str
+    acted_at: float
+    old_master: str | None
+    new_master: str | None = None
+    new_master_first_advert_at: float | None = None
+    vip_answered_at: float | None = None
+    vip_answered_by: str | None = None  # MAC
+    adverts_missed: int | None = None
+    takeover_ms: float | None = None  # acted -> new master's first advert
+    vip_ms: float | None = None  # acted -> VIP answered from the new owner
+    result: str = "running"  # running | ok | incomplete
+
+    @property
+    def key(self) -> RouterKey:
+        return RouterKey(self.interface, self.vrid, self.family)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class _Active:
+    drill: Drill
+    interval: float
+    timeout_at: float
+    vips: frozenset[str]
+    own_addresses: frozenset[str]
+    own_macs: frozenset[str]
+    vmac: str | None
+    old_macs: set[str] = field(default_factory=set)
+    new_macs: set[str] = field(default_factory=set)
+    old_last_advert: float | None = None
+
+
+class DrillTracker:
+    def __init__(self) -> None:
+        self._active: list[_Active] = []
+
+    @property
+    def running(self) -> tuple[Drill, ...]:
+        return tuple(a.drill for a in self._active)
+
+    def start(
+        self,
+        action: str,
+        instance: str,
+        key: RouterKey,
+        *,
+        acted_at: float,
+        interval: float,
+        master_down_interval: float,
+        old_master: str | None,
+        vips: tuple[str, ...],
+        own_addresses: tuple[str, ...] = (),
+        own_macs: tuple[str, ...] = (),
+        vmac: str | None = None,
+        wall: float | None = None,
+    ) -> Drill:
+        started = time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(time.time() if wall is None else wall))
+        drill = Drill(action, instance, key.ifname, key.vrid, key.family, started, acted_at, old_master)
+        own_macs_l = frozenset(m.lower() for m in own_macs)
+        active = _Active(
+            drill, interval, acted_at + max(MIN_TIMEOUT, 10 * master_down_interval), frozenset(vips),
+            frozenset(own_addresses), own_macs_l, vmac.lower() if vmac else None,
+        )
+        if old_master is not None and old_master in active.own_addresses:
+            active.old_macs |= own_macs_l
+            active.old_last_advert = acted_at  # we stop (or send priority 0) as we act
+        self._active.append(active)
+        return drill
+
+    # --- what was seen -------------------------------------------------------------
+
+    def heard(self, h: Heard) -> None:
+        if not isinstance(h.result, Advert):
+            return
+        src = str(h.src)
+        for a in self._active:
+            d = a.drill
+            if h.key != d.key:
+                continue
+            if src == d.old_master and d.new_master is None:
+                if h.src_mac:
+                    a.old_macs.add(h.src_mac.lower())
+                if h.at >= d.acted_at - 2 * a.interval:
+                    a.old_last_advert = h.at
+                continue
+            if h.at < d.acted_at or h.result.priority == 0 or d.new_master is not None:
+                continue
+            if src == d.old_master:
+                continue
+            self._new_master(a, src, h.at, h.src_mac)
+
+    def became_master(self, instance: str, at: float) -> None:
+        """Our instance took over (engine StateChanged): we are the new master."""
+        for a in self._active:
+            if a.drill.instance == instance and a.drill.new_master is None and at >= a.drill.acted_at:
+                self._new_master(a, next(iter(sorted(a.own_addresses)), "this host"), at, None, local=True)
+
+    def _new_master(self, a: _Active, src: str, at: float, mac: str | None, local: bool = False) -> None:
+        d = a.drill
+        if mac:
+            a.new_macs.add(mac.lower())
+        if local or src in a.own_addresses:
+            a.new_macs |= a.own_macs
+        last = a.old_last_advert if a.old_last_advert is not None else d.acted_at
+        missed = max(0, round((at - last) / a.interval) - 1) if a.interval > 0 else None
+        a.drill = replace(
+            d, new_master=src, new_master_first_advert_at=at, adverts_missed=missed,
+            takeover_ms=round((at - d.acted_at) * 1000, 1),
+        )
+
+    def claim(self, vip: str, mac: str, at: float) -> None:
+        """`mac` answered ARP / NS for `vip`, or announced it (GARP / unsolicited NA)."""
+        mac = mac.lower()
+        for a in self._active:
+            d = a.drill
+            if vip not in a.vips or d.vip_answered_at is not None or at < d.acted_at:
+                continue
+            from_new = mac in a.new_macs or (mac == a.vmac and d.new_master is not None)
+            if from_new or (mac not in a.old_macs and mac != a.vmac):
+                a.drill = replace(d, vip_answered_at=at, vip_answered_by=mac,
+                                  vip_ms=round((at - d.acted_at) * 1000, 1))
+
+    def local_vip(self, vip: str, at: float) -> None:
+        """The VIP appeared on a local interface: the new owner is this host."""
+        for a in self._active:
+            d = a.drill
+            if vip in a.vips and d.vip_answered_at is None and at >= d.acted_at and d.new_master in a.own_addresses:
+                a.drill = replace(d, vip_answered_at=at, vip_answered_by="local",
+                                  vip_ms=round((at - d.acted_at) * 1000, 1))
+
+    def tick(self, now: float) -> list[Drill]:
+        """Drills that finished (complete, or timed out) since the last tick."""
+        done, keep = [], []
+        for a in self._active:
+            d = a.drill
+            if d.new_master_first_advert_at is not None and d.vip_answered_at is not None:
+                done.append(replace(d, result="ok"))
+            elif now >= a.timeout_at:
+                done.append(replace(d, result="incomplete"))
+            else:
+                keep.append(a)
+        self._active = keep
+        return done
+
+
+def append_drill(path: str | os.PathLike, drill: Drill) -> None:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    with p.open("a", encoding="utf-8") as f:
+        f.write(json.dumps(drill.to_json(), sort_keys=True) + "\n")
+
+
+def read_drills(path: str | os.PathLike) -> list[Drill]:
+    """The drills recorded so far; lines that are not drills (hand edits, truncation) are skipped."""
+    p = Path(path)
+    if not p.exists():
+        return []
+    out = []
+    for line in p.read_text(encoding="utf-8").splitlines():
+        try:
+            out.append(Drill(**json.loads(line)))
+        except (ValueError, TypeError):
+            continue
+    return out

@@ -1,0 +1,46 @@
+"""One VRRP packet seen on the wire, as every observe model takes it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from vrrptui.protocol.packet import Advert, Drop, IPAddress
+
+
+class RouterKey(NamedTuple):
+    """A virtual router on a segment: VRIDs are per interface and per family (RFC 5798 5.2.3)."""
+
+    ifname: str
+    vrid: int
+    family: int
+
+    def __str__(self) -> str:
+        return f"{self.ifname} vrid {self.vrid} IPv{self.family}"
+
+
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """A received (or, with `outgoing`, our own) VRRP packet and what decode() made of it."""
+
+    ifname: str
+    at: float  # monotonic seconds, the capture time
+    src: IPAddress
+    dst: IPAddress
+    ttl: int
+    result: Advert | Drop
+    payload: bytes = b""
+    src_mac: str | None = None
+    outgoing: bool = False
+
+    @property
+    def vrid(self) -> int | None:
+        """The VRID even of a dropped packet (byte 1 of the message), None when too short."""
+        if isinstance(self.result, Advert):
+            return self.result.vrid
+        return self.payload[1] if len(self.payload) >= 2 else None
+
+    @property
+    def key(self) -> RouterKey | None:
+        vrid = self.vrid
+        return None if vrid is None else RouterKey(self.ifname, vrid, self.src.version)

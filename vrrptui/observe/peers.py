@@ -1,0 +1,290 @@
+"""Every VRRP router heard on a segment, with what is wrong about it.
+
+Keyed by (interface, VRID, family), including VRIDs we do not run. Each source is
+compared with our configured instance for that key (or, in `sniff` mode without a
+config, with the other routers of the VRID), and two concurrent masters of one VRID
+are flagged as split brain.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+from collections import deque
+from dataclasses import dataclass, field
+
+from vrrptui.config.model import Config, VrrpInstance
+from vrrptui.observe.heard import Heard, RouterKey
+from vrrptui.protocol.packet import AUTH_NONE, AUTH_PASS, Advert, ChecksumForm, Drop, DropReason
+from vrrptui.protocol.timers import master_down_interval
+
+RATE_WINDOW = 10.0  # seconds of adverts kept per source for adverts/s and split brain
+FORGET_AFTER = 600.0  # a router silent this long leaves the table
+
+
+class Mismatch(enum.Enum):
+    """A field where a router disagrees with us (values are what the Peers pane shows)."""
+
+    INTERVAL = "interval"
+    VIPS = "vips"
+    AUTH = "auth"
+    VERSION = "version"
+    CHECKSUM_FORM = "cksum-form"
+    CHECKSUM = "bad-cksum"
+    TTL = "ttl"
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """What a router of this VRID should advertise."""
+
+    version: int
+    interval: float
+    vips: frozenset[str]
+    auth: tuple[int, str]  # (auth type, password)
+    checksum_form: ChecksumForm | None  # None: any form is fine
+
+    @classmethod
+    def from_instance(cls, inst: VrrpInstance) -> Reference:
+        auth = (AUTH_NONE, "")
+        if inst.version == 2 and inst.authentication is not None and inst.authentication.auth_type == "PASS":
+            auth = (AUTH_PASS, inst.authentication.auth_pass)
+        # We send the pseudo-header form on v3/IPv4 (VRRP-FACTS: keepalived's); v2 and IPv6 have one form.
+        form = ChecksumForm.PSEUDO if inst.version == 3 and inst.family == 4 else None
+        return cls(inst.version, inst.advert_int, frozenset(str(v.address) for v in inst.advertised_vips), auth, form)
+
+    @classmethod
+    def from_advert(cls, advert: Advert) -> Reference:
+        form = advert.checksum_form if advert.version == 3 and advert.family == 4 else None
+        return cls(advert.version, advert.max_advert_int, frozenset(map(str, advert.addresses)),
+                   (advert.auth_type, advert.auth_pass if advert.auth_type == AUTH_PASS else ""), form)
+
+
+@dataclass(slots=True)
+class _Source:
+    src: str
+    first_seen: float
+    last_seen: float = 0.0
+    src_mac: str | None = None
+    local: bool = False
+    last_advert: Advert | None = None
+    ttl: int = 255
+    unicast: bool = False
+    adverts: int = 0
+    recent: deque[tuple[float, int]] = field(default_factory=deque)  # (at, priority)
+    drops: dict[str, int] = field(default_factory=dict)
+    last_bad_checksum: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    """One row of the Peers pane, as of `now`."""
+
+    key: RouterKey
+    src: str
+    src_mac: str | None
+    local: bool  # our own adverts (sniffed outgoing)
+    configured: bool  # we run an instance for this key
+    version: int | None
+    priority: int | None
+    interval: float | None
+    auth: str  # "none", "pass:secret", "ah", "?"
+    vips: tuple[str, ...]
+    adverts: int
+    adverts_per_s: float
+    last_seen: float
+    drops: dict[str, int]
+    mismatches: tuple[Mismatch, ...]
+    split_brain: bool
+    master: bool  # advertising with priority > 0 within the master-down interval
+
+    @property
+    def row_key(self) -> str:
+        return f"{self.key.ifname}/{self.key.vrid}/{self.key.family}/{self.src}"
+
+
+class PeerTable:
+    def __init__(self, config: Config | None = None) -> None:
+        self._sources: dict[RouterKey, dict[str, _Source]] = {}
+        self._references: dict[RouterKey, Reference] = {}
+        self.set_config(config)
+
+    def set_config(self, config: Config | None) -> None:
+        self._references = {}
+        if config is None:
+            return
+        for inst in config.instances:
+            if inst.interface is not None:
+                self._references[RouterKey(inst.interface, inst.vrid, inst.family)] = Reference.from_instance(inst)
+
+    # --- input ---------------------------------------------------------------------
+
+    def heard(self, h: Heard) -> None:
+        key = h.key
+        if key is None:
+            return
+        sources = self._sources.setdefault(key, {})
+        src = str(h.src)
+        s = sources.get(src)
+        if s is None:
+            s = sources[src] = _Source(src, first_seen=h.at)
+        s.last_seen = max(s.last_seen, h.at)
+        s.src_mac = h.src_mac or s.src_mac
+        s.local = s.local or h.outgoing
+        s.ttl = h.ttl
+        s.unicast = not h.dst.is_multicast
+        if isinstance(h.result, Drop):
+            s.drops[h.result.reason.value] = s.drops.get(h.result.reason.value, 0) + 1
+            if h.result.reason is DropReason.CHECKSUM:
+                s.last_bad_checksum = h.at
+            return
+        s.last_advert = h.result
+        s.adverts += 1
+        s.recent.append((h.at, h.result.priority))
+        while s.recent and s.recent[0][0] < h.at - RATE_WINDOW:
+            s.recent.popleft()
+
+    def expire(self, now: float) -> None:
+        for key in list(self._sources):
+            sources = self._sources[key]
+            for src in [s for s, v in sources.items() if now - v.last_seen > FORGET_AFTER]:
+                del sources[src]
+            if not sources:
+                del self._sources[key]
+
+    # --- queries -------------------------------------------------------------------
+
+    def keys(self) -> list[RouterKey]:
+        return sorted(self._sources)
+
+    def mac_owner(self, mac: str) -> str | None:
+        """The source address of the router whose adverts came from `mac` (VRRP's own MAC map)."""
+        mac = mac.lower()
+        for sources in self._sources.values():
+            for s in sources.values():
+                if s.src_mac and s.src_mac.lower() == mac:
+                    return s.src
+        return None
+
+    def masters(self, key: RouterKey, now: float) -> list[str]:
+        """Sources advertising with priority > 0 within their master-down interval."""
+        out = []
+        for s in self._sources.get(key, {}).values():
+            if s.recent and s.recent[-1][1] > 0 and s.last_advert is not None:
+                if now - s.recent[-1][0] <= _down_interval(s.last_advert):
+                    out.append(s.src)
+        return sorted(out)
+
+    def split_brain(self, key: RouterKey, now: float) -> tuple[str, ...]:
+        """Sources that advertise as master at the same time as another source.
+
+        Two sources count when, within the last Master_Down_Interval, each sent at
+        least two adverts with priority > 0 after the other's first one: a normal
+        handover (the old master stops, or answers once before yielding) never does.
+        """
+        sources = [s for s in self._sources.get(key, {}).values() if s.last_advert is not None]
+        flagged: set[str] = set()
+        for i, a in enumerate(sources):
+            for b in sources[i + 1:]:
+                window = max(_down_interval(a.last_advert), _down_interval(b.last_advert))
+                ta = [t for t, p in a.recent if p > 0 and t >= now - window]
+                tb = [t for t, p in b.recent if p > 0 and t >= now - window]
+                if not ta or not tb:
+                    continue
+                if sum(t > tb[0] for t in ta) >= 2 and sum(t > ta[0] for t in tb) >= 2:
+                    flagged.update((a.src, b.src))
+        return tuple(sorted(flagged))
+
+    def peers(self, now: float) -> list[Peer]:
+        rows = []
+        for key in sorted(self._sources):
+            sources = self._sources[key]
+            split = set(self.split_brain(key, now))
+            masters = set(self.masters(key, now))
+            for src in sorted(sources, key=_addr_sort):
+                s = sources[src]
+                ref = self._references.get(key) or self._peer_reference(key, s)
+                rows.append(self._row(key, s, ref, now, src in split, src in masters))
+        return rows
+
+    def _peer_reference(self, key: RouterKey, s: _Source) -> Reference | None:
+        """Without a config: compare with the highest-priority other router of the VRID."""
+        others = [o for o in self._sources[key].values() if o is not s and o.last_advert is not None]
+        if not others:
+            return None
+        best = max(others, key=lambda o: (o.last_advert.priority, o.last_seen))
+        return Reference.from_advert(best.last_advert)
+
+    def _row(self, key: RouterKey, s: _Source, ref: Reference | None, now: float, split: bool, master: bool) -> Peer:
+        a = s.last_advert
+        return Peer(
+            key=key,
+            src=s.src,
+            src_mac=s.src_mac,
+            local=s.local,
+            configured=key in self._references,
+            version=a.version if a else None,
+            priority=a.priority if a else None,
+            interval=a.max_advert_int if a else None,
+            auth=_auth_text(a),
+            vips=tuple(map(str, a.addresses)) if a else (),
+            adverts=s.adverts,
+            adverts_per_s=_rate(s.recent, now),
+            last_seen=s.last_seen,
+            drops=dict(s.drops),
+            mismatches=_mismatches(s, ref, now),
+            split_brain=split,
+            master=master,
+        )
+
+
+def _down_interval(a: Advert) -> float:
+    return master_down_interval(a.version, max(a.priority, 1), a.max_advert_int)
+
+
+def _rate(recent: deque[tuple[float, int]], now: float) -> float:
+    """Adverts per second over the kept window; decays once a router goes quiet."""
+    live = [t for t, _ in recent if t >= now - RATE_WINDOW]
+    if len(live) < 2:
+        return 0.0
+    span = max(now - live[0], live[-1] - live[0])
+    return (len(live) - 1) / span if span > 0 else 0.0
+
+
+def _auth_text(a: Advert | None) -> str:
+    if a is None:
+        return "?"
+    if a.version == 3 or a.auth_type == AUTH_NONE:
+        return "none"
+    if a.auth_type == AUTH_PASS:
+        return f"pass:{a.auth_pass}"
+    return "ah" if a.auth_type == 2 else f"type {a.auth_type}"
+
+
+def _mismatches(s: _Source, ref: Reference | None, now: float) -> tuple[Mismatch, ...]:
+    out: list[Mismatch] = []
+    a = s.last_advert
+    if a is not None and ref is not None:
+        if a.version != ref.version:
+            out.append(Mismatch.VERSION)
+        if round(a.max_advert_int * 100) != round(ref.interval * 100):
+            out.append(Mismatch.INTERVAL)
+        if frozenset(map(str, a.addresses)) != ref.vips:
+            out.append(Mismatch.VIPS)
+        if a.version == 2 and ref.version == 2:
+            theirs = (a.auth_type, a.auth_pass if a.auth_type == AUTH_PASS else "")
+            if theirs != ref.auth:
+                out.append(Mismatch.AUTH)
+        if ref.checksum_form is not None and a.version == 3 and a.family == 4 and a.checksum_form != ref.checksum_form:
+            out.append(Mismatch.CHECKSUM_FORM)
+    if s.last_bad_checksum is not None and now - s.last_bad_checksum <= RATE_WINDOW:
+        out.append(Mismatch.CHECKSUM)
+    # RFC 5798 7.1: multicast adverts must arrive with TTL / hop limit 255.
+    if not s.unicast and s.ttl != 255 and not s.local:
+        out.append(Mismatch.TTL)
+    return tuple(out)
+
+
+def _addr_sort(src: str) -> tuple[int, int]:
+    addr = ipaddress.ip_address(src)
+    return (addr.version, int(addr))

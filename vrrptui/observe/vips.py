@@ -1,0 +1,126 @@
+"""Who holds each VIP: on a local interface (netlink) and on the wire (ARP / NS answers).
+
+Fed by the prober (`vrrptui.observe.prober`), which asks for every VIP about once a
+second. Two different MACs answering the same question is split brain: two routers
+both think they own the address.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable
+
+REPLY_WINDOW = 0.5  # seconds after a probe in which a reply belongs to it
+ROUNDS_KEPT = 3  # probe rounds that can show split brain
+ANSWER_TTL = 5.0  # an answering MAC is listed this long after its last answer
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    mac: str
+    owner: str | None  # the router (advert source address) that uses this MAC, "this host", or None
+    last_at: float
+    kind: str  # "reply" to our probe, or "announce" (gratuitous ARP / unsolicited NA)
+
+
+@dataclass(frozen=True, slots=True)
+class VipView:
+    vip: str
+    ifname: str | None
+    local: bool | None  # None: not known (sniff mode, or netlink not read yet)
+    local_since: float | None
+    answers: tuple[Answer, ...]
+    split_brain: bool
+    last_probe: float | None
+
+    @property
+    def row_key(self) -> str:
+        return self.vip
+
+
+@dataclass(slots=True)
+class _Vip:
+    ifname: str | None
+    local: bool | None = None
+    local_since: float | None = None
+    rounds: deque[tuple[float, set[str]]] = field(default_factory=lambda: deque(maxlen=ROUNDS_KEPT))
+    answers: dict[str, tuple[float, str]] = field(default_factory=dict)  # mac -> (last at, kind)
+
+
+class VipPresence:
+    def __init__(self, own_macs: tuple[str, ...] = ()) -> None:
+        self._vips: dict[str, _Vip] = {}
+        self.own_macs = {m.lower() for m in own_macs}
+
+    def set_vips(self, vips: list[tuple[str, str | None]]) -> None:
+        """(address, interface) pairs to watch; others are forgotten."""
+        wanted = {str(ipaddress.ip_address(v)): ifname for v, ifname in vips}
+        for vip in list(self._vips):
+            if vip not in wanted:
+                del self._vips[vip]
+        for vip, ifname in wanted.items():
+            if vip not in self._vips:
+                self._vips[vip] = _Vip(ifname)
+            else:
+                self._vips[vip].ifname = ifname
+
+    def add_vip(self, vip: str, ifname: str | None) -> None:
+        vip = str(ipaddress.ip_address(vip))
+        self._vips.setdefault(vip, _Vip(ifname))
+
+    def vips(self) -> list[tuple[str, str | None]]:
+        return [(v, s.ifname) for v, s in self._vips.items()]
+
+    # --- input ---------------------------------------------------------------------
+
+    def local(self, vip: str, present: bool, at: float) -> bool:
+        """Netlink says whether `vip` is on a local interface. True when that changed."""
+        s = self._vips.get(vip)
+        if s is None or s.local == present:
+            return False
+        s.local, s.local_since = present, at
+        return True
+
+    def probe_sent(self, vip: str, at: float) -> None:
+        s = self._vips.get(vip)
+        if s is not None:
+            s.rounds.append((at, set()))
+
+    def claim(self, vip: str, mac: str, at: float, kind: str = "reply") -> None:
+        s = self._vips.get(vip)
+        if s is None:
+            return
+        mac = mac.lower()
+        s.answers[mac] = (at, kind)
+        if kind == "reply" and s.rounds:
+            probe_at, macs = s.rounds[-1]
+            if probe_at <= at <= probe_at + REPLY_WINDOW:
+                macs.add(mac)
+
+    # --- queries -------------------------------------------------------------------
+
+    def split_brain(self, vip: str) -> tuple[str, ...]:
+        """MACs that answered one probe together (two owners of one address)."""
+        s = self._vips.get(vip)
+        if s is None:
+            return ()
+        both: set[str] = set()
+        for _, macs in s.rounds:
+            if len(macs) >= 2:
+                both |= macs
+        return tuple(sorted(both))
+
+    def view(self, now: float, mac_owner: Callable[[str], str | None] = lambda mac: None) -> list[VipView]:
+        rows = []
+        for vip in sorted(self._vips, key=lambda v: (ipaddress.ip_address(v).version, ipaddress.ip_address(v))):
+            s = self._vips[vip]
+            answers = tuple(
+                Answer(mac, "this host" if mac in self.own_macs else mac_owner(mac), at, kind)
+                for mac, (at, kind) in sorted(s.answers.items(), key=lambda kv: -kv[1][0])
+                if now - at <= ANSWER_TTL
+            )
+            rows.append(VipView(vip, s.ifname, s.local, s.local_since, answers, bool(self.split_brain(vip)),
+                                s.rounds[-1][0] if s.rounds else None))
+        return rows
