@@ -26,3 +26,253 @@ CONTRACT (the runtime and console are written against it):
 
 Outputs are the types in vrrptui.engine.outputs, in the order they must be carried out.
 """
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from vrrptui.config.model import Config, VrrpInstance, VrrpScript
+from vrrptui.engine.machine import VrrpMachine
+from vrrptui.engine.outputs import Dropped, LogLine, Output, Reason, State, StateChanged
+from vrrptui.engine.status import InstanceStatus
+from vrrptui.protocol.packet import AdvertCache, Drop, DropReason, IPAddress, decode
+
+DemuxKey = tuple[str | None, int, int]  # (interface, IP family, VRID)
+
+
+class Engine:
+    """The machines of one Config, packet demultiplexing, sync groups, operator commands."""
+
+    def __init__(
+        self,
+        config: Config,
+        primary_addresses: Mapping[str, IPAddress] | None = None,
+        now: float = 0.0,
+    ) -> None:
+        self.config = config
+        self.created_at = now
+        self.drops: dict[str, int] = {r.value: 0 for r in DropReason}  # packets no instance claimed
+        self._machines: dict[str, VrrpMachine] = {}
+        self._by_key: dict[DemuxKey, VrrpMachine] = {}
+        self._peers: dict[str, tuple[str, ...]] = {}  # instance -> the other members of its sync group
+        self._adverts: dict[str, AdvertCache] = {}
+        self._iface_up: dict[str, bool] = {}
+        self._script_ok: dict[str, bool] = {}
+        self._started = False
+        for inst in config.instances:
+            self._machines[inst.name] = self._new_machine(inst, config, primary_addresses or {})
+        self._index()
+
+    # --- construction --------------------------------------------------------------
+
+    def _new_machine(self, inst: VrrpInstance, config: Config, primary: Mapping[str, IPAddress]) -> VrrpMachine:
+        machine = VrrpMachine(
+            inst,
+            _primary_address(inst, primary),
+            scripts={s.name: s for s in config.scripts},
+            check_unicast_src=config.global_defs.vrrp_check_unicast_src,
+        )
+        for ifname, up in self._iface_up.items():
+            machine.tracking.set_interface(ifname, up)
+        for name, ok in self._script_ok.items():
+            machine.tracking.set_script(name, ok)
+        return machine
+
+    def _index(self) -> None:
+        self._by_key = {}
+        for m in self._machines.values():
+            inst = m.instance
+            self._by_key.setdefault((inst.interface, inst.family, inst.vrid), m)
+            if inst.use_vmac:  # adverts may be read on the macvlan as well as its base
+                self._by_key.setdefault((inst.vmac_interface, inst.family, inst.vrid), m)
+        self._peers = {}
+        for group in self.config.sync_groups:
+            members = tuple(n for n in group.members if n in self._machines)
+            for name in members:
+                self._peers[name] = tuple(n for n in members if n != name)
+        self._adverts = {name: AdvertCache(m.advert()) for name, m in self._machines.items()}
+
+    def machine(self, name: str) -> VrrpMachine:
+        try:
+            return self._machines[name]
+        except KeyError:
+            known = ", ".join(self._machines) or "none"
+            raise ValueError(f"no vrrp_instance {name!r} in {self.config.path} (instances: {known})") from None
+
+    @property
+    def machines(self) -> tuple[VrrpMachine, ...]:
+        return tuple(self._machines.values())
+
+    # --- driving -------------------------------------------------------------------
+
+    def start(self, now: float) -> list[Output]:
+        self._started = True
+        return self._each(lambda m: m.start(now), now)
+
+    def get_timer(self) -> float | None:
+        deadlines = [t for m in self._machines.values() if (t := m.get_timer()) is not None]
+        return min(deadlines, default=None)
+
+    def handle_timer(self, now: float) -> list[Output]:
+        def fire(m: VrrpMachine) -> list[Output]:
+            t = m.get_timer()
+            return m.handle_timer(now) if t is not None and t <= now else []
+
+        return self._each(fire, now)
+
+    def receive_packet(
+        self, ifname: str, src: IPAddress, dst: IPAddress, ttl: int, payload: bytes, now: float
+    ) -> list[Output]:
+        """A protocol-112 payload read on `ifname` (bytes after the IP header)."""
+        family = src.version
+        result = decode(payload, src, dst, family)
+        if isinstance(result, Drop):
+            vrid = payload[1] if len(payload) >= 2 else -1
+            machine = self._by_key.get((ifname, family, vrid))
+            text = _codec_drop_text(result, src, payload)
+            if machine is not None:
+                return self._coordinate(machine.note_drop(result.reason, src, now, text), now)
+            self.drops[result.reason.value] += 1
+            return [Dropped(None, result.reason, src, now, text)]
+        machine = self._by_key.get((ifname, family, result.vrid))
+        if machine is None:
+            self.drops[DropReason.VRID.value] += 1
+            return [Dropped(None, DropReason.VRID, src, now, f"VRID {result.vrid} on {ifname}: no vrrp_instance")]
+        return self._coordinate(machine.receive(result, src, ttl, not dst.is_multicast, now), now)
+
+    def interface_state(self, ifname: str, up: bool, now: float) -> list[Output]:
+        self._iface_up[ifname] = up
+        log: list[Output] = [LogLine(f"Netlink reports {ifname} {'up' if up else 'down'}")]
+        return log + self._each(lambda m: m.interface_state(ifname, up, now), now)
+
+    def script_state(self, script_name: str, ok: bool, now: float) -> list[Output]:
+        changed = self._script_ok.get(script_name) != ok
+        self._script_ok[script_name] = ok
+        log: list[Output] = (
+            [LogLine(f"VRRP_Script({script_name}) {'succeeded' if ok else 'failed'}")] if changed else []
+        )
+        return log + self._each(lambda m: m.script_state(script_name, ok, now), now)
+
+    # --- operator ------------------------------------------------------------------
+
+    def set_priority(self, name: str, priority: int, now: float) -> list[Output]:
+        return self._coordinate(self.machine(name).set_priority(priority, now), now)
+
+    def demote(self, name: str, now: float) -> list[Output]:
+        return self._coordinate(self.machine(name).demote(now), now)
+
+    def force_failover(self, name: str, now: float) -> list[Output]:
+        return self._coordinate(self.machine(name).force_failover(now), now)
+
+    def resume(self, name: str, now: float) -> list[Output]:
+        return self._coordinate(self.machine(name).resume(now), now)
+
+    # --- lifecycle -----------------------------------------------------------------
+
+    def shutdown(self, now: float) -> list[Output]:
+        out: list[Output] = []
+        for m in self._machines.values():
+            out += m.shutdown(now)
+        return out
+
+    def reload(
+        self, new_config: Config, primary_addresses: Mapping[str, IPAddress] | None = None, now: float = 0.0
+    ) -> list[Output]:
+        """Unchanged instances keep machine, state and VIPs; changed ones restart; removed ones stop."""
+        primary = primary_addresses or {}
+        old_config, old = self.config, self._machines
+        out: list[Output] = []
+        machines: dict[str, VrrpMachine] = {}
+        fresh: list[VrrpMachine] = []
+        for inst in new_config.instances:
+            previous = old.get(inst.name)
+            if previous is not None and _same_setup(previous, old_config, inst, new_config, primary):
+                machines[inst.name] = previous
+                continue
+            if previous is not None:
+                out += previous.shutdown(now, Reason.RELOAD)
+            machine = self._new_machine(inst, new_config, primary)
+            machines[inst.name] = machine
+            fresh.append(machine)
+        for name, previous in old.items():
+            if name not in machines:
+                out += previous.shutdown(now, Reason.RELOAD)
+        self.config, self._machines = new_config, machines
+        self._index()
+        if self._started:
+            for machine in fresh:
+                out += machine.start(now)
+        return self._coordinate(out, now)
+
+    def status(self, now: float) -> tuple[InstanceStatus, ...]:
+        return tuple(m.status(now) for m in self._machines.values())
+
+    def advert_bytes(self, name: str, priority: int, src: IPAddress | None, dst: IPAddress | None) -> bytes:
+        """The encoded advert (pseudo-header checksum form), built once per (priority, src, dst)."""
+        cache = self._adverts[self.machine(name).name]
+        return cache.get(priority, src, dst)
+
+    # --- sync groups ---------------------------------------------------------------
+
+    def _each(self, call: Callable[[VrrpMachine], list[Output]], now: float) -> list[Output]:
+        out: list[Output] = []
+        for m in list(self._machines.values()):
+            out += call(m)
+        return self._coordinate(out, now)
+
+    def _coordinate(self, out: list[Output], now: float) -> list[Output]:
+        """Sync groups move together: one FAULT -> all FAULT; one MASTER -> all MASTER; one steps down -> all."""
+        for name, others in self._peers.items():
+            machine = self._machines[name]
+            out += machine.set_group_fault(any(self._machines[o].own_fault for o in others), now)
+        i = 0
+        while i < len(out):
+            event = out[i]
+            i += 1
+            if not isinstance(event, StateChanged) or event.reason is Reason.SYNC_GROUP:
+                continue
+            for other in self._peers.get(event.instance, ()):
+                machine = self._machines[other]
+                if event.new is State.MASTER:
+                    out += machine.sync_master(now)
+                elif event.old is State.MASTER and event.new is State.BACKUP:
+                    out += machine.sync_backup(now)
+        return out
+
+
+def _primary_address(inst: VrrpInstance, primary: Mapping[str, IPAddress]) -> IPAddress:
+    address = primary.get(inst.name) or inst.unicast_src_ip or inst.mcast_src_ip
+    if address is None:
+        raise ValueError(
+            f"{inst.file or '?'}:{inst.line}: vrrp_instance {inst.name}: no source address known for interface "
+            f"{inst.interface}; give the interface an IPv{inst.family} address or set unicast_src_ip / mcast_src_ip"
+        )
+    return address
+
+
+def _tracked_scripts(inst: VrrpInstance, config: Config) -> tuple[VrrpScript, ...]:
+    names = {t.name for t in inst.track_scripts}
+    return tuple(s for s in config.scripts if s.name in names)
+
+
+def _same_setup(
+    machine: VrrpMachine, old_config: Config, inst: VrrpInstance, new_config: Config, primary: Mapping[str, IPAddress]
+) -> bool:
+    try:
+        address = _primary_address(inst, primary)
+    except ValueError:
+        return False
+    return (
+        machine.instance == inst
+        and machine.primary_address == address
+        and machine.check_unicast_src == new_config.global_defs.vrrp_check_unicast_src
+        and _tracked_scripts(inst, old_config) == _tracked_scripts(inst, new_config)
+    )
+
+
+def _codec_drop_text(drop: Drop, src: IPAddress, payload: bytes) -> str:
+    if drop.reason is DropReason.CHECKSUM:
+        version = payload[0] >> 4 if payload else 0
+        return f"Invalid VRRPv{version} checksum from {src}"
+    return f"invalid packet from {src}: {drop.detail}"
+

@@ -1,0 +1,75 @@
+"""Per-instance checks on a decoded advert (RFC 3768 7.1, RFC 5798 7.1, keepalived's vrrp_check_packet).
+
+`check_advert` returns why the advert must be dropped (reason, keepalived-worded log
+text without the "(VI_1) " prefix) or None. The VIP-list comparison is separate:
+a mismatch is counted and logged but the advert is still used (RFC 5798 7.1 "MAY").
+"""
+
+from __future__ import annotations
+
+from vrrptui.config.model import VrrpInstance
+from vrrptui.protocol.packet import AUTH_AH, AUTH_NONE, AUTH_PASS, Advert, DropReason, IPAddress, pad_auth
+
+VRRP_TTL = 255
+
+
+def expected_auth(instance: VrrpInstance) -> tuple[int, bytes]:
+    """v2 auth type and the 8 auth bytes our adverts carry."""
+    auth = instance.authentication
+    if auth is None:
+        return AUTH_NONE, b"\0" * 8
+    if auth.auth_type == "PASS":
+        return AUTH_PASS, pad_auth(auth.auth_pass.encode("latin-1"))
+    return AUTH_AH, b"\0" * 8
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g}"
+
+
+def check_advert(
+    instance: VrrpInstance,
+    advert: Advert,
+    src: IPAddress,
+    ttl: int,
+    unicast: bool,
+    check_unicast_src: bool,
+) -> tuple[DropReason, str] | None:
+    # RFC 5798 7.1: TTL/hop limit must be 255; keepalived skips this for unicast
+    if not unicast and ttl != VRRP_TTL:
+        return DropReason.TTL, f"invalid TTL/HL from {src}. Received {ttl} and expect {VRRP_TTL}"
+    if advert.version != instance.version:
+        return DropReason.VERSION, f"wrong version from {src}. Received {advert.version} and expect {instance.version}"
+    if advert.family != instance.family:
+        return DropReason.VERSION, f"IPv{advert.family} advert from {src} for an IPv{instance.family} instance"
+    if instance.version == 2:
+        auth_type, auth_data = expected_auth(instance)
+        if advert.auth_type != auth_type:
+            return DropReason.AUTH, (
+                f"received an invalid auth type from {src}. Received {advert.auth_type} and expect {auth_type}"
+            )
+        if auth_type == AUTH_PASS and pad_auth(advert.auth_data) != auth_data:
+            return DropReason.AUTH, f"received an invalid passwd from {src}!"
+    if check_unicast_src and instance.unicast_peers and src not in {p.address for p in instance.unicast_peers}:
+        return DropReason.UNICAST_SOURCE, f"unicast source address {src} not a unicast peer"
+    # RFC 3768 7.1: a v2 advert with another interval is dropped (v3 adopts it instead)
+    if instance.version == 2 and advert.max_advert_int != instance.advert_int:
+        return DropReason.INTERVAL, (
+            f"advertisement interval mismatch with {src} mine={_seconds(instance.advert_int)} sec"
+            f" rcv'd={_seconds(advert.max_advert_int)} sec"
+        )
+    return None
+
+
+def address_list_mismatch(instance: VrrpInstance, advert: Advert, src: IPAddress) -> str | None:
+    """keepalived's wording when the advert's VIPs differ from ours; None when they match."""
+    ours = [v.address for v in instance.advertised_vips]
+    if sorted(ours, key=str) == sorted(advert.addresses, key=str):
+        return None
+    if len(ours) != len(advert.addresses):
+        return f"received an invalid ip number count {len(advert.addresses)} from {src}, expected {len(ours)}!"
+    missing = [a for a in ours if a not in advert.addresses]
+    return (
+        f"ip address associated with VRID {instance.vrid} not present in MASTER advert from {src} : "
+        + ", ".join(map(str, missing))
+    )

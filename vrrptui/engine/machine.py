@@ -1,0 +1,553 @@
+"""One VRRP instance's state machine, sans-I/O (RFC 3768 6.4 / RFC 5798 6.4, keepalived 2.x practice).
+
+Every entry point takes `now` (seconds, any monotonic clock) and returns the outputs
+(vrrptui.engine.outputs) in the order they must be carried out; the machine never
+reads a clock, touches a socket or starts a thread. `get_timer()` says when to call
+`handle_timer()` next: the Master_Down timer in BACKUP, the Adver timer in MASTER.
+
+State changes all go through `_transition`, driven by two tables (h11's idea):
+`_NEXT` lists the legal moves, `_ENTERING` / leaving MASTER give the fixed action
+sequences, so the order of actions is written down once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from vrrptui.config.model import VrrpInstance, VrrpScript
+from vrrptui.engine.checks import address_list_mismatch, check_advert, expected_auth
+from vrrptui.engine.outputs import (
+    AddVips,
+    AdvertAccepted,
+    Counters,
+    Dropped,
+    LogLine,
+    Output,
+    Reason,
+    RemoveVips,
+    RunNotify,
+    SendAdvert,
+    StartGratuitous,
+    State,
+    StateChanged,
+    StopGratuitous,
+)
+from vrrptui.engine.status import InstanceStatus
+from vrrptui.engine.tracking import PRIORITY_MAX_BACKUP, PRIORITY_MIN, PRIORITY_OWNER, Tracking
+from vrrptui.protocol import timers
+from vrrptui.protocol.packet import Advert, ChecksumForm, DropReason, IPAddress
+
+LOG_RATE_LIMIT = 10.0  # seconds between two identical receive-error lines (same reason, same source)
+
+# Legal transitions; anything else is a bug in this module, reported as such.
+_NEXT: dict[State, frozenset[State]] = {
+    State.INIT: frozenset({State.BACKUP, State.MASTER, State.FAULT}),
+    State.BACKUP: frozenset({State.MASTER, State.FAULT, State.INIT}),
+    State.MASTER: frozenset({State.BACKUP, State.FAULT, State.INIT}),
+    State.FAULT: frozenset({State.BACKUP, State.MASTER, State.INIT}),
+}
+
+# keepalived's notify argument for the state entered; INIT after start means stopped.
+_NOTIFY = {State.MASTER: "MASTER", State.BACKUP: "BACKUP", State.FAULT: "FAULT", State.INIT: "STOP"}
+
+# Holds an operator can put on an instance; the first two keep it from taking over.
+HOLD_DEMOTED = "demoted"
+HOLD_FAILED = "failed"
+HOLD_PRIORITY = "priority"
+
+
+class VrrpMachine:
+    """The state of one `vrrp_instance`: Initialize, Backup, Master, Fault."""
+
+    def __init__(
+        self,
+        instance: VrrpInstance,
+        primary_address: IPAddress,
+        *,
+        scripts: Mapping[str, VrrpScript] | None = None,
+        check_unicast_src: bool = False,
+    ) -> None:
+        self.instance = instance
+        self.name = instance.name
+        self.primary_address = primary_address
+        self.check_unicast_src = check_unicast_src
+        self.tracking = Tracking(instance, scripts or {})
+        self.counters = Counters()
+        self.state = State.INIT
+        self.state_since = 0.0
+        self.last_transition = ""
+        self.last_reason: Reason | None = None
+        # keepalived clears nopreempt / preempt_delay with `state MASTER`, and nopreempt for an owner
+        starts_master = instance.initial_state == "MASTER" or instance.owner
+        self.preempt = not instance.nopreempt or starts_master
+        self.preempt_delay = 0.0 if starts_master else instance.preempt_delay
+        self.effective_priority = instance.priority
+        self.priority_reason = ""
+        self.master_adver_int = instance.advert_int  # v3: learned from the master while BACKUP
+        self.master_address: IPAddress | None = None
+        self.master_priority: int | None = None
+        self.held: str | None = None
+        self._operator_priority: int | None = None
+        self._group_fault = False
+        self._deadline: float | None = None
+        self._preempt_not_before: float | None = None
+        self._takeover_reason = Reason.TIMEOUT
+        self._stopped = False
+        self._log_next: dict[tuple[DropReason, IPAddress | None], float] = {}
+        self._out: list[Output] = []
+        self._recompute_priority(log=False)
+
+    # --- derived values --------------------------------------------------------
+
+    @property
+    def owner(self) -> bool:
+        """RFC 5798 1.6: priority 255, the address owner (an operator override ends it)."""
+        return self.instance.owner and self._operator_priority is None
+
+    @property
+    def skew_time(self) -> float:
+        return timers.skew_time(self.instance.version, self.effective_priority, self.master_adver_int)
+
+    @property
+    def master_down_interval(self) -> float:
+        return timers.master_down_interval(self.instance.version, self.effective_priority, self.master_adver_int)
+
+    @property
+    def minimum_skew(self) -> float:
+        """keepalived's VRRP_TIMER_SKEW_MIN: the skew of priority 255."""
+        return timers.skew_time(self.instance.version, PRIORITY_OWNER, self.master_adver_int)
+
+    @property
+    def may_take_over(self) -> bool:
+        return self.held not in (HOLD_DEMOTED, HOLD_FAILED)
+
+    def get_timer(self) -> float | None:
+        return self._deadline
+
+    def advert(self, priority: int | None = None) -> Advert:
+        """The advert this instance sends (priority defaults to the effective one)."""
+        inst = self.instance
+        auth_type, auth_data = expected_auth(inst) if inst.version == 2 else (0, b"")
+        return Advert(
+            version=inst.version,
+            vrid=inst.vrid,
+            priority=self.effective_priority if priority is None else priority,
+            max_advert_int=inst.advert_int,
+            addresses=tuple(v.address for v in inst.advertised_vips),
+            auth_type=auth_type,
+            auth_data=auth_data,
+        )
+
+    # --- entry points ------------------------------------------------------------
+
+    def start(self, now: float) -> list[Output]:
+        """Leave Initialize (RFC 5798 6.4.1): owner -> MASTER, else BACKUP, or FAULT."""
+        if self.state is not State.INIT or self._stopped:
+            return []
+        self.state_since = now
+        self._recompute_priority(log=False)
+        if self.preempt_delay:
+            self._preempt_not_before = now + self.preempt_delay
+        if self._fault_reasons():
+            self._transition(State.FAULT, self._fault_reason(), now, ", ".join(self._fault_reasons()))
+        elif self.owner:
+            self._transition(State.MASTER, Reason.OWNER, now)
+        else:
+            self._transition(State.BACKUP, Reason.STARTUP, now)
+            if self.instance.initial_state == "MASTER":
+                # keepalived: `state MASTER` waits one interval + minimum skew for a better master
+                self._deadline = now + self.instance.advert_int + self.minimum_skew
+        return self._flush()
+
+    def receive(self, advert: Advert, src: IPAddress, ttl: int, unicast: bool, now: float) -> list[Output]:
+        """A decoded advert for this instance's VRID (IP TTL / hop limit, unicast or multicast)."""
+        if self.state is State.INIT:
+            return []
+        self.counters.adverts_received += 1
+        if advert.version == 3 and advert.family == 4:
+            if advert.checksum_form is ChecksumForm.PSEUDO:
+                self.counters.checksum_pseudo += 1
+            else:
+                self.counters.checksum_message += 1
+        failed = check_advert(self.instance, advert, src, ttl, unicast, self.check_unicast_src)
+        if failed is not None:
+            self._drop(failed[0], src, now, failed[1])
+            return self._flush()
+        mismatch = address_list_mismatch(self.instance, advert, src)
+        if mismatch is not None:
+            # RFC 5798 7.1: counted and logged, the advert is still used
+            self.counters.drops[DropReason.ADDRESS_LIST.value] += 1
+            self._log_limited(DropReason.ADDRESS_LIST, src, now, mismatch)
+        if advert.priority == 0:
+            self.counters.priority_zero_received += 1
+        self._emit(AdvertAccepted(self.name, src, advert, now))
+        if self.state is State.BACKUP:
+            self._backup_rx(advert, src, now)
+        elif self.state is State.MASTER:
+            self._master_rx(advert, src, now)
+        else:  # FAULT: keep track of who is master, nothing else
+            self.master_address, self.master_priority = src, advert.priority
+        return self._flush()
+
+    def note_drop(self, reason: DropReason, src: IPAddress | None, now: float, text: str) -> list[Output]:
+        """A packet for this instance that the codec already refused (checksum, length, ...)."""
+        self.counters.adverts_received += 1
+        self._drop(reason, src, now, text)
+        return self._flush()
+
+    def handle_timer(self, now: float) -> list[Output]:
+        if self._deadline is None or now < self._deadline:
+            return []
+        if self.state is State.MASTER:
+            self._send(self.effective_priority)
+            self._deadline = now + self.instance.advert_int
+        elif self.state is State.BACKUP:
+            self._deadline = None
+            if self.may_take_over:
+                self._log("Receive advertisement timeout")
+                self._transition(State.MASTER, self._takeover_reason, now)
+        else:
+            self._deadline = None
+        return self._flush()
+
+    # --- trackers ----------------------------------------------------------------
+
+    def interface_state(self, ifname: str, up: bool, now: float) -> list[Output]:
+        if self.tracking.set_interface(ifname, up):
+            self._trackers_changed(now)
+        return self._flush()
+
+    def script_state(self, name: str, ok: bool, now: float) -> list[Output]:
+        if self.tracking.set_script(name, ok):
+            self._trackers_changed(now)
+        return self._flush()
+
+    def set_group_fault(self, active: bool, now: float) -> list[Output]:
+        """Sync group: another member is in FAULT (keepalived moves the whole group)."""
+        if active != self._group_fault:
+            self._group_fault = active
+            self._update_fault(now, recovered=Reason.SYNC_GROUP)
+        return self._flush()
+
+    @property
+    def own_fault(self) -> bool:
+        return bool(self.tracking.faults())
+
+    def sync_master(self, now: float) -> list[Output]:
+        """Sync group: another member became MASTER."""
+        if self.state is State.BACKUP and self.may_take_over:
+            self._deadline = None
+            self._transition(State.MASTER, Reason.SYNC_GROUP, now)
+        return self._flush()
+
+    def sync_backup(self, now: float) -> list[Output]:
+        """Sync group: another member left MASTER for BACKUP; resign so our peers take over at once."""
+        if self.state is State.MASTER:
+            self._transition(State.BACKUP, Reason.SYNC_GROUP, now, resign=True)
+        return self._flush()
+
+    # --- operator ----------------------------------------------------------------
+
+    def set_priority(self, priority: int, now: float) -> list[Output]:
+        if not PRIORITY_MIN <= priority <= PRIORITY_MAX_BACKUP:
+            raise ValueError(
+                f"{self.name}: priority {priority} is outside 1..254 "
+                "(255 is the address owner, set in the config; 0 is used by demote)"
+            )
+        self._operator_priority = priority
+        self.held = HOLD_PRIORITY if self.held is None else self.held
+        self._log(f"operator set priority {priority}")
+        self._recompute_priority()
+        return self._flush()
+
+    def demote(self, now: float) -> list[Output]:
+        """Resign now (priority-0 advert) and stay BACKUP until resume()."""
+        self.held = HOLD_DEMOTED
+        self._log("operator demote: holding BACKUP until resume")
+        if self.state is State.MASTER:
+            self._transition(State.BACKUP, Reason.OPERATOR, now, "demoted", resign=True)
+        if self.state is State.BACKUP:
+            self._deadline = None
+        return self._flush()
+
+    def force_failover(self, now: float) -> list[Output]:
+        """MASTER: go silent as if dead (no priority 0), VIPs removed, hold BACKUP. BACKUP: take over now."""
+        if self.state is State.MASTER:
+            self.held = HOLD_FAILED
+            self._log("operator forced failover: silent, holding BACKUP until resume")
+            self._transition(State.BACKUP, Reason.OPERATOR, now, "forced failover")
+            self._deadline = None
+        elif self.state is State.BACKUP:
+            self.held = None if self.held in (HOLD_DEMOTED, HOLD_FAILED) else self.held
+            self._log("operator forced takeover")
+            self._deadline = None
+            self._transition(State.MASTER, Reason.OPERATOR, now, "forced takeover")
+        else:
+            raise ValueError(
+                f"{self.name} is {self.state.value} ({', '.join(self._fault_reasons()) or 'not running'}): "
+                "only a MASTER or BACKUP instance can fail over; clear the fault first"
+            )
+        return self._flush()
+
+    def resume(self, now: float) -> list[Output]:
+        """Drop operator holds and overrides: configured priority, normal election."""
+        self.held = None
+        self._operator_priority = None
+        self._log("operator resume: configured priority and normal election")
+        self._recompute_priority()
+        if self.state is State.BACKUP and self._deadline is None:
+            self._deadline = now + self.master_down_interval
+        return self._flush()
+
+    # --- lifecycle ---------------------------------------------------------------
+
+    def shutdown(self, now: float, reason: Reason = Reason.SHUTDOWN) -> list[Output]:
+        """Stop: a MASTER sends priority 0 and removes its VIPs (RFC 5798 6.4.3); notify STOP."""
+        if self._stopped:
+            return []
+        self._stopped = True
+        if self.state is not State.INIT:
+            self._transition(State.INIT, reason, now, resign=True)
+        self._deadline = None
+        return self._flush()
+
+    def status(self, now: float) -> InstanceStatus:
+        inst = self.instance
+        is_master = self.state is State.MASTER
+        return InstanceStatus(
+            name=self.name,
+            interface=inst.interface,
+            vrid=inst.vrid,
+            version=inst.version,
+            family=inst.family,
+            state=self.state.value,
+            state_since=self.state_since,
+            configured_priority=inst.priority,
+            effective_priority=self.effective_priority,
+            priority_reason=self.priority_reason,
+            primary_address=str(self.primary_address),
+            master_address=str(self.primary_address if is_master else self.master_address)
+            if (is_master or self.master_address is not None)
+            else None,
+            master_priority=self.effective_priority if is_master else self.master_priority,
+            advert_int=inst.advert_int,
+            learned_advert_int=self.master_adver_int if inst.version == 3 and not is_master else None,
+            skew_time=self.skew_time,
+            master_down_interval=self.master_down_interval,
+            master_down_at=self._deadline if self.state is State.BACKUP else None,
+            preempt=self.preempt,
+            preempt_delay=self.preempt_delay,
+            last_transition=self.last_transition,
+            last_reason=self.last_reason.value if self.last_reason else "",
+            vips=tuple(str(v) for v in inst.all_vips),
+            vmac=inst.vmac_address if inst.use_vmac else None,
+            unicast_peers=tuple(str(p.address) for p in inst.unicast_peers),
+            trackers=self.tracking.rows(),
+            held=self.held,
+            counters=self.counters.copy(),
+        )
+
+    # --- receiving, per state (RFC 5798 6.4.2 / 6.4.3) ---------------------------
+
+    def _backup_rx(self, advert: Advert, src: IPAddress, now: float) -> None:
+        self.master_address = src
+        if advert.priority == 0:
+            # RFC 5798 6.4.2: the master resigned; take over after Skew_Time
+            self.master_priority = 0
+            self._log("Backup received priority 0 advertisement", detail=True)
+            if self.may_take_over:
+                self._deadline = now + self.skew_time
+                self._takeover_reason = Reason.PRIORITY_ZERO
+            return
+        self.master_priority = advert.priority
+        lower = advert.priority < self.effective_priority
+        if lower and self.preempt and not self._preempt_held_off(now):
+            # RFC 5798 6.4.2: lower priority with preemption: let the down timer run out
+            self._log(f"received lower priority ({advert.priority}) advert from {src} - discarding", detail=True)
+            self._takeover_reason = Reason.PREEMPTED
+            return
+        if not lower and self._preempt_not_before is not None and self.preempt_delay:
+            self._preempt_not_before = None  # keepalived: a better master stops the preempt delay
+        self._adopt_interval(advert, src)
+        if self.may_take_over:
+            self._deadline = now + self.master_down_interval
+        self._takeover_reason = Reason.TIMEOUT
+
+    def _preempt_held_off(self, now: float) -> bool:
+        """preempt_delay: preemption waits this long after start or after first seeing a lower master."""
+        if not self.preempt_delay:
+            return False
+        if self._preempt_not_before is None:
+            self._preempt_not_before = now + self.preempt_delay
+            self._log(f"start preempt delay ({self.preempt_delay:g})", detail=True)
+        return now < self._preempt_not_before
+
+    def _adopt_interval(self, advert: Advert, src: IPAddress) -> None:
+        # RFC 5798 6.4.2: a v3 backup sets Master_Adver_Interval from the advert
+        if self.instance.version == 3 and advert.max_advert_int != self.master_adver_int:
+            self._log(
+                f"advertisement interval updated to {round(advert.max_advert_int * 1000)} milli-sec"
+                f" from {round(self.master_adver_int * 1000)} milli-sec ({src})"
+            )
+            self.master_adver_int = advert.max_advert_int
+
+    def _master_rx(self, advert: Advert, src: IPAddress, now: float) -> None:
+        ours = self.effective_priority
+        if advert.priority == 0:
+            # RFC 5798 6.4.3: answer at once and restart the Adver timer
+            self._log("Master received priority 0 or lower priority advert")
+            self._send(ours)
+            self._deadline = now + self.instance.advert_int
+            return
+        address_order = _compare_addresses(src, self.primary_address)
+        if advert.priority == ours and address_order == 0:
+            self._log("WARNING - equal priority advert received from remote host with our IP address.", level="warning")
+            return
+        if advert.priority < ours or (advert.priority == ours and address_order < 0):
+            # keepalived: answer a lower-priority master at once so it steps down
+            self._log(
+                f"Received advert from {src} with lower priority {advert.priority}, ours {ours}, forcing new election"
+            )
+            self._send(ours)
+            return
+        if advert.priority > ours:
+            self._log(f"Master received advert from {src} with higher priority {advert.priority}, ours {ours}")
+        else:
+            self._log(
+                f"Master received advert from {src} with same priority {advert.priority} but higher IP address than ours"
+            )
+        self.master_address, self.master_priority = src, advert.priority
+        self._transition(State.BACKUP, Reason.HIGHER_PRIORITY, now, f"advert from {src} priority {advert.priority}")
+        self._adopt_interval(advert, src)
+        self._deadline = now + self.master_down_interval if self.may_take_over else None
+
+    # --- trackers and faults -----------------------------------------------------
+
+    def _trackers_changed(self, now: float) -> None:
+        self._recompute_priority()
+        self._update_fault(now)
+
+    def _recompute_priority(self, log: bool = True) -> None:
+        base = self._operator_priority if self._operator_priority is not None else self.instance.priority
+        priority, reason = self.tracking.effective_priority(base, self.owner)
+        if self._operator_priority is not None:
+            reason = "operator" + (f", {reason}" if reason else "")
+        if log and priority != self.effective_priority:
+            self._log(f"Changing effective priority from {self.effective_priority} to {priority}")
+        self.effective_priority, self.priority_reason = priority, reason
+
+    def _fault_reasons(self) -> list[str]:
+        reasons = self.tracking.faults()
+        if self._group_fault:
+            reasons.append("sync group member in FAULT")
+        return reasons
+
+    def _fault_reason(self) -> Reason:
+        return Reason.FAULT if self.tracking.faults() else Reason.SYNC_GROUP
+
+    def _update_fault(self, now: float, recovered: Reason = Reason.RECOVERED) -> None:
+        if self.state is State.INIT:
+            return
+        reasons = self._fault_reasons()
+        if reasons and self.state is not State.FAULT:
+            self._transition(
+                State.FAULT, self._fault_reason(), now, ", ".join(reasons), resign=self.tracking.link_up
+            )
+        elif not reasons and self.state is State.FAULT:
+            if self.owner and self.may_take_over:
+                self._transition(State.MASTER, recovered, now)
+            else:
+                self._transition(State.BACKUP, recovered, now)
+
+    # --- the transition table at work --------------------------------------------
+
+    def _transition(self, new: State, reason: Reason, now: float, detail: str = "", resign: bool = False) -> None:
+        old = self.state
+        if new not in _NEXT[old]:
+            raise RuntimeError(f"{self.name}: no VRRP transition from {old.value} to {new.value} ({reason.value})")
+        self.state = new
+        self.state_since = now
+        self.last_transition = f"{old.value} -> {new.value}"
+        self.last_reason = reason
+        if new is not State.INIT:
+            self._log(f"Entering {new.value} STATE" + (" (init)" if old is State.INIT else ""))
+        self._emit(StateChanged(self.name, old, new, reason, now, detail))
+        if old is State.MASTER:
+            self._leave_master(resign)
+        self._deadline = None
+        if new is State.MASTER:
+            self._enter_master(now)
+        elif new is State.BACKUP:
+            self._takeover_reason = Reason.TIMEOUT
+            if self.may_take_over:
+                self._deadline = now + self.master_down_interval
+        self._emit(RunNotify(self.name, _NOTIFY[new], self.effective_priority))
+
+    def _enter_master(self, now: float) -> None:
+        # Advert first so backups stop their down timers, then the VIPs, then GARP/NA.
+        self.counters.became_master += 1
+        self.master_adver_int = self.instance.advert_int
+        self.master_address, self.master_priority = self.primary_address, self.effective_priority
+        self._send(self.effective_priority)
+        self._log("setting VIPs.")
+        self._emit(AddVips(self.name))
+        self._emit(StartGratuitous(self.name))
+        for vip in self.instance.all_vips:
+            kind = "gratuitous ARPs" if vip.family == 4 else "Unsolicited Neighbour Adverts"
+            self._log(f"Sending/queueing {kind} on {self._vip_interface(vip.dev)} for {vip.address}", detail=True)
+        self._deadline = now + self.instance.advert_int
+
+    def _leave_master(self, resign: bool) -> None:
+        self.counters.released_master += 1
+        if resign:
+            self._send(0)
+            self._log("sent 0 priority", detail=True)
+        self._emit(StopGratuitous(self.name))
+        self._log("removing VIPs.")
+        self._emit(RemoveVips(self.name))
+        self.master_adver_int = self.instance.advert_int
+        if self.master_address == self.primary_address:
+            self.master_address, self.master_priority = None, None
+
+    def _vip_interface(self, dev: str | None) -> str:
+        if dev:
+            return dev
+        inst = self.instance
+        return inst.vmac_interface if inst.use_vmac else (inst.interface or "?")
+
+    # --- output helpers ----------------------------------------------------------
+
+    def _send(self, priority: int) -> None:
+        self.counters.adverts_sent += 1
+        if priority == 0:
+            self.counters.priority_zero_sent += 1
+        self._emit(SendAdvert(self.name, priority))
+
+    def _drop(self, reason: DropReason, src: IPAddress | None, now: float, text: str) -> None:
+        self.counters.drops[reason.value] += 1
+        self._emit(Dropped(self.name, reason, src, now, text))
+        self._log_limited(reason, src, now, text)
+
+    def _log_limited(self, reason: DropReason, src: IPAddress | None, now: float, text: str) -> None:
+        key = (reason, src)
+        if now >= self._log_next.get(key, float("-inf")):
+            self._log_next[key] = now + LOG_RATE_LIMIT
+            self._log(text, level="warning")
+
+    def _log(self, text: str, detail: bool = False, level: str = "info") -> None:
+        self._emit(LogLine(f"({self.name}) {text}", detail=detail, level=level))
+
+    def _emit(self, output: Output) -> None:
+        self._out.append(output)
+
+    def _flush(self) -> list[Output]:
+        out, self._out = self._out, []
+        return out
+
+
+def _compare_addresses(a: IPAddress, b: IPAddress) -> int:
+    """RFC 5798 6.4.3: the primary addresses compared as unsigned integers."""
+    if a.version != b.version:
+        return 0
+    ia, ib = int(a), int(b)
+    return (ia > ib) - (ia < ib)

@@ -1,0 +1,112 @@
+"""Tracked interfaces and scripts of one instance: faults and the effective priority.
+
+keepalived's rules (vrrp_track.c): a tracker with weight 0 puts the instance in FAULT
+while it is down/failing; a positive weight is added while up/OK, a negative one while
+down/failing (`reverse` flips the sign). The sum is clamped to 1..254. An address owner
+(priority 255) ignores weighted trackers, as keepalived does ("ignoring tracked script
+chk with weights due to address_owner").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from vrrptui.config.model import VrrpInstance, VrrpScript
+
+PRIORITY_OWNER = 255
+PRIORITY_MIN = 1
+PRIORITY_MAX_BACKUP = 254
+
+
+@dataclass(slots=True)
+class Tracker:
+    kind: Literal["interface", "script"]
+    name: str
+    weight: int  # signed, `reverse` already applied
+    up: bool = True  # interface up / script OK
+
+    @property
+    def faulting(self) -> bool:
+        return self.weight == 0 and not self.up
+
+    @property
+    def contribution(self) -> int:
+        if self.weight > 0 and self.up:
+            return self.weight
+        if self.weight < 0 and not self.up:
+            return self.weight
+        return 0
+
+    @property
+    def condition(self) -> str:
+        if self.kind == "interface":
+            return "up" if self.up else "down"
+        return "ok" if self.up else "failing"
+
+    def describe(self) -> str:
+        """E.g. "track_script chk_api failed (-20)", "track_interface eth1 down (fault)"."""
+        state = ("up" if self.up else "down") if self.kind == "interface" else ("ok" if self.up else "failed")
+        effect = "fault" if self.weight == 0 else f"{self.contribution:+d}"
+        return f"track_{self.kind} {self.name} {state} ({effect})"
+
+
+class Tracking:
+    """The instance's own link plus its tracked interfaces and scripts."""
+
+    def __init__(self, instance: VrrpInstance, scripts: Mapping[str, VrrpScript]) -> None:
+        self.instance = instance
+        self.link_up = True  # the instance's own interface
+        self.trackers: list[Tracker] = []
+        for ti in instance.track_interfaces:
+            self.trackers.append(Tracker("interface", ti.name, ti.weight))
+        for ts in instance.track_scripts:
+            script = scripts.get(ts.name)
+            weight = ts.weight if ts.weight is not None else (script.weight if script else 0)
+            if script is not None and script.weight_reverse:
+                weight = -weight
+            init_ok = not (script is not None and script.init_fail)
+            self.trackers.append(Tracker("script", ts.name, weight, init_ok))
+
+    def set_interface(self, ifname: str, up: bool) -> bool:
+        """Record a link change; True when anything this instance tracks changed."""
+        changed = False
+        if ifname == self.instance.interface and not self.instance.dont_track_primary and self.link_up != up:
+            self.link_up = up
+            changed = True
+        for t in self.trackers:
+            if t.kind == "interface" and t.name == ifname and t.up != up:
+                t.up = up
+                changed = True
+        return changed
+
+    def set_script(self, name: str, ok: bool) -> bool:
+        changed = False
+        for t in self.trackers:
+            if t.kind == "script" and t.name == name and t.up != ok:
+                t.up = ok
+                changed = True
+        return changed
+
+    def faults(self) -> list[str]:
+        """Why the instance must be in FAULT (empty: it need not be)."""
+        found = [] if self.link_up else [f"interface {self.instance.interface} down"]
+        found += [t.describe() for t in self.trackers if t.faulting]
+        return found
+
+    def effective_priority(self, base: int, owner: bool) -> tuple[int, str]:
+        """(priority to advertise, why it differs from `base`; "" when it does not)."""
+        if owner:
+            ignored = [t for t in self.trackers if t.weight != 0]
+            return PRIORITY_OWNER, ("address owner: tracker weights ignored" if ignored else "")
+        active = [t for t in self.trackers if t.contribution]
+        total = base + sum(t.contribution for t in active)
+        clamped = max(PRIORITY_MIN, min(PRIORITY_MAX_BACKUP, total))
+        reason = ", ".join(t.describe() for t in active)
+        if clamped != total:
+            reason += f" (clamped from {total})"
+        return clamped, reason
+
+    def rows(self) -> tuple[tuple[str, str, int], ...]:
+        return tuple((t.name, t.condition, t.weight) for t in self.trackers)
