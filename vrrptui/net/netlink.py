@@ -86,6 +86,15 @@ class Netlink:
     def _run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return self._worker.submit(func, *args, **kwargs).result()
 
+    def request(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Call an IPRoute method (e.g. "link", "get_links") on the netlink thread; lists are materialised."""
+
+        def call() -> Any:
+            result = getattr(self._ipr, method)(*args, **kwargs)
+            return result if isinstance(result, (list, dict, int, str)) or result is None else list(result)
+
+        return self._run(call)
+
     def close(self) -> None:
         if self._ipr is not None:
             self._run(self._ipr.close)
@@ -114,7 +123,7 @@ class Netlink:
         links = self._run(lambda: list(self._ipr.get_links(index)))
         return links[0] if links else None
 
-    def _require_index(self, ifname: str) -> int:
+    def require_index(self, ifname: str) -> int:
         index = self.link_index(ifname)
         if index is None:
             raise LookupError(f"interface {ifname!r} does not exist in this network namespace")
@@ -203,7 +212,7 @@ class Netlink:
         from pyroute2.netlink.exceptions import NetlinkError
 
         ifname = vip.dev or default_dev
-        index = self._require_index(ifname)
+        index = self.require_index(ifname)
         interface = vip.interface
         request: dict[str, Any] = {"index": index, "address": str(interface.ip), "prefixlen": interface.network.prefixlen}
         if interface.version == 4:

@@ -1,0 +1,171 @@
+"""`use_vmac`: a macvlan carrying the RFC 5798 7.3 virtual MAC, set up the way keepalived does it.
+
+keepalived (vrrp_vmac.c, vrrp_if_config.c) creates a macvlan in private mode on the base
+interface with 00:00:5e:00:01:VRID (IPv4) / 00:00:5e:00:02:VRID (IPv6), brings it up and sets:
+  - on the VMAC: arp_ignore=1 (answer only for addresses on the VMAC itself, i.e. the VIPs),
+    accept_local=1 (hear another local instance's adverts), rp_filter=0 (receive with no
+    address of its own), promote_secondaries=1; IPv4 instances also disable IPv6 on it;
+  - on the base interface: arp_ignore=1 and arp_filter=1, so the base does not answer ARP
+    for the VIPs with its own MAC. The old values are restored when its last VMAC goes.
+IPv6 instances get addr_gen_mode none (no MAC-derived link-local, RFC 5798 7.4) and the
+base interface's link-local address instead, so adverts leave from a non-VIP address.
+Needs CAP_NET_ADMIN; runs in the caller's network namespace.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from vrrptui.net.netlink import Netlink
+
+log = logging.getLogger(__name__)
+
+VMAC_PREFIX_V4 = "00:00:5e:00:01:"
+VMAC_PREFIX_V6 = "00:00:5e:00:02:"
+
+# base ifname -> (arp_ignore, arp_filter before our first VMAC, number of our VMACs on it)
+_base_saved: dict[str, tuple[str, str, int]] = {}
+
+
+def vmac_address(vrid: int, family: int = 4) -> str:
+    """RFC 5798 7.3 virtual router MAC address."""
+    if not 1 <= vrid <= 255:
+        raise ValueError(f"VRID {vrid} is outside 1-255")
+    return (VMAC_PREFIX_V4 if family == 4 else VMAC_PREFIX_V6) + f"{vrid:02x}"
+
+
+def _sysctl_path(family: int, ifname: str, key: str) -> str:
+    return f"/proc/sys/net/ipv{family}/conf/{ifname}/{key}"
+
+
+def read_sysctl(family: int, ifname: str, key: str) -> str:
+    with open(_sysctl_path(family, ifname, key)) as f:
+        return f.read().strip()
+
+
+def write_sysctl(family: int, ifname: str, key: str, value: str | int) -> None:
+    try:
+        with open(_sysctl_path(family, ifname, key), "w") as f:
+            f.write(f"{value}\n")
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot set net.ipv{family}.conf.{ifname}.{key}={value}: {exc.strerror}") from exc
+
+
+def _link(netlink: Netlink, ifname: str) -> Any | None:
+    index = netlink.link_index(ifname)
+    if index is None:
+        return None
+    links = netlink.request("get_links", index)
+    return links[0] if links else None
+
+
+def _kind(link: Any) -> str | None:
+    info = link.get("IFLA_LINKINFO")
+    return info.get("IFLA_INFO_KIND") if info is not None else None
+
+
+def _with_netlink(netlink: Netlink | None) -> tuple[Netlink, bool]:
+    return (netlink, False) if netlink is not None else (Netlink(), True)
+
+
+def create_vmac(base_ifname: str, name: str, mac: str, *, netlink: Netlink | None = None) -> bool:
+    """Create (or adopt) the VMAC interface `name` on `base_ifname`. True if created now.
+
+    An existing macvlan with the right MAC on the right base is reused (a restart after a
+    crash); one with a wrong MAC or base is replaced. A non-macvlan interface of that name
+    is never touched: that is an error for the operator to resolve.
+    """
+    mac = mac.lower()
+    family = 6 if mac.startswith(VMAC_PREFIX_V6) else 4
+    if len(name) > 15:
+        raise ValueError(f"VMAC interface name {name!r} is longer than 15 characters")
+    nl, own = _with_netlink(netlink)
+    try:
+        base_index = nl.link_index(base_ifname)
+        if base_index is None:
+            raise LookupError(f"use_vmac: base interface {base_ifname!r} does not exist in this network namespace")
+        created = True
+        existing = _link(nl, name)
+        if existing is not None:
+            if _kind(existing) != "macvlan":
+                raise OSError(f"use_vmac: {name!r} exists and is not a macvlan; rename it or set vmac name")
+            if str(existing.get("IFLA_ADDRESS")).lower() == mac and existing.get("IFLA_LINK") == base_index:
+                created = False
+            else:
+                log.info("removing old VMAC interface %s: wrong MAC or base interface", name)
+                nl.request("link", "del", index=existing["index"])
+        if created:
+            nl.request("link", "add", ifname=name, kind="macvlan", link=base_index, macvlan_mode="private", address=mac)
+        _configure(nl, base_ifname, name, family, created)
+        return created
+    finally:
+        if own:
+            nl.close()
+
+
+def _configure(nl: Netlink, base_ifname: str, name: str, family: int, created: bool) -> None:
+    write_sysctl(4, name, "arp_ignore", 1)
+    write_sysctl(4, name, "accept_local", 1)
+    write_sysctl(4, name, "rp_filter", 0)
+    write_sysctl(4, name, "promote_secondaries", 1)
+    if created or base_ifname not in _base_saved:
+        _hold_base(base_ifname)
+    if family == 4:
+        write_sysctl(6, name, "disable_ipv6", 1)
+    else:
+        write_sysctl(6, name, "disable_ipv6", 0)
+        write_sysctl(6, name, "addr_gen_mode", 1)  # IN6_ADDR_GEN_MODE_NONE
+    index = nl.require_index(name)
+    nl.request("link", "set", index=index, state="up")
+    if family == 6:
+        base_ll = nl.primary_address(base_ifname, 6)
+        if base_ll is not None and not nl.has_address(base_ll, name):
+            nl.request("addr", "add", index=index, address=str(base_ll), prefixlen=64, flags=0x02)  # IFA_F_NODAD
+
+
+def _hold_base(base_ifname: str) -> None:
+    saved = _base_saved.get(base_ifname)
+    if saved is None:
+        saved = (read_sysctl(4, base_ifname, "arp_ignore"), read_sysctl(4, base_ifname, "arp_filter"), 0)
+        write_sysctl(4, base_ifname, "arp_ignore", 1)
+        write_sysctl(4, base_ifname, "arp_filter", 1)
+    _base_saved[base_ifname] = (saved[0], saved[1], saved[2] + 1)
+
+
+def _release_base(base_ifname: str) -> None:
+    saved = _base_saved.get(base_ifname)
+    if saved is None:
+        return
+    arp_ignore, arp_filter, count = saved
+    if count > 1:
+        _base_saved[base_ifname] = (arp_ignore, arp_filter, count - 1)
+        return
+    del _base_saved[base_ifname]
+    try:
+        write_sysctl(4, base_ifname, "arp_ignore", arp_ignore)
+        write_sysctl(4, base_ifname, "arp_filter", arp_filter)
+    except OSError as exc:  # the base may be gone already
+        log.info("could not restore ARP settings on %s: %s", base_ifname, exc)
+
+
+def delete_vmac(name: str, *, netlink: Netlink | None = None) -> bool:
+    """Delete the VMAC interface `name`; True if it existed. Refuses anything but a macvlan."""
+    nl, own = _with_netlink(netlink)
+    try:
+        link = _link(nl, name)
+        if link is None:
+            return False
+        if _kind(link) != "macvlan":
+            raise OSError(f"refusing to delete {name!r}: it is not a macvlan (VMAC) interface")
+        base_index = link.get("IFLA_LINK")
+        base_name = next(
+            (l.get("IFLA_IFNAME") for l in nl.request("get_links") if l["index"] == base_index), None
+        )
+        nl.request("link", "del", index=link["index"])
+        if base_name is not None:
+            _release_base(base_name)
+        return True
+    finally:
+        if own:
+            nl.close()
