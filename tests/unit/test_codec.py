@@ -261,3 +261,9 @@ def test_cache_keeps_entries_when_an_equal_template_is_set() -> None:
 def test_cache_message_only_form() -> None:
     cache = AdvertCache(v3_v4(), ChecksumForm.MESSAGE)
     assert internet_checksum(cache.get(100)) == 0
+
+
+def test_cache_shares_v2_bytes_across_destinations() -> None:
+    # v2 checksums cover the message only, so unicast peers share one build.
+    cache = AdvertCache(v2_pass())
+    assert cache.get(101, SRC4, MCAST_V4) is cache.get(101, SRC4, ip("192.168.1.12"))

@@ -105,7 +105,6 @@ class Advert:
 HEADER = struct.Struct("!BBBBBBH")
 HEADER_LEN = HEADER.size  # 8
 AUTH_DATA_LEN = 8  # v2 only: trails the addresses
-V2_MIN_LEN = HEADER_LEN + AUTH_DATA_LEN
 V3_MAX_INTERVAL_CS = 0x0FFF
 CARP_LEN = 36  # OpenBSD CARP: same protocol 112, first byte 0x21, fixed 36 bytes
 
@@ -306,7 +305,9 @@ class AdvertCache:
             self._built.clear()
 
     def get(self, priority: int, src: IPAddress | None = None, dst: IPAddress | None = None) -> bytes:
-        key = (priority, src, dst)
+        template = self._template
+        uses_ips = template.version == 3 and not (template.family == 4 and self._checksum_form is ChecksumForm.MESSAGE)
+        key = (priority, src, dst) if uses_ips else (priority, None, None)  # v2: checksum ignores the IPs
         message = self._built.get(key)
         if message is None:
             if len(self._built) >= self.MAX_ENTRIES:
