@@ -1,0 +1,62 @@
+"""LinkWatcher on the real kernel: the far end of a veth goes down and up."""
+
+from __future__ import annotations
+
+import select
+
+import pytest
+from net_helpers import in_netns, ip, namespaces, veth
+
+from vrrptui.net.linkwatch import LinkWatcher
+
+pytestmark = pytest.mark.netns
+
+
+@pytest.fixture
+def watched(netns_ok: None):
+    with namespaces("lw-r", "lw-p") as (ns_r, ns_p):
+        veth(ns_r, "eth0", ns_p, "peer0")
+        with in_netns(ns_r):
+            watcher = LinkWatcher()
+        try:
+            yield ns_r, ns_p, watcher
+        finally:
+            watcher.close()
+
+
+def changes_until(watcher: LinkWatcher, *wanted: tuple[str, bool], timeout: float = 5.0) -> list[tuple[str, bool]]:
+    seen: list[tuple[str, bool]] = []
+    while not all(w in seen for w in wanted):
+        ready, _, _ = select.select([watcher], [], [], timeout)
+        assert ready, f"no {wanted} within {timeout} s; saw {seen}"
+        seen += watcher.read()
+    return seen
+
+
+def test_initial_state_is_known_and_quiet(watched):
+    _, _, watcher = watched
+    assert watcher.states()["eth0"] is True
+    assert watcher.states()["lo"] is True
+    assert watcher.read() == []
+
+
+def test_reports_down_and_up_when_the_peer_end_goes_down_and_up(watched):
+    _, ns_p, watcher = watched
+    ip("-n", ns_p, "link", "set", "peer0", "down")
+    assert changes_until(watcher, ("eth0", False)) == [("eth0", False)]
+    ip("-n", ns_p, "link", "set", "peer0", "up")
+    assert changes_until(watcher, ("eth0", True)) == [("eth0", True)]
+    assert watcher.read() == []
+
+
+def test_reports_admin_down_new_and_deleted_links(watched):
+    ns_r, _, watcher = watched
+    ip("-n", ns_r, "link", "set", "eth0", "down")
+    changes_until(watcher, ("eth0", False))
+    ip("-n", ns_r, "link", "add", "name", "x0", "type", "veth", "peer", "name", "x1")
+    ip("-n", ns_r, "link", "set", "x0", "up")
+    ip("-n", ns_r, "link", "set", "x1", "up")
+    changes_until(watcher, ("x0", True))
+    ip("-n", ns_r, "link", "del", "x0")
+    changes_until(watcher, ("x0", False), ("x1", False))  # a veth goes with its peer
+    assert "x0" not in watcher.states()

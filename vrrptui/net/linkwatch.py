@@ -1,0 +1,173 @@
+"""Interface up/down events from rtnetlink (RTMGRP_LINK), for FAULT on link loss.
+
+A plain netlink socket parsed by hand: the messages needed are tiny and this keeps the
+event path free of pyroute2's event loop. "Up" means administratively up and
+operationally running (carrier present), the same test as Netlink.link_is_up.
+Needs no privileges; runs in the caller's network namespace.
+"""
+
+from __future__ import annotations
+
+import errno
+import select
+import socket
+import struct
+
+NETLINK_ROUTE = 0
+RTMGRP_LINK = 0x1
+NLMSG_ERROR = 2
+NLMSG_DONE = 3
+RTM_NEWLINK = 16
+RTM_DELLINK = 17
+RTM_GETLINK = 18
+NLM_F_REQUEST = 0x1
+NLM_F_DUMP = 0x300
+IFLA_IFNAME = 3
+IFF_UP = 0x1
+IFF_RUNNING = 0x40
+
+_NLMSGHDR = struct.Struct("=IHHII")  # length, type, flags, seq, pid
+_IFINFOMSG = struct.Struct("=BxHiII")  # family, type, index, flags, change
+_RTATTR = struct.Struct("=HH")
+_RCVBUF = 1 << 20
+_DUMP_TIMEOUT = 5.0
+
+
+def _align(n: int) -> int:
+    return (n + 3) & ~3
+
+
+def _parse(data: bytes) -> list[tuple[int, int, int, str | None, int]]:
+    """(type, seq, index, ifname, flags) per message; NLMSG_DONE/ERROR carry index 0."""
+    out: list[tuple[int, int, int, str | None, int]] = []
+    offset = 0
+    while offset + _NLMSGHDR.size <= len(data):
+        length, kind, _flags, seq, _pid = _NLMSGHDR.unpack_from(data, offset)
+        if length < _NLMSGHDR.size or offset + length > len(data):
+            break
+        body = offset + _NLMSGHDR.size
+        if kind in (RTM_NEWLINK, RTM_DELLINK) and length >= _NLMSGHDR.size + _IFINFOMSG.size:
+            family, _type, index, ifi_flags, _change = _IFINFOMSG.unpack_from(data, body)
+            if family == socket.AF_UNSPEC:  # AF_BRIDGE copies describe bridge ports, not links
+                out.append((kind, seq, index, _ifname(data, body + _IFINFOMSG.size, offset + length), ifi_flags))
+        elif kind in (NLMSG_DONE, NLMSG_ERROR):
+            out.append((kind, seq, 0, None, 0))
+        offset += _align(length)
+    return out
+
+
+def _ifname(data: bytes, start: int, end: int) -> str | None:
+    while start + _RTATTR.size <= end:
+        length, kind = _RTATTR.unpack_from(data, start)
+        if length < _RTATTR.size:
+            return None
+        if kind == IFLA_IFNAME:
+            return data[start + _RTATTR.size : start + length].split(b"\0", 1)[0].decode(errors="replace")
+        start += _align(length)
+    return None
+
+
+class LinkWatcher:
+    """Reports (ifname, up) when an interface's state changes, appears or disappears.
+
+    Non-blocking: register `fileno()` with a selector / `loop.add_reader` and call
+    `read()` when readable. If the kernel dropped events (ENOBUFS) the watcher
+    re-reads every link and reports the differences, so no change is lost for good.
+    """
+
+    def __init__(self) -> None:
+        self._sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_NONBLOCK, NETLINK_ROUTE)
+        try:
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RCVBUF)
+            self._sock.bind((0, RTMGRP_LINK))
+            self._seq = 0
+            self._up: dict[str, bool] = {}
+            self._names: dict[int, str] = {}
+            self._resync()
+        except BaseException:
+            self._sock.close()
+            raise
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+    def states(self) -> dict[str, bool]:
+        """The last known state of every interface."""
+        return dict(self._up)
+
+    def read(self) -> list[tuple[str, bool]]:
+        changes: list[tuple[str, bool]] = []
+        while True:
+            try:
+                data = self._sock.recv(65536)
+            except (BlockingIOError, InterruptedError):
+                return changes
+            except OSError as exc:
+                if exc.errno != errno.ENOBUFS:
+                    raise
+                changes.extend(self._resync())  # events were lost: compare against a fresh dump
+                continue
+            for kind, _seq, index, ifname, flags in _parse(data):
+                self._apply(kind, index, ifname, flags, changes)
+
+    def _apply(self, kind: int, index: int, ifname: str | None, flags: int, changes: list[tuple[str, bool]]) -> None:
+        if kind not in (RTM_NEWLINK, RTM_DELLINK):
+            return
+        old_name = self._names.get(index)
+        name = ifname or old_name
+        if name is None:
+            return
+        if kind == RTM_DELLINK:
+            self._names.pop(index, None)
+            if self._up.pop(name, None):
+                changes.append((name, False))
+            return
+        if old_name is not None and old_name != name and self._up.pop(old_name, None):
+            changes.append((old_name, False))  # renamed: the old name is gone
+        self._names[index] = name
+        up = bool(flags & IFF_UP) and bool(flags & IFF_RUNNING)
+        if self._up.get(name) != up:
+            self._up[name] = up
+            changes.append((name, up))
+
+    def _resync(self) -> list[tuple[str, bool]]:
+        """Dump every link (RTM_GETLINK) and return what differs from the known state."""
+        self._seq += 1
+        seq = self._seq
+        request = _NLMSGHDR.pack(_NLMSGHDR.size + _IFINFOMSG.size, RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, seq, 0)
+        self._sock.send(request + _IFINFOMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0))
+        before = dict(self._up)
+        first_dump = not self._names
+        changes: list[tuple[str, bool]] = []
+        seen: set[str] = set()
+        done = False
+        while not done:
+            ready, _, _ = select.select([self._sock], [], [], _DUMP_TIMEOUT)
+            if not ready:
+                raise TimeoutError("no answer from rtnetlink to a link dump")
+            try:
+                data = self._sock.recv(65536)
+            except (BlockingIOError, InterruptedError):
+                continue
+            for kind, msg_seq, index, ifname, flags in _parse(data):
+                if kind in (NLMSG_DONE, NLMSG_ERROR) and msg_seq == seq:
+                    done = True
+                    continue
+                self._apply(kind, index, ifname, flags, changes)
+                if msg_seq == seq and ifname:
+                    seen.add(ifname)
+        for name in set(before) - seen:  # vanished while events were being dropped
+            if self._up.pop(name, False):
+                changes.append((name, False))
+            self._names = {i: n for i, n in self._names.items() if n != name}
+        return [] if first_dump else changes
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def __enter__(self) -> LinkWatcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
