@@ -1,0 +1,502 @@
+"""`vrrp_instance NAME { ... }`: one small handler per keyword, then keepalived's defaults.
+
+Handlers record values into an InstanceDraft; `finish_instance` applies the
+rules that need the whole block (family, version, interval range, owner).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from vrrptui.config import values as v
+from vrrptui.config.blocks import Statement
+from vrrptui.config.model import (
+    Authentication,
+    GlobalDefs,
+    TrackInterface,
+    TrackScript,
+    UnicastPeer,
+    VirtualAddress,
+    VrrpInstance,
+)
+from vrrptui.config.values import Reporter
+
+SECTION = "vrrp_instance"
+TRACK_WEIGHT = (-253, 253)  # keepalived.conf(5) range for track_* weights
+VIP_SCOPES = {"global", "site", "link", "host", "nowhere"}
+VIP_OPTIONS_WITH_VALUE = {"brd", "dev", "scope", "label"}
+VIP_OPTIONS_IGNORED_WITH_VALUE = {"preferred_lft", "track_group"}  # keepalived options vrrptui does not act on
+VIP_FLAGS_IGNORED = {"no_track", "home", "-nodad", "nodad", "noprefixroute", "autojoin"}
+MAX_AUTH_PASS = 8  # RFC 3768 5.3.10: 8 octets of authentication data
+
+
+@dataclass
+class InstanceDraft:
+    name: str
+    statement: Statement
+    fields: dict[str, Any] = field(default_factory=dict)  # VrrpInstance keyword arguments
+    where: dict[str, Statement] = field(default_factory=dict)  # keyword -> statement, for later diagnostics
+    state_given: bool = False
+    advert_int: float | None = None
+    track_script_lines: list[Statement] = field(default_factory=list)  # parallel to fields["track_scripts"]
+    track_interface_lines: list[Statement] = field(default_factory=list)
+
+    def set(self, st: Statement, name: str, value: Any) -> None:
+        if value is None:
+            return
+        self.fields[name] = value
+        self.where[name] = st
+
+
+Handler = Callable[[Reporter, InstanceDraft, Statement], None]
+
+
+# --- simple keywords ---------------------------------------------------------
+
+def _state(r: Reporter, d: InstanceDraft, st: Statement) -> None:
+    token = v.single(r, st, "state BACKUP")
+    if token is None:
+        return
+    d.state_given = True
+    if token.text in ("MASTER", "BACKUP"):
+        d.set(st, "initial_state", token.text)
+        return
+    # keepalived 2.2.7 compares case-sensitively: `state Master` -> "unknown state ..., defaulting to BACKUP".
+    r.warning(token, f"unknown state '{token.text}': keepalived's keywords are case-sensitive and it starts "
+                     f"this instance as BACKUP; write MASTER or BACKUP")
+    d.set(st, "initial_state", "BACKUP")
+
+
+def _interface(r: Reporter, d: InstanceDraft, st: Statement) -> None:
+    token = v.single(r, st, "interface eth0")
+    if token is not None:
+        d.set(st, "interface", token.text)
+
+
+def _virtual_router_id(r: Reporter, d: InstanceDraft, st: Statement) -> None:
+    d.set(st, "vrid", v.integer(r, st, 1, 255, "virtual_router_id 51", what="virtual_router_id"))
+
+
+def _priority(r: Reporter, d: InstanceDraft, st: Statement) -> None:
+    d.set(st, "priority", v.integer(r, st, 1, 255, "priority 100", what="priority"))
+
+
+def _advert_int(r: Reporter, d: InstanceDraft, st: Statement) -> None:
+    # The range depends on the version, known only at the end of the block.
+    value = v.seconds(r, st, 0.0, 255.0, "advert_int 1")
+    if value is not None:
+        d.advert_int = value
+        d.where["advert_int"] = st
+
+
+def _version(r: Reporter, d: InstanceDraft, st: Statement) -> None:
+    d.set(st, "version", v.integer(r, st, 2, 3, "version 3", what="VRRP version"))
+
+
+def _flag(name: str, value: bool = True) -> Handler:
+    def handler(r: Reporter, d: InstanceDraft, st: Statement) -> None:
+        v.flag(r, st)
+        d.set(st, name, value)
+    return handler
+
+
+def _seconds(name: str, low: float, high: float) -> Handler:
+    def handler(r: Reporter, d: InstanceDraft, st: Statement) -> None:
+        d.set(st, name, v.seconds(r, st, low, high, f"{st.name} {int(low) if low >= 1 else 1}"))
+    return handler
+
+
+def _count(name: str, low: int, high: int) -> Handler:
+    def handler(r: Reporter, d: InstanceDraft, st: Statement) -> None:
+        d.set(st, name, v.integer(r, st, low, high, f"{st.name} {max(low, 1)}"))
+    return handler
+
+
+def _notify(name: str) -> Handler:
+    def handler(r: Reporter, d: InstanceDraft, st: Statement) -> None:
+        d.set(st, name, v.command(r, st))
+    return handler
+
+
+def _use_vmac(r: Reporter, d: InstanceDraft, st: Statement) -> None:
+    d.set(st, "use_vmac", True)
+    if len(st.values) > 1:
+        r.error(st.values[1], "use_vmac takes at most one interface name, e.g. `use_vmac vrrp.51`")
+    elif st.values:
+        name = st.values[0].text
+        if len(name) > 15:
+            r.error(st.values[0], f"use_vmac name '{name}' is longer than 15 characters (Linux IFNAMSIZ); shorten it")
+        else:
+            d.set(st, "vmac_name", name)
+
+
+def _addr_with_dev(r: Reporter, st: Statement, tokens: list, what: str, example: str) -> tuple[Any, str | None] | None:
+    """`ADDR [dev IF]`: the address, and the old-style device if given."""
+    if not tokens:
+        r.error(st, f"'{st.name}' needs an address, e.g. `{example}`")
+        return None
+    addr = v.address(r, tokens[0], what, example)
+    dev: str | None = None
+    rest = tokens[1:]
+    while rest:
+        option = rest[0]
+        if option.text == "dev" and len(rest) >= 2:
+            dev = rest[1].text
+            rest = rest[2:]
+        elif option.text in ("min_ttl", "max_ttl") and len(rest) >= 2:
+            r.warning(option, f"'{option.text}' on a unicast peer is not acted on by vrrptui: ignored")
+            rest = rest[2:]
+        else:
+            r.error(option, f"unexpected '{option.text}' after {what}: expected `{example}`")
+            return None
+    return (addr, dev) if addr is not None else None
+
+
+def _unicast_src_ip(r: Reporter, d: InstanceDraft, st: Statement) -> None:
+    parsed = _addr_with_dev(r, st, st.values, "unicast_src_ip", "unicast_src_ip 192.168.1.11 [dev eth0]")
+    if parsed:
+        d.set(st, "unicast_src_ip", parsed[0])
+        d.set(st, "unicast_src_dev", parsed[1])
+
+
+def _mcast_src_ip(r: Reporter, d: InstanceDraft, st: Statement) -> None:
+    token = v.single(r, st, "mcast_src_ip 192.168.1.11")
+    if token is not None:
+        d.set(st, "mcast_src_ip", v.address(r, token, "mcast_src_ip", "mcast_src_ip 192.168.1.11"))
+
+
+def _unicast_peer(r: Reporter, d: InstanceDraft, st: Statement) -> None:
+    peers: list[UnicastPeer] = list(d.fields.get("unicast_peers", ()))
+    for line in v.block_of(r, st, "unicast_peer { 192.168.1.12 }"):
+        parsed = _addr_with_dev(r, line, [line.keyword, *line.values], "unicast peer", "192.168.1.12 [dev eth0]")
+        if parsed:
+            if any(p.address == parsed[0] for p in peers):
+                r.warning(line, f"unicast peer {parsed[0]} is listed twice: the second is ignored")
+                continue
+            peers.append(UnicastPeer(parsed[0], parsed[1]))
+    d.set(st, "unicast_peers", tuple(peers))
+
+
+def _authentication(r: Reporter, d: InstanceDraft, st: Statement) -> None:
+    auth_type: str | None = None
+    auth_pass: str | None = None
+    for line in v.block_of(r, st, "authentication { auth_type PASS auth_pass secret }"):
+        if line.name == "auth_type":
+            token = v.single(r, line, "auth_type PASS")
+            if token is not None and token.text in ("PASS", "AH"):
+                auth_type = token.text
+            elif token is not None:
+                r.error(token, f"auth_type '{token.text}' is not known: use PASS (or AH)")
+        elif line.name == "auth_pass":
+            token = v.single(r, line, "auth_pass secret")
+            if token is not None:
+                auth_pass = token.text
+                if len(auth_pass) > MAX_AUTH_PASS:
+                    r.warning(token, f"auth_pass is {len(auth_pass)} characters; VRRPv2 carries 8, so keepalived "
+                                     f"and vrrptui use '{auth_pass[:MAX_AUTH_PASS]}' (peers must match)")
+                    auth_pass = auth_pass[:MAX_AUTH_PASS]
+        else:
+            r.unknown_keyword(line, "authentication")
+    if auth_type is None:
+        r.error(st, "authentication needs `auth_type PASS` (or AH)")
+        return
+    if auth_pass is None:
+        r.error(st, "authentication needs `auth_pass SECRET` (up to 8 characters)")
+        return
+    d.set(st, "authentication", Authentication(auth_type, auth_pass))  # type: ignore[arg-type]
+
+
+def parse_vip(r: Reporter, line: Statement) -> VirtualAddress | None:
+    """`ADDR[/LEN] [brd B] [dev IF] [scope S] [label L]`."""
+    example = "192.168.1.13/24 dev eth0 label eth0:1"
+    try:
+        iface = ipaddress.ip_interface(line.keyword.text)
+    except ValueError:
+        r.error(line, f"invalid virtual address '{line.keyword.text}': expected ADDR[/LEN], e.g. 192.168.1.13/24 "
+                      f"or 2001:db8::ff/64")
+        return None
+    options: dict[str, str] = {}
+    rest = list(line.values)
+    while rest:
+        option = rest.pop(0)
+        if option.text in VIP_OPTIONS_WITH_VALUE | VIP_OPTIONS_IGNORED_WITH_VALUE:
+            if not rest:
+                r.error(option, f"'{option.text}' needs a value: `{example}`")
+                return None
+            value = rest.pop(0)
+            if option.text in VIP_OPTIONS_IGNORED_WITH_VALUE:
+                r.warning(option, f"virtual address option '{option.text}' is not acted on by vrrptui: ignored")
+            else:
+                options[option.text] = value.text
+        elif option.text in VIP_FLAGS_IGNORED:
+            r.warning(option, f"virtual address option '{option.text}' is not acted on by vrrptui: ignored")
+        else:
+            r.error(option, f"unknown virtual address option '{option.text}': use brd, dev, scope or label, "
+                            f"e.g. `{example}`")
+            return None
+    if "scope" in options and options["scope"] not in VIP_SCOPES and not options["scope"].isdigit():
+        r.error(line, f"scope '{options['scope']}' is not known: use one of {', '.join(sorted(VIP_SCOPES))}")
+        return None
+    if "brd" in options and options["brd"] not in ("+", "-"):
+        try:
+            ipaddress.IPv4Address(options["brd"])
+        except ValueError:
+            r.error(line, f"brd '{options['brd']}' is not an IPv4 address (or + / -)")
+            return None
+    return VirtualAddress(iface, dev=options.get("dev"), label=options.get("label"), brd=options.get("brd"),
+                          scope=options.get("scope"), file=line.file, line=line.line)
+
+
+def _vips(name: str) -> Handler:
+    def handler(r: Reporter, d: InstanceDraft, st: Statement) -> None:
+        vips = list(d.fields.get(name, ()))
+        for line in v.block_of(r, st, f"{name} {{ 192.168.1.13/24 }}"):
+            vip = parse_vip(r, line)
+            if vip is not None:
+                vips.append(vip)
+        d.set(st, name, tuple(vips))
+    return handler
+
+
+def _tracker_weight(r: Reporter, line: Statement) -> tuple[int | None, bool] | None:
+    """`NAME [weight N [reverse]]` -> (weight, reverse); None on error."""
+    rest = list(line.values)
+    weight: int | None = None
+    reverse = False
+    while rest:
+        option = rest.pop(0)
+        if option.text == "weight" and rest:
+            weight = v.parse_integer(r, rest.pop(0), *TRACK_WEIGHT, what="weight")
+            if weight is None:
+                return None
+        elif option.text == "reverse":
+            reverse = True
+        else:
+            r.error(option, f"unexpected '{option.text}' after '{line.name}': expected `{line.name} [weight N]` "
+                            f"with N in {TRACK_WEIGHT[0]}..{TRACK_WEIGHT[1]}")
+            return None
+    return weight, reverse
+
+
+def _track_interface(r: Reporter, d: InstanceDraft, st: Statement) -> None:
+    tracked = list(d.fields.get("track_interfaces", ()))
+    for line in v.block_of(r, st, "track_interface { eth1 weight -20 }"):
+        parsed = _tracker_weight(r, line)
+        if parsed is not None:
+            weight, reverse = parsed
+            if reverse:
+                r.warning(line, "'reverse' on a tracked interface is not acted on by vrrptui: ignored")
+            tracked.append(TrackInterface(line.name, weight or 0))
+            d.track_interface_lines.append(line)
+    d.set(st, "track_interfaces", tuple(tracked))
+
+
+def _track_script(r: Reporter, d: InstanceDraft, st: Statement) -> None:
+    tracked = list(d.fields.get("track_scripts", ()))
+    for line in v.block_of(r, st, "track_script { chk_service weight 20 }"):
+        parsed = _tracker_weight(r, line)
+        if parsed is not None:
+            weight, reverse = parsed
+            if reverse:
+                r.warning(line, "'reverse' on a track_script entry is not acted on by vrrptui: ignored")
+            tracked.append(TrackScript(line.name, weight))
+            d.track_script_lines.append(line)
+    d.set(st, "track_scripts", tuple(tracked))
+
+
+def _debug(r: Reporter, d: InstanceDraft, st: Statement) -> None:
+    # `debug` alone is accepted too (keepalived 1.x); the level is informational.
+    level = v.integer(r, st, 0, 4, "debug 2") if st.values else 1
+    d.set(st, "debug", level)
+
+
+INSTANCE_HANDLERS: dict[str, Handler] = {
+    "state": _state,
+    "interface": _interface,
+    "virtual_router_id": _virtual_router_id,
+    "priority": _priority,
+    "advert_int": _advert_int,
+    "version": _version,
+    "nopreempt": _flag("nopreempt"),
+    "preempt": _flag("nopreempt", False),
+    "preempt_delay": _seconds("preempt_delay", 0.0, 1000.0),
+    "unicast_src_ip": _unicast_src_ip,
+    "unicast_peer": _unicast_peer,
+    "mcast_src_ip": _mcast_src_ip,
+    "authentication": _authentication,
+    "virtual_ipaddress": _vips("virtual_ipaddresses"),
+    "virtual_ipaddress_excluded": _vips("virtual_ipaddresses_excluded"),
+    "track_interface": _track_interface,
+    "track_script": _track_script,
+    "notify": _notify("notify"),
+    "notify_master": _notify("notify_master"),
+    "notify_backup": _notify("notify_backup"),
+    "notify_fault": _notify("notify_fault"),
+    "notify_stop": _notify("notify_stop"),
+    "use_vmac": _use_vmac,
+    "vmac_xmit_base": _flag("vmac_xmit_base"),
+    "garp_master_delay": _seconds("garp_master_delay", 0.0, 1000.0),
+    "garp_master_repeat": _count("garp_master_repeat", 1, 255),
+    "garp_master_refresh": _seconds("garp_master_refresh", 0.0, 86400.0),
+    "garp_master_refresh_repeat": _count("garp_master_refresh_repeat", 1, 255),
+    "garp_interval": _seconds("garp_interval", 0.0, 1.0),
+    "gna_interval": _seconds("gna_interval", 0.0, 1.0),
+    "debug": _debug,
+    "dont_track_primary": _flag("dont_track_primary"),
+}
+
+# keepalived keywords that vrrptui parses past without acting on them.
+INSTANCE_NOT_IMPLEMENTED = {
+    "accept", "no_accept", "strict_mode", "smtp_alert", "lvs_sync_daemon_interface", "native_ipv6",
+    "garp_lower_prio_delay", "garp_lower_prio_repeat", "lower_prio_no_advert", "higher_prio_send_advert",
+    "kernel_rx_buf_size", "track_file", "track_process", "track_bfd", "virtual_routes", "virtual_rules",
+    "unicast_ttl", "check_unicast_src", "mcast_dst_ip", "skip_check_adv_addr", "use_ipvlan", "notify_deleted",
+    "notify_priority_changes", "old_unicast_checksum", "unicast_fault_no_peer", "linkbeat_use_polling",
+    "down_timer_adverts", "garp_extra_if", "vmac_xmit_base_src",
+}
+
+
+def read_instance(r: Reporter, st: Statement) -> InstanceDraft | None:
+    if len(st.values) != 1:
+        r.error(st, "vrrp_instance needs one name, e.g. `vrrp_instance VI_1 {`")
+        return None
+    draft = InstanceDraft(st.values[0].text, st)
+    for line in v.block_of(r, st, "vrrp_instance VI_1 { ... }", named=True):
+        handler = INSTANCE_HANDLERS.get(line.name)
+        if handler is not None:
+            handler(r, draft, line)
+        elif line.name in INSTANCE_NOT_IMPLEMENTED:
+            r.not_implemented(line, SECTION)
+        else:
+            r.unknown_keyword(line, SECTION)
+    return draft
+
+
+# --- keepalived's defaults and the checks that need the whole block ----------
+
+def _family(r: Reporter, d: InstanceDraft) -> int | None:
+    """The first VIP decides; keepalived ignores VIPs of the other family, vrrptui refuses them."""
+    vips = d.fields.get("virtual_ipaddresses", ())
+    if vips:
+        family = vips[0].family
+        for vip in vips[1:]:
+            if vip.family != family:
+                r.error(vip, f"virtual_ipaddress mixes IPv{family} ({vips[0]}) and IPv{vip.family} ({vip}): one "
+                             f"instance advertises one family; move {vip} to its own vrrp_instance "
+                             f"(or to virtual_ipaddress_excluded)")
+                return None
+        return family
+    for key in ("unicast_src_ip", "mcast_src_ip"):
+        if d.fields.get(key) is not None:
+            return d.fields[key].version
+    peers = d.fields.get("unicast_peers", ())
+    return peers[0].address.version if peers else 4
+
+
+def _version_for(r: Reporter, d: InstanceDraft, family: int, global_defs: GlobalDefs) -> int:
+    version = d.fields.get("version", global_defs.vrrp_version or 2)
+    if family == 6 and version == 2:
+        # VRRPv2 is IPv4 only (RFC 3768); keepalived switches the instance to v3.
+        where = d.where.get("version", d.statement)
+        if "version" in d.fields:
+            r.warning(where, "VRRPv2 cannot carry IPv6 addresses: this instance uses version 3")
+        version = 3
+    return version
+
+
+def _advert_int_for(r: Reporter, d: InstanceDraft, version: int) -> float:
+    if d.advert_int is None:
+        return 1.0
+    where = d.where["advert_int"]
+    value = d.advert_int
+    if version == 2 and (value != int(value) or not 1 <= value <= 255):
+        r.error(where, f"advert_int {value:g} is not valid for VRRPv2: use whole seconds 1-255 "
+                       f"(or `version 3` for 0.01-40.95 s)")
+        return 1.0
+    if version == 3 and not 0.01 <= value <= 40.95:
+        r.error(where, f"advert_int {value:g} is out of range for VRRPv3: use 0.01-40.95 s "
+                       f"(12-bit centiseconds, RFC 5798 5.2.7)")
+        return 1.0
+    return round(value, 2) if version == 3 else float(value)
+
+
+def _check_families(r: Reporter, d: InstanceDraft, family: int) -> None:
+    for key in ("unicast_src_ip", "mcast_src_ip"):
+        addr = d.fields.get(key)
+        if addr is not None and addr.version != family:
+            r.error(d.where[key], f"{key} {addr} is IPv{addr.version} but the instance is IPv{family}: "
+                                  f"use an IPv{family} address of this host")
+    for peer in d.fields.get("unicast_peers", ()):
+        if peer.address.version != family:
+            r.error(d.where["unicast_peers"], f"unicast peer {peer.address} is IPv{peer.address.version} but the "
+                                              f"instance is IPv{family}: list IPv{family} peers only")
+
+
+def _apply_preempt_rules(r: Reporter, d: InstanceDraft, state: str, priority: int) -> None:
+    if d.fields.get("nopreempt"):
+        if priority == 255:
+            r.warning(d.where["nopreempt"], "nopreempt has no effect with priority 255 (the address owner always "
+                                            "preempts); keepalived clears it")
+            d.fields["nopreempt"] = False
+        elif state == "MASTER":
+            r.warning(d.where["nopreempt"], "nopreempt only works with `state BACKUP`; keepalived clears it for "
+                                            "state MASTER: write `state BACKUP`")
+            d.fields["nopreempt"] = False
+    if d.fields.get("preempt_delay") and state == "MASTER":
+        r.warning(d.where["preempt_delay"], "preempt_delay only works with `state BACKUP`; keepalived clears it "
+                                            "for state MASTER")
+        d.fields["preempt_delay"] = 0.0
+
+
+GARP_DEFAULTS = {  # instance field -> global_defs field that sets its default
+    "garp_master_delay": "vrrp_garp_master_delay",
+    "garp_master_repeat": "vrrp_garp_master_repeat",
+    "garp_master_refresh": "vrrp_garp_master_refresh",
+    "garp_master_refresh_repeat": "vrrp_garp_master_refresh_repeat",
+    "garp_interval": "vrrp_garp_interval",
+    "gna_interval": "vrrp_gna_interval",
+}
+
+
+def finish_instance(r: Reporter, d: InstanceDraft, global_defs: GlobalDefs) -> VrrpInstance | None:
+    """Apply keepalived's defaults and the whole-block rules; None when the instance cannot run."""
+    errors_before = sum(1 for x in r.diagnostics if x.severity == "error")
+    if "vrid" not in d.fields:
+        r.error(d.statement, f"vrrp_instance {d.name} has no virtual_router_id: add one (1-255), the same on "
+                             f"every router of this virtual router")
+    unicast = bool(d.fields.get("unicast_peers"))
+    if not d.fields.get("interface") and not unicast:
+        r.error(d.statement, f"vrrp_instance {d.name} has no interface: multicast needs one (`interface eth0`); "
+                             f"only unicast instances may omit it (keepalived >= 2.1)")
+    family = _family(r, d)
+    if family is None:
+        return None
+    version = _version_for(r, d, family, global_defs)
+    advert_int = _advert_int_for(r, d, version)
+    _check_families(r, d, family)
+
+    # keepalived: no priority -> 255 for state MASTER, else 100; no state -> MASTER only for the owner.
+    state = d.fields.get("initial_state")
+    priority = d.fields.get("priority", 255 if state == "MASTER" else 100)
+    if state is None:
+        state = "MASTER" if priority == 255 else "BACKUP"
+    _apply_preempt_rules(r, d, state, priority)
+
+    if d.fields.get("authentication") is not None and version == 3:
+        r.warning(d.where["authentication"], "VRRPv3 has no authentication (RFC 5798): keepalived ignores this "
+                                             "block; remove it or use version 2")
+        d.fields["authentication"] = None
+
+    for name, global_name in GARP_DEFAULTS.items():
+        if name not in d.fields and getattr(global_defs, global_name) is not None:
+            d.fields[name] = getattr(global_defs, global_name)
+
+    if sum(1 for x in r.diagnostics if x.severity == "error") > errors_before:
+        return None
+    fields = dict(d.fields)
+    fields.update(family=family, version=version, advert_int=advert_int, initial_state=state, priority=priority,
+                  interface=d.fields.get("interface"))
+    return VrrpInstance(name=d.name, file=d.statement.file, line=d.statement.line, **fields)

@@ -1,0 +1,230 @@
+"""keepalived.conf -> Config: tokens, statements, per-section handlers, then cross-checks.
+
+    parse_config("/etc/keepalived/keepalived.conf") -> Config (warnings in .warnings)
+
+raises ConfigError carrying every diagnostic when anything would stop the
+configuration from running.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+
+from vrrptui.config.blocks import Statement, read_statements
+from vrrptui.config.instance import InstanceDraft, finish_instance, read_instance
+from vrrptui.config.model import Config, ConfigError, Diagnostic, GlobalDefs, SyncGroup, VrrpInstance, VrrpScript
+from vrrptui.config.sections import read_global_defs, read_sync_group, read_vrrp_script
+from vrrptui.config.tokens import Lexer
+from vrrptui.config.values import Reporter
+
+SYS_CLASS_NET = "/sys/class/net"
+
+# Top-level keepalived sections that belong to its other daemons (LVS, BFD) or to features vrrptui lacks.
+TOP_NOT_IMPLEMENTED = {
+    "virtual_server", "virtual_server_group", "real_server", "static_ipaddress", "static_routes", "static_rules",
+    "vrrp_track_file", "track_file", "vrrp_track_process", "track_process", "bfd_instance", "linkbeat_interfaces",
+    "net_namespace", "instance", "use_pid_dir", "child_wait_time",
+}
+
+
+@dataclasses.dataclass
+class _Sections:
+    global_defs: GlobalDefs = dataclasses.field(default_factory=GlobalDefs)
+    instances: list[InstanceDraft] = dataclasses.field(default_factory=list)
+    scripts: list[VrrpScript] = dataclasses.field(default_factory=list)
+    sync_groups: list[SyncGroup] = dataclasses.field(default_factory=list)
+
+
+def _global_defs(r: Reporter, s: _Sections, st: Statement) -> None:
+    s.global_defs = read_global_defs(r, st, s.global_defs)
+
+
+def _vrrp_instance(r: Reporter, s: _Sections, st: Statement) -> None:
+    draft = read_instance(r, st)
+    if draft is not None:
+        s.instances.append(draft)
+
+
+def _vrrp_script(r: Reporter, s: _Sections, st: Statement) -> None:
+    script = read_vrrp_script(r, st)
+    if script is not None:
+        s.scripts.append(script)
+
+
+def _vrrp_sync_group(r: Reporter, s: _Sections, st: Statement) -> None:
+    group = read_sync_group(r, st)
+    if group is not None:
+        s.sync_groups.append(group)
+
+
+TOP_HANDLERS: dict[str, Callable[[Reporter, _Sections, Statement], None]] = {
+    "global_defs": _global_defs,
+    "vrrp_instance": _vrrp_instance,
+    "vrrp_script": _vrrp_script,
+    "vrrp_sync_group": _vrrp_sync_group,
+}
+
+
+def host_interfaces() -> set[str]:
+    try:
+        return set(os.listdir(SYS_CLASS_NET))
+    except OSError:
+        return set()
+
+
+def parse_config(path: str, *, check_interfaces: bool = True, existing_interfaces: set[str] | None = None) -> Config:
+    """Parse a keepalived.conf; raise ConfigError (with all diagnostics) if any error was found."""
+    lexer = Lexer()
+    try:
+        tokens = lexer.tokens(path)
+    except OSError as exc:
+        raise ConfigError([Diagnostic(path, 0, "error", f"cannot read configuration: {exc.strerror}")]) from exc
+    diagnostics = lexer.diagnostics
+    r = Reporter(diagnostics)
+    sections = _Sections()
+    for st in read_statements(tokens, diagnostics):
+        handler = TOP_HANDLERS.get(st.name)
+        if handler is not None:
+            handler(r, sections, st)
+        elif st.name in TOP_NOT_IMPLEMENTED:
+            r.not_implemented(st, "the top level")
+        else:
+            r.unknown_keyword(st, "the top level")
+
+    scripts = _unique_scripts(r, sections.scripts)
+    built: list[tuple[InstanceDraft, VrrpInstance]] = []
+    for draft in sections.instances:
+        instance = finish_instance(r, draft, sections.global_defs)
+        if instance is not None:
+            built.append((draft, _resolve_trackers(r, draft, instance, scripts)))
+    built = _unique_instances(r, built)
+    _check_duplicate_vrids(r, built)
+    instances = _apply_sync_groups(r, [inst for _, inst in built], sections.sync_groups)
+    if check_interfaces:
+        existing = host_interfaces() if existing_interfaces is None else existing_interfaces
+        _check_interfaces(r, built, existing)
+
+    # Diagnostics in reading order: main file first, then includes, by line.
+    file_order = {f: i for i, f in enumerate(lexer.files)}
+    diagnostics.sort(key=lambda d: (file_order.get(d.file, -1), d.line))
+    if any(d.severity == "error" for d in diagnostics):
+        raise ConfigError(diagnostics)
+    return Config(
+        path=path,
+        global_defs=sections.global_defs,
+        instances=tuple(instances),
+        scripts=tuple(scripts.values()),
+        sync_groups=tuple(sections.sync_groups),
+        warnings=tuple(diagnostics),
+        files=tuple(lexer.files),
+    )
+
+
+def _unique_scripts(r: Reporter, scripts: list[VrrpScript]) -> dict[str, VrrpScript]:
+    by_name: dict[str, VrrpScript] = {}
+    for script in scripts:
+        if script.name in by_name:
+            first = by_name[script.name]
+            r.error(script, f"vrrp_script {script.name} is defined twice (first at {first.file}:{first.line}): "
+                            f"rename or remove one")
+            continue
+        by_name[script.name] = script
+    return by_name
+
+
+def _unique_instances(r: Reporter, built: list[tuple[InstanceDraft, VrrpInstance]]) -> list[tuple[InstanceDraft, VrrpInstance]]:
+    seen: dict[str, VrrpInstance] = {}
+    unique = []
+    for draft, inst in built:
+        if inst.name in seen:
+            first = seen[inst.name]
+            r.error(draft.statement, f"vrrp_instance {inst.name} is defined twice (first at {first.file}:"
+                                     f"{first.line}): instance names must be unique")
+            continue
+        seen[inst.name] = inst
+        unique.append((draft, inst))
+    return unique
+
+
+def _resolve_trackers(r: Reporter, draft: InstanceDraft, inst: VrrpInstance,
+                      scripts: dict[str, VrrpScript]) -> VrrpInstance:
+    """track_script names must exist; weighted trackers do nothing on the address owner."""
+    track_scripts = []
+    for tracker, line in zip(inst.track_scripts, draft.track_script_lines):
+        script = scripts.get(tracker.name)
+        if script is None:
+            known = ", ".join(sorted(scripts)) or "none defined"
+            r.error(line, f"track_script '{tracker.name}' names no vrrp_script (known: {known}); "
+                          f"define `vrrp_script {tracker.name} {{ script \"...\" }}` or fix the name")
+            continue
+        weight = tracker.weight if tracker.weight is not None else script.weight
+        if inst.owner and weight:
+            r.warning(line, f"tracked script '{tracker.name}' has weight {weight} but priority 255 (address owner) "
+                            f"cannot change: keepalived ignores this tracker")
+            continue
+        track_scripts.append(tracker)
+    track_interfaces = []
+    for tracker, line in zip(inst.track_interfaces, draft.track_interface_lines):
+        if inst.owner and tracker.weight:
+            r.warning(line, f"tracked interface '{tracker.name}' has weight {tracker.weight} but priority 255 "
+                            f"(address owner) cannot change: keepalived ignores this tracker")
+            continue
+        track_interfaces.append(tracker)
+    return dataclasses.replace(inst, track_scripts=tuple(track_scripts), track_interfaces=tuple(track_interfaces))
+
+
+def _check_duplicate_vrids(r: Reporter, built: list[tuple[InstanceDraft, VrrpInstance]]) -> None:
+    """One VRID per interface and family (RFC 5798 7.3: the VRID picks the virtual MAC)."""
+    multicast: dict[tuple[str | None, int, int], VrrpInstance] = {}
+    unicast: dict[tuple[int, int, object], VrrpInstance] = {}
+    for draft, inst in built:
+        where = draft.where.get("vrid", draft.statement)
+        if not inst.unicast:
+            key = (inst.interface, inst.family, inst.vrid)
+            other = multicast.setdefault(key, inst)
+            if other is not inst:
+                r.error(where, f"VRID {inst.vrid} is already used by vrrp_instance {other.name} ({other.file}:"
+                               f"{other.line}) on {inst.interface} for IPv{inst.family}: give each instance its own "
+                               f"virtual_router_id")
+            continue
+        # Unicast instances may share a VRID unless they talk to the same peer.
+        for peer in inst.unicast_peers:
+            other = unicast.setdefault((inst.family, inst.vrid, peer.address), inst)
+            if other is not inst:
+                r.error(where, f"VRID {inst.vrid} is already used by vrrp_instance {other.name} ({other.file}:"
+                               f"{other.line}) towards unicast peer {peer.address}: give each instance its own "
+                               f"virtual_router_id")
+                break
+
+
+def _apply_sync_groups(r: Reporter, instances: list[VrrpInstance], groups: list[SyncGroup]) -> list[VrrpInstance]:
+    by_name = {inst.name: inst for inst in instances}
+    for group in groups:
+        for member in group.members:
+            inst = by_name.get(member)
+            if inst is None:
+                r.warning(group, f"vrrp_sync_group {group.name}: vrrp_instance {member} does not exist; ignored")
+            elif inst.sync_group is not None:
+                r.warning(group, f"vrrp_instance {member} is already in vrrp_sync_group {inst.sync_group}; "
+                                 f"an instance belongs to one group only: ignored here")
+            else:
+                by_name[member] = dataclasses.replace(inst, sync_group=group.name)
+    return [by_name[inst.name] for inst in instances]
+
+
+def _check_interfaces(r: Reporter, built: list[tuple[InstanceDraft, VrrpInstance]], existing: set[str]) -> None:
+    """Configs are often checked off-box, so a missing interface is a warning, not an error."""
+    def missing(name: str | None, where: Statement | VrrpInstance, what: str) -> None:
+        if name and name not in existing:
+            r.warning(where, f"{what} '{name}' does not exist on this host (fine if this config is for another "
+                             f"machine)")
+
+    for draft, inst in built:
+        missing(inst.interface, draft.where.get("interface", draft.statement), "interface")
+        missing(inst.unicast_src_dev, draft.where.get("unicast_src_ip", draft.statement), "interface")
+        for line in draft.track_interface_lines:
+            missing(line.name, line, "tracked interface")
+        for vip in inst.all_vips:
+            missing(vip.dev, vip, "interface")
