@@ -122,4 +122,6 @@ def test_mutated_packets_never_raise_and_damage_is_dropped(packet: tuple, data: 
     if mutation == "flip":
         assert isinstance(result, Drop)  # every byte is covered by the checksum or checked before it
     if mutation == "truncate":
-        assert isinstance(result, Drop) and result.reason in (DropReason.SHORT, DropReason.LENGTH)
+        assert isinstance(result, Drop)
+        # a v2 advert with count 7 cut to 36 bytes is byte-for-byte shaped like CARP
+        assert result.reason in (DropReason.SHORT, DropReason.LENGTH) or "CARP" in result.detail

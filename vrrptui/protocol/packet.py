@@ -107,6 +107,7 @@ HEADER_LEN = HEADER.size  # 8
 AUTH_DATA_LEN = 8  # v2 only: trails the addresses
 V3_MAX_INTERVAL_CS = 0x0FFF
 CARP_LEN = 36  # OpenBSD CARP: same protocol 112, first byte 0x21, fixed 36 bytes
+CARP_AUTHLEN = 7  # CARP's byte 3 (where VRRP has the count): the HMAC length in 32-bit words
 
 
 def pad_auth(data: bytes) -> bytes:
@@ -229,7 +230,7 @@ def _decode(data: bytes, src: IPAddress | None, dst: IPAddress | None, family: i
     if version == 2 and family == 6:
         return Drop(DropReason.VERSION, "VRRPv2 over IPv6")
     expected = _message_length(version, count, family)
-    if version == 2 and len(data) == CARP_LEN and expected != CARP_LEN:
+    if version == 2 and len(data) == CARP_LEN and count == CARP_AUTHLEN:  # a v2 count of 7 needs 52 bytes
         return Drop(DropReason.VERSION, "36-byte protocol 112 packet with first byte 0x21: CARP, not VRRP")
     if type_ != 1:
         return Drop(DropReason.TYPE, f"type {type_}, only 1 (Advertisement) exists")
