@@ -470,7 +470,9 @@ class VrrpMachine:
         self.last_transition = f"{old.value} -> {new.value}"
         self.last_reason = reason
         if new is not State.INIT:
-            self._log(f"Entering {new.value} STATE" + (" (init)" if old is State.INIT else ""))
+            # keepalived marks only the start-up BACKUP entry "(init)"; an owner simply enters MASTER
+            init = old is State.INIT and new is State.BACKUP
+            self._log(f"Entering {new.value} STATE" + (" (init)" if init else ""))
         self._emit(StateChanged(self.name, old, new, reason, now, detail))
         if old is State.MASTER:
             self._leave_master(resign)
