@@ -213,9 +213,11 @@ def decode(
     """Parse a received VRRP message (the IP payload). Never raises.
 
     `family` is the IP family it arrived on; `src`/`dst` (the IP addresses) set it when
-    given and are needed to verify a v3 pseudo-header checksum. Trailing bytes after
-    the message are tolerated and not checksummed (RFC 5798 7.1 asks only that the
-    packet *contains* the complete message; keepalived 2.2 checksums the same span).
+    given and are needed to verify a v3 pseudo-header checksum. Checks run in header
+    order (short, version, type, count, length, checksum, interval); the first failure
+    is the reason. Trailing bytes after the message are tolerated and not checksummed:
+    RFC 5798 7.1 asks only that the packet *contains* the complete message. (keepalived
+    2.2 checksums the same span but drops any surplus as "vrrp packet too long".)
     """
     return _decode(bytes(data), src, dst, src.version if src is not None else family)
 
