@@ -1,0 +1,146 @@
+"""`vrrptui --check CONF`: like `keepalived -t`, plus a table of what would run.
+
+Warnings and errors go to stderr as `file:line: severity: message`; when the
+configuration would run, stdout gets one table row per instance and a summary.
+Exit 0: it would run. Exit 2: it would not (errors, unreadable file, usage).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from vrrptui.config.model import Config, ConfigError, Diagnostic, VrrpInstance
+from vrrptui.config.parser import parse_config
+
+EXIT_OK = 0
+EXIT_INVALID = 2
+USAGE = "usage: vrrptui --check CONF\n"
+HEADERS = ("INSTANCE", "INTERFACE", "VRID", "VERSION", "STATE", "PRIORITY", "ADVERT", "TRANSPORT", "AUTH",
+           "VIPS", "TRACK", "NOTIFY")
+MULTICAST_GROUP = {4: "224.0.0.18", 6: "ff02::12"}  # RFC 5798 5.1.1.2 / 5.1.2.2
+
+
+def _format_diagnostic(d: Diagnostic) -> str:
+    return str(d) if d.line > 0 else f"{d.file}: {d.severity}: {d.message}"
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g} s"
+
+
+def _interface_cell(inst: VrrpInstance) -> list[str]:
+    lines = [inst.interface or "(any, unicast)"]
+    if inst.use_vmac:
+        lines.append(f"vmac {inst.vmac_interface} {inst.vmac_address}")
+    if inst.vmac_xmit_base:
+        lines.append("xmit via base")
+    return lines
+
+
+def _state_cell(inst: VrrpInstance) -> list[str]:
+    lines = [inst.initial_state]
+    if inst.nopreempt:
+        lines.append("nopreempt")
+    if inst.preempt_delay:
+        lines.append(f"preempt_delay {_seconds(inst.preempt_delay)}")
+    return lines
+
+
+def _transport_cell(inst: VrrpInstance) -> list[str]:
+    if inst.unicast:
+        src = inst.unicast_src_ip or "(primary address)"
+        lines = [f"unicast from {src}" + (f" dev {inst.unicast_src_dev}" if inst.unicast_src_dev else "")]
+        lines += [f"  to {p.address}" + (f" dev {p.dev}" if p.dev else "") for p in inst.unicast_peers]
+        return lines
+    lines = [f"multicast {MULTICAST_GROUP[inst.family]}"]
+    if inst.mcast_src_ip:
+        lines.append(f"  from {inst.mcast_src_ip}")
+    return lines
+
+
+def _vip_line(vip) -> str:
+    extras = [f"{k} {getattr(vip, k)}" for k in ("dev", "label", "brd", "scope") if getattr(vip, k)]
+    return " ".join([str(vip), *extras])
+
+
+def _vips_cell(inst: VrrpInstance) -> list[str]:
+    lines = [_vip_line(v) for v in inst.virtual_ipaddresses]
+    lines += [f"{_vip_line(v)} (excluded)" for v in inst.virtual_ipaddresses_excluded]
+    return lines or ["-"]
+
+
+def _track_cell(inst: VrrpInstance, config: Config) -> list[str]:
+    lines = []
+    for t in inst.track_interfaces:
+        lines.append(f"interface {t.name}" + (f" weight {t.weight}" if t.weight else " (down: FAULT)"))
+    for t in inst.track_scripts:
+        weight = t.weight if t.weight is not None else config.script(t.name).weight
+        lines.append(f"script {t.name}" + (f" weight {weight}" if weight else " (fail: FAULT)"))
+    return lines or ["-"]
+
+
+def _notify_cell(inst: VrrpInstance) -> list[str]:
+    lines = [f"{name}: {getattr(inst, name)}" for name in
+             ("notify", "notify_master", "notify_backup", "notify_fault", "notify_stop") if getattr(inst, name)]
+    return lines or ["-"]
+
+
+def instance_row(inst: VrrpInstance, config: Config) -> list[list[str]]:
+    return [
+        [inst.name] + ([f"sync group {inst.sync_group}"] if inst.sync_group else []),
+        _interface_cell(inst),
+        [str(inst.vrid)],
+        [f"v{inst.version} IPv{inst.family}"],
+        _state_cell(inst),
+        [f"{inst.priority} (owner)" if inst.owner else str(inst.priority)],
+        [_seconds(inst.advert_int)],
+        _transport_cell(inst),
+        [inst.authentication.auth_type if inst.authentication else "none"],
+        _vips_cell(inst),
+        _track_cell(inst, config),
+        _notify_cell(inst),
+    ]
+
+
+def render_table(headers: Sequence[str], rows: list[list[list[str]]]) -> str:
+    """A plain-text table whose cells may span several lines."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], *(len(line) for line in cell))
+    out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
+    for row in rows:
+        for k in range(max(len(cell) for cell in row)):
+            parts = [(cell[k] if k < len(cell) else "").ljust(w) for cell, w in zip(row, widths)]
+            out.append("  ".join(parts).rstrip())
+    return "\n".join(out)
+
+
+def main(argv: list[str], stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    if len(argv) != 1 or argv[0].startswith("-"):
+        stderr.write(USAGE)
+        return EXIT_INVALID
+    path = argv[0]
+    try:
+        config = parse_config(path)
+    except ConfigError as exc:
+        for d in exc.diagnostics:
+            stderr.write(_format_diagnostic(d) + "\n")
+        errors = sum(1 for d in exc.diagnostics if d.severity == "error")
+        stderr.write(f"Configuration {path} is invalid: {errors} error{'s' if errors != 1 else ''}; "
+                     f"vrrptui would not start\n")
+        return EXIT_INVALID
+    for d in config.warnings:
+        stderr.write(_format_diagnostic(d) + "\n")
+    if config.instances:
+        stdout.write(render_table(HEADERS, [instance_row(i, config) for i in config.instances]) + "\n")
+    n = len(config.instances)
+    w = len(config.warnings)
+    files = f", {len(config.files)} files" if len(config.files) > 1 else ""
+    stdout.write(f"Configuration OK: {n} instance{'s' if n != 1 else ''}{files}, "
+                 f"{w} warning{'s' if w != 1 else ''} ({path})\n")
+    return EXIT_OK
