@@ -1,0 +1,301 @@
+"""Fake-clock tests of Engine: demultiplexing, sync groups, operator commands, reload, status, advert bytes."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import replace
+
+import pytest
+
+from test_machine import EXACT, ME, PEER, actions, advert_for, changes, instance, logs, sends, vip
+from vrrptui.config.model import Config, GlobalDefs, SyncGroup, TrackScript, VrrpScript
+from vrrptui.engine.engine import Engine
+from vrrptui.engine.outputs import (
+    AdvertAccepted,
+    Dropped,
+    Output,
+    Reason,
+    RemoveVips,
+    RunNotify,
+    SendAdvert,
+    State,
+    StopGratuitous,
+)
+from vrrptui.protocol.packet import MCAST_V4, Advert, DropReason, decode, encode
+
+ME2 = ipaddress.IPv4Address("10.0.0.11")
+PEER2 = ipaddress.IPv4Address("10.0.0.12")
+
+VI_1 = instance()
+VI_2 = instance(name="VI_2", interface="eth1", virtual_ipaddresses=(vip("10.0.0.100/24"),))
+PRIMARY = {"VI_1": ME, "VI_2": ME2}
+
+
+def config(*instances, **kw) -> Config:
+    return Config(path="/etc/keepalived/keepalived.conf", instances=instances or (VI_1, VI_2), **kw)
+
+
+def grouped(**kw) -> Config:
+    return config(sync_groups=(SyncGroup("G1", ("VI_1", "VI_2")),), **kw)
+
+
+def wire(advert: Advert, src=PEER, dst=MCAST_V4) -> bytes:
+    return encode(advert, src, dst)
+
+
+def run(engine: Engine, now: float, until: float) -> tuple[float, list[Output]]:
+    """Advance the engine's fake clock to `until`, firing every deadline exactly."""
+    out: list[Output] = []
+    while (t := engine.get_timer()) is not None and t <= until:
+        now = max(now, t)
+        out += engine.handle_timer(now)
+    return until, out
+
+
+def state(engine: Engine, name: str) -> State:
+    return engine.machine(name).state
+
+
+# --- demultiplexing ----------------------------------------------------------------------
+
+
+def test_packets_are_demultiplexed_by_interface_family_and_vrid():
+    engine = Engine(config(), PRIMARY)
+    engine.start(0.0)
+    ad = advert_for(engine.machine("VI_2"), 150)
+    out = engine.receive_packet("eth1", PEER2, MCAST_V4, 255, wire(ad, PEER2), 1.0)
+    assert [o.instance for o in out if isinstance(o, AdvertAccepted)] == ["VI_2"]
+    assert engine.machine("VI_2").get_timer() == pytest.approx(1.0 + 3.609375, abs=EXACT)
+    assert engine.machine("VI_1").get_timer() == pytest.approx(3.609375, abs=EXACT)
+
+
+def test_unknown_vrid_is_dropped_without_an_instance_and_counted_by_the_engine():
+    engine = Engine(config(), PRIMARY)
+    engine.start(0.0)
+    stray = Advert(2, 99, 100, 1.0, (ipaddress.IPv4Address("192.168.1.9"),))
+    out = engine.receive_packet("eth0", PEER, MCAST_V4, 255, wire(stray), 1.0)
+    assert out == [Dropped(None, DropReason.VRID, PEER, 1.0, "VRID 99 on eth0: no vrrp_instance")]
+    assert engine.drops["vrid"] == 1
+
+
+def test_codec_drop_is_counted_by_the_instance_owning_the_vrid():
+    engine = Engine(config(), PRIMARY)
+    engine.start(0.0)
+    data = bytearray(wire(advert_for(engine.machine("VI_1"), 150)))
+    data[6] ^= 0xFF  # break the checksum
+    out = engine.receive_packet("eth0", PEER, MCAST_V4, 255, bytes(data), 1.0)
+    assert [(o.instance, o.reason) for o in out if isinstance(o, Dropped)] == [("VI_1", DropReason.CHECKSUM)]
+    assert logs(out) == ["(VI_1) Invalid VRRPv2 checksum from 192.168.1.12"]
+    assert engine.machine("VI_1").counters.drops["checksum"] == 1
+
+
+def test_unicast_destination_skips_the_ttl_check():
+    engine = Engine(config(), PRIMARY)
+    engine.start(0.0)
+    ad = advert_for(engine.machine("VI_1"), 150)
+    out = engine.receive_packet("eth0", PEER, ME, 64, wire(ad, PEER, ME), 1.0)
+    assert isinstance(out[0], AdvertAccepted)
+    multicast = engine.receive_packet("eth0", PEER, MCAST_V4, 64, wire(ad), 1.1)
+    assert isinstance(multicast[0], Dropped)
+
+
+def test_engine_timer_is_the_earliest_machine_deadline():
+    engine = Engine(config(VI_1, replace(VI_2, priority=200)), PRIMARY)
+    engine.start(0.0)
+    assert engine.get_timer() == pytest.approx(3 + 56 / 256, abs=EXACT)
+    _, out = run(engine, 0.0, 3.5)
+    assert changes(out) == [(State.BACKUP, State.MASTER, Reason.TIMEOUT)]
+    assert state(engine, "VI_2") is State.MASTER and state(engine, "VI_1") is State.BACKUP
+
+
+# --- sync groups -----------------------------------------------------------------------------
+
+
+def test_sync_group_member_becoming_master_takes_the_whole_group():
+    engine = Engine(grouped(), PRIMARY)
+    engine.start(0.0)
+    ad = advert_for(engine.machine("VI_2"), 150)
+    engine.receive_packet("eth1", PEER2, MCAST_V4, 255, wire(ad, PEER2), 3.0)  # VI_2 alone would wait
+    _, out = run(engine, 3.0, 3.7)
+    assert changes(out) == [
+        (State.BACKUP, State.MASTER, Reason.TIMEOUT),
+        (State.BACKUP, State.MASTER, Reason.SYNC_GROUP),
+    ]
+    assert [o.instance for o in out if isinstance(o, SendAdvert)] == ["VI_1", "VI_2"]
+
+
+def test_sync_group_member_stepping_down_takes_the_group_to_backup():
+    engine = Engine(grouped(), PRIMARY)
+    engine.start(0.0)
+    now, _ = run(engine, 0.0, 4.0)
+    ad = advert_for(engine.machine("VI_1"), 200)
+    out = engine.receive_packet("eth0", PEER, MCAST_V4, 255, wire(ad), now)
+    assert changes(out) == [
+        (State.MASTER, State.BACKUP, Reason.HIGHER_PRIORITY),
+        (State.MASTER, State.BACKUP, Reason.SYNC_GROUP),
+    ]
+    # the member that was pulled along resigns so its own backups take over at once
+    assert [(o.instance, o.priority) for o in out if isinstance(o, SendAdvert)] == [("VI_2", 0)]
+
+
+def test_sync_group_fault_moves_every_member_to_fault_and_back():
+    chk = VrrpScript("chk", "/bin/true", weight=0)
+    cfg = grouped(scripts=(chk,))
+    cfg = replace(cfg, instances=(replace(VI_1, track_scripts=(TrackScript("chk"),)), VI_2))
+    engine = Engine(cfg, PRIMARY)
+    engine.start(0.0)
+    now, _ = run(engine, 0.0, 4.0)
+    out = engine.script_state("chk", False, now)
+    assert logs(out)[0] == "VRRP_Script(chk) failed"
+    assert changes(out) == [
+        (State.MASTER, State.FAULT, Reason.FAULT),
+        (State.MASTER, State.FAULT, Reason.SYNC_GROUP),
+    ]
+    assert [o for o in out if isinstance(o, RemoveVips)] == [RemoveVips("VI_1"), RemoveVips("VI_2")]
+    back = engine.script_state("chk", True, now + 1)
+    assert changes(back) == [
+        (State.FAULT, State.BACKUP, Reason.RECOVERED),
+        (State.FAULT, State.BACKUP, Reason.SYNC_GROUP),
+    ]
+
+
+# --- trackers through the engine -------------------------------------------------------------
+
+
+def test_interface_state_is_logged_and_reaches_the_instance_on_it():
+    engine = Engine(config(), PRIMARY)
+    engine.start(0.0)
+    out = engine.interface_state("eth1", False, 1.0)
+    assert logs(out) == ["Netlink reports eth1 down", "(VI_2) Entering FAULT STATE"]
+    assert (state(engine, "VI_1"), state(engine, "VI_2")) == (State.BACKUP, State.FAULT)
+
+
+def test_script_result_is_logged_once_per_change():
+    engine = Engine(config(), PRIMARY)
+    engine.start(0.0)
+    assert logs(engine.script_state("chk", True, 1.0)) == ["VRRP_Script(chk) succeeded"]
+    assert logs(engine.script_state("chk", True, 2.0)) == []
+
+
+# --- operator ------------------------------------------------------------------------------------
+
+
+def test_operator_commands_name_the_known_instances_when_the_name_is_wrong():
+    engine = Engine(config(), PRIMARY)
+    with pytest.raises(ValueError, match=r"no vrrp_instance 'VI_9' .*instances: VI_1, VI_2"):
+        engine.demote("VI_9", 0.0)
+
+
+def test_operator_demote_and_resume_through_the_engine():
+    engine = Engine(config(VI_1), PRIMARY)
+    engine.start(0.0)
+    now, _ = run(engine, 0.0, 4.0)
+    out = engine.demote("VI_1", now)
+    assert sends(out) == [0]
+    assert engine.status(now)[0].held == "demoted"
+    engine.resume("VI_1", now)
+    _, out = run(engine, now, now + 4.0)
+    assert changes(out) == [(State.BACKUP, State.MASTER, Reason.TIMEOUT)]
+
+
+def test_set_priority_through_the_engine_validates():
+    engine = Engine(config(), PRIMARY)
+    with pytest.raises(ValueError, match="outside 1..254"):
+        engine.set_priority("VI_1", 0, 0.0)
+
+
+# --- lifecycle ---------------------------------------------------------------------------------
+
+
+def test_shutdown_resigns_masters_and_stops_backups():
+    engine = Engine(config(VI_1, replace(VI_2, priority=50)), PRIMARY)
+    engine.start(0.0)
+    ad = advert_for(engine.machine("VI_2"), 150)
+    engine.receive_packet("eth1", PEER2, MCAST_V4, 255, wire(ad, PEER2), 3.0)
+    now, _ = run(engine, 0.0, 4.0)
+    out = engine.shutdown(now)
+    assert actions(out) == [
+        SendAdvert("VI_1", 0),
+        StopGratuitous("VI_1"),
+        RemoveVips("VI_1"),
+        RunNotify("VI_1", "STOP", 100),
+        RunNotify("VI_2", "STOP", 50),
+    ]
+    assert engine.get_timer() is None
+
+
+def test_reload_keeps_unchanged_instances_and_restarts_changed_ones():
+    engine = Engine(config(), PRIMARY)
+    engine.start(0.0)
+    now, _ = run(engine, 0.0, 4.0)
+    vi1 = engine.machine("VI_1")
+    new = config(VI_1, replace(VI_2, priority=120))
+    out = engine.reload(new, PRIMARY, now)
+    assert engine.machine("VI_1") is vi1 and vi1.state is State.MASTER
+    assert all(getattr(o, "instance", "VI_2") == "VI_2" for o in out)  # VI_1 untouched: no outputs
+    assert changes(out) == [
+        (State.MASTER, State.INIT, Reason.RELOAD),
+        (State.INIT, State.BACKUP, Reason.STARTUP),
+    ]
+    assert sends(out) == [0]  # the old VI_2 resigned
+    assert engine.machine("VI_2").effective_priority == 120
+
+
+def test_reload_stops_removed_instances():
+    engine = Engine(config(), PRIMARY)
+    engine.start(0.0)
+    now, _ = run(engine, 0.0, 4.0)
+    out = engine.reload(config(VI_1), PRIMARY, now)
+    assert changes(out) == [(State.MASTER, State.INIT, Reason.RELOAD)]
+    assert RemoveVips("VI_2") in out
+    assert [s.name for s in engine.status(now)] == ["VI_1"]
+
+
+def test_reload_restarts_an_instance_whose_script_changed():
+    cfg = config(replace(VI_1, track_scripts=(TrackScript("chk"),)), scripts=(VrrpScript("chk", "/bin/a", weight=-10),))
+    engine = Engine(cfg, PRIMARY)
+    engine.start(0.0)
+    out = engine.reload(replace(cfg, scripts=(VrrpScript("chk", "/bin/a", weight=-30),)), PRIMARY, 1.0)
+    assert changes(out) == [(State.BACKUP, State.INIT, Reason.RELOAD), (State.INIT, State.BACKUP, Reason.STARTUP)]
+
+
+def test_reloaded_instance_starts_with_the_current_link_state():
+    engine = Engine(config(), PRIMARY)
+    engine.start(0.0)
+    engine.interface_state("eth1", False, 1.0)
+    out = engine.reload(config(VI_1, replace(VI_2, priority=120)), PRIMARY, 2.0)
+    assert changes(out)[-1] == (State.INIT, State.FAULT, Reason.FAULT)
+
+
+def test_an_instance_without_a_source_address_is_refused_with_what_to_do():
+    with pytest.raises(ValueError, match="VI_1: no source address known for interface eth0"):
+        Engine(config(VI_1), {})
+
+
+def test_unicast_src_ip_is_the_primary_address_when_none_is_given():
+    engine = Engine(config(replace(VI_1, unicast_src_ip=ME)), {})
+    assert engine.status(0.0)[0].primary_address == "192.168.1.11"
+
+
+def test_global_vrrp_check_unicast_src_reaches_the_instances():
+    engine = Engine(config(VI_1, global_defs=GlobalDefs(vrrp_check_unicast_src=True)), PRIMARY)
+    assert engine.machine("VI_1").check_unicast_src is True
+
+
+# --- advert bytes ---------------------------------------------------------------------------------
+
+
+def test_advert_bytes_encode_the_instance_and_are_cached():
+    engine = Engine(config(), PRIMARY)
+    data = engine.advert_bytes("VI_1", 100, ME, MCAST_V4)
+    assert engine.advert_bytes("VI_1", 100, ME, MCAST_V4) is data
+    back = decode(data, ME, MCAST_V4)
+    assert (back.version, back.vrid, back.priority, back.max_advert_int) == (2, 51, 100, 1.0)
+    assert back.addresses == (ipaddress.IPv4Address("192.168.1.100"),)
+    assert decode(engine.advert_bytes("VI_1", 0, ME, MCAST_V4), ME, MCAST_V4).priority == 0
+
+
+def test_status_lists_every_instance_in_config_order():
+    engine = Engine(config(), PRIMARY)
+    engine.start(0.0)
+    assert [(s.name, s.state) for s in engine.status(1.0)] == [("VI_1", "BACKUP"), ("VI_2", "BACKUP")]
