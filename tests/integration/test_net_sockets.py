@@ -135,3 +135,21 @@ def test_missing_interface_is_a_clear_error(pair):
     _, ns_b = pair
     with in_netns(ns_b), pytest.raises(OSError, match="'nope0' not found"):
         VrrpSocket(socket.AF_INET, "nope0")
+
+
+def test_short_and_empty_payloads_are_delivered_not_raised(pair):
+    ns_a, ns_b = pair
+    with in_netns(ns_b):
+        receiver = VrrpSocket(4, "vb")
+    with in_netns(ns_a):
+        sender = VrrpSocket(4, "va")
+    try:
+        for payload in (b"", b"\x31", b"\xff" * 3):
+            sender.send(payload, B4)
+            got = receive_one(receiver)
+            assert (got.payload, got.src, got.ttl) == (payload, A4, 255)
+        assert receiver.recv() is None
+        assert receiver.malformed == 0
+    finally:
+        sender.close()
+        receiver.close()

@@ -1,7 +1,8 @@
 """Raw IP protocol 112 sockets: one per (interface, family), for sending and receiving adverts.
 
-Runs in the network namespace of the calling process. Needs CAP_NET_RAW (raw socket)
-and CAP_NET_ADMIN is not required. The VRRP message is built and checked elsewhere
+Runs in the network namespace of the calling process. Needs CAP_NET_RAW (raw socket,
+SO_BINDTODEVICE). A socket is tied to its interface index: if the interface is deleted and
+recreated (a VMAC, a hot-plugged NIC), close it and open a new one. The VRRP message is built and checked elsewhere
 (vrrptui.protocol.packet); this module only moves bytes and reports TTL and addresses.
 """
 
