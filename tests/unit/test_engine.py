@@ -299,3 +299,11 @@ def test_status_lists_every_instance_in_config_order():
     engine = Engine(config(), PRIMARY)
     engine.start(0.0)
     assert [(s.name, s.state) for s in engine.status(1.0)] == [("VI_1", "BACKUP"), ("VI_2", "BACKUP")]
+
+
+def test_the_engine_imports_without_textual():
+    import subprocess
+    import sys
+
+    code = "import sys; sys.modules['textual'] = None; import vrrptui.engine.engine, vrrptui.engine.machine"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0

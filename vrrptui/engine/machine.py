@@ -414,7 +414,8 @@ class VrrpMachine:
             self._log(f"Master received advert from {src} with higher priority {advert.priority}, ours {ours}")
         else:
             self._log(
-                f"Master received advert from {src} with same priority {advert.priority} but higher IP address than ours"
+                f"Master received advert from {src} with same priority {advert.priority}"
+                " but higher IP address than ours"
             )
         self.master_address, self.master_priority = src, advert.priority
         self._transition(State.BACKUP, Reason.HIGHER_PRIORITY, now, f"advert from {src} priority {advert.priority}")
