@@ -1,0 +1,338 @@
+"""The control socket and `vrrptui status`.
+
+Every running vrrptui (headless or console) serves a Unix socket at
+`/run/vrrptui/<pid>.sock` ($VRRPTUI_RUNTIME_DIR overrides the directory) and points the
+symlink `default` at the newest one. Network namespaces share /run, so `vrrptui status`
+finds every vrrptui on the host, whichever namespace it routes in.
+
+Protocol: one JSON object per line each way.
+    {"cmd": "status"}                                  -> {"ok": true, "instances": [...], ...}
+    {"cmd": "set_priority", "instance": "VI_1", "priority": 150}
+    {"cmd": "demote" | "failover" | "resume", "instance": "VI_1"}
+                                                       -> {"ok": true} | {"ok": false, "error": "..."}
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from vrrptui import __version__
+
+if TYPE_CHECKING:
+    from vrrptui.daemon.runtime import Runtime
+
+DEFAULT_DIR = "/run/vrrptui"
+DEFAULT_LINK = "default"
+MAX_REQUEST = 64 * 1024
+
+
+def runtime_dir() -> Path:
+    return Path(os.environ.get("VRRPTUI_RUNTIME_DIR") or DEFAULT_DIR)
+
+
+def default_socket_path() -> str:
+    return str(runtime_dir() / f"{os.getpid()}.sock")
+
+
+def network_namespace_name() -> str | None:
+    """The `ip netns` name of our network namespace, if it has one (for status output)."""
+    try:
+        ours = os.stat("/proc/self/ns/net")
+        for entry in os.scandir("/run/netns"):
+            st = os.stat(entry.path)
+            if (st.st_dev, st.st_ino) == (ours.st_dev, ours.st_ino):
+                return entry.name
+    except OSError:
+        pass
+    return None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# --- server ----------------------------------------------------------------------------
+
+
+class ControlServer:
+    """Serves the runtime's status and operator commands on its event loop."""
+
+    def __init__(self, runtime: Runtime, path: str) -> None:
+        self.runtime = runtime
+        self.path = Path(path)
+        self._server: asyncio.AbstractServer | None = None
+        self._linked = False
+        self.namespace = network_namespace_name()
+
+    async def start(self) -> None:
+        directory = self.path.parent
+        directory.mkdir(parents=True, exist_ok=True)
+        _remove_stale_sockets(directory)
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+        self._server = await asyncio.start_unix_server(self._serve, path=str(self.path), limit=MAX_REQUEST)
+        os.chmod(self.path, 0o600)  # root only: the commands move VIPs
+        link = directory / DEFAULT_LINK
+        try:
+            tmp = directory / f".{DEFAULT_LINK}.{os.getpid()}"
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            tmp.symlink_to(self.path.name)
+            tmp.replace(link)
+            self._linked = True
+        except OSError:
+            pass
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 1.0)
+            self._server = None
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+        link = self.path.parent / DEFAULT_LINK
+        if self._linked:
+            with contextlib.suppress(OSError):
+                if os.readlink(link) == self.path.name:
+                    link.unlink()
+                    _relink_newest(self.path.parent)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                try:
+                    line = await reader.readline()
+                except (asyncio.LimitOverrunError, ValueError):
+                    await self._reply(writer, {"ok": False, "error": f"request longer than {MAX_REQUEST} bytes"})
+                    break
+                if not line:
+                    break
+                await self._reply(writer, self.handle(line))
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    @staticmethod
+    async def _reply(writer: asyncio.StreamWriter, reply: dict[str, Any]) -> None:
+        writer.write(json.dumps(reply, default=str).encode() + b"\n")
+        await writer.drain()
+
+    def handle(self, line: bytes) -> dict[str, Any]:
+        try:
+            request = json.loads(line)
+            if not isinstance(request, dict):
+                raise ValueError("a request is a JSON object")
+        except ValueError as exc:
+            return {"ok": False, "error": f"bad request: {exc}"}
+        cmd = request.get("cmd")
+        try:
+            if cmd == "status":
+                return {"ok": True, **self.status()}
+            if cmd == "set_priority":
+                self.runtime.command_now("set_priority", str(request.get("instance")), request.get("priority"))
+            elif cmd in ("demote", "failover", "resume"):
+                self.runtime.command_now(cmd, str(request.get("instance")))
+            else:
+                return {"ok": False, "error": f"unknown cmd {cmd!r}: use status, set_priority, demote, failover, resume"}
+        except ValueError as exc:
+            return {"ok": False, "error": str(exc)}
+        return {"ok": True}
+
+    def status(self) -> dict[str, Any]:
+        rt = self.runtime
+        loop_now = rt.loop.time() if rt.loop is not None else time.monotonic()
+        return {
+            "pid": os.getpid(),
+            "version": __version__,
+            "config": rt.config.path,
+            "namespace": self.namespace,
+            "hostname": socket.gethostname(),
+            "monotonic": loop_now,
+            "wall": rt.wall_time(loop_now),
+            "reloads": rt.reloads,
+            "instances": [s.to_json() for s in rt.status_now()],
+        }
+
+
+def _remove_stale_sockets(directory: Path) -> None:
+    """Sockets of vrrptui processes that died without cleaning up (SIGKILL)."""
+    for entry in directory.glob("*.sock"):
+        if entry.stem.isdigit() and not _pid_alive(int(entry.stem)):
+            with contextlib.suppress(OSError):
+                entry.unlink()
+
+
+def _relink_newest(directory: Path) -> None:
+    live = [p for p in directory.glob("*.sock") if p.stem.isdigit() and _pid_alive(int(p.stem))]
+    if live:
+        newest = max(live, key=lambda p: p.stat().st_mtime)
+        with contextlib.suppress(OSError):
+            (directory / DEFAULT_LINK).symlink_to(newest.name)
+
+
+# --- client ----------------------------------------------------------------------------
+
+
+class ControlError(Exception):
+    pass
+
+
+def request(path: str | Path, message: dict[str, Any], timeout: float = 3.0) -> dict[str, Any]:
+    """One request/response on a control socket."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        try:
+            s.connect(str(path))
+            s.sendall(json.dumps(message).encode() + b"\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except OSError as exc:
+            raise ControlError(f"{path}: {exc.strerror or exc}") from None
+    try:
+        return json.loads(data)
+    except ValueError:
+        raise ControlError(f"{path}: no valid answer (is it a vrrptui control socket?)") from None
+
+
+def discover(directory: Path | None = None) -> list[Path]:
+    """Control sockets of live vrrptui processes, oldest pid first."""
+    directory = directory or runtime_dir()
+    found = []
+    for entry in sorted(directory.glob("*.sock"), key=lambda p: int(p.stem) if p.stem.isdigit() else 0):
+        if entry.stem.isdigit() and _pid_alive(int(entry.stem)):
+            found.append(entry)
+    return found
+
+
+def _ago(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s ago"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min ago"
+    return f"{seconds / 3600:.1f} h ago"
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:g} ms" if seconds < 1 else f"{seconds:g} s"
+
+
+def format_status(reply: dict[str, Any]) -> str:
+    """Human-readable status of one vrrptui, in the spirit of `show vrrp detail`."""
+    lines = []
+    where = f"netns {reply['namespace']}" if reply.get("namespace") else f"host {reply.get('hostname', '?')}"
+    lines.append(f"vrrptui {reply.get('version', '?')} pid {reply.get('pid')} ({where}), config {reply.get('config')}")
+    now = float(reply.get("monotonic", 0.0))
+    wall = float(reply.get("wall", time.time()))
+    for inst in reply.get("instances", []):
+        family = f"IPv{inst['family']}"
+        lines.append("")
+        lines.append(f"  {inst['name']}: {inst['state']}  (VRID {inst['vrid']}, VRRPv{inst['version']} {family}, "
+                     f"interface {inst['interface']})")
+        since = now - float(inst["state_since"])
+        at = time.strftime("%H:%M:%S", time.localtime(wall - since))
+        lines.append(f"    in state since   {at} ({_ago(since)}); last transition {inst['last_transition']} "
+                     f"({inst['last_reason']})")
+        prio = f"{inst['effective_priority']} effective, {inst['configured_priority']} configured"
+        if inst.get("priority_reason"):
+            prio += f" ({inst['priority_reason']})"
+        if inst.get("held"):
+            prio += f"; operator hold: {inst['held']}"
+        lines.append(f"    priority         {prio}")
+        master = inst.get("master_address")
+        if master:
+            mine = " (this router)" if master == inst.get("primary_address") else ""
+            lines.append(f"    master           {master}{mine} priority {inst.get('master_priority')}")
+        else:
+            lines.append("    master           unknown")
+        learned = inst.get("learned_advert_int")
+        lines.append(f"    advert interval  {_ms(inst['advert_int'])} configured"
+                     + (f", {_ms(learned)} learned" if learned is not None else ""))
+        down = f"    master down      {_ms(inst['master_down_interval'])} (skew {_ms(inst['skew_time'])})"
+        if inst.get("master_down_at") is not None:
+            down += f", fires in {_ms(max(0.0, float(inst['master_down_at']) - now))}"
+        lines.append(down)
+        preempt = "yes" if inst.get("preempt") else "no (nopreempt)"
+        if inst.get("preempt_delay"):
+            preempt += f", delay {inst['preempt_delay']:g} s"
+        lines.append(f"    preempt          {preempt}")
+        lines.append(f"    source           {inst.get('primary_address')}"
+                     + (f"; unicast peers {', '.join(inst['unicast_peers'])}" if inst.get("unicast_peers") else ""))
+        lines.append(f"    VIPs             {', '.join(inst.get('vips') or ()) or 'none'}"
+                     + (f" (VMAC {inst['vmac']})" if inst.get("vmac") else ""))
+        trackers = inst.get("trackers") or []
+        if trackers:
+            lines.append("    trackers         " + ", ".join(f"{n} {s} (weight {w})" for n, s, w in trackers))
+        c = inst.get("counters", {})
+        lines.append(f"    adverts          sent {c.get('adverts_sent', 0)}, received {c.get('adverts_received', 0)}; "
+                     f"became master {c.get('became_master', 0)}, released {c.get('released_master', 0)}; "
+                     f"priority 0 sent {c.get('priority_zero_sent', 0)}, received {c.get('priority_zero_received', 0)}")
+        drops = {k: v for k, v in (c.get("drops") or {}).items() if v}
+        lines.append("    drops            " + (", ".join(f"{k} {v}" for k, v in sorted(drops.items())) or "none"))
+    return "\n".join(lines)
+
+
+def status_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="vrrptui status", description="Ask running vrrptui daemons what they do.")
+    parser.add_argument("--json", action="store_true", help="machine-readable output (one JSON document)")
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument("--socket", metavar="PATH", help="the control socket of one vrrptui")
+    target.add_argument("--pid", type=int, metavar="N", help="the vrrptui with this pid")
+    args = parser.parse_args(argv)
+    if args.socket:
+        paths = [Path(args.socket)]
+    elif args.pid is not None:
+        paths = [runtime_dir() / f"{args.pid}.sock"]
+        if not paths[0].exists():
+            print(f"vrrptui status: no control socket for pid {args.pid} ({paths[0]} does not exist); "
+                  f"is it a running vrrptui?", file=sys.stderr)
+            return 1
+    else:
+        paths = discover()
+        if not paths:
+            print(f"vrrptui status: no running vrrptui found (no control socket in {runtime_dir()}/); "
+                  f"start one with `vrrptui --headless CONF` or `vrrptui CONF`", file=sys.stderr)
+            return 1
+    replies = []
+    failed = 0
+    for path in paths:
+        try:
+            reply = request(path, {"cmd": "status"})
+        except ControlError as exc:
+            print(f"vrrptui status: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        if not reply.get("ok"):
+            print(f"vrrptui status: {path}: {reply.get('error')}", file=sys.stderr)
+            failed += 1
+            continue
+        reply["socket"] = str(path)
+        replies.append(reply)
+    if args.json:
+        json.dump({"daemons": replies}, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        print("\n\n".join(format_status(r) for r in replies))
+    return 0 if replies and not failed else 1

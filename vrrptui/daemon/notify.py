@@ -1,0 +1,100 @@
+"""notify scripts: notify_master/backup/fault/stop and `notify` with keepalived's arguments.
+
+`notify SCRIPT` is called as `SCRIPT INSTANCE <name> <STATE> <priority>` (keepalived's four
+arguments); the notify_<state> script runs first, with the arguments written in the
+config only. Both are started without waiting for them: the engine never waits for a
+script. Their exit is reaped in the background and a failure is a detail log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from vrrptui.config.model import Config, VrrpInstance
+from vrrptui.daemon.scriptsec import ScriptCommand, ScriptRefused, prepare
+from vrrptui.engine.outputs import LogLine, RunNotify
+
+LogFn = Callable[[LogLine], None]
+
+_STATE_FIELD = {"MASTER": "notify_master", "BACKUP": "notify_backup", "FAULT": "notify_fault", "STOP": "notify_stop"}
+
+
+class NotifyRunner:
+    def __init__(self, log: LogFn) -> None:
+        self._log = log
+        self._commands: dict[tuple[str, str], ScriptCommand | None] = {}  # (instance, field) -> command
+        self._config: Config | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.started = 0  # scripts launched (for tests and status)
+
+    def configure(self, config: Config) -> None:
+        """Check every notify script of `config` once (keepalived checks them at start-up)."""
+        self._config = config
+        self._commands = {}
+        for inst in config.instances:
+            for fieldname in (*_STATE_FIELD.values(), "notify"):
+                text = getattr(inst, fieldname)
+                if text:
+                    self._commands[(inst.name, fieldname)] = self._prepare(text, config)
+
+    def _prepare(self, text: str, config: Config) -> ScriptCommand | None:
+        try:
+            command, logs = prepare(text, None, None, config.global_defs)
+        except ScriptRefused as exc:
+            self._log(LogLine(str(exc), level="warning"))
+            self._log(LogLine(exc.disabling("notify script", text), level="warning"))
+            return None
+        for line in logs:
+            self._log(line)
+        return command
+
+    def run(self, action: RunNotify, instance: VrrpInstance | None = None) -> None:
+        """Launch the scripts for `action` (instance: its config when it is no longer in ours)."""
+        name = action.instance
+        state_field = _STATE_FIELD.get(action.state)
+        if state_field:
+            command = self._lookup(name, state_field, instance)
+            if command is not None:
+                self._launch(command, command.argv)
+        command = self._lookup(name, "notify", instance)
+        if command is not None:
+            self._launch(command, (*command.argv, "INSTANCE", name, action.state, str(action.priority)))
+
+    def _lookup(self, name: str, fieldname: str, instance: VrrpInstance | None) -> ScriptCommand | None:
+        if (name, fieldname) in self._commands:
+            return self._commands[(name, fieldname)]
+        if instance is not None and self._config is not None and getattr(instance, fieldname):
+            command = self._prepare(getattr(instance, fieldname), self._config)
+            self._commands[(name, fieldname)] = command
+            return command
+        return None
+
+    def _launch(self, command: ScriptCommand, argv: tuple[str, ...]) -> None:
+        task = asyncio.get_running_loop().create_task(self._run(command, argv))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        self.started += 1
+
+    async def _run(self, command: ScriptCommand, argv: tuple[str, ...]) -> None:
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+                start_new_session=True,
+                user=command.uid or None,
+                group=command.gid or None,
+            )
+        except OSError as exc:
+            self._log(LogLine(f"Failed to exec notify script {command.text}: {exc.strerror or exc}", level="error"))
+            return
+        status = await proc.wait()
+        if status != 0:
+            self._log(LogLine(f"Notify script {' '.join(argv)} exited with status {status}", detail=True))
+
+    async def drain(self, timeout: float) -> None:
+        """At exit: let launched scripts (notify_stop above all) get started and finish, within `timeout`."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)

@@ -1,0 +1,879 @@
+"""The asyncio runtime around the sans-I/O engine (aioquic's adapter shape, see STYLE.md).
+
+It owns everything the engine must not: sockets, the clock, netlink, child processes.
+It feeds the engine `loop.time()`, carries out the actions it returns in order, and
+re-arms one `loop.call_at(engine.get_timer())` after every engine call.
+
+    runtime = Runtime(config, log=ConsoleLog(), observer=callback)
+    exit_code = asyncio.run(runtime.run())       # headless: handle_signals=True
+    # or, from a console hosting it in a worker thread:
+    threading.Thread(target=runtime.run_forever).start(); runtime.started.wait()
+    runtime.command("demote", "VI_1").result()   # thread-safe, returns a Future
+    runtime.stop()                               # thread-safe: resign, remove VIPs, exit
+
+Lifecycle without loss: VIPs of our instances left on the host by a crashed run are
+removed before the engine starts; on stop (or a crash anywhere in here) masters resign
+with a priority-0 advert, every VIP this process added is removed, VMACs are deleted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import errno
+import ipaddress
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from vrrptui.config.model import Config, VirtualAddress, VrrpInstance
+from vrrptui.daemon.garp import GratuitousSchedule
+from vrrptui.daemon.notify import NotifyRunner
+from vrrptui.daemon.observations import AdvertSent, Observation, PacketReceived, RuntimeNote, StatusSnapshot
+from vrrptui.daemon.scripts import ScriptRunner
+from vrrptui.engine.engine import Engine
+from vrrptui.engine.outputs import (
+    AddVips,
+    AdvertAccepted,
+    Dropped,
+    LogLine,
+    Output,
+    RemoveVips,
+    RunNotify,
+    SendAdvert,
+    StartGratuitous,
+    StateChanged,
+    StopGratuitous,
+)
+from vrrptui.engine.status import InstanceStatus
+from vrrptui.net import gratuitous
+from vrrptui.net.netlink import Netlink
+from vrrptui.net.sockets import MCAST_V4, MCAST_V6, VrrpSocket
+from vrrptui.protocol.packet import Advert, IPAddress, decode, encode
+
+LogFn = Callable[[LogLine], None]
+Observer = Callable[[tuple[Observation, ...]], None]
+
+SNAPSHOT_PERIOD = 0.1  # seconds between StatusSnapshots to the observer
+RECV_BATCH = 256  # packets read per wake-up before letting timers run
+COMMANDS = ("set_priority", "demote", "failover", "resume")
+
+
+class _Default:
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+DEFAULT = _Default()  # control_path: /run/vrrptui/<pid>.sock (or $VRRPTUI_RUNTIME_DIR)
+
+
+class Runtime:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        log: LogFn,
+        observer: Observer | None = None,
+        control_path: str | _Default | None = DEFAULT,
+        handle_signals: bool = False,
+    ) -> None:
+        self.config = config
+        self.log = log
+        self.observer = observer
+        self.control_path = control_path
+        self.handle_signals = handle_signals
+        self.exit_code = 0
+        self.started = threading.Event()  # set once the engine runs (or start failed: see start_error)
+        self.start_error: BaseException | None = None
+        self.engine: Engine | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.netlink: Netlink | None = None
+        self.control: Any = None  # control.ControlServer once serving
+        self._instances: dict[str, VrrpInstance] = {i.name: i for i in config.instances}
+        self._primary: dict[str, IPAddress] = {}
+        self._recv_sockets: dict[tuple[str, int], VrrpSocket] = {}
+        self._send_only: dict[tuple[str, int], VrrpSocket] = {}
+        self._added_vips: dict[str, list[tuple[VirtualAddress, str]]] = {}
+        self._vmacs: list[str] = []
+        self._linkwatch: Any = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._stop_event: asyncio.Event | None = None
+        self._stop_requested = False
+        self._cleaned = False
+        self._send_errors: set[str] = set()
+        self._pending: list[Observation] = []
+        self._flush_scheduled = False
+        self._snapshot_handle: asyncio.TimerHandle | None = None
+        self._garp: GratuitousSchedule | None = None
+        self.scripts = ScriptRunner(self._on_script_change, self._log)
+        self.notify = NotifyRunner(self._log)
+        self.reloads = 0
+
+    # --- public, thread-safe ------------------------------------------------------
+
+    def run_forever(self) -> int:
+        """Run on a fresh event loop in the calling thread (the console's worker)."""
+        return asyncio.run(self.run())
+
+    def stop(self) -> None:
+        """Resign and exit (thread-safe, idempotent). run() returns once cleanup is done."""
+        self._stop_requested = True
+        loop = self.loop
+        if loop is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(self._request_stop)
+            except RuntimeError:  # loop closed in between
+                pass
+
+    def request_reload(self, config: Config | None = None) -> concurrent.futures.Future[bool]:
+        """Reload (thread-safe): re-parse the config file (or use `config`); True when applied."""
+        return self._submit(self._reload(config))
+
+    def command(self, name: str, instance: str, *args: Any) -> concurrent.futures.Future[None]:
+        """Operator command (thread-safe): set_priority PRIO, demote, failover, resume.
+
+        The returned Future raises ValueError for an unknown instance/command or a bad priority.
+        """
+        future: concurrent.futures.Future[None] = concurrent.futures.Future()
+        loop = self._require_loop()
+
+        def apply() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(self.command_now(name, instance, *args))
+            except Exception as exc:
+                future.set_exception(exc)
+
+        loop.call_soon_threadsafe(apply)
+        return future
+
+    def status(self) -> concurrent.futures.Future[tuple[InstanceStatus, ...]]:
+        """Every instance's status, computed on the loop (thread-safe)."""
+        future: concurrent.futures.Future[tuple[InstanceStatus, ...]] = concurrent.futures.Future()
+        loop = self._require_loop()
+
+        def compute() -> None:
+            try:
+                future.set_result(self.status_now())
+            except Exception as exc:
+                future.set_exception(exc)
+
+        loop.call_soon_threadsafe(compute)
+        return future
+
+    def wall_time(self, at: float) -> float:
+        """Engine clock (loop.time()) -> epoch seconds."""
+        return time.time() - time.monotonic() + at
+
+    # --- on the loop ------------------------------------------------------------------
+
+    def status_now(self) -> tuple[InstanceStatus, ...]:
+        if self.engine is None or self.loop is None:
+            return ()
+        return self.engine.status(self.loop.time())
+
+    def command_now(self, name: str, instance: str, *args: Any) -> None:
+        """Operator command on the loop thread (the control socket calls this)."""
+        engine, loop = self.engine, self.loop
+        if engine is None or loop is None:
+            raise ValueError("the engine is not running yet")
+        if instance not in {i.name for i in self.config.instances}:
+            known = ", ".join(i.name for i in self.config.instances)
+            raise ValueError(f"no vrrp_instance {instance!r} here (instances: {known})")
+        now = loop.time()
+        if name == "set_priority":
+            if len(args) != 1:
+                raise ValueError("set_priority needs one priority, 1-254")
+            try:
+                priority = int(args[0])
+            except (TypeError, ValueError):
+                raise ValueError(f"priority {args[0]!r} is not a number: use 1-254") from None
+            if not 1 <= priority <= 254:
+                raise ValueError(f"priority {priority} is out of range: use 1-254 (255 is the address owner's)")
+            outs = engine.set_priority(instance, priority, now)
+        elif name == "demote":
+            outs = engine.demote(instance, now)
+        elif name in ("failover", "force_failover"):
+            outs = engine.force_failover(instance, now)
+        elif name == "resume":
+            outs = engine.resume(instance, now)
+        else:
+            raise ValueError(f"unknown command {name!r}: use one of {', '.join(COMMANDS)}")
+        self._process(outs)  # the engine logs the operator's action in its own words
+
+    async def run(self) -> int:
+        """Start, serve until stop() / SIGTERM / SIGINT, clean up. Returns the exit code."""
+        self.loop = loop = asyncio.get_running_loop()
+        self._stop_event = asyncio.Event()
+        if self._stop_requested:
+            self._stop_event.set()
+        previous_handler = loop.get_exception_handler()
+        loop.set_exception_handler(self._on_loop_exception)
+        if self.handle_signals:
+            loop.add_signal_handler(signal.SIGTERM, self._request_stop)
+            loop.add_signal_handler(signal.SIGINT, self._request_stop)
+            loop.add_signal_handler(signal.SIGHUP, self._on_sighup)
+        try:
+            try:
+                await self._start()
+            except BaseException as exc:
+                self.start_error = exc
+                raise
+            finally:
+                self.started.set()
+            await self._stop_event.wait()
+        except asyncio.CancelledError:
+            self._log(LogLine("Stopping (cancelled)"))
+        except Exception as exc:
+            self._crashed(exc)
+        finally:
+            await self._cleanup()
+            if self.handle_signals:
+                for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                    loop.remove_signal_handler(sig)
+            loop.set_exception_handler(previous_handler)
+        return self.exit_code
+
+    # --- start ----------------------------------------------------------------------
+
+    async def _start(self) -> None:
+        loop = self._require_loop()
+        self.netlink = Netlink()
+        self._garp = GratuitousSchedule(loop, self._send_gratuitous_burst)
+        self._create_vmacs(self.config.instances)
+        self._remove_stale_vips(self.config.instances)
+        self._primary = self._primary_addresses(self.config)
+        self._open_sockets(self.config)
+        self._open_linkwatch()
+        self.notify.configure(self.config)
+        now = loop.time()
+        self.engine = Engine(self.config, primary_addresses=self._primary, now=now)
+        self._log(LogLine("Startup complete"))
+        self._process(self.engine.start(now))
+        for ifname in self._watched_interfaces(self.config):
+            if not self._netlink().link_is_up(ifname):
+                self._process(self.engine.interface_state(ifname, False, loop.time()))
+        self.scripts.start(self.config)
+        self._rearm()
+        if self.control_path is not None:
+            from vrrptui.daemon.control import ControlServer, default_socket_path
+
+            path = default_socket_path() if isinstance(self.control_path, _Default) else self.control_path
+            self.control = ControlServer(self, path)
+            try:
+                await self.control.start()
+            except OSError as exc:
+                self._log(LogLine(f"control socket {path} not available: {exc.strerror or exc}", level="warning"))
+                self.control = None
+        if self.observer is not None:
+            self._snapshot_handle = loop.call_later(SNAPSHOT_PERIOD, self._guarded(self._snapshot))
+
+    def _netlink(self) -> Netlink:
+        if self.netlink is None:
+            raise RuntimeError("netlink is not open")
+        return self.netlink
+
+    def _require_loop(self) -> asyncio.AbstractEventLoop:
+        if self.loop is None:
+            raise RuntimeError("the runtime is not running: call run() / run_forever() first")
+        return self.loop
+
+    @staticmethod
+    def default_dev(inst: VrrpInstance) -> str:
+        """Where an instance's VIPs go unless they name a `dev`: its VMAC, else its interface."""
+        if inst.use_vmac:
+            return inst.vmac_interface
+        if inst.interface is None:
+            raise ValueError(f"vrrp_instance {inst.name} has no interface for its VIPs")
+        return inst.interface
+
+    @staticmethod
+    def recv_interface(inst: VrrpInstance) -> str:
+        """Adverts arrive on the base interface (multicast reaches it as well as the VMAC)."""
+        return inst.unicast_src_dev or inst.interface or ""
+
+    @staticmethod
+    def send_interface(inst: VrrpInstance) -> str:
+        """keepalived sends from the VMAC unless vmac_xmit_base."""
+        if inst.use_vmac and not inst.vmac_xmit_base:
+            return inst.vmac_interface
+        return Runtime.recv_interface(inst)
+
+    def _watched_interfaces(self, config: Config) -> set[str]:
+        names: set[str] = set()
+        for inst in config.instances:
+            if inst.interface:
+                names.add(inst.interface)
+            names.update(t.name for t in inst.track_interfaces)
+        return names
+
+    def _create_vmacs(self, instances: Iterable[VrrpInstance]) -> None:
+        from vrrptui.net import vmac
+
+        for inst in instances:
+            if not inst.use_vmac or inst.vmac_interface in self._vmacs or inst.interface is None:
+                continue
+            name = inst.vmac_interface
+            # an existing VMAC with our MAC on our base (a crashed run's) is adopted, a wrong one replaced
+            vmac.create_vmac(inst.interface, name, inst.vmac_address, netlink=self._netlink())
+            self._vmacs.append(name)
+            self._log(LogLine(f"({inst.name}) Setting VMAC {name} with address {inst.vmac_address} on {inst.interface}",
+                              detail=True))
+
+    def _remove_stale_vips(self, instances: Iterable[VrrpInstance]) -> None:
+        """Before the engine runs, none of our VIPs can be ours: any present was left by a crash."""
+        nl = self._netlink()
+        present = nl.addresses()
+        for inst in instances:
+            try:
+                default_dev = self.default_dev(inst)
+            except ValueError:
+                continue
+            own = {self._configured_source(inst)}
+            stale = []
+            for vip in inst.all_vips:
+                dev = vip.dev or default_dev
+                if vip.address in own:
+                    continue
+                if any(ifname == dev and iface.ip == vip.address for ifname, iface, _ in present):
+                    stale.append(vip)
+            if not stale:
+                continue
+            self._log(LogLine(f"({inst.name}) removing VIPs."))
+            for vip in stale:
+                try:
+                    nl.remove_vip(vip, default_dev)
+                    self._log(LogLine(f"({inst.name}) removed {vip} from {vip.dev or default_dev}, left by an earlier run", detail=True))
+                except OSError as exc:
+                    self._log(LogLine(f"({inst.name}) cannot remove stale VIP {vip}: {exc}", level="error"))
+
+    @staticmethod
+    def _configured_source(inst: VrrpInstance) -> IPAddress | None:
+        return inst.unicast_src_ip or inst.mcast_src_ip
+
+    def _primary_addresses(self, config: Config) -> dict[str, IPAddress]:
+        """The source address of each instance's adverts: unicast_src_ip/mcast_src_ip, else netlink's primary."""
+        nl = self._netlink()
+        result: dict[str, IPAddress] = {}
+        for inst in config.instances:
+            configured = self._configured_source(inst)
+            if configured is not None:
+                result[inst.name] = configured
+                continue
+            ifname = self.recv_interface(inst)
+            vips = [v.address for v in inst.all_vips]
+            address = nl.primary_address(ifname, inst.family, exclude=vips) if ifname else None
+            if address is None:
+                address = ipaddress.ip_address("0.0.0.0" if inst.family == 4 else "::")
+                self._log(LogLine(
+                    f"({inst.name}) no IPv{inst.family} address on {ifname or '(no interface)'}: "
+                    f"adverts cannot be sent until one is added", level="warning"))
+            result[inst.name] = address
+        return result
+
+    def _open_sockets(self, config: Config) -> None:
+        loop = self._require_loop()
+        want_recv: dict[tuple[str, int], bool] = {}  # key -> join multicast
+        want_send: set[tuple[str, int]] = set()
+        for inst in config.instances:
+            key = (self.recv_interface(inst), inst.family)
+            want_recv[key] = want_recv.get(key, False) or not inst.unicast
+            send_key = (self.send_interface(inst), inst.family)
+            if send_key != key:
+                want_send.add(send_key)
+        for key, join in want_recv.items():
+            if key in self._recv_sockets:
+                continue
+            sock = VrrpSocket(key[1], key[0], join_multicast=join)
+            self._recv_sockets[key] = sock
+            loop.add_reader(sock.fileno(), self._guarded(self._on_readable), key[0], sock)
+            self._log(LogLine(
+                f"VRRP sockpool: [ifindex({sock.ifindex:3d}), family(IPv{key[1]}), proto(112), fd({sock.fileno()}) "
+                f"{'multicast, address(' + str(MCAST_V4 if key[1] == 4 else MCAST_V6) + ')' if join else 'unicast'}]",
+                detail=True))
+        for key in want_send - set(want_recv):
+            if key not in self._send_only:
+                # send-only (VMAC): no group joined, so the kernel queues nothing here
+                self._send_only[key] = VrrpSocket(key[1], key[0], join_multicast=False)
+        for key in [k for k in self._recv_sockets if k not in want_recv]:
+            sock = self._recv_sockets.pop(key)
+            loop.remove_reader(sock.fileno())
+            sock.close()
+        for key in [k for k in self._send_only if k not in want_send or k in want_recv]:
+            self._send_only.pop(key).close()
+
+    def _open_linkwatch(self) -> None:
+        from vrrptui.net.linkwatch import LinkWatcher
+
+        self._linkwatch = LinkWatcher()
+        self._require_loop().add_reader(self._linkwatch.fileno(), self._guarded(self._on_link_event))
+
+    # --- engine plumbing ----------------------------------------------------------------
+
+    def _rearm(self) -> None:
+        engine = self.engine
+        if engine is None:
+            return
+        deadline = engine.get_timer()
+        if deadline == self._timer_at and (deadline is None or self._timer is not None):
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = deadline
+        self._timer = None if deadline is None else self._require_loop().call_at(deadline, self._guarded(self._on_timer))
+
+    def _on_timer(self) -> None:
+        deadline = self._timer_at
+        self._timer = None
+        self._timer_at = None
+        engine = self.engine
+        if engine is None:
+            return
+        now = self._require_loop().time()
+        # asyncio may run a handle up to its clock resolution early; the deadline has come
+        if deadline is not None and now < deadline:
+            now = deadline
+        self._process(engine.handle_timer(now))
+        self._rearm()
+
+    def _on_readable(self, ifname: str, sock: VrrpSocket) -> None:
+        engine = self.engine
+        if engine is None:
+            return
+        loop = self._require_loop()
+        observer = self.observer
+        for _ in range(RECV_BATCH):
+            received = sock.recv()
+            if received is None:
+                break
+            now = loop.time()
+            if observer is not None:
+                result = decode(received.payload, received.src, received.dst)
+                self._observe(PacketReceived(now, ifname, received.src, received.dst, received.ttl,
+                                             received.payload, result))
+            outs = engine.receive_packet(ifname, received.src, received.dst, received.ttl, received.payload, now)
+            if outs:
+                self._process(outs)
+        self._rearm()
+
+    def _on_link_event(self) -> None:
+        engine = self.engine
+        changes = self._linkwatch.read()
+        if engine is None or not changes:
+            return
+        loop = self._require_loop()
+        for ifname, up in changes:
+            self._process(engine.interface_state(ifname, up, loop.time()))
+        self._rearm()
+
+    def _on_script_change(self, name: str, ok: bool) -> None:
+        engine, loop = self.engine, self.loop
+        if engine is None or loop is None:
+            return
+        self._process(engine.script_state(name, ok, loop.time()))
+        self._rearm()
+
+    def _process(self, outs: Iterable[Output]) -> None:
+        """Carry out the engine's outputs in order; hand events to the log and the observer."""
+        observer = self.observer
+        gratuitous_starts: list[VrrpInstance] = []
+        for out in outs:
+            kind = type(out)
+            if kind is SendAdvert:
+                self._send_advert(out.instance, out.priority)  # type: ignore[union-attr]
+            elif kind is LogLine:
+                self.log(out)  # type: ignore[arg-type]
+            elif kind is AddVips:
+                self._add_vips(out.instance)  # type: ignore[union-attr]
+            elif kind is RemoveVips:
+                self._remove_vips(out.instance)  # type: ignore[union-attr]
+            elif kind is StartGratuitous:
+                inst = self._instances.get(out.instance)  # type: ignore[union-attr]
+                if inst is not None:
+                    gratuitous_starts.append(inst)
+            elif kind is StopGratuitous:
+                if self._garp is not None:
+                    self._garp.stop(out.instance)  # type: ignore[union-attr]
+            elif kind is RunNotify:
+                self.notify.run(out, self._instances.get(out.instance))  # type: ignore[arg-type, union-attr]
+            if observer is not None and kind in (StateChanged, AdvertAccepted, Dropped, LogLine):
+                self._observe(out)  # type: ignore[arg-type]
+        # after the batch: the engine's "setting VIPs." / "Sending/queueing" lines come first, as in keepalived
+        for inst in gratuitous_starts:
+            if self._garp is not None and self.engine is not None:
+                self._garp.start(inst)
+
+    # --- actions ------------------------------------------------------------------------
+
+    def _send_advert(self, name: str, priority: int) -> None:
+        inst = self._instances.get(name)
+        engine = self.engine
+        if inst is None or engine is None:
+            return
+        src = self._primary.get(name)
+        if src is None or src.is_unspecified:
+            return
+        key = (self.send_interface(inst), inst.family)
+        sock = self._recv_sockets.get(key) or self._send_only.get(key)
+        if sock is None:
+            return
+        destinations = [p.address for p in inst.unicast_peers] or [MCAST_V4 if inst.family == 4 else MCAST_V6]
+        now = self._require_loop().time() if self.observer is not None else 0.0
+        for dst in destinations:
+            payload = engine.advert_bytes(name, priority, src, dst)
+            try:
+                sock.send(payload, dst, src)
+            except OSError as exc:
+                self._send_failed(inst, key[0], dst, exc)
+                continue
+            if self._send_errors:
+                self._send_errors.discard(name)
+            if self.observer is not None:
+                self._observe(AdvertSent(now, name, key[0], src, dst, priority, payload))
+
+    def _send_failed(self, inst: VrrpInstance, ifname: str, dst: IPAddress, exc: OSError) -> None:
+        # rate-limited: one line per instance until a send succeeds again
+        if inst.name in self._send_errors:
+            return
+        self._send_errors.add(inst.name)
+        level = "warning" if exc.errno in (errno.ENETDOWN, errno.ENETUNREACH, errno.ENXIO) else "error"
+        self._log(LogLine(f"({inst.name}) cannot send advert on {ifname} to {dst}: {exc.strerror or exc}", level=level))
+
+    def _add_vips(self, name: str) -> None:
+        inst = self._instances.get(name)
+        if inst is None:
+            return
+        nl = self._netlink()
+        default_dev = self.default_dev(inst)
+        added = self._added_vips.setdefault(name, [])
+        for vip in inst.all_vips:
+            if any(v == vip for v, _ in added):
+                continue
+            try:
+                if nl.add_vip(vip, default_dev):
+                    added.append((vip, default_dev))
+            except (OSError, LookupError) as exc:
+                self._log(LogLine(f"({name}) cannot add VIP {vip} on {vip.dev or default_dev}: {exc}", level="error"))
+        if self.observer is not None:
+            self._observe(RuntimeNote(self._require_loop().time(), name, f"VIPs added: {', '.join(str(v) for v, _ in added)}"))
+
+    def _remove_vips(self, name: str) -> None:
+        """Remove exactly the VIPs this process added for the instance, nothing else."""
+        added = self._added_vips.pop(name, [])
+        nl = self.netlink
+        if nl is None:
+            return
+        for vip, default_dev in added:
+            try:
+                nl.remove_vip(vip, default_dev)
+            except (OSError, LookupError) as exc:
+                self._log(LogLine(f"({name}) cannot remove VIP {vip} from {vip.dev or default_dev}: {exc}", level="error"))
+        if added and self.observer is not None:
+            self._observe(RuntimeNote(self._require_loop().time(), name, f"VIPs removed: {', '.join(str(v) for v, _ in added)}"))
+
+    def _send_gratuitous_burst(self, inst: VrrpInstance, count: int, spacing: float, first: bool) -> None:
+        """`count` GARPs (IPv4) / unsolicited NAs (IPv6) for every VIP of the instance."""
+        if count <= 0 or self.netlink is None:
+            return
+        default_dev = self.default_dev(inst)
+        for vip in inst.all_vips:
+            dev = vip.dev or default_dev
+            # VIPs on the VMAC are announced from the base interface with the virtual MAC, as keepalived does
+            if inst.use_vmac and dev == inst.vmac_interface and inst.interface:
+                out_dev, mac = inst.interface, inst.vmac_address
+            else:
+                out_dev, mac = dev, None
+            if not first:  # the engine logs the first burst when it enters MASTER
+                kind = "gratuitous ARPs" if vip.family == 4 else "Unsolicited Neighbour Adverts"
+                self._log(LogLine(f"({inst.name}) Sending/queueing {kind} on {dev} for {vip.address}", detail=True))
+            for i in range(count):
+                if spacing > 0 and i > 0:
+                    self._require_loop().call_later(spacing * i, self._guarded(self._send_one_gratuitous),
+                                                    inst.name, out_dev, dev, vip, mac)
+                else:
+                    self._send_one_gratuitous(inst.name, out_dev, dev, vip, mac)
+
+    def _send_one_gratuitous(self, name: str, out_dev: str, dev: str, vip: VirtualAddress, mac: str | None) -> None:
+        try:
+            if vip.family == 4:
+                gratuitous.send_garp(out_dev, vip.address, mac)  # type: ignore[arg-type]
+                self._log(LogLine(f"Sending gratuitous ARP on {dev} for {vip.address}", detail=True))
+            else:
+                gratuitous.send_unsolicited_na(out_dev, vip.address, mac)  # type: ignore[arg-type]
+                self._log(LogLine(f"Sending unsolicited Neighbour Advert on {dev} for {vip.address}", detail=True))
+        except OSError as exc:
+            self._log(LogLine(f"({name}) cannot send gratuitous announcement for {vip.address} on {out_dev}: {exc}",
+                              level="warning"))
+
+    # --- observer -----------------------------------------------------------------------
+
+    def _observe(self, item: Observation) -> None:
+        self._pending.append(item)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._require_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if not self._pending or self.observer is None:
+            self._pending.clear()
+            return
+        batch = tuple(self._pending)
+        self._pending.clear()
+        try:
+            self.observer(batch)
+        except Exception as exc:  # the console's bug must not take the router down
+            self._log(LogLine(f"observer failed: {exc!r}", level="error"))
+
+    def _snapshot(self) -> None:
+        loop = self._require_loop()
+        if self.engine is not None:
+            now = loop.time()
+            self._observe(StatusSnapshot(now, self.wall_time(now), self.engine.status(now)))
+        self._snapshot_handle = loop.call_later(SNAPSHOT_PERIOD, self._guarded(self._snapshot))
+
+    # --- reload -------------------------------------------------------------------------
+
+    def _on_sighup(self) -> None:
+        self._require_loop().create_task(self._reload(None))
+
+    def _submit(self, coro: Any) -> concurrent.futures.Future[Any]:
+        return asyncio.run_coroutine_threadsafe(coro, self._require_loop())
+
+    async def _reload(self, new_config: Config | None) -> bool:
+        """SIGHUP: re-parse; a broken config is logged (file:line) and the running one kept."""
+        from vrrptui.daemon.preflight import PreflightError, load_config
+
+        engine, loop = self.engine, self._require_loop()
+        if engine is None or self._cleaned:
+            return False
+        if new_config is None:
+            self._log(LogLine("Reloading"))
+            self._log(LogLine(f"Opening file '{self.config.path}'."))
+            try:
+                new_config = load_config(self.config.path, netlink=self.netlink)
+            except PreflightError as exc:
+                for line in str(exc).splitlines():
+                    self._log(LogLine(line, level="error"))
+                self._log(LogLine("Reload failed: the configuration above has errors; keeping the running configuration",
+                                  level="error"))
+                return False
+            for warning in new_config.warnings:
+                self._log(LogLine(str(warning), level="warning"))
+        old_config = self.config
+        try:
+            self._instances.update({i.name: i for i in new_config.instances})
+            self._create_vmacs(new_config.instances)
+            fresh = [i for i in new_config.instances if i.name not in {o.name for o in old_config.instances}]
+            self._remove_stale_vips(fresh)
+            self._primary.update(self._primary_addresses(new_config))
+            self._open_sockets_for_reload(old_config, new_config)
+            self.notify.configure(new_config)
+            outs = engine.reload(new_config, dict(self._primary), loop.time())
+            self.config = new_config
+            self._process(outs)
+            self._rearm()
+        except (OSError, LookupError, ValueError) as exc:
+            self._log(LogLine(f"Reload failed while applying the new configuration: {exc}", level="error"))
+            return False
+        # instances that are gone: whatever VIPs we still hold for them go too
+        current = {i.name for i in new_config.instances}
+        for name in [n for n in self._added_vips if n not in current]:
+            self._remove_vips(name)
+        self._instances = {i.name: i for i in new_config.instances}
+        self._primary = {k: v for k, v in self._primary.items() if k in current}
+        self._open_sockets(new_config)
+        self._delete_unused_vmacs(new_config)
+        await self.scripts.replace(new_config)
+        self.reloads += 1
+        self._log(LogLine("Reload complete"))
+        return True
+
+    def _open_sockets_for_reload(self, old: Config, new: Config) -> None:
+        # open what the new config needs but keep the old sockets until the engine let go of them
+        merged = Config(path=new.path, instances=tuple({**{i.name: i for i in old.instances},
+                                                         **{i.name: i for i in new.instances}}.values()))
+        self._open_sockets(merged)
+
+    def _delete_unused_vmacs(self, config: Config) -> None:
+        from vrrptui.net import vmac
+
+        wanted = {i.vmac_interface for i in config.instances if i.use_vmac}
+        for name in [n for n in self._vmacs if n not in wanted]:
+            try:
+                vmac.delete_vmac(name, netlink=self.netlink)
+            except OSError as exc:
+                self._log(LogLine(f"cannot delete VMAC {name}: {exc}", level="warning"))
+            self._vmacs.remove(name)
+
+    # --- stop, crash, cleanup ----------------------------------------------------------
+
+    def _request_stop(self) -> None:
+        self._stop_requested = True
+        if self._stop_event is not None:
+            self._stop_event.set()
+
+    def _guarded(self, func: Callable[..., None]) -> Callable[..., None]:
+        """Callbacks on the loop: an exception is a crash (logged, cleanup, exit 1), never silent."""
+
+        def call(*args: Any) -> None:
+            try:
+                func(*args)
+            except Exception as exc:
+                self._crashed(exc)
+
+        return call
+
+    def _crashed(self, exc: BaseException) -> None:
+        self.exit_code = 1
+        self._log(LogLine(f"internal error, stopping: {exc!r}", level="error"))
+        for line in traceback.format_exception(exc):
+            for part in line.rstrip().splitlines():
+                self._log(LogLine(part, detail=True, level="error"))
+        self._request_stop()
+
+    def _on_loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        if isinstance(exc, Exception):
+            self._crashed(exc)
+        else:
+            self._log(LogLine(f"internal error: {context.get('message')}", level="error"))
+
+    def _log(self, line: LogLine) -> None:
+        """The runtime's own lines: to the log, and to the observer when on the loop thread."""
+        try:
+            self.log(line)
+        except Exception:
+            pass
+        if self.observer is not None and self._on_loop_thread():
+            self._observe(line)
+
+    def _on_loop_thread(self) -> bool:
+        try:
+            return asyncio.get_running_loop() is self.loop
+        except RuntimeError:
+            return False
+
+    async def _cleanup(self) -> None:
+        """Resign, remove our VIPs, delete VMACs, close everything. Each step runs even if one fails."""
+        if self._cleaned:
+            return
+        self._cleaned = True
+        self._log(LogLine("Stopping"))
+        for step in (self._stop_timers, self._close_control):
+            await self._step(step)
+        await self._step(self._resign)
+        await self._step(self._remove_all_vips)
+        await self._step(self.scripts.stop)
+        await self._step(lambda: self.notify.drain(timeout=3.0))
+        await self._step(self._close_sockets)
+        await self._step(self._delete_vmacs)
+        if self._pending and self.observer is not None:
+            self._flush()
+        if self.netlink is not None:
+            await self._step(self.netlink.close)
+            self.netlink = None
+
+    async def _step(self, step: Callable[[], Any]) -> None:
+        try:
+            result = step()
+            if asyncio.iscoroutine(result):
+                await result
+        except Exception as exc:
+            self.exit_code = self.exit_code or 1
+            self._log(LogLine(f"cleanup step {getattr(step, '__name__', step)!r} failed: {exc!r}", level="error"))
+
+    def _stop_timers(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._snapshot_handle is not None:
+            self._snapshot_handle.cancel()
+            self._snapshot_handle = None
+        if self._garp is not None:
+            self._garp.stop_all()
+
+    async def _close_control(self) -> None:
+        if self.control is not None:
+            await self.control.close()
+            self.control = None
+
+    def _resign(self) -> None:
+        """engine.shutdown: priority-0 adverts from masters, RemoveVips, notify STOP.
+
+        If the engine itself is what crashed, masters still send a priority-0 advert
+        built here, so the backups take over at once (RFC 5798 6.4.3) instead of after
+        Master_Down_Interval.
+        """
+        engine, loop = self.engine, self._require_loop()
+        if engine is None:
+            return
+        try:
+            self._process(engine.shutdown(loop.time()))
+        except Exception as exc:
+            self._log(LogLine(f"engine shutdown failed ({exc!r}): resigning without it", level="error"))
+            for name in list(self._added_vips):
+                self._emergency_resign(name)
+
+    def _emergency_resign(self, name: str) -> None:
+        inst = self._instances.get(name)
+        src = self._primary.get(name)
+        if inst is None or src is None:
+            return
+        key = (self.send_interface(inst), inst.family)
+        sock = self._recv_sockets.get(key) or self._send_only.get(key)
+        if sock is None:
+            return
+        auth = inst.authentication.auth_pass if inst.authentication and inst.version == 2 else None
+        advert = Advert.from_fields(inst.version, inst.vrid, 0, inst.advert_int,
+                                    [v.address for v in inst.advertised_vips], auth_pass=auth)
+        for dst in [p.address for p in inst.unicast_peers] or [MCAST_V4 if inst.family == 4 else MCAST_V6]:
+            try:
+                sock.send(encode(advert, src, dst), dst, src)
+                self._log(LogLine(f"({name}) sent 0 priority"))
+            except (OSError, ValueError) as exc:
+                self._log(LogLine(f"({name}) cannot send priority-0 advert: {exc}", level="error"))
+
+    def _remove_all_vips(self) -> None:
+        for name in list(self._added_vips):
+            if self._added_vips.get(name):
+                self._log(LogLine(f"({name}) removing VIPs."))
+            self._remove_vips(name)
+
+    def _close_sockets(self) -> None:
+        loop = self._require_loop()
+        for sock in self._recv_sockets.values():
+            try:
+                loop.remove_reader(sock.fileno())
+            except (ValueError, OSError):
+                pass
+            sock.close()
+        self._recv_sockets.clear()
+        for sock in self._send_only.values():
+            sock.close()
+        self._send_only.clear()
+        if self._linkwatch is not None:
+            try:
+                loop.remove_reader(self._linkwatch.fileno())
+            except (ValueError, OSError):
+                pass
+            self._linkwatch.close()
+            self._linkwatch = None
+
+    def _delete_vmacs(self) -> None:
+        if not self._vmacs:
+            return
+        from vrrptui.net import vmac
+
+        for name in list(self._vmacs):
+            try:
+                vmac.delete_vmac(name, netlink=self.netlink)
+            except OSError as exc:
+                self._log(LogLine(f"cannot delete VMAC {name}: {exc}", level="warning"))
+            self._vmacs.remove(name)
+

@@ -1,0 +1,177 @@
+"""vrrp_script runner: run each tracked script every `interval`, apply rise/fall, report changes.
+
+keepalived's behaviour: a script runs every `interval` seconds; it is killed after
+`timeout` (default: the interval) and then counts as a failure; `fall` consecutive
+failures make an OK script fail, `rise` consecutive successes make a failed one OK.
+Scripts start OK (failed with `init_fail`). Only the transitions reach the engine
+(`engine.script_state`), so a flapping script costs one call per change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Callable
+
+from vrrptui.config.model import Config, VrrpScript
+from vrrptui.daemon.scriptsec import ScriptCommand, ScriptRefused, prepare
+from vrrptui.engine.outputs import LogLine
+
+# (script name, ok) -> None, called on the loop thread when a script's state flips
+OnChange = Callable[[str, bool], None]
+LogFn = Callable[[LogLine], None]
+
+
+class TrackedScript:
+    """One vrrp_script's schedule, counters and current state."""
+
+    def __init__(self, script: VrrpScript, command: ScriptCommand, on_change: OnChange, log: LogFn) -> None:
+        self.script = script
+        self.command = command
+        self.ok = not script.init_fail
+        self.last_status: int | None = None  # the last exit status seen (for "now returning")
+        self.runs = 0
+        self._successes = 0
+        self._failures = 0
+        self._on_change = on_change
+        self._log = log
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def timeout(self) -> float:
+        return self.script.timeout if self.script.timeout is not None else self.script.interval
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run_forever(), name=f"vrrp_script {self.script.name}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+            self._task = None
+
+    async def _run_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            await self.run_once()
+            # next run `interval` after the previous start, or at once if the script overran
+            await asyncio.sleep(max(0.0, started + self.script.interval - loop.time()))
+
+    async def run_once(self) -> bool:
+        """Run the script once, apply rise/fall; returns whether it succeeded this time."""
+        name = self.script.name
+        self.runs += 1
+        status: int | None
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *self.command.argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+                start_new_session=True,  # its own process group, so a timeout kills its children too
+                user=self.command.uid or None,
+                group=self.command.gid or None,
+            )
+        except OSError as exc:
+            self._log(LogLine(f"VRRP_Script({name}) cannot be run: {exc.strerror or exc}", level="error"))
+            return self._result(False, None, f"cannot be run ({exc.strerror or exc})")
+        try:
+            status = await asyncio.wait_for(proc.wait(), self.timeout)
+        except asyncio.TimeoutError:
+            _kill_group(proc.pid)
+            await proc.wait()
+            return self._result(False, None, "timed_out")
+        except asyncio.CancelledError:
+            _kill_group(proc.pid)
+            raise
+        if status == 0:
+            return self._result(True, 0, "succeeded")
+        if status < 0:
+            return self._result(False, status, f"failed (due to signal {-status})")
+        return self._result(False, status, f"failed (exited with status {status})")
+
+    def _result(self, success: bool, status: int | None, wording: str) -> bool:
+        name = self.script.name
+        if status is not None and status != self.last_status:
+            self._log(LogLine(f"Script `{name}` now returning {status}", detail=True))
+        self.last_status = status
+        if success:
+            self._successes += 1
+            self._failures = 0
+            flip = not self.ok and self._successes >= self.script.rise
+        else:
+            self._failures += 1
+            self._successes = 0
+            flip = self.ok and self._failures >= self.script.fall
+        if wording == "timed_out":
+            # keepalived logs every timeout, not only the one that flips the state
+            self._log(LogLine(f"VRRP_Script({name}) timed_out", level="warning"))
+        if flip:
+            self.ok = success
+            # the engine logs "VRRP_Script(name) succeeded/failed" when it takes the change
+            self._on_change(name, success)
+        return success
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+class ScriptRunner:
+    """Every vrrp_script that some instance tracks, each on its own schedule."""
+
+    def __init__(self, on_change: OnChange, log: LogFn) -> None:
+        self._on_change = on_change
+        self._log = log
+        self.scripts: dict[str, TrackedScript] = {}
+        self.refused: dict[str, str] = {}  # script name -> why it does not run
+
+    def prepare(self, config: Config) -> dict[str, TrackedScript]:
+        """Check and build the scripts `config` tracks (nothing runs yet). Logs refusals."""
+        tracked = {ts.name for inst in config.instances for ts in inst.track_scripts}
+        built: dict[str, TrackedScript] = {}
+        self.refused = {}
+        for script in config.scripts:
+            if script.name not in tracked:
+                continue
+            try:
+                command, logs = prepare(script.script, script.user, script.group, config.global_defs)
+            except ScriptRefused as exc:
+                self._log(LogLine(str(exc), level="warning"))
+                self._log(LogLine(exc.disabling("track script", script.name), level="warning"))
+                self.refused[script.name] = str(exc)
+                continue
+            for line in logs:
+                self._log(line)
+            built[script.name] = TrackedScript(script, command, self._on_change, self._log)
+        return built
+
+    def start(self, config: Config) -> None:
+        self.scripts = self.prepare(config)
+        for tracked in self.scripts.values():
+            tracked.start()
+
+    async def replace(self, config: Config) -> None:
+        """On reload: scripts whose definition is unchanged keep running and keep their state."""
+        new = self.prepare(config)
+        for name, old in list(self.scripts.items()):
+            if name in new and new[name].script == old.script and new[name].command == old.command:
+                new[name] = old
+            else:
+                await old.stop()
+        for name, tracked in new.items():
+            if tracked._task is None:
+                tracked.start()
+        self.scripts = new
+
+    async def stop(self) -> None:
+        for tracked in self.scripts.values():
+            await tracked.stop()

@@ -1,0 +1,159 @@
+"""Running external scripts the way keepalived does: command splitting, user, security check.
+
+Shared by the vrrp_script runner (scripts.py) and the notify runner (notify.py).
+keepalived's rules (lib/notify.c, learned from its behaviour, not copied):
+- the script string is a command line; the first word is the program;
+- with `enable_script_security`, a script run as root is refused when the program or any
+  directory above it is owned by a non-root user, or is writable by a non-root group or
+  by everyone (a sticky directory such as /tmp is fine);
+- scripts run as `script_user` (global_defs) unless the script names its own `user`;
+  keepalived's default is the user `keepalived_script` when it exists, else root.
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import shlex
+import shutil
+import stat
+from dataclasses import dataclass
+
+from vrrptui.config.model import GlobalDefs
+from vrrptui.engine.outputs import LogLine
+
+DEFAULT_SCRIPT_USER = "keepalived_script"
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptCommand:
+    """A script ready to run: argv (program resolved to a path), uid and gid."""
+
+    text: str  # as written in the config
+    argv: tuple[str, ...]
+    uid: int
+    gid: int
+
+
+def split_command(text: str) -> list[str]:
+    """keepalived's quoting is close to a shell's word splitting without expansion."""
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return text.split()
+
+
+def resolve_user(user: str | None, group: str | None, global_defs: GlobalDefs) -> tuple[int, int, list[LogLine]]:
+    """(uid, gid, log lines) for a script's `user [group]`, else script_user, else the default.
+
+    Raises LookupError with a user-facing message when a named user or group does not exist.
+    """
+    logs: list[LogLine] = []
+    name, gname = user, group
+    if name is None and global_defs.script_user:
+        name, gname = global_defs.script_user, global_defs.script_group
+    if name is None:
+        try:
+            entry = pwd.getpwnam(DEFAULT_SCRIPT_USER)
+        except KeyError:
+            if global_defs.enable_script_security:
+                # keepalived refuses to fall back to root when script security is on
+                raise LookupError(f"Script user '{DEFAULT_SCRIPT_USER}' does not exist") from None
+            return 0, 0, logs
+        return entry.pw_uid, entry.pw_gid, logs
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        raise LookupError(f"script user '{name}' does not exist on this host") from None
+    gid = entry.pw_gid
+    if gname:
+        try:
+            gid = grp.getgrnam(gname).gr_gid
+        except KeyError:
+            raise LookupError(f"script group '{gname}' does not exist on this host") from None
+    return entry.pw_uid, gid, logs
+
+
+def _is_executable_by(st: os.stat_result, uid: int, gid: int) -> bool:
+    if uid == 0:
+        return bool(st.st_mode & (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH))
+    if uid == st.st_uid:
+        return bool(st.st_mode & stat.S_IXUSR)
+    if gid == st.st_gid:
+        return bool(st.st_mode & stat.S_IXGRP)
+    return bool(st.st_mode & stat.S_IXOTH)
+
+
+def _unsafe(st: os.stat_result) -> bool:
+    """Could a non-root user change what this path component runs?"""
+    if st.st_uid != 0:
+        return True
+    sticky_dir = stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_ISVTX
+    if sticky_dir:
+        return False
+    group_writable = st.st_gid != 0 and st.st_mode & stat.S_IWGRP
+    return bool(group_writable or st.st_mode & stat.S_IWOTH)
+
+
+def insecure_component(program: str) -> str | None:
+    """The first of `/`, each parent directory and `program` that a non-root user could change."""
+    parts = os.path.abspath(program).split("/")[1:]
+    paths = ["/"] + ["/" + "/".join(parts[: i + 1]) for i in range(len(parts))]
+    for path in paths:
+        try:
+            if _unsafe(os.stat(path)):
+                return path
+        except OSError:
+            return None
+    return None
+
+
+class ScriptRefused(Exception):
+    """The script must not run; the message is keepalived's wording for the reason.
+
+    `kind`: "insecure", "user" (no usable script user) or "missing" (not found / not accessible).
+    """
+
+    def __init__(self, message: str, kind: str = "missing") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+    def disabling(self, what: str, name: str) -> str:
+        """keepalived's follow-up line, e.g. "Disabling track script chk due to insecure"."""
+        if self.kind == "insecure":
+            return f"Disabling {what} {name} due to insecure"
+        if self.kind == "user":
+            return f"Unable to set default user for {what.replace('track', 'vrrp')} {name} - removing"
+        return f"Disabling {what} {name} since not found/accessible"
+
+
+def prepare(text: str, user: str | None, group: str | None, global_defs: GlobalDefs) -> tuple[ScriptCommand, list[LogLine]]:
+    """Resolve and check a script; raise ScriptRefused (already worded for the log) if it must not run."""
+    argv = split_command(text)
+    if not argv:
+        raise ScriptRefused("empty script")
+    try:
+        uid, gid, logs = resolve_user(user, group, global_defs)
+    except LookupError as exc:
+        raise ScriptRefused(str(exc), "user") from None
+    program = argv[0]
+    if "/" not in program:
+        found = shutil.which(program)
+        if found is None:
+            raise ScriptRefused(f"Cannot find script {program} in path")
+        logs.append(LogLine(f"WARNING - script `{program}` resolved by path search to `{found}`. Please specify full path."))
+        program = found
+    try:
+        st = os.stat(program)
+    except OSError:
+        raise ScriptRefused(f"Unable to access script `{program}`") from None
+    if not _is_executable_by(st, uid, gid):
+        logs.append(LogLine(f"WARNING - script '{program}' is not executable for uid:gid {uid}:{gid}. Please fix."))
+    elif uid == 0 or gid == 0:
+        bad = insecure_component(program)
+        if bad is not None and global_defs.enable_script_security:
+            raise ScriptRefused(f"Unsafe permissions found for script '{program}' - disabling.", "insecure")
+        if bad is not None:
+            logs.append(LogLine(f"Unsafe permissions found for script '{program}'."))
+    return ScriptCommand(text, (program, *argv[1:]), uid, gid), logs
