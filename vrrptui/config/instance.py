@@ -43,6 +43,7 @@ class InstanceDraft:
     advert_int: float | None = None
     track_script_lines: list[Statement] = field(default_factory=list)  # parallel to fields["track_scripts"]
     track_interface_lines: list[Statement] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)  # keywords present, even with a bad value
 
     def set(self, st: Statement, name: str, value: Any) -> None:
         if value is None:
@@ -365,6 +366,7 @@ def read_instance(r: Reporter, st: Statement) -> InstanceDraft | None:
         return None
     draft = InstanceDraft(st.values[0].text, st)
     for line in v.block_of(r, st, "vrrp_instance VI_1 { ... }", named=True):
+        draft.seen.add(line.name)
         handler = INSTANCE_HANDLERS.get(line.name)
         if handler is not None:
             handler(r, draft, line)
@@ -464,7 +466,7 @@ GARP_DEFAULTS = {  # instance field -> global_defs field that sets its default
 def finish_instance(r: Reporter, d: InstanceDraft, global_defs: GlobalDefs) -> VrrpInstance | None:
     """Apply keepalived's defaults and the whole-block rules; None when the instance cannot run."""
     errors_before = sum(1 for x in r.diagnostics if x.severity == "error")
-    if "vrid" not in d.fields:
+    if "virtual_router_id" not in d.seen:
         r.error(d.statement, f"vrrp_instance {d.name} has no virtual_router_id: add one (1-255), the same on "
                              f"every router of this virtual router")
     unicast = bool(d.fields.get("unicast_peers"))
@@ -494,8 +496,8 @@ def finish_instance(r: Reporter, d: InstanceDraft, global_defs: GlobalDefs) -> V
         if name not in d.fields and getattr(global_defs, global_name) is not None:
             d.fields[name] = getattr(global_defs, global_name)
 
-    if sum(1 for x in r.diagnostics if x.severity == "error") > errors_before:
-        return None
+    if sum(1 for x in r.diagnostics if x.severity == "error") > errors_before or "vrid" not in d.fields:
+        return None  # the reasons are already reported
     fields = dict(d.fields)
     fields.update(family=family, version=version, advert_int=advert_int, initial_state=state, priority=priority,
                   interface=d.fields.get("interface"))
