@@ -158,7 +158,11 @@ class _Port:
 
 
 class VipProber:
-    """Probe each VIP at `rate` per second; call `report(events)` from the prober thread."""
+    """Probe each VIP at `rate` per second; call `report(events)` from the prober thread.
+
+    Also listens: gratuitous ARPs / unsolicited NAs and replies to others' requests that
+    reach this host count as claims, which is all `active=False` does.
+    """
 
     def __init__(
         self,
@@ -166,8 +170,10 @@ class VipProber:
         rate: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         netlink: Callable[[], set[str]] | None = local_addresses,
+        active: bool = True,
     ) -> None:
         self._report = report
+        self.active = active  # False: listen only (`vrrptui sniff` without --probe sends nothing)
         self._period = 1.0 / rate
         self._clock = clock
         self._netlink = netlink
@@ -219,7 +225,7 @@ class VipProber:
                         continue
                     next_probe[vip] = now + self._period
                     port = self._port(ports, ifname, vips)
-                    if port is not None and self._send(port, vip):
+                    if port is not None and self.active and self._send(port, vip):
                         events.append(ProbeSent(vip, self._clock()))
                 ready = [s for p in ports.values() for s in p.sockets()]
                 if ready:

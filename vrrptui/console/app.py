@@ -1,0 +1,522 @@
+"""`vrrptui CONF` and `vrrptui sniff IFACE`: the Textual console.
+
+The VRRP runtime runs in a thread worker on its own asyncio loop, so rendering never
+delays the engine. Its observer (on the runtime's thread) only appends to an inbox
+and posts one coalesced `Observed` message; the app drains the inbox on its own
+thread and feeds the sans-I/O Session, which the panes read on a timer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import ipaddress
+import os
+import signal
+import sys
+import threading
+import time
+from collections import deque
+from functools import partial
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+
+from vrrptui.console.backends import Backend, NullBackend, RuntimeBackend, SniffBackend
+from vrrptui.console.panes import (
+    LAB_PING_LOG, AdvertLog, DrillsPane, HeaderBar, InstancesPane, LabPingPane, PeersPane, TimelinePane, VipPane,
+    counters_text,
+)
+from vrrptui.console.screens import FilterDialog, HelpScreen, PriorityDialog
+from vrrptui.engine.status import InstanceStatus
+from vrrptui.observe.drills import DEMOTE, FAILOVER, default_drills_path
+from vrrptui.observe.host import HostMonitor, HostStats
+from vrrptui.observe.session import Session, parse_filter
+
+INBOX_LIMIT = 100_000  # observations waiting for the UI; beyond this the oldest are dropped, never the engine slowed
+LOG_CATCH_UP = 2000  # entries written when the log is shown again, resumed or refiltered
+
+
+@dataclasses.dataclass(frozen=True)
+class Notice:
+    """A message for the operator from another thread (a command the engine refused...)."""
+
+    text: str
+    severity: str = "information"
+
+
+class Observed(Message):
+    """Observations are waiting in the inbox. At most one is pending; a newer one replaces it."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, Observed)
+
+
+class VrrpConsole(App[int]):
+    TITLE = "vrrptui"
+    CSS = """
+    HeaderBar { height: auto; background: $boost; padding: 0 1; }
+    #instances { height: auto; max-height: 14; }
+    #counters { height: auto; padding: 0 1; display: none; }
+    #middle { height: auto; max-height: 45%; min-height: 8; }
+    #timeline-scroll { width: 3fr; height: auto; max-height: 100%; border: round $primary-darken-2; }
+    #timeline-scroll:focus-within { border: round $accent; }
+    #side { width: 2fr; height: auto; }
+    #vips { height: auto; max-height: 12; }
+    #labping { height: auto; padding: 0 1; border: round $primary-darken-2; }
+    #tabs { height: 1fr; }
+    """
+    BINDINGS = [
+        Binding("p", "priority", "Priority", id="priority", tooltip="Set the selected instance's priority (1-254)"),
+        Binding("d", "demote", "Demote", id="demote", tooltip="Hand over gracefully (priority 0) and hold as backup; starts a drill"),
+        Binding("f", "failover", "Failover", id="failover", tooltip="Master: go silent as if dead. Backup: take over. Starts a drill"),
+        Binding("r", "resume", "Resume", id="resume", tooltip="Configured priority and normal behaviour again"),
+        Binding("c", "counters", "Counters", id="counters", tooltip="Show the selected instance's counters"),
+        Binding("slash", "filter", "Filter", id="filter", tooltip="Filter the advert log by VRID or source"),
+        Binding("space", "pause", "Pause log", id="pause", tooltip="Pause / resume the advert log"),
+        Binding("w", "write_pcap", "Write pcap", id="write_pcap", tooltip="Write the captured packets to a pcap file"),
+        Binding("question_mark", "help", "Help", id="help", tooltip="Keys and what they do"),
+        Binding("q", "quit", "Quit", id="quit", tooltip="Quit: resign (priority 0) and remove the VIPs"),
+        Binding("ctrl+c", "quit", "Quit", id="quit_ctrl_c", show=False, priority=True),
+    ]
+    ENGINE_ACTIONS = {"priority", "demote", "failover", "resume", "counters"}
+
+    def __init__(
+        self,
+        session: Session,
+        backend: Backend,
+        *,
+        title: str = "",
+        clock: Callable[[], float] = time.monotonic,
+        host: Any = None,
+        prober_factory: Callable[[Callable[[list[Any]], None]], Any] | None = None,
+        lab_ping_path: Path = LAB_PING_LOG,
+        pcap_dir: Path = Path("."),
+        refresh_every: float = 0.25,
+        timers: bool = True,
+        start_backend: bool = True,
+        keymap: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.session = session
+        self.backend = backend
+        self.title_text = title
+        self.clock = clock
+        self.host = host
+        self.prober_factory = prober_factory
+        self.prober: Any = None
+        self.lab_ping_path = lab_ping_path
+        self.pcap_dir = pcap_dir
+        self.refresh_every = refresh_every
+        self.timers = timers
+        self.start_backend = start_backend
+        self.paused = False
+        self.log_filter = ""
+        self.host_stats: HostStats | None = None
+        self.inbox_dropped = 0
+        self._inbox: deque[Any] = deque()
+        self._inbox_lock = threading.Lock()
+        self._posted = False
+        self._stopping = False
+        self.failure: str | None = None
+        if keymap:
+            self.set_keymap(keymap)
+
+    # --- layout ---------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield HeaderBar(id="header")
+        if self.backend.engine:
+            yield InstancesPane(id="instances")
+            yield Static(id="counters")
+        with Horizontal(id="middle"):
+            with VerticalScroll(id="timeline-scroll"):
+                yield TimelinePane(id="timeline")
+            with Vertical(id="side"):
+                yield VipPane(id="vips")
+                yield LabPingPane(self.lab_ping_path, id="labping")
+        with TabbedContent(id="tabs"):
+            with TabPane("Advert log", id="tab-log"):
+                yield AdvertLog(id="log")
+            with TabPane("Peers", id="tab-peers"):
+                yield PeersPane(id="peers")
+            with TabPane("Drills", id="tab-drills"):
+                yield DrillsPane(id="drills")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#timeline-scroll").border_title = "Timeline (last minute)"
+        self.query_one("#vips").border_title = "VIP presence"
+        if self.start_backend:
+            self.run_worker(partial(self.backend.run, self.observer), thread=True, name="vrrp-engine",
+                            group="backend", exit_on_error=False)
+        if self.prober_factory is not None:
+            self.prober = self.prober_factory(self.observer)
+            self.prober.start()
+        try:  # SIGTERM quits like `q`: the runtime resigns and removes its VIPs
+            import asyncio
+
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self.action_quit)
+        except (RuntimeError, NotImplementedError, ValueError):
+            pass
+        if self.timers:
+            self.set_interval(self.refresh_every, self.refresh_panes)
+            self.set_interval(1.0, self.refresh_slow)
+        self.refresh_slow()
+        self.refresh_panes()
+
+    # --- observations (any thread) ----------------------------------------------------
+
+    def observer(self, batch: Iterable[Any]) -> None:
+        """Called by the runtime / sniffer / prober on their threads. Never blocks, never touches widgets."""
+        with self._inbox_lock:
+            self._inbox.extend(batch)
+            overflow = len(self._inbox) - INBOX_LIMIT
+            if overflow > 0:
+                for _ in range(overflow):
+                    self._inbox.popleft()
+                self.inbox_dropped += overflow
+            if self._posted:
+                return
+            self._posted = True
+        self.post_message(Observed())
+
+    def observe(self, items: Iterable[Any]) -> None:
+        """Tests and screenshots: feed observations synchronously on the app's thread."""
+        self._apply(list(items))
+
+    def on_observed(self, _message: Observed) -> None:
+        with self._inbox_lock:
+            items = list(self._inbox)
+            self._inbox.clear()
+            self._posted = False
+        self._apply(items)
+
+    def _apply(self, items: list[Any]) -> None:
+        notices = [i for i in items if isinstance(i, Notice)]
+        self.session.feed([i for i in items if not isinstance(i, Notice)], self.clock())
+        for n in notices:
+            self.notify(n.text, severity=n.severity, timeout=8)
+        self.write_log()
+
+    # --- rendering ------------------------------------------------------------------
+
+    def _visible(self, tab: str) -> bool:
+        try:
+            return self.query_one("#tabs", TabbedContent).active == tab
+        except Exception:
+            return False
+
+    def write_log(self, catch_up: bool = False) -> None:
+        if self.paused or not self._visible("tab-log"):
+            return
+        log = self.query_one("#log", AdvertLog)
+        try:
+            vrid, src = parse_filter(self.log_filter)
+        except ValueError:
+            vrid, src = None, None
+        after = log.written
+        if catch_up or self.session.log_seq - after > LOG_CATCH_UP:
+            after = max(after, self.session.log_seq - LOG_CATCH_UP)
+        entries = self.session.entries(vrid, src, after=after)
+        if entries:
+            lines: list[str] = []
+            for e in entries:
+                lines.extend(e.text())
+            log.write_lines(lines)
+        log.written = self.session.log_seq
+
+    def refresh_panes(self) -> None:
+        now = self.clock()
+        for drill in self.session.tick(now):
+            self.notify(f"drill {drill.action} {drill.instance}: {drill.result}, takeover "
+                        f"{drill.takeover_ms if drill.takeover_ms is not None else '-'} ms, VIP "
+                        f"{drill.vip_ms if drill.vip_ms is not None else '-'} ms",
+                        severity="information" if drill.result == "ok" else "warning", timeout=10)
+        if isinstance(self.screen, Screen) and self.screen is not self.screen_stack[0]:
+            return  # behind a modal: nothing to see, nothing to render (dolphie)
+        with self.batch_update():
+            if self.backend.engine:
+                self.query_one("#instances", InstancesPane).refresh_from(self.session, now)
+                counters = self.query_one("#counters", Static)
+                if counters.display:
+                    counters.update(counters_text(self.selected_status()))
+            self.query_one("#timeline", TimelinePane).refresh_from(self.session, now)
+            self.query_one("#vips", VipPane).refresh_from(self.session, now)
+            if self._visible("tab-peers"):
+                self.query_one("#peers", PeersPane).refresh_from(self.session, now)
+            if self._visible("tab-drills"):
+                self.query_one("#drills", DrillsPane).refresh_from(self.session, now)
+            self.refresh_header()
+
+    def refresh_slow(self) -> None:
+        if self.host is not None:
+            self.host_stats = self.host.sample()
+        self.query_one("#labping", LabPingPane).refresh_from()
+        if self.prober is not None:
+            self.prober.set_vips(self.session.probe_targets())
+            self.session.own_macs = set(self.prober.own_macs)
+            self.session.vips.own_macs = set(self.prober.own_macs)
+        self.refresh_header()
+        error = getattr(self.backend, "error", None)
+        if error is not None and not self._stopping:
+            self.failure = f"{type(error).__name__}: {error}"
+            self.exit(1)
+
+    def refresh_header(self) -> None:
+        notes = []
+        if self.paused:
+            notes.append("log paused")
+        if self.log_filter:
+            notes.append(f"filter {self.log_filter}")
+        if self.inbox_dropped:
+            notes.append(f"{self.inbox_dropped} observations dropped (UI too slow)")
+        notes.extend(self.session.drill_errors[-1:])
+        title = self.title_text + ("" if self.backend.engine else "  (sniff: passive, no engine)")
+        self.query_one("#header", HeaderBar).show(title, self.host_stats, notes)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "tab-log":
+            self.write_log(catch_up=True)
+        self.refresh_panes()
+
+    # --- actions --------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.ENGINE_ACTIONS and not self.backend.engine:
+            return False
+        return True
+
+    def selected_status(self) -> InstanceStatus | None:
+        if not self.backend.engine:
+            return None
+        key = self.query_one("#instances", InstancesPane).selected_key
+        if key is None and len(self.session.statuses) == 1:
+            key = next(iter(self.session.statuses))
+        return self.session.statuses.get(key) if key else None
+
+    def _command(self, name: str, instance: str, *args: Any) -> None:
+        future = self.backend.command(name, instance, *args)
+
+        def done(f: Any) -> None:
+            exc = f.exception()
+            if exc is not None:
+                self.observer([Notice(f"{name} {instance}: {exc}", "error")])
+
+        future.add_done_callback(done)
+
+    def _with_selected(self) -> InstanceStatus | None:
+        status = self.selected_status()
+        if status is None:
+            self.notify("select an instance first (arrow keys in the Instances table)", severity="warning")
+        return status
+
+    def action_priority(self) -> None:
+        status = self._with_selected()
+        if status is None:
+            return
+
+        def apply(value: int | None) -> None:
+            if value is not None:
+                self._command("set_priority", status.name, value)
+                self.notify(f"{status.name}: priority {value} (held until resume)")
+
+        self.push_screen(PriorityDialog(status.name, status.effective_priority), apply)
+
+    def _drill(self, action: str, command: str) -> None:
+        status = self._with_selected()
+        if status is None:
+            return
+        self.session.start_drill(action, status.name, self.clock())
+        self._command(command, status.name)
+        self.notify(f"{status.name}: {action} drill started")
+        self.query_one("#tabs", TabbedContent).active = "tab-drills"
+
+    def action_demote(self) -> None:
+        self._drill(DEMOTE, "demote")
+
+    def action_failover(self) -> None:
+        self._drill(FAILOVER, "force_failover")
+
+    def action_resume(self) -> None:
+        status = self._with_selected()
+        if status is not None:
+            self._command("resume", status.name)
+            self.notify(f"{status.name}: resumed (configured priority {status.configured_priority})")
+
+    def action_counters(self) -> None:
+        counters = self.query_one("#counters", Static)
+        counters.display = not counters.display
+        self.refresh_panes()
+
+    def action_filter(self) -> None:
+        def apply(value: str | None) -> None:
+            if value is None:
+                return
+            self.log_filter = value
+            log = self.query_one("#log", AdvertLog)
+            log.clear()
+            log.written = 0
+            self.write_log(catch_up=True)
+            self.refresh_header()
+
+        self.push_screen(FilterDialog(self.log_filter), apply)
+
+    def action_pause(self) -> None:
+        self.paused = not self.paused
+        if not self.paused:
+            self.write_log(catch_up=True)
+        self.refresh_header()
+
+    def action_write_pcap(self) -> None:
+        path = self.pcap_dir / time.strftime("vrrptui-%Y%m%d-%H%M%S.pcap")
+        try:
+            count = self.session.write_pcap(path)
+        except OSError as exc:
+            self.notify(f"cannot write {path}: {exc.strerror}", severity="error")
+            return
+        self.notify(f"wrote {count} packets to {path} (tcpdump -r / Wireshark)")
+
+    def help_rows(self) -> list[tuple[str, str, str]]:
+        rows = []
+        for binding in self.BINDINGS:
+            assert isinstance(binding, Binding)
+            if binding.action in self.ENGINE_ACTIONS and not self.backend.engine:
+                continue
+            key = self._keymap.get(binding.id, binding.key) if binding.id else binding.key
+            rows.append((self.get_key_display(Binding(key, binding.action)), binding.tooltip or binding.description,
+                         binding.id or ""))
+        return rows
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.help_rows()))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for binding in self.BINDINGS:
+            assert isinstance(binding, Binding)
+            if binding.show and self.check_action(binding.action, ()):
+                yield SystemCommand(binding.description, binding.tooltip, partial(self.run_action, binding.action))
+
+    def action_quit(self) -> None:
+        """Resign and remove VIPs first (exactly as headless), then leave."""
+        self.shutdown_backend()
+        self.exit(0)
+
+    def shutdown_backend(self) -> None:
+        if self._stopping:
+            return
+        self._stopping = True
+        if self.prober is not None:
+            self.prober.stop()
+        self.backend.stop()
+
+
+# --- entry points -----------------------------------------------------------------------
+
+def _parser(prog: str, what: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog)
+    p.add_argument(what)
+    p.add_argument("--drills", type=Path, default=None,
+                   help=f"JSON Lines file drills are appended to (default {default_drills_path()})")
+    p.add_argument("--pcap-dir", type=Path, default=Path("."), help="where `w` writes pcap files")
+    return p
+
+
+def _run(app: VrrpConsole, backend: Backend) -> int:
+    try:
+        code = app.run()
+    finally:
+        app.shutdown_backend()  # also after a crash in the UI: resign, remove VIPs
+    if app.failure:
+        print(f"vrrptui: the engine stopped: {app.failure}", file=sys.stderr)
+        for line in list(getattr(backend, "lines", ()))[-20:]:
+            print(f"  {line.text}", file=sys.stderr)
+        return 1
+    if app.return_code not in (None, 0):
+        return app.return_code
+    return int(code or 0)
+
+
+def console_main(
+    argv: list[str],
+    *,
+    app_class: type[VrrpConsole] = VrrpConsole,
+    backend_factory: Callable[..., Backend] | None = None,
+    prober_factory: Callable[..., Any] | None = None,
+    host_factory: Callable[[], Any] | None = HostMonitor,
+) -> int:
+    """`vrrptui CONF`: root, config and interfaces are checked before the UI starts."""
+    from vrrptui.daemon.preflight import PreflightError, preflight
+
+    args = _parser("vrrptui", "config").parse_args(argv)
+    try:
+        config = preflight(args.config)
+    except PreflightError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    for warning in config.warnings:
+        if warning.severity == "warning":
+            print(str(warning), file=sys.stderr)
+    session = Session(config, drills_path=args.drills or default_drills_path())
+    backend = (backend_factory or RuntimeBackend)(config)
+    if prober_factory is None:
+        from vrrptui.observe.prober import VipProber
+
+        prober_factory = VipProber
+    app = app_class(session, backend, title=os.path.abspath(args.config), host=host_factory() if host_factory else None,
+                    prober_factory=prober_factory, pcap_dir=args.pcap_dir)
+    return _run(app, backend)
+
+
+def sniff_main(
+    argv: list[str],
+    *,
+    app_class: type[VrrpConsole] = VrrpConsole,
+    backend_factory: Callable[[str], Backend] | None = None,
+    prober_factory: Callable[..., Any] | None = None,
+    host_factory: Callable[[], Any] | None = HostMonitor,
+) -> int:
+    """`vrrptui sniff IFACE`: the console without an engine. Listens only; sends no VRRP (nor ARP, unless --probe)."""
+    from vrrptui.config.parser import host_interfaces
+
+    p = _parser("vrrptui sniff", "interface")
+    p.add_argument("--probe", action="store_true",
+                   help="actively ask (ARP / NS, 1/s per VIP) who answers for each VIP; default: listen only")
+    args = p.parse_args(argv)
+    existing = host_interfaces()
+    if args.interface not in existing:
+        print(f"vrrptui sniff: interface {args.interface!r} does not exist here; interfaces in this network "
+              f"namespace: {', '.join(sorted(existing)) or 'none'}", file=sys.stderr)
+        return 2
+    backend = (backend_factory or SniffBackend)(args.interface)
+    if backend_factory is None:
+        try:  # CAP_NET_RAW is all sniff needs: check it before the UI starts
+            from vrrptui.net.sniffer import VrrpSniffer
+
+            VrrpSniffer(args.interface).close()
+        except PermissionError:
+            print("vrrptui sniff: capturing needs CAP_NET_RAW: run it with sudo "
+                  "(or setcap cap_net_raw+ep on the Python binary)", file=sys.stderr)
+            return 2
+        except OSError as exc:
+            print(f"vrrptui sniff: cannot capture on {args.interface}: {exc}", file=sys.stderr)
+            return 2
+    if prober_factory is None:
+        from vrrptui.observe.prober import VipProber
+
+        prober_factory = partial(VipProber, active=args.probe, netlink=None)
+    session = Session(None, drills_path=args.drills or default_drills_path())
+    app = app_class(session, backend, title=f"sniff {args.interface}",
+                    host=host_factory() if host_factory else None, prober_factory=prober_factory,
+                    pcap_dir=args.pcap_dir)
+    return _run(app, backend)
+
+
+__all__ = ["VrrpConsole", "console_main", "sniff_main", "NullBackend", "Notice", "Observed"]

@@ -1,0 +1,266 @@
+"""The console's panes. Each pane reads the Session and updates itself by key.
+
+Tables update changed cells only (`update_cell`), add new rows with `add_row(key=...)`
+and remove rows that went away, so a refresh never redraws a whole table (dolphie).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import DataTable, Log, Static
+
+from vrrptui.console.format import duration, interval, millis, size
+from vrrptui.engine.status import InstanceStatus
+from vrrptui.observe.host import HostStats
+from vrrptui.observe.session import Session
+from vrrptui.observe.timeline import MASTER, MISSED, PRIORITY, RESIGN
+
+STATE_STYLE = {"MASTER": "bold green", "BACKUP": "cyan", "FAULT": "bold red", "INIT": "dim"}
+LAB_PING_LOG = Path("/run/vrrptui/lab/pc1-ping.log")
+
+
+class KeyedTable(DataTable):
+    """A DataTable kept in sync with a list of (row key, cells)."""
+
+    COLUMNS: tuple[tuple[str, str], ...] = ()  # (key, label)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self._cells: dict[str, tuple[Any, ...]] = {}
+
+    def on_mount(self) -> None:
+        for key, label in self.COLUMNS:
+            self.add_column(label, key=key)
+
+    def sync(self, rows: list[tuple[str, tuple[Any, ...]]]) -> None:
+        seen = set()
+        for key, cells in rows:
+            seen.add(key)
+            old = self._cells.get(key)
+            if old is None:
+                self.add_row(*cells, key=key)
+            else:
+                for (col, _), before, after in zip(self.COLUMNS, old, cells):
+                    if before != after:
+                        self.update_cell(key, col, after)
+            self._cells[key] = cells
+        for key in [k for k in self._cells if k not in seen]:
+            self.remove_row(key)
+            del self._cells[key]
+
+    @property
+    def selected_key(self) -> str | None:
+        if not self._cells or self.cursor_row < 0:
+            return None
+        try:
+            return self.coordinate_to_cell_key((self.cursor_row, 0)).row_key.value
+        except Exception:
+            return None
+
+
+# --- header ---------------------------------------------------------------------------
+
+class HeaderBar(Static):
+    def show(self, title: str, stats: HostStats | None, notes: list[str]) -> None:
+        text = Text()
+        text.append("vrrptui ", style="bold")
+        text.append(title)
+        if stats is not None:
+            text.append(f"  host {stats.hostname}  cpu {stats.cpu_percent:.1f}%  mem {size(stats.rss_bytes)}", style="dim")
+        for note in notes:
+            text.append(f"  [{note}]", style="yellow")
+        if stats is not None and stats.warning:
+            text.append("\n")
+            text.append(f" WARNING: {stats.warning}: two VRRP daemons on one host fight over the VIPs ",
+                        style="bold white on red")
+        self.update(text)
+
+
+# --- instances ------------------------------------------------------------------------
+
+class InstancesPane(KeyedTable):
+    COLUMNS = (
+        ("name", "Instance"), ("if", "If"), ("vrid", "VRID"), ("ver", "Ver"), ("state", "State"),
+        ("since", "In state"), ("prio", "Prio cfg/eff"), ("master", "Master (prio)"),
+        ("intvl", "Intvl cfg/learned"), ("down", "Master down in"), ("vips", "VIPs here"),
+        ("last", "Last transition"),
+    )
+
+    def refresh_from(self, session: Session, now: float) -> None:
+        self.sync([(s.name, instance_cells(s, session, now)) for s in session.statuses.values()])
+
+
+def instance_cells(s: InstanceStatus, session: Session, now: float) -> tuple[Any, ...]:
+    prio = f"{s.configured_priority}/{s.effective_priority}"
+    if s.priority_reason:
+        prio += f" {s.priority_reason}"
+    if s.held:
+        prio += f" [held: {s.held}]"
+    master = "-" if s.master_address is None else f"{s.master_address} ({s.master_priority})"
+    if s.state == "MASTER":
+        master = f"this host ({s.effective_priority})"
+    learned = f" / {interval(s.learned_advert_int)}" if s.learned_advert_int not in (None, s.advert_int) else ""
+    down = "-"
+    if s.state == "BACKUP" and s.master_down_at is not None:
+        down = f"{max(0.0, s.master_down_at - now):.2f}s of {s.master_down_interval:.3f}s"
+    here, total, known = session.vips_local(s)
+    if known is None:
+        vips = Text(f"?/{total}", style="dim")
+    else:
+        expected = total if s.state == "MASTER" else 0
+        vips = Text(f"{here}/{total}", style="green" if here == expected else "bold red")
+    state = Text(s.state, style=STATE_STYLE.get(s.state, ""))
+    last = f"{s.last_transition} ({s.last_reason})" if s.last_transition else s.last_reason
+    fam = f"v{s.version}/IPv{s.family}"
+    return (s.name, s.interface or "-", str(s.vrid), fam, state, duration(now - s.state_since), prio, master,
+            f"{interval(s.advert_int)}{learned}", down, vips, last)
+
+
+def counters_text(s: InstanceStatus | None) -> Text:
+    if s is None:
+        return Text("no instance selected", style="dim")
+    c = s.counters
+    text = Text(f"{s.name} counters: ", style="bold")
+    text.append(f"sent {c.adverts_sent}  received {c.adverts_received}  became master {c.became_master}  "
+                f"released {c.released_master}  prio-0 sent {c.priority_zero_sent} / received "
+                f"{c.priority_zero_received}  cksum forms pseudo {c.checksum_pseudo} / message {c.checksum_message}")
+    drops = {k: v for k, v in c.drops.items() if v}
+    text.append("  drops: " + (", ".join(f"{k} {v}" for k, v in sorted(drops.items())) or "none"),
+                style="yellow" if drops else "")
+    return text
+
+
+# --- peers ----------------------------------------------------------------------------
+
+class PeersPane(KeyedTable):
+    COLUMNS = (
+        ("if", "If"), ("vrid", "VRID"), ("src", "Source"), ("ver", "Ver"), ("prio", "Prio"), ("intvl", "Intvl"),
+        ("auth", "Auth"), ("vips", "VIPs"), ("rate", "Adv/s"), ("seen", "Last seen"), ("flags", "Flags"),
+    )
+
+    def refresh_from(self, session: Session, now: float) -> None:
+        rows = []
+        for p in session.peers.peers(now):
+            flags = Text()
+            if p.split_brain:
+                flags.append("SPLIT BRAIN ", style="bold white on red")
+            if p.mismatches:
+                flags.append("≠ " + ",".join(m.value for m in p.mismatches) + " ", style="bold yellow")
+            if p.local:
+                flags.append("self ", style="dim")
+            elif p.master:
+                flags.append("master ", style="green")
+            if not p.configured:
+                flags.append("not ours ", style="dim")
+            src = p.src + (f" {p.src_mac}" if p.src_mac else "")
+            rows.append((p.row_key, (
+                p.key.ifname, str(p.key.vrid), src, "-" if p.version is None else f"v{p.version}",
+                "-" if p.priority is None else str(p.priority), interval(p.interval), p.auth,
+                " ".join(p.vips) or "-", f"{p.adverts_per_s:.1f}", f"{duration(now - p.last_seen)} ago", flags,
+            )))
+        self.sync(rows)
+
+
+# --- timeline -------------------------------------------------------------------------
+
+_MARK_STYLE = {MISSED: "bold red", MASTER: "bold green", PRIORITY: "bold yellow", RESIGN: "bold magenta",
+               "D": "bold white on blue", "F": "bold white on red"}
+LABEL_WIDTH = 18
+
+
+class TimelinePane(Static):
+    def refresh_from(self, session: Session, now: float) -> None:
+        width = max(10, (self.size.width or 80) - LABEL_WIDTH - 2)
+        text = Text()
+        keys = session.timeline.keys()
+        if not keys:
+            text.append("no adverts heard yet", style="dim")
+        for key in keys:
+            rows = session.timeline.rows(key, now, width)
+            slot = session.timeline.slot(key)
+            text.append(f"{key}  ", style="bold")
+            text.append(f"{interval(slot)} per char, newest right\n", style="dim")
+            for row in rows:
+                style = "bold" if row.master else ""
+                text.append(f"  {row.label:<{LABEL_WIDTH - 2}}", style=style)
+                for char in row.strip.rjust(width):  # every strip ends at "now"
+                    text.append(char, style=_MARK_STYLE.get(char, "green" if row.master else ""))
+                text.append("\n")
+        text.append("| advert  M new master  P priority change  0 resign  x missed  D/F drill", style="dim")
+        self.update(text)
+
+
+# --- VIP presence ---------------------------------------------------------------------
+
+class VipPane(KeyedTable):
+    COLUMNS = (("vip", "VIP"), ("if", "If"), ("local", "Local"), ("answers", "Answered by"), ("flags", "Flags"))
+
+    def refresh_from(self, session: Session, now: float) -> None:
+        rows = []
+        for v in session.vips.view(now, session.mac_owner):
+            local = Text("?", style="dim") if v.local is None else (
+                Text("here", style="green") if v.local else Text("not here"))
+            answers = ", ".join(f"{a.mac} ({a.owner or 'unknown'})" for a in v.answers) or "-"
+            flags = Text("SPLIT BRAIN: two MACs answer", style="bold white on red") if v.split_brain else Text("")
+            rows.append((v.row_key, (v.vip, v.ifname or "-", local, answers, flags)))
+        self.sync(rows)
+
+
+# --- drills ---------------------------------------------------------------------------
+
+class DrillsPane(KeyedTable):
+    COLUMNS = (
+        ("started", "Started"), ("instance", "Instance"), ("action", "Action"), ("masters", "Old -> new master"),
+        ("takeover", "Takeover"), ("vip", "VIP answered"), ("missed", "Missed"), ("result", "Result"),
+    )
+
+    def refresh_from(self, session: Session, now: float) -> None:
+        rows = []
+        for d in list(session.drills) + list(session.drill_tracker.running):
+            result = Text(d.result, style={"ok": "green", "incomplete": "bold red"}.get(d.result, "yellow"))
+            rows.append((f"{d.instance}@{d.acted_at}", (
+                d.started[11:19] if len(d.started) >= 19 else d.started, d.instance, d.action,
+                f"{d.old_master or '?'} -> {d.new_master or '...'}", millis(d.takeover_ms), millis(d.vip_ms),
+                "-" if d.adverts_missed is None else str(d.adverts_missed), result,
+            )))
+        self.sync(rows)
+
+
+# --- advert log -----------------------------------------------------------------------
+
+class AdvertLog(Log):
+    """tcpdump-style lines, written in batches; the app decides what (filter) and when (pause)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_lines=5000, auto_scroll=True, **kwargs)
+        self.written = 0  # seq of the last entry written
+
+
+# --- lab client view ------------------------------------------------------------------
+
+class LabPingPane(Static):
+    """The lab client's ping (pc1 -> VIP), from the file the lab writes."""
+
+    def __init__(self, path: Path = LAB_PING_LOG, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.path = path
+
+    def refresh_from(self, lines: int = 6) -> None:
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - 4096))
+                tail = f.read().decode("utf-8", "replace").splitlines()[-lines:]
+        except OSError:
+            self.display = False
+            return
+        self.display = True
+        text = Text("lab client pc1 -> VIP\n", style="bold")
+        for line in tail:
+            bad = "no answer" in line or "unreachable" in line.lower() or "timeout" in line.lower()
+            text.append(line + "\n", style="bold red" if bad else "")
+        self.update(text)

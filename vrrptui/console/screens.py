@@ -1,0 +1,115 @@
+"""Modal screens: the priority dialog, the log filter, the help screen."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.validation import Function, Number
+from textual.widgets import Input, Label, Static
+
+from vrrptui.observe.session import parse_filter
+
+DIALOG_CSS = """
+PriorityDialog, FilterDialog, HelpScreen { align: center middle; }
+#dialog { width: 64; height: auto; border: thick $accent; background: $surface; padding: 1 2; }
+#dialog .error { color: $error; }
+#help { width: 80; height: auto; max-height: 90%; border: thick $accent; background: $surface; padding: 1 2; }
+"""
+
+
+class PriorityDialog(ModalScreen[int | None]):
+    """Set the selected instance's priority: 1-254, checked before it is accepted."""
+
+    DEFAULT_CSS = DIALOG_CSS
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
+
+    def __init__(self, instance: str, current: int) -> None:
+        super().__init__()
+        self.instance = instance
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(f"Priority for {self.instance} (now {self.current}); 1-254, Enter to apply, Esc to cancel")
+            yield Input(str(self.current), type="integer", id="priority",
+                        validators=[Number(minimum=1, maximum=254,
+                                           failure_description="use 1-254 (255 is the address owner's)")])
+            yield Label("", id="error", classes="error")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        result = event.validation_result
+        self.query_one("#error", Label).update(
+            "" if result is None or result.is_valid else "; ".join(result.failure_descriptions))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        result = event.validation_result
+        if result is not None and not result.is_valid:
+            self.query_one("#error", Label).update("; ".join(result.failure_descriptions))
+            return
+        try:
+            value = int(event.value)
+        except ValueError:
+            self.query_one("#error", Label).update("a whole number, 1-254")
+            return
+        self.dismiss(value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def _valid_filter(text: str) -> bool:
+    try:
+        parse_filter(text)
+    except ValueError:
+        return False
+    return True
+
+
+class FilterDialog(ModalScreen[str | None]):
+    DEFAULT_CSS = DIALOG_CSS
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
+
+    def __init__(self, current: str) -> None:
+        super().__init__()
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label("Show only a VRID and/or a source address (empty: everything)")
+            yield Input(self.current, placeholder="150 or 192.168.1.11", id="filter",
+                        validators=[Function(_valid_filter, "a VRID 1-255 and/or an IP address")])
+            yield Label("", id="error", classes="error")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.validation_result is not None and not event.validation_result.is_valid:
+            self.query_one("#error", Label).update("; ".join(event.validation_result.failure_descriptions))
+            return
+        self.dismiss(event.value.strip())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class HelpScreen(ModalScreen[None]):
+    DEFAULT_CSS = DIALOG_CSS
+    BINDINGS = [Binding("escape,q,question_mark", "close", "Close", id="help.close")]
+
+    def __init__(self, rows: list[tuple[str, str, str]]) -> None:
+        super().__init__()
+        self.rows = rows
+
+    def compose(self) -> ComposeResult:
+        text = Text("Keys (remap by binding id in the keymap)\n\n", style="bold")
+        for key, description, binding_id in self.rows:
+            text.append(f"  {key:<10}", style="bold cyan")
+            text.append(f"{description:<48}")
+            text.append(f"{binding_id}\n", style="dim")
+        text.append("\nd and f start a failover drill: the Drills pane shows its timings.", style="dim")
+        with Vertical(id="help"):
+            yield Static(text)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

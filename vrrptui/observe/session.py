@@ -1,0 +1,268 @@
+"""Everything the console shows, as one sans-I/O object fed with observations and `now`.
+
+The console (and `vrrptui sniff`) hand it the runtime's observation batches, sniffed
+packets and prober events; the panes read it. Log lines are formatted lazily (only
+what is shown), so a segment carrying thousands of adverts per second costs little
+while the log is paused or hidden.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import struct
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from vrrptui.config.model import Config
+from vrrptui.daemon.observations import AdvertSent, PacketReceived, RuntimeNote, StatusSnapshot
+from vrrptui.engine.outputs import Dropped, LogLine, State, StateChanged
+from vrrptui.engine.status import InstanceStatus
+from vrrptui.observe.drills import Drill, DrillTracker, append_drill, read_drills
+from vrrptui.observe.heard import Heard, RouterKey
+from vrrptui.observe.peers import PeerTable
+from vrrptui.observe.prober import Claim, LocalPresence, ProbeEvent, ProbeSent
+from vrrptui.observe.timeline import Timeline
+from vrrptui.observe.vips import VipPresence
+from vrrptui.protocol.packet import VRRP_PROTO, Advert, Drop, decode
+from vrrptui.protocol.pcap import LINKTYPE_RAW, write_pcap
+from vrrptui.protocol.tcpdump import format_compact, format_packet
+
+MAX_LOG = 20_000
+MAX_PACKETS = 200_000
+DRILL_HISTORY = 100
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One advert-log item; `text()` formats it when (and only if) it is shown."""
+
+    seq: int
+    at: float
+    kind: str  # "in", "out", "state", "drop", "note", "log"
+    vrid: int | None
+    src: str | None
+    record: object
+    wall: float
+
+    def text(self) -> list[str]:
+        r = self.record
+        if isinstance(r, Heard):
+            if isinstance(r.result, Advert):
+                line = format_compact(r.result, r.src, r.dst, ts=self.wall, ttl=r.ttl)
+                if r.ttl != 255 and not r.outgoing:
+                    line += f", (ttl {r.ttl})"
+                return [line + (" [sent]" if r.outgoing else "")]
+            lines = format_packet(r.payload, r.src, r.dst, ts=self.wall, ttl=r.ttl, verbose=False)
+            return lines + [f"    ^ not used: {r.result.reason.value}" + (f" ({r.result.detail})" if r.result.detail else "")]
+        if isinstance(r, StateChanged):
+            detail = f" ({r.detail})" if r.detail else ""
+            return [f"--- ({r.instance}) {r.old.value} -> {r.new.value}: {r.reason.value}{detail}"]
+        if isinstance(r, Dropped):
+            who = f"({r.instance}) " if r.instance else ""
+            detail = f" ({r.detail})" if r.detail else ""
+            return [f"!!! {who}dropped advert from {r.src}: {r.reason.value}{detail}"]
+        if isinstance(r, RuntimeNote):
+            who = f"({r.instance}) " if r.instance else ""
+            return [f"··· {who}{r.text}"]
+        if isinstance(r, LogLine):
+            return [f"··· {r.text}"]
+        return [str(r)]
+
+
+def parse_filter(text: str) -> tuple[int | None, str | None]:
+    """`/` filter: a VRID (number), a source address, both ("150 192.168.1.11"), or empty."""
+    vrid: int | None = None
+    src: str | None = None
+    for word in text.split():
+        if word.isdigit() and 0 < int(word) < 256:
+            vrid = int(word)
+        else:
+            try:
+                src = str(ipaddress.ip_address(word))
+            except ValueError:
+                raise ValueError(f"{word!r} is neither a VRID (1-255) nor an IP address") from None
+    return vrid, src
+
+
+def raw_ip_packet(h: Heard) -> bytes:
+    """The IP packet around a VRRP message (pcap LINKTYPE_RAW), as the sender built it."""
+    payload = h.payload
+    if h.src.version == 4:
+        header = struct.pack("!BBHHHBBH4s4s", 0x45, 0xC0, 20 + len(payload), 0, 0, h.ttl, VRRP_PROTO, 0,
+                             h.src.packed, h.dst.packed)
+        words = struct.unpack("!10H", header)
+        total = sum(words)
+        while total >> 16:
+            total = (total & 0xFFFF) + (total >> 16)
+        header = header[:10] + struct.pack("!H", ~total & 0xFFFF) + header[12:]
+        return header + payload
+    header = struct.pack("!IHBB16s16s", (6 << 28) | (0xC0 << 20), len(payload), VRRP_PROTO, h.ttl,
+                         h.src.packed, h.dst.packed)
+    return header + payload
+
+
+class Session:
+    def __init__(self, config: Config | None = None, *, drills_path: str | Path | None = None,
+                 max_log: int = MAX_LOG, max_packets: int = MAX_PACKETS) -> None:
+        self.config = config
+        self.peers = PeerTable(config)
+        self.timeline = Timeline(config)
+        self.vips = VipPresence()
+        self.drill_tracker = DrillTracker()
+        self.drills_path = Path(drills_path) if drills_path else None
+        self.drills: list[Drill] = read_drills(self.drills_path)[-DRILL_HISTORY:] if self.drills_path else []
+        self.drill_errors: list[str] = []
+        self.statuses: dict[str, InstanceStatus] = {}
+        self.status_at: float | None = None
+        self.wall_offset = 0.0  # wall clock minus engine clock, from the latest StatusSnapshot
+        self.log: deque[LogEntry] = deque(maxlen=max_log)
+        self.log_seq = 0
+        self.packets: deque[tuple[float, bytes]] = deque(maxlen=max_packets)
+        self.packets_total = 0
+        self.peer_macs: dict[str, str] = {}  # MAC -> router address, learned by the prober
+        self.own_macs: set[str] = set()
+        if config is not None:
+            self.vips.set_vips([(str(v.address), v.dev or inst.interface)
+                                for inst in config.instances for v in inst.virtual_ipaddresses])
+
+    # --- input ---------------------------------------------------------------------
+
+    def wall(self, at: float) -> float:
+        return at + self.wall_offset
+
+    def feed(self, items: Iterable[object], now: float) -> None:
+        for item in items:
+            if isinstance(item, PacketReceived):
+                self.heard(Heard(item.ifname, item.at, item.src, item.dst, item.ttl, item.result, item.payload))
+            elif isinstance(item, AdvertSent):
+                self.heard(Heard(item.ifname, item.at, item.src, item.dst, 255,
+                                 decode(item.payload, item.src, item.dst), item.payload, outgoing=True))
+            elif isinstance(item, Heard):
+                self.heard(item)
+            elif isinstance(item, StatusSnapshot):
+                self.wall_offset = item.wall - item.at
+                self.status_at = item.at
+                self.statuses = {s.name: s for s in item.instances}
+            elif isinstance(item, StateChanged):
+                status = self.statuses.get(item.instance)
+                self._log(item.at, "state", status.vrid if status else None, None, item)
+                if item.new is State.MASTER:
+                    self.drill_tracker.became_master(item.instance, item.at)
+            elif isinstance(item, Dropped):
+                status = self.statuses.get(item.instance) if item.instance else None
+                self._log(item.at, "drop", status.vrid if status else None,
+                          str(item.src) if item.src else None, item)
+            elif isinstance(item, RuntimeNote):
+                self._log(item.at, "note", None, None, item)
+            elif isinstance(item, LogLine):
+                if item.level != "info":
+                    self._log(now, "log", None, None, item)
+            elif isinstance(item, (ProbeSent, Claim, LocalPresence)):
+                self.probe_event(item)
+
+    def heard(self, h: Heard) -> None:
+        self.peers.heard(h)
+        self.timeline.heard(h)
+        self.drill_tracker.heard(h)
+        self._log(h.at, "out" if h.outgoing else "in", h.vrid, str(h.src), h)
+        if h.payload:
+            self.packets.append((self.wall(h.at), raw_ip_packet(h)))
+            self.packets_total += 1
+
+    def probe_event(self, ev: ProbeEvent) -> None:
+        if isinstance(ev, ProbeSent):
+            self.vips.probe_sent(ev.vip, ev.at)
+        elif isinstance(ev, LocalPresence):
+            if self.vips.local(ev.vip, ev.present, ev.at) and ev.present:
+                self.drill_tracker.local_vip(ev.vip, ev.at)
+        elif isinstance(ev, Claim):
+            if ev.vip in dict(self.vips.vips()):
+                self.vips.claim(ev.vip, ev.mac, ev.at, ev.kind)
+                self.drill_tracker.claim(ev.vip, ev.mac, ev.at)
+            else:
+                self.peer_macs[ev.mac] = ev.vip  # a router's own address: its MAC
+
+    def _log(self, at: float, kind: str, vrid: int | None, src: str | None, record: object) -> None:
+        self.log_seq += 1
+        self.log.append(LogEntry(self.log_seq, at, kind, vrid, src, record, self.wall(at)))
+
+    # --- derived -------------------------------------------------------------------
+
+    def mac_owner(self, mac: str) -> str | None:
+        mac = mac.lower()
+        if mac in self.own_macs:
+            return "this host"
+        return self.peers.mac_owner(mac) or self.peer_macs.get(mac)
+
+    def own_addresses(self) -> tuple[str, ...]:
+        return tuple(sorted({s.primary_address for s in self.statuses.values() if s.primary_address}))
+
+    def probe_targets(self) -> list[tuple[str, str | None]]:
+        """VIPs (configured, or in sniff mode every address heard in adverts) and routers to resolve."""
+        targets = dict(self.vips.vips())
+        if self.config is None:
+            for p in self.peers.peers(0.0):
+                for vip in p.vips:
+                    if vip not in targets:
+                        self.vips.add_vip(vip, p.key.ifname)
+                        targets[vip] = p.key.ifname
+        routers = {}
+        for p in self.peers.peers(0.0):
+            if not p.local and p.src not in targets:
+                routers[p.src] = p.key.ifname
+        return list(targets.items()) + list(routers.items())
+
+    def vips_local(self, status: InstanceStatus) -> tuple[int, int, bool | None]:
+        """(present here, total, known) for an instance's VIPs."""
+        known = {v.vip: v.local for v in self.vips.view(0.0)}
+        vips = [v.split("/")[0] for v in status.vips]
+        states = [known.get(str(ipaddress.ip_address(v))) for v in vips]
+        if any(s is None for s in states):
+            return sum(bool(s) for s in states), len(vips), None
+        return sum(bool(s) for s in states), len(vips), True
+
+    # --- drills --------------------------------------------------------------------
+
+    def start_drill(self, action: str, instance: str, now: float) -> Drill | None:
+        st = self.statuses.get(instance)
+        if st is None or st.interface is None:
+            return None
+        key = RouterKey(st.interface, st.vrid, st.family)
+        interval = st.learned_advert_int or st.advert_int
+        old_master = st.primary_address if st.state == "MASTER" else st.master_address
+        drill = self.drill_tracker.start(
+            action, instance, key, acted_at=now, interval=interval, master_down_interval=st.master_down_interval,
+            old_master=old_master, vips=tuple(str(ipaddress.ip_address(v.split("/")[0])) for v in st.vips),
+            own_addresses=self.own_addresses(), own_macs=tuple(self.own_macs), vmac=st.vmac,
+            wall=self.wall(now),
+        )
+        self.timeline.mark(key, now, "D" if action == "demote" else "F")
+        return drill
+
+    def tick(self, now: float) -> list[Drill]:
+        """Finish drills that are done: recorded in memory and appended to the JSON Lines file."""
+        done = self.drill_tracker.tick(now)
+        for d in done:
+            self.drills.append(d)
+            if self.drills_path is not None:
+                try:
+                    append_drill(self.drills_path, d)
+                except OSError as e:
+                    self.drill_errors.append(f"cannot append to {self.drills_path}: {e.strerror}")
+        del self.drills[:-DRILL_HISTORY]
+        self.peers.expire(now)
+        return done
+
+    # --- pcap ----------------------------------------------------------------------
+
+    def write_pcap(self, path: str | Path) -> int:
+        """Write the captured packets (IP, no link layer) to `path`; returns how many."""
+        frames = list(self.packets)
+        write_pcap(path, frames, LINKTYPE_RAW)
+        return len(frames)
+
+    def entries(self, vrid: int | None = None, src: str | None = None, after: int = 0) -> list[LogEntry]:
+        return [e for e in self.log if e.seq > after and (vrid is None or e.vrid == vrid)
+                and (src is None or e.src == src)]
