@@ -63,3 +63,8 @@ def _up_then_down(peer: str, names: dict[str, str], run_dir: Path, capsys: pytes
 def test_lab_up_then_down_with_keepalived_leaves_nothing(private_lab, keepalived_ok: str, capsys) -> None:
     names, run_dir = private_lab
     _up_then_down("keepalived", names, run_dir, capsys)
+
+
+def test_lab_up_then_down_with_vrrptui_leaves_nothing(private_lab, capsys) -> None:
+    names, run_dir = private_lab
+    _up_then_down("vrrptui", names, run_dir, capsys)
