@@ -67,9 +67,7 @@ class VrrpConsole(App[int]):
     #middle { height: auto; max-height: 45%; min-height: 8; }
     #timeline-scroll { width: 3fr; height: auto; max-height: 100%; border: round $primary-darken-2; }
     #timeline-scroll:focus-within { border: round $accent; }
-    #side { width: 2fr; height: auto; }
-    #vips { height: auto; max-height: 12; }
-    #labping { height: auto; padding: 0 1; border: round $primary-darken-2; }
+    #labping { width: 1fr; height: auto; padding: 0 1; border: round $primary-darken-2; }
     #tabs { height: 1fr; }
     """
     BINDINGS = [
@@ -138,21 +136,20 @@ class VrrpConsole(App[int]):
         with Horizontal(id="middle"):
             with VerticalScroll(id="timeline-scroll"):
                 yield TimelinePane(id="timeline")
-            with Vertical(id="side"):
-                yield VipPane(id="vips")
-                yield LabPingPane(self.lab_ping_path, id="labping")
+            yield LabPingPane(self.lab_ping_path, id="labping")
         with TabbedContent(id="tabs"):
             with TabPane("Advert log", id="tab-log"):
                 yield AdvertLog(id="log")
             with TabPane("Peers", id="tab-peers"):
                 yield PeersPane(id="peers")
+            with TabPane("VIP presence", id="tab-vips"):
+                yield VipPane(id="vips")
             with TabPane("Drills", id="tab-drills"):
                 yield DrillsPane(id="drills")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#timeline-scroll").border_title = "Timeline (last minute)"
-        self.query_one("#vips").border_title = "VIP presence"
         if self.start_backend:
             self.run_worker(partial(self.backend.run, self.observer), thread=True, name="vrrp-engine",
                             group="backend", exit_on_error=False)
@@ -248,7 +245,8 @@ class VrrpConsole(App[int]):
                 if counters.display:
                     counters.update(counters_text(self.selected_status()))
             self.query_one("#timeline", TimelinePane).refresh_from(self.session, now)
-            self.query_one("#vips", VipPane).refresh_from(self.session, now)
+            if self._visible("tab-vips"):
+                self.query_one("#vips", VipPane).refresh_from(self.session, now)
             if self._visible("tab-peers"):
                 self.query_one("#peers", PeersPane).refresh_from(self.session, now)
             if self._visible("tab-drills"):
@@ -279,7 +277,16 @@ class VrrpConsole(App[int]):
             notes.append(f"{self.inbox_dropped} observations dropped (UI too slow)")
         notes.extend(self.session.drill_errors[-1:])
         title = self.title_text + ("" if self.backend.engine else "  (sniff: passive, no engine)")
-        self.query_one("#header", HeaderBar).show(title, self.host_stats, notes)
+        self.query_one("#header", HeaderBar).show(title, self.host_stats, notes, self.split_brains())
+
+    def split_brains(self) -> list[str]:
+        """Every split brain seen: two masters of one VRID, or two MACs answering for one VIP."""
+        now = self.clock()
+        out = [f"{key}: masters {', '.join(srcs)}" for key in self.session.peers.keys()
+               if (srcs := self.session.peers.split_brain(key, now))]
+        out += [f"VIP {v.vip} answered by {', '.join(a.mac for a in v.answers)}"
+                for v in self.session.vips.view(now, self.session.mac_owner) if v.split_brain]
+        return out
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "tab-log":

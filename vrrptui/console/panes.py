@@ -46,7 +46,7 @@ class KeyedTable(DataTable):
             else:
                 for (col, _), before, after in zip(self.COLUMNS, old, cells):
                     if before != after:
-                        self.update_cell(key, col, after)
+                        self.update_cell(key, col, after, update_width=True)
             self._cells[key] = cells
         for key in [k for k in self._cells if k not in seen]:
             self.remove_row(key)
@@ -65,7 +65,7 @@ class KeyedTable(DataTable):
 # --- header ---------------------------------------------------------------------------
 
 class HeaderBar(Static):
-    def show(self, title: str, stats: HostStats | None, notes: list[str]) -> None:
+    def show(self, title: str, stats: HostStats | None, notes: list[str], split_brains: list[str] = ()) -> None:
         text = Text()
         text.append("vrrptui ", style="bold")
         text.append(title)
@@ -77,6 +77,9 @@ class HeaderBar(Static):
             text.append("\n")
             text.append(f" WARNING: {stats.warning}: two VRRP daemons on one host fight over the VIPs ",
                         style="bold white on red")
+        for split in split_brains:
+            text.append("\n")
+            text.append(f" SPLIT BRAIN: {split} ", style="bold white on red")
         self.update(text)
 
 

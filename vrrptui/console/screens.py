@@ -14,7 +14,7 @@ from vrrptui.observe.session import parse_filter
 
 DIALOG_CSS = """
 PriorityDialog, FilterDialog, HelpScreen { align: center middle; }
-#dialog { width: 64; height: auto; border: thick $accent; background: $surface; padding: 1 2; }
+#dialog { width: 80; height: auto; border: thick $accent; background: $surface; padding: 1 2; }
 #dialog .error { color: $error; }
 #help { width: 80; height: auto; max-height: 90%; border: thick $accent; background: $surface; padding: 1 2; }
 """
