@@ -451,15 +451,18 @@ def _run(app: VrrpConsole, backend: Backend) -> int:
     return int(code or 0)
 
 
-def console_main(
+def build_console(
     argv: list[str],
     *,
     app_class: type[VrrpConsole] = VrrpConsole,
     backend_factory: Callable[..., Backend] | None = None,
     prober_factory: Callable[..., Any] | None = None,
     host_factory: Callable[[], Any] | None = HostMonitor,
-) -> int:
-    """`vrrptui CONF`: root, config and interfaces are checked before the UI starts."""
+) -> VrrpConsole | int:
+    """`vrrptui CONF` up to the point of running: the app, or an exit code when a check failed.
+
+    Root, the config (file:line) and its interfaces are checked here, before any UI.
+    """
     from vrrptui.daemon.preflight import PreflightError, preflight
 
     args = _parser("vrrptui", "config").parse_args(argv)
@@ -477,20 +480,28 @@ def console_main(
         from vrrptui.observe.prober import VipProber
 
         prober_factory = VipProber
-    app = app_class(session, backend, title=os.path.abspath(args.config), host=host_factory() if host_factory else None,
-                    prober_factory=prober_factory, pcap_dir=args.pcap_dir)
-    return _run(app, backend)
+    return app_class(session, backend, title=os.path.abspath(args.config),
+                     host=host_factory() if host_factory else None, prober_factory=prober_factory,
+                     pcap_dir=args.pcap_dir)
 
 
-def sniff_main(
+def console_main(argv: list[str], **factories: Any) -> int:
+    """`vrrptui CONF`. `factories` (app_class, backend_factory, prober_factory, host_factory) are for tests."""
+    app = build_console(argv, **factories)
+    if isinstance(app, int):
+        return app
+    return _run(app, app.backend)
+
+
+def build_sniff(
     argv: list[str],
     *,
     app_class: type[VrrpConsole] = VrrpConsole,
     backend_factory: Callable[[str], Backend] | None = None,
     prober_factory: Callable[..., Any] | None = None,
     host_factory: Callable[[], Any] | None = HostMonitor,
-) -> int:
-    """`vrrptui sniff IFACE`: the console without an engine. Listens only; sends no VRRP (nor ARP, unless --probe)."""
+) -> VrrpConsole | int:
+    """`vrrptui sniff IFACE` up to the point of running. Listens only: no VRRP, no ARP unless --probe."""
     from vrrptui.config.parser import host_interfaces
 
     p = _parser("vrrptui sniff", "interface")
@@ -520,10 +531,17 @@ def sniff_main(
 
         prober_factory = partial(VipProber, active=args.probe, netlink=None)
     session = Session(None, drills_path=args.drills or default_drills_path())
-    app = app_class(session, backend, title=f"sniff {args.interface}",
-                    host=host_factory() if host_factory else None, prober_factory=prober_factory,
-                    pcap_dir=args.pcap_dir)
-    return _run(app, backend)
+    return app_class(session, backend, title=f"sniff {args.interface}",
+                     host=host_factory() if host_factory else None, prober_factory=prober_factory,
+                     pcap_dir=args.pcap_dir)
 
 
-__all__ = ["VrrpConsole", "console_main", "sniff_main", "NullBackend", "Notice", "Observed"]
+def sniff_main(argv: list[str], **factories: Any) -> int:
+    """`vrrptui sniff IFACE`: the console without an engine."""
+    app = build_sniff(argv, **factories)
+    if isinstance(app, int):
+        return app
+    return _run(app, app.backend)
+
+
+__all__ = ["VrrpConsole", "build_console", "build_sniff", "console_main", "sniff_main", "NullBackend", "Notice", "Observed"]
