@@ -1,0 +1,151 @@
+"""vrrp_script runner and notify runner with real child processes (no network needed)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from vrrptui.config.model import Config, GlobalDefs, VrrpInstance, VrrpScript
+from vrrptui.daemon.notify import NotifyRunner
+from vrrptui.daemon.scripts import ScriptRunner, TrackedScript
+from vrrptui.daemon.scriptsec import prepare
+from vrrptui.engine.outputs import LogLine, RunNotify
+
+ROOT_USER = GlobalDefs(script_user="root")
+
+
+def tracked(tmp_path: Path, *, fall: int = 1, rise: int = 1, timeout: float | None = None, init_fail: bool = False,
+            body: str | None = None) -> tuple[TrackedScript, list[tuple[str, bool]], list[LogLine], Path]:
+    flag = tmp_path / "healthy"
+    path = tmp_path / "chk.sh"
+    path.write_text(body or f"#!/bin/sh\ntest -f {flag}\n")
+    path.chmod(0o755)
+    script = VrrpScript("chk", str(path), interval=0.05, timeout=timeout, rise=rise, fall=fall, weight=-20,
+                        init_fail=init_fail)
+    command, _ = prepare(script.script, None, None, ROOT_USER)
+    changes: list[tuple[str, bool]] = []
+    logs: list[LogLine] = []
+    return TrackedScript(script, command, lambda n, ok: changes.append((n, ok)), logs.append), changes, logs, flag
+
+
+def run(coro):  # type: ignore[no-untyped-def]
+    return asyncio.run(coro)
+
+
+def test_script_fails_after_fall_consecutive_failures_and_recovers_after_rise_successes(tmp_path: Path) -> None:
+    ts, changes, logs, flag = tracked(tmp_path, fall=3, rise=2)
+
+    async def drive() -> list[bool]:
+        flag.write_text("")
+        seen = [await ts.run_once()]
+        flag.unlink()
+        seen += [await ts.run_once() for _ in range(3)]
+        assert changes == [("chk", False)]  # only the third failure flips it
+        flag.write_text("")
+        seen += [await ts.run_once() for _ in range(2)]
+        return seen
+
+    assert run(drive()) == [True, False, False, False, True, True]
+    assert changes == [("chk", False), ("chk", True)]
+    assert ts.ok
+    assert [line.text for line in logs] == ["Script `chk` now returning 0", "Script `chk` now returning 1",
+                                            "Script `chk` now returning 0"]
+
+
+def test_failure_below_fall_does_not_flip(tmp_path: Path) -> None:
+    ts, changes, _, flag = tracked(tmp_path, fall=2)
+
+    async def drive() -> None:
+        await ts.run_once()  # fails: flag missing
+        flag.write_text("")
+        await ts.run_once()
+        flag.unlink()
+        await ts.run_once()
+
+    run(drive())
+    assert changes == [] and ts.ok
+
+
+def test_init_fail_starts_failed_until_rise_successes(tmp_path: Path) -> None:
+    ts, changes, _, flag = tracked(tmp_path, rise=2, init_fail=True)
+    flag.write_text("")
+    assert not ts.ok
+
+    async def drive() -> None:
+        await ts.run_once()
+        assert changes == []
+        await ts.run_once()
+
+    run(drive())
+    assert changes == [("chk", True)]
+
+
+def test_timeout_kills_the_script_and_its_children_and_counts_as_failure(tmp_path: Path) -> None:
+    marker = tmp_path / "child.pid"
+    body = f"#!/bin/sh\nsleep 30 &\necho $! > {marker}\nwait\n"
+    ts, changes, logs, _ = tracked(tmp_path, timeout=0.3, body=body)
+    assert run(ts.run_once()) is False
+    assert changes == [("chk", False)]
+    assert "VRRP_Script(chk) timed_out" in [line.text for line in logs]
+    child = int(marker.read_text())
+    # the whole process group went: the backgrounded sleep is not left running
+    for _ in range(100):
+        if not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text().split()[2]:
+            break
+        time.sleep(0.01)
+    else:
+        pytest.fail(f"child {child} of the timed-out script is still running")
+
+
+def test_runner_only_runs_tracked_scripts_and_refuses_insecure_ones(tmp_path: Path) -> None:
+    good = tmp_path / "good.sh"
+    good.write_text("#!/bin/sh\nexit 0\n")
+    good.chmod(0o755)
+    bad = tmp_path / "bad.sh"
+    bad.write_text("#!/bin/sh\nexit 0\n")
+    bad.chmod(0o777)
+    from vrrptui.config.model import TrackScript
+
+    config = Config(
+        path="x.conf",
+        global_defs=GlobalDefs(enable_script_security=True, script_user="root"),
+        scripts=(VrrpScript("good", str(good)), VrrpScript("bad", str(bad)), VrrpScript("unused", str(good))),
+        instances=(VrrpInstance("VI_1", "lo", 1, track_scripts=(TrackScript("good"), TrackScript("bad"))),),
+    )
+    logs: list[LogLine] = []
+    runner = ScriptRunner(lambda n, ok: None, logs.append)
+    built = runner.prepare(config)
+    assert set(built) == {"good"}
+    assert set(runner.refused) == {"bad"}
+    texts = [line.text for line in logs]
+    if os.geteuid() == 0:
+        assert f"Unsafe permissions found for script '{bad}' - disabling." in texts
+        assert "Disabling track script bad due to insecure" in texts
+
+
+def test_notify_scripts_get_keepalived_arguments(tmp_path: Path) -> None:
+    record = tmp_path / "notify.txt"
+    notify = tmp_path / "notify.sh"
+    notify.write_text(f'#!/bin/sh\necho "$@" >> {record}\n')
+    notify.chmod(0o755)
+    master = tmp_path / "master.sh"
+    master.write_text(f'#!/bin/sh\necho "master $*" >> {record}\n')
+    master.chmod(0o755)
+    inst = VrrpInstance("VI_1", "lo", 1, notify=str(notify), notify_master=f"{master} one 'two words'")
+    config = Config(path="x.conf", global_defs=ROOT_USER, instances=(inst,))
+    runner = NotifyRunner(lambda line: None)
+    runner.configure(config)
+
+    async def drive() -> None:
+        runner.run(RunNotify("VI_1", "MASTER", 120))
+        runner.run(RunNotify("VI_1", "STOP", 0))
+        await runner.drain(timeout=5)
+
+    run(drive())
+    lines = sorted(record.read_text().splitlines())
+    assert lines == sorted(["master one two words", "INSTANCE VI_1 MASTER 120", "INSTANCE VI_1 STOP 0"])
+    assert runner.started == 3
