@@ -124,3 +124,30 @@ def test_runtime_in_a_worker_thread_reports_to_its_observer_and_obeys_commands(l
     # resigned: r2 takes the VIP back, r1 keeps nothing, the control socket is gone
     assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r2"], WAIT)
     assert not (lab.node_dir("r1") / "control.sock").exists()
+
+
+def test_a_crash_on_the_loop_still_resigns_and_removes_the_vips(lab: Lab) -> None:
+    peer = lab.start_vrrptui("r2", conf(100))
+    conf_path = lab.node_dir("r1") / "runtime.conf"
+    conf_path.write_text(conf(150))
+    host = Host(lab.ns("r1"), conf_path, lab.node_dir("r1") / "control.sock")
+    try:
+        assert host.runtime.started.wait(WAIT)
+        assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT), [l.text for l in host.lines]
+        cap = lab.capture()
+        loop = host.runtime.loop
+        assert loop is not None
+
+        def bug() -> None:
+            raise ZeroDivisionError("a bug somewhere in the runtime")
+
+        loop.call_soon_threadsafe(bug)
+        host.thread.join(WAIT)
+    finally:
+        host.runtime.stop()
+        host.thread.join(WAIT)
+    assert host.exit_code == 1
+    assert any("internal error, stopping: ZeroDivisionError" in l.text for l in host.lines)
+    assert "r1" not in lab.vip_holders(VIP)
+    assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r2"], WAIT), lab.log(peer)
+    assert any(a.src == "192.168.1.11" and a.priority == 0 for a in cap.adverts())
