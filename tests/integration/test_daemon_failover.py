@@ -317,3 +317,12 @@ def test_status_finds_every_running_vrrptui(lab: Lab) -> None:
     daemons = json.loads(out.stdout)["daemons"]
     by_ns = {d["namespace"]: d["instances"][0]["state"] for d in daemons}
     assert by_ns == {lab.ns("r1"): "MASTER", lab.ns("r2"): "BACKUP"}
+
+
+def test_address_owner_never_removes_the_interfaces_own_address(lab: Lab) -> None:
+    own = "192.168.1.11"
+    p1 = lab.start_vrrptui("r1", conf(255).replace(f"{VIP}/24", f"{own}/24"), ["--log-detail"])
+    assert wait_state(lab, "r1", p1, "MASTER"), lab.log(p1)
+    assert status(lab, "r1", p1)["VI_1"]["last_reason"] == "address owner"
+    assert lab.stop(p1, signal.SIGTERM) == 0
+    assert lab.has_vip("r1", f"{own}/24")  # it was there before vrrptui: it stays after

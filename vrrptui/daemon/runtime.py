@@ -330,6 +330,8 @@ class Runtime:
         nl = self._netlink()
         present = nl.addresses()
         for inst in instances:
+            if inst.owner:
+                continue  # an address owner's VIP is usually the interface's own address: never take it away
             try:
                 default_dev = self.default_dev(inst)
             except ValueError:
