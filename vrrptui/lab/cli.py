@@ -101,7 +101,9 @@ def up(peer: str, config_dir: Path, run_dir: Path) -> int:
         if peer == "keepalived":
             daemon = lab.start_keepalived("dent3", conf_text)
         else:
-            daemon = lab.start_vrrptui("dent3", conf_text)
+            # The demo's daemon serves /run/vrrptui like any vrrptui, so `vrrptui status` finds it;
+            # a tagged (test) lab keeps its socket private.
+            daemon = lab.start_vrrptui("dent3", conf_text, private_runtime=bool(os.environ.get("VRRPTUI_LAB_TAG")))
         ping_log = run_dir / PING_LOG
         with open(ping_log, "w") as out:
             # -D: epoch stamps, -O: a line for each lost reply, so the console shows losses too.

@@ -654,22 +654,26 @@ class Lab:
         return [*vrrptui_command(), "--headless", str(conf_path), *extra_args]
 
     def start_vrrptui(self, node: str, conf_text: str, extra_args: Sequence[str] = (),
-                      tag: str = "vrrptui") -> subprocess.Popen[Any]:
+                      tag: str = "vrrptui", private_runtime: bool = True) -> subprocess.Popen[Any]:
         """Run `vrrptui --headless CONF` in NODE; `proc.log_path` is its log.
 
-        VRRPTUI_RUNTIME_DIR points at a per-node directory so several daemons on one host
-        keep their control sockets apart.
+        With PRIVATE_RUNTIME, VRRPTUI_RUNTIME_DIR is a per-node directory (`proc.runtime_dir`), so
+        tests running beside each other never see one another's control sockets; without it the
+        daemon uses /run/vrrptui like any other and `vrrptui status` on the host finds it.
         """
         d = self.node_dir(node)
         conf = d / f"{tag}.conf"
         conf.write_text(conf_text)
         log = d / f"{tag}.log"
-        env = {**os.environ, "VRRPTUI_RUNTIME_DIR": str(d / "run"), "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if private_runtime:
+            env["VRRPTUI_RUNTIME_DIR"] = str(d / "run")
         with open(log, "ab") as out:
             proc = self.popen(node, self.vrrptui_argv(node, conf, extra_args), stdout=out,
                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
         proc.log_path = log  # type: ignore[attr-defined]
         proc.conf_path = conf  # type: ignore[attr-defined]
+        proc.runtime_dir = env.get("VRRPTUI_RUNTIME_DIR")  # type: ignore[attr-defined]
         return proc
 
     @staticmethod
