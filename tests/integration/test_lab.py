@@ -94,7 +94,7 @@ def test_cut_breaks_and_heal_restores_connectivity(lab: Lab) -> None:
     assert pinger.outage(end=cut_at) < healed_at - cut_at
 
 
-def test_capture_on_bridge_sees_pings(lab: Lab) -> None:
+def test_capture_on_bridge_sees_pings(lab: Lab, tcpdump_ok: str) -> None:
     cap = lab.capture(bpf="icmp")
     assert lab.exec("pc1", ["ping", "-c", "3", "-i", "0.05", "192.168.1.12"]).returncode == 0
     cap.stop()

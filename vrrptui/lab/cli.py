@@ -167,7 +167,7 @@ def _is_lab_process(pid: int) -> bool:
     except OSError:
         return False
     text = b" ".join(cmdline)
-    return b"keepalived" in text or b"vrrptui" in text or (cmdline[:1] and b"ping" in cmdline[0]) or b"stdbuf" in text
+    return any(word in text for word in (b"keepalived", b"vrrptui", b"ping", b"stdbuf"))
 
 
 def _state(run_dir: Path) -> dict[str, object]:

@@ -266,7 +266,10 @@ class Pinger:
         return sum(1 for r in self.reply_times() if r >= t)
 
     def outage(self, start: float | None = None, end: float | None = None) -> float:
-        """Longest gap in seconds between consecutive replies (optionally within [start, end])."""
+        """Longest gap in seconds between consecutive replies (optionally within [start, end]).
+
+        Only gaps closed by a reply count: wait for replies to resume before asking.
+        """
         times = [t for t in self.reply_times() if (start is None or t >= start) and (end is None or t <= end)]
         return max((b - a for a, b in zip(times, times[1:])), default=0.0)
 
