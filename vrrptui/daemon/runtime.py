@@ -29,8 +29,9 @@ import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from vrrptui.config.model import Config, VirtualAddress, VrrpInstance
+from vrrptui.config.model import Config, VrrpInstance
 from vrrptui.daemon.garp import GratuitousSchedule
+from vrrptui.daemon.host import HostChanges, configured_source
 from vrrptui.daemon.notify import NotifyRunner
 from vrrptui.daemon.observations import AdvertSent, Observation, PacketReceived, RuntimeNote, StatusSnapshot
 from vrrptui.daemon.scripts import ScriptRunner
@@ -49,7 +50,6 @@ from vrrptui.engine.outputs import (
     StopGratuitous,
 )
 from vrrptui.engine.status import InstanceStatus
-from vrrptui.net import gratuitous
 from vrrptui.net.netlink import Netlink
 from vrrptui.net.sockets import MCAST_V4, MCAST_V6, VrrpSocket
 from vrrptui.protocol.packet import Advert, IPAddress, decode, encode
@@ -96,8 +96,7 @@ class Runtime:
         self._primary: dict[str, IPAddress] = {}
         self._recv_sockets: dict[tuple[str, int], VrrpSocket] = {}
         self._send_only: dict[tuple[str, int], VrrpSocket] = {}
-        self._added_vips: dict[str, list[tuple[VirtualAddress, str]]] = {}
-        self._vmacs: list[str] = []
+        self.host: HostChanges | None = None  # VIPs and VMACs this process added, and their undo
         self._linkwatch: Any = None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
@@ -244,9 +243,10 @@ class Runtime:
     async def _start(self) -> None:
         loop = self._require_loop()
         self.netlink = Netlink()
-        self._garp = GratuitousSchedule(loop, self._send_gratuitous_burst)
-        self._create_vmacs(self.config.instances)
-        self._remove_stale_vips(self.config.instances)
+        self.host = host = HostChanges(self.netlink, loop, self._log, self._note, self._guarded)
+        self._garp = GratuitousSchedule(loop, host.send_gratuitous_burst)
+        host.create_vmacs(self.config.instances)
+        host.remove_stale_vips(self.config.instances)
         self._primary = self._primary_addresses(self.config)
         self._open_sockets(self.config)
         self._open_linkwatch()
@@ -273,6 +273,15 @@ class Runtime:
         if self.observer is not None:
             self._snapshot_handle = loop.call_later(SNAPSHOT_PERIOD, self._guarded(self._snapshot))
 
+    def _host(self) -> HostChanges:
+        if self.host is None:
+            raise RuntimeError("the runtime has not started")
+        return self.host
+
+    def _note(self, instance: str, text: str) -> None:
+        if self.observer is not None and self.loop is not None:
+            self._observe(RuntimeNote(self.loop.time(), instance, text))
+
     def _netlink(self) -> Netlink:
         if self.netlink is None:
             raise RuntimeError("netlink is not open")
@@ -282,15 +291,6 @@ class Runtime:
         if self.loop is None:
             raise RuntimeError("the runtime is not running: call run() / run_forever() first")
         return self.loop
-
-    @staticmethod
-    def default_dev(inst: VrrpInstance) -> str:
-        """Where an instance's VIPs go unless they name a `dev`: its VMAC, else its interface."""
-        if inst.use_vmac:
-            return inst.vmac_interface
-        if inst.interface is None:
-            raise ValueError(f"vrrp_instance {inst.name} has no interface for its VIPs")
-        return inst.interface
 
     @staticmethod
     def recv_interface(inst: VrrpInstance) -> str:
@@ -312,58 +312,12 @@ class Runtime:
             names.update(t.name for t in inst.track_interfaces)
         return names
 
-    def _create_vmacs(self, instances: Iterable[VrrpInstance]) -> None:
-        from vrrptui.net import vmac
-
-        for inst in instances:
-            if not inst.use_vmac or inst.vmac_interface in self._vmacs or inst.interface is None:
-                continue
-            name = inst.vmac_interface
-            # an existing VMAC with our MAC on our base (a crashed run's) is adopted, a wrong one replaced
-            vmac.create_vmac(inst.interface, name, inst.vmac_address, netlink=self._netlink())
-            self._vmacs.append(name)
-            self._log(LogLine(f"({inst.name}) Setting VMAC {name} with address {inst.vmac_address} on {inst.interface}",
-                              detail=True))
-
-    def _remove_stale_vips(self, instances: Iterable[VrrpInstance]) -> None:
-        """Before the engine runs, none of our VIPs can be ours: any present was left by a crash."""
-        nl = self._netlink()
-        present = nl.addresses()
-        for inst in instances:
-            if inst.owner:
-                continue  # an address owner's VIP is usually the interface's own address: never take it away
-            try:
-                default_dev = self.default_dev(inst)
-            except ValueError:
-                continue
-            own = {self._configured_source(inst)}
-            stale = []
-            for vip in inst.all_vips:
-                dev = vip.dev or default_dev
-                if vip.address in own:
-                    continue
-                if any(ifname == dev and iface.ip == vip.address for ifname, iface, _ in present):
-                    stale.append(vip)
-            if not stale:
-                continue
-            self._log(LogLine(f"({inst.name}) removing VIPs."))
-            for vip in stale:
-                try:
-                    nl.remove_vip(vip, default_dev)
-                    self._log(LogLine(f"({inst.name}) removed {vip} from {vip.dev or default_dev}, left by an earlier run", detail=True))
-                except OSError as exc:
-                    self._log(LogLine(f"({inst.name}) cannot remove stale VIP {vip}: {exc}", level="error"))
-
-    @staticmethod
-    def _configured_source(inst: VrrpInstance) -> IPAddress | None:
-        return inst.unicast_src_ip or inst.mcast_src_ip
-
     def _primary_addresses(self, config: Config) -> dict[str, IPAddress]:
         """The source address of each instance's adverts: unicast_src_ip/mcast_src_ip, else netlink's primary."""
         nl = self._netlink()
         result: dict[str, IPAddress] = {}
         for inst in config.instances:
-            configured = self._configured_source(inst)
+            configured = configured_source(inst)
             if configured is not None:
                 result[inst.name] = configured
                 continue
@@ -491,9 +445,12 @@ class Runtime:
             elif kind is LogLine:
                 self.log(out)  # type: ignore[arg-type]
             elif kind is AddVips:
-                self._add_vips(out.instance)  # type: ignore[union-attr]
+                inst = self._instances.get(out.instance)  # type: ignore[union-attr]
+                if inst is not None and self.host is not None:
+                    self.host.add_vips(inst)
             elif kind is RemoveVips:
-                self._remove_vips(out.instance)  # type: ignore[union-attr]
+                if self.host is not None:
+                    self.host.remove_vips(out.instance)  # type: ignore[union-attr]
             elif kind is StartGratuitous:
                 inst = self._instances.get(out.instance)  # type: ignore[union-attr]
                 if inst is not None:
@@ -545,72 +502,6 @@ class Runtime:
         self._send_errors.add(inst.name)
         level = "warning" if exc.errno in (errno.ENETDOWN, errno.ENETUNREACH, errno.ENXIO) else "error"
         self._log(LogLine(f"({inst.name}) cannot send advert on {ifname} to {dst}: {exc.strerror or exc}", level=level))
-
-    def _add_vips(self, name: str) -> None:
-        inst = self._instances.get(name)
-        if inst is None:
-            return
-        nl = self._netlink()
-        default_dev = self.default_dev(inst)
-        added = self._added_vips.setdefault(name, [])
-        for vip in inst.all_vips:
-            if any(v == vip for v, _ in added):
-                continue
-            try:
-                if nl.add_vip(vip, default_dev):
-                    added.append((vip, default_dev))
-            except (OSError, LookupError) as exc:
-                self._log(LogLine(f"({name}) cannot add VIP {vip} on {vip.dev or default_dev}: {exc}", level="error"))
-        if self.observer is not None:
-            self._observe(RuntimeNote(self._require_loop().time(), name, f"VIPs added: {', '.join(str(v) for v, _ in added)}"))
-
-    def _remove_vips(self, name: str) -> None:
-        """Remove exactly the VIPs this process added for the instance, nothing else."""
-        added = self._added_vips.pop(name, [])
-        nl = self.netlink
-        if nl is None:
-            return
-        for vip, default_dev in added:
-            try:
-                nl.remove_vip(vip, default_dev)
-            except (OSError, LookupError) as exc:
-                self._log(LogLine(f"({name}) cannot remove VIP {vip} from {vip.dev or default_dev}: {exc}", level="error"))
-        if added and self.observer is not None:
-            self._observe(RuntimeNote(self._require_loop().time(), name, f"VIPs removed: {', '.join(str(v) for v, _ in added)}"))
-
-    def _send_gratuitous_burst(self, inst: VrrpInstance, count: int, spacing: float, first: bool) -> None:
-        """`count` GARPs (IPv4) / unsolicited NAs (IPv6) for every VIP of the instance."""
-        if count <= 0 or self.netlink is None:
-            return
-        default_dev = self.default_dev(inst)
-        for vip in inst.all_vips:
-            dev = vip.dev or default_dev
-            # VIPs on the VMAC are announced from the base interface with the virtual MAC, as keepalived does
-            if inst.use_vmac and dev == inst.vmac_interface and inst.interface:
-                out_dev, mac = inst.interface, inst.vmac_address
-            else:
-                out_dev, mac = dev, None
-            if not first:  # the engine logs the first burst when it enters MASTER
-                kind = "gratuitous ARPs" if vip.family == 4 else "Unsolicited Neighbour Adverts"
-                self._log(LogLine(f"({inst.name}) Sending/queueing {kind} on {dev} for {vip.address}", detail=True))
-            for i in range(count):
-                if spacing > 0 and i > 0:
-                    self._require_loop().call_later(spacing * i, self._guarded(self._send_one_gratuitous),
-                                                    inst.name, out_dev, dev, vip, mac)
-                else:
-                    self._send_one_gratuitous(inst.name, out_dev, dev, vip, mac)
-
-    def _send_one_gratuitous(self, name: str, out_dev: str, dev: str, vip: VirtualAddress, mac: str | None) -> None:
-        try:
-            if vip.family == 4:
-                gratuitous.send_garp(out_dev, vip.address, mac)  # type: ignore[arg-type]
-                self._log(LogLine(f"Sending gratuitous ARP on {dev} for {vip.address}", detail=True))
-            else:
-                gratuitous.send_unsolicited_na(out_dev, vip.address, mac)  # type: ignore[arg-type]
-                self._log(LogLine(f"Sending unsolicited Neighbour Advert on {dev} for {vip.address}", detail=True))
-        except OSError as exc:
-            self._log(LogLine(f"({name}) cannot send gratuitous announcement for {vip.address} on {out_dev}: {exc}",
-                              level="warning"))
 
     # --- observer -----------------------------------------------------------------------
 
@@ -670,9 +561,10 @@ class Runtime:
         old_config = self.config
         try:
             self._instances.update({i.name: i for i in new_config.instances})
-            self._create_vmacs(new_config.instances)
+            host = self._host()
+            host.create_vmacs(new_config.instances)
             fresh = [i for i in new_config.instances if i.name not in {o.name for o in old_config.instances}]
-            self._remove_stale_vips(fresh)
+            host.remove_stale_vips(fresh)
             self._primary.update(self._primary_addresses(new_config))
             self._open_sockets_for_reload(old_config, new_config)
             self.notify.configure(new_config)
@@ -685,12 +577,11 @@ class Runtime:
             return False
         # instances that are gone: whatever VIPs we still hold for them go too
         current = {i.name for i in new_config.instances}
-        for name in [n for n in self._added_vips if n not in current]:
-            self._remove_vips(name)
+        self._host().remove_all_vips(keep=current)
         self._instances = {i.name: i for i in new_config.instances}
         self._primary = {k: v for k, v in self._primary.items() if k in current}
         self._open_sockets(new_config)
-        self._delete_unused_vmacs(new_config)
+        self._host().delete_vmacs(keep=new_config)
         await self.scripts.replace(new_config)
         self.reloads += 1
         self._log(LogLine("Reload complete"))
@@ -701,17 +592,6 @@ class Runtime:
         merged = Config(path=new.path, instances=tuple({**{i.name: i for i in old.instances},
                                                          **{i.name: i for i in new.instances}}.values()))
         self._open_sockets(merged)
-
-    def _delete_unused_vmacs(self, config: Config) -> None:
-        from vrrptui.net import vmac
-
-        wanted = {i.vmac_interface for i in config.instances if i.use_vmac}
-        for name in [n for n in self._vmacs if n not in wanted]:
-            try:
-                vmac.delete_vmac(name, netlink=self.netlink)
-            except OSError as exc:
-                self._log(LogLine(f"cannot delete VMAC {name}: {exc}", level="warning"))
-            self._vmacs.remove(name)
 
     # --- stop, crash, cleanup ----------------------------------------------------------
 
@@ -770,11 +650,11 @@ class Runtime:
         for step in (self._stop_timers, self._close_control):
             await self._step(step)
         await self._step(self._resign)
-        await self._step(self._remove_all_vips)
+        await self._step(lambda: self.host and self.host.remove_all_vips())
         await self._step(self.scripts.stop)
         await self._step(lambda: self.notify.drain(timeout=3.0))
         await self._step(self._close_sockets)
-        await self._step(self._delete_vmacs)
+        await self._step(lambda: self.host and self.host.delete_vmacs())
         if self._pending and self.observer is not None:
             self._flush()
         if self.netlink is not None:
@@ -819,7 +699,7 @@ class Runtime:
             self._process(engine.shutdown(loop.time()))
         except Exception as exc:
             self._log(LogLine(f"engine shutdown failed ({exc!r}): resigning without it", level="error"))
-            for name in list(self._added_vips):
+            for name in self.host.holding() if self.host is not None else []:
                 self._emergency_resign(name)
 
     def _emergency_resign(self, name: str) -> None:
@@ -841,12 +721,6 @@ class Runtime:
             except (OSError, ValueError) as exc:
                 self._log(LogLine(f"({name}) cannot send priority-0 advert: {exc}", level="error"))
 
-    def _remove_all_vips(self) -> None:
-        for name in list(self._added_vips):
-            if self._added_vips.get(name):
-                self._log(LogLine(f"({name}) removing VIPs."))
-            self._remove_vips(name)
-
     def _close_sockets(self) -> None:
         loop = self._require_loop()
         for sock in self._recv_sockets.values():
@@ -866,16 +740,3 @@ class Runtime:
                 pass
             self._linkwatch.close()
             self._linkwatch = None
-
-    def _delete_vmacs(self) -> None:
-        if not self._vmacs:
-            return
-        from vrrptui.net import vmac
-
-        for name in list(self._vmacs):
-            try:
-                vmac.delete_vmac(name, netlink=self.netlink)
-            except OSError as exc:
-                self._log(LogLine(f"cannot delete VMAC {name}: {exc}", level="warning"))
-            self._vmacs.remove(name)
-

@@ -1,0 +1,172 @@
+"""What this process changes on the host (VIPs, VMACs, ARP/NA announcements), and its undo.
+
+The runtime must give back exactly what it took: on exit only the VIPs this process
+added are removed (an address that was already there, e.g. an address owner's own
+address, is never touched), and only the VMACs it created or adopted are deleted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+
+from vrrptui.config.model import Config, VirtualAddress, VrrpInstance
+from vrrptui.engine.outputs import LogLine
+from vrrptui.net import gratuitous
+from vrrptui.net.netlink import Netlink
+from vrrptui.protocol.packet import IPAddress
+
+LogFn = Callable[[LogLine], None]
+NoteFn = Callable[[str, str], None]  # (instance, text) for the observer
+
+
+def default_dev(inst: VrrpInstance) -> str:
+    """Where an instance's VIPs go unless they name a `dev`: its VMAC, else its interface."""
+    if inst.use_vmac:
+        return inst.vmac_interface
+    if inst.interface is None:
+        raise ValueError(f"vrrp_instance {inst.name} has no interface for its VIPs")
+    return inst.interface
+
+
+def configured_source(inst: VrrpInstance) -> IPAddress | None:
+    return inst.unicast_src_ip or inst.mcast_src_ip
+
+
+class HostChanges:
+    def __init__(self, netlink: Netlink, loop: asyncio.AbstractEventLoop, log: LogFn, note: NoteFn,
+                 guard: Callable[[Callable[..., None]], Callable[..., None]]) -> None:
+        self.netlink = netlink
+        self._loop = loop
+        self._log = log
+        self._note = note
+        self._guard = guard
+        self.added_vips: dict[str, list[tuple[VirtualAddress, str]]] = {}  # instance -> (VIP, default dev)
+        self.vmacs: list[str] = []
+
+    # --- VMACs ----------------------------------------------------------------------
+
+    def create_vmacs(self, instances: Iterable[VrrpInstance]) -> None:
+        from vrrptui.net import vmac
+
+        for inst in instances:
+            if not inst.use_vmac or inst.vmac_interface in self.vmacs or inst.interface is None:
+                continue
+            name = inst.vmac_interface
+            # an existing VMAC with our MAC on our base (a crashed run's) is adopted, a wrong one replaced
+            vmac.create_vmac(inst.interface, name, inst.vmac_address, netlink=self.netlink)
+            self.vmacs.append(name)
+            self._log(LogLine(f"({inst.name}) Setting VMAC {name} with address {inst.vmac_address} on {inst.interface}",
+                              detail=True))
+
+    def delete_vmacs(self, keep: Config | None = None) -> None:
+        """Delete our VMACs (those `keep` still uses stay)."""
+        from vrrptui.net import vmac
+
+        wanted = {i.vmac_interface for i in keep.instances if i.use_vmac} if keep is not None else set()
+        for name in [n for n in self.vmacs if n not in wanted]:
+            try:
+                vmac.delete_vmac(name, netlink=self.netlink)
+            except OSError as exc:
+                self._log(LogLine(f"cannot delete VMAC {name}: {exc}", level="warning"))
+            self.vmacs.remove(name)
+
+    # --- VIPs -----------------------------------------------------------------------
+
+    def remove_stale_vips(self, instances: Iterable[VrrpInstance]) -> None:
+        """Before the engine runs none of these VIPs can be ours: any present was left by a crash."""
+        present = self.netlink.addresses()
+        for inst in instances:
+            if inst.owner:
+                continue  # an address owner's VIP is usually the interface's own address: never take it away
+            try:
+                dev_default = default_dev(inst)
+            except ValueError:
+                continue
+            stale = [
+                vip for vip in inst.all_vips
+                if vip.address != configured_source(inst)
+                and any(ifname == (vip.dev or dev_default) and iface.ip == vip.address for ifname, iface, _ in present)
+            ]
+            if not stale:
+                continue
+            self._log(LogLine(f"({inst.name}) removing VIPs."))
+            for vip in stale:
+                try:
+                    self.netlink.remove_vip(vip, dev_default)
+                    self._log(LogLine(
+                        f"({inst.name}) removed {vip} from {vip.dev or dev_default}, left by an earlier run", detail=True))
+                except OSError as exc:
+                    self._log(LogLine(f"({inst.name}) cannot remove stale VIP {vip}: {exc}", level="error"))
+
+    def add_vips(self, inst: VrrpInstance) -> None:
+        dev_default = default_dev(inst)
+        added = self.added_vips.setdefault(inst.name, [])
+        for vip in inst.all_vips:
+            if any(v == vip for v, _ in added):
+                continue
+            try:
+                if self.netlink.add_vip(vip, dev_default):
+                    added.append((vip, dev_default))
+            except (OSError, LookupError) as exc:
+                self._log(LogLine(f"({inst.name}) cannot add VIP {vip} on {vip.dev or dev_default}: {exc}",
+                                  level="error"))
+        self._note(inst.name, f"VIPs added: {', '.join(str(v) for v, _ in added) or 'none'}")
+
+    def remove_vips(self, name: str) -> None:
+        """Remove exactly the VIPs this process added for the instance, nothing else."""
+        added = self.added_vips.pop(name, [])
+        for vip, dev_default in added:
+            try:
+                self.netlink.remove_vip(vip, dev_default)
+            except (OSError, LookupError) as exc:
+                self._log(LogLine(f"({name}) cannot remove VIP {vip} from {vip.dev or dev_default}: {exc}",
+                                  level="error"))
+        if added:
+            self._note(name, f"VIPs removed: {', '.join(str(v) for v, _ in added)}")
+
+    def holding(self) -> list[str]:
+        """Instances for which we hold VIPs right now."""
+        return [name for name, added in self.added_vips.items() if added]
+
+    def remove_all_vips(self, keep: Iterable[str] = ()) -> None:
+        keep = set(keep)
+        for name in [n for n in self.added_vips if n not in keep]:
+            if self.added_vips.get(name):
+                self._log(LogLine(f"({name}) removing VIPs."))
+            self.remove_vips(name)
+
+    # --- gratuitous ARP / unsolicited NA ----------------------------------------------
+
+    def send_gratuitous_burst(self, inst: VrrpInstance, count: int, spacing: float, first: bool) -> None:
+        """`count` GARPs (IPv4) / unsolicited NAs (IPv6) for every VIP of the instance."""
+        if count <= 0:
+            return
+        dev_default = default_dev(inst)
+        for vip in inst.all_vips:
+            dev = vip.dev or dev_default
+            # VIPs on the VMAC are announced from the base interface with the virtual MAC, as keepalived does
+            if inst.use_vmac and dev == inst.vmac_interface and inst.interface:
+                out_dev, mac = inst.interface, inst.vmac_address
+            else:
+                out_dev, mac = dev, None
+            if not first:  # the engine logs the first burst when it enters MASTER
+                kind = "gratuitous ARPs" if vip.family == 4 else "Unsolicited Neighbour Adverts"
+                self._log(LogLine(f"({inst.name}) Sending/queueing {kind} on {dev} for {vip.address}", detail=True))
+            for i in range(count):
+                if spacing > 0 and i > 0:
+                    self._loop.call_later(spacing * i, self._guard(self._send_one), inst.name, out_dev, dev, vip, mac)
+                else:
+                    self._send_one(inst.name, out_dev, dev, vip, mac)
+
+    def _send_one(self, name: str, out_dev: str, dev: str, vip: VirtualAddress, mac: str | None) -> None:
+        try:
+            if vip.family == 4:
+                gratuitous.send_garp(out_dev, vip.address, mac)  # type: ignore[arg-type]
+                self._log(LogLine(f"Sending gratuitous ARP on {dev} for {vip.address}", detail=True))
+            else:
+                gratuitous.send_unsolicited_na(out_dev, vip.address, mac)  # type: ignore[arg-type]
+                self._log(LogLine(f"Sending unsolicited Neighbour Advert on {dev} for {vip.address}", detail=True))
+        except OSError as exc:
+            self._log(LogLine(f"({name}) cannot send gratuitous announcement for {vip.address} on {out_dev}: {exc}",
+                              level="warning"))
