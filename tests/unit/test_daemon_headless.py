@@ -47,7 +47,7 @@ def test_missing_interface_exits_2_and_lists_the_interfaces_that_exist(tmp_path:
     conf.write_text(GOOD.format(iface="eth-nowhere"))
     out = headless(str(conf))
     assert out.returncode == 2
-    assert f"{conf}:2: error: interface of vrrp_instance VI_1 'eth-nowhere' does not exist on this host" in out.stderr
+    assert f"{conf}:2: error: vrrp_instance VI_1: interface 'eth-nowhere' does not exist on this host" in out.stderr
     assert "interfaces in this network namespace: " + ", ".join(sorted(host_interfaces())) in out.stderr
     assert out.stdout == ""
 
@@ -79,7 +79,7 @@ def test_load_config_names_vip_dev_that_does_not_exist(tmp_path: Path) -> None:
     conf.write_text(GOOD.format(iface="lo").replace("192.168.1.100/24", "192.168.1.100/24 dev nope0"))
     with pytest.raises(PreflightError) as err:
         load_config(str(conf))
-    assert f"{conf}:8: error: dev of virtual_ipaddress 192.168.1.100/24 'nope0' does not exist on this host" in str(err.value)
+    assert f"{conf}:8: error: vrrp_instance VI_1: virtual_ipaddress 192.168.1.100/24 dev 'nope0' does not exist on this host" in str(err.value)
 
 
 def test_console_log_stamps_like_keepalived_and_hides_detail_lines(tmp_path: Path) -> None:

@@ -63,12 +63,12 @@ def missing_interfaces(config: Config, existing: set[str]) -> list[str]:
         if inst.interface is None and not inst.unicast:
             problems.append(f"{inst.file}:{inst.line}: error: vrrp_instance {inst.name} has no interface: "
                             f"add `interface IFNAME`")
-        need(inst.interface, *where, f"interface of vrrp_instance {inst.name}")
-        need(inst.unicast_src_dev, *where, f"unicast_src_ip dev of vrrp_instance {inst.name}")
+        need(inst.interface, *where, f"vrrp_instance {inst.name}: interface")
+        need(inst.unicast_src_dev, *where, f"vrrp_instance {inst.name}: unicast_src_ip dev")
         for vip in inst.all_vips:
-            need(vip.dev, vip.file or inst.file, vip.line or inst.line, f"dev of virtual_ipaddress {vip}")
+            need(vip.dev, vip.file or inst.file, vip.line or inst.line, f"vrrp_instance {inst.name}: virtual_ipaddress {vip} dev")
         for tracked in inst.track_interfaces:
-            need(tracked.name, *where, f"track_interface of vrrp_instance {inst.name}")
+            need(tracked.name, *where, f"vrrp_instance {inst.name}: track_interface")
     return problems
 
 
