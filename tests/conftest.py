@@ -51,3 +51,31 @@ def keepalived_ok() -> str:
     path = shutil.which("keepalived") or ("/usr/sbin/keepalived" if os.path.exists("/usr/sbin/keepalived") else None)
     require(path is not None, "keepalived (apt-get install keepalived)")
     return path
+
+
+@pytest.fixture
+def make_lab(netns_ok: None):
+    """Factory: make_lab(routers=("r1", "r2"), **Lab kwargs) -> a running Lab, removed after the test.
+
+    Every lab made through it is torn down after the test, pass or fail.
+    """
+    from vrrptui.lab.netns import Lab
+
+    labs: list[Lab] = []
+
+    def factory(routers: tuple[str, ...] = ("r1", "r2"), **kw) -> Lab:
+        lab = Lab(routers=routers, **kw)
+        labs.append(lab)
+        return lab
+
+    try:
+        yield factory
+    finally:
+        for lab in reversed(labs):
+            lab.down()
+
+
+@pytest.fixture
+def lab(make_lab):
+    """The default lab: routers r1 (.11) and r2 (.12), client pc1 (.2), bridge in between."""
+    return make_lab()

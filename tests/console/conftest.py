@@ -18,22 +18,3 @@ def utc(monkeypatch):
     time.tzset()
     yield
     time.tzset()
-
-
-@pytest.fixture
-def make_lab(netns_ok):
-    """Like tests/integration's make_lab (a Lab per call, always torn down); it belongs in tests/conftest.py."""
-    from vrrptui.lab.netns import Lab
-
-    labs = []
-
-    def factory(routers=("r1", "r2"), **kw):
-        lab = Lab(routers=routers, **kw)
-        labs.append(lab)
-        return lab
-
-    try:
-        yield factory
-    finally:
-        for lab in reversed(labs):
-            lab.down()
