@@ -207,7 +207,7 @@ vrrp_script chk_api {{
     assert (r1["state"], r1["effective_priority"], r1["configured_priority"]) == ("BACKUP", 90, 150)
     assert "chk_api" in r1["priority_reason"]
     assert ["chk_api", "failing", -60] in r1["trackers"]
-    assert "VRRP_Script(chk_api) failed" in lab.log(p1)
+    assert "VRRP_Script(chk_api) failed (exited with status 1)" in lab.log(p1)
     assert "(VI_1) Changing effective priority from 150 to 90" in lab.log(p1)
     flag.write_text("ok\n")
     assert wait_holders(lab, ["r1"]), logs(lab, p1, p2)

@@ -19,7 +19,8 @@ ROOT_USER = GlobalDefs(script_user="root")
 
 
 def tracked(tmp_path: Path, *, fall: int = 1, rise: int = 1, timeout: float | None = None, init_fail: bool = False,
-            body: str | None = None) -> tuple[TrackedScript, list[tuple[str, bool]], list[LogLine], Path]:
+            body: str | None = None, outcomes: list[tuple[int | None, bool]] | None = None,
+            ) -> tuple[TrackedScript, list[tuple[str, bool]], list[LogLine], Path]:
     flag = tmp_path / "healthy"
     path = tmp_path / "chk.sh"
     path.write_text(body or f"#!/bin/sh\ntest -f {flag}\n")
@@ -29,7 +30,12 @@ def tracked(tmp_path: Path, *, fall: int = 1, rise: int = 1, timeout: float | No
     command, _ = prepare(script.script, None, None, ROOT_USER)
     changes: list[tuple[str, bool]] = []
     logs: list[LogLine] = []
-    return TrackedScript(script, command, lambda n, ok: changes.append((n, ok)), logs.append), changes, logs, flag
+    def on_change(name: str, ok: bool, exit_status: int | None, timed_out: bool) -> None:
+        changes.append((name, ok))
+        if outcomes is not None:
+            outcomes.append((exit_status, timed_out))
+
+    return TrackedScript(script, command, on_change, logs.append), changes, logs, flag
 
 
 def run(coro):  # type: ignore[no-untyped-def]
@@ -87,10 +93,12 @@ def test_init_fail_starts_failed_until_rise_successes(tmp_path: Path) -> None:
 def test_timeout_kills_the_script_and_its_children_and_counts_as_failure(tmp_path: Path) -> None:
     marker = tmp_path / "child.pid"
     body = f"#!/bin/sh\nsleep 30 &\necho $! > {marker}\nwait\n"
-    ts, changes, logs, _ = tracked(tmp_path, timeout=0.3, body=body)
+    outcomes: list[tuple[int | None, bool]] = []
+    ts, changes, logs, _ = tracked(tmp_path, timeout=0.3, body=body, outcomes=outcomes)
     assert run(ts.run_once()) is False
     assert changes == [("chk", False)]
-    assert "VRRP_Script(chk) timed_out" in [line.text for line in logs]
+    assert outcomes == [(None, True)]  # the engine words it "timed_out", and only that
+    assert logs == []
     child = int(marker.read_text())
     # the whole process group went: the backgrounded sleep is not left running
     for _ in range(100):
@@ -99,6 +107,29 @@ def test_timeout_kills_the_script_and_its_children_and_counts_as_failure(tmp_pat
         time.sleep(0.01)
     else:
         pytest.fail(f"child {child} of the timed-out script is still running")
+
+
+def test_the_run_that_flips_the_state_hands_its_exit_status_to_the_engine(tmp_path: Path) -> None:
+    outcomes: list[tuple[int | None, bool]] = []
+    ts, changes, logs, _ = tracked(tmp_path, fall=2, body="#!/bin/sh\nexit 3\n", outcomes=outcomes)
+
+    async def drive() -> None:
+        await ts.run_once()
+        await ts.run_once()
+        await ts.run_once()  # already failed: nothing more reaches the engine
+
+    run(drive())
+    assert changes == [("chk", False)]
+    assert outcomes == [(3, False)]
+    assert [line.text for line in logs] == ["Script `chk` now returning 3"]
+
+
+def test_a_script_killed_by_a_signal_reports_the_signal(tmp_path: Path) -> None:
+    outcomes: list[tuple[int | None, bool]] = []
+    ts, changes, logs, _ = tracked(tmp_path, body="#!/bin/sh\nkill -9 $$\n", outcomes=outcomes)
+    assert run(ts.run_once()) is False
+    assert outcomes == [(-9, False)]
+    assert logs == []  # keepalived's "now returning" is for exit statuses only
 
 
 def test_runner_only_runs_tracked_scripts_and_refuses_insecure_ones(tmp_path: Path) -> None:
@@ -117,7 +148,7 @@ def test_runner_only_runs_tracked_scripts_and_refuses_insecure_ones(tmp_path: Pa
         instances=(VrrpInstance("VI_1", "lo", 1, track_scripts=(TrackScript("good"), TrackScript("bad"))),),
     )
     logs: list[LogLine] = []
-    runner = ScriptRunner(lambda n, ok: None, logs.append)
+    runner = ScriptRunner(lambda *change: None, logs.append)
     built = runner.prepare(config)
     assert set(built) == {"good"}
     assert set(runner.refused) == {"bad"}

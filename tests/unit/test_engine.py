@@ -170,6 +170,20 @@ def test_interface_state_is_logged_and_reaches_the_instance_on_it():
     assert (state(engine, "VI_1"), state(engine, "VI_2")) == (State.BACKUP, State.FAULT)
 
 
+def test_script_failure_is_logged_in_keepalived_words_with_its_exit_status():
+    engine = Engine(config(), PRIMARY)
+    engine.start(0.0)
+    assert logs(engine.script_state("chk", False, 1.0, exit_status=1)) == ["VRRP_Script(chk) failed (exited with status 1)"]
+    assert logs(engine.script_state("chk", True, 2.0, exit_status=0)) == ["VRRP_Script(chk) succeeded"]
+    assert logs(engine.script_state("chk", False, 3.0, exit_status=-9)) == ["VRRP_Script(chk) failed (due to signal 9)"]
+
+
+def test_script_timeout_is_logged_as_timed_out_only():
+    engine = Engine(config(), PRIMARY)
+    engine.start(0.0)
+    assert logs(engine.script_state("chk", False, 1.0, timed_out=True)) == ["VRRP_Script(chk) timed_out"]
+
+
 def test_script_result_is_logged_once_per_change():
     engine = Engine(config(), PRIMARY)
     engine.start(0.0)

@@ -427,11 +427,11 @@ class Runtime:
             self._process(engine.interface_state(ifname, up, loop.time()))
         self._rearm()
 
-    def _on_script_change(self, name: str, ok: bool) -> None:
+    def _on_script_change(self, name: str, ok: bool, exit_status: int | None, timed_out: bool) -> None:
         engine, loop = self.engine, self.loop
         if engine is None or loop is None:
             return
-        self._process(engine.script_state(name, ok, loop.time()))
+        self._process(engine.script_state(name, ok, loop.time(), exit_status=exit_status, timed_out=timed_out))
         self._rearm()
 
     def _process(self, outs: Iterable[Output]) -> None:

@@ -4,7 +4,9 @@ keepalived's behaviour: a script runs every `interval` seconds; it is killed aft
 `timeout` (default: the interval) and then counts as a failure; `fall` consecutive
 failures make an OK script fail, `rise` consecutive successes make a failed one OK.
 Scripts start OK (failed with `init_fail`). Only the transitions reach the engine
-(`engine.script_state`), so a flapping script costs one call per change.
+(`engine.script_state`, with the exit status or timeout of the run that flipped it, so
+the engine words keepalived's `VRRP_Script(chk) failed (exited with status 1)` line in
+one place), and a flapping script costs one call per change.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from vrrptui.config.model import Config, VrrpScript
 from vrrptui.daemon.scriptsec import ScriptCommand, ScriptRefused, prepare
 from vrrptui.engine.outputs import LogLine
 
-# (script name, ok) -> None, called on the loop thread when a script's state flips
-OnChange = Callable[[str, bool], None]
+# (script name, ok, exit status or None, timed out) -> None, on the loop thread when a script's state flips
+OnChange = Callable[[str, bool, "int | None", bool], None]
 LogFn = Callable[[LogLine], None]
 
 
@@ -79,25 +81,21 @@ class TrackedScript:
             )
         except OSError as exc:
             self._log(LogLine(f"VRRP_Script({name}) cannot be run: {exc.strerror or exc}", level="error"))
-            return self._result(False, None, f"cannot be run ({exc.strerror or exc})")
+            return self._result(False, None)
         try:
             status = await asyncio.wait_for(proc.wait(), self.timeout)
         except asyncio.TimeoutError:
             _kill_group(proc.pid)
             await proc.wait()
-            return self._result(False, None, "timed_out")
+            return self._result(False, None, timed_out=True)
         except asyncio.CancelledError:
             _kill_group(proc.pid)
             raise
-        if status == 0:
-            return self._result(True, 0, "succeeded")
-        if status < 0:
-            return self._result(False, status, f"failed (due to signal {-status})")
-        return self._result(False, status, f"failed (exited with status {status})")
+        return self._result(status == 0, status)
 
-    def _result(self, success: bool, status: int | None, wording: str) -> bool:
+    def _result(self, success: bool, status: int | None, timed_out: bool = False) -> bool:
         name = self.script.name
-        if status is not None and status != self.last_status:
+        if status is not None and status >= 0 and status != self.last_status:  # keepalived: exits only, not signals
             self._log(LogLine(f"Script `{name}` now returning {status}", detail=True))
         self.last_status = status
         if success:
@@ -108,13 +106,11 @@ class TrackedScript:
             self._failures += 1
             self._successes = 0
             flip = self.ok and self._failures >= self.script.fall
-        if wording == "timed_out":
-            # keepalived logs every timeout, not only the one that flips the state
-            self._log(LogLine(f"VRRP_Script({name}) timed_out", level="warning"))
         if flip:
             self.ok = success
-            # the engine logs "VRRP_Script(name) succeeded/failed" when it takes the change
-            self._on_change(name, success)
+            # the engine logs "VRRP_Script(name) succeeded / failed (...) / timed_out" when it takes the change;
+            # like keepalived, a run that does not flip the state is not logged
+            self._on_change(name, success, status, timed_out)
         return success
 
 

@@ -18,7 +18,8 @@ CONTRACT (the runtime and console are written against it):
                                                # backup: take over now
     outs = engine.resume(name, now)            # configured priority, normal behaviour
     outs = engine.interface_state(ifname, up, now)   # netlink link up/down
-    outs = engine.script_state(script_name, ok, now) # vrrp_script result after rise/fall
+    outs = engine.script_state(script_name, ok, now, exit_status=1, timed_out=False)
+                                               # vrrp_script result after rise/fall
     outs = engine.shutdown(now)                # masters: prio-0 advert + RemoveVips; RunNotify STOP
     outs = engine.reload(new_config, primary_addresses, now)  # unchanged instances keep state
     engine.status(now) -> tuple[InstanceStatus, ...]
@@ -35,6 +36,7 @@ from vrrptui.config.model import Config, VrrpInstance, VrrpScript
 from vrrptui.engine.machine import VrrpMachine
 from vrrptui.engine.outputs import Dropped, LogLine, Output, Reason, State, StateChanged
 from vrrptui.engine.status import InstanceStatus
+from vrrptui.engine.tracking import script_outcome
 from vrrptui.protocol.packet import AdvertCache, Drop, DropReason, IPAddress, decode
 
 DemuxKey = tuple[str | None, int, int]  # (interface, IP family, VRID)
@@ -145,12 +147,14 @@ class Engine:
         log: list[Output] = [LogLine(f"Netlink reports {ifname} {'up' if up else 'down'}")]
         return log + self._each(lambda m: m.interface_state(ifname, up, now), now)
 
-    def script_state(self, script_name: str, ok: bool, now: float) -> list[Output]:
+    def script_state(
+        self, script_name: str, ok: bool, now: float, *, exit_status: int | None = None, timed_out: bool = False
+    ) -> list[Output]:
+        """A vrrp_script's state after rise/fall; `exit_status`/`timed_out` of the run that flipped it."""
         changed = self._script_ok.get(script_name) != ok
         self._script_ok[script_name] = ok
-        log: list[Output] = (
-            [LogLine(f"VRRP_Script({script_name}) {'succeeded' if ok else 'failed'}")] if changed else []
-        )
+        outcome = script_outcome(ok, exit_status, timed_out)
+        log: list[Output] = [LogLine(f"VRRP_Script({script_name}) {outcome}")] if changed else []
         return log + self._each(lambda m: m.script_state(script_name, ok, now), now)
 
     # --- operator ------------------------------------------------------------------

@@ -52,6 +52,23 @@ class Tracker:
         return f"track_{self.kind} {self.name} {state} ({effect})"
 
 
+def script_outcome(ok: bool, exit_status: int | None = None, timed_out: bool = False) -> str:
+    """keepalived 2.2.7's words after `VRRP_Script(name)` when a script changes state.
+
+    `exit_status` is the child's return code as asyncio reports it (negative: killed by
+    that signal). A timeout is only "timed_out", never also "failed".
+    """
+    if ok:
+        return "succeeded"
+    if timed_out:
+        return "timed_out"
+    if exit_status is not None and exit_status > 0:
+        return f"failed (exited with status {exit_status})"
+    if exit_status is not None and exit_status < 0:
+        return f"failed (due to signal {-exit_status})"
+    return "failed"
+
+
 class Tracking:
     """The instance's own link plus its tracked interfaces and scripts."""
 
