@@ -43,6 +43,7 @@ class HostChanges:
         self._guard = guard
         self.added_vips: dict[str, list[tuple[VirtualAddress, str]]] = {}  # instance -> (VIP, default dev)
         self.vmacs: list[str] = []
+        self._gratuitous = gratuitous.GratuitousSender()  # one socket for the process's lifetime
 
     # --- VMACs ----------------------------------------------------------------------
 
@@ -162,10 +163,10 @@ class HostChanges:
     def _send_one(self, name: str, out_dev: str, dev: str, vip: VirtualAddress, mac: str | None) -> None:
         try:
             if vip.family == 4:
-                gratuitous.send_garp(out_dev, vip.address, mac)  # type: ignore[arg-type]
+                self._gratuitous.send_garp(out_dev, vip.address, mac)  # type: ignore[arg-type]
                 self._log(LogLine(f"Sending gratuitous ARP on {dev} for {vip.address}", detail=True))
             else:
-                gratuitous.send_unsolicited_na(out_dev, vip.address, mac)  # type: ignore[arg-type]
+                self._gratuitous.send_unsolicited_na(out_dev, vip.address, mac)  # type: ignore[arg-type]
                 self._log(LogLine(f"Sending unsolicited Neighbour Advert on {dev} for {vip.address}", detail=True))
         except OSError as exc:
             self._log(LogLine(f"({name}) cannot send gratuitous announcement for {vip.address} on {out_dev}: {exc}",

@@ -176,7 +176,7 @@ class Capture:
 
     def __init__(self, lab: Lab, node: str, iface: str, bpf: str, path: Path, snaplen: int = 262144):
         self.lab, self.node, self.iface, self.bpf, self.path = lab, node, iface, bpf, path
-        argv = ["tcpdump", "-n", "-U", "--immediate-mode", "-Z", "root", "-s", str(snaplen), "-i", iface, "-w", str(path)]
+        argv = ["tcpdump", "-n", "-U", "--immediate-mode", "-B", "16384", "-Z", "root", "-s", str(snaplen), "-i", iface, "-w", str(path)]
         if bpf:
             argv.append(bpf)
         self._stderr_path = path.with_suffix(".stderr")

@@ -2,7 +2,7 @@
 
 Frames are built by hand and sent on AF_PACKET sockets (CAP_NET_RAW), byte for byte in
 the form keepalived 2.x sends, so switches and neighbours react the same way. A socket is
-opened per call: it costs microseconds and cannot end up in another network namespace.
+kept open by GratuitousSender: closing one costs an RCU grace period in the kernel.
 """
 
 from __future__ import annotations
@@ -87,33 +87,68 @@ def _ipv6_forwarding(ifname: str) -> bool:
         return False
 
 
-def _send_frame(ifname: str, frame: bytes, ethertype: int) -> None:
-    with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0) as sock:
+class GratuitousSender:
+    """Sends GARPs and unsolicited NAs on one AF_PACKET socket kept open.
+
+    Closing an AF_PACKET socket waits for an RCU grace period in the kernel (~10 ms
+    measured here): a socket per frame stalled a master of 255 VIPs for seconds.
+    The socket belongs to the namespace it was opened in: use one sender per namespace.
+    """
+
+    def __init__(self) -> None:
+        self._sock: socket.socket | None = None
+
+    def send_garp(self, ifname: str, address: ipaddress.IPv4Address, mac: str | None = None) -> None:
+        """One gratuitous ARP for `address` out of `ifname`, from `mac` (default: the interface's MAC).
+
+        With use_vmac, pass the base interface and the VMAC, as keepalived does.
+        """
+        address = ipaddress.IPv4Address(address)
+        source = mac_bytes(mac) if mac else interface_mac(ifname)
+        self._send_frame(ifname, garp_frame(address, source), ETH_P_ARP)
+
+    def send_unsolicited_na(
+        self, ifname: str, address: ipaddress.IPv6Address, mac: str | None = None, *, router: bool | None = None
+    ) -> None:
+        """One unsolicited neighbour advert for `address` out of `ifname`.
+
+        `router` sets the R flag; None: whether `ifname` forwards IPv6 (keepalived's rule).
+        """
+        address = ipaddress.IPv6Address(address)
+        source = mac_bytes(mac) if mac else interface_mac(ifname)
+        if router is None:
+            router = _ipv6_forwarding(ifname)
+        self._send_frame(ifname, unsolicited_na_frame(address, source, router), ETH_P_IPV6)
+
+    def _send_frame(self, ifname: str, frame: bytes, ethertype: int) -> None:
+        if self._sock is None:
+            self._sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
         try:
-            sock.sendto(frame, (ifname, ethertype))
+            self._sock.sendto(frame, (ifname, ethertype))
         except OSError as exc:
             raise OSError(exc.errno, f"cannot send on {ifname}: {exc.strerror}") from exc
 
+    def close(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def __enter__(self) -> "GratuitousSender":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def send_garp(ifname: str, address: ipaddress.IPv4Address, mac: str | None = None) -> None:
-    """One gratuitous ARP for `address` out of `ifname`, from `mac` (default: the interface's MAC).
-
-    With use_vmac, pass the base interface and the VMAC, as keepalived does.
-    """
-    address = ipaddress.IPv4Address(address)
-    source = mac_bytes(mac) if mac else interface_mac(ifname)
-    _send_frame(ifname, garp_frame(address, source), ETH_P_ARP)
+    """One-off gratuitous ARP (see GratuitousSender.send_garp); a daemon keeps a sender instead."""
+    with GratuitousSender() as sender:
+        sender.send_garp(ifname, address, mac)
 
 
 def send_unsolicited_na(
     ifname: str, address: ipaddress.IPv6Address, mac: str | None = None, *, router: bool | None = None
 ) -> None:
-    """One unsolicited neighbour advert for `address` out of `ifname`.
-
-    `router` sets the R flag; None: whether `ifname` forwards IPv6 (keepalived's rule).
-    """
-    address = ipaddress.IPv6Address(address)
-    source = mac_bytes(mac) if mac else interface_mac(ifname)
-    if router is None:
-        router = _ipv6_forwarding(ifname)
-    _send_frame(ifname, unsolicited_na_frame(address, source, router), ETH_P_IPV6)
+    """One-off unsolicited NA (see GratuitousSender.send_unsolicited_na)."""
+    with GratuitousSender() as sender:
+        sender.send_unsolicited_na(ifname, address, mac, router=router)
