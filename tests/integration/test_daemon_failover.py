@@ -228,14 +228,25 @@ global_defs {{
 vrrp_script chk {{
     script "{script}"
     interval 0.1
-    weight -60
+    weight 0
+    init_fail
+}}
+vrrp_script chk_bonus {{
+    script "{script}"
+    interval 0.1
+    weight 50
 }}
 """
-    p1 = lab.start_vrrptui("r1", conf(150, top=top, extra="track_script {\n chk\n}"), ["--log-detail"])
-    assert wait_holders(lab, ["r1"])
+    # before being dropped, `chk` (weight 0, starts failed) would hold r1 in FAULT and chk_bonus add 50
+    p1 = lab.start_vrrptui("r1", conf(150, top=top, extra="track_script {\n chk\n chk_bonus\n}"), ["--log-detail"])
+    assert wait_holders(lab, ["r1"]), lab.log(p1)
     log = lab.log(p1)
     assert f"Unsafe permissions found for script '{script}' - disabling." in log
     assert "Disabling track script chk due to insecure" in log
+    assert "Disabling track script chk_bonus due to insecure" in log
+    assert "Entering FAULT STATE" not in log
+    r1 = status(lab, "r1", p1)["VI_1"]
+    assert (r1["state"], r1["effective_priority"], r1["trackers"]) == ("MASTER", 150, [])
 
 
 def test_notify_scripts_run_with_keepalived_arguments(lab: Lab) -> None:

@@ -321,3 +321,49 @@ def test_the_engine_imports_without_textual():
 
     code = "import sys; sys.modules['textual'] = None; import vrrptui.engine.engine, vrrptui.engine.machine"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+
+
+# --- scripts refused as insecure ---------------------------------------------------------------
+
+
+def refused_setup() -> Config:
+    """VI_1 tracks `gate` (weight 0, starts failed) and `bonus` (+50); both will be refused."""
+    scripts = (VrrpScript("gate", "/bin/a", weight=0, init_fail=True), VrrpScript("bonus", "/bin/b", weight=50))
+    tracks = (TrackScript("gate"), TrackScript("bonus"))
+    return config(replace(VI_1, track_scripts=tracks), VI_2, scripts=scripts)
+
+
+def test_refused_script_before_start_applies_no_weight_and_no_fault():
+    engine = Engine(refused_setup(), PRIMARY)
+    assert engine.disable_script("gate", 0.0) == []
+    assert engine.disable_script("bonus", 0.0) == []
+    engine.start(0.0)
+    vi1 = engine.status(0.0)[0]
+    assert (vi1.state, vi1.effective_priority, vi1.priority_reason, vi1.trackers) == ("BACKUP", 100, "", ())
+    _, out = run(engine, 0.0, 4.0)
+    assert changes(out)[0] == (State.BACKUP, State.MASTER, Reason.TIMEOUT)
+
+
+def test_refusing_a_running_script_clears_its_fault_and_its_weight():
+    engine = Engine(refused_setup(), PRIMARY)
+    out = engine.start(0.0)
+    assert engine.machine("VI_1").state is State.FAULT and engine.machine("VI_1").effective_priority == 150
+    out = engine.disable_script("gate", 1.0)
+    assert changes(out) == [(State.FAULT, State.BACKUP, Reason.RECOVERED)]
+    out = engine.disable_script("bonus", 1.0)
+    assert logs(out) == ["(VI_1) Changing effective priority from 150 to 100"]
+    assert engine.script_state("gate", False, 2.0) == []  # a refused script has no results to take
+
+
+def test_reload_keeps_refused_scripts_out_and_restarts_an_instance_whose_script_became_runnable():
+    cfg = refused_setup()
+    engine = Engine(cfg, PRIMARY)
+    engine.disable_script("gate", 0.0)
+    engine.disable_script("bonus", 0.0)
+    engine.start(0.0)
+    kept = engine.machine("VI_1")
+    out = engine.reload(cfg, PRIMARY, 1.0, disabled_scripts={"gate", "bonus"})
+    assert out == [] and engine.machine("VI_1") is kept
+    out = engine.reload(cfg, PRIMARY, 2.0, disabled_scripts={"bonus"})  # gate's permissions were fixed
+    assert changes(out) == [(State.BACKUP, State.INIT, Reason.RELOAD), (State.INIT, State.FAULT, Reason.FAULT)]
+    assert engine.machine("VI_1").effective_priority == 100

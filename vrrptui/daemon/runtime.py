@@ -251,14 +251,17 @@ class Runtime:
         self._open_sockets(self.config)
         self._open_linkwatch()
         self.notify.configure(self.config)
+        scripts = self.scripts.prepare(self.config)  # refusals first: no instance ever counts them
         now = loop.time()
         self.engine = Engine(self.config, primary_addresses=self._primary, now=now)
+        for name in self.scripts.refused:
+            self._process(self.engine.disable_script(name, now))
         self._log(LogLine("Startup complete"))
         self._process(self.engine.start(now))
         for ifname in self._watched_interfaces(self.config):
             if not self._netlink().link_is_up(ifname):
                 self._process(self.engine.interface_state(ifname, False, loop.time()))
-        self.scripts.start(self.config)
+        self.scripts.start(self.config, scripts)
         self._rearm()
         if self.control_path is not None:
             from vrrptui.daemon.control import ControlServer, default_socket_path
@@ -568,7 +571,8 @@ class Runtime:
             self._primary.update(self._primary_addresses(new_config))
             self._open_sockets_for_reload(old_config, new_config)
             self.notify.configure(new_config)
-            outs = engine.reload(new_config, dict(self._primary), loop.time())
+            scripts = self.scripts.prepare(new_config)
+            outs = engine.reload(new_config, dict(self._primary), loop.time(), disabled_scripts=self.scripts.refused)
             self.config = new_config
             self._process(outs)
             self._rearm()
@@ -582,7 +586,7 @@ class Runtime:
         self._primary = {k: v for k, v in self._primary.items() if k in current}
         self._open_sockets(new_config)
         self._host().delete_vmacs(keep=new_config)
-        await self.scripts.replace(new_config)
+        await self.scripts.replace(new_config, scripts)
         self.reloads += 1
         self._log(LogLine("Reload complete"))
         return True

@@ -150,14 +150,15 @@ class ScriptRunner:
             built[script.name] = TrackedScript(script, command, self._on_change, self._log)
         return built
 
-    def start(self, config: Config) -> None:
-        self.scripts = self.prepare(config)
+    def start(self, config: Config, prepared: dict[str, TrackedScript] | None = None) -> None:
+        """Start `config`'s scripts (`prepared`: what prepare(config) returned, to check them once)."""
+        self.scripts = self.prepare(config) if prepared is None else prepared
         for tracked in self.scripts.values():
             tracked.start()
 
-    async def replace(self, config: Config) -> None:
+    async def replace(self, config: Config, prepared: dict[str, TrackedScript] | None = None) -> None:
         """On reload: scripts whose definition is unchanged keep running and keep their state."""
-        new = self.prepare(config)
+        new = self.prepare(config) if prepared is None else dict(prepared)
         for name, old in list(self.scripts.items()):
             if name in new and new[name].script == old.script and new[name].command == old.command:
                 new[name] = old

@@ -20,8 +20,10 @@ CONTRACT (the runtime and console are written against it):
     outs = engine.interface_state(ifname, up, now)   # netlink link up/down
     outs = engine.script_state(script_name, ok, now, exit_status=1, timed_out=False)
                                                # vrrp_script result after rise/fall
+    outs = engine.disable_script(script_name, now)   # refused (insecure): tracker dropped, as keepalived
     outs = engine.shutdown(now)                # masters: prio-0 advert + RemoveVips; RunNotify STOP
-    outs = engine.reload(new_config, primary_addresses, now)  # unchanged instances keep state
+    outs = engine.reload(new_config, primary_addresses, now, disabled_scripts=None)
+                                               # unchanged instances keep state
     engine.status(now) -> tuple[InstanceStatus, ...]
     engine.advert_bytes(name, priority, src, dst) -> bytes     # cached encoded advert
 
@@ -30,7 +32,7 @@ Outputs are the types in vrrptui.engine.outputs, in the order they must be carri
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from vrrptui.config.model import Config, VrrpInstance, VrrpScript
 from vrrptui.engine.machine import VrrpMachine
@@ -60,6 +62,7 @@ class Engine:
         self._adverts: dict[str, AdvertCache] = {}
         self._iface_up: dict[str, bool] = {}
         self._script_ok: dict[str, bool] = {}
+        self._disabled_scripts: set[str] = set()  # refused vrrp_scripts: no tracker anywhere
         self._started = False
         for inst in config.instances:
             self._machines[inst.name] = self._new_machine(inst, config, primary_addresses or {})
@@ -78,6 +81,8 @@ class Engine:
             machine.tracking.set_interface(ifname, up)
         for name, ok in self._script_ok.items():
             machine.tracking.set_script(name, ok)
+        for name in self._disabled_scripts:
+            machine.disable_script(name, self.created_at)
         return machine
 
     def _index(self) -> None:
@@ -151,11 +156,23 @@ class Engine:
         self, script_name: str, ok: bool, now: float, *, exit_status: int | None = None, timed_out: bool = False
     ) -> list[Output]:
         """A vrrp_script's state after rise/fall; `exit_status`/`timed_out` of the run that flipped it."""
+        if script_name in self._disabled_scripts:
+            return []
         changed = self._script_ok.get(script_name) != ok
         self._script_ok[script_name] = ok
         outcome = script_outcome(ok, exit_status, timed_out)
         log: list[Output] = [LogLine(f"VRRP_Script({script_name}) {outcome}")] if changed else []
         return log + self._each(lambda m: m.script_state(script_name, ok, now), now)
+
+    def disable_script(self, script_name: str, now: float) -> list[Output]:
+        """A vrrp_script that will never run (refused by enable_script_security).
+
+        keepalived drops such a script from every instance that tracks it: no weight, no
+        FAULT. Call before start() so no instance ever counts it.
+        """
+        self._disabled_scripts.add(script_name)
+        self._script_ok.pop(script_name, None)
+        return self._each(lambda m: m.disable_script(script_name, now), now)
 
     # --- operator ------------------------------------------------------------------
 
@@ -180,17 +197,31 @@ class Engine:
         return out
 
     def reload(
-        self, new_config: Config, primary_addresses: Mapping[str, IPAddress] | None = None, now: float = 0.0
+        self,
+        new_config: Config,
+        primary_addresses: Mapping[str, IPAddress] | None = None,
+        now: float = 0.0,
+        *,
+        disabled_scripts: Iterable[str] | None = None,
     ) -> list[Output]:
-        """Unchanged instances keep machine, state and VIPs; changed ones restart; removed ones stop."""
+        """Unchanged instances keep machine, state and VIPs; changed ones restart; removed ones stop.
+
+        `disabled_scripts`: the new config's refused vrrp_scripts (None: keep the current set);
+        an instance whose refused scripts differ counts as changed.
+        """
         primary = primary_addresses or {}
         old_config, old = self.config, self._machines
+        old_disabled = self._disabled_scripts
+        if disabled_scripts is not None:
+            self._disabled_scripts = set(disabled_scripts)
         out: list[Output] = []
         machines: dict[str, VrrpMachine] = {}
         fresh: list[VrrpMachine] = []
         for inst in new_config.instances:
             previous = old.get(inst.name)
-            if previous is not None and _same_setup(previous, old_config, inst, new_config, primary):
+            tracked = {t.name for t in inst.track_scripts}
+            same_disabled = tracked & old_disabled == tracked & self._disabled_scripts
+            if previous is not None and same_disabled and _same_setup(previous, old_config, inst, new_config, primary):
                 machines[inst.name] = previous
                 continue
             if previous is not None:

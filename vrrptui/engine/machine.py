@@ -222,6 +222,15 @@ class VrrpMachine:
             self._trackers_changed(now)
         return self._flush()
 
+    def disable_script(self, name: str, now: float) -> list[Output]:
+        """The script will never run (insecure): its tracker goes, with its weight and any FAULT it caused."""
+        if self.tracking.drop_script(name):
+            if self.state is State.INIT:
+                self._recompute_priority(log=False)
+            else:
+                self._trackers_changed(now)
+        return self._flush()
+
     def set_group_fault(self, active: bool, now: float) -> list[Output]:
         """Sync group: another member is in FAULT (keepalived moves the whole group)."""
         if active != self._group_fault:

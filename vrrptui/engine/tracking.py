@@ -106,6 +106,13 @@ class Tracking:
                 changed = True
         return changed
 
+    def drop_script(self, name: str) -> bool:
+        """Forget a script's trackers (refused as insecure: keepalived disables it); True if any went."""
+        kept = [t for t in self.trackers if not (t.kind == "script" and t.name == name)]
+        dropped = len(kept) != len(self.trackers)
+        self.trackers = kept
+        return dropped
+
     def faults(self) -> list[str]:
         """Why the instance must be in FAULT (empty: it need not be)."""
         found = [] if self.link_up else [f"interface {self.instance.interface} down"]
