@@ -249,6 +249,33 @@ vrrp_script chk_bonus {{
     assert (r1["state"], r1["effective_priority"], r1["trackers"]) == ("MASTER", 150, [])
 
 
+def test_sync_group_notify_scripts_run_with_keepalived_group_arguments(lab: Lab) -> None:
+    d = lab.node_dir("r1")
+    record = d / "group.txt"
+    script = d / "group.sh"
+    script.write_text(f'#!/bin/sh\necho "$@" >> {record}\n')
+    script.chmod(0o755)
+    group = f"""
+vrrp_sync_group G1 {{
+    group {{
+        VI_1
+        VI_2
+    }}
+    notify {script}
+    notify_master "{script} group-master"
+}}
+"""
+    second = conf(120, name="VI_2", vrid=52).replace(VIP, "192.168.1.101")
+    p1 = lab.start_vrrptui("r1", group + conf(120) + second, ["--log-detail"])
+    assert wait_holders(lab, ["r1"]), lab.log(p1)
+    assert lab.wait_for(lambda: record.exists() and "GROUP G1 MASTER 0" in record.read_text(), WAIT), lab.log(p1)
+    assert lab.stop(p1, signal.SIGTERM) == 0
+    assert lab.wait_for(lambda: "GROUP G1 STOP 0" in record.read_text(), WAIT)
+    lines = record.read_text().splitlines()
+    assert sorted(lines) == sorted(["GROUP G1 BACKUP 0", "GROUP G1 MASTER 0", "group-master", "GROUP G1 STOP 0"])
+    assert lines[-1] == "GROUP G1 STOP 0"  # the BACKUP/MASTER order is the engine's, pinned in test_engine
+
+
 def test_notify_scripts_run_with_keepalived_arguments(lab: Lab) -> None:
     d = lab.node_dir("r1")
     record = d / "notify.txt"

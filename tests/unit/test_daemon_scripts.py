@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from vrrptui.config.model import Config, GlobalDefs, VrrpInstance, VrrpScript
+from vrrptui.config.model import Config, GlobalDefs, SyncGroup, VrrpInstance, VrrpScript
 from vrrptui.daemon.notify import NotifyRunner
 from vrrptui.daemon.scripts import ScriptRunner, TrackedScript
 from vrrptui.daemon.scriptsec import prepare
-from vrrptui.engine.outputs import LogLine, RunNotify
+from vrrptui.engine.outputs import LogLine, RunGroupNotify, RunNotify
 
 ROOT_USER = GlobalDefs(script_user="root")
 
@@ -180,3 +180,29 @@ def test_notify_scripts_get_keepalived_arguments(tmp_path: Path) -> None:
     lines = sorted(record.read_text().splitlines())
     assert lines == sorted(["master one two words", "INSTANCE VI_1 MASTER 120", "INSTANCE VI_1 STOP 0"])
     assert runner.started == 3
+
+
+def test_sync_group_notify_scripts_get_keepalived_group_arguments(tmp_path: Path) -> None:
+    record = tmp_path / "notify.txt"
+    notify = tmp_path / "notify.sh"
+    notify.write_text(f'#!/bin/sh\necho "$@" >> {record}\n')
+    notify.chmod(0o755)
+    group = SyncGroup("G1", ("VI_1",), notify=str(notify), notify_fault=f"{notify} group-fault")
+    config = Config(path="x.conf", global_defs=ROOT_USER, instances=(VrrpInstance("VI_1", "lo", 1),),
+                    sync_groups=(group,))
+    runner = NotifyRunner(lambda line: None)
+    runner.configure(config)
+
+    async def drive() -> None:
+        runner.run(RunNotify("VI_1", "MASTER", 100))  # the instance has no scripts of its own
+        runner.run_group(RunGroupNotify("G1", "MASTER"))
+        runner.run_group(RunGroupNotify("G1", "FAULT"))
+        await runner.drain(timeout=5)
+        runner.configure(Config(path="x.conf", global_defs=ROOT_USER, instances=()))  # reload drops G1
+        runner.run_group(RunGroupNotify("G1", "STOP"))
+        await runner.drain(timeout=5)
+
+    run(drive())
+    # keepalived 2.2.7: `notify` gets GROUP name STATE 0; notify_fault only what the config wrote
+    assert sorted(record.read_text().splitlines()) == sorted(
+        ["GROUP G1 MASTER 0", "GROUP G1 FAULT 0", "group-fault", "GROUP G1 STOP 0"])

@@ -16,6 +16,7 @@ from vrrptui.engine.outputs import (
     Output,
     Reason,
     RemoveVips,
+    RunGroupNotify,
     RunNotify,
     SendAdvert,
     State,
@@ -157,6 +158,50 @@ def test_sync_group_fault_moves_every_member_to_fault_and_back():
         (State.FAULT, State.BACKUP, Reason.RECOVERED),
         (State.FAULT, State.BACKUP, Reason.SYNC_GROUP),
     ]
+
+
+def group_notifies(out: list[Output]) -> list[RunGroupNotify]:
+    return [o for o in out if isinstance(o, RunGroupNotify)]
+
+
+def test_sync_group_notify_runs_once_per_group_state_after_its_members():
+    chk = VrrpScript("chk", "/bin/true", weight=0)
+    cfg = grouped(scripts=(chk,))
+    cfg = replace(cfg, instances=(replace(VI_1, track_scripts=(TrackScript("chk"),)), VI_2))
+    engine = Engine(cfg, PRIMARY)
+    out = engine.start(0.0)
+    assert group_notifies(out) == [RunGroupNotify("G1", "BACKUP")]
+    assert out.index(RunGroupNotify("G1", "BACKUP")) > max(i for i, o in enumerate(out) if isinstance(o, RunNotify))
+    now, out = run(engine, 0.0, 4.0)
+    assert group_notifies(out) == [RunGroupNotify("G1", "MASTER")]  # once, when both members are MASTER
+    assert group_notifies(run(engine, now, now + 4.0)[1]) == []  # adverts alone change nothing
+    out = engine.script_state("chk", False, now)
+    assert group_notifies(out) == [RunGroupNotify("G1", "FAULT")]
+    out = engine.script_state("chk", True, now + 1)
+    assert group_notifies(out) == [RunGroupNotify("G1", "BACKUP")]
+    out = engine.shutdown(now + 2)
+    assert group_notifies(out) == [RunGroupNotify("G1", "STOP")]
+    assert out[-1] == RunGroupNotify("G1", "STOP")  # after the members' own STOP
+
+
+def test_sync_group_stepping_down_notifies_backup():
+    engine = Engine(grouped(), PRIMARY)
+    engine.start(0.0)
+    now, _ = run(engine, 0.0, 4.0)
+    out = engine.receive_packet("eth0", PEER, MCAST_V4, 255, wire(advert_for(engine.machine("VI_1"), 200)), now)
+    assert group_notifies(out) == [RunGroupNotify("G1", "BACKUP")]
+
+
+def test_ungrouped_instances_run_no_group_notify():
+    engine = Engine(config(), PRIMARY)
+    assert group_notifies(engine.start(0.0) + run(engine, 0.0, 4.0)[1] + engine.shutdown(4.0)) == []
+
+
+def test_reload_that_removes_a_sync_group_tells_its_scripts_stop():
+    engine = Engine(grouped(), PRIMARY)
+    engine.start(0.0)
+    out = engine.reload(config(), PRIMARY, 1.0)
+    assert group_notifies(out) == [RunGroupNotify("G1", "STOP")]
 
 
 # --- trackers through the engine -------------------------------------------------------------

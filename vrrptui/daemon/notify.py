@@ -1,8 +1,9 @@
 """notify scripts: notify_master/backup/fault/stop and `notify` with keepalived's arguments.
 
 `notify SCRIPT` is called as `SCRIPT INSTANCE <name> <STATE> <priority>` (keepalived's four
-arguments); the notify_<state> script runs first, with the arguments written in the
-config only. Both are started without waiting for them: the engine never waits for a
+arguments), a vrrp_sync_group's as `SCRIPT GROUP <name> <STATE> 0` (keepalived 2.2.7 passes
+priority 0 for groups); the notify_<state> script runs first, with the arguments written in
+the config only. Both are started without waiting for them: the engine never waits for a
 script. Their exit is reaped in the background and a failure is a detail log line.
 """
 
@@ -13,7 +14,7 @@ from collections.abc import Callable
 
 from vrrptui.config.model import Config, VrrpInstance
 from vrrptui.daemon.scriptsec import ScriptCommand, ScriptRefused, prepare
-from vrrptui.engine.outputs import LogLine, RunNotify
+from vrrptui.engine.outputs import LogLine, RunGroupNotify, RunNotify
 
 LogFn = Callable[[LogLine], None]
 
@@ -24,6 +25,7 @@ class NotifyRunner:
     def __init__(self, log: LogFn) -> None:
         self._log = log
         self._commands: dict[tuple[str, str], ScriptCommand | None] = {}  # (instance, field) -> command
+        self._group_commands: dict[tuple[str, str], ScriptCommand | None] = {}  # (group, field) -> command
         self._config: Config | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.started = 0  # scripts launched (for tests and status)
@@ -37,6 +39,14 @@ class NotifyRunner:
                 text = getattr(inst, fieldname)
                 if text:
                     self._commands[(inst.name, fieldname)] = self._prepare(text, config)
+        # a group removed by a reload keeps its commands so its STOP can still run
+        groups = {g.name for g in config.sync_groups}
+        self._group_commands = {k: v for k, v in self._group_commands.items() if k[0] not in groups}
+        for group in config.sync_groups:
+            for fieldname in (*_STATE_FIELD.values(), "notify"):
+                text = getattr(group, fieldname)
+                if text:
+                    self._group_commands[(group.name, fieldname)] = self._prepare(text, config)
 
     def _prepare(self, text: str, config: Config) -> ScriptCommand | None:
         try:
@@ -60,6 +70,16 @@ class NotifyRunner:
         command = self._lookup(name, "notify", instance)
         if command is not None:
             self._launch(command, (*command.argv, "INSTANCE", name, action.state, str(action.priority)))
+
+    def run_group(self, action: RunGroupNotify) -> None:
+        """Launch a sync group's scripts for the state the group entered."""
+        state_field = _STATE_FIELD.get(action.state)
+        command = self._group_commands.get((action.group, state_field)) if state_field else None
+        if command is not None:
+            self._launch(command, command.argv)
+        command = self._group_commands.get((action.group, "notify"))
+        if command is not None:
+            self._launch(command, (*command.argv, "GROUP", action.group, action.state, "0"))
 
     def _lookup(self, name: str, fieldname: str, instance: VrrpInstance | None) -> ScriptCommand | None:
         if (name, fieldname) in self._commands:

@@ -43,6 +43,7 @@ from vrrptui.engine.outputs import (
     LogLine,
     Output,
     RemoveVips,
+    RunGroupNotify,
     RunNotify,
     SendAdvert,
     StartGratuitous,
@@ -463,6 +464,8 @@ class Runtime:
                     self._garp.stop(out.instance)  # type: ignore[union-attr]
             elif kind is RunNotify:
                 self.notify.run(out, self._instances.get(out.instance))  # type: ignore[arg-type, union-attr]
+            elif kind is RunGroupNotify:
+                self.notify.run_group(out)  # type: ignore[arg-type]
             if observer is not None and kind in (StateChanged, AdvertAccepted, Dropped, LogLine):
                 self._observe(out)  # type: ignore[arg-type]
         # after the batch: the engine's "setting VIPs." / "Sending/queueing" lines come first, as in keepalived

@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from vrrptui.config.model import Config, VrrpInstance, VrrpScript
 from vrrptui.engine.machine import VrrpMachine
-from vrrptui.engine.outputs import Dropped, LogLine, Output, Reason, State, StateChanged
+from vrrptui.engine.outputs import Dropped, LogLine, Output, Reason, RunGroupNotify, State, StateChanged
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.engine.tracking import script_outcome
 from vrrptui.protocol.packet import AdvertCache, Drop, DropReason, IPAddress, decode
@@ -63,6 +63,7 @@ class Engine:
         self._iface_up: dict[str, bool] = {}
         self._script_ok: dict[str, bool] = {}
         self._disabled_scripts: set[str] = set()  # refused vrrp_scripts: no tracker anywhere
+        self._group_state: dict[str, str] = {}  # sync group -> the state its notify scripts were last told
         self._started = False
         for inst in config.instances:
             self._machines[inst.name] = self._new_machine(inst, config, primary_addresses or {})
@@ -194,7 +195,7 @@ class Engine:
         out: list[Output] = []
         for m in self._machines.values():
             out += m.shutdown(now)
-        return out
+        return out + self._group_notifies()
 
     def reload(
         self,
@@ -272,7 +273,41 @@ class Engine:
                     out += machine.sync_master(now)
                 elif event.old is State.MASTER and event.new is State.BACKUP:
                     out += machine.sync_backup(now)
+        return out + self._group_notifies()
+
+    def _group_notifies(self) -> list[Output]:
+        """A sync group's own notify scripts run when the group as a whole changes state."""
+        out: list[Output] = []
+        groups = {g.name: g for g in self.config.sync_groups}
+        for name in [n for n in self._group_state if n not in groups]:  # removed by a reload
+            if self._group_state.pop(name) != "STOP":
+                out.append(RunGroupNotify(name, "STOP"))
+        for group in groups.values():
+            states = [self._machines[n].state for n in group.members if n in self._machines]
+            new = _group_state(states, self._group_state.get(group.name))
+            if new is not None and new != self._group_state.get(group.name):
+                self._group_state[group.name] = new
+                out.append(RunGroupNotify(group.name, new))
         return out
+
+
+def _group_state(states: list[State], previous: str | None) -> str | None:
+    """The group's notify state from its members' (None: no change to report).
+
+    keepalived: any member in FAULT -> FAULT; all MASTER -> MASTER; all BACKUP -> BACKUP;
+    all stopped after running -> STOP. A mix while the members are being synced says nothing new.
+    """
+    if not states:
+        return None
+    if all(s is State.INIT for s in states):
+        return "STOP" if previous is not None else None
+    if State.FAULT in states:
+        return "FAULT"
+    if all(s is State.MASTER for s in states):
+        return "MASTER"
+    if all(s is State.BACKUP for s in states):
+        return "BACKUP"
+    return None
 
 
 def _primary_address(inst: VrrpInstance, primary: Mapping[str, IPAddress]) -> IPAddress:

@@ -75,6 +75,14 @@ class RunNotify:
     priority: int
 
 
+@dataclass(frozen=True, slots=True)
+class RunGroupNotify:
+    """A vrrp_sync_group's notify_<state> and `notify` scripts (keepalived's GROUP name STATE 0)."""
+
+    group: str
+    state: str  # MASTER, BACKUP, FAULT, STOP
+
+
 # --- events ------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +124,7 @@ class LogLine:
     level: str = "info"  # info, warning, error
 
 
-Action = SendAdvert | AddVips | RemoveVips | StartGratuitous | StopGratuitous | RunNotify
+Action = SendAdvert | AddVips | RemoveVips | StartGratuitous | StopGratuitous | RunNotify | RunGroupNotify
 Event = StateChanged | AdvertAccepted | Dropped | LogLine
 Output = Action | Event
 
