@@ -276,6 +276,32 @@ vrrp_sync_group G1 {{
     assert lines[-1] == "GROUP G1 STOP 0"  # the BACKUP/MASTER order is the engine's, pinned in test_engine
 
 
+def test_sigusr1_and_sigusr2_dump_status_and_stats_like_keepalived(lab: Lab, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VRRPTUI_DUMP_DIR", str(tmp_path))  # /tmp/vrrptui.* is shared by concurrent runs
+    p1 = lab.start_vrrptui("r1", conf(120), ["--log-detail"])
+    assert wait_state(lab, "r1", p1, "MASTER"), lab.log(p1)
+    data, stats = tmp_path / "vrrptui.data", tmp_path / "vrrptui.stats"
+    p1.send_signal(signal.SIGUSR1)
+    assert lab.wait_for(data.exists, WAIT), lab.log(p1)
+    p1.send_signal(signal.SIGUSR2)
+    assert lab.wait_for(stats.exists, WAIT), lab.log(p1)
+    text = data.read_text()
+    assert f" pid {p1.pid} " in text.splitlines()[1]
+    assert "VI_1: MASTER  (VRID 51, VRRPv3 IPv4, interface eth0)" in text
+    assert "priority         120 effective, 120 configured" in text
+    assert f"VIPs             {VIP}/24" in text
+    sent = [line for line in stats.read_text().splitlines() if line.startswith("    Sent: ")]
+    assert stats.read_text().startswith("------< VRRP stats of vrrptui pid ")
+    assert "VRRP Instance: VI_1" in stats.read_text() and int(sent[0].split()[1]) > 0
+    assert data.stat().st_mode & 0o777 == 0o600 and stats.stat().st_mode & 0o777 == 0o600
+    log = lab.log(p1)
+    assert f"Printing VRRP data for process({p1.pid}) on signal: {data}" in log
+    assert f"Printing VRRP stats for process({p1.pid}) on signal: {stats}" in log
+    assert wait_state(lab, "r1", p1, "MASTER")  # the signals changed nothing else
+    assert lab.stop(p1, signal.SIGTERM) == 0
+
+
 def test_notify_scripts_run_with_keepalived_arguments(lab: Lab) -> None:
     d = lab.node_dir("r1")
     record = d / "notify.txt"

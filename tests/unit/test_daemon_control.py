@@ -13,6 +13,7 @@ import pytest
 
 from vrrptui.config.parser import parse_config
 from vrrptui.daemon.control import ControlServer, discover, format_status
+from vrrptui.daemon.dump import format_data, format_stats, write_private
 from vrrptui.daemon.logsink import ConsoleLog
 from vrrptui.daemon.runtime import Runtime
 from vrrptui.engine.engine import Engine
@@ -89,3 +90,56 @@ def test_status_without_a_running_vrrptui_says_so(tmp_path: Path) -> None:
                          env={**os.environ, "VRRPTUI_RUNTIME_DIR": str(tmp_path)})
     assert out.returncode == 1
     assert f"no running vrrptui found (no control socket in {tmp_path}/)" in out.stderr
+
+
+def dump_reply(config) -> dict:  # type: ignore[no-untyped-def]
+    inst, now = master_status(config)
+    inst = json.loads(json.dumps(inst))
+    inst["counters"]["drops"]["ttl"] = 2
+    inst["counters"]["drops"]["auth"] = 1
+    return {"pid": 42, "version": "0.1.0", "config": "k.conf", "namespace": None, "hostname": "r1",
+            "monotonic": now, "wall": 1_700_000_000.0, "instances": [inst]}
+
+
+def test_sigusr1_data_dump_is_the_status_text(config) -> None:  # type: ignore[no-untyped-def]
+    reply = dump_reply(config)
+    text = format_data(reply)
+    assert text.splitlines()[0].startswith("------< VRRP data of vrrptui pid 42 at ")
+    assert format_status(reply) in text
+
+
+def test_sigusr2_stats_dump_follows_keepalived_layout(config) -> None:  # type: ignore[no-untyped-def]
+    lines = format_stats(dump_reply(config)).splitlines()
+    i = lines.index("VRRP Instance: VI_1")
+    assert lines[i:i + 17] == [
+        "VRRP Instance: VI_1",
+        "  Advertisements:",
+        "    Received: 0",
+        "    Sent: 1",
+        "  Became master: 1",
+        "  Released master: 0",
+        "  Packet Errors:",
+        "    Length: 0",
+        "    TTL: 2",
+        "    Invalid Type: 0",
+        "    Advertisement Interval: 0",
+        "    Address List: 0",
+        "  Authentication Errors:",
+        "    Failure: 1",
+        "  Priority Zero:",
+        "    Received: 0",
+        "    Sent: 0",
+    ]
+    assert "    ttl: 2" in lines and "    unicast_source: 0" in lines
+
+
+def test_dump_files_are_private_and_replace_a_planted_symlink(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("keep me\n")
+    path = tmp_path / "vrrptui.data"
+    path.symlink_to(victim)
+    write_private(path, "dump\n")
+    assert victim.read_text() == "keep me\n"
+    assert not path.is_symlink() and path.read_text() == "dump\n"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["victim", "vrrptui.data"]

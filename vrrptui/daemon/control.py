@@ -158,19 +158,23 @@ class ControlServer:
         return {"ok": True}
 
     def status(self) -> dict[str, Any]:
-        rt = self.runtime
-        loop_now = rt.loop.time() if rt.loop is not None else time.monotonic()
-        return {
-            "pid": os.getpid(),
-            "version": __version__,
-            "config": rt.config.path,
-            "namespace": self.namespace,
-            "hostname": socket.gethostname(),
-            "monotonic": loop_now,
-            "wall": rt.wall_time(loop_now),
-            "reloads": rt.reloads,
-            "instances": [s.to_json() for s in rt.status_now()],
-        }
+        return status_reply(self.runtime, self.namespace)
+
+
+def status_reply(rt: Runtime, namespace: str | None) -> dict[str, Any]:
+    """What `vrrptui status` gets (and the SIGUSR1/SIGUSR2 dumps write); call on the runtime's loop."""
+    loop_now = rt.loop.time() if rt.loop is not None else time.monotonic()
+    return {
+        "pid": os.getpid(),
+        "version": __version__,
+        "config": rt.config.path,
+        "namespace": namespace,
+        "hostname": socket.gethostname(),
+        "monotonic": loop_now,
+        "wall": rt.wall_time(loop_now),
+        "reloads": rt.reloads,
+        "instances": [s.to_json() for s in rt.status_now()],
+    }
 
 
 def _remove_stale_sockets(directory: Path) -> None:

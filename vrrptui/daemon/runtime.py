@@ -22,6 +22,7 @@ import asyncio
 import concurrent.futures
 import errno
 import ipaddress
+import os
 import signal
 import threading
 import time
@@ -218,6 +219,8 @@ class Runtime:
             loop.add_signal_handler(signal.SIGTERM, self._request_stop)
             loop.add_signal_handler(signal.SIGINT, self._request_stop)
             loop.add_signal_handler(signal.SIGHUP, self._on_sighup)
+            loop.add_signal_handler(signal.SIGUSR1, self._guarded(self._dump), "data")
+            loop.add_signal_handler(signal.SIGUSR2, self._guarded(self._dump), "stats")
         try:
             try:
                 await self._start()
@@ -234,7 +237,7 @@ class Runtime:
         finally:
             await self._cleanup()
             if self.handle_signals:
-                for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
                     loop.remove_signal_handler(sig)
             loop.set_exception_handler(previous_handler)
         return self.exit_code
@@ -535,6 +538,26 @@ class Runtime:
             now = loop.time()
             self._observe(StatusSnapshot(now, self.wall_time(now), self.engine.status(now)))
         self._snapshot_handle = loop.call_later(SNAPSHOT_PERIOD, self._guarded(self._snapshot))
+
+    # --- signal-triggered dumps ----------------------------------------------------------
+
+    def _dump(self, kind: str) -> None:
+        """SIGUSR1 -> data, SIGUSR2 -> stats, as keepalived's /tmp/keepalived.data / .stats."""
+        from vrrptui.daemon import dump
+        from vrrptui.daemon.control import network_namespace_name, status_reply
+
+        name, title, render = {
+            "data": (dump.DATA_FILE, "data", dump.format_data),
+            "stats": (dump.STATS_FILE, "stats", dump.format_stats),
+        }[kind]
+        path = dump.dump_dir() / name
+        self._log(LogLine(f"Printing VRRP {title} for process({os.getpid()}) on signal: {path}"))
+        namespace = self.control.namespace if self.control is not None else network_namespace_name()
+        try:
+            dump.write_private(path, render(status_reply(self, namespace)))
+        except OSError as exc:
+            self._log(LogLine(f"cannot write {path}: {exc.strerror or exc}; set VRRPTUI_DUMP_DIR to a writable "
+                              f"directory", level="error"))
 
     # --- reload -------------------------------------------------------------------------
 
