@@ -7,6 +7,8 @@ and remove rows that went away, so a refresh never redraws a whole table (dolphi
 from __future__ import annotations
 
 import os
+import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -265,5 +267,24 @@ class LabPingPane(Static):
         text = Text("lab client pc1 -> VIP\n", style="bold")
         for line in tail:
             bad = "no answer" in line or "unreachable" in line.lower() or "timeout" in line.lower()
-            text.append(line + "\n", style="bold red" if bad else "")
+            text.append(ping_line(line) + "\n", style="bold red" if bad else "")
         self.update(text)
+
+
+_PING_RE = re.compile(r"^\[(?P<ts>\d+\.\d+)\] (?:.*icmp_seq=(?P<seq>\d+))?(?:.* time=(?P<rtt>[\d.]+ ms))?")
+
+
+def ping_line(line: str) -> str:
+    """`ping -D -O` output in the pane's width: "12:07:52.204 seq 97 0.064 ms" / "... seq 98 no answer"."""
+    m = _PING_RE.match(line)
+    if not m or not m["seq"]:
+        return line
+    ms = round(float(m["ts"]) * 1000)
+    stamp = time.strftime("%H:%M:%S", time.localtime(ms // 1000)) + f".{ms % 1000:03d}"
+    if m["rtt"]:
+        what = m["rtt"]
+    elif "no answer" in line:
+        what = "no answer"
+    else:
+        what = "unreachable" if "unreachable" in line.lower() else line.split("icmp_seq=", 1)[1].split(" ", 1)[-1]
+    return f"{stamp} seq {m['seq']} {what}"
