@@ -110,3 +110,21 @@ def test_use_vmac_vip_is_answered_from_the_virtual_mac(make_lab, tcpdump_ok: str
     assert lab.stop(proc, signal.SIGTERM) == 0
     links = lab.exec("r1", ["ip", "-o", "link", "show"]).stdout
     assert "vrrp.51" not in links
+
+
+def test_adverts_follow_a_new_primary_address_of_the_interface(make_lab, tcpdump_ok: str) -> None:
+    lab: Lab = make_lab(routers=("r1",))
+    cap = lab.capture(bpf="ip proto 112")
+    # a /32 VIP: not a secondary of 192.168.1.11/24, so the kernel keeps it when that address goes
+    proc = run_until_master(lab, instance("    version 3\n    advert_int 0.1\n", "192.168.1.100/32"), "192.168.1.100")
+    assert lab.wait_for(lambda: any(a.src == "192.168.1.11" for a in cap.adverts()), WAIT)
+    # a second subnet, then the original address goes: 10.9.9.1 is the interface's primary now
+    lab.exec("r1", ["ip", "addr", "add", "10.9.9.1/24", "dev", lab.iface("r1")], check=True)
+    lab.exec("r1", ["ip", "addr", "del", "192.168.1.11/24", "dev", lab.iface("r1")], check=True)
+    assert lab.wait_for(lambda: any(a.src == "10.9.9.1" for a in cap.adverts()), WAIT), lab.log(proc)
+    assert "(VI_1) source address changed from 192.168.1.11 to 10.9.9.1" in lab.log(proc)
+    # never from the VIP (it is on the interface too, but it is not the interface's own address)
+    assert {a.src for a in cap.adverts()} == {"192.168.1.11", "10.9.9.1"}
+    assert lab.vip_holders("192.168.1.100") == ["r1"]
+    lab.stop(proc, signal.SIGTERM)
+    assert any(a.src == "10.9.9.1" and a.priority == 0 for a in cap.adverts()), cap.adverts()

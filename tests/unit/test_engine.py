@@ -412,3 +412,22 @@ def test_reload_keeps_refused_scripts_out_and_restarts_an_instance_whose_script_
     out = engine.reload(cfg, PRIMARY, 2.0, disabled_scripts={"bonus"})  # gate's permissions were fixed
     assert changes(out) == [(State.BACKUP, State.INIT, Reason.RELOAD), (State.INIT, State.FAULT, Reason.FAULT)]
     assert engine.machine("VI_1").effective_priority == 100
+
+
+# --- primary address changes -----------------------------------------------------------------------
+
+
+def test_new_primary_address_is_the_source_of_status_and_elections():
+    engine = Engine(config(VI_1), PRIMARY)
+    engine.start(0.0)
+    now, _ = run(engine, 0.0, 4.0)
+    moved = ipaddress.IPv4Address("192.168.1.13")  # now above the peer's .12
+    out = engine.set_primary_address("VI_1", moved, now)
+    assert logs(out) == ["(VI_1) source address changed from 192.168.1.11 to 192.168.1.13"]
+    assert actions(out) == []  # the next advert simply comes from it
+    st = engine.status(now)[0]
+    assert (st.primary_address, st.master_address) == ("192.168.1.13", "192.168.1.13")
+    assert engine.set_primary_address("VI_1", moved, now) == []
+    # equal priority from .12: RFC 5798 6.4.3 compares against the new address, so we stay MASTER
+    out = engine.receive_packet("eth0", PEER, MCAST_V4, 255, wire(advert_for(engine.machine("VI_1"), 100)), now)
+    assert changes(out) == [] and state(engine, "VI_1") is State.MASTER

@@ -321,7 +321,6 @@ class Runtime:
 
     def _primary_addresses(self, config: Config) -> dict[str, IPAddress]:
         """The source address of each instance's adverts: unicast_src_ip/mcast_src_ip, else netlink's primary."""
-        nl = self._netlink()
         result: dict[str, IPAddress] = {}
         for inst in config.instances:
             configured = configured_source(inst)
@@ -329,15 +328,19 @@ class Runtime:
                 result[inst.name] = configured
                 continue
             ifname = self.recv_interface(inst)
-            vips = [v.address for v in inst.all_vips]
-            address = nl.primary_address(ifname, inst.family, exclude=vips) if ifname else None
+            address = self._netlink_primary(inst, ifname) if ifname else None
             if address is None:
-                address = ipaddress.ip_address("0.0.0.0" if inst.family == 4 else "::")
+                address = _unspecified(inst.family)
                 self._log(LogLine(
                     f"({inst.name}) no IPv{inst.family} address on {ifname or '(no interface)'}: "
                     f"adverts cannot be sent until one is added", level="warning"))
             result[inst.name] = address
         return result
+
+    def _netlink_primary(self, inst: VrrpInstance, ifname: str) -> IPAddress | None:
+        """The interface's own address for the instance's family, never one of its VIPs."""
+        vips = [v.address for v in inst.all_vips]
+        return self._netlink().primary_address(ifname, inst.family, exclude=vips)
 
     def _open_sockets(self, config: Config) -> None:
         loop = self._require_loop()
@@ -373,7 +376,7 @@ class Runtime:
     def _open_linkwatch(self) -> None:
         from vrrptui.net.linkwatch import LinkWatcher
 
-        self._linkwatch = LinkWatcher()
+        self._linkwatch = LinkWatcher(addresses=True)
         self._require_loop().add_reader(self._linkwatch.fileno(), self._guarded(self._on_link_event))
 
     # --- engine plumbing ----------------------------------------------------------------
@@ -427,12 +430,39 @@ class Runtime:
     def _on_link_event(self) -> None:
         engine = self.engine
         changes = self._linkwatch.read()
-        if engine is None or not changes:
+        addresses = self._linkwatch.address_changes()
+        if engine is None or not (changes or addresses):
             return
         loop = self._require_loop()
         for ifname, up in changes:
             self._process(engine.interface_state(ifname, up, loop.time()))
+        if addresses:
+            self._refresh_primary_addresses(addresses)
         self._rearm()
+
+    def _refresh_primary_addresses(self, interfaces: set[str]) -> None:
+        """An address came or went on `interfaces`: instances that use the interface's primary follow it."""
+        engine, loop = self.engine, self._require_loop()
+        if engine is None:
+            return
+        for inst in self.config.instances:
+            ifname = self.recv_interface(inst)
+            if ifname not in interfaces or configured_source(inst) is not None:
+                continue
+            old = self._primary.get(inst.name)
+            new = self._netlink_primary(inst, ifname)
+            if new is None:
+                if old is not None and not old.is_unspecified:
+                    self._log(LogLine(f"Deassigned address {old} from interface {ifname}", detail=True))
+                    self._log(LogLine(f"({inst.name}) no IPv{inst.family} address left on {ifname}: "
+                                      f"adverts cannot be sent until one is added", level="warning"))
+                    self._primary[inst.name] = _unspecified(inst.family)
+                continue
+            if new == old:
+                continue
+            self._log(LogLine(f"Assigned address {new} for interface {ifname}", detail=True))
+            self._primary[inst.name] = new
+            self._process(engine.set_primary_address(inst.name, new, loop.time()))
 
     def _on_script_change(self, name: str, ok: bool, exit_status: int | None, timed_out: bool) -> None:
         engine, loop = self.engine, self.loop
@@ -770,3 +800,8 @@ class Runtime:
                 pass
             self._linkwatch.close()
             self._linkwatch = None
+
+
+def _unspecified(family: int) -> IPAddress:
+    """The placeholder source of an instance whose interface has no address: nothing is sent."""
+    return ipaddress.ip_address("0.0.0.0" if family == 4 else "::")

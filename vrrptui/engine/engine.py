@@ -18,6 +18,7 @@ CONTRACT (the runtime and console are written against it):
                                                # backup: take over now
     outs = engine.resume(name, now)            # configured priority, normal behaviour
     outs = engine.interface_state(ifname, up, now)   # netlink link up/down
+    outs = engine.set_primary_address(name, address, now)  # the interface's primary address changed
     outs = engine.script_state(script_name, ok, now, exit_status=1, timed_out=False)
                                                # vrrp_script result after rise/fall
     outs = engine.disable_script(script_name, now)   # refused (insecure): tracker dropped, as keepalived
@@ -152,6 +153,10 @@ class Engine:
         self._iface_up[ifname] = up
         log: list[Output] = [LogLine(f"Netlink reports {ifname} {'up' if up else 'down'}")]
         return log + self._each(lambda m: m.interface_state(ifname, up, now), now)
+
+    def set_primary_address(self, name: str, address: IPAddress, now: float) -> list[Output]:
+        """Adverts of `name` now come from `address` (an address was added to / removed from its interface)."""
+        return self.machine(name).set_primary_address(address, now)
 
     def script_state(
         self, script_name: str, ok: bool, now: float, *, exit_status: int | None = None, timed_out: bool = False

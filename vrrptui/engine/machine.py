@@ -210,6 +210,16 @@ class VrrpMachine:
             self._deadline = None
         return self._flush()
 
+    def set_primary_address(self, address: IPAddress, now: float) -> list[Output]:
+        """The interface's primary address changed (RFC 5798 5.1.1.2: adverts come from it)."""
+        if address == self.primary_address:
+            return []
+        old, self.primary_address = self.primary_address, address
+        self._log(f"source address changed from {old} to {address}")
+        if self.state is State.MASTER:
+            self.master_address = address
+        return self._flush()
+
     # --- trackers ----------------------------------------------------------------
 
     def interface_state(self, ifname: str, up: bool, now: float) -> list[Output]:

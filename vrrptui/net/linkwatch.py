@@ -1,5 +1,9 @@
 """Interface up/down events from rtnetlink (RTMGRP_LINK), for FAULT on link loss.
 
+With `addresses=True` it also listens to RTMGRP_IPV4_IFADDR / RTMGRP_IPV6_IFADDR and
+remembers which interfaces had an address added or removed (`address_changes()`), so
+the runtime can pick up a new primary (source) address as keepalived does.
+
 A plain netlink socket parsed by hand: the messages needed are tiny and this keeps the
 event path free of pyroute2's event loop. "Up" means administratively up and
 operationally running (carrier present), the same test as Netlink.link_is_up.
@@ -15,11 +19,15 @@ import struct
 
 NETLINK_ROUTE = 0
 RTMGRP_LINK = 0x1
+RTMGRP_IPV4_IFADDR = 0x10
+RTMGRP_IPV6_IFADDR = 0x100
 NLMSG_ERROR = 2
 NLMSG_DONE = 3
 RTM_NEWLINK = 16
 RTM_DELLINK = 17
 RTM_GETLINK = 18
+RTM_NEWADDR = 20
+RTM_DELADDR = 21
 NLM_F_REQUEST = 0x1
 NLM_F_DUMP = 0x300
 IFLA_IFNAME = 3
@@ -28,6 +36,7 @@ IFF_RUNNING = 0x40
 
 _NLMSGHDR = struct.Struct("=IHHII")  # length, type, flags, seq, pid
 _IFINFOMSG = struct.Struct("=BxHiII")  # family, type, index, flags, change
+_IFADDRMSG = struct.Struct("=BBBBI")  # family, prefixlen, flags, scope, index
 _RTATTR = struct.Struct("=HH")
 _RCVBUF = 1 << 20
 _DUMP_TIMEOUT = 5.0
@@ -50,6 +59,9 @@ def _parse(data: bytes) -> list[tuple[int, int, int, str | None, int]]:
             family, _type, index, ifi_flags, _change = _IFINFOMSG.unpack_from(data, body)
             if family == socket.AF_UNSPEC:  # AF_BRIDGE copies describe bridge ports, not links
                 out.append((kind, seq, index, _ifname(data, body + _IFINFOMSG.size, offset + length), ifi_flags))
+        elif kind in (RTM_NEWADDR, RTM_DELADDR) and length >= _NLMSGHDR.size + _IFADDRMSG.size:
+            index = _IFADDRMSG.unpack_from(data, body)[4]
+            out.append((kind, seq, index, None, 0))
         elif kind in (NLMSG_DONE, NLMSG_ERROR):
             out.append((kind, seq, 0, None, 0))
         offset += _align(length)
@@ -75,14 +87,16 @@ class LinkWatcher:
     re-reads every link and reports the differences, so no change is lost for good.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, addresses: bool = False) -> None:
         self._sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_NONBLOCK, NETLINK_ROUTE)
         try:
             self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RCVBUF)
-            self._sock.bind((0, RTMGRP_LINK))
+            groups = RTMGRP_LINK | (RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR if addresses else 0)
+            self._sock.bind((0, groups))
             self._seq = 0
             self._up: dict[str, bool] = {}
             self._names: dict[int, str] = {}
+            self._address_changed: set[str] = set()
             self._resync()
         except BaseException:
             self._sock.close()
@@ -95,6 +109,11 @@ class LinkWatcher:
         """The last known state of every interface."""
         return dict(self._up)
 
+    def address_changes(self) -> set[str]:
+        """Interfaces that gained or lost an address since the last call (after `read()`)."""
+        changed, self._address_changed = self._address_changed, set()
+        return changed
+
     def read(self) -> list[tuple[str, bool]]:
         changes: list[tuple[str, bool]] = []
         while True:
@@ -106,11 +125,16 @@ class LinkWatcher:
                 if exc.errno != errno.ENOBUFS:
                     raise
                 changes.extend(self._resync())  # events were lost: compare against a fresh dump
+                self._address_changed.update(self._up)  # address events may be lost too: recheck all
                 continue
             for kind, _seq, index, ifname, flags in _parse(data):
                 self._apply(kind, index, ifname, flags, changes)
 
     def _apply(self, kind: int, index: int, ifname: str | None, flags: int, changes: list[tuple[str, bool]]) -> None:
+        if kind in (RTM_NEWADDR, RTM_DELADDR):
+            if index in self._names:
+                self._address_changed.add(self._names[index])
+            return
         if kind not in (RTM_NEWLINK, RTM_DELLINK):
             return
         old_name = self._names.get(index)
