@@ -218,7 +218,8 @@ def test_interface_state_is_logged_and_reaches_the_instance_on_it():
 def test_script_failure_is_logged_in_keepalived_words_with_its_exit_status():
     engine = Engine(config(), PRIMARY)
     engine.start(0.0)
-    assert logs(engine.script_state("chk", False, 1.0, exit_status=1)) == ["VRRP_Script(chk) failed (exited with status 1)"]
+    out = engine.script_state("chk", False, 1.0, exit_status=1)
+    assert logs(out) == ["VRRP_Script(chk) failed (exited with status 1)"]
     assert logs(engine.script_state("chk", True, 2.0, exit_status=0)) == ["VRRP_Script(chk) succeeded"]
     assert logs(engine.script_state("chk", False, 3.0, exit_status=-9)) == ["VRRP_Script(chk) failed (due to signal 9)"]
 

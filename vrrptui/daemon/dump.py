@@ -27,7 +27,8 @@ def dump_dir() -> Path:
 
 
 def _banner(title: str, reply: dict[str, Any]) -> str:
-    return f"------< {title} of vrrptui pid {reply.get('pid')} at {time.ctime(float(reply.get('wall', time.time())))} >------"
+    at = time.ctime(float(reply.get("wall", time.time())))
+    return f"------< {title} of vrrptui pid {reply.get('pid')} at {at} >------"
 
 
 def format_data(reply: dict[str, Any]) -> str:
