@@ -12,6 +12,8 @@ import ipaddress
 import socket
 import struct
 
+from vrrptui.protocol.packet import internet_checksum, pseudo_header
+
 ETH_P_ARP = 0x0806
 ETH_P_IPV6 = 0x86DD
 ARPHRD_ETHER = 1
@@ -54,24 +56,14 @@ def garp_frame(address: ipaddress.IPv4Address, mac: bytes) -> bytes:
     return ethernet + arp
 
 
-def checksum(data: bytes) -> int:
-    """RFC 1071 internet checksum."""
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
 def unsolicited_na_frame(address: ipaddress.IPv6Address, mac: bytes, router: bool = False) -> bytes:
     """RFC 4861 4.4 / 7.2.6: NA from the VIP to ff02::1, override set, target link-layer option."""
     flags = NA_FLAG_OVERRIDE | (NA_FLAG_ROUTER if router else 0)
     option = struct.pack("!BB", ND_OPT_TARGET_LL_ADDR, 1) + mac
     icmp = struct.pack("!BBHI", ICMPV6_NEIGHBOUR_ADVERT, 0, 0, flags) + address.packed + option
-    # RFC 8200 8.1 pseudo-header: src, dst, upper-layer length, next header 58
-    pseudo = address.packed + ALL_NODES.packed + struct.pack("!I3xB", len(icmp), socket.IPPROTO_ICMPV6)
-    icmp = icmp[:2] + checksum(pseudo + icmp).to_bytes(2, "big") + icmp[4:]
+    # RFC 4443 2.3: the checksum covers the RFC 8200 8.1 pseudo-header (next header 58)
+    pseudo = pseudo_header(address, ALL_NODES, len(icmp), socket.IPPROTO_ICMPV6)
+    icmp = icmp[:2] + internet_checksum(pseudo + icmp).to_bytes(2, "big") + icmp[4:]
     # version 6, traffic class 0, flow 0; hop limit 255 as RFC 4861 7.1.2 requires
     ipv6 = struct.pack("!IHBB", 6 << 28, len(icmp), socket.IPPROTO_ICMPV6, 255) + address.packed + ALL_NODES.packed
     ethernet = ALL_NODES_MAC + mac + struct.pack("!H", ETH_P_IPV6)

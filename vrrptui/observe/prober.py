@@ -18,6 +18,8 @@ import threading
 import time
 from typing import Callable, NamedTuple
 
+from vrrptui.protocol.packet import internet_checksum, pseudo_header
+
 log = logging.getLogger(__name__)
 
 ETH_P_ARP = 0x0806
@@ -61,21 +63,13 @@ def arp_request(src_mac: bytes, vip: ipaddress.IPv4Address) -> bytes:
     return (BROADCAST + src_mac + struct.pack("!H", ETH_P_ARP) + arp).ljust(60, b"\0")
 
 
-def _icmpv6_checksum(src: bytes, dst: bytes, body: bytes) -> int:
-    data = src + dst + struct.pack("!I3xB", len(body), ICMPV6) + body
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
 def neighbour_solicitation(src_mac: bytes, src_ll: ipaddress.IPv6Address, vip: ipaddress.IPv6Address) -> bytes:
     """RFC 4861 4.3 NS from our link-local (never from ::, which a node still in DAD reads as a duplicate)."""
     group = ipaddress.IPv6Address(b"\xff\x02" + b"\0" * 9 + b"\x01\xff" + vip.packed[-3:])
     body = struct.pack("!BBHI16s", NS, 0, 0, 0, vip.packed) + struct.pack("!BB6s", 1, 1, src_mac)
-    body = body[:2] + struct.pack("!H", _icmpv6_checksum(src_ll.packed, group.packed, body)) + body[4:]
+    # RFC 4443 2.3: the checksum covers the RFC 8200 8.1 pseudo-header (next header 58)
+    checksum = internet_checksum(pseudo_header(src_ll, group, len(body), ICMPV6) + body)
+    body = body[:2] + struct.pack("!H", checksum) + body[4:]
     ip6 = struct.pack("!IHBB16s16s", 6 << 28, len(body), ICMPV6, 255, src_ll.packed, group.packed)
     dst_mac = b"\x33\x33" + group.packed[-4:]
     return dst_mac + src_mac + struct.pack("!H", ETH_P_IPV6) + ip6 + body

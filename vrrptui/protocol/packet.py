@@ -125,13 +125,16 @@ def internet_checksum(data: bytes) -> int:
     return ~total & 0xFFFF
 
 
-def pseudo_header(src: IPAddress, dst: IPAddress, length: int) -> bytes:
-    """The IPv4 (RFC 768 style) or IPv6 (RFC 8200 8.1) pseudo-header for protocol 112."""
+def pseudo_header(src: IPAddress, dst: IPAddress, length: int, protocol: int = VRRP_PROTO) -> bytes:
+    """The IPv4 (RFC 768 style) or IPv6 (RFC 8200 8.1) pseudo-header, for protocol 112 unless told.
+
+    `protocol` lets the ICMPv6 senders (58: NA, NS) checksum with the same layout.
+    """
     if src.version != dst.version:
         raise ValueError(f"source {src} and destination {dst} are of different families")
     if src.version == 4:
-        return src.packed + dst.packed + struct.pack("!BBH", 0, VRRP_PROTO, length)
-    return src.packed + dst.packed + struct.pack("!I3xB", length, VRRP_PROTO)
+        return src.packed + dst.packed + struct.pack("!BBH", 0, protocol, length)
+    return src.packed + dst.packed + struct.pack("!I3xB", length, protocol)
 
 
 def _message_length(version: int, count: int, family: int) -> int:
