@@ -5,7 +5,7 @@ from __future__ import annotations
 import harness as h
 from vrrptui.engine.outputs import Reason, State, StateChanged
 from vrrptui.observe.host import OtherDaemon
-from vrrptui.observe.prober import Claim, ProbeSent
+from vrrptui.observe.prober import Claim, LocalPresence, ProbeSent
 
 SIZE = (150, 45)
 
@@ -132,3 +132,15 @@ def test_sniff_view_has_no_engine_panes(snap_compare, tmp_path):
     app = h.make_app(tmp_path, engine=False)
     items = [h.heard(h.advert(at=h.NOW - i + 0.25, dst="224.0.0.18"), h.MAC_PEER) for i in range(15, 0, -1)]
     assert snap_compare(app, terminal_size=SIZE, run_before=fed(app, items))
+
+
+def test_vip_split_brain_seen_from_the_master(snap_compare, tmp_path):
+    app = h.make_app(tmp_path)
+    items = h.steady_backup() + [
+        # We took over 0.45 s ago (the old master's answer before that is history), and a rogue answers.
+        h.snapshot(h.status(state="MASTER", state_since=h.NOW - 0.45), h.v6_status()),
+        LocalPresence(h.VIP, True, h.NOW - 0.45),
+        ProbeSent(h.VIP, h.NOW - 0.2),
+        Claim(h.VIP, h.MAC_ROGUE, h.NOW - 0.199, "reply"),  # our own kernel's answer is never heard
+    ]
+    assert snap_compare(app, terminal_size=SIZE, run_before=then(fed(app, items), tab("tab-vips")))

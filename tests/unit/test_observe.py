@@ -262,3 +262,78 @@ def test_handover_announcement_is_not_split_brain():
     v.claim("192.168.1.13", "02:00:00:00:00:0a", 1.001)
     v.claim("192.168.1.13", "02:00:00:00:00:0b", 1.2, kind="announce")  # new master's GARP
     assert v.split_brain("192.168.1.13") == ()
+
+
+def test_master_holding_the_vip_sees_split_brain_from_one_foreign_answer():
+    # A master never hears its own kernel's ARP reply: one other MAC answering is the second owner.
+    v = VipPresence(own_macs=("02:00:00:00:00:0a",))
+    v.set_vips([("192.168.1.13", "eth0")])
+    v.local("192.168.1.13", True, 0.5)
+    v.probe_sent("192.168.1.13", 1.0)
+    v.claim("192.168.1.13", "02:00:00:00:00:50", 1.001)
+    assert v.split_brain("192.168.1.13") == ("02:00:00:00:00:50",)
+    (row,) = v.view(1.5, {"02:00:00:00:00:50": "192.168.1.50"}.get)
+    assert (row.split_brain, row.split_brain_why) == (True, "here and another MAC answers")
+    # The VIP leaves us (we lost the election): the other router is simply the owner now.
+    v.local("192.168.1.13", False, 1.2)
+    assert v.split_brain("192.168.1.13") == ()
+
+
+def test_master_answers_from_its_own_mac_or_vmac_are_not_split_brain():
+    v = VipPresence(own_macs=("02:00:00:00:00:0a",))
+    v.set_vips([("192.168.1.13", "eth0")])
+    v.set_vmac("192.168.1.13", "00:00:5E:00:01:96")
+    v.local("192.168.1.13", True, 0.5)
+    for i in range(1, 4):  # our macvlan answers from the VMAC, the base interface from its own MAC
+        v.probe_sent("192.168.1.13", float(i))
+        v.claim("192.168.1.13", "00:00:5e:00:01:96", i + 0.001)
+        v.claim("192.168.1.13", "02:00:00:00:00:0a", i + 0.002)
+    assert v.split_brain("192.168.1.13") == ()
+    (row,) = v.view(3.5)
+    assert {a.owner for a in row.answers} == {"this host"}
+
+
+def test_vmac_answer_is_the_peers_when_the_vip_is_not_here():
+    v = VipPresence(own_macs=("02:00:00:00:00:0a",))
+    v.set_vips([("192.168.1.13", "eth0")])
+    v.set_vmac("192.168.1.13", "00:00:5e:00:01:96")
+    v.local("192.168.1.13", False, 0.5)
+    v.probe_sent("192.168.1.13", 1.0)
+    v.claim("192.168.1.13", "00:00:5e:00:01:96", 1.001)  # the master (a peer) on its VMAC
+    assert v.split_brain("192.168.1.13") == ()
+    (row,) = v.view(1.5, {"00:00:5e:00:01:96": B}.get)
+    assert row.answers[0].owner == B
+    # We become master too (the VIP comes up here) while the peer still answers from the same VMAC:
+    # indistinguishable from our own answer; the Peers pane's two advertising masters show it.
+    v.local("192.168.1.13", True, 1.5)
+    v.probe_sent("192.168.1.13", 2.0)
+    v.claim("192.168.1.13", "00:00:5e:00:01:96", 2.001)
+    assert v.split_brain("192.168.1.13") == ()
+
+
+def test_foreign_answer_to_a_probe_sent_before_the_vip_came_up_is_not_split_brain():
+    v = VipPresence(own_macs=("02:00:00:00:00:0a",))
+    v.set_vips([("192.168.1.13", "eth0")])
+    v.local("192.168.1.13", False, 0.0)
+    v.probe_sent("192.168.1.13", 1.0)
+    v.claim("192.168.1.13", "02:00:00:00:00:0b", 1.001)  # the old master, before we took over
+    v.local("192.168.1.13", True, 1.3)
+    assert v.split_brain("192.168.1.13") == ()
+    v.probe_sent("192.168.1.13", 2.0)  # the old master yielded: nobody else answers
+    assert v.split_brain("192.168.1.13") == ()
+
+
+def test_session_knows_our_vmac_for_a_use_vmac_instance():
+    from dataclasses import replace
+
+    from vrrptui.observe.session import Session
+
+    cfg = config()
+    cfg = replace(cfg, instances=(replace(cfg.instances[0], use_vmac=True),))
+    s = Session(cfg)
+    s.vips.local("192.168.1.13", True, 0.5)
+    s.vips.probe_sent("192.168.1.13", 1.0)
+    s.vips.claim("192.168.1.13", "00:00:5e:00:01:96", 1.001)  # VRID 150 = 0x96
+    assert s.vips.split_brain("192.168.1.13") == ()
+    s.vips.claim("192.168.1.13", "02:00:00:00:00:0b", 1.002)
+    assert s.vips.split_brain("192.168.1.13") == ("02:00:00:00:00:0b",)

@@ -284,8 +284,12 @@ class VrrpConsole(App[int]):
         now = self.clock()
         out = [f"{key}: masters {', '.join(srcs)}" for key in self.session.peers.keys()
                if (srcs := self.session.peers.split_brain(key, now))]
-        out += [f"VIP {v.vip} answered by {', '.join(a.mac for a in v.answers)}"
-                for v in self.session.vips.view(now, self.session.mac_owner) if v.split_brain]
+        for v in self.session.vips.view(now, self.session.mac_owner):
+            if v.split_brain and v.local:  # we hold it: only the other owner is ever heard
+                others = self.session.vips.split_brain(v.vip)
+                out.append(f"VIP {v.vip} is here and also answered by {', '.join(others)}")
+            elif v.split_brain:
+                out.append(f"VIP {v.vip} answered by {', '.join(a.mac for a in v.answers)}")
         return out
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:

@@ -210,7 +210,7 @@ class VipPane(KeyedTable):
             local = Text("?", style="dim") if v.local is None else (
                 Text("here", style="green") if v.local else Text("not here"))
             answers = ", ".join(f"{a.mac} ({a.owner or 'unknown'})" for a in v.answers) or "-"
-            flags = Text("SPLIT BRAIN: two MACs answer", style="bold white on red") if v.split_brain else Text("")
+            flags = Text(f"SPLIT BRAIN: {v.split_brain_why}", style="bold white on red") if v.split_brain else Text("")
             rows.append((v.row_key, (v.vip, v.ifname or "-", local, answers, flags)))
         self.sync(rows)
 

@@ -126,6 +126,11 @@ class Session:
         if config is not None:
             self.vips.set_vips([(str(v.address), v.dev or inst.interface)
                                 for inst in config.instances for v in inst.virtual_ipaddresses])
+            for inst in config.instances:
+                if inst.use_vmac:  # the VIPs on the VMAC interface answer from the VMAC (RFC 5798 7.3)
+                    for v in inst.virtual_ipaddresses:
+                        if v.dev in (None, inst.vmac_interface):
+                            self.vips.set_vmac(str(v.address), inst.vmac_address)
 
     # --- input ---------------------------------------------------------------------
 
