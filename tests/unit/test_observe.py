@@ -337,3 +337,65 @@ def test_session_knows_our_vmac_for_a_use_vmac_instance():
     assert s.vips.split_brain("192.168.1.13") == ()
     s.vips.claim("192.168.1.13", "02:00:00:00:00:0b", 1.002)
     assert s.vips.split_brain("192.168.1.13") == ("02:00:00:00:00:0b",)
+
+
+def test_preempted_master_loses_the_master_flag_at_once():
+    t = PeerTable(config())
+    for i in range(5):
+        t.heard(heard(A, float(i), advert(100)))
+    assert t.masters(KEY, 4.0) == [A]
+    t.heard(heard(B, 4.5, advert(110)))  # B preempts: A is backup from now, not after its master-down interval
+    assert t.masters(KEY, 4.5) == [B]
+    t.heard(heard(A, 4.6, advert(100)))  # A's advert in flight before it yields
+    assert t.masters(KEY, 4.6) == [B]
+    rows = {p.src: p for p in t.peers(4.7)}
+    assert (rows[A].master, rows[B].master) == (False, True)
+
+
+def test_equal_priority_higher_address_wins_the_master_flag():
+    t = PeerTable(config())
+    t.heard(heard(A, 0.0, advert(100)))
+    t.heard(heard(B, 0.3, advert(100)))  # 192.168.1.12 > .11 (RFC 5798 6.4.3)
+    t.heard(heard(A, 1.0, advert(100)))
+    assert t.masters(KEY, 1.0) == [B]
+
+
+def test_handover_by_priority_zero_clears_the_flag_and_the_backup_is_master_at_its_first_advert():
+    t = PeerTable(config())
+    for i in range(3):
+        t.heard(heard(A, float(i), advert(110)))
+    t.heard(heard(A, 2.5, advert(0)))  # demote: A resigns
+    assert t.masters(KEY, 2.5) == []
+    t.heard(heard(B, 2.9, advert(100)))  # after B's skew time
+    assert t.masters(KEY, 2.9) == [B]
+    assert [p.master for p in t.peers(3.0)] == [False, True]
+
+
+def test_silent_higher_priority_master_is_replaced_by_the_backup_that_took_over():
+    # Forced failover: A (110) goes silent; B (100) takes over after its Master_Down_Interval
+    # (3.609 s, longer than A's own 3.570 s but the flag must not wait on that race).
+    t = PeerTable(config())
+    for i in range(3):
+        t.heard(heard(A, float(i), advert(110)))
+    assert t.masters(KEY, 5.0) == [A]  # 3 s silent: still within A's master-down interval
+    t.heard(heard(B, 5.5, advert(100)))
+    assert t.masters(KEY, 5.5) == [B]
+    # A comes back and preempts: it is master again at its first advert.
+    t.heard(heard(A, 9.0, advert(110)))
+    assert t.masters(KEY, 9.0) == [A]
+
+
+def test_master_flag_ends_after_the_master_down_interval_without_a_successor():
+    t = PeerTable(config())
+    t.heard(heard(A, 0.0, advert(100)))
+    assert t.masters(KEY, 3.6) == [A]  # 3 * 1 s + skew 0.609 s
+    assert t.masters(KEY, 3.7) == []
+
+
+def test_split_brain_sources_are_both_shown_as_masters():
+    t = PeerTable(config())
+    for i in range(4):
+        t.heard(heard(A, float(i), advert(110)))
+        t.heard(heard(B, i + 0.5, advert(100)))
+    assert t.split_brain(KEY, 3.5) == (A, B)
+    assert t.masters(KEY, 3.5) == [A, B]

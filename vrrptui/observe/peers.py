@@ -4,6 +4,12 @@ Keyed by (interface, VRID, family), including VRIDs we do not run. Each source i
 compared with our configured instance for that key (or, in `sniff` mode without a
 config, with the other routers of the VRID), and two concurrent masters of one VRID
 are flagged as split brain.
+
+The current master of a VRID is the source of the most recent advert with priority
+> 0, unless a higher-priority (equal priority: higher address, RFC 5798 6.4.3) source
+is still advertising (has not missed an advert), and only while that advert is within
+its Master_Down_Interval. So the router that lost a preemption or handover is shown as
+backup at once, not for the rest of its master-down interval.
 """
 
 from __future__ import annotations
@@ -68,6 +74,7 @@ class _Source:
     src_mac: str | None = None
     local: bool = False
     last_advert: Advert | None = None
+    last_advert_at: float = 0.0
     ttl: int = 255
     unicast: bool = False
     adverts: int = 0
@@ -96,7 +103,7 @@ class Peer:
     drops: dict[str, int]
     mismatches: tuple[Mismatch, ...]
     split_brain: bool
-    master: bool  # advertising with priority > 0 within the master-down interval
+    master: bool  # the VRID's current master (module docstring), or one of two split-brain masters
 
     @property
     def row_key(self) -> str:
@@ -107,6 +114,7 @@ class PeerTable:
     def __init__(self, config: Config | None = None) -> None:
         self._sources: dict[RouterKey, dict[str, _Source]] = {}
         self._references: dict[RouterKey, Reference] = {}
+        self._current: dict[RouterKey, str] = {}  # the current master's source, by VRID
         self.set_config(config)
 
     def set_config(self, config: Config | None) -> None:
@@ -139,16 +147,37 @@ class PeerTable:
                 s.last_bad_checksum = h.at
             return
         s.last_advert = h.result
+        s.last_advert_at = max(s.last_advert_at, h.at)
+        self._elect(key, s, h.at, h.result.priority)
         s.adverts += 1
         s.recent.append((h.at, h.result.priority))
         while s.recent and s.recent[0][0] < h.at - RATE_WINDOW:
             s.recent.popleft()
+
+    def _elect(self, key: RouterKey, s: _Source, at: float, priority: int) -> None:
+        """Follow the current master advert by advert (see the module docstring)."""
+        current = self._sources[key].get(self._current.get(key, ""))
+        if priority == 0:
+            if current is s:  # RFC 5798 6.4.1: priority 0, the master is leaving
+                del self._current[key]
+            return
+        if current is None or current is s or current.last_advert is None or current.last_advert.priority == 0:
+            self._current[key] = s.src
+            return
+        if (priority, _addr_sort(s.src)) > (current.last_advert.priority, _addr_sort(current.src)):
+            self._current[key] = s.src  # preemption (or a higher-priority router back)
+            return
+        # A lower-priority source advertising: the current master stopped (it missed an advert).
+        if at - current.last_advert_at > 1.5 * current.last_advert.max_advert_int:
+            self._current[key] = s.src
 
     def expire(self, now: float) -> None:
         for key in list(self._sources):
             sources = self._sources[key]
             for src in [s for s, v in sources.items() if now - v.last_seen > FORGET_AFTER]:
                 del sources[src]
+                if self._current.get(key) == src:
+                    del self._current[key]
             if not sources:
                 del self._sources[key]
 
@@ -167,13 +196,16 @@ class PeerTable:
         return None
 
     def masters(self, key: RouterKey, now: float) -> list[str]:
-        """Sources advertising with priority > 0 within their master-down interval."""
-        out = []
-        for s in self._sources.get(key, {}).values():
-            if s.recent and s.recent[-1][1] > 0 and s.last_advert is not None:
-                if now - s.recent[-1][0] <= _down_interval(s.last_advert):
-                    out.append(s.src)
-        return sorted(out)
+        """The current master of the VRID, or every source of a split brain (each thinks it is master)."""
+        return self._masters(key, now, self.split_brain(key, now))
+
+    def _masters(self, key: RouterKey, now: float, split: tuple[str, ...]) -> list[str]:
+        out = set(split)
+        current = self._sources.get(key, {}).get(self._current.get(key, ""))
+        if current is not None and current.last_advert is not None and current.last_advert.priority > 0:
+            if now - current.last_advert_at <= _down_interval(current.last_advert):
+                out.add(current.src)
+        return sorted(out, key=_addr_sort)
 
     def split_brain(self, key: RouterKey, now: float) -> tuple[str, ...]:
         """Sources that advertise as master at the same time as another source.
@@ -199,8 +231,9 @@ class PeerTable:
         rows = []
         for key in sorted(self._sources):
             sources = self._sources[key]
-            split = set(self.split_brain(key, now))
-            masters = set(self.masters(key, now))
+            split_srcs = self.split_brain(key, now)
+            split = set(split_srcs)
+            masters = set(self._masters(key, now, split_srcs))
             for src in sorted(sources, key=_addr_sort):
                 s = sources[src]
                 ref = self._references.get(key) or self._peer_reference(key, s)
