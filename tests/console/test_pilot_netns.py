@@ -140,7 +140,9 @@ def test_console_keys_act_on_the_wire_and_move_the_vip(make_lab, tcpdump_ok, tmp
         wait_holder(lab, "r2")
         assert not lab.has_vip("r1", VIP)
         time.sleep(0.2)
-        assert [a.priority for a in adverts_after(cap, t_quit, R1)] == [0]
+        # One regular advert may leave between reading the clock and the key press; the last is priority 0.
+        ours = [a.priority for a in adverts_after(cap, t_quit, R1)]
+        assert ours[-1:] == [0] and ours[:-1] in ([], [150]), ours
     finally:
         if ui.proc.poll() is None:
             ui.proc.kill()
