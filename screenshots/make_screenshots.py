@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from vrrptui.lab.cli import PORTS, ROUTER_IF, VIP
+from vrrptui.lab.cli import VIP, dent_lab, ping_vip
 from vrrptui.lab.netns import BRIDGE, Lab
 
 HERE = Path(__file__).resolve().parent
@@ -84,25 +84,11 @@ def until(what: str, pred: Callable[[], Any], timeout: float = WAIT) -> Any:
         time.sleep(0.1)
 
 
-def make_lab() -> Lab:
-    """The `vrrptui lab` topology under per-run namespace names (a demo lab may be up beside it)."""
-    return Lab(
-        routers=("dent2", "dent3"),
-        clients=("pc1",),
-        ifname=ROUTER_IF,
-        client_ifname="eth0",
-        router_v4={"dent2": "192.168.1.11", "dent3": "192.168.1.12"},
-        client_v4={"pc1": "192.168.1.2"},
-        port_names=PORTS,
-    )
-
-
 def run(lab: Lab, out: Path) -> None:
     ping_log = lab.workdir / "pc1-ping.log"
     lab.exec("pc1", ["ip", "route", "add", "default", "via", VIP], check=True)
     with open(ping_log, "w") as f:
-        lab.popen("pc1", ["stdbuf", "-oL", "ping", "-n", "-D", "-O", "-i", "0.2", VIP],
-                  stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        ping_vip(lab, f)
 
     def console(node: str, hostname: str, mode: str, target: str) -> Console:
         return Console(lab, node, hostname, mode, target, "--drills", str(lab.workdir / f"{hostname}-drills.jsonl"),
@@ -156,7 +142,7 @@ def main() -> int:
     # SIGTERM ends the run like ctrl+c: through `finally`, which deletes the namespaces.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.monotonic()
-    lab = make_lab()
+    lab = dent_lab()  # per-run namespace names: a demo lab may be up beside it
     try:
         run(lab, HERE)
     except RuntimeError as exc:

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import IO, Any
 
 from vrrptui.lab.netns import (
     BRIDGE,
@@ -56,7 +57,11 @@ def namespaces(tag: str = "") -> dict[str, str]:
 NAMESPACES = namespaces()
 
 
-def make_lab(run_dir: Path) -> Lab:
+def dent_lab(**options: Any) -> Lab:
+    """The DENT guide's topology (module docstring); OPTIONS go to Lab.
+
+    Without options the namespaces get per-run names and come up at once (make_screenshots.py).
+    """
     return Lab(
         routers=("dent2", "dent3"),
         clients=("pc1",),
@@ -64,12 +69,20 @@ def make_lab(run_dir: Path) -> Lab:
         client_ifname="eth0",
         router_v4={"dent2": "192.168.1.11", "dent3": "192.168.1.12"},
         client_v4={"pc1": "192.168.1.2"},
-        fixed_names=NAMESPACES,
         port_names=PORTS,
-        workdir=run_dir,
-        persistent=True,
-        up=False,
+        **options,
     )
+
+
+def make_lab(run_dir: Path) -> Lab:
+    return dent_lab(fixed_names=NAMESPACES, workdir=run_dir, persistent=True, up=False)
+
+
+def ping_vip(lab: Lab, out: IO[str]) -> subprocess.Popen[Any]:
+    """pc1 pings the VIP 5 times a second, one line per reply into OUT (the console's ping pane)."""
+    # -D: epoch stamps, -O: a line for each lost reply, so the console shows losses too.
+    return lab.popen("pc1", ["stdbuf", "-oL", "ping", "-n", "-D", "-O", "-i", "0.2", VIP],
+                     stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
 
 def lab_present() -> list[str]:
@@ -106,9 +119,7 @@ def up(peer: str, config_dir: Path, run_dir: Path) -> int:
             daemon = lab.start_vrrptui("dent3", conf_text, private_runtime=bool(os.environ.get("VRRPTUI_LAB_TAG")))
         ping_log = run_dir / PING_LOG
         with open(ping_log, "w") as out:
-            # -D: epoch stamps, -O: a line for each lost reply, so the console shows losses too.
-            ping = lab.popen("pc1", ["stdbuf", "-oL", "ping", "-n", "-D", "-O", "-i", "0.2", VIP],
-                             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            ping = ping_vip(lab, out)
         # A daemon that rejects its config dies at once: say so now rather than in `status`.
         time.sleep(0.5)
         if daemon.poll() is not None:
