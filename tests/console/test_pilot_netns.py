@@ -14,30 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from vrrptui.lab.netns import Lab
+from vrrptui.lab.netns import VIP, Lab
+from vrrptui.lab.netns import fast_v3_conf as conf
 
 pytestmark = pytest.mark.netns
 
-VIP = "192.168.1.100"
 R1, R2 = "192.168.1.11", "192.168.1.12"
 WAIT = 10.0  # bound on how long a broken test may hang; not a performance claim
 DRIVER = Path(__file__).with_name("pilot_driver.py")
-
-
-def conf(priority: int) -> str:
-    return f"""
-vrrp_instance VI_1 {{
-    state BACKUP
-    interface eth0
-    virtual_router_id 51
-    priority {priority}
-    advert_int 0.1
-    version 3
-    virtual_ipaddress {{
-        {VIP}/24
-    }}
-}}
-"""
 
 
 class Driver:

@@ -18,31 +18,12 @@ from typing import Any
 
 import pytest
 
-from vrrptui.lab.netns import Lab, vrrptui_command
+from vrrptui.lab.netns import VIP, Lab, vrrptui_command
+from vrrptui.lab.netns import fast_v3_conf as conf
 
 pytestmark = pytest.mark.netns
 
-VIP = "192.168.1.100"
 WAIT = 10.0  # upper bound for anything to happen; never a performance claim
-
-
-def conf(priority: int, *, state: str = "BACKUP", extra: str = "", top: str = "", vrid: int = 51,
-         name: str = "VI_1") -> str:
-    return f"""
-{top}
-vrrp_instance {name} {{
-    state {state}
-    interface eth0
-    virtual_router_id {vrid}
-    priority {priority}
-    advert_int 0.1
-    version 3
-    virtual_ipaddress {{
-        {VIP}/24
-    }}
-    {extra}
-}}
-"""
 
 
 def status(lab: Lab, node: str, proc: subprocess.Popen[Any]) -> dict[str, Any]:

@@ -20,30 +20,14 @@ from vrrptui.config.parser import parse_config
 from vrrptui.daemon.observations import AdvertSent, PacketReceived, StatusSnapshot
 from vrrptui.daemon.runtime import Runtime
 from vrrptui.engine.outputs import LogLine, StateChanged
-from vrrptui.lab.netns import Lab
+from vrrptui.lab.netns import VIP, Lab
+from vrrptui.lab.netns import fast_v3_conf as conf
 from vrrptui.protocol.packet import Advert
 
 pytestmark = pytest.mark.netns
 
 CLONE_NEWNET = 0x40000000
-VIP = "192.168.1.100"
 WAIT = 10.0
-
-
-def conf(priority: int) -> str:
-    return f"""
-vrrp_instance VI_1 {{
-    state BACKUP
-    interface eth0
-    virtual_router_id 51
-    priority {priority}
-    advert_int 0.1
-    version 3
-    virtual_ipaddress {{
-        {VIP}/24
-    }}
-}}
-"""
 
 
 def enter_netns(name: str) -> None:

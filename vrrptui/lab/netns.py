@@ -287,6 +287,33 @@ class Pinger:
 # --- the lab -------------------------------------------------------------------------------
 
 
+VIP = "192.168.1.100"  # on the default Lab's 192.168.1.0/24, clear of its hosts (.2, .11, .12, ...)
+
+
+def fast_v3_conf(priority: int, *, state: str = "BACKUP", extra: str = "", top: str = "", vrid: int = 51,
+                 name: str = "VI_1") -> str:
+    """keepalived.conf text for the default Lab's routers: one VRRPv3 instance on eth0 with VIP/24.
+
+    0.1 s adverts keep Master_Down_Interval near 0.36 s, so a test sees elections quickly.
+    TOP goes before the instance (global_defs, scripts), EXTRA inside it.
+    """
+    return f"""
+{top}
+vrrp_instance {name} {{
+    state {state}
+    interface eth0
+    virtual_router_id {vrid}
+    priority {priority}
+    advert_int 0.1
+    version 3
+    virtual_ipaddress {{
+        {VIP}/24
+    }}
+    {extra}
+}}
+"""
+
+
 @dataclass
 class _Node:
     name: str
