@@ -17,11 +17,18 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
 T = TypeVar("T")
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+C = TypeVar("C", bound=_Closable)
 
 
 def unique_name(tag: str) -> str:
@@ -64,6 +71,17 @@ def in_netns(name: str) -> Iterator[None]:
             _setns(home)
     finally:
         os.close(home)
+
+
+@contextmanager
+def opened_in(name: str, factory: Callable[[], C]) -> Iterator[C]:
+    """`factory()` made inside namespace `name` (its sockets stay there), closed after the body."""
+    with in_netns(name):
+        handle = factory()
+    try:
+        yield handle
+    finally:
+        handle.close()
 
 
 @contextmanager

@@ -5,7 +5,7 @@ from __future__ import annotations
 import select
 
 import pytest
-from net_helpers import in_netns, ip, namespaces, veth
+from net_helpers import ip, namespaces, opened_in, veth
 
 from vrrptui.net.linkwatch import LinkWatcher
 
@@ -16,12 +16,8 @@ pytestmark = pytest.mark.netns
 def watched(netns_ok: None):
     with namespaces("lw-r", "lw-p") as (ns_r, ns_p):
         veth(ns_r, "eth0", ns_p, "peer0")
-        with in_netns(ns_r):
-            watcher = LinkWatcher()
-        try:
+        with opened_in(ns_r, LinkWatcher) as watcher:
             yield ns_r, ns_p, watcher
-        finally:
-            watcher.close()
 
 
 def changes_until(watcher: LinkWatcher, *wanted: tuple[str, bool], timeout: float = 5.0) -> list[tuple[str, bool]]:

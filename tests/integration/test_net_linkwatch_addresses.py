@@ -5,7 +5,7 @@ from __future__ import annotations
 import select
 
 import pytest
-from net_helpers import in_netns, ip, namespaces, veth
+from net_helpers import ip, namespaces, opened_in, veth
 
 from vrrptui.net.linkwatch import LinkWatcher
 
@@ -25,9 +25,7 @@ def address_changes_until(watcher: LinkWatcher, wanted: str, timeout: float = 5.
 def test_address_added_and_removed_are_reported_per_interface(netns_ok: None) -> None:
     with namespaces("lwa-r", "lwa-p") as (ns_r, ns_p):
         veth(ns_r, "eth0", ns_p, "peer0")
-        with in_netns(ns_r):
-            watcher = LinkWatcher(addresses=True)
-        try:
+        with opened_in(ns_r, lambda: LinkWatcher(addresses=True)) as watcher:
             watcher.read()
             watcher.address_changes()  # whatever the link coming up brought (its link-local address)
             ip("-n", ns_r, "addr", "add", "10.9.9.1/24", "dev", "eth0")
@@ -37,21 +35,15 @@ def test_address_added_and_removed_are_reported_per_interface(netns_ok: None) ->
             ip("-n", ns_r, "addr", "del", "10.9.9.1/24", "dev", "eth0")
             assert "eth0" in address_changes_until(watcher, "eth0")
             assert watcher.address_changes() == set()
-        finally:
-            watcher.close()
 
 
 def test_without_addresses_only_links_are_watched(netns_ok: None) -> None:
     with namespaces("lwa-r", "lwa-p") as (ns_r, ns_p):
         veth(ns_r, "eth0", ns_p, "peer0")
-        with in_netns(ns_r):
-            watcher = LinkWatcher()
-        try:
+        with opened_in(ns_r, LinkWatcher) as watcher:
             ip("-n", ns_r, "addr", "add", "10.9.9.1/24", "dev", "eth0")
             ip("-n", ns_r, "link", "set", "eth0", "down")
             ready, _, _ = select.select([watcher], [], [], 5.0)
             assert ready
             assert ("eth0", False) in watcher.read()
             assert watcher.address_changes() == set()
-        finally:
-            watcher.close()

@@ -6,7 +6,7 @@ import asyncio
 import ipaddress
 
 import pytest
-from net_helpers import in_netns, ip, link_mac, namespaces, veth, wait_for
+from net_helpers import ip, link_mac, namespaces, opened_in, veth, wait_for
 
 from vrrptui.config.model import VirtualAddress
 from vrrptui.net.netlink import Netlink
@@ -21,12 +21,8 @@ def lab(netns_ok: None):
         veth(ns_r, "eth0", ns_p, "peer0")
         veth(ns_r, "eth1", ns_p, "peer1")
         ip("-n", ns_r, "addr", "add", "10.0.0.2/24", "dev", "eth0")
-        with in_netns(ns_r):
-            netlink = Netlink()
-        try:
+        with opened_in(ns_r, Netlink) as netlink:
             yield ns_r, ns_p, netlink
-        finally:
-            netlink.close()
 
 
 def vip(text: str, **kwargs) -> VirtualAddress:

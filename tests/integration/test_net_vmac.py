@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
-from net_helpers import Tcpdump, in_netns, ip, link_mac, namespaces, nsexec, veth, wait_for
+from net_helpers import Tcpdump, in_netns, ip, link_mac, namespaces, nsexec, opened_in, veth, wait_for
 
 from vrrptui.config.model import VirtualAddress
 from vrrptui.net.netlink import Netlink
@@ -24,12 +24,8 @@ def lab(netns_ok: None, tcpdump_ok: str):
         veth(ns_r, "eth0", ns_p, "peer0")
         ip("-n", ns_r, "addr", "add", "10.0.0.1/24", "dev", "eth0")
         ip("-n", ns_p, "addr", "add", "10.0.0.2/24", "dev", "peer0")
-        with in_netns(ns_r):
-            netlink = Netlink()
-        try:
+        with opened_in(ns_r, Netlink) as netlink:
             yield ns_r, ns_p, netlink
-        finally:
-            netlink.close()
 
 
 def neigh_mac(ns: str, address: str) -> str:
