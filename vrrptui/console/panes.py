@@ -16,6 +16,7 @@ from rich.text import Text
 from textual.widgets import DataTable, Log, Static
 
 from vrrptui.console.format import duration, interval, millis, size
+from vrrptui.engine.outputs import Reason
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.observe.host import HostStats
 from vrrptui.observe.session import Session
@@ -89,29 +90,33 @@ class HeaderBar(Static):
 
 class InstancesPane(KeyedTable):
     COLUMNS = (
-        ("name", "Instance"), ("if", "If"), ("vrid", "VRID"), ("ver", "Ver"), ("state", "State"),
-        ("since", "In state"), ("prio", "Prio cfg/eff"), ("master", "Master (prio)"),
-        ("intvl", "Intvl cfg/learned"), ("down", "Master down in"), ("vips", "VIPs here"),
-        ("last", "Last transition"),
+        ("name", "Instance"), ("if", "If"), ("vrid", "VRID"), ("ver", "Ver"), ("state", "State (for)"),
+        ("prio", "Prio cfg/eff"), ("master", "Master (prio)"), ("intvl", "Intvl (learned)"),
+        ("down", "Master down"), ("vips", "VIPs here"), ("last", "Last change"),
     )
 
     def refresh_from(self, session: Session, now: float) -> None:
         self.sync([(s.name, instance_cells(s, session, now)) for s in session.statuses.values()])
 
 
+PRIO_WIDTH = 24  # the Prio cell's most; the full reason is under `c`
+
+
 def instance_cells(s: InstanceStatus, session: Session, now: float) -> tuple[Any, ...]:
     prio = f"{s.configured_priority}/{s.effective_priority}"
+    if s.held:
+        prio += " [held]" if s.held == "priority" else f" [{s.held}]"
     if s.priority_reason:
         prio += f" {s.priority_reason}"
-    if s.held:
-        prio += f" [held: {s.held}]"
+    if len(prio) > PRIO_WIDTH:
+        prio = prio[:PRIO_WIDTH - 1] + "…"
     master = "-" if s.master_address is None else f"{s.master_address} ({s.master_priority})"
     if s.state == "MASTER":
         master = f"this host ({s.effective_priority})"
-    learned = f" / {interval(s.learned_advert_int)}" if s.learned_advert_int not in (None, s.advert_int) else ""
+    learned = f" ({interval(s.learned_advert_int)})" if s.learned_advert_int not in (None, s.advert_int) else ""
     down = "-"
     if s.state == "BACKUP" and s.master_down_at is not None:
-        down = f"{max(0.0, s.master_down_at - now):.2f}s of {s.master_down_interval:.3f}s"
+        down = f"{max(0.0, s.master_down_at - now):.2f}s/{s.master_down_interval:.3f}s"
     here, total, known = session.vips_local(s)
     if known is None:
         vips = Text(f"?/{total}", style="dim")
@@ -119,17 +124,45 @@ def instance_cells(s: InstanceStatus, session: Session, now: float) -> tuple[Any
         expected = total if s.state == "MASTER" else 0
         vips = Text(f"{here}/{total}", style="green" if here == expected else "bold red")
     state = Text(s.state, style=STATE_STYLE.get(s.state, ""))
-    last = f"{s.last_transition} ({s.last_reason})" if s.last_transition else s.last_reason
+    state.append(f" {duration(now - s.state_since)}", style="dim")
+    last = short_transition(s.last_transition, s.last_reason)
     fam = f"v{s.version}/IPv{s.family}"
-    return (s.name, s.interface or "-", str(s.vrid), fam, state, duration(now - s.state_since), prio, master,
+    return (s.name, s.interface or "-", str(s.vrid), fam, state, prio, master,
             f"{interval(s.advert_int)}{learned}", down, vips, last)
+
+
+# The Instances table fits 160 columns: "B→M timeout" there, the full reason under `c`.
+_SHORT_REASON = {
+    Reason.TIMEOUT.value: "timeout", Reason.PREEMPTED.value: "preempt", Reason.HIGHER_PRIORITY.value: "higher prio",
+    Reason.PRIORITY_ZERO.value: "prio 0", Reason.OWNER.value: "owner", Reason.RECOVERED.value: "fault clear",
+}
+
+
+def short_transition(transition: str, reason: str) -> str:
+    """ "BACKUP -> MASTER" + "master down timer expired" -> "B→M timeout"."""
+    old, sep, new = transition.partition(" -> ")
+    states = f"{old[:1]}→{new[:1]}" if sep else transition
+    short = _SHORT_REASON.get(reason, reason)
+    return f"{states} {short}".strip() if states else short
+
+
+def full_transition(s: InstanceStatus) -> str:
+    return f"{s.last_transition} ({s.last_reason})" if s.last_transition else s.last_reason
 
 
 def counters_text(s: InstanceStatus | None) -> Text:
     if s is None:
         return Text("no instance selected", style="dim")
     c = s.counters
-    text = Text(f"{s.name} counters: ", style="bold")
+    text = Text(f"{s.name}: ", style="bold")
+    text.append(f"priority {s.configured_priority}/{s.effective_priority}")
+    if s.priority_reason:
+        text.append(f" ({s.priority_reason})")
+    if s.held:
+        text.append(f", held: {s.held} (r resumes)")
+    if s.last_transition or s.last_reason:
+        text.append(f"; last change {full_transition(s)}")
+    text.append("\ncounters: ", style="bold")
     text.append(f"sent {c.adverts_sent}  received {c.adverts_received}  became master {c.became_master}  "
                 f"released {c.released_master}  prio-0 sent {c.priority_zero_sent} / received "
                 f"{c.priority_zero_received}  cksum forms pseudo {c.checksum_pseudo} / message {c.checksum_message}")
