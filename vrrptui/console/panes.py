@@ -253,7 +253,7 @@ class VipPane(KeyedTable):
 class DrillsPane(KeyedTable):
     COLUMNS = (
         ("started", "Started"), ("instance", "Instance"), ("action", "Action"), ("masters", "Old -> new master"),
-        ("takeover", "Takeover"), ("vip", "VIP answered"), ("missed", "Missed"), ("result", "Result"),
+        ("takeover", "Takeover"), ("vip", "VIP answered"), ("missed", "Missed (x)"), ("result", "Result"),
     )
 
     def refresh_from(self, session: Session, now: float) -> None:

@@ -107,7 +107,10 @@ class HelpScreen(ModalScreen[None]):
             text.append(f"  {key:<10}", style="bold cyan")
             text.append(f"{description:<48}")
             text.append(f"{binding_id}\n", style="dim")
-        text.append("\nd and f start a failover drill: the Drills pane shows its timings.", style="dim")
+        text.append("\nd and f start a failover drill: the Drills pane shows its timings. Missed (x): the "
+                    "adverts the old master owed from its last advert to the new master's first (none after "
+                    "a priority-0 advert), one per interval once half an interval late: the timeline's x marks.",
+                    style="dim")
         with Vertical(id="help"):
             yield Static(text)
 

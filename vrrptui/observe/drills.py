@@ -3,6 +3,11 @@
 A drill starts when the operator acts and ends when both the new master's first
 advert and the first ARP / NA claim of the VIP from the new owner have been seen
 (or after a timeout). Results go to a JSON Lines file so a team keeps its history.
+
+Missed adverts are counted as the timeline marks them (`x`): the adverts the old
+master owed from its last advert with priority > 0 to the new master's first advert
+(or to its own priority-0 advert, after which it owes nothing), one per advert
+interval once half an interval late (`timeline.owed_adverts`).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from vrrptui.observe.heard import Heard, RouterKey
+from vrrptui.observe.timeline import owed_adverts
 from vrrptui.protocol.packet import Advert
 
 DEMOTE, FAILOVER = "demote", "failover"
@@ -66,7 +72,8 @@ class _Active:
     vmac: str | None
     old_macs: set[str] = field(default_factory=set)
     new_macs: set[str] = field(default_factory=set)
-    old_last_advert: float | None = None
+    old_last_advert: float | None = None  # the old master's last advert with priority > 0
+    old_resigned_at: float | None = None  # its priority-0 advert after that one
 
 
 class DrillTracker:
@@ -92,7 +99,9 @@ class DrillTracker:
         own_macs: tuple[str, ...] = (),
         vmac: str | None = None,
         wall: float | None = None,
+        old_last_advert: float | None = None,
     ) -> Drill:
+        """`old_last_advert`: when the old master last advertised (priority > 0) before the drill."""
         started = time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(time.time() if wall is None else wall))
         drill = Drill(action, instance, key.ifname, key.vrid, key.family, started, acted_at, old_master)
         own_macs_l = frozenset(m.lower() for m in own_macs)
@@ -100,9 +109,11 @@ class DrillTracker:
             drill, interval, acted_at + max(MIN_TIMEOUT, 10 * master_down_interval), frozenset(vips),
             frozenset(own_addresses), own_macs_l, vmac.lower() if vmac else None,
         )
+        active.old_last_advert = old_last_advert
         if old_master is not None and old_master in active.own_addresses:
             active.old_macs |= own_macs_l
-            active.old_last_advert = acted_at  # we stop (or send priority 0) as we act
+            if old_last_advert is None:
+                active.old_last_advert = acted_at  # none seen: we stop (or send priority 0) as we act
         self._active.append(active)
         return drill
 
@@ -119,8 +130,11 @@ class DrillTracker:
             if src == d.old_master and d.new_master is None:
                 if h.src_mac:
                     a.old_macs.add(h.src_mac.lower())
-                if h.at >= d.acted_at - 2 * a.interval:
-                    a.old_last_advert = h.at
+                if h.result.priority > 0:
+                    if a.old_last_advert is None or h.at > a.old_last_advert:
+                        a.old_last_advert, a.old_resigned_at = h.at, None
+                elif a.old_resigned_at is None:
+                    a.old_resigned_at = h.at
                 continue
             if h.at < d.acted_at or h.result.priority == 0 or d.new_master is not None:
                 continue
@@ -141,7 +155,8 @@ class DrillTracker:
         if local or src in a.own_addresses:
             a.new_macs |= a.own_macs
         last = a.old_last_advert if a.old_last_advert is not None else d.acted_at
-        missed = max(0, round((at - last) / a.interval) - 1) if a.interval > 0 else None
+        until = at if a.old_resigned_at is None else min(at, a.old_resigned_at)
+        missed = len(owed_adverts(last, until, a.interval)) if a.interval > 0 else None
         a.drill = replace(
             d, new_master=src, new_master_first_advert_at=at, adverts_missed=missed,
             takeover_ms=round((at - d.acted_at) * 1000, 1),

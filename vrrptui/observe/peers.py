@@ -195,6 +195,15 @@ class PeerTable:
                     return s.src
         return None
 
+    def last_master_advert(self, key: RouterKey, src: str) -> float | None:
+        """When `src` last advertised with priority > 0 (within the kept window)."""
+        s = self._sources.get(key, {}).get(src)
+        if s is None or s.last_advert is None:
+            return None
+        if s.last_advert.priority > 0:
+            return s.last_advert_at
+        return next((t for t, p in reversed(s.recent) if p > 0), None)
+
     def masters(self, key: RouterKey, now: float) -> list[str]:
         """The current master of the VRID, or every source of a split brain (each thinks it is master)."""
         return self._masters(key, now, self.split_brain(key, now))

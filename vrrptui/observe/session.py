@@ -235,13 +235,15 @@ class Session:
         if st is None or st.interface is None:
             return None
         key = RouterKey(st.interface, st.vrid, st.family)
-        interval = st.learned_advert_int or st.advert_int
+        # The timeline's slot, so the drill's missed count matches its x marks.
+        interval = self.timeline.slot(key) or st.learned_advert_int or st.advert_int
         old_master = st.primary_address if st.state == "MASTER" else st.master_address
         drill = self.drill_tracker.start(
             action, instance, key, acted_at=now, interval=interval, master_down_interval=st.master_down_interval,
             old_master=old_master, vips=tuple(str(ipaddress.ip_address(v.split("/")[0])) for v in st.vips),
             own_addresses=self.own_addresses(), own_macs=tuple(self.own_macs), vmac=st.vmac,
             wall=self.wall(now),
+            old_last_advert=self.peers.last_master_advert(key, old_master) if old_master else None,
         )
         self.timeline.mark(key, now, "D" if action == "demote" else "F")
         return drill

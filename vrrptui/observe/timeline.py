@@ -143,12 +143,8 @@ class Timeline:
             if resigned:
                 end = min(end, resigned[0])
             times = [t for t, p, _ in r.adverts.get(src, ()) if start <= t < end and p > 0]
-            # An advert is owed once half an interval past its due time has gone by.
             for a, b in zip(times, times[1:] + [end]):
-                k = 1
-                while a + (k + 0.5) * r.slot <= b:
-                    out.append((a + k * r.slot, src))
-                    k += 1
+                out.extend((due, src) for due in owed_adverts(a, b, r.slot))
         return out
 
     def rows(self, key: RouterKey, now: float, width: int) -> list[TimelineRow]:
@@ -192,6 +188,23 @@ class Timeline:
     @staticmethod
     def _index(r: _Router, t: float) -> int:
         return math.floor((t - r.origin) / r.slot + 1e-9)
+
+
+def owed_adverts(last: float, until: float, interval: float) -> list[float]:
+    """When the adverts a master owed after its advert at `last` were due, up to `until`.
+
+    One per advert interval, owed once half an interval past its due time has gone by
+    (timer jitter is not a miss). The timeline's `x` marks and a drill's missed count
+    both come from here.
+    """
+    if interval <= 0:
+        return []
+    out = []
+    k = 1
+    while last + (k + 0.5) * interval <= until:
+        out.append(last + k * interval)
+        k += 1
+    return out
 
 
 def _addr(src: str) -> tuple[int, int]:
