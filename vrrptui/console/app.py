@@ -33,6 +33,7 @@ from vrrptui.console.panes import (
     LAB_PING_LOG, AdvertLog, DrillsPane, HeaderBar, InstancesPane, LabPingPane, PeersPane, TimelinePane, VipPane,
     counters_text,
 )
+from vrrptui.console.keys import KEYS_ENV, KeymapError, binding_ids, keys_file, load_keymap
 from vrrptui.console.screens import FilterDialog, HelpScreen, PriorityDialog
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.observe.drills import DEMOTE, FAILOVER, default_drills_path
@@ -100,6 +101,7 @@ class VrrpConsole(App[int]):
         timers: bool = True,
         start_backend: bool = True,
         keymap: dict[str, str] | None = None,
+        keys_source: str | None = None,
     ) -> None:
         super().__init__()
         self.session = session
@@ -123,6 +125,7 @@ class VrrpConsole(App[int]):
         self._posted = False
         self._stopping = False
         self.failure: str | None = None
+        self.keys_source = keys_source  # where the keymap came from, for the help screen
         if keymap:
             self.set_keymap(keymap)
 
@@ -400,13 +403,21 @@ class VrrpConsole(App[int]):
             assert isinstance(binding, Binding)
             if binding.action in self.ENGINE_ACTIONS and not self.backend.engine:
                 continue
-            key = self._keymap.get(binding.id, binding.key) if binding.id else binding.key
-            rows.append((self.get_key_display(Binding(key, binding.action)), binding.tooltip or binding.description,
-                         binding.id or ""))
+            keys = self._keymap.get(binding.id, binding.key) if binding.id else binding.key
+            shown = " ".join(self.get_key_display(Binding(k.strip(), binding.action)) for k in keys.split(","))
+            rows.append((shown, binding.tooltip or binding.description, binding.id or ""))
         return rows
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(self.help_rows()))
+        self.push_screen(HelpScreen(self.help_rows(), self.keys_source))
+
+    @classmethod
+    def binding_scopes(cls) -> list[dict[str, str]]:
+        """Binding ids a keys file may set, per scope (the app, then each dialog)."""
+        return [binding_ids(b for b in cls.BINDINGS if isinstance(b, Binding))] + [
+            binding_ids(b for b in screen.BINDINGS if isinstance(b, Binding))
+            for screen in (PriorityDialog, FilterDialog, HelpScreen)
+        ]
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -437,7 +448,19 @@ def _parser(prog: str, what: str) -> argparse.ArgumentParser:
     p.add_argument("--drills", type=Path, default=None,
                    help=f"JSON Lines file drills are appended to (default {default_drills_path()})")
     p.add_argument("--pcap-dir", type=Path, default=Path("."), help="where `w` writes pcap files")
+    p.add_argument("--keys", type=Path, default=None, metavar="FILE",
+                   help=f"remap keys: lines `binding_id = key`, e.g. `demote = x` (default ${KEYS_ENV}; "
+                        "`?` in the console lists the ids)")
     return p
+
+
+def _keymap(args: argparse.Namespace, app_class: type[VrrpConsole]) -> tuple[dict[str, str] | None, str | None]:
+    """The user's keymap from --keys / $VRRPTUI_KEYS, checked; raises KeymapError."""
+    found = keys_file(args.keys)
+    if found is None:
+        return None, None
+    path, source = found
+    return load_keymap(path, source, app_class.binding_scopes(), app_class._normalize_keymap), source
 
 
 def _run(app: VrrpConsole, backend: Backend) -> int:
@@ -471,6 +494,11 @@ def build_console(
 
     args = _parser("vrrptui", "config").parse_args(argv)
     try:
+        keymap, keys_source = _keymap(args, app_class)
+    except KeymapError as exc:
+        print(f"vrrptui: {exc}", file=sys.stderr)
+        return 2
+    try:
         config = preflight(args.config)
     except PreflightError as exc:
         print(str(exc), file=sys.stderr)
@@ -486,7 +514,7 @@ def build_console(
         prober_factory = VipProber
     return app_class(session, backend, title=os.path.abspath(args.config),
                      host=host_factory() if host_factory else None, prober_factory=prober_factory,
-                     pcap_dir=args.pcap_dir)
+                     pcap_dir=args.pcap_dir, keymap=keymap, keys_source=keys_source)
 
 
 def console_main(argv: list[str], **factories: Any) -> int:
@@ -512,6 +540,11 @@ def build_sniff(
     p.add_argument("--probe", action="store_true",
                    help="actively ask (ARP / NS, 1/s per VIP) who answers for each VIP; default: listen only")
     args = p.parse_args(argv)
+    try:
+        keymap, keys_source = _keymap(args, app_class)
+    except KeymapError as exc:
+        print(f"vrrptui sniff: {exc}", file=sys.stderr)
+        return 2
     existing = host_interfaces()
     if args.interface not in existing:
         print(f"vrrptui sniff: interface {args.interface!r} does not exist here; interfaces in this network "
@@ -537,7 +570,7 @@ def build_sniff(
     session = Session(None, drills_path=args.drills or default_drills_path())
     return app_class(session, backend, title=f"sniff {args.interface}",
                      host=host_factory() if host_factory else None, prober_factory=prober_factory,
-                     pcap_dir=args.pcap_dir)
+                     pcap_dir=args.pcap_dir, keymap=keymap, keys_source=keys_source)
 
 
 def sniff_main(argv: list[str], **factories: Any) -> int:

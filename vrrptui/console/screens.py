@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -97,22 +99,28 @@ class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = DIALOG_CSS
     BINDINGS = [Binding("escape,q,question_mark", "close", "Close", id="help.close")]
 
-    def __init__(self, rows: list[tuple[str, str, str]]) -> None:
+    def __init__(self, rows: list[tuple[str, str, str]], keys_source: str | None = None) -> None:
         super().__init__()
         self.rows = rows
+        self.keys_source = keys_source
 
     def compose(self) -> ComposeResult:
-        text = Text("Keys (remap by binding id in the keymap)\n\n", style="bold")
+        table = Table(box=None, padding=(0, 2, 0, 0), expand=True, show_edge=False)
+        table.add_column("Key", style="bold cyan", no_wrap=True)
+        table.add_column("Binding id", style="dim", no_wrap=True)
+        table.add_column("What it does", ratio=1)
         for key, description, binding_id in self.rows:
-            text.append(f"  {key:<10}", style="bold cyan")
-            text.append(f"{description:<48}")
-            text.append(f"{binding_id}\n", style="dim")
-        text.append("\nd and f start a failover drill: the Drills pane shows its timings. Missed (x): the "
+            table.add_row(key, binding_id, description)
+        text = Text("\nRemap keys with --keys FILE (or $VRRPTUI_KEYS): one `binding_id = key` a line, "
+                    "e.g. `demote = x`; dialogs: dialog.cancel, help.close.", style="dim")
+        if self.keys_source:
+            text.append(f"\nKeys from {self.keys_source}.", style="bold")
+        text.append("\n\nd and f start a failover drill: the Drills pane shows its timings. Missed (x): the "
                     "adverts the old master owed from its last advert to the new master's first (none after "
                     "a priority-0 advert), one per interval once half an interval late: the timeline's x marks.",
                     style="dim")
         with Vertical(id="help"):
-            yield Static(text)
+            yield Static(Group(Text("Keys\n", style="bold"), table, text))
 
     def action_close(self) -> None:
         self.dismiss(None)
