@@ -446,7 +446,8 @@ def _parser(prog: str, what: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog)
     p.add_argument(what)
     p.add_argument("--drills", type=Path, default=None,
-                   help=f"JSON Lines file drills are appended to (default {default_drills_path()})")
+                   help="JSON Lines file drills are appended to (default: /var/lib/vrrptui/drills.jsonl as "
+                        "root, else $XDG_STATE_HOME/vrrptui/drills.jsonl or ~/.local/state/vrrptui/drills.jsonl)")
     p.add_argument("--pcap-dir", type=Path, default=Path("."), help="where `w` writes pcap files")
     p.add_argument("--keys", type=Path, default=None, metavar="FILE",
                    help=f"remap keys: lines `binding_id = key`, e.g. `demote = x` (default ${KEYS_ENV}; "

@@ -17,6 +17,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Mapping
 
 from vrrptui.observe.heard import Heard, RouterKey
 from vrrptui.observe.timeline import owed_adverts
@@ -26,9 +27,22 @@ DEMOTE, FAILOVER = "demote", "failover"
 MIN_TIMEOUT = 10.0  # seconds; a drill also gets 10 master-down intervals
 
 
-def default_drills_path() -> Path:
-    """$XDG_STATE_HOME/vrrptui/drills.jsonl, else ~/.local/state/vrrptui/drills.jsonl."""
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+ROOT_DRILLS_PATH = Path("/var/lib/vrrptui/drills.jsonl")
+
+
+def default_drills_path(euid: int | None = None, environ: Mapping[str, str] | None = None) -> Path:
+    """Where drills go without --drills (append_drill creates the directory).
+
+    As root (`sudo vrrptui`, the usual way on a router) /var/lib/vrrptui/drills.jsonl: the
+    router's history, not root's home. Otherwise the XDG state directory:
+    $XDG_STATE_HOME/vrrptui/drills.jsonl, else ~/.local/state/vrrptui/drills.jsonl.
+    """
+    if (os.geteuid() if euid is None else euid) == 0:
+        return ROOT_DRILLS_PATH
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_STATE_HOME", "")
+    if not os.path.isabs(base):  # XDG Base Directory: a relative path is invalid, ignore it
+        base = os.path.join(env.get("HOME") or os.path.expanduser("~"), ".local", "state")
     return Path(base) / "vrrptui" / "drills.jsonl"
 
 
