@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import DataTable, Log, Static
 
@@ -23,6 +24,7 @@ from vrrptui.observe.session import Session
 from vrrptui.observe.timeline import MASTER, MISSED, PRIORITY, RESIGN
 
 STATE_STYLE = {"MASTER": "bold green", "BACKUP": "cyan", "FAULT": "bold red", "INIT": "dim"}
+SHRINK_ROWS = 32  # tables up to this many rows also shrink columns when cells get narrower
 LAB_PING_LOG = Path("/run/vrrptui/lab/pc1-ping.log")
 
 
@@ -49,7 +51,10 @@ class KeyedTable(DataTable):
             else:
                 for (col, _), before, after in zip(self.COLUMNS, old, cells):
                     if before != after:
-                        self.update_cell(key, col, after, update_width=True)
+                        # textual re-measures the whole column for every narrower cell: O(rows^2) per
+                        # refresh with 255 instances, so big tables' columns only grow
+                        resize = len(self._cells) <= SHRINK_ROWS or _cell_width(after) > _cell_width(before)
+                        self.update_cell(key, col, after, update_width=resize)
             self._cells[key] = cells
         for key in [k for k in self._cells if k not in seen]:
             self.remove_row(key)
@@ -63,6 +68,10 @@ class KeyedTable(DataTable):
             return self.coordinate_to_cell_key((self.cursor_row, 0)).row_key.value
         except Exception:
             return None
+
+
+def _cell_width(value: Any) -> int:
+    return value.cell_len if isinstance(value, Text) else cell_len(str(value))
 
 
 # --- header ---------------------------------------------------------------------------

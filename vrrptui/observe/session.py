@@ -221,9 +221,8 @@ class Session:
 
     def vips_local(self, status: InstanceStatus) -> tuple[int, int, bool | None]:
         """(present here, total, known) for an instance's VIPs."""
-        known = {v.vip: v.local for v in self.vips.view(0.0)}
         vips = [v.split("/")[0] for v in status.vips]
-        states = [known.get(str(ipaddress.ip_address(v))) for v in vips]
+        states = [self.vips.is_local(str(ipaddress.ip_address(v))) for v in vips]  # per VIP, not a full view per instance
         if any(s is None for s in states):
             return sum(bool(s) for s in states), len(vips), None
         return sum(bool(s) for s in states), len(vips), True

@@ -114,6 +114,11 @@ class VipPresence:
 
     # --- queries -------------------------------------------------------------------
 
+    def is_local(self, vip: str) -> bool | None:
+        """Is `vip` (normalised text) on a local interface; None when not watched or not known yet."""
+        s = self._vips.get(vip)
+        return None if s is None else s.local
+
     def split_brain(self, vip: str) -> tuple[str, ...]:
         """The MACs that show split brain for `vip` (two owners of one address), or ()."""
         s = self._vips.get(vip)
