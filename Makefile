@@ -8,7 +8,7 @@ PYTHON ?= python3
 APT_PACKAGES := iproute2 keepalived tcpdump iputils-ping procps python3 python3-venv
 PEER ?= vrrptui
 
-.PHONY: all deps apt venv test demo lab-down bench screenshots check clean
+.PHONY: all deps apt venv test demo lab-down bench bench-quick screenshots check clean
 
 all: test
 
@@ -52,6 +52,11 @@ lab-down: venv
 
 bench: deps
 	$(PY) benchmarks/failover.py
+	$(PY) benchmarks/console.py
+
+bench-quick: deps
+	$(PY) benchmarks/failover.py --quick
+	$(PY) benchmarks/console.py --quick
 
 screenshots: deps
 	$(PY) screenshots/make_screenshots.py
