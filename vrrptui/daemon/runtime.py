@@ -52,7 +52,7 @@ from vrrptui.engine.outputs import (
     StopGratuitous,
 )
 from vrrptui.engine.status import InstanceStatus
-from vrrptui.net.netlink import Netlink
+from vrrptui.net.netlink import Netlink, choose_primary
 from vrrptui.net.sockets import MCAST_V4, MCAST_V6, VrrpSocket
 from vrrptui.protocol.packet import Advert, IPAddress, decode, encode
 
@@ -96,6 +96,10 @@ class Runtime:
         self.control: Any = None  # control.ControlServer once serving
         self._instances: dict[str, VrrpInstance] = {i.name: i for i in config.instances}
         self._primary: dict[str, IPAddress] = {}
+        self._followers: dict[str, list[VrrpInstance]] = {}  # interface -> instances sending from its primary
+        self._never_primary: frozenset[IPAddress] = frozenset()  # VIPs (not an owner's): never a source
+        self._address_dirty: dict[str, set[IPAddress] | None] = {}  # coalesced address events, see _on_link_event
+        self._address_refresh_scheduled = False
         self._recv_sockets: dict[tuple[str, int], VrrpSocket] = {}
         self._send_only: dict[tuple[str, int], VrrpSocket] = {}
         self.host: HostChanges | None = None  # VIPs and VMACs this process added, and their undo
@@ -319,28 +323,52 @@ class Runtime:
             names.update(t.name for t in inst.track_interfaces)
         return names
 
+    def _follow_primaries(self, config: Config) -> None:
+        """Which instances take their source from which interface's primary address."""
+        self._followers = {}
+        for inst in config.instances:
+            ifname = self.recv_interface(inst)
+            if ifname and configured_source(inst) is None:
+                self._followers.setdefault(ifname, []).append(inst)
+        # an address owner's VIP is usually the interface's own address: it may well be the primary
+        self._never_primary = frozenset(v.address for i in config.instances if not i.owner for v in i.all_vips)
+
     def _primary_addresses(self, config: Config) -> dict[str, IPAddress]:
-        """The source address of each instance's adverts: unicast_src_ip/mcast_src_ip, else netlink's primary."""
+        """The source address of each instance's adverts: unicast_src_ip/mcast_src_ip, else the interface's
+        primary (one netlink dump per interface, whatever the number of instances on it)."""
+        self._follow_primaries(config)
         result: dict[str, IPAddress] = {}
         for inst in config.instances:
             configured = configured_source(inst)
             if configured is not None:
                 result[inst.name] = configured
-                continue
-            ifname = self.recv_interface(inst)
-            address = self._netlink_primary(inst, ifname) if ifname else None
-            if address is None:
-                address = _unspecified(inst.family)
-                self._log(LogLine(
-                    f"({inst.name}) no IPv{inst.family} address on {ifname or '(no interface)'}: "
-                    f"adverts cannot be sent until one is added", level="warning"))
-            result[inst.name] = address
+        for ifname, instances in self._followers.items():
+            for inst, address in zip(instances, self._interface_primaries(ifname, instances, None)):
+                if address is None:
+                    address = _unspecified(inst.family)
+                    self._log(LogLine(
+                        f"({inst.name}) no IPv{inst.family} address on {ifname}: "
+                        f"adverts cannot be sent until one is added", level="warning"))
+                result[inst.name] = address
+        for inst in config.instances:
+            if inst.name not in result:  # no interface at all
+                self._log(LogLine(f"({inst.name}) no IPv{inst.family} address on (no interface): "
+                                  f"adverts cannot be sent until one is added", level="warning"))
+                result[inst.name] = _unspecified(inst.family)
         return result
 
-    def _netlink_primary(self, inst: VrrpInstance, ifname: str) -> IPAddress | None:
-        """The interface's own address for the instance's family, never one of its VIPs."""
-        vips = [v.address for v in inst.all_vips]
-        return self._netlink().primary_address(ifname, inst.family, exclude=vips)
+    def _interface_primaries(self, ifname: str, instances: list[VrrpInstance], index: int | None
+                             ) -> list[IPAddress | None]:
+        """Each instance's primary on `ifname` from one dump: the interface's own address for the
+        instance's family, never a VIP (its own, another instance's, or one we added)."""
+        netlink = self._netlink()
+        if index is None:
+            index = netlink.link_index(ifname)
+        entries = netlink.interface_addresses(ifname, index) if index is not None else None
+        if entries is None or index is None:
+            return [None] * len(instances)
+        vips = self._never_primary | netlink.added_on(index)
+        return [choose_primary(entries, inst.family, vips | {v.address for v in inst.all_vips}) for inst in instances]
 
     def _open_sockets(self, config: Config) -> None:
         loop = self._require_loop()
@@ -430,39 +458,74 @@ class Runtime:
     def _on_link_event(self) -> None:
         engine = self.engine
         changes = self._linkwatch.read()
-        addresses = self._linkwatch.address_changes()
+        addresses = self._linkwatch.changed_addresses()
         if engine is None or not (changes or addresses):
             return
         loop = self._require_loop()
         for ifname, up in changes:
             self._process(engine.interface_state(ifname, up, loop.time()))
         if addresses:
-            self._refresh_primary_addresses(addresses)
+            self._note_address_changes(addresses)
         self._rearm()
 
-    def _refresh_primary_addresses(self, interfaces: set[str]) -> None:
-        """An address came or went on `interfaces`: instances that use the interface's primary follow it."""
+    def _note_address_changes(self, changed: dict[str, set[IPAddress] | None]) -> None:
+        """Remember which interfaces may have a new primary; refresh them all on the next loop iteration.
+
+        Each takeover adds VIPs and each VIP echoes back as an address event: those (any
+        configured VIP but an owner's) can never be a primary, so they cost nothing here.
+        """
+        for ifname, addresses in changed.items():
+            followers = self._followers.get(ifname)
+            if not followers:
+                continue
+            if addresses is not None:
+                families = {i.family for i in followers}
+                addresses = {a for a in addresses if a.version in families and a not in self._never_primary}
+                if not addresses:
+                    continue
+            if addresses is None or self._address_dirty.get(ifname, set()) is None:
+                self._address_dirty[ifname] = None
+            else:
+                self._address_dirty.setdefault(ifname, set()).update(addresses)  # type: ignore[union-attr]
+        if self._address_dirty and not self._address_refresh_scheduled:
+            self._address_refresh_scheduled = True
+            self._require_loop().call_soon(self._guarded(self._refresh_dirty_primaries))
+
+    def _refresh_dirty_primaries(self) -> None:
+        self._address_refresh_scheduled = False
+        dirty, self._address_dirty = self._address_dirty, {}
+        if self.engine is not None and not self._cleaned:
+            self._refresh_primary_addresses(dirty)
+            self._rearm()
+
+    def _refresh_primary_addresses(self, interfaces: Iterable[str]) -> None:
+        """An address came or went on `interfaces`: instances that use the interface's primary follow it
+        (one netlink dump per interface)."""
+        for ifname in interfaces:
+            instances = self._followers.get(ifname, [])
+            if not instances:
+                continue
+            index = self._linkwatch.index(ifname) if self._linkwatch is not None else None
+            for inst, new in zip(instances, self._interface_primaries(ifname, instances, index)):
+                self._follow_primary(inst, ifname, new)
+
+    def _follow_primary(self, inst: VrrpInstance, ifname: str, new: IPAddress | None) -> None:
         engine, loop = self.engine, self._require_loop()
         if engine is None:
             return
-        for inst in self.config.instances:
-            ifname = self.recv_interface(inst)
-            if ifname not in interfaces or configured_source(inst) is not None:
-                continue
-            old = self._primary.get(inst.name)
-            new = self._netlink_primary(inst, ifname)
-            if new is None:
-                if old is not None and not old.is_unspecified:
-                    self._log(LogLine(f"Deassigned address {old} from interface {ifname}", detail=True))
-                    self._log(LogLine(f"({inst.name}) no IPv{inst.family} address left on {ifname}: "
-                                      f"adverts cannot be sent until one is added", level="warning"))
-                    self._primary[inst.name] = _unspecified(inst.family)
-                continue
-            if new == old:
-                continue
-            self._log(LogLine(f"Assigned address {new} for interface {ifname}", detail=True))
-            self._primary[inst.name] = new
-            self._process(engine.set_primary_address(inst.name, new, loop.time()))
+        old = self._primary.get(inst.name)
+        if new is None:
+            if old is not None and not old.is_unspecified:
+                self._log(LogLine(f"Deassigned address {old} from interface {ifname}", detail=True))
+                self._log(LogLine(f"({inst.name}) no IPv{inst.family} address left on {ifname}: "
+                                  f"adverts cannot be sent until one is added", level="warning"))
+                self._primary[inst.name] = _unspecified(inst.family)
+            return
+        if new == old:
+            return
+        self._log(LogLine(f"Assigned address {new} for interface {ifname}", detail=True))
+        self._primary[inst.name] = new
+        self._process(engine.set_primary_address(inst.name, new, loop.time()))
 
     def _on_script_change(self, name: str, ok: bool, exit_status: int | None, timed_out: bool) -> None:
         engine, loop = self.engine, self.loop
@@ -634,6 +697,7 @@ class Runtime:
             self._rearm()
         except (OSError, LookupError, ValueError) as exc:
             self._log(LogLine(f"Reload failed while applying the new configuration: {exc}", level="error"))
+            self._follow_primaries(self.config)
             return False
         # instances that are gone: whatever VIPs we still hold for them go too
         current = {i.name for i in new_config.instances}

@@ -1,8 +1,9 @@
 """Interface up/down events from rtnetlink (RTMGRP_LINK), for FAULT on link loss.
 
 With `addresses=True` it also listens to RTMGRP_IPV4_IFADDR / RTMGRP_IPV6_IFADDR and
-remembers which interfaces had an address added or removed (`address_changes()`), so
-the runtime can pick up a new primary (source) address as keepalived does.
+remembers which addresses were added or removed on which interface (`address_changes()`
+for the names, `changed_addresses()` for the addresses), so the runtime can pick up a new
+primary (source) address as keepalived does, and skip the echoes of its own VIPs.
 
 A plain netlink socket parsed by hand: the messages needed are tiny and this keeps the
 event path free of pyroute2's event loop. "Up" means administratively up and
@@ -13,6 +14,7 @@ Needs no privileges; runs in the caller's network namespace.
 from __future__ import annotations
 
 import errno
+import ipaddress
 import select
 import socket
 import struct
@@ -31,6 +33,8 @@ RTM_DELADDR = 21
 NLM_F_REQUEST = 0x1
 NLM_F_DUMP = 0x300
 IFLA_IFNAME = 3
+IFA_ADDRESS = 1
+IFA_LOCAL = 2
 IFF_UP = 0x1
 IFF_RUNNING = 0x40
 
@@ -46,9 +50,13 @@ def _align(n: int) -> int:
     return (n + 3) & ~3
 
 
-def _parse(data: bytes) -> list[tuple[int, int, int, str | None, int]]:
-    """(type, seq, index, ifname, flags) per message; NLMSG_DONE/ERROR carry index 0."""
-    out: list[tuple[int, int, int, str | None, int]] = []
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Message = tuple[int, int, int, str | None, int, Address | None]
+
+
+def _parse(data: bytes) -> list[Message]:
+    """(type, seq, index, ifname, flags, address) per message; NLMSG_DONE/ERROR carry index 0."""
+    out: list[Message] = []
     offset = 0
     while offset + _NLMSGHDR.size <= len(data):
         length, kind, _flags, seq, _pid = _NLMSGHDR.unpack_from(data, offset)
@@ -58,12 +66,13 @@ def _parse(data: bytes) -> list[tuple[int, int, int, str | None, int]]:
         if kind in (RTM_NEWLINK, RTM_DELLINK) and length >= _NLMSGHDR.size + _IFINFOMSG.size:
             family, _type, index, ifi_flags, _change = _IFINFOMSG.unpack_from(data, body)
             if family == socket.AF_UNSPEC:  # AF_BRIDGE copies describe bridge ports, not links
-                out.append((kind, seq, index, _ifname(data, body + _IFINFOMSG.size, offset + length), ifi_flags))
+                out.append((kind, seq, index, _ifname(data, body + _IFINFOMSG.size, offset + length), ifi_flags, None))
         elif kind in (RTM_NEWADDR, RTM_DELADDR) and length >= _NLMSGHDR.size + _IFADDRMSG.size:
-            index = _IFADDRMSG.unpack_from(data, body)[4]
-            out.append((kind, seq, index, None, 0))
+            family, _prefixlen, _flags, _scope, index = _IFADDRMSG.unpack_from(data, body)
+            address = _ifaddress(family, data, body + _IFADDRMSG.size, offset + length)
+            out.append((kind, seq, index, None, 0, address))
         elif kind in (NLMSG_DONE, NLMSG_ERROR):
-            out.append((kind, seq, 0, None, 0))
+            out.append((kind, seq, 0, None, 0, None))
         offset += _align(length)
     return out
 
@@ -77,6 +86,23 @@ def _ifname(data: bytes, start: int, end: int) -> str | None:
             return data[start + _RTATTR.size : start + length].split(b"\0", 1)[0].decode(errors="replace")
         start += _align(length)
     return None
+
+
+def _ifaddress(family: int, data: bytes, start: int, end: int) -> Address | None:
+    """The interface's own address: IFA_LOCAL for IPv4 (IFA_ADDRESS is the peer on point-to-point links)."""
+    size = {socket.AF_INET: 4, socket.AF_INET6: 16}.get(family)
+    if size is None:
+        return None
+    found: dict[int, bytes] = {}
+    while start + _RTATTR.size <= end:
+        length, kind = _RTATTR.unpack_from(data, start)
+        if length < _RTATTR.size:
+            break
+        if kind in (IFA_ADDRESS, IFA_LOCAL) and length - _RTATTR.size == size:
+            found[kind] = data[start + _RTATTR.size : start + length]
+        start += _align(length)
+    raw = found.get(IFA_LOCAL) or found.get(IFA_ADDRESS)
+    return ipaddress.ip_address(raw) if raw is not None else None
 
 
 class LinkWatcher:
@@ -96,7 +122,8 @@ class LinkWatcher:
             self._seq = 0
             self._up: dict[str, bool] = {}
             self._names: dict[int, str] = {}
-            self._address_changed: set[str] = set()
+            # interface -> addresses that came or went; None: unknown (events were lost), recheck all
+            self._address_changed: dict[str, set[Address] | None] = {}
             self._resync()
         except BaseException:
             self._sock.close()
@@ -109,9 +136,21 @@ class LinkWatcher:
         """The last known state of every interface."""
         return dict(self._up)
 
+    def index(self, ifname: str) -> int | None:
+        """The interface index of `ifname` as the last link message named it."""
+        for index, name in self._names.items():
+            if name == ifname:
+                return index
+        return None
+
     def address_changes(self) -> set[str]:
         """Interfaces that gained or lost an address since the last call (after `read()`)."""
-        changed, self._address_changed = self._address_changed, set()
+        return set(self.changed_addresses())
+
+    def changed_addresses(self) -> dict[str, set[Address] | None]:
+        """Per interface, the addresses added or removed since the last call (this or
+        `address_changes()`); None when events were lost and anything may have changed."""
+        changed, self._address_changed = self._address_changed, {}
         return changed
 
     def read(self) -> list[tuple[str, bool]]:
@@ -125,15 +164,26 @@ class LinkWatcher:
                 if exc.errno != errno.ENOBUFS:
                     raise
                 changes.extend(self._resync())  # events were lost: compare against a fresh dump
-                self._address_changed.update(self._up)  # address events may be lost too: recheck all
+                # address events may be lost too: recheck all
+                self._address_changed.update(dict.fromkeys(self._up, None))
                 continue
-            for kind, _seq, index, ifname, flags in _parse(data):
-                self._apply(kind, index, ifname, flags, changes)
+            for kind, _seq, index, ifname, flags, address in _parse(data):
+                self._apply(kind, index, ifname, flags, changes, address)
 
-    def _apply(self, kind: int, index: int, ifname: str | None, flags: int, changes: list[tuple[str, bool]]) -> None:
+    def _apply(self, kind: int, index: int, ifname: str | None, flags: int, changes: list[tuple[str, bool]],
+               address: Address | None = None) -> None:
         if kind in (RTM_NEWADDR, RTM_DELADDR):
-            if index in self._names:
-                self._address_changed.add(self._names[index])
+            name = self._names.get(index)
+            if name is None:
+                return
+            if address is None:
+                self._address_changed[name] = None
+            elif name not in self._address_changed:
+                self._address_changed[name] = {address}
+            else:
+                known = self._address_changed[name]
+                if known is not None:
+                    known.add(address)
             return
         if kind not in (RTM_NEWLINK, RTM_DELLINK):
             return
@@ -173,11 +223,11 @@ class LinkWatcher:
                 data = self._sock.recv(65536)
             except (BlockingIOError, InterruptedError):
                 continue
-            for kind, msg_seq, index, ifname, flags in _parse(data):
+            for kind, msg_seq, index, ifname, flags, address in _parse(data):
                 if kind in (NLMSG_DONE, NLMSG_ERROR) and msg_seq == seq:
                     done = True
                     continue
-                self._apply(kind, index, ifname, flags, changes)
+                self._apply(kind, index, ifname, flags, changes, address)
                 if msg_seq == seq and ifname:
                     seen.add(ifname)
         for name in set(before) - seen:  # vanished while events were being dropped

@@ -15,6 +15,7 @@ import ipaddress
 import socket
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from vrrptui.config.model import IPAddress, IPInterface, VirtualAddress
@@ -61,6 +62,35 @@ def _flags(msg: Any) -> int:
 def _local_address(msg: Any) -> str | None:
     # IPv4: IFA_LOCAL is our address (IFA_ADDRESS is the peer on point-to-point links)
     return msg.get("IFA_LOCAL") or msg.get("IFA_ADDRESS")
+
+
+@dataclass(frozen=True)
+class InterfaceAddress:
+    address: IPAddress
+    flags: int  # IFA_F_*
+
+
+def choose_primary(addresses: Iterable[InterfaceAddress], family: int, exclude: Iterable[IPAddress] = ()
+                   ) -> IPAddress | None:
+    """The primary address among an interface's `addresses` (kernel order), never one in `exclude`.
+
+    IPv4: the first primary (not secondary) address, else the first secondary. IPv6: the
+    link-local address, preferring one that finished DAD (a tentative one cannot be used
+    as a source yet).
+    """
+    version = 4 if _family_number(family) == socket.AF_INET else 6
+    skip = {ipaddress.ip_address(a) for a in exclude}
+    candidates: list[tuple[int, IPAddress]] = []
+    for entry in addresses:
+        address = entry.address
+        if address.version != version or address in skip:
+            continue
+        if version == 4:
+            candidates.append((1 if entry.flags & IFA_F_SECONDARY else 0, address))
+        elif address.is_link_local:
+            candidates.append((1 if entry.flags & IFA_F_TENTATIVE else 0, address))
+    candidates.sort(key=lambda c: c[0])  # stable: kernel order within each rank
+    return candidates[0][1] if candidates else None
 
 
 class Netlink:
@@ -170,37 +200,39 @@ class Netlink:
         address = ipaddress.ip_address(address)
         return any(iface.ip == address and (ifname is None or name == ifname) for name, iface, _ in self.addresses())
 
+    def interface_addresses(self, ifname: str, index: int | None = None) -> list[InterfaceAddress] | None:
+        """Every address of one interface, both families, in kernel order: one netlink dump
+        (two without `index`). None if the interface does not exist."""
+        if index is None:
+            index = self.link_index(ifname)
+            if index is None:
+                return None
+        result: list[InterfaceAddress] = []
+        for msg in self._dump_addresses(index):
+            local = _local_address(msg)
+            if local is not None and msg["family"] in (socket.AF_INET, socket.AF_INET6):
+                result.append(InterfaceAddress(ipaddress.ip_address(local), _flags(msg)))
+        return result
+
+    def added_on(self, index: int) -> set[IPAddress]:
+        """The VIPs this object added on interface `index` (never a primary address)."""
+        return {vip.ip for idx, vip in self._added if idx == index}
+
     def primary_address(
         self, ifname: str, family: int, exclude: Iterable[IPAddress] = ()
     ) -> IPAddress | None:
-        """The address adverts are sent from (RFC 5798 5.1.1.2 / 5.1.2.2).
-
-        IPv4: the first primary (not secondary) address of the interface that is not a
-        VIP we added nor in `exclude`, else the first such secondary. IPv6: the
-        link-local address, preferring one that finished DAD (a tentative one cannot
-        be used as a source yet).
-        """
+        """The address adverts are sent from (RFC 5798 5.1.1.2 / 5.1.2.2): see `choose_primary`;
+        the VIPs we added are never it."""
         index = self.link_index(ifname)
         if index is None:
             return None
         af = _family_number(family)
-        skip = {ipaddress.ip_address(a) for a in exclude}
-        skip |= {vip.ip for idx, vip in self._added if idx == index}
-        candidates: list[tuple[int, IPAddress]] = []
-        for msg in self._dump_addresses(index, af):
-            local = _local_address(msg)
-            if local is None:
-                continue
-            address = ipaddress.ip_address(local)
-            if address in skip:
-                continue
-            flags = _flags(msg)
-            if af == socket.AF_INET:
-                candidates.append((1 if flags & IFA_F_SECONDARY else 0, address))
-            elif address.is_link_local:
-                candidates.append((1 if flags & IFA_F_TENTATIVE else 0, address))
-        candidates.sort(key=lambda c: c[0])  # stable: kernel order within each rank
-        return candidates[0][1] if candidates else None
+        entries = [
+            InterfaceAddress(ipaddress.ip_address(local), _flags(msg))
+            for msg in self._dump_addresses(index, af)
+            if (local := _local_address(msg)) is not None
+        ]
+        return choose_primary(entries, family, {*exclude, *self.added_on(index)})
 
     def add_vip(self, vip: VirtualAddress, default_dev: str) -> bool:
         """Add a virtual address. True if we added it, False if it was already there.
