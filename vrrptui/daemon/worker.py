@@ -127,21 +127,22 @@ class Outbox:
         self.lines.append(line)  # any thread: deque.append is atomic
 
     def flush(self) -> None:
+        if self.backlog > self.high_water:  # the console is behind: log lines wait (the last LINES_KEPT)
+            self._drop()
+            return
         lines = []
         while self.lines:
             lines.append(self.lines.popleft())
         if lines:
             self.send(("lines", tuple(lines)))
-        if not self.pending:
-            return
-        if self.backlog > self.high_water:
-            self._drop()
-            return
-        batch, self.pending = tuple(self.pending), []
-        self.send(("batch", batch, self.dropped_batches, self.dropped_items))
+        if self.pending:
+            batch, self.pending = tuple(self.pending), []
+            self.send(("batch", batch, self.dropped_batches, self.dropped_items))
 
     def _drop(self) -> None:
         """Keep state changes, log lines, notes (bounded) and the latest snapshot; drop the rest."""
+        if not self.pending:
+            return
         kept: list[Any] = []
         snapshot = None
         dropped = 0
