@@ -1,9 +1,9 @@
 """`vrrptui CONF` and `vrrptui sniff IFACE`: the Textual console.
 
-The VRRP runtime runs in a thread worker on its own asyncio loop, so rendering never
-delays the engine. Its observer (on the runtime's thread) only appends to an inbox
-and posts one coalesced `Observed` message; the app drains the inbox on its own
-thread and feeds the sans-I/O Session, which the panes read on a timer.
+The VRRP runtime runs in a process of its own (RuntimeBackend, vrrptui.daemon.worker), so
+rendering never delays the engine; a thread worker relays its batches to the observer,
+which only appends to an inbox and posts one coalesced `Observed` message; the app drains
+the inbox on its own thread and feeds the sans-I/O Session, which the panes read on a timer.
 """
 
 from __future__ import annotations
@@ -276,8 +276,9 @@ class VrrpConsole(App[int]):
             notes.append("log paused")
         if self.log_filter:
             notes.append(f"filter {self.log_filter}")
-        if self.inbox_dropped:
-            notes.append(f"{self.inbox_dropped} observations dropped (UI too slow)")
+        dropped = self.inbox_dropped + getattr(self.backend, "dropped_items", 0)  # here, and in the engine's process
+        if dropped:
+            notes.append(f"{dropped} observations dropped (UI too slow)")
         notes.extend(self.session.drill_errors[-1:])
         title = self.title_text + ("" if self.backend.engine else "  (sniff: passive, no engine)")
         self.query_one("#header", HeaderBar).show(title, self.host_stats, notes, self.split_brains())
