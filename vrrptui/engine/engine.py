@@ -33,6 +33,9 @@ Outputs are the types in vrrptui.engine.outputs, in the order they must be carri
 
 from __future__ import annotations
 
+import heapq
+import itertools
+
 from collections.abc import Callable, Iterable, Mapping
 
 from vrrptui.config.model import Config, VrrpInstance, VrrpScript
@@ -66,6 +69,14 @@ class Engine:
         self._disabled_scripts: set[str] = set()  # refused vrrp_scripts: no tracker anywhere
         self._group_state: dict[str, str] = {}  # sync group -> the state its notify scripts were last told
         self._started = False
+        # Timer heap of (deadline, seq, instance). Stale entries are skipped lazily: an entry is live
+        # while the machine's get_timer() still equals its deadline. Receiving an advert or firing
+        # a timer touches one machine, so they push that machine's new deadline (O(log n)); every
+        # other entry point is rare and rebuilds the heap (O(n)). With 255 instances a scan of all
+        # machines per packet cost more than the rest of the receive path.
+        self._timers: list[tuple[float, int, str]] = []
+        self._timer_seq = itertools.count()
+        self._rescan = True
         for inst in config.instances:
             self._machines[inst.name] = self._new_machine(inst, config, primary_addresses or {})
         self._index()
@@ -119,15 +130,43 @@ class Engine:
         return self._each(lambda m: m.start(now), now)
 
     def get_timer(self) -> float | None:
-        deadlines = [t for m in self._machines.values() if (t := m.get_timer()) is not None]
-        return min(deadlines, default=None)
+        if self._rescan:
+            self._rebuild_timers()
+        heap = self._timers
+        while heap:
+            deadline, _, name = heap[0]
+            machine = self._machines.get(name)
+            if machine is not None and machine.get_timer() == deadline:
+                return deadline
+            heapq.heappop(heap)
+        return None
 
     def handle_timer(self, now: float) -> list[Output]:
-        def fire(m: VrrpMachine) -> list[Output]:
-            t = m.get_timer()
-            return m.handle_timer(now) if t is not None and t <= now else []
+        if self._rescan:
+            self._rebuild_timers()
+        due: dict[str, VrrpMachine] = {}
+        heap = self._timers
+        while heap and heap[0][0] <= now:
+            _, _, name = heapq.heappop(heap)
+            machine = self._machines.get(name)
+            if machine is not None and (t := machine.get_timer()) is not None and t <= now:
+                due[name] = machine
+        out: list[Output] = []
+        for machine in due.values():
+            out += machine.handle_timer(now)
+            self._push_timer(machine)
+        return self._coordinate(out, now)
 
-        return self._each(fire, now)
+    def _push_timer(self, machine: VrrpMachine) -> None:
+        deadline = machine.get_timer()
+        if deadline is not None:
+            heapq.heappush(self._timers, (deadline, next(self._timer_seq), machine.name))
+
+    def _rebuild_timers(self) -> None:
+        self._timers = [(t, next(self._timer_seq), m.name) for m in self._machines.values()
+                        if (t := m.get_timer()) is not None]
+        heapq.heapify(self._timers)
+        self._rescan = False
 
     def receive_packet(
         self, ifname: str, src: IPAddress, dst: IPAddress, ttl: int, payload: bytes, now: float
@@ -140,14 +179,18 @@ class Engine:
             machine = self._by_key.get((ifname, family, vrid))
             text = _codec_drop_text(result, src, payload)
             if machine is not None:
-                return self._coordinate(machine.note_drop(result.reason, src, now, text), now)
+                out = self._coordinate(machine.note_drop(result.reason, src, now, text), now)
+                self._push_timer(machine)
+                return out
             self.drops[result.reason.value] += 1
             return [Dropped(None, result.reason, src, now, text)]
         machine = self._by_key.get((ifname, family, result.vrid))
         if machine is None:
             self.drops[DropReason.VRID.value] += 1
             return [Dropped(None, DropReason.VRID, src, now, f"VRID {result.vrid} on {ifname}: no vrrp_instance")]
-        return self._coordinate(machine.receive(result, src, ttl, not dst.is_multicast, now), now)
+        out = self._coordinate(machine.receive(result, src, ttl, not dst.is_multicast, now), now)
+        self._push_timer(machine)
+        return out
 
     def interface_state(self, ifname: str, up: bool, now: float) -> list[Output]:
         self._iface_up[ifname] = up
@@ -156,6 +199,7 @@ class Engine:
 
     def set_primary_address(self, name: str, address: IPAddress, now: float) -> list[Output]:
         """Adverts of `name` now come from `address` (an address was added to / removed from its interface)."""
+        self._rescan = True
         return self.machine(name).set_primary_address(address, now)
 
     def script_state(
@@ -183,20 +227,25 @@ class Engine:
     # --- operator ------------------------------------------------------------------
 
     def set_priority(self, name: str, priority: int, now: float) -> list[Output]:
+        self._rescan = True
         return self._coordinate(self.machine(name).set_priority(priority, now), now)
 
     def demote(self, name: str, now: float) -> list[Output]:
+        self._rescan = True
         return self._coordinate(self.machine(name).demote(now), now)
 
     def force_failover(self, name: str, now: float) -> list[Output]:
+        self._rescan = True
         return self._coordinate(self.machine(name).force_failover(now), now)
 
     def resume(self, name: str, now: float) -> list[Output]:
+        self._rescan = True
         return self._coordinate(self.machine(name).resume(now), now)
 
     # --- lifecycle -----------------------------------------------------------------
 
     def shutdown(self, now: float) -> list[Output]:
+        self._rescan = True
         out: list[Output] = []
         for m in self._machines.values():
             out += m.shutdown(now)
@@ -239,6 +288,7 @@ class Engine:
             if name not in machines:
                 out += previous.shutdown(now, Reason.RELOAD)
         self.config, self._machines = new_config, machines
+        self._rescan = True
         self._index()
         if self._started:
             for machine in fresh:
@@ -256,6 +306,7 @@ class Engine:
     # --- sync groups ---------------------------------------------------------------
 
     def _each(self, call: Callable[[VrrpMachine], list[Output]], now: float) -> list[Output]:
+        self._rescan = True
         out: list[Output] = []
         for m in list(self._machines.values()):
             out += call(m)
@@ -263,6 +314,8 @@ class Engine:
 
     def _coordinate(self, out: list[Output], now: float) -> list[Output]:
         """Sync groups move together: one FAULT -> all FAULT; one MASTER -> all MASTER; one steps down -> all."""
+        if self._peers:  # other members' timers may move too
+            self._rescan = True
         for name, others in self._peers.items():
             machine = self._machines[name]
             out += machine.set_group_fault(any(self._machines[o].own_fault for o in others), now)

@@ -1,0 +1,79 @@
+"""The engine's timer heap must always agree with the earliest deadline of its machines.
+
+Random sequences of adverts, timer expiries and operator commands over many instances (with
+and without a sync group) compare Engine.get_timer() with a scan of every machine.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+from dataclasses import replace
+
+import pytest
+
+from test_engine import config, wire
+from test_machine import advert_for, instance, vip
+from vrrptui.config.model import SyncGroup
+from vrrptui.engine.engine import Engine
+from vrrptui.engine.outputs import State
+from vrrptui.protocol.packet import MCAST_V4
+
+PEERS = [ipaddress.IPv4Address(f"10.0.0.{i}") for i in (2, 3, 200)]
+
+
+def many(n: int, grouped: bool):
+    instances = tuple(
+        replace(instance(name=f"VI_{i}", virtual_ipaddresses=(vip(f"10.1.{i}.1/32"),)), vrid=i,
+                priority=50 + (i * 37) % 150, version=3, advert_int=0.1)
+        for i in range(1, n + 1)
+    )
+    groups = (SyncGroup("G", ("VI_1", "VI_2", "VI_3")),) if grouped else ()
+    return config(*instances, sync_groups=groups)
+
+
+def earliest(engine: Engine) -> float | None:
+    deadlines = [t for m in engine.machines if (t := m.get_timer()) is not None]
+    return min(deadlines, default=None)
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+@pytest.mark.parametrize("seed", range(6))
+def test_timer_heap_matches_a_scan_of_every_machine(seed: int, grouped: bool) -> None:
+    rng = random.Random(seed)
+    cfg = many(12, grouped)
+    engine = Engine(cfg, {i.name: ipaddress.IPv4Address("10.0.0.1") for i in cfg.instances})
+    now = 0.0
+    engine.start(now)
+    names = [i.name for i in cfg.instances]
+    for _ in range(600):
+        assert engine.get_timer() == earliest(engine)
+        step = rng.random()
+        if step < 0.45:  # an advert from a peer, any priority including 0
+            machine = engine.machine(rng.choice(names))
+            ad = advert_for(machine, rng.choice([0, 1, 100, 254]))
+            engine.receive_packet("eth0", rng.choice(PEERS), MCAST_V4, 255, wire(ad, rng.choice(PEERS)), now)
+        elif step < 0.85:  # the clock reaches the next deadline
+            t = engine.get_timer()
+            if t is not None:
+                now = max(now, t)
+                engine.handle_timer(now)
+        else:  # an operator command
+            name = rng.choice(names)
+            command = rng.choice(["set_priority", "demote", "resume", "failover"])
+            try:
+                if command == "set_priority":
+                    engine.set_priority(name, rng.randint(1, 254), now)
+                elif command == "demote":
+                    engine.demote(name, now)
+                elif command == "failover":
+                    engine.force_failover(name, now)
+                else:
+                    engine.resume(name, now)
+            except ValueError:
+                pass
+        now += rng.random() * 0.05
+    assert engine.get_timer() == earliest(engine)
+    # a running machine always has a deadline, unless the operator holds it (demote / failover)
+    assert all(m.get_timer() is not None for m in engine.machines
+               if m.state in (State.BACKUP, State.MASTER) and m.held is None)
