@@ -33,6 +33,7 @@ Outputs are the types in vrrptui.engine.outputs, in the order they must be carri
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 
@@ -44,6 +45,10 @@ from vrrptui.engine.outputs import Dropped, LogLine, Output, Reason, RunGroupNot
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.engine.tracking import script_outcome
 from vrrptui.protocol.packet import AdvertCache, Drop, DropReason, IPAddress, decode
+
+# A master sends the same bytes every interval: decoding is pure, so identical packets are decoded
+# once (Advert and Drop are immutable). Bounded; keyed by the bytes and the addresses they came with.
+_decode = functools.lru_cache(maxsize=4096)(decode)
 
 DemuxKey = tuple[str | None, int, int]  # (interface, IP family, VRID)
 
@@ -173,7 +178,7 @@ class Engine:
     ) -> list[Output]:
         """A protocol-112 payload read on `ifname` (bytes after the IP header)."""
         family = src.version
-        result = decode(payload, src, dst, family)
+        result = _decode(payload, src, dst, family)
         if isinstance(result, Drop):
             vrid = payload[1] if len(payload) >= 2 else -1
             machine = self._by_key.get((ifname, family, vrid))

@@ -8,6 +8,7 @@ recreated (a VMAC, a hot-plugged NIC), close it and open a new one. The VRRP mes
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 import struct
@@ -44,6 +45,12 @@ class Received:
     dst: IPAddress
     ttl: int  # TTL (IPv4) or hop limit (IPv6)
     ifindex: int
+
+
+@functools.lru_cache(maxsize=4096)
+def _ipv4(packed: bytes) -> ipaddress.IPv4Address:
+    # a segment has a handful of routers: reuse their address objects instead of parsing per packet
+    return ipaddress.IPv4Address(packed)
 
 
 class VrrpSocket:
@@ -157,8 +164,8 @@ class VrrpSocket:
         end = total_len if header_len <= total_len <= len(data) else len(data)
         return Received(
             payload=bytes(data[header_len:end]),
-            src=ipaddress.IPv4Address(data[12:16]),
-            dst=ipaddress.IPv4Address(data[16:20]),
+            src=_ipv4(data[12:16]),
+            dst=_ipv4(data[16:20]),
             ttl=data[8],
             ifindex=self.ifindex,
         )
