@@ -176,6 +176,60 @@ def test_timeline_keeps_one_minute_in_interval_slots():
     assert len(row.strip) == 600
 
 
+def test_labels_name_the_rows_drawn_including_a_former_master_owing_adverts_in_the_window():
+    tl = Timeline(config())
+    for i in range(5):
+        tl.heard(heard(A, float(i), advert(100)))  # A: 0..4 s, owes 5, 6, 7
+    for i in range(3):
+        tl.heard(heard(B, 7.6 + i, advert(90)))
+    tl.mark(KEY, 8.2, "F")
+    for width in (10, 4, 2):
+        drawn = [(r.label, r.master) for r in tl.rows(KEY, 9.6, width)]
+        assert tl.labels(KEY, 9.6, width) == drawn
+    assert [r.strip for r in tl.rows(KEY, 9.6, 4)] == ["x   ", " M||", " F  "]  # A only by its x mark
+    assert tl.labels(KEY, 9.6, 2) == [(B, True), ("operator", False)]
+
+
+def test_timeline_forgets_a_source_silent_for_the_whole_span():
+    tl = Timeline(config(), span=10.0)
+    tl.heard(heard(B, 0.0, advert(90)))
+    for i in range(30):
+        tl.heard(heard(A, float(i), advert(100)))
+    assert tl.labels(KEY, 29.5, 10) == [(A, True)]
+    assert B not in tl._routers[KEY].adverts
+
+
+def test_timeline_history_per_source_is_a_bounded_ring():
+    tl = Timeline(config(version=3, interval=0.1, pw=None))
+    for i in range(5000):  # a source flooding 10 adverts per 0.1 s slot
+        tl.heard(heard(A, i * 0.01, advert(100, version=3, interval=0.1, pw=None)))
+    assert len(tl._routers[KEY].adverts[A]) == 2 * (600 + 10)
+
+
+def test_at_most_max_sources_per_router_the_master_kept_the_quietest_forgotten():
+    from vrrptui.observe.heard import MAX_SOURCES
+
+    tl, peers = Timeline(config()), PeerTable(config())
+    for i in range(MAX_SOURCES + 4):
+        h = heard(f"192.168.2.{i + 1}", 0.01 * i, advert(200 if i == 0 else 100))
+        tl.heard(h)
+        peers.heard(h)
+    kept = {p.src for p in peers.peers(1.0)}
+    assert len(kept) == MAX_SOURCES and "192.168.2.1" in kept and "192.168.2.2" not in kept
+    assert len(tl._routers[KEY].adverts) == MAX_SOURCES and "192.168.2.1" in tl._routers[KEY].adverts
+
+
+def test_session_entries_after_a_seq_are_the_newer_ones_filtered_oldest_first():
+    from vrrptui.observe.session import Session
+
+    s = Session(config(), max_log=50)
+    for i in range(80):
+        s.heard(heard(A if i % 2 else B, float(i), advert()))
+    assert [e.seq for e in s.entries(after=75)] == [76, 77, 78, 79, 80]
+    assert [e.seq for e in s.entries(src=A, after=74)] == [76, 78, 80]
+    assert [e.seq for e in s.entries()] == list(range(31, 81))  # the ring keeps the newest 50
+
+
 # --- Drills ------------------------------------------------------------------------
 
 def test_failover_drill_times_takeover_and_vip_from_the_new_owner(tmp_path):

@@ -17,11 +17,11 @@ from rich.text import Text
 from textual.widgets import DataTable, Log, Static
 
 from vrrptui.console.format import duration, interval, millis, size
+from vrrptui.console.timeline_pane import TimelinePane  # noqa: F401  (a pane; the app imports panes from here)
 from vrrptui.engine.outputs import Reason
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.observe.host import HostStats
 from vrrptui.observe.session import Session
-from vrrptui.observe.timeline import MASTER, MISSED, PRIORITY, RESIGN
 
 STATE_STYLE = {"MASTER": "bold green", "BACKUP": "cyan", "FAULT": "bold red", "INIT": "dim"}
 SHRINK_ROWS = 32  # tables up to this many rows also shrink columns when cells get narrower
@@ -212,34 +212,7 @@ class PeersPane(KeyedTable):
         self.sync(rows)
 
 
-# --- timeline -------------------------------------------------------------------------
-
-_MARK_STYLE = {MISSED: "bold red", MASTER: "bold green", PRIORITY: "bold yellow", RESIGN: "bold magenta",
-               "D": "bold white on blue", "F": "bold white on red"}
-LABEL_WIDTH = 18
-
-
-class TimelinePane(Static):
-    def refresh_from(self, session: Session, now: float) -> None:
-        width = max(10, (self.size.width or 80) - LABEL_WIDTH - 2)
-        text = Text()
-        keys = session.timeline.keys()
-        if not keys:
-            text.append("no adverts heard yet", style="dim")
-        for key in keys:
-            rows = session.timeline.rows(key, now, width)
-            slot = session.timeline.slot(key)
-            text.append(f"{key}  ", style="bold")
-            text.append(f"{interval(slot)} per char, newest right\n", style="dim")
-            for row in rows:
-                style = "bold" if row.master else ""
-                text.append(f"  {row.label:<{LABEL_WIDTH - 2}}", style=style)
-                for char in row.strip.rjust(width):  # every strip ends at "now"
-                    text.append(char, style=_MARK_STYLE.get(char, "green" if row.master else ""))
-                text.append("\n")
-        text.append("| advert  M new master  P priority change  0 resign  x missed  D/F drill", style="dim")
-        self.update(text)
-
+# --- timeline: vrrptui.console.timeline_pane (draws only the lines on screen) ------------
 
 # --- VIP presence ---------------------------------------------------------------------
 

@@ -7,6 +7,10 @@ from typing import NamedTuple
 
 from vrrptui.protocol.packet import Advert, Drop, IPAddress
 
+# Sources kept per virtual router by the peers and the timeline; a VRID has a handful of routers,
+# more is a misconfigured or hostile segment, where the longest-silent source is forgotten first.
+MAX_SOURCES = 16
+
 
 class RouterKey(NamedTuple):
     """A virtual router on a segment: VRIDs are per interface and per family (RFC 5798 5.2.3)."""

@@ -20,12 +20,13 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from vrrptui.config.model import Config, VrrpInstance
-from vrrptui.observe.heard import Heard, RouterKey
+from vrrptui.observe.heard import MAX_SOURCES, Heard, RouterKey
 from vrrptui.protocol.packet import AUTH_NONE, AUTH_PASS, Advert, ChecksumForm, Drop, DropReason
 from vrrptui.protocol.timers import master_down_interval
 
 RATE_WINDOW = 10.0  # seconds of adverts kept per source for adverts/s and split brain
 FORGET_AFTER = 600.0  # a router silent this long leaves the table
+RECENT_MAX = 2000  # adverts kept per source: RATE_WINDOW at 200/s, twice VRRPv3's fastest (0.01 s)
 
 
 class Mismatch(enum.Enum):
@@ -78,7 +79,7 @@ class _Source:
     ttl: int = 255
     unicast: bool = False
     adverts: int = 0
-    recent: deque[tuple[float, int]] = field(default_factory=deque)  # (at, priority)
+    recent: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=RECENT_MAX))  # (at, priority)
     drops: dict[str, int] = field(default_factory=dict)
     last_bad_checksum: float | None = None
 
@@ -135,6 +136,9 @@ class PeerTable:
         src = str(h.src)
         s = sources.get(src)
         if s is None:
+            if len(sources) >= MAX_SOURCES:
+                quietest = min((o for o in sources.values() if o.src != self._current.get(key)), key=lambda o: o.last_seen)
+                del sources[quietest.src]
             s = sources[src] = _Source(src, first_seen=h.at)
         s.last_seen = max(s.last_seen, h.at)
         s.src_mac = h.src_mac or s.src_mac

@@ -29,8 +29,9 @@ from vrrptui.protocol.packet import VRRP_PROTO, Advert, Drop, decode
 from vrrptui.protocol.pcap import LINKTYPE_RAW, write_pcap
 from vrrptui.protocol.tcpdump import format_compact, format_packet
 
-MAX_LOG = 20_000
-MAX_PACKETS = 200_000
+# Every per-packet store is a ring; at 2,550 adverts/s (255 VRIDs at VRRPv3 0.1 s) they fill, then stay flat.
+MAX_LOG = 20_000  # advert-log entries (~8 s at 2,550/s, ~1 KB each with the decoded advert)
+MAX_PACKETS = 100_000  # frames kept for `w` (~40 s at 2,550/s, ~180 B each: ~18 MB)
 DRILL_HISTORY = 100
 
 
@@ -270,5 +271,12 @@ class Session:
         return len(frames)
 
     def entries(self, vrid: int | None = None, src: str | None = None, after: int = 0) -> list[LogEntry]:
-        return [e for e in self.log if e.seq > after and (vrid is None or e.vrid == vrid)
-                and (src is None or e.src == src)]
+        """Entries newer than seq `after` (filtered), oldest first; reads only those, from the newest back."""
+        out = []
+        for e in reversed(self.log):
+            if e.seq <= after:
+                break
+            if (vrid is None or e.vrid == vrid) and (src is None or e.src == src):
+                out.append(e)
+        out.reverse()
+        return out

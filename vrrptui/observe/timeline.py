@@ -15,10 +15,12 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from vrrptui.config.model import Config
-from vrrptui.observe.heard import Heard, RouterKey
+from vrrptui.observe.heard import MAX_SOURCES, Heard, RouterKey
 from vrrptui.protocol.packet import Advert
 
 SPAN = 60.0  # seconds shown
+KEEP_SLOTS = 10  # slots kept beyond the span, so the oldest shown slot still knows its previous advert
+RATE_HEADROOM = 2  # a source may send this many adverts per slot before its oldest are forgotten early
 ADVERT, MASTER, PRIORITY, RESIGN, MISSED = "|", "M", "P", "0", "x"
 _PRECEDENCE = {MASTER: 4, RESIGN: 3, PRIORITY: 2, ADVERT: 1}
 OPERATOR_ROW = "operator"
@@ -46,6 +48,9 @@ class _Router:
 
 
 class Timeline:
+    """Bounded: per source at most RATE_HEADROOM * (span / slot + KEEP_SLOTS) adverts (1,220 at 0.1 s),
+    MAX_SOURCES sources per virtual router, and virtual routers are (interface, VRID, family)."""
+
     def __init__(self, config: Config | None = None, span: float = SPAN) -> None:
         self.span = span
         self._routers: dict[RouterKey, _Router] = {}
@@ -77,9 +82,15 @@ class Timeline:
             r = self._routers[h.key] = _Router(slot=a.max_advert_int or 1.0)
         if not r.configured and a.priority > 0 and a.max_advert_int > 0 and a.max_advert_int != r.slot:
             r.slot, r.origin = a.max_advert_int, None  # follow the master's interval (sniff mode)
+            for other, kept in r.adverts.items():
+                r.adverts[other] = deque(kept, maxlen=self._history_len(r))
         if r.origin is None:
             r.origin = t - r.slot / 2  # adverts land mid-slot, so timer jitter stays inside it
-        history = r.adverts.setdefault(src, deque())
+        history = r.adverts.get(src)
+        if history is None:
+            if len(r.adverts) >= MAX_SOURCES:
+                self._forget_quietest(r)
+            history = r.adverts[src] = deque(maxlen=self._history_len(r))
         last_priority = history[-1][1] if history else None
         mark = ADVERT
         if a.priority == 0:
@@ -97,6 +108,15 @@ class Timeline:
             r.master_priority, r.master_last = a.priority, t
         history.append((t, a.priority, mark))
         self._trim(r, t)
+
+    def _history_len(self, r: _Router) -> int:
+        return RATE_HEADROOM * (math.ceil(self.span / r.slot) + KEEP_SLOTS)
+
+    @staticmethod
+    def _forget_quietest(r: _Router) -> None:
+        candidates = [s for s in r.adverts if s != r.master]
+        if candidates:
+            del r.adverts[min(candidates, key=lambda s: r.adverts[s][-1][0] if r.adverts[s] else -math.inf)]
 
     def mark(self, key: RouterKey, at: float, char: str) -> None:
         """An operator action (drill) on this router, shown on its own row."""
@@ -119,10 +139,12 @@ class Timeline:
         return _addr(src) > _addr(r.master)  # RFC 5798 6.4.3: equal priority, higher address wins
 
     def _trim(self, r: _Router, now: float) -> None:
-        horizon = now - self.span - 10 * r.slot
-        for history in r.adverts.values():
+        horizon = now - self.span - KEEP_SLOTS * r.slot
+        for src, history in list(r.adverts.items()):
             while history and history[0][0] < horizon:
                 history.popleft()
+            if not history and src != r.master:
+                del r.adverts[src]  # silent for the whole span: nothing left to show
         while len(r.periods) > 1 and r.periods[1][0] < horizon:
             r.periods.popleft()
         while r.operator and r.operator[0][0] < horizon:
@@ -147,18 +169,52 @@ class Timeline:
                 out.extend((due, src) for due in owed_adverts(a, b, r.slot))
         return out
 
+    def labels(self, key: RouterKey, now: float, width: int) -> list[tuple[str, bool]]:
+        """(label, master) of each row rows() draws, without drawing them: cheap enough for every router."""
+        r = self._routers.get(key)
+        if r is None or r.origin is None:
+            return []
+        _, first = self._window(r, now, width)
+        missed: dict[str, set[int]] | None = None
+        if any(src != r.master for _, src in r.periods):  # a former master may owe adverts in the window
+            missed = self._missed_slots(key, r, now)
+        out = []
+        for src in sorted(r.adverts, key=_addr):
+            if self._shown(r, src, first, missed):
+                out.append((src, src == r.master and not r.master_resigned))
+        if any(t >= now - self.span for t, _ in r.operator):
+            out.append((OPERATOR_ROW, False))
+        return out
+
+    @staticmethod
+    def _shown(r: _Router, src: str, first: int, missed: dict[str, set[int]] | None) -> bool:
+        """A source gets a row while it is master or has a mark in the window (an advert, or an `x`)."""
+        history = r.adverts[src]
+        if src == r.master or (history and Timeline._index(r, history[-1][0]) >= first):
+            return True
+        return missed is not None and any(i >= first for i in missed.get(src, ()))
+
+    def _window(self, r: _Router, now: float, width: int) -> tuple[int, int]:
+        """(slots shown, index of the oldest shown slot); the newest is the slot of `now`."""
+        n = max(1, min(width, int(self.span / r.slot)))
+        return n, self._index(r, now) - n + 1
+
+    def _missed_slots(self, key: RouterKey, r: _Router, now: float) -> dict[str, set[int]]:
+        missed: dict[str, set[int]] = {}
+        for due, src in self.missed(key, now):
+            missed.setdefault(src, set()).add(self._index(r, due))
+        return missed
+
     def rows(self, key: RouterKey, now: float, width: int) -> list[TimelineRow]:
         r = self._routers.get(key)
         if r is None or r.origin is None:
             return []
-        n = max(1, min(width, int(self.span / r.slot)))
-        last = self._index(r, now)
-        first = last - n + 1
-        missed: dict[str, set[int]] = {}
-        for due, src in self.missed(key, now):
-            missed.setdefault(src, set()).add(self._index(r, due))
+        n, first = self._window(r, now, width)
+        missed = self._missed_slots(key, r, now)
         rows = []
         for src in sorted(r.adverts, key=_addr):
+            if not self._shown(r, src, first, missed):
+                continue
             cells = [" "] * n
             history = list(r.adverts[src])
             for t, _, mark in history:
@@ -174,8 +230,7 @@ class Timeline:
                     for idx in range(self._index(r, t0) + 1, self._index(r, t1)):
                         if 0 <= idx - first < n and cells[idx - first] == " ":
                             cells[idx - first] = ADVERT
-            if any(c != " " for c in cells) or src == r.master:
-                rows.append(TimelineRow(src, "".join(cells), src == r.master and not r.master_resigned))
+            rows.append(TimelineRow(src, "".join(cells), src == r.master and not r.master_resigned))
         if any(t >= now - self.span for t, _ in r.operator):
             cells = [" "] * n
             for t, char in r.operator:
