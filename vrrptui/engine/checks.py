@@ -61,10 +61,12 @@ def check_advert(
     return None
 
 
-def address_list_mismatch(instance: VrrpInstance, advert: Advert, src: IPAddress) -> str | None:
-    """keepalived's wording when the advert's VIPs differ from ours; None when they match."""
-    ours = [v.address for v in instance.advertised_vips]
-    if ours == list(advert.addresses) or sorted(ours, key=str) == sorted(advert.addresses, key=str):
+def address_list_mismatch(
+    instance: VrrpInstance, ours: tuple[IPAddress, ...], advert: Advert, src: IPAddress
+) -> str | None:
+    """keepalived's wording when the advert's VIPs differ from `ours` (the instance's advertised
+    addresses, computed once by the machine); None when they match."""
+    if ours == advert.addresses or sorted(ours, key=str) == sorted(advert.addresses, key=str):
         return None  # same order first: this runs per advert, and str() of addresses is slow
     if len(ours) != len(advert.addresses):
         return f"received an invalid ip number count {len(advert.addresses)} from {src}, expected {len(ours)}!"

@@ -193,7 +193,7 @@ class Engine:
         if machine is None:
             self.drops[DropReason.VRID.value] += 1
             return [Dropped(None, DropReason.VRID, src, now, f"VRID {result.vrid} on {ifname}: no vrrp_instance")]
-        out = self._coordinate(machine.receive(result, src, ttl, not dst.is_multicast, now), now)
+        out = self._coordinate(machine.receive(result, src, ttl, not _is_multicast(dst), now), now)
         self._push_timer(machine)
         return out
 
@@ -409,3 +409,8 @@ def _codec_drop_text(drop: Drop, src: IPAddress, payload: bytes) -> str:
         return f"Invalid VRRPv{version} checksum from {src}"
     return f"invalid packet from {src}: {drop.detail}"
 
+
+def _is_multicast(address: IPAddress) -> bool:
+    # ipaddress's is_multicast builds a network per call; this runs for every received advert
+    first = address.packed[0]
+    return first >= 0xE0 and first <= 0xEF if address.version == 4 else first == 0xFF

@@ -69,6 +69,7 @@ class VrrpMachine:
     ) -> None:
         self.instance = instance
         self.name = instance.name
+        self._advertised = tuple(v.address for v in instance.advertised_vips)  # checked per advert
         self.primary_address = primary_address
         self.check_unicast_src = check_unicast_src
         self.tracking = Tracking(instance, scripts or {})
@@ -173,7 +174,7 @@ class VrrpMachine:
         if failed is not None:
             self._drop(failed[0], src, now, failed[1])
             return self._flush()
-        mismatch = address_list_mismatch(self.instance, advert, src)
+        mismatch = address_list_mismatch(self.instance, self._advertised, advert, src)
         if mismatch is not None:
             # RFC 5798 7.1: counted and logged, the advert is still used
             self.counters.drops[DropReason.ADDRESS_LIST.value] += 1

@@ -142,13 +142,13 @@ class VrrpSocket:
         """The next VRRP packet, or None when none is queued. Malformed IP headers are skipped."""
         while True:
             try:
-                data, ancdata, _flags, address = self._sock.recvmsg(_RECV_BUFSIZE, _ANC_BUFSIZE)
+                if self.family == socket.AF_INET:  # the IP header carries TTL and addresses: no ancillary data
+                    received = self._parse_ipv4(self._sock.recv(_RECV_BUFSIZE))
+                else:
+                    data, ancdata, _flags, address = self._sock.recvmsg(_RECV_BUFSIZE, _ANC_BUFSIZE)
+                    received = self._parse_ipv6(data, ancdata, address)
             except (BlockingIOError, InterruptedError):
                 return None
-            if self.family == socket.AF_INET:
-                received = self._parse_ipv4(data)
-            else:
-                received = self._parse_ipv6(data, ancdata, address)
             if received is not None:
                 return received
             self.malformed += 1
