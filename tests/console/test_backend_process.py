@@ -4,6 +4,7 @@
   (socketpair, no network);
 - a command the engine refuses reaches the UI as a notification, across the process boundary;
 - a start error in the worker reaches the UI, which stops with it;
+- a crash in the UI: the worker resigns (priority 0) and removes the VIP;
 - the console process killed with SIGKILL (or sent SIGTERM): the worker still resigns with
   priority 0 (tcpdump on the bridge) and removes the VIP.
 """
@@ -195,6 +196,29 @@ def test_a_start_error_in_the_worker_stops_the_ui_with_it(make_lab, tmp_path):
     assert app.return_value == 1  # what `vrrptui CONF` exits with, after printing the failure
     assert "vt-missing0" in app.failure, app.failure
     assert app.backend.start_error is not None and not app.backend.wait_started(0)
+
+
+@pytest.mark.netns
+def test_a_crash_in_the_ui_resigns_and_removes_the_vip(make_lab, tcpdump_ok, tmp_path):
+    lab = make_lab(routers=("r1",), clients=())
+    cap = lab.capture(bpf="vrrp")
+    app = _console(lab, tmp_path, conf(150))
+
+    def crash() -> None:
+        raise RuntimeError("a bug in a pane")
+
+    async def drive() -> None:
+        async with app.run_test(size=(160, 50)) as pilot:
+            await _until(pilot, lambda: lab.vip_holders(VIP) == ["r1"], "r1 never held the VIP")
+            app.call_later(crash)
+            await pilot.pause(0.5)
+
+    with pytest.raises(RuntimeError, match="a bug in a pane"):
+        asyncio.run(drive())
+    assert app.backend.process.wait(WAIT) == 0
+    assert not lab.has_vip("r1", VIP)
+    time.sleep(0.2)
+    assert [a.priority for a in cap.adverts() if a.src == R1][-1] == 0
 
 
 # --- the console process dies: the worker still resigns ----------------------------------------
