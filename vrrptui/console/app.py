@@ -41,7 +41,7 @@ from vrrptui.observe.host import HostMonitor, HostStats
 from vrrptui.observe.session import Session, parse_filter
 
 INBOX_LIMIT = 100_000  # observations waiting for the UI; beyond this the oldest are dropped, never the engine slowed
-LOG_CATCH_UP = 2000  # entries written when the log is shown again, resumed or refiltered
+LOG_CATCH_UP = 2000  # entries written at most per tick (also when shown again, resumed or refiltered)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -203,7 +203,6 @@ class VrrpConsole(App[int]):
         self.session.feed([i for i in items if not isinstance(i, Notice)], self.clock())
         for n in notices:
             self.notify(n.text, severity=n.severity, timeout=8)
-        self.write_log()
 
     # --- rendering ------------------------------------------------------------------
 
@@ -216,21 +215,11 @@ class VrrpConsole(App[int]):
     def write_log(self, catch_up: bool = False) -> None:
         if self.paused or not self._visible("tab-log"):
             return
-        log = self.query_one("#log", AdvertLog)
         try:
             vrid, src = parse_filter(self.log_filter)
         except ValueError:
             vrid, src = None, None
-        after = log.written
-        if catch_up or self.session.log_seq - after > LOG_CATCH_UP:
-            after = max(after, self.session.log_seq - LOG_CATCH_UP)
-        entries = self.session.entries(vrid, src, after=after)
-        if entries:
-            lines: list[str] = []
-            for e in entries:
-                lines.extend(e.text())
-            log.write_lines(lines)
-        log.written = self.session.log_seq
+        self.query_one("#log", AdvertLog).follow(self.session, vrid, src, LOG_CATCH_UP)
 
     def refresh_panes(self) -> None:
         now = self.clock()
@@ -242,6 +231,7 @@ class VrrpConsole(App[int]):
         if isinstance(self.screen, Screen) and self.screen is not self.screen_stack[0]:
             return  # behind a modal: nothing to see, nothing to render (dolphie)
         with self.batch_update():
+            self.write_log()  # once a tick, not per batch of observations
             if self.backend.engine:
                 self.query_one("#instances", InstancesPane).refresh_from(self.session, now)
                 counters = self.query_one("#counters", Static)

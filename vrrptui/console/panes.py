@@ -10,10 +10,12 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from rich.cells import cell_len
 from rich.text import Text
+from textual.cache import LRUCache
+from textual.geometry import Size
 from textual.widgets import DataTable, Log, Static
 
 from vrrptui.console.format import duration, interval, millis, size
@@ -25,6 +27,8 @@ from vrrptui.observe.session import Session
 
 STATE_STYLE = {"MASTER": "bold green", "BACKUP": "cyan", "FAULT": "bold red", "INIT": "dim"}
 SHRINK_ROWS = 32  # tables up to this many rows also shrink columns when cells get narrower
+LAZY_ROWS = 32  # tables with more rows update only the rows in view (sync_lazily)
+RENDER_CACHE_LINES = 100  # rendered lines a table keeps (a screen or two)
 LAB_PING_LOG = Path("/run/vrrptui/lab/pc1-ping.log")
 
 
@@ -36,13 +40,49 @@ class KeyedTable(DataTable):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self._cells: dict[str, tuple[Any, ...]] = {}
+        self._lazy: tuple[list[str], Callable[[str], tuple[Any, ...]]] | None = None
+        # DataTable keeps up to 10,000 rendered cells and 1,000 lines, most of them stale after an
+        # update_cell; at 2,550 adverts/s every cached object lengthens Python's full GC pause.
+        for cache, size in (("_line_cache", RENDER_CACHE_LINES), ("_row_render_cache", RENDER_CACHE_LINES),
+                            ("_cell_render_cache", RENDER_CACHE_LINES * 12)):
+            if isinstance(getattr(self, cache, None), LRUCache):
+                setattr(self, cache, LRUCache(size))
 
     def on_mount(self) -> None:
         for key, label in self.COLUMNS:
             self.add_column(label, key=key)
 
-    def sync(self, rows: list[tuple[str, tuple[Any, ...]]]) -> None:
-        seen = set()
+    def sync_lazily(self, keys: list[str], cells_for: Callable[[str], tuple[Any, ...]]) -> None:
+        """sync() for tables of any size: cells are made for new rows and the rows in view only.
+
+        255 instances are ~20 screens; the rows out of view are brought up to date the moment
+        they scroll in (watch_scroll_y), so what is on screen is always current.
+        """
+        self._lazy = (keys, cells_for)
+        if len(keys) <= LAZY_ROWS:
+            self.sync([(key, cells_for(key)) for key in keys])
+            return
+        in_view = self._keys_in_view()
+        self.sync([(key, cells_for(key)) for key in keys if key in in_view or key not in self._cells], set(keys))
+
+    def _keys_in_view(self) -> set[str]:
+        top = round(self.scroll_y)
+        shown = self.scrollable_content_region.height - (self.header_height if self.show_header else 0)
+        keys = set()
+        for index in range(top, top + max(shown, 1) + 1):
+            row_key = self._row_locations.get_key(index)
+            if row_key is not None:
+                keys.add(row_key.value)
+        return keys
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        if self._lazy is not None and round(old) != round(new):
+            self.call_later(lambda: self._lazy and self.sync_lazily(*self._lazy))
+
+    def sync(self, rows: list[tuple[str, tuple[Any, ...]]], present: set[str] | None = None) -> None:
+        """Rows as (key, cells); `present`: every key still in the table when `rows` is a subset."""
+        seen = set() if present is None else present
         for key, cells in rows:
             seen.add(key)
             old = self._cells.get(key)
@@ -92,7 +132,19 @@ class HeaderBar(Static):
         for split in split_brains:
             text.append("\n")
             text.append(f" SPLIT BRAIN: {split} ", style="bold white on red")
-        self.update(text)
+        update_if_changed(self, text)
+
+
+def update_if_changed(widget: Static, text: Text) -> None:
+    """Static.update for a pane refreshed every tick: nothing when the text is the same, and a
+    relayout of the screen only when its height may change (line count, or a line that wraps)."""
+    old: Text | None = getattr(widget, "_shown_text", None)
+    if old is not None and old.plain == text.plain and old.spans == text.spans and old.style == text.style:
+        return
+    width = widget.content_region.width or 1
+    fits = old is not None and all(cell_len(line) <= width for line in (old.plain + "\n" + text.plain).splitlines())
+    widget._shown_text = text  # type: ignore[attr-defined]
+    widget.update(text, layout=not (fits and old.plain.count("\n") == text.plain.count("\n")))
 
 
 # --- instances ------------------------------------------------------------------------
@@ -105,7 +157,8 @@ class InstancesPane(KeyedTable):
     )
 
     def refresh_from(self, session: Session, now: float) -> None:
-        self.sync([(s.name, instance_cells(s, session, now)) for s in session.statuses.values()])
+        statuses = session.statuses
+        self.sync_lazily(list(statuses), lambda name: instance_cells(statuses[name], session, now))
 
 
 PRIO_WIDTH = 24  # the Prio cell's most; the full reason is under `c`
@@ -253,11 +306,52 @@ class DrillsPane(KeyedTable):
 # --- advert log -----------------------------------------------------------------------
 
 class AdvertLog(Log):
-    """tcpdump-style lines, written in batches; the app decides what (filter) and when (pause)."""
+    """tcpdump-style lines, appended once per tick; the app decides what (filter) and when (pause).
+
+    Log.write_lines starts a thread per call to measure the new lines and relayouts the screen
+    when the line count changes; at ~2,500 lines/s `append` measures them here instead (a
+    few µs a line), sets the virtual size only when it changed, and repaints the log alone.
+    """
+
+    MAX_LINES = 5000  # ~2 s of scrollback at 2,550 adverts/s
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(max_lines=5000, auto_scroll=True, **kwargs)
-        self.written = 0  # seq of the last entry written
+        super().__init__(max_lines=self.MAX_LINES, auto_scroll=True, **kwargs)
+        self.written = 0  # seq of the last entry written (or skipped)
+
+    def follow(self, session: Session, vrid: int | None, src: str | None, limit: int) -> None:
+        """Append the entries logged since the last call (filtered by vrid/src), the newest `limit` at most.
+
+        Older ones (the log was paused, hidden or behind) are skipped and a line says how many.
+        """
+        newest = session.log_seq
+        cut = max(self.written, newest - limit)
+        skipped = cut - self.written if self.written else 0
+        lines: list[str] = []
+        if skipped:
+            what = "entries" if vrid is None and src is None else "entries (before the filter)"
+            lines.append(f"··· {skipped} {what} skipped: paused, hidden or too many to show; `w` writes "
+                         "the captured packets")
+        for e in session.entries(vrid, src, after=cut):
+            lines.extend(e.text())
+        self.written = newest
+        self.append(lines)
+
+    def append(self, lines: list[str]) -> None:
+        if not lines:
+            return
+        at_end = self.is_vertical_scroll_end
+        self._lines.extend(lines)
+        widest = max(map(cell_len, lines))
+        if self.max_lines is not None and len(self._lines) > self.max_lines:
+            self._prune_max_lines()
+        self._width = max(self._width, widest)
+        size = Size(self._width, len(self._lines))
+        if size != self.virtual_size:
+            self.virtual_size = size
+        if self.auto_scroll and at_end and not self.is_vertical_scrollbar_grabbed:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.refresh()
 
 
 # --- lab client view ------------------------------------------------------------------

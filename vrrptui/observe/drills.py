@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
 
-from vrrptui.observe.heard import Heard, RouterKey
+from vrrptui.observe.heard import Heard, RouterKey, address_text
 from vrrptui.observe.timeline import owed_adverts
 from vrrptui.protocol.packet import Advert
 
@@ -136,7 +136,7 @@ class DrillTracker:
     def heard(self, h: Heard) -> None:
         if not isinstance(h.result, Advert):
             return
-        src = str(h.src)
+        src = address_text(h.src)
         for a in self._active:
             d = a.drill
             if h.key != d.key:

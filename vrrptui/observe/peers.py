@@ -15,12 +15,11 @@ backup at once, not for the rest of its master-down interval.
 from __future__ import annotations
 
 import enum
-import ipaddress
 from collections import deque
 from dataclasses import dataclass, field
 
 from vrrptui.config.model import Config, VrrpInstance
-from vrrptui.observe.heard import MAX_SOURCES, Heard, RouterKey
+from vrrptui.observe.heard import MAX_SOURCES, Heard, RouterKey, address_order, address_text
 from vrrptui.protocol.packet import AUTH_NONE, AUTH_PASS, Advert, ChecksumForm, Drop, DropReason
 from vrrptui.protocol.timers import master_down_interval
 
@@ -133,7 +132,7 @@ class PeerTable:
         if key is None:
             return
         sources = self._sources.setdefault(key, {})
-        src = str(h.src)
+        src = address_text(h.src)
         s = sources.get(src)
         if s is None:
             if len(sources) >= MAX_SOURCES:
@@ -331,6 +330,4 @@ def _mismatches(s: _Source, ref: Reference | None, now: float) -> tuple[Mismatch
     return tuple(out)
 
 
-def _addr_sort(src: str) -> tuple[int, int]:
-    addr = ipaddress.ip_address(src)
-    return (addr.version, int(addr))
+_addr_sort = address_order

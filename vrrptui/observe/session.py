@@ -20,7 +20,7 @@ from vrrptui.daemon.observations import AdvertSent, PacketReceived, RuntimeNote,
 from vrrptui.engine.outputs import Dropped, LogLine, State, StateChanged
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.observe.drills import Drill, DrillTracker, append_drill, read_drills
-from vrrptui.observe.heard import Heard, RouterKey
+from vrrptui.observe.heard import Heard, RouterKey, address_text, normal_address
 from vrrptui.observe.peers import PeerTable
 from vrrptui.observe.prober import Claim, LocalPresence, ProbeEvent, ProbeSent
 from vrrptui.observe.timeline import Timeline
@@ -172,7 +172,7 @@ class Session:
         self.peers.heard(h)
         self.timeline.heard(h)
         self.drill_tracker.heard(h)
-        self._log(h.at, "out" if h.outgoing else "in", h.vrid, str(h.src), h)
+        self._log(h.at, "out" if h.outgoing else "in", h.vrid, address_text(h.src), h)
         if h.payload:
             self.packets.append((self.wall(h.at), raw_ip_packet(h)))
             self.packets_total += 1
@@ -223,7 +223,7 @@ class Session:
     def vips_local(self, status: InstanceStatus) -> tuple[int, int, bool | None]:
         """(present here, total, known) for an instance's VIPs."""
         vips = [v.split("/")[0] for v in status.vips]
-        states = [self.vips.is_local(str(ipaddress.ip_address(v))) for v in vips]  # per VIP, not a full view per instance
+        states = [self.vips.is_local(normal_address(v)) for v in vips]  # per VIP, not a full view per instance
         if any(s is None for s in states):
             return sum(bool(s) for s in states), len(vips), None
         return sum(bool(s) for s in states), len(vips), True

@@ -9,13 +9,12 @@ and phased on the first advert heard, so a steady master fills every slot.
 
 from __future__ import annotations
 
-import ipaddress
 import math
 from collections import deque
 from dataclasses import dataclass, field
 
 from vrrptui.config.model import Config
-from vrrptui.observe.heard import MAX_SOURCES, Heard, RouterKey
+from vrrptui.observe.heard import MAX_SOURCES, Heard, RouterKey, address_order, address_text
 from vrrptui.protocol.packet import Advert
 
 SPAN = 60.0  # seconds shown
@@ -76,7 +75,7 @@ class Timeline:
     def heard(self, h: Heard) -> None:
         if not isinstance(h.result, Advert) or h.key is None:
             return
-        a, t, src = h.result, h.at, str(h.src)
+        a, t, src = h.result, h.at, address_text(h.src)
         r = self._routers.get(h.key)
         if r is None:
             r = self._routers[h.key] = _Router(slot=a.max_advert_int or 1.0)
@@ -262,6 +261,4 @@ def owed_adverts(last: float, until: float, interval: float) -> list[float]:
     return out
 
 
-def _addr(src: str) -> tuple[int, int]:
-    a = ipaddress.ip_address(src)
-    return (a.version, int(a))
+_addr = address_order
