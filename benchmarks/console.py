@@ -456,6 +456,8 @@ class SegmentResult:
     thread_cpu_percent: dict[str, float]
     rss_mb: dict[str, float]  # start, middle, end, max
     rss_growth_mb: float
+    worker_cpu_percent: float
+    worker_rss_mb: float
     frames_per_s: float
     longest_stop_s: float
     ui_bursts: dict[str, Any]  # UI-thread callbacks over 5 ms: the engine thread waits for the GIL meanwhile
@@ -492,6 +494,8 @@ def run_segment(mode: str, window: float, presses: int, gen_impl: str) -> Segmen
             mark1 = time.monotonic() + 0.2
             stops = [silence_at(gen, mark1)]
             cpu0 = _cpu_seconds([drv.process])
+            workers = drv.process.children(recursive=True)  # the engine's process (vrrptui.daemon.worker)
+            worker_cpu0 = _cpu_seconds(workers)
             threads0 = _thread_times(drv.process)
             frames0 = drv.ask("counts")["frames"]
             drv.ask("bursts")
@@ -511,6 +515,8 @@ def run_segment(mode: str, window: float, presses: int, gen_impl: str) -> Segmen
             stops.append(silence_at(gen, mark2))
             wall = time.monotonic() - t0
             cpu = (_cpu_seconds([drv.process]) - cpu0) / wall * 100
+            worker_cpu = (_cpu_seconds(workers) - worker_cpu0) / wall * 100
+            worker_rss = sum(_rss_mb(w) for w in workers)
             threads1 = _thread_times(drv.process)
             thread_cpu: dict[str, float] = {}
             for tid, secs in threads1.items():
@@ -560,6 +566,7 @@ def run_segment(mode: str, window: float, presses: int, gen_impl: str) -> Segmen
             raw_socket_drops=drops, inbox_dropped=counts["inbox_dropped"], latency=latency,
             cpu_percent=round(cpu, 2), thread_cpu_percent=thread_cpu, rss_mb=rss,
             rss_growth_mb=round(rss["end"] - rss["start"], 2),
+            worker_cpu_percent=round(worker_cpu, 2), worker_rss_mb=round(worker_rss, 2),
             frames_per_s=round((counts["frames"] - frames0) / wall, 1), longest_stop_s=round(max(stops), 3),
             ui_bursts=ui_bursts, notes=notes,
         )
@@ -657,6 +664,9 @@ def print_segments(results: list[SegmentResult]) -> None:
               f"{r.tcpdump_count:>9} {diff:>5}  {r.cpu_percent:>6.1f}  {rss:<32} {r.frames_per_s:g}")
         threads = ", ".join(f"{k} {v:.1f}" for k, v in sorted(r.thread_cpu_percent.items(), key=lambda kv: -kv[1]) if v >= 0.1)
         print(f"    threads CPU %: {threads}")
+        if r.worker_rss_mb:
+            print(f"    engine worker process: CPU {r.worker_cpu_percent:.1f} %, RSS {r.worker_rss_mb:.1f} MB "
+                  f"(the CPU % column is the UI process)")
         print(f"    hook count {r.console_hook_count}; tcpdump packets within 50 ms of a boundary {r.tcpdump_near_boundaries}; "
               f"raw-socket drops {r.raw_socket_drops}; inbox dropped {r.inbox_dropped}; {r.tcpdump_kernel_drops}")
         b = r.ui_bursts
