@@ -126,7 +126,9 @@ def test_console_keys_act_on_the_wire_and_move_the_vip(make_lab, tcpdump_ok, tmp
         time.sleep(0.2)
         # One regular advert may leave between reading the clock and the key press; the last is priority 0.
         ours = [a.priority for a in adverts_after(cap, t_quit, R1)]
-        assert ours[-1:] == [0] and ours[:-1] in ([], [150]), ours
+        # regular adverts may still go out while `q` travels to the engine's process; then exactly one
+        # priority-0 advert, and nothing after it
+        assert ours[-1:] == [0] and all(p == 150 for p in ours[:-1]), ours
     finally:
         if ui.proc.poll() is None:
             ui.proc.kill()
