@@ -124,7 +124,6 @@ def test_console_keys_act_on_the_wire_and_move_the_vip(make_lab, tcpdump_ok, tmp
         wait_holder(lab, "r2")
         assert not lab.has_vip("r1", VIP)
         time.sleep(0.2)
-        # One regular advert may leave between reading the clock and the key press; the last is priority 0.
         ours = [a.priority for a in adverts_after(cap, t_quit, R1)]
         # regular adverts may still go out while `q` travels to the engine's process; then exactly one
         # priority-0 advert, and nothing after it
