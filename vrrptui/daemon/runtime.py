@@ -416,6 +416,11 @@ class Runtime:
         deadline = engine.get_timer()
         if deadline == self._timer_at and (deadline is None or self._timer is not None):
             return
+        # A backup's deadline moves later with every advert: keep an armed timer that fires no later
+        # than needed (its _on_timer re-arms) instead of re-arming per packet.
+        if deadline is not None and self._timer is not None and self._timer_at is not None \
+                and self._timer_at <= deadline:
+            return
         if self._timer is not None:
             self._timer.cancel()
         self._timer_at = deadline
