@@ -64,6 +64,8 @@ RECV_BATCH = 256  # packets read per wake-up before letting timers run
 COMMANDS = ("set_priority", "demote", "failover", "resume")
 
 
+EPOLL_ROUNDING = 0.001  # seconds: epoll_wait takes whole milliseconds, rounded up by asyncio
+
 class _Default:
     def __repr__(self) -> str:
         return "DEFAULT"
@@ -424,7 +426,10 @@ class Runtime:
         if self._timer is not None:
             self._timer.cancel()
         self._timer_at = deadline
-        self._timer = None if deadline is None else self._require_loop().call_at(deadline, self._guarded(self._on_timer))
+        # epoll rounds its timeout up to the next millisecond, so a handle armed at the deadline runs
+        # 0-1 ms late; arm it that much early and treat the deadline as come (_on_timer)
+        self._timer = None if deadline is None else self._require_loop().call_at(
+            deadline - EPOLL_ROUNDING, self._guarded(self._on_timer))
 
     def _on_timer(self) -> None:
         deadline = self._timer_at
@@ -434,7 +439,8 @@ class Runtime:
         if engine is None:
             return
         now = self._require_loop().time()
-        # asyncio may run a handle up to its clock resolution early; the deadline has come
+        # armed EPOLL_ROUNDING early (and asyncio may run a handle up to its clock resolution early):
+        # the deadline has come
         if deadline is not None and now < deadline:
             now = deadline
         self._process(engine.handle_timer(now))
