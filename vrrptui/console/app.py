@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import ipaddress
 import os
 import signal
@@ -168,8 +169,16 @@ class VrrpConsole(App[int]):
         if self.timers:
             self.set_interval(self.refresh_every, self.refresh_panes)
             self.set_interval(1.0, self.refresh_slow)
+            self.set_timer(3.0, self._freeze_startup_objects)
         self.refresh_slow()
         self.refresh_panes()
+
+    @staticmethod
+    def _freeze_startup_objects() -> None:
+        # Python's full collections walk every tracked object with the GIL held: keep what start-up
+        # built (textual, widgets, config) out of them so only per-packet objects are scanned.
+        gc.collect()
+        gc.freeze()
 
     # --- observations (any thread) ----------------------------------------------------
 
