@@ -55,6 +55,15 @@ def _setns(fd: int) -> None:
         raise OSError(err, f"setns: {os.strerror(err)}")
 
 
+def enter_netns(name: str) -> None:
+    """Move this thread into network namespace `name` for good (a thread that lives there)."""
+    target = os.open(f"/run/netns/{name}", os.O_RDONLY)
+    try:
+        _setns(target)
+    finally:
+        os.close(target)
+
+
 @contextmanager
 def in_netns(name: str) -> Iterator[None]:
     """Run the body with this thread inside network namespace `name`, then come back."""

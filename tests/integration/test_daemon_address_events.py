@@ -12,13 +12,12 @@ answers every call.
 
 from __future__ import annotations
 
-import ctypes
-import os
 import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
+from net_helpers import enter_netns
 
 from vrrptui.config.parser import parse_config
 from vrrptui.daemon import runtime as runtime_module
@@ -29,7 +28,6 @@ from vrrptui.net.netlink import InterfaceAddress, Netlink
 
 pytestmark = pytest.mark.netns
 
-CLONE_NEWNET = 0x40000000
 WAIT = 10.0
 INSTANCES = 5
 
@@ -56,15 +54,6 @@ def conf() -> str:
         for vrid in range(1, INSTANCES + 1)
     )
 
-
-def enter_netns(name: str) -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    fd = os.open(f"/run/netns/{name}", os.O_RDONLY)
-    try:
-        if libc.setns(fd, CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), f"setns {name}")
-    finally:
-        os.close(fd)
 
 
 @pytest.fixture

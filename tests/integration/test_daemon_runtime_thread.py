@@ -7,14 +7,13 @@ test thread stays in the root namespace. r2 runs headless vrrptui as the peer.
 
 from __future__ import annotations
 
-import ctypes
-import os
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from net_helpers import enter_netns
 
 from vrrptui.config.parser import parse_config
 from vrrptui.daemon.observations import AdvertSent, PacketReceived, StatusSnapshot
@@ -26,18 +25,8 @@ from vrrptui.protocol.packet import Advert
 
 pytestmark = pytest.mark.netns
 
-CLONE_NEWNET = 0x40000000
 WAIT = 10.0
 
-
-def enter_netns(name: str) -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    fd = os.open(f"/run/netns/{name}", os.O_RDONLY)
-    try:
-        if libc.setns(fd, CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), f"setns {name}")
-    finally:
-        os.close(fd)
 
 
 class Host:
