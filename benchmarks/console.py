@@ -25,7 +25,7 @@ Prints tables and writes benchmarks/console-results.json.
 
 Diagnostics (environment of the driver, for whoever chases the figures): BENCH_BURSTS=1 prints
 every UI-thread callback over 50 ms to the driver's stderr; BENCH_SWITCH=SECONDS sets
-sys.setswitchinterval; BENCH_NO_PRIMARY_REFRESH=1 disables Runtime._refresh_primary_addresses.
+sys.setswitchinterval.
 """
 
 from __future__ import annotations
@@ -315,8 +315,6 @@ def driver_main(argv: list[str]) -> int:
         app = build_sniff([target, "--drills", drills])
     if isinstance(app, int):
         return app
-    if os.environ.get("BENCH_NO_PRIMARY_REFRESH"):
-        Runtime._refresh_primary_addresses = lambda self, interfaces: None
     if os.environ.get("BENCH_SWITCH"):
         sys.setswitchinterval(float(os.environ["BENCH_SWITCH"]))
     try:
