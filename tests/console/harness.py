@@ -9,11 +9,11 @@ from vrrptui.config.parser import parse_config
 from vrrptui.console.app import VrrpConsole
 from vrrptui.console.backends import NullBackend
 from vrrptui.daemon.observations import AdvertSent, PacketReceived, StatusSnapshot
-from vrrptui.engine.outputs import Counters, Reason, State, StateChanged
+from vrrptui.engine.outputs import Counters, Reason
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.observe.host import HostStats, OtherDaemon
 from vrrptui.observe.prober import Claim, LocalPresence, ProbeSent
-from vrrptui.protocol.packet import Advert, ChecksumForm, Drop, DropReason, encode
+from vrrptui.protocol.packet import Advert, Drop, DropReason, encode
 
 NOW = 1000.0
 WALL = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC

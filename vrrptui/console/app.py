@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import gc
-import ipaddress
 import os
 import signal
 import sys
@@ -20,11 +19,12 @@ import time
 from collections import deque
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
+from collections.abc import Callable, Iterable
 
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
@@ -74,8 +74,10 @@ class VrrpConsole(App[int]):
     """
     BINDINGS = [
         Binding("p", "priority", "Priority", id="priority", tooltip="Set the selected instance's priority (1-254)"),
-        Binding("d", "demote", "Demote", id="demote", tooltip="Hand over gracefully (priority 0) and hold as backup; starts a drill"),
-        Binding("f", "failover", "Failover", id="failover", tooltip="Master: go silent as if dead. Backup: take over. Starts a drill"),
+        Binding("d", "demote", "Demote", id="demote",
+                tooltip="Hand over gracefully (priority 0) and hold as backup; starts a drill"),
+        Binding("f", "failover", "Failover", id="failover",
+                tooltip="Master: go silent as if dead. Backup: take over. Starts a drill"),
         Binding("r", "resume", "Resume", id="resume", tooltip="Configured priority and normal behaviour again"),
         Binding("c", "counters", "Counters", id="counters", tooltip="Show the selected instance's counters"),
         Binding("slash", "filter", "Filter", id="filter", tooltip="Filter the advert log by VRID or source"),
@@ -586,4 +588,5 @@ def sniff_main(argv: list[str], **factories: Any) -> int:
     return _run(app, app.backend)
 
 
-__all__ = ["VrrpConsole", "build_console", "build_sniff", "console_main", "sniff_main", "NullBackend", "Notice", "Observed"]
+__all__ = ["VrrpConsole", "build_console", "build_sniff", "console_main", "sniff_main", "NullBackend", "Notice",
+           "Observed"]

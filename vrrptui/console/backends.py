@@ -20,7 +20,8 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
+from collections.abc import Callable
 
 import vrrptui
 from vrrptui.config.model import Config

@@ -10,7 +10,8 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -43,10 +44,10 @@ class KeyedTable(DataTable):
         self._lazy: tuple[list[str], Callable[[str], tuple[Any, ...]]] | None = None
         # DataTable keeps up to 10,000 rendered cells and 1,000 lines, most of them stale after an
         # update_cell; at 2,550 adverts/s every cached object lengthens Python's full GC pause.
-        for cache, size in (("_line_cache", RENDER_CACHE_LINES), ("_row_render_cache", RENDER_CACHE_LINES),
+        for cache, cache_size in (("_line_cache", RENDER_CACHE_LINES), ("_row_render_cache", RENDER_CACHE_LINES),
                             ("_cell_render_cache", RENDER_CACHE_LINES * 12)):
             if isinstance(getattr(self, cache, None), LRUCache):
-                setattr(self, cache, LRUCache(size))
+                setattr(self, cache, LRUCache(cache_size))
 
     def on_mount(self) -> None:
         for key, label in self.COLUMNS:
@@ -89,7 +90,7 @@ class KeyedTable(DataTable):
             if old is None:
                 self.add_row(*cells, key=key)
             else:
-                for (col, _), before, after in zip(self.COLUMNS, old, cells):
+                for (col, _), before, after in zip(self.COLUMNS, old, cells, strict=False):
                     if before != after:
                         # textual re-measures the whole column for every narrower cell: O(rows^2) per
                         # refresh with 255 instances, so big tables' columns only grow
@@ -122,7 +123,8 @@ class HeaderBar(Static):
         text.append("vrrptui ", style="bold")
         text.append(title)
         if stats is not None:
-            text.append(f"  host {stats.hostname}  cpu {stats.cpu_percent:.1f}%  mem {size(stats.rss_bytes)}", style="dim")
+            text.append(f"  host {stats.hostname}  cpu {stats.cpu_percent:.1f}%  mem {size(stats.rss_bytes)}",
+                        style="dim")
         for note in notes:
             text.append(f"  [{note}]", style="yellow")
         if stats is not None and stats.warning:

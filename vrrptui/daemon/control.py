@@ -152,7 +152,8 @@ class ControlServer:
             elif cmd in ("demote", "failover", "resume"):
                 self.runtime.command_now(cmd, str(request.get("instance")))
             else:
-                return {"ok": False, "error": f"unknown cmd {cmd!r}: use status, set_priority, demote, failover, resume"}
+                return {"ok": False,
+                        "error": f"unknown cmd {cmd!r}: use status, set_priority, demote, failover, resume"}
         except ValueError as exc:
             return {"ok": False, "error": str(exc)}
         return {"ok": True}

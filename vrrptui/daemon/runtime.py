@@ -345,7 +345,7 @@ class Runtime:
             if configured is not None:
                 result[inst.name] = configured
         for ifname, instances in self._followers.items():
-            for inst, address in zip(instances, self._interface_primaries(ifname, instances, None)):
+            for inst, address in zip(instances, self._interface_primaries(ifname, instances, None), strict=False):
                 if address is None:
                     address = _unspecified(inst.family)
                     self._log(LogLine(
@@ -517,7 +517,7 @@ class Runtime:
             if not instances:
                 continue
             index = self._linkwatch.index(ifname) if self._linkwatch is not None else None
-            for inst, new in zip(instances, self._interface_primaries(ifname, instances, index)):
+            for inst, new in zip(instances, self._interface_primaries(ifname, instances, index), strict=False):
                 self._follow_primary(inst, ifname, new)
 
     def _follow_primary(self, inst: VrrpInstance, ifname: str, new: IPAddress | None) -> None:
@@ -686,8 +686,8 @@ class Runtime:
             except PreflightError as exc:
                 for line in str(exc).splitlines():
                     self._log(LogLine(line, level="error"))
-                self._log(LogLine("Reload failed: the configuration above has errors; keeping the running configuration",
-                                  level="error"))
+                self._log(LogLine("Reload failed: the configuration above has errors; "
+                                  "keeping the running configuration", level="error"))
                 return False
             for warning in new_config.warnings:
                 self._log(LogLine(str(warning), level="warning"))

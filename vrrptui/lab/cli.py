@@ -155,7 +155,7 @@ def down(run_dir: Path, quiet: bool = False) -> int:
         destroy_namespace(ns)
     # Processes the lab started are in its namespaces; a recorded pid that still lives elsewhere
     # (a namespace deleted by hand) is stopped only if it is still the program we started.
-    for name, pid in (state.get("pids") or {}).items():
+    for _name, pid in (state.get("pids") or {}).items():
         if _is_lab_process(pid):
             try:
                 os.kill(pid, signal.SIGTERM)

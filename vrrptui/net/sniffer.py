@@ -94,7 +94,9 @@ def parse_frame(frame: bytes, ts: float = 0.0, outgoing: bool = False) -> Captur
         ttl, payload = ip[7], ip[40:end]
     else:
         return None
-    return Captured(ts, bytes(frame), _mac(frame[6:12]), _mac(frame[0:6]), family, src, dst, ttl, bytes(payload), outgoing)
+    return Captured(
+        ts, bytes(frame), _mac(frame[6:12]), _mac(frame[0:6]), family, src, dst, ttl, bytes(payload), outgoing
+    )
 
 
 class VrrpSniffer:

@@ -17,7 +17,7 @@ import os
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Mapping
+from collections.abc import Mapping
 
 from vrrptui.observe.heard import Heard, RouterKey, address_text
 from vrrptui.observe.timeline import owed_adverts

@@ -136,7 +136,8 @@ class PeerTable:
         s = sources.get(src)
         if s is None:
             if len(sources) >= MAX_SOURCES:
-                quietest = min((o for o in sources.values() if o.src != self._current.get(key)), key=lambda o: o.last_seen)
+                quietest = min((o for o in sources.values() if o.src != self._current.get(key)),
+                               key=lambda o: o.last_seen)
                 del sources[quietest.src]
             s = sources[src] = _Source(src, first_seen=h.at)
         s.last_seen = max(s.last_seen, h.at)
@@ -229,7 +230,7 @@ class PeerTable:
         sources = [s for s in self._sources.get(key, {}).values() if s.last_advert is not None]
         flagged: set[str] = set()
         for i, a in enumerate(sources):
-            for b in sources[i + 1:]:
+            for b in sources[i + 1 :]:
                 window = max(_down_interval(a.last_advert), _down_interval(b.last_advert))
                 ta = [t for t, p in a.recent if p > 0 and t >= now - window]
                 tb = [t for t, p in b.recent if p > 0 and t >= now - window]

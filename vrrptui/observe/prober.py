@@ -16,7 +16,8 @@ import socket
 import struct
 import threading
 import time
-from typing import Callable, NamedTuple
+from typing import NamedTuple
+from collections.abc import Callable
 
 from vrrptui.protocol.packet import internet_checksum, pseudo_header
 

@@ -13,7 +13,7 @@ import struct
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from collections.abc import Iterable
 
 from vrrptui.config.model import Config
 from vrrptui.daemon.observations import AdvertSent, PacketReceived, RuntimeNote, StatusSnapshot
@@ -25,7 +25,7 @@ from vrrptui.observe.peers import PeerTable
 from vrrptui.observe.prober import Claim, LocalPresence, ProbeEvent, ProbeSent
 from vrrptui.observe.timeline import Timeline
 from vrrptui.observe.vips import VipPresence
-from vrrptui.protocol.packet import VRRP_PROTO, Advert, Drop, decode
+from vrrptui.protocol.packet import VRRP_PROTO, Advert, decode
 from vrrptui.protocol.pcap import LINKTYPE_RAW, write_pcap
 from vrrptui.protocol.tcpdump import format_compact, format_packet
 
@@ -56,7 +56,8 @@ class LogEntry:
                     line += f", (ttl {r.ttl})"
                 return [line + (" [sent]" if r.outgoing else "")]
             lines = format_packet(r.payload, r.src, r.dst, ts=self.wall, ttl=r.ttl, verbose=False)
-            return lines + [f"    ^ not used: {r.result.reason.value}" + (f" ({r.result.detail})" if r.result.detail else "")]
+            detail = f" ({r.result.detail})" if r.result.detail else ""
+            return lines + [f"    ^ not used: {r.result.reason.value}{detail}"]
         if isinstance(r, StateChanged):
             detail = f" ({r.detail})" if r.detail else ""
             return [f"--- ({r.instance}) {r.old.value} -> {r.new.value}: {r.reason.value}{detail}"]

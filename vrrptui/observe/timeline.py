@@ -164,7 +164,7 @@ class Timeline:
             if resigned:
                 end = min(end, resigned[0])
             times = [t for t, p, _ in r.adverts.get(src, ()) if start <= t < end and p > 0]
-            for a, b in zip(times, times[1:] + [end]):
+            for a, b in zip(times, times[1:] + [end], strict=False):
                 out.extend((due, src) for due in owed_adverts(a, b, r.slot))
         return out
 
@@ -224,7 +224,7 @@ class Timeline:
                 if 0 <= idx - first < n and cells[idx - first] == " ":
                     cells[idx - first] = MISSED
             # Timer drift can leave a slot empty between two on-time adverts: not a miss.
-            for (t0, p0, _), (t1, _, _) in zip(history, history[1:]):
+            for (t0, p0, _), (t1, _, _) in zip(history, history[1:], strict=False):
                 if p0 > 0 and t1 - t0 <= 1.5 * r.slot:
                     for idx in range(self._index(r, t0) + 1, self._index(r, t1)):
                         if 0 <= idx - first < n and cells[idx - first] == " ":

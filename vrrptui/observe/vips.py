@@ -15,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 REPLY_WINDOW = 0.5  # seconds after a probe in which a reply belongs to it
 ROUNDS_KEPT = 3  # probe rounds that can show split brain
