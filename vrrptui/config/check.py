@@ -40,7 +40,7 @@ def _interface_cell(inst: VrrpInstance) -> list[str]:
 
 
 def _state_cell(inst: VrrpInstance) -> list[str]:
-    lines = [inst.initial_state]
+    lines: list[str] = [inst.initial_state]
     if inst.nopreempt:
         lines.append("nopreempt")
     if inst.preempt_delay:
@@ -75,9 +75,9 @@ def _track_cell(inst: VrrpInstance, config: Config) -> list[str]:
     lines = []
     for t in inst.track_interfaces:
         lines.append(f"interface {t.name}" + (f" weight {t.weight}" if t.weight else " (down: FAULT)"))
-    for t in inst.track_scripts:
-        weight = t.weight if t.weight is not None else config.script(t.name).weight
-        lines.append(f"script {t.name}" + (f" weight {weight}" if weight else " (fail: FAULT)"))
+    for ts in inst.track_scripts:
+        weight = ts.weight if ts.weight is not None else config.script(ts.name).weight
+        lines.append(f"script {ts.name}" + (f" weight {weight}" if weight else " (fail: FAULT)"))
     return lines or ["-"]
 
 

@@ -17,7 +17,7 @@ from vrrptui.config.instance import InstanceDraft, finish_instance, read_instanc
 from vrrptui.config.model import Config, ConfigError, Diagnostic, GlobalDefs, SyncGroup, VrrpInstance, VrrpScript
 from vrrptui.config.sections import read_global_defs, read_sync_group, read_vrrp_script
 from vrrptui.config.tokens import Lexer
-from vrrptui.config.values import Reporter
+from vrrptui.config.values import Located, Reporter
 
 SYS_CLASS_NET = "/sys/class/net"
 
@@ -167,12 +167,12 @@ def _resolve_trackers(r: Reporter, draft: InstanceDraft, inst: VrrpInstance,
             continue
         track_scripts.append(tracker)
     track_interfaces = []
-    for tracker, line in zip(inst.track_interfaces, draft.track_interface_lines, strict=False):
-        if inst.owner and tracker.weight:
-            r.warning(line, f"tracked interface '{tracker.name}' has weight {tracker.weight} but priority 255 "
+    for tracked, line in zip(inst.track_interfaces, draft.track_interface_lines, strict=False):
+        if inst.owner and tracked.weight:
+            r.warning(line, f"tracked interface '{tracked.name}' has weight {tracked.weight} but priority 255 "
                             f"(address owner) cannot change: keepalived ignores this tracker")
             continue
-        track_interfaces.append(tracker)
+        track_interfaces.append(tracked)
     return dataclasses.replace(inst, track_scripts=tuple(track_scripts), track_interfaces=tuple(track_interfaces))
 
 
@@ -217,7 +217,7 @@ def _apply_sync_groups(r: Reporter, instances: list[VrrpInstance], groups: list[
 
 def _check_interfaces(r: Reporter, built: list[tuple[InstanceDraft, VrrpInstance]], existing: set[str]) -> None:
     """Configs are often checked off-box, so a missing interface is a warning, not an error."""
-    def missing(name: str | None, where: Statement | VrrpInstance, what: str) -> None:
+    def missing(name: str | None, where: Located, what: str) -> None:
         if name and name not in existing:
             r.warning(where, f"{what} '{name}' does not exist on this host (fine if this config is for another "
                              f"machine)")

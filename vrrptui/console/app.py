@@ -26,6 +26,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
@@ -50,7 +51,7 @@ class Notice:
     """A message for the operator from another thread (a command the engine refused...)."""
 
     text: str
-    severity: str = "information"
+    severity: SeverityLevel = "information"
 
 
 class Observed(Message):
@@ -428,7 +429,7 @@ class VrrpConsole(App[int]):
             if binding.show and self.check_action(binding.action, ()):
                 yield SystemCommand(binding.description, binding.tooltip, partial(self.run_action, binding.action))
 
-    def action_quit(self) -> None:
+    def action_quit(self) -> None:  # type: ignore[override]  # sync: also the SIGTERM handler
         """Resign and remove VIPs first (exactly as headless), then leave."""
         self.shutdown_backend()
         self.exit(0)

@@ -20,7 +20,7 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 from collections.abc import Callable
 
 import vrrptui
@@ -123,7 +123,7 @@ class RuntimeBackend:
             raise
         finally:
             theirs.close()
-        self._stderr = stderr
+        self._stderr: IO[bytes] | None = stderr
         self._sock = ours
         ours.sendall(frame(("start", self.config, self.factory)))
         return ours
@@ -348,7 +348,7 @@ class SniffBackend:
             while not self._stop.is_set():
                 if not select.select([sniffer], [], [], 0.1)[0]:
                     continue
-                batch = []
+                batch: list[Heard] = []
                 while len(batch) < 2000:
                     cap = sniffer.recv()
                     if cap is None:

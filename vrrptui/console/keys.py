@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from textual.binding import Binding
 
@@ -37,7 +37,7 @@ def binding_ids(bindings: Iterable[Binding]) -> dict[str, str]:
 
 
 def parse_keymap(text: str, source: str, screens: list[dict[str, str]],
-                 normalize: Callable[[dict[str, str]], dict[str, str]]) -> dict[str, str]:
+                 normalize: Callable[[dict[str, str]], Mapping[str, str]]) -> dict[str, str]:
     """`binding_id = key` lines -> a keymap. `screens`: the ids of each binding scope (the app first).
 
     `normalize` is the app's own key normaliser ("?" -> "question_mark"), so clashes are
@@ -75,8 +75,8 @@ def parse_keymap(text: str, source: str, screens: list[dict[str, str]],
                                       f"choose another key for {binding_id}")
                 if key in owner:
                     other = owner[key]
-                    line = lines.get(binding_id) or lines.get(other)
-                    raise KeymapError(f"{source}:{line}: {key} would do both {other} and {binding_id}; give one "
+                    where = lines.get(binding_id) or lines.get(other)
+                    raise KeymapError(f"{source}:{where}: {key} would do both {other} and {binding_id}; give one "
                                       "of them another key")
                 owner[key] = binding_id
     return keymap
@@ -93,7 +93,7 @@ def keys_file(arg: Path | None) -> tuple[Path, str] | None:
 
 
 def load_keymap(path: Path, source: str, screens: list[dict[str, str]],
-                normalize: Callable[[dict[str, str]], dict[str, str]]) -> dict[str, str]:
+                normalize: Callable[[dict[str, str]], Mapping[str, str]]) -> dict[str, str]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

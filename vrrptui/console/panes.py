@@ -11,11 +11,12 @@ import re
 import time
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from rich.cells import cell_len
 from rich.text import Text
 from textual.cache import LRUCache
+from textual.coordinate import Coordinate
 from textual.geometry import Size
 from textual.widgets import DataTable, Log, Static
 
@@ -69,17 +70,21 @@ class KeyedTable(DataTable):
     def _keys_in_view(self) -> set[str]:
         top = round(self.scroll_y)
         shown = self.scrollable_content_region.height - (self.header_height if self.show_header else 0)
-        keys = set()
+        keys: set[str] = set()
         for index in range(top, top + max(shown, 1) + 1):
             row_key = self._row_locations.get_key(index)
-            if row_key is not None:
+            if row_key is not None and row_key.value is not None:
                 keys.add(row_key.value)
         return keys
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
         if self._lazy is not None and round(old) != round(new):
-            self.call_later(lambda: self._lazy and self.sync_lazily(*self._lazy))
+            self.call_later(self._sync_lazy)
+
+    def _sync_lazy(self) -> None:
+        if self._lazy is not None:
+            self.sync_lazily(*self._lazy)
 
     def sync(self, rows: list[tuple[str, tuple[Any, ...]]], present: set[str] | None = None) -> None:
         """Rows as (key, cells); `present`: every key still in the table when `rows` is a subset."""
@@ -106,7 +111,7 @@ class KeyedTable(DataTable):
         if not self._cells or self.cursor_row < 0:
             return None
         try:
-            return self.coordinate_to_cell_key((self.cursor_row, 0)).row_key.value
+            return self.coordinate_to_cell_key(Coordinate(self.cursor_row, 0)).row_key.value
         except Exception:
             return None
 
@@ -118,7 +123,7 @@ def _cell_width(value: Any) -> int:
 # --- header ---------------------------------------------------------------------------
 
 class HeaderBar(Static):
-    def show(self, title: str, stats: HostStats | None, notes: list[str], split_brains: list[str] = ()) -> None:
+    def show(self, title: str, stats: HostStats | None, notes: list[str], split_brains: Sequence[str] = ()) -> None:
         text = Text()
         text.append("vrrptui ", style="bold")
         text.append(title)
@@ -146,7 +151,8 @@ def update_if_changed(widget: Static, text: Text) -> None:
     width = widget.content_region.width or 1
     fits = old is not None and all(cell_len(line) <= width for line in (old.plain + "\n" + text.plain).splitlines())
     widget._shown_text = text  # type: ignore[attr-defined]
-    widget.update(text, layout=not (fits and old.plain.count("\n") == text.plain.count("\n")))
+    same_height = old is not None and old.plain.count("\n") == text.plain.count("\n")
+    widget.update(text, layout=not (fits and same_height))
 
 
 # --- instances ------------------------------------------------------------------------

@@ -152,7 +152,8 @@ class Runtime:
             if not future.set_running_or_notify_cancel():
                 return
             try:
-                future.set_result(self.command_now(name, instance, *args))
+                self.command_now(name, instance, *args)
+                future.set_result(None)
             except Exception as exc:
                 future.set_exception(exc)
 
@@ -550,31 +551,31 @@ class Runtime:
         observer = self.observer
         gratuitous_starts: list[VrrpInstance] = []
         for out in outs:
-            kind = type(out)
-            if kind is SendAdvert:
-                self._send_advert(out.instance, out.priority)  # type: ignore[union-attr]
-            elif kind is LogLine:
-                self.log(out)  # type: ignore[arg-type]
-            elif kind is AddVips:
-                inst = self._instances.get(out.instance)  # type: ignore[union-attr]
-                if inst is not None and self.host is not None:
-                    self.host.add_vips(inst)
-            elif kind is RemoveVips:
-                if self.host is not None:
-                    self.host.remove_vips(out.instance)  # type: ignore[union-attr]
-            elif kind is StartGratuitous:
-                inst = self._instances.get(out.instance)  # type: ignore[union-attr]
-                if inst is not None:
-                    gratuitous_starts.append(inst)
-            elif kind is StopGratuitous:
-                if self._garp is not None:
-                    self._garp.stop(out.instance)  # type: ignore[union-attr]
-            elif kind is RunNotify:
-                self.notify.run(out, self._instances.get(out.instance))  # type: ignore[arg-type, union-attr]
-            elif kind is RunGroupNotify:
-                self.notify.run_group(out)  # type: ignore[arg-type]
-            if observer is not None and kind in (StateChanged, AdvertAccepted, Dropped, LogLine):
-                self._observe(out)  # type: ignore[arg-type]
+            match out:
+                case SendAdvert():
+                    self._send_advert(out.instance, out.priority)
+                case LogLine():
+                    self.log(out)
+                case AddVips():
+                    inst = self._instances.get(out.instance)
+                    if inst is not None and self.host is not None:
+                        self.host.add_vips(inst)
+                case RemoveVips():
+                    if self.host is not None:
+                        self.host.remove_vips(out.instance)
+                case StartGratuitous():
+                    inst = self._instances.get(out.instance)
+                    if inst is not None:
+                        gratuitous_starts.append(inst)
+                case StopGratuitous():
+                    if self._garp is not None:
+                        self._garp.stop(out.instance)
+                case RunNotify():
+                    self.notify.run(out, self._instances.get(out.instance))
+                case RunGroupNotify():
+                    self.notify.run_group(out)
+            if observer is not None and isinstance(out, StateChanged | AdvertAccepted | Dropped | LogLine):
+                self._observe(out)
         # after the batch: the engine's "setting VIPs." / "Sending/queueing" lines come first, as in keepalived
         for inst in gratuitous_starts:
             if self._garp is not None and self.engine is not None:
@@ -785,11 +786,13 @@ class Runtime:
         for step in (self._stop_timers, self._close_control):
             await self._step(step)
         await self._step(self._resign)
-        await self._step(lambda: self.host and self.host.remove_all_vips())
+        if self.host is not None:
+            await self._step(self.host.remove_all_vips)
         await self._step(self.scripts.stop)
         await self._step(lambda: self.notify.drain(timeout=3.0))
         await self._step(self._close_sockets)
-        await self._step(lambda: self.host and self.host.delete_vmacs())
+        if self.host is not None:
+            await self._step(self.host.delete_vmacs)
         if self._pending and self.observer is not None:
             self._flush()
         if self.netlink is not None:

@@ -125,7 +125,7 @@ def up(peer: str, config_dir: Path, run_dir: Path) -> int:
         if daemon.poll() is not None:
             print(f"lab: {peer} on dent3 exited with {daemon.returncode}:\n{lab.log(daemon)[-2000:]}", file=sys.stderr)
             raise LabError(f"{peer} did not start on dent3")
-        state = {
+        state: dict[str, Any] = {
             "peer": peer,
             "config": str(conf),
             "namespaces": lab.namespaces,
@@ -181,7 +181,7 @@ def _is_lab_process(pid: int) -> bool:
     return any(word in text for word in (b"keepalived", b"vrrptui", b"ping", b"stdbuf"))
 
 
-def _state(run_dir: Path) -> dict[str, object]:
+def _state(run_dir: Path) -> dict[str, Any]:
     try:
         return dict(json.loads((run_dir / STATE_FILE).read_text()))
     except (OSError, ValueError):

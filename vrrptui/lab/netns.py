@@ -20,6 +20,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from functools import partial
 import tempfile
 import threading
 import time
@@ -460,7 +461,7 @@ class Lab:
                 f"link set {ifname} up",
             ])
         for n in self.nodes:
-            if not wait_for(lambda n=n: self.link_local(n), timeout=5):
+            if not wait_for(partial(self.link_local, n), timeout=5):
                 raise LabError(f"{self.ns(n)}: no IPv6 link-local address on {self.iface(n)} after 5 s")
 
     def down(self) -> None:

@@ -231,6 +231,7 @@ class PeerTable:
         flagged: set[str] = set()
         for i, a in enumerate(sources):
             for b in sources[i + 1 :]:
+                assert a.last_advert is not None and b.last_advert is not None
                 window = max(_down_interval(a.last_advert), _down_interval(b.last_advert))
                 ta = [t for t, p in a.recent if p > 0 and t >= now - window]
                 tb = [t for t, p in b.recent if p > 0 and t >= now - window]
@@ -255,11 +256,12 @@ class PeerTable:
 
     def _peer_reference(self, key: RouterKey, s: _Source) -> Reference | None:
         """Without a config: compare with the highest-priority other router of the VRID."""
-        others = [o for o in self._sources[key].values() if o is not s and o.last_advert is not None]
+        others = [(o.last_advert, o.last_seen) for o in self._sources[key].values()
+                  if o is not s and o.last_advert is not None]
         if not others:
             return None
-        best = max(others, key=lambda o: (o.last_advert.priority, o.last_seen))
-        return Reference.from_advert(best.last_advert)
+        best, _ = max(others, key=lambda pair: (pair[0].priority, pair[1]))
+        return Reference.from_advert(best)
 
     def _row(self, key: RouterKey, s: _Source, ref: Reference | None, now: float, split: bool, master: bool) -> Peer:
         a = s.last_advert

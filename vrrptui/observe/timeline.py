@@ -241,6 +241,7 @@ class Timeline:
 
     @staticmethod
     def _index(r: _Router, t: float) -> int:
+        assert r.origin is not None  # set by the first advert, before any row is drawn
         return math.floor((t - r.origin) / r.slot + 1e-9)
 
 
