@@ -303,7 +303,7 @@ def driver_main(argv: list[str]) -> int:
     import asyncio
     from functools import partial
 
-    from vrrptui.console.app import build_console, build_sniff
+    from vrrptui.console.cli import build_console, build_sniff
     from vrrptui.console.backends import RuntimeBackend
     from vrrptui.daemon.runtime import Runtime
 

@@ -43,14 +43,14 @@ def main(argv: list[str] | None = None) -> int:
 
         return status_main(args[1:])
     if args[0] == "sniff":
-        from vrrptui.console.app import sniff_main
+        from vrrptui.console.cli import sniff_main
 
         return sniff_main(args[1:])
     if args[0] == "lab":
         from vrrptui.lab.cli import main as lab_main
 
         return lab_main(args[1:])
-    from vrrptui.console.app import console_main
+    from vrrptui.console.cli import console_main
 
     return console_main(args)
 

@@ -18,7 +18,7 @@ import sys
 import time
 from functools import partial
 
-from vrrptui.console.app import build_console, build_sniff
+from vrrptui.console.cli import build_console, build_sniff
 from vrrptui.console.backends import RuntimeBackend
 from vrrptui.daemon.runtime import Runtime
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from vrrptui.console.app import build_sniff
+from vrrptui.console.cli import build_sniff
 from vrrptui.console.backends import NullBackend
 
 
@@ -16,11 +16,11 @@ def sniff(argv):
 
 def test_drills_option_wins_over_the_default(tmp_path):
     app = sniff(["lo", "--drills", str(tmp_path / "team" / "drills.jsonl")])
-    assert app.session.drills_path == tmp_path / "team" / "drills.jsonl"
+    assert app.session.drill_store.path == tmp_path / "team" / "drills.jsonl"
 
 
 def test_default_drills_file_follows_the_effective_user(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     app = sniff(["lo"])
     expected = Path("/var/lib/vrrptui/drills.jsonl") if os.geteuid() == 0 else tmp_path / "state/vrrptui/drills.jsonl"
-    assert app.session.drills_path == expected
+    assert app.session.drill_store.path == expected

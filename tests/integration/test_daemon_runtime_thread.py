@@ -16,7 +16,7 @@ import pytest
 from net_helpers import enter_netns
 
 from vrrptui.config.parser import parse_config
-from vrrptui.daemon.observations import AdvertSent, PacketReceived, StatusSnapshot
+from vrrptui.records import AdvertSent, PacketReceived, StatusSnapshot
 from vrrptui.daemon.runtime import Runtime
 from vrrptui.engine.outputs import LogLine, StateChanged
 from vrrptui.lab.netns import VIP, Lab

@@ -6,7 +6,9 @@ import ipaddress
 import json
 
 from vrrptui.config.model import Authentication, Config, VirtualAddress, VrrpInstance
-from vrrptui.observe import DrillTracker, Heard, PeerTable, RouterKey, Timeline, VipPresence, append_drill, read_drills
+from vrrptui.daemon.drillfile import append_drill, read_drills
+from vrrptui.observe import DrillTracker, PeerTable, Timeline, VipPresence
+from vrrptui.records import Heard, RouterKey
 from vrrptui.observe.peers import Mismatch
 from vrrptui.protocol.packet import Advert, ChecksumForm, Drop, DropReason
 
@@ -207,7 +209,7 @@ def test_timeline_history_per_source_is_a_bounded_ring():
 
 
 def test_at_most_max_sources_per_router_the_master_kept_the_quietest_forgotten():
-    from vrrptui.observe.heard import MAX_SOURCES
+    from vrrptui.observe.addresses import MAX_SOURCES
 
     tl, peers = Timeline(config()), PeerTable(config())
     for i in range(MAX_SOURCES + 4):
@@ -458,7 +460,7 @@ def test_split_brain_sources_are_both_shown_as_masters():
 def test_drills_default_to_var_lib_as_root_and_the_xdg_state_dir_otherwise():
     from pathlib import Path
 
-    from vrrptui.observe.drills import default_drills_path
+    from vrrptui.daemon.drillfile import default_drills_path
 
     # sudo keeps HOME or sets root's: either way the router's drills belong in /var/lib.
     assert default_drills_path(euid=0, environ={"HOME": "/home/ops"}) == Path("/var/lib/vrrptui/drills.jsonl")

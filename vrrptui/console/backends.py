@@ -27,7 +27,7 @@ import vrrptui
 from vrrptui.config.model import Config
 from vrrptui.daemon.worker import FrameReader, frame
 from vrrptui.engine.outputs import LogLine
-from vrrptui.observe.heard import Heard
+from vrrptui.records import Heard
 from vrrptui.protocol.packet import decode
 
 Observer = Callable[[tuple[object, ...]], None]
@@ -322,11 +322,7 @@ class SniffBackend:
 
     engine = False
 
-    def __init__(self, ifname: str, sniffer_factory: Callable[[str], Any] | None = None) -> None:
-        if sniffer_factory is None:
-            from vrrptui.net.sniffer import VrrpSniffer
-
-            sniffer_factory = VrrpSniffer
+    def __init__(self, ifname: str, sniffer_factory: Callable[[str], Any]) -> None:
         self.ifname = ifname
         self._factory = sniffer_factory
         self._stop = threading.Event()

@@ -24,7 +24,7 @@ from vrrptui.console.format import duration, interval, millis, size
 from vrrptui.console.timeline_pane import TimelinePane  # noqa: F401  (a pane; the app imports panes from here)
 from vrrptui.engine.outputs import Reason
 from vrrptui.engine.status import InstanceStatus
-from vrrptui.observe.host import HostStats
+from vrrptui.records import HostStats
 from vrrptui.observe.session import Session
 
 STATE_STYLE = {"MASTER": "bold green", "BACKUP": "cyan", "FAULT": "bold red", "INIT": "dim"}

@@ -34,7 +34,7 @@ from vrrptui.config.model import Config, VrrpInstance
 from vrrptui.daemon.garp import GratuitousSchedule
 from vrrptui.daemon.host import HostChanges, configured_source
 from vrrptui.daemon.notify import NotifyRunner
-from vrrptui.daemon.observations import AdvertSent, Observation, PacketReceived, RuntimeNote, StatusSnapshot
+from vrrptui.records import AdvertSent, Observation, PacketReceived, RuntimeNote, StatusSnapshot
 from vrrptui.daemon.scripts import ScriptRunner
 from vrrptui.engine.engine import Engine
 from vrrptui.engine.outputs import (

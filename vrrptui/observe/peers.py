@@ -19,7 +19,8 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from vrrptui.config.model import Config, VrrpInstance
-from vrrptui.observe.heard import MAX_SOURCES, Heard, RouterKey, address_order, address_text
+from vrrptui.observe.addresses import MAX_SOURCES, address_order, address_text
+from vrrptui.records import Heard, RouterKey
 from vrrptui.protocol.packet import AUTH_NONE, AUTH_PASS, Advert, ChecksumForm, Drop, DropReason
 from vrrptui.protocol.timers import master_down_interval
 

@@ -14,7 +14,8 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from vrrptui.config.model import Config
-from vrrptui.observe.heard import MAX_SOURCES, Heard, RouterKey, address_order, address_text
+from vrrptui.observe.addresses import MAX_SOURCES, address_order, address_text
+from vrrptui.records import Heard, RouterKey
 from vrrptui.protocol.packet import Advert
 
 SPAN = 60.0  # seconds shown

@@ -1,6 +1,6 @@
 """Who holds each VIP: on a local interface (netlink) and on the wire (ARP / NS answers).
 
-Fed by the prober (`vrrptui.observe.prober`), which asks for every VIP about once a
+Fed by the prober (`vrrptui.net.prober`), which asks for every VIP about once a
 second. Split brain (two routers both think they own the address) shows two ways:
 - two different MACs answer the same probe (seen from a backup or a bystander);
 - the VIP is on a local interface and a MAC that is not ours answers for it (seen
