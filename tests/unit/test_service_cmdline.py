@@ -17,16 +17,24 @@ from vrrptui.daemon.install import unit_text
 
 ROOT = Path(__file__).resolve().parents[2]
 
-CONF = """
-vrrp_instance VI_1 {
+
+def _an_interface() -> str:
+    """A non-loopback interface of this host (keepalived refuses lo), only named in configs."""
+    from vrrptui.config.parser import host_interfaces
+
+    return next((i for i in sorted(host_interfaces()) if i != "lo"), "eth0")
+
+
+CONF = f"""
+vrrp_instance VI_1 {{
     state BACKUP
-    interface lo
+    interface {_an_interface()}
     virtual_router_id 51
     priority 100
-    virtual_ipaddress {
+    virtual_ipaddress {{
         192.168.1.100/24
-    }
-}
+    }}
+}}
 """
 
 
@@ -82,7 +90,7 @@ def test_config_test_exit_codes_are_keepalived_s(tmp_path: Path) -> None:
     assert out.returncode == 5
     assert f"{bad}:5: error: virtual_router_id 300" in out.stderr
     noif = tmp_path / "noif.conf"
-    noif.write_text(CONF.replace("interface lo", "interface nowhere0"))
+    noif.write_text(CONF.replace(f"interface {_an_interface()}", "interface nowhere0"))
     assert vrrptui("--config-test", "-f", str(noif)).returncode == 5  # keepalived 2.2.7 exits 5 for this too
     assert vrrptui("-t", "-f", str(tmp_path / "missing.conf")).returncode == 4
     report = tmp_path / "report.txt"
