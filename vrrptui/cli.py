@@ -10,7 +10,8 @@ import sys
 
 USAGE = """\
 usage: vrrptui CONF                      console: the VRRP engine with a live view
-       vrrptui --check CONF              check a keepalived.conf (like keepalived -t)
+       vrrptui --check CONF [--keys FILE]
+                                         check a keepalived.conf (like keepalived -t) and a keys file
        vrrptui --headless CONF [--log-detail]
                                          run the engine in the foreground (like keepalived -n -l)
        vrrptui status [--json]           ask a running vrrptui what it is doing
@@ -33,7 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     if "--check" in args or "-t" in args:
         from vrrptui.config.check import main as check_main
 
-        return check_main([a for a in args if a not in ("--check", "-t")])
+        rest, keys = _take_keys([a for a in args if a not in ("--check", "-t")])
+        code = check_main(rest)
+        return code or (_check_keys(keys) if keys else 0)
     if "--headless" in args:
         from vrrptui.daemon.headless import main as headless_main
 
@@ -53,6 +56,38 @@ def main(argv: list[str] | None = None) -> int:
     from vrrptui.console.app import console_main
 
     return console_main(args)
+
+
+def _take_keys(args: list[str]) -> tuple[list[str], str | None]:
+    """`--keys FILE` / `--keys=FILE` taken out of args: --check checks the keys file as well."""
+    rest: list[str] = []
+    keys = None
+    it = iter(args)
+    for arg in it:
+        if arg == "--keys":
+            keys = next(it, "")
+        elif arg.startswith("--keys="):
+            keys = arg.partition("=")[2]
+        else:
+            rest.append(arg)
+    return rest, keys
+
+
+def _check_keys(path: str) -> int:
+    """The keys file checked exactly as the console would, before it starts."""
+    import argparse
+    from pathlib import Path
+
+    from vrrptui.console.app import VrrpConsole, _keymap
+    from vrrptui.console.keys import KeymapError
+
+    try:
+        _keymap(argparse.Namespace(keys=Path(path)), VrrpConsole)
+    except KeymapError as exc:
+        print(f"vrrptui: {exc}", file=sys.stderr)
+        return 1
+    print(f"Keys OK ({path})")
+    return 0
 
 
 if __name__ == "__main__":

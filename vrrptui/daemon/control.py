@@ -305,38 +305,37 @@ def status_main(argv: list[str]) -> int:
     target.add_argument("--socket", metavar="PATH", help="the control socket of one vrrptui")
     target.add_argument("--pid", type=int, metavar="N", help="the vrrptui with this pid")
     args = parser.parse_args(argv)
+    errors: list[str] = []  # with --json they are in the JSON document too: scripts parse one format
     if args.socket:
         paths = [Path(args.socket)]
     elif args.pid is not None:
         paths = [runtime_dir() / f"{args.pid}.sock"]
         if not paths[0].exists():
-            print(f"vrrptui status: no control socket for pid {args.pid} ({paths[0]} does not exist); "
-                  f"is it a running vrrptui?", file=sys.stderr)
-            return 1
+            errors.append(f"no control socket for pid {args.pid} ({paths[0]} does not exist); "
+                          "is it a running vrrptui?")
+            paths = []
     else:
         paths = discover()
         if not paths:
-            print(f"vrrptui status: no running vrrptui found (no control socket in {runtime_dir()}/); "
-                  f"start one with `vrrptui --headless CONF` or `vrrptui CONF`", file=sys.stderr)
-            return 1
+            errors.append(f"no running vrrptui found (no control socket in {runtime_dir()}/); "
+                          "start one with `vrrptui --headless CONF` or `vrrptui CONF`")
     replies = []
-    failed = 0
     for path in paths:
         try:
             reply = request(path, {"cmd": "status"})
         except ControlError as exc:
-            print(f"vrrptui status: {exc}", file=sys.stderr)
-            failed += 1
+            errors.append(str(exc))
             continue
         if not reply.get("ok"):
-            print(f"vrrptui status: {path}: {reply.get('error')}", file=sys.stderr)
-            failed += 1
+            errors.append(f"{path}: {reply.get('error')}")
             continue
         reply["socket"] = str(path)
         replies.append(reply)
+    for error in errors:
+        print(f"vrrptui status: {error}", file=sys.stderr)
     if args.json:
-        json.dump({"daemons": replies}, sys.stdout, indent=2, default=str)
+        json.dump({"daemons": replies, "errors": errors}, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
-    else:
+    elif replies:
         print("\n\n".join(format_status(r) for r in replies))
-    return 0 if replies and not failed else 1
+    return 0 if replies and not errors else 1
