@@ -103,7 +103,8 @@ def test_keys_no_terminal_can_send_are_refused(key):
     assert str(e.value).startswith(f"keys.conf:1: {key}: ")
 
 
-@pytest.mark.parametrize("key", ["x", "ctrl+x", "f5", "shift+f5", "alt+pageup", "backspace", "exclamation_mark", "!", "X"])
+@pytest.mark.parametrize("key", ["x", "ctrl+x", "f5", "shift+f5", "alt+pageup", "backspace", "exclamation_mark",
+                                 "!", "X"])
 def test_keys_a_terminal_sends_are_accepted(key):
     assert parse(f"demote = {key}\n") == {"demote": key}
 

@@ -5,7 +5,8 @@
     write_pcap = ctrl+w
 
 Checked before the UI starts: an unknown binding id or key name, a malformed line, or two
-actions on one key is an error that names the file and line; every error is reported at once. The result goes to App.set_keymap.
+actions on one key is an error that names the file and line; every error is reported at once.
+The result goes to App.set_keymap.
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ def parse_keymap(text: str, source: str, screens: list[dict[str, str]],
         if not sep or not binding_id or not key:
             errors.append(f"{source}:{number}: expected `binding_id = key` (for example `demote = x`), got {line!r}")
         elif binding_id not in valid:
-            errors.append(f"{source}:{number}: unknown binding id {binding_id!r}; valid ids: {', '.join(sorted(valid))}")
+            errors.append(f"{source}:{number}: unknown binding id {binding_id!r}; "
+                          f"valid ids: {', '.join(sorted(valid))}")
         elif binding_id in lines:
             errors.append(f"{source}:{number}: {binding_id} is already set on line {lines[binding_id]}; "
                           "keep one of the two lines")

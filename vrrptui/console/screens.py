@@ -119,7 +119,8 @@ class HelpScreen(ModalScreen[None]):
         if self.keys_source:
             text.append(f"\nKeys from {self.keys_source}.", style="bold")
         if self.drill_keys:
-            text.append(f"\n\n{self.drill_keys} start a failover drill: the Drills pane shows its timings. Missed (x): the "
+            text.append(f"\n\n{self.drill_keys} start a failover drill: the Drills pane shows its timings. "
+                        "Missed (x): the "
                         "adverts the old master owed from its last advert to the new master's first (none after "
                         "a priority-0 advert), one per interval once half an interval late: the timeline's x marks.",
                         style="dim")
