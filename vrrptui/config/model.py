@@ -140,6 +140,8 @@ class VrrpInstance:
     gna_interval: float = 0.0
     debug: int = 0
     dont_track_primary: bool = False
+    strict_mode: bool = False  # vrrp_strict / strict_mode: RFC-only behaviour, as keepalived
+    accept: bool = True  # Accept_Mode: False -> packets to the VIPs are dropped while master (nftables)
     sync_group: str | None = None
     file: str = ""
     line: int = 0
