@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 USAGE = """\
 usage: vrrptui CONF                      console: the VRRP engine with a live view
-       vrrptui --check CONF              check a keepalived.conf and show what would run
+       vrrptui --check CONF [--keys FILE]
+                                         check a keepalived.conf and show what would run (and a keys file)
        vrrptui [-n] [-l] [-D] [-f CONF] [-p PIDFILE] [-r VRRP_PIDFILE] [-i CONFIG_ID] [-t]
                [--metrics ADDR:PORT] ...
                                          the daemon, with keepalived's options (`vrrptui -h` lists them)
@@ -74,7 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     if "--check" in args:
         from vrrptui.config.check import main as check_main
 
-        return check_main([a for a in args if a != "--check"])
+        rest, keys = _take_keys([a for a in args if a != "--check"])
+        code = check_main(rest)
+        return code or (_check_keys(keys) if keys else 0)
     if args[0].startswith("-") or "--headless" in args:
         from vrrptui.daemon.service import main as service_main
 
@@ -82,6 +85,38 @@ def main(argv: list[str] | None = None) -> int:
     from vrrptui.console.app import console_main
 
     return console_main(args)
+
+
+def _take_keys(args: list[str]) -> tuple[list[str], str | None]:
+    """`--keys FILE` / `--keys=FILE` taken out of args: --check checks the keys file as well."""
+    rest: list[str] = []
+    keys = None
+    it = iter(args)
+    for arg in it:
+        if arg == "--keys":
+            keys = next(it, "")
+        elif arg.startswith("--keys="):
+            keys = arg.partition("=")[2]
+        else:
+            rest.append(arg)
+    return rest, keys
+
+
+def _check_keys(path: str) -> int:
+    """The keys file checked exactly as the console would, before it starts."""
+    import argparse
+    from pathlib import Path
+
+    from vrrptui.console.app import VrrpConsole, _keymap
+    from vrrptui.console.keys import KeymapError
+
+    try:
+        _keymap(argparse.Namespace(keys=Path(path)), VrrpConsole)
+    except KeymapError as exc:
+        print(f"vrrptui: {exc}", file=sys.stderr)
+        return 1
+    print(f"Keys OK ({path})")
+    return 0
 
 
 if __name__ == "__main__":

@@ -362,12 +362,11 @@ def status_main(argv: list[str]) -> int:
         errors.append(f"no vrrp_instance on {what} in any running vrrptui")
     if filtered:
         replies = [r for r in replies if r["instances"]]
+    for message in errors:  # with --json they are in the JSON document too: scripts parse one format
+        print(f"vrrptui status: {message}", file=sys.stderr)
     if args.json:
         json.dump({"daemons": replies, "errors": errors}, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
-    else:
-        for message in errors:
-            print(f"vrrptui status: {message}", file=sys.stderr)
-        if replies:
-            print("\n\n".join(format_status(r) for r in replies))
+    elif replies:
+        print("\n\n".join(format_status(r) for r in replies))
     return 0 if replies and not errors else 1
