@@ -14,7 +14,7 @@ from vrrptui.engine.outputs import LowerPriorityGratuitous, RunNotify, SendAdver
 
 def parsed(tmp_path: Path, top: str = "", inside: str = ""):
     conf = tmp_path / "keepalived.conf"
-    conf.write_text(f"{top}\nvrrp_instance VI_1 {{\n  interface lo\n  virtual_router_id 51\n  {inside}\n"
+    conf.write_text(f"{top}\nvrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  {inside}\n"
                     f"  virtual_ipaddress {{\n    192.0.2.1/24\n  }}\n}}\n")
     return parse_config(str(conf), check_interfaces=False).instances[0]
 
@@ -44,13 +44,15 @@ def test_instance_values_and_strict_mode(tmp_path):
     assert (strict.garp_lower_prio_repeat, strict.garp_lower_prio_delay, strict.lower_prio_no_advert) == (0, 0.0, True)
     assert strict.higher_prio_send_advert is False
     assert parsed(tmp_path, inside="higher_prio_send_advert off").higher_prio_send_advert is False
+    own_strict = parsed(tmp_path, inside="strict_mode\n  garp_lower_prio_repeat 3")
+    assert (own_strict.garp_lower_prio_repeat, own_strict.higher_prio_send_advert) == (0, False)
 
 
 @pytest.mark.parametrize("keyword", ["garp_lower_prio_repeat 1", "lower_prio_no_advert", "higher_prio_send_advert",
                                      "notify_master_rx_lower_pri /bin/true"])
 def test_keywords_are_acted_on_not_reported_as_ignored(tmp_path, keyword):
     conf = tmp_path / "keepalived.conf"
-    conf.write_text(f"vrrp_instance VI_1 {{\n  interface lo\n  virtual_router_id 51\n  {keyword}\n}}\n")
+    conf.write_text(f"vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  {keyword}\n}}\n")
     assert parse_config(str(conf), check_interfaces=False).warnings == ()
 
 

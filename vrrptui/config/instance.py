@@ -23,6 +23,7 @@ from vrrptui.config.model import (
     VrrpInstance,
 )
 from vrrptui.config.values import Reporter
+from vrrptui.config.wire_rules import WIRE_HANDLERS, apply_wire_rules
 
 SECTION = "vrrp_instance"
 TRACK_WEIGHT = (-253, 253)  # keepalived.conf(5) range for track_* weights
@@ -358,11 +359,12 @@ INSTANCE_HANDLERS: dict[str, Handler] = {
     "notify_master_rx_lower_pri": _notify("notify_master_rx_lower_pri"),
     "debug": _debug,
     "dont_track_primary": _flag("dont_track_primary"),
+    **WIRE_HANDLERS,
 }
 
 # keepalived keywords that vrrptui parses past without acting on them.
 INSTANCE_NOT_IMPLEMENTED = {
-    "accept", "no_accept", "strict_mode", "smtp_alert", "lvs_sync_daemon_interface", "native_ipv6",
+    "smtp_alert", "lvs_sync_daemon_interface", "native_ipv6",
     "kernel_rx_buf_size", "track_file", "track_process", "track_bfd", "virtual_routes", "virtual_rules",
     "unicast_ttl", "check_unicast_src", "mcast_dst_ip", "skip_check_adv_addr", "use_ipvlan", "notify_deleted",
     "notify_priority_changes", "old_unicast_checksum", "unicast_fault_no_peer", "linkbeat_use_polling",
@@ -473,10 +475,11 @@ GARP_DEFAULTS = {  # instance field -> global_defs field that sets its default
 }
 
 
-def _lower_priority_defaults(d: InstanceDraft, g: GlobalDefs) -> None:
+def _lower_priority_defaults(r: Reporter, d: InstanceDraft, g: GlobalDefs) -> None:
     """keepalived: unset garp_lower_prio_* take the global_defs value, which defaults to the global (not the
-    instance's) garp_master_*; vrrp_strict turns them off, sets lower_prio_no_advert and refuses
-    higher_prio_send_advert."""
+    instance's) garp_master_*. Strict mode turns the GARPs off, sets lower_prio_no_advert and clears
+    higher_prio_send_advert ("Strict mode requires no repeat garps - resetting")."""
+    strict = d.fields.get("strict_mode", g.vrrp_strict)
     chains = {
         "garp_lower_prio_repeat": (g.vrrp_garp_lower_prio_repeat, g.vrrp_garp_master_repeat, 0),
         "garp_lower_prio_delay": (g.vrrp_garp_lower_prio_delay, g.vrrp_garp_master_delay, 0.0),
@@ -485,8 +488,10 @@ def _lower_priority_defaults(d: InstanceDraft, g: GlobalDefs) -> None:
     }
     for name, (global_value, master_value, strict_value) in chains.items():
         if name in d.fields:
-            continue
-        if g.vrrp_strict:
+            if strict and name != "garp_lower_prio_delay" and d.fields[name] != strict_value:
+                r.warning(d.where[name], f"({d.name}) {name} cannot be changed in strict mode - resetting")
+                d.fields[name] = strict_value
+        elif strict:
             d.fields[name] = strict_value
         elif global_value is not None:
             d.fields[name] = global_value
@@ -516,6 +521,8 @@ def finish_instance(r: Reporter, d: InstanceDraft, global_defs: GlobalDefs) -> V
     priority = d.fields.get("priority", 255 if state == "MASTER" else 100)
     if state is None:
         state = "MASTER" if priority == 255 else "BACKUP"
+    decided = apply_wire_rules(r, d, global_defs, state, priority, version, family)
+    state = decided.state
     _apply_preempt_rules(r, d, state, priority)
 
     if d.fields.get("authentication") is not None and version == 3:
@@ -526,9 +533,10 @@ def finish_instance(r: Reporter, d: InstanceDraft, global_defs: GlobalDefs) -> V
     for name, global_name in GARP_DEFAULTS.items():
         if name not in d.fields and getattr(global_defs, global_name) is not None:
             d.fields[name] = getattr(global_defs, global_name)
-    _lower_priority_defaults(d, global_defs)
+    _lower_priority_defaults(r, d, global_defs)
 
-    if sum(1 for x in r.diagnostics if x.severity == "error") > errors_before or "vrid" not in d.fields:
+    if not decided.ok or sum(1 for x in r.diagnostics if x.severity == "error") > errors_before \
+            or "vrid" not in d.fields:
         return None  # the reasons are already reported
     fields = dict(d.fields)
     fields.update(family=family, version=version, advert_int=advert_int, initial_state=state, priority=priority,
