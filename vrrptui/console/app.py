@@ -581,7 +581,8 @@ def build_sniff(
 
         prober_factory = partial(VipProber, active=args.probe, netlink=None)
     state = StateDir.for_config(config_name(f"sniff-{args.interface}"))
-    session = Session(None, drills_path=args.drills or state.path / DRILLS_FILE)
+    session = Session(None, drills_path=args.drills or state.path / DRILLS_FILE,
+                      wall_offset=time.time() - time.monotonic())  # captures are dated: log lines, pcap
     return app_class(session, backend, title=f"sniff {args.interface}",
                      host=host_factory() if host_factory else None, prober_factory=prober_factory,
                      pcap_dir=args.pcap_dir, keymap=keymap, keys_source=keys_source, files=HistoryFiles(state, session))
