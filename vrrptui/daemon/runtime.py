@@ -43,6 +43,7 @@ from vrrptui.engine.outputs import (
     AdvertAccepted,
     Dropped,
     LogLine,
+    LowerPriorityGratuitous,
     Output,
     RemoveVips,
     RunGroupNotify,
@@ -613,6 +614,10 @@ class Runtime:
                     inst = self._instances.get(out.instance)
                     if inst is not None:
                         gratuitous_starts.append(inst)
+                case LowerPriorityGratuitous():
+                    inst = self._instances.get(out.instance)
+                    if inst is not None and self._garp is not None:
+                        self._garp.lower_priority(inst)
                 case StopGratuitous():
                     if self._garp is not None:
                         self._garp.stop(out.instance)
