@@ -25,7 +25,8 @@ class Diagnostic:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.severity}: {self.message}"
+        where = f"{self.file}:{self.line}" if self.line > 0 else self.file  # line 0: the file as a whole
+        return f"{where}: {self.severity}: {self.message}"
 
 
 class ConfigError(Exception):
