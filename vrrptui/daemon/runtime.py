@@ -44,6 +44,7 @@ from vrrptui.engine.outputs import (
     AdvertAccepted,
     Dropped,
     LogLine,
+    LowerPriorityGratuitous,
     Output,
     RemoveVips,
     RunGroupNotify,
@@ -634,6 +635,10 @@ class Runtime:
                 inst = self._instances.get(out.instance)  # type: ignore[union-attr]
                 if inst is not None:
                     gratuitous_starts.append(inst)
+            elif kind is LowerPriorityGratuitous:
+                inst = self._instances.get(out.instance)  # type: ignore[union-attr]
+                if inst is not None and self._garp is not None:
+                    self._garp.lower_priority(inst)
             elif kind is StopGratuitous:
                 if self._garp is not None:
                     self._garp.stop(out.instance)  # type: ignore[union-attr]
