@@ -28,7 +28,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from vrrptui.console.backends import Backend, NullBackend
-from vrrptui.console.history_pane import HistoryFiles, HistoryPane, banner
+from vrrptui.console.history_pane import HistoryFiles, HistoryPane, banner, export_history
 from vrrptui.console.panes import (
     LAB_PING_LOG, AdvertLog, DrillsPane, HeaderBar, InstancesPane, LabPingPane, PeersPane, TimelinePane, VipPane,
     counters_text,
@@ -399,12 +399,8 @@ class VrrpConsole(App[int]):
         self.notify(f"wrote {count} packets to {path} (tcpdump -r / Wireshark)")
 
     def action_export_history(self) -> None:
-        try:
-            paths = self.files.export(self.session) if self.files else []
-        except OSError as exc:
-            self.notify(f"cannot export the event history: {exc.strerror}", severity="error")
-            return
-        self.notify("event history written to " + " and ".join(map(str, paths)) if paths else "no history file")
+        text, severity = export_history(self.files, self.session)
+        self.notify(text, severity=severity)
 
     def help_rows(self) -> list[tuple[str, str, str]]:
         rows = []

@@ -91,7 +91,8 @@ def build_console(
         if warning.severity == "warning":
             print(str(warning), file=sys.stderr)
     state = StateDir.for_config(config_name(args.config))
-    session = Session(config, drill_store=DrillFile(args.drills or state.path / DRILLS_FILE))
+    session = Session(config, drill_store=DrillFile(args.drills or state.path / DRILLS_FILE),
+                      wall_offset=time.time() - time.monotonic())  # events before the first snapshot are dated
     backend = (backend_factory or RuntimeBackend)(config)
     if prober_factory is None:
         from vrrptui.net.prober import VipProber
