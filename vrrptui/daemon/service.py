@@ -103,11 +103,31 @@ def run(config: Any, args: argparse.Namespace, log: LogFn, ready: ReadyPipe | No
     log(LogLine(f"Starting VRRP child process, pid={os.getpid()}"))
     control = None if args.no_control else (args.control or DEFAULT)
     runtime = Runtime(config, log=log, control_path=control, handle_signals=True)
+    metrics = None
+    if args.metrics:
+        from vrrptui.daemon.metrics import MetricsServer
+
+        metrics = MetricsServer(args.metrics, runtime)
+        runtime.observer = metrics.watch
+        try:
+            metrics.start()
+        except OSError as exc:
+            reason = f"cannot serve metrics on {args.metrics}: {exc.strerror or exc}"
+            log(LogLine(reason, level="error"))
+            if ready is not None:
+                ready.failed(reason)
+            else:
+                print(f"vrrptui: {reason}", file=sys.stderr)
+            return 1
+        log(LogLine(f"Serving Prometheus metrics on http://{args.metrics}/metrics"))
     service = Service(runtime, Notifier.from_environment(), ready)
     try:
         code = asyncio.run(service.serve())
     except KeyboardInterrupt:  # a second ctrl+c during cleanup
         code = 130
+    finally:
+        if metrics is not None:
+            metrics.stop()
     log(LogLine(f"Stopped vrrptui v{__version__}"))
     return code
 
