@@ -8,7 +8,6 @@ or alert rule would, for `keepalived_vrrp_state`. `promtool check metrics` lints
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import urllib.parse
@@ -17,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from conftest import require
 from vrrptui.lab.netns import VIP, Lab
 from vrrptui.lab.netns import fast_v3_conf as conf
 
@@ -44,10 +42,7 @@ def query(lab: Lab, promql: str) -> dict[str, float]:
     return {r["metric"]["instance"].split(":")[0]: float(r["value"][1]) for r in result}
 
 
-def start_prometheus(lab: Lab, tmp_path: Path) -> subprocess.Popen[Any]:
-    binary = shutil.which("prometheus")
-    require(binary is not None, "prometheus (apt-get install prometheus)")
-    assert binary is not None
+def start_prometheus(lab: Lab, tmp_path: Path, binary: str) -> subprocess.Popen[Any]:
     config = tmp_path / "prometheus.yml"
     config.write_text(f"""\
 global:
@@ -64,10 +59,11 @@ scrape_configs:
                      stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
 
-def test_prometheus_sees_keepalived_vrrp_state_move_across_a_failover(lab: Lab, tmp_path: Path) -> None:
+def test_prometheus_sees_keepalived_vrrp_state_move_across_a_failover(lab: Lab, tmp_path: Path,
+                                                                     prometheus_ok: str) -> None:
     r1 = lab.start_vrrptui("r1", conf(150), ["--metrics", f"192.168.1.11:{PORT}"])
     r2 = lab.start_vrrptui("r2", conf(100), ["--metrics", f"192.168.1.12:{PORT}"])
-    start_prometheus(lab, tmp_path)
+    start_prometheus(lab, tmp_path, prometheus_ok)
     state = f'keepalived_vrrp_state{{iname="VI_1",vrid="51",ip_address="{VIP}"}}'
     before = lab.wait_for(lambda: query(lab, state) == {"192.168.1.11": 2.0, "192.168.1.12": 1.0}, WAIT, 0.2)
     assert before, (query(lab, state), (tmp_path / "prometheus.log").read_text()[-2000:], lab.log(r1), lab.log(r2))
@@ -84,15 +80,12 @@ def test_prometheus_sees_keepalived_vrrp_state_move_across_a_failover(lab: Lab, 
     assert list(takeover) == ["192.168.1.12"] and 0 < takeover["192.168.1.12"] < 1.0  # priority 0: within ~skew
 
 
-def test_promtool_accepts_a_scrape(lab: Lab) -> None:
-    promtool = shutil.which("promtool")
-    require(promtool is not None, "promtool (apt-get install prometheus)")
-    assert promtool is not None
+def test_promtool_accepts_a_scrape(lab: Lab, promtool_ok: str) -> None:
     lab.start_vrrptui("r1", conf(150, extra="track_interface {\n        eth0 weight -20\n    }"),
                       ["--metrics", f"192.168.1.11:{PORT}"])
     scrape = lab.wait_for(lambda: (t := fetch(lab, "pc1", f"http://192.168.1.11:{PORT}/metrics")) and
                           "keepalived_vrrp_state{" in t and t, WAIT, 0.1)
     assert scrape
-    out = subprocess.run([promtool, "check", "metrics"], input=scrape, capture_output=True, text=True, timeout=60)
+    out = subprocess.run([promtool_ok, "check", "metrics"], input=scrape, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stdout + out.stderr
     assert out.stdout.strip() == "" and out.stderr.strip() == ""  # no lint warnings either

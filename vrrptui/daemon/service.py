@@ -24,8 +24,8 @@ from vrrptui import __version__
 from vrrptui.daemon import cmdline
 from vrrptui.daemon.daemonize import ReadyPipe, daemonize
 from vrrptui.daemon.logsink import ConsoleLog, LogFn, discard
-from vrrptui.daemon.pidfile import PidFile, PidFileError, PidFiles, config_lock_path
-from vrrptui.daemon.preflight import EXIT_USAGE, PreflightError, preflight, require_root
+from vrrptui.daemon.pidfile import PidFile, PidFileError, PidFiles, config_claim
+from vrrptui.daemon.preflight import EXIT_USAGE, PreflightError, preflight, require_root, use_config_id
 from vrrptui.daemon.sdnotify import Notifier
 from vrrptui.daemon.syslog import SyslogLog
 
@@ -43,11 +43,7 @@ def make_log(args: argparse.Namespace) -> LogFn:
 
 
 def pid_files(args: argparse.Namespace) -> PidFiles:
-    from vrrptui.daemon.control import runtime_dir
-
-    directory = runtime_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    files = [PidFile(config_lock_path(directory, args.config), f"config {args.config} in this network namespace")]
+    files = [config_claim(args.config)]
     if args.pid:
         files.append(PidFile(args.pid, "pid file"))
     if args.vrrp_pid and args.vrrp_pid != args.pid:
@@ -69,12 +65,13 @@ def main(argv: list[str]) -> int:
         from vrrptui.daemon.configtest import config_test
 
         return config_test(args.config, config_id=args.config_id, log_file=args.config_test_log)
+    use_config_id(args.config_id)
     try:
         require_root()
         if not os.path.exists(args.config):
             raise PreflightError(f"vrrptui: config file {args.config} not found; give one: `vrrptui -f CONF` or "
                                  f"`vrrptui --headless CONF`")
-        config = preflight(args.config, config_id=args.config_id)
+        config = preflight(args.config)
         pids = pid_files(args)
         pids.acquire()
     except (PreflightError, PidFileError) as exc:
