@@ -30,7 +30,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from vrrptui.console.backends import Backend, NullBackend, RuntimeBackend, SniffBackend
-from vrrptui.console.history_pane import DRILLS_FILE, HistoryFiles, HistoryPane, banner
+from vrrptui.console.history_pane import DRILLS_FILE, HistoryFiles, HistoryPane, banner, export_history
 from vrrptui.console.panes import (
     LAB_PING_LOG, AdvertLog, DrillsPane, HeaderBar, InstancesPane, LabPingPane, PeersPane, TimelinePane, VipPane,
     counters_text,
@@ -397,12 +397,8 @@ class VrrpConsole(App[int]):
         self.notify(f"wrote {count} packets to {path} (tcpdump -r / Wireshark)")
 
     def action_export_history(self) -> None:
-        try:
-            paths = self.files.export(self.session) if self.files else []
-        except OSError as exc:
-            self.notify(f"cannot export the event history: {exc.strerror}", severity="error")
-            return
-        self.notify("event history written to " + " and ".join(map(str, paths)) if paths else "no history file")
+        text, severity = export_history(self.files, self.session)
+        self.notify(text, severity=severity)
 
     def help_rows(self) -> list[tuple[str, str, str]]:
         rows = []
@@ -519,7 +515,8 @@ def build_console(
         if warning.severity == "warning":
             print(str(warning), file=sys.stderr)
     state = StateDir.for_config(config_name(args.config))
-    session = Session(config, drills_path=args.drills or state.path / DRILLS_FILE)
+    session = Session(config, drills_path=args.drills or state.path / DRILLS_FILE,
+                      wall_offset=time.time() - time.monotonic())  # events before the first snapshot are dated
     backend = (backend_factory or RuntimeBackend)(config)
     if prober_factory is None:
         from vrrptui.observe.prober import VipProber
@@ -527,7 +524,8 @@ def build_console(
         prober_factory = VipProber
     return app_class(session, backend, title=os.path.abspath(args.config),
                      host=host_factory() if host_factory else None, prober_factory=prober_factory,
-                     pcap_dir=args.pcap_dir, keymap=keymap, keys_source=keys_source, files=HistoryFiles(state, session))
+                     pcap_dir=args.pcap_dir, keymap=keymap, keys_source=keys_source,
+                     files=HistoryFiles(state, session))
 
 
 def console_main(argv: list[str], **factories: Any) -> int:
@@ -585,7 +583,8 @@ def build_sniff(
                       wall_offset=time.time() - time.monotonic())  # captures are dated: log lines, pcap
     return app_class(session, backend, title=f"sniff {args.interface}",
                      host=host_factory() if host_factory else None, prober_factory=prober_factory,
-                     pcap_dir=args.pcap_dir, keymap=keymap, keys_source=keys_source, files=HistoryFiles(state, session))
+                     pcap_dir=args.pcap_dir, keymap=keymap, keys_source=keys_source,
+                     files=HistoryFiles(state, session))
 
 
 def sniff_main(argv: list[str], **factories: Any) -> int:

@@ -55,6 +55,17 @@ class HistoryFiles:
                 self.directory.write_new(f"events-{stamp}.jsonl", to_jsonl(events))]
 
 
+def export_history(files: HistoryFiles | None, session: Session) -> tuple[str, str]:
+    """`e`: (what to tell the operator, severity)."""
+    if files is None:
+        return "the event history is kept in memory only here: nothing to export to", "warning"
+    try:
+        paths = files.export(session)
+    except OSError as exc:
+        return f"cannot export the event history: {exc.strerror}", "error"
+    return "event history written to " + " and ".join(map(str, paths)), "information"
+
+
 class HistoryPane(KeyedTable):
     COLUMNS = (("time", "Time"), ("kind", "Event"), ("scope", "Router"), ("text", "What happened"))
 

@@ -20,7 +20,6 @@ from textual.widgets import DataTable, Log, Static
 
 from vrrptui.console.format import duration, interval, millis, size
 from vrrptui.console.timeline_pane import TimelinePane  # noqa: F401  (a pane; the app imports panes from here)
-from vrrptui.engine.outputs import Reason
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.observe.health import Level
 from vrrptui.observe.heard import RouterKey
@@ -120,7 +119,8 @@ def _cell_width(value: Any) -> int:
 # --- header ---------------------------------------------------------------------------
 
 class HeaderBar(Static):
-    def show(self, title: str, stats: HostStats | None, notes: list[str], alarms: list[tuple[str, str]] | None = None) -> None:
+    def show(self, title: str, stats: HostStats | None, notes: list[str],
+             alarms: list[tuple[str, str]] | None = None) -> None:
         text = Text()
         text.append("vrrptui ", style="bold")
         text.append(title)
