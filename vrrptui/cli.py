@@ -20,6 +20,8 @@ usage: vrrptui CONF                      console: the VRRP engine with a live vi
        vrrptui status [IFACE] [VRID] [--json]
                                          ask running vrrptui daemons what they do
        vrrptui sniff IFACE               passive console: every VRRP router on a segment
+       vrrptui replay FILE [--summary|--json] [--speed X]
+                                         a tcpdump capture through the console; every failover in it
        vrrptui lab up|down|status [--peer vrrptui|keepalived]
                                          the DENT demo topology in network namespaces
        vrrptui install-service           install the systemd unit (contrib/systemd/vrrptui.service)
@@ -45,6 +47,12 @@ def _lab(args: list[str]) -> int:
     return lab_main(args)
 
 
+def _replay(args: list[str]) -> int:
+    from vrrptui.replay.cli import main as replay_main
+
+    return replay_main(args)
+
+
 def _install_service(args: list[str]) -> int:
     from vrrptui.daemon.install import main as install_main
 
@@ -55,6 +63,7 @@ SUBCOMMANDS: dict[str, Callable[[list[str]], int]] = {
     "status": _status,
     "sniff": _sniff,
     "lab": _lab,
+    "replay": _replay,
     "install-service": _install_service,
 }
 
