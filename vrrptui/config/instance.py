@@ -7,12 +7,11 @@ rules that need the whole block (family, version, interval range, owner).
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from vrrptui.config import values as v
 from vrrptui.config.blocks import Statement
+from vrrptui.config.draft import Handler, InstanceDraft
 from vrrptui.config.model import (
     Authentication,
     GlobalDefs,
@@ -23,6 +22,7 @@ from vrrptui.config.model import (
     VrrpInstance,
 )
 from vrrptui.config.values import Reporter
+from vrrptui.config.wire_rules import WIRE_HANDLERS, apply_wire_rules
 
 SECTION = "vrrp_instance"
 TRACK_WEIGHT = (-253, 253)  # keepalived.conf(5) range for track_* weights
@@ -31,28 +31,6 @@ VIP_OPTIONS_WITH_VALUE = {"brd", "dev", "scope", "label"}
 VIP_OPTIONS_IGNORED_WITH_VALUE = {"preferred_lft", "track_group"}  # keepalived options vrrptui does not act on
 VIP_FLAGS_IGNORED = {"no_track", "home", "-nodad", "nodad", "noprefixroute", "autojoin"}
 MAX_AUTH_PASS = 8  # RFC 3768 5.3.10: 8 octets of authentication data
-
-
-@dataclass
-class InstanceDraft:
-    name: str
-    statement: Statement
-    fields: dict[str, Any] = field(default_factory=dict)  # VrrpInstance keyword arguments
-    where: dict[str, Statement] = field(default_factory=dict)  # keyword -> statement, for later diagnostics
-    state_given: bool = False
-    advert_int: float | None = None
-    track_script_lines: list[Statement] = field(default_factory=list)  # parallel to fields["track_scripts"]
-    track_interface_lines: list[Statement] = field(default_factory=list)
-    seen: set[str] = field(default_factory=set)  # keywords present, even with a bad value
-
-    def set(self, st: Statement, name: str, value: Any) -> None:
-        if value is None:
-            return
-        self.fields[name] = value
-        self.where[name] = st
-
-
-Handler = Callable[[Reporter, InstanceDraft, Statement], None]
 
 
 # --- simple keywords ---------------------------------------------------------
@@ -101,6 +79,12 @@ def _flag(name: str, value: bool = True) -> Handler:
     def handler(r: Reporter, d: InstanceDraft, st: Statement) -> None:
         v.flag(r, st)
         d.set(st, name, value)
+    return handler
+
+
+def _boolean(name: str) -> Handler:
+    def handler(r: Reporter, d: InstanceDraft, st: Statement) -> None:
+        d.set(st, name, v.boolean(r, st))
     return handler
 
 
@@ -345,14 +329,19 @@ INSTANCE_HANDLERS: dict[str, Handler] = {
     "garp_master_refresh_repeat": _count("garp_master_refresh_repeat", 1, 255),
     "garp_interval": _seconds("garp_interval", 0.0, 1.0),
     "gna_interval": _seconds("gna_interval", 0.0, 1.0),
+    "garp_lower_prio_repeat": _count("garp_lower_prio_repeat", 0, 255),
+    "garp_lower_prio_delay": _seconds("garp_lower_prio_delay", 0.0, 1000.0),
+    "lower_prio_no_advert": _boolean("lower_prio_no_advert"),
+    "higher_prio_send_advert": _boolean("higher_prio_send_advert"),
+    "notify_master_rx_lower_pri": _notify("notify_master_rx_lower_pri"),
     "debug": _debug,
     "dont_track_primary": _flag("dont_track_primary"),
+    **WIRE_HANDLERS,
 }
 
 # keepalived keywords that vrrptui parses past without acting on them.
 INSTANCE_NOT_IMPLEMENTED = {
-    "accept", "no_accept", "strict_mode", "smtp_alert", "lvs_sync_daemon_interface", "native_ipv6",
-    "garp_lower_prio_delay", "garp_lower_prio_repeat", "lower_prio_no_advert", "higher_prio_send_advert",
+    "smtp_alert", "lvs_sync_daemon_interface", "native_ipv6",
     "kernel_rx_buf_size", "track_file", "track_process", "track_bfd", "virtual_routes", "virtual_rules",
     "unicast_ttl", "check_unicast_src", "mcast_dst_ip", "skip_check_adv_addr", "use_ipvlan", "notify_deleted",
     "notify_priority_changes", "old_unicast_checksum", "unicast_fault_no_peer", "linkbeat_use_polling",
@@ -463,6 +452,30 @@ GARP_DEFAULTS = {  # instance field -> global_defs field that sets its default
 }
 
 
+def _lower_priority_defaults(r: Reporter, d: InstanceDraft, g: GlobalDefs) -> None:
+    """keepalived: unset garp_lower_prio_* take the global_defs value, which defaults to the global (not the
+    instance's) garp_master_*. Strict mode turns the GARPs off, sets lower_prio_no_advert and clears
+    higher_prio_send_advert ("Strict mode requires no repeat garps - resetting")."""
+    strict = d.fields.get("strict_mode", g.vrrp_strict)
+    chains = {
+        "garp_lower_prio_repeat": (g.vrrp_garp_lower_prio_repeat, g.vrrp_garp_master_repeat, 0),
+        "garp_lower_prio_delay": (g.vrrp_garp_lower_prio_delay, g.vrrp_garp_master_delay, 0.0),
+        "lower_prio_no_advert": (g.vrrp_lower_prio_no_advert, None, True),
+        "higher_prio_send_advert": (g.vrrp_higher_prio_send_advert, None, False),  # unset: model's default (on)
+    }
+    for name, (global_value, master_value, strict_value) in chains.items():
+        if name in d.fields:
+            if strict and name != "garp_lower_prio_delay" and d.fields[name] != strict_value:
+                r.warning(d.where[name], f"({d.name}) {name} cannot be changed in strict mode - resetting")
+                d.fields[name] = strict_value
+        elif strict:
+            d.fields[name] = strict_value
+        elif global_value is not None:
+            d.fields[name] = global_value
+        elif master_value is not None:
+            d.fields[name] = master_value
+
+
 def finish_instance(r: Reporter, d: InstanceDraft, global_defs: GlobalDefs) -> VrrpInstance | None:
     """Apply keepalived's defaults and the whole-block rules; None when the instance cannot run."""
     errors_before = sum(1 for x in r.diagnostics if x.severity == "error")
@@ -485,6 +498,8 @@ def finish_instance(r: Reporter, d: InstanceDraft, global_defs: GlobalDefs) -> V
     priority = d.fields.get("priority", 255 if state == "MASTER" else 100)
     if state is None:
         state = "MASTER" if priority == 255 else "BACKUP"
+    decided = apply_wire_rules(r, d, global_defs, state, priority, version, family)
+    state = decided.state
     _apply_preempt_rules(r, d, state, priority)
 
     if d.fields.get("authentication") is not None and version == 3:
@@ -495,8 +510,10 @@ def finish_instance(r: Reporter, d: InstanceDraft, global_defs: GlobalDefs) -> V
     for name, global_name in GARP_DEFAULTS.items():
         if name not in d.fields and getattr(global_defs, global_name) is not None:
             d.fields[name] = getattr(global_defs, global_name)
+    _lower_priority_defaults(r, d, global_defs)
 
-    if sum(1 for x in r.diagnostics if x.severity == "error") > errors_before or "vrid" not in d.fields:
+    if not decided.ok or sum(1 for x in r.diagnostics if x.severity == "error") > errors_before \
+            or "vrid" not in d.fields:
         return None  # the reasons are already reported
     fields = dict(d.fields)
     fields.update(family=family, version=version, advert_int=advert_int, initial_state=state, priority=priority,

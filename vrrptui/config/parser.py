@@ -13,7 +13,8 @@ import os
 from collections.abc import Callable
 
 from vrrptui.config.blocks import Statement, read_statements
-from vrrptui.config.instance import InstanceDraft, finish_instance, read_instance
+from vrrptui.config.draft import InstanceDraft
+from vrrptui.config.instance import finish_instance, read_instance
 from vrrptui.config.model import Config, ConfigError, Diagnostic, GlobalDefs, SyncGroup, VrrpInstance, VrrpScript
 from vrrptui.config.sections import read_global_defs, read_sync_group, read_vrrp_script
 from vrrptui.config.tokens import Lexer

@@ -28,6 +28,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from vrrptui.console.backends import Backend, NullBackend
+from vrrptui.console.history_pane import HistoryFiles, HistoryPane, banner, export_history
 from vrrptui.console.panes import (
     LAB_PING_LOG, AdvertLog, DrillsPane, HeaderBar, InstancesPane, LabPingPane, PeersPane, TimelinePane, VipPane,
     counters_text,
@@ -83,6 +84,7 @@ class VrrpConsole(App[int]):
         Binding("slash", "filter", "Filter", id="filter", tooltip="Filter the advert log by VRID or source"),
         Binding("space", "pause", "Pause log", id="pause", tooltip="Pause / resume the advert log"),
         Binding("w", "write_pcap", "Write pcap", id="write_pcap", tooltip="Write the captured packets to a pcap file"),
+        Binding("e", "export_history", "Export", id="export_history", tooltip="Export the event history (CSV, JSONL)"),
         Binding("question_mark", "help", "Help", id="help", tooltip="Keys and what they do"),
         Binding("q", "quit", "Quit", id="quit", tooltip="Quit: resign (priority 0) and remove the VIPs"),
         Binding("ctrl+c", "quit", "Quit", id="quit_ctrl_c", show=False, priority=True),
@@ -105,8 +107,10 @@ class VrrpConsole(App[int]):
         start_backend: bool = True,
         keymap: dict[str, str] | None = None,
         keys_source: str | None = None,
+        files: HistoryFiles | None = None,
     ) -> None:
         super().__init__()
+        self.files = files  # the event history's files (None: kept in memory only)
         self.session = session
         self.backend = backend
         self.title_text = title
@@ -152,6 +156,8 @@ class VrrpConsole(App[int]):
                 yield VipPane(id="vips")
             with TabPane("Drills", id="tab-drills"):
                 yield DrillsPane(id="drills")
+            with TabPane("History", id="tab-history"):
+                yield HistoryPane(id="history")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -239,6 +245,8 @@ class VrrpConsole(App[int]):
                         f"{drill.takeover_ms if drill.takeover_ms is not None else '-'} ms, VIP "
                         f"{drill.vip_ms if drill.vip_ms is not None else '-'} ms",
                         severity="information" if drill.result == "ok" else "warning", timeout=10)
+        if self.files is not None:
+            self.files.save(self.session)
         if isinstance(self.screen, Screen) and self.screen is not self.screen_stack[0]:
             return  # behind a modal: nothing to see, nothing to render (dolphie)
         with self.batch_update():
@@ -255,6 +263,8 @@ class VrrpConsole(App[int]):
                 self.query_one("#peers", PeersPane).refresh_from(self.session, now)
             if self._visible("tab-drills"):
                 self.query_one("#drills", DrillsPane).refresh_from(self.session, now)
+            if self._visible("tab-history"):
+                self.query_one("#history", HistoryPane).refresh_from(self.session, now)
             self.refresh_header()
 
     def refresh_slow(self) -> None:
@@ -280,22 +290,9 @@ class VrrpConsole(App[int]):
         dropped = self.inbox_dropped + getattr(self.backend, "dropped_items", 0)  # here, and in the engine's process
         if dropped:
             notes.append(f"{dropped} observations dropped (UI too slow)")
-        notes.extend(self.session.drill_errors[-1:])
+        notes.extend(self.session.drill_errors[-1:] + ([self.files.error] if self.files and self.files.error else []))
         title = self.title_text + ("" if self.backend.engine else "  (sniff: passive, no engine)")
-        self.query_one("#header", HeaderBar).show(title, self.host_stats, notes, self.split_brains())
-
-    def split_brains(self) -> list[str]:
-        """Every split brain seen: two masters of one VRID, or two MACs answering for one VIP."""
-        now = self.clock()
-        out = [f"{key}: masters {', '.join(srcs)}" for key in self.session.peers.keys()
-               if (srcs := self.session.peers.split_brain(key, now))]
-        for v in self.session.vips.view(now, self.session.mac_owner):
-            if v.split_brain and v.local:  # we hold it: only the other owner is ever heard
-                others = self.session.vips.split_brain(v.vip)
-                out.append(f"VIP {v.vip} is here and also answered by {', '.join(others)}")
-            elif v.split_brain:
-                out.append(f"VIP {v.vip} answered by {', '.join(a.mac for a in v.answers)}")
-        return out
+        self.query_one("#header", HeaderBar).show(title, self.host_stats, notes, banner(self.session, self.clock()))
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "tab-log":
@@ -318,6 +315,8 @@ class VrrpConsole(App[int]):
         return self.session.statuses.get(key) if key else None
 
     def _command(self, cmd: Command) -> None:
+        detail = str(cmd.priority) if isinstance(cmd, SetPriority) else ""
+        self.session.operator(cmd.verb, cmd.instance, self.clock(), detail)
         future = self.backend.command(cmd)
 
         def done(f: Any) -> None:
@@ -400,6 +399,10 @@ class VrrpConsole(App[int]):
             self.notify(f"cannot write {path}: {exc.strerror}", severity="error")
             return
         self.notify(f"wrote {count} packets to {path} (tcpdump -r / Wireshark)")
+
+    def action_export_history(self) -> None:
+        text, severity = export_history(self.files, self.session)
+        self.notify(text, severity=severity)
 
     def help_rows(self) -> list[tuple[str, str, str]]:
         rows = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -17,7 +18,9 @@ from typing import Any
 from vrrptui.console.app import VrrpConsole
 from vrrptui.console.backends import Backend, RuntimeBackend, SniffBackend
 from vrrptui.console.keys import KEYS_ENV, KeymapError, keys_file, load_keymap
-from vrrptui.daemon.drillfile import DrillFile, default_drills_path
+from vrrptui.console.history_pane import DRILLS_FILE, HistoryFiles
+from vrrptui.console.statefiles import StateDir, config_name
+from vrrptui.daemon.drillfile import DrillFile
 from vrrptui.daemon.hoststats import HostMonitor
 from vrrptui.observe.session import Session
 
@@ -26,8 +29,8 @@ def _parser(prog: str, what: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog)
     p.add_argument(what)
     p.add_argument("--drills", type=Path, default=None,
-                   help="JSON Lines file drills are appended to (default: /var/lib/vrrptui/drills.jsonl as "
-                        "root, else $XDG_STATE_HOME/vrrptui/drills.jsonl or ~/.local/state/vrrptui/drills.jsonl)")
+                   help="JSON Lines file drills are appended to (default: beside the event history, "
+                        "$STATE_DIR/vrrptui/<config-name>/drills.jsonl; README: Event history and replay)")
     p.add_argument("--pcap-dir", type=Path, default=Path("."), help="where `w` writes pcap files")
     p.add_argument("--keys", type=Path, default=None, metavar="FILE",
                    help=f"remap keys: lines `binding_id = key`, e.g. `demote = x` (default ${KEYS_ENV}; "
@@ -87,7 +90,9 @@ def build_console(
     for warning in config.warnings:
         if warning.severity == "warning":
             print(str(warning), file=sys.stderr)
-    session = Session(config, drill_store=DrillFile(args.drills or default_drills_path()))
+    state = StateDir.for_config(config_name(args.config))
+    session = Session(config, drill_store=DrillFile(args.drills or state.path / DRILLS_FILE),
+                      wall_offset=time.time() - time.monotonic())  # events before the first snapshot are dated
     backend = (backend_factory or RuntimeBackend)(config)
     if prober_factory is None:
         from vrrptui.net.prober import VipProber
@@ -95,7 +100,7 @@ def build_console(
         prober_factory = VipProber
     return app_class(session, backend, title=os.path.abspath(args.config),
                      host=host_factory() if host_factory else None, prober_factory=prober_factory,
-                     pcap_dir=args.pcap_dir, keymap=keymap, keys_source=keys_source)
+                     pcap_dir=args.pcap_dir, keymap=keymap, keys_source=keys_source, files=HistoryFiles(state, session))
 
 
 def console_main(argv: list[str], **factories: Any) -> int:
@@ -150,10 +155,12 @@ def build_sniff(
         from vrrptui.net.prober import VipProber
 
         prober_factory = partial(VipProber, active=args.probe, netlink=None)
-    session = Session(None, drill_store=DrillFile(args.drills or default_drills_path()))
+    state = StateDir.for_config(config_name(f"sniff-{args.interface}"))
+    session = Session(None, drill_store=DrillFile(args.drills or state.path / DRILLS_FILE),
+                      wall_offset=time.time() - time.monotonic())  # captures are dated: log lines, pcap
     return app_class(session, backend, title=f"sniff {args.interface}",
                      host=host_factory() if host_factory else None, prober_factory=prober_factory,
-                     pcap_dir=args.pcap_dir, keymap=keymap, keys_source=keys_source)
+                     pcap_dir=args.pcap_dir, keymap=keymap, keys_source=keys_source, files=HistoryFiles(state, session))
 
 
 def sniff_main(argv: list[str], **factories: Any) -> int:

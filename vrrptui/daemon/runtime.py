@@ -36,6 +36,8 @@ from vrrptui.daemon.host import HostChanges, configured_source
 from vrrptui.daemon.notify import NotifyRunner
 from vrrptui.records import AdvertSent, Observation, PacketReceived, RuntimeNote, StatusSnapshot
 from vrrptui.daemon.scripts import ScriptRunner
+from vrrptui.daemon.vipguard import VipGuard
+from vrrptui.engine.ah_state import uses_ah
 from vrrptui.engine.commands import Command, CommandError
 from vrrptui.engine.engine import Engine
 from vrrptui.engine.outputs import (
@@ -43,18 +45,21 @@ from vrrptui.engine.outputs import (
     AdvertAccepted,
     Dropped,
     LogLine,
+    LowerPriorityGratuitous,
     Output,
     RemoveVips,
     RunGroupNotify,
     RunNotify,
     SendAdvert,
     StartGratuitous,
+    State,
     StateChanged,
     StopGratuitous,
 )
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.net.netlink import Netlink, choose_primary
-from vrrptui.net.sockets import MCAST_V4, MCAST_V6, VrrpSocket
+from vrrptui.net.sockets import AH_PROTO, MCAST_V4, MCAST_V6, VRRP_PROTO, Received, VrrpSocket
+from vrrptui.protocol import ah
 from vrrptui.protocol.packet import Advert, IPAddress, decode, encode
 
 LogFn = Callable[[LogLine], None]
@@ -102,8 +107,8 @@ class Runtime:
         self._never_primary: frozenset[IPAddress] = frozenset()  # VIPs (not an owner's): never a source
         self._address_dirty: dict[str, set[IPAddress] | None] = {}  # coalesced address events, see _on_link_event
         self._address_refresh_scheduled = False
-        self._recv_sockets: dict[tuple[str, int], VrrpSocket] = {}
-        self._send_only: dict[tuple[str, int], VrrpSocket] = {}
+        self._recv_sockets: dict[tuple[str, int, int], VrrpSocket] = {}  # (interface, family, IP protocol)
+        self._send_only: dict[tuple[str, int, int], VrrpSocket] = {}
         self.host: HostChanges | None = None  # VIPs and VMACs this process added, and their undo
         self._linkwatch: Any = None
         self._timer: asyncio.TimerHandle | None = None
@@ -116,6 +121,7 @@ class Runtime:
         self._flush_scheduled = False
         self._snapshot_handle: asyncio.TimerHandle | None = None
         self._garp: GratuitousSchedule | None = None
+        self._vipguard: VipGuard | None = None
         self.scripts = ScriptRunner(self._on_script_change, self._log)
         self.notify = NotifyRunner(self._log)
         self.reloads = 0
@@ -231,6 +237,8 @@ class Runtime:
         self.netlink = Netlink()
         self.host = host = HostChanges(self.netlink, loop, self._log, self._note, self._guarded)
         self._garp = GratuitousSchedule(loop, host.send_gratuitous_burst)
+        self._vipguard = VipGuard(host, self._instances.get, self._is_master, self._has_source,
+                                  self._announce_again, self._log)
         host.create_vmacs(self.config.instances)
         host.remove_stale_vips(self.config.instances)
         self._primary = self._primary_addresses(self.config)
@@ -293,6 +301,11 @@ class Runtime:
             return inst.vmac_interface
         return Runtime.recv_interface(inst)
 
+    @staticmethod
+    def socket_key(inst: VrrpInstance, ifname: str) -> tuple[str, int, int]:
+        """`auth_type AH` instances send and receive IP protocol 51 (whole datagrams), the others 112."""
+        return ifname, inst.family, AH_PROTO if uses_ah(inst) else VRRP_PROTO
+
     def _watched_interfaces(self, config: Config) -> set[str]:
         names: set[str] = set()
         for inst in config.instances:
@@ -350,28 +363,29 @@ class Runtime:
 
     def _open_sockets(self, config: Config) -> None:
         loop = self._require_loop()
-        want_recv: dict[tuple[str, int], bool] = {}  # key -> join multicast
-        want_send: set[tuple[str, int]] = set()
+        want_recv: dict[tuple[str, int, int], bool] = {}  # key -> join multicast
+        want_send: set[tuple[str, int, int]] = set()
         for inst in config.instances:
-            key = (self.recv_interface(inst), inst.family)
+            key = self.socket_key(inst, self.recv_interface(inst))
             want_recv[key] = want_recv.get(key, False) or not inst.unicast
-            send_key = (self.send_interface(inst), inst.family)
+            send_key = self.socket_key(inst, self.send_interface(inst))
             if send_key != key:
                 want_send.add(send_key)
         for key, join in want_recv.items():
             if key in self._recv_sockets:
                 continue
-            sock = VrrpSocket(key[1], key[0], join_multicast=join)
+            sock = VrrpSocket(key[1], key[0], join_multicast=join, protocol=key[2])
             self._recv_sockets[key] = sock
             loop.add_reader(sock.fileno(), self._guarded(self._on_readable), key[0], sock)
             self._log(LogLine(
-                f"VRRP sockpool: [ifindex({sock.ifindex:3d}), family(IPv{key[1]}), proto(112), fd({sock.fileno()}) "
+                f"VRRP sockpool: [ifindex({sock.ifindex:3d}), family(IPv{key[1]}), proto({key[2]}), "
+                f"fd({sock.fileno()}) "
                 f"{'multicast, address(' + str(MCAST_V4 if key[1] == 4 else MCAST_V6) + ')' if join else 'unicast'}]",
                 detail=True))
         for key in want_send - set(want_recv):
             if key not in self._send_only:
                 # send-only (VMAC): no group joined, so the kernel queues nothing here
-                self._send_only[key] = VrrpSocket(key[1], key[0], join_multicast=False)
+                self._send_only[key] = VrrpSocket(key[1], key[0], join_multicast=False, protocol=key[2])
         for key in [k for k in self._recv_sockets if k not in want_recv]:
             sock = self._recv_sockets.pop(key)
             loop.remove_reader(sock.fileno())
@@ -433,6 +447,13 @@ class Runtime:
             if received is None:
                 break
             now = loop.time()
+            if sock.protocol == AH_PROTO:
+                if observer is not None:
+                    self._observe_ah(now, ifname, received)
+                outs = engine.receive_ah_packet(ifname, received.payload, now)
+                if outs:
+                    self._process(outs)
+                continue
             if observer is not None:
                 result = decode(received.payload, received.src, received.dst)
                 self._observe(PacketReceived(now, ifname, received.src, received.dst, received.ttl,
@@ -442,18 +463,63 @@ class Runtime:
                 self._process(outs)
         self._rearm()
 
+    def _observe_ah(self, now: float, ifname: str, received: Received) -> None:
+        """The observer sees the VRRP message inside an AH datagram, like any other advert."""
+        packet = ah.parse(received.payload)
+        if isinstance(packet, ah.AhPacket):
+            self._observe(PacketReceived(now, ifname, packet.src, packet.dst, packet.ttl, packet.message,
+                                         decode(packet.message, packet.src, packet.dst)))
+
     def _on_link_event(self) -> None:
         engine = self.engine
         changes = self._linkwatch.read()
         addresses = self._linkwatch.changed_addresses()
-        if engine is None or not (changes or addresses):
+        removed = self._linkwatch.removed_addresses()
+        recreated = self._linkwatch.recreated()
+        if engine is None or not (changes or addresses or recreated):
             return
         loop = self._require_loop()
+        if recreated:
+            self._reopen_sockets(recreated)
         for ifname, up in changes:
             self._process(engine.interface_state(ifname, up, loop.time()))
         if addresses:
             self._note_address_changes(addresses)
+        guard = self._vipguard
+        if guard is not None and any([guard.removed(ifname, gone) for ifname, gone in removed.items()]):
+            # after the primaries' refresh (queued above): a VIP flushed with the primary is not put back
+            loop.call_soon(self._guarded(guard.restore))
         self._rearm()
+
+    def _reopen_sockets(self, interfaces: set[str]) -> None:
+        """An interface was deleted and created again: sockets bound to the old one are deaf and mute."""
+        loop = self._require_loop()
+        for key in [k for k in self._recv_sockets if k[0] in interfaces]:
+            sock = self._recv_sockets.pop(key)
+            loop.remove_reader(sock.fileno())
+            sock.close()
+        for key in [k for k in self._send_only if k[0] in interfaces]:
+            self._send_only.pop(key).close()
+        self._log(LogLine(f"{', '.join(sorted(interfaces))} created again: reopening its VRRP sockets"))
+        try:
+            self._open_sockets(self.config)
+        except OSError as exc:  # gone again already: the next link event retries
+            self._log(LogLine(f"cannot reopen VRRP sockets: {exc}", level="warning"))
+
+    def _is_master(self, name: str) -> bool:
+        return self.engine is not None and self.engine.machine(name).state is State.MASTER
+
+    def _has_source(self, inst: VrrpInstance) -> bool:
+        """The instance's interface still has an address its adverts can come from (a fresh dump)."""
+        if configured_source(inst) is not None:
+            return True
+        ifname = self.recv_interface(inst)
+        index = self._linkwatch.index(ifname) if self._linkwatch is not None else None
+        return self._interface_primaries(ifname, [inst], index)[0] is not None
+
+    def _announce_again(self, inst: VrrpInstance) -> None:
+        self._host().send_gratuitous_burst(inst, inst.garp_master_repeat,
+                                           max(inst.garp_interval, inst.gna_interval), False)
 
     def _note_address_changes(self, changed: dict[str, set[IPAddress] | None]) -> None:
         """Remember which interfaces may have a new primary; refresh them all on the next loop iteration.
@@ -506,6 +572,8 @@ class Runtime:
                 self._log(LogLine(f"Deassigned address {old} from interface {ifname}", detail=True))
                 self._log(LogLine(f"({inst.name}) no IPv{inst.family} address left on {ifname}: "
                                   f"adverts cannot be sent until one is added", level="warning"))
+                # FAULT; a master resigns from the address it just lost, so _primary changes after
+                self._process(engine.address_state(inst.name, False, loop.time()))
                 self._primary[inst.name] = _unspecified(inst.family)
             return
         if new == old:
@@ -513,6 +581,7 @@ class Runtime:
         self._log(LogLine(f"Assigned address {new} for interface {ifname}", detail=True))
         self._primary[inst.name] = new
         self._process(engine.set_primary_address(inst.name, new, loop.time()))
+        self._process(engine.address_state(inst.name, True, loop.time()))
 
     def _on_script_change(self, name: str, ok: bool, exit_status: int | None, timed_out: bool) -> None:
         engine, loop = self.engine, self.loop
@@ -542,6 +611,10 @@ class Runtime:
                     inst = self._instances.get(out.instance)
                     if inst is not None:
                         gratuitous_starts.append(inst)
+                case LowerPriorityGratuitous():
+                    inst = self._instances.get(out.instance)
+                    if inst is not None and self._garp is not None:
+                        self._garp.lower_priority(inst)
                 case StopGratuitous():
                     if self._garp is not None:
                         self._garp.stop(out.instance)
@@ -566,16 +639,18 @@ class Runtime:
         src = self._primary.get(name)
         if src is None or src.is_unspecified:
             return
-        key = (self.send_interface(inst), inst.family)
+        key = self.socket_key(inst, self.send_interface(inst))
         sock = self._recv_sockets.get(key) or self._send_only.get(key)
         if sock is None:
             return
-        destinations = [p.address for p in inst.unicast_peers] or [MCAST_V4 if inst.family == 4 else MCAST_V6]
+        destinations: list[IPAddress] = [p.address for p in inst.unicast_peers] or [
+            MCAST_V4 if inst.family == 4 else MCAST_V6]
         now = self._require_loop().time() if self.observer is not None else 0.0
-        for dst in destinations:
+        datagrams = engine.ah_datagrams(name, priority, src, destinations)
+        for i, dst in enumerate(destinations):
             payload = engine.advert_bytes(name, priority, src, dst)
             try:
-                sock.send(payload, dst, src)
+                sock.send(payload if datagrams is None else datagrams[i], dst, src)
             except OSError as exc:
                 self._send_failed(inst, key[0], dst, exc)
                 continue
@@ -820,9 +895,9 @@ class Runtime:
         src = self._primary.get(name)
         if inst is None or src is None:
             return
-        key = (self.send_interface(inst), inst.family)
+        key = self.socket_key(inst, self.send_interface(inst))
         sock = self._recv_sockets.get(key) or self._send_only.get(key)
-        if sock is None:
+        if sock is None or key[2] == AH_PROTO:  # an AH advert needs the engine's sequence number
             return
         auth = inst.authentication.auth_pass if inst.authentication and inst.version == 2 else None
         advert = Advert.from_fields(inst.version, inst.vrid, 0, inst.advert_int,
