@@ -100,3 +100,53 @@ def test_replay_of_a_file_that_is_no_capture_says_so(tmp_path):
     assert out.stderr.startswith(f"vrrptui replay: {bad}: not a pcap or pcapng capture")
     missing = replay("--json", str(tmp_path / "missing.pcap"))
     assert missing.stderr == f"vrrptui replay: {tmp_path}/missing.pcap: no such file\n"
+
+
+def test_replay_console_plays_the_capture_at_its_times_and_jumps_to_each_failover(make_lab, tcpdump_ok):
+    import asyncio
+
+    from vrrptui.console.replay_app import build_replay
+    from vrrptui.observe.failovers import find_failovers
+    from vrrptui.replay.capture import read_capture
+
+    lab = make_lab(routers=("r1", "r2"))
+    path, _ = record_failovers(lab)
+    capture = read_capture(path)
+    failovers = find_failovers(capture.records)
+    app = build_replay(str(path), list(capture.records), failovers)
+    app.refresh_every = 0.05
+
+    async def masters_seen(pilot, count: int) -> list:
+        for _ in range(400):
+            events = [e for e in app.session.history.events if e.kind == "master" and "new" in e.data]
+            if len(events) >= count:
+                return events
+            await pilot.pause(0.05)
+        raise AssertionError(f"the replay never showed {count} failovers")
+
+    async def run() -> None:
+        async with app.run_test(size=(160, 50)) as pilot:
+            await pilot.press("k")
+            paused_at = app.player.now()
+            await pilot.pause(0.3)
+            assert not app.player.playing and app.player.now() == paused_at
+            assert capture.records[0].at <= paused_at < failovers[0].at
+            assert "paused" in app.title_text
+
+            await pilot.press("greater_than_sign")  # play from 2 s before the first failover (or from here)
+            first = (await masters_seen(pilot, 1))[0]
+            assert (first.wall, first.data["old"], first.data["new"]) == (failovers[0].at, R1, R2)
+            now = app.clock()
+            assert now >= failovers[0].at
+            assert [p.src for p in app.session.peers.peers(now) if p.master] == [R2]
+
+            await pilot.press("plus")
+            assert app.player.speed == 2.0
+            await pilot.press("greater_than_sign")
+            second = (await masters_seen(pilot, 2))[1]
+            assert (second.wall, second.data["new"]) == (failovers[1].at, R1)
+            app.refresh_panes()
+            assert "playing x2" in app.title_text or "paused" in app.title_text
+            await pilot.press("q")
+
+    asyncio.run(run())
