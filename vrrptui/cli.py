@@ -36,7 +36,7 @@ def _status(args: list[str]) -> int:
 
 
 def _sniff(args: list[str]) -> int:
-    from vrrptui.console.app import sniff_main
+    from vrrptui.console.cli import sniff_main
 
     return sniff_main(args)
 
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         from vrrptui.daemon.service import main as service_main
 
         return service_main(args)
-    from vrrptui.console.app import console_main
+    from vrrptui.console.cli import console_main
 
     return console_main(args)
 
@@ -116,7 +116,8 @@ def _check_keys(path: str) -> int:
     import argparse
     from pathlib import Path
 
-    from vrrptui.console.app import VrrpConsole, _keymap
+    from vrrptui.console.app import VrrpConsole
+    from vrrptui.console.cli import _keymap
     from vrrptui.console.keys import KeymapError
 
     try:

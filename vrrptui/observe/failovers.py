@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
-from vrrptui.observe.heard import Heard, RouterKey
+from vrrptui.records import Heard, RouterKey
 from vrrptui.observe.history import History, iso_time
-from vrrptui.observe.prober import Claim
+from vrrptui.records import Claim
 from vrrptui.observe.session import Session
 
 VIP_WINDOW = 10.0  # seconds after the takeover in which ARP / NA answers belong to it (or the next failover)

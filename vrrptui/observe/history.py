@@ -29,9 +29,10 @@ from collections.abc import Callable, Iterable
 
 from vrrptui.engine.outputs import StateChanged
 from vrrptui.engine.status import InstanceStatus
-from vrrptui.observe.drills import Drill
+from vrrptui.records import Drill
 from vrrptui.observe.health import AlarmChange
-from vrrptui.observe.heard import Heard, RouterKey, address_order, address_text
+from vrrptui.observe.addresses import address_order, address_text
+from vrrptui.records import Heard, RouterKey
 from vrrptui.observe.timeline import owed_adverts
 from vrrptui.protocol.packet import Advert
 

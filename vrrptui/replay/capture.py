@@ -11,8 +11,8 @@ import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
-from vrrptui.observe.heard import Heard
-from vrrptui.observe.prober import Claim
+from vrrptui.records import Heard
+from vrrptui.records import Claim
 from vrrptui.protocol.packet import VRRP_PROTO, decode
 
 Record = Heard | Claim

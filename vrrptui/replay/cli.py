@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from vrrptui.observe.heard import Heard
+from vrrptui.records import Heard
 from vrrptui.replay.capture import CaptureError, read_capture
 from vrrptui.observe.failovers import find_failovers, summary_lines
 
