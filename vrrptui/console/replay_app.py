@@ -14,9 +14,9 @@ from textual.binding import Binding
 from vrrptui.console.app import VrrpConsole
 from vrrptui.console.replay_player import LEAD, ReplayPlayer
 from vrrptui.observe.failovers import Failover
-from vrrptui.observe.heard import Heard
+from vrrptui.records import Heard
 from vrrptui.observe.history import iso_time
-from vrrptui.observe.prober import Claim
+from vrrptui.records import Claim
 from vrrptui.observe.session import Session
 
 NO_PING_LOG = Path("/nonexistent/vrrptui-replay")  # the lab's live ping has no place in a replay

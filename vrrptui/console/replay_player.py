@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from vrrptui.observe.heard import Heard
-from vrrptui.observe.prober import Claim
+from vrrptui.records import Heard
+from vrrptui.records import Claim
 
 LEAD = 2.0  # a jump lands this many (recorded) seconds before the failover, to watch it happen
 SPEEDS = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 50.0)
@@ -88,6 +88,8 @@ class ReplayPlayer:
     # --- Backend ----------------------------------------------------------------------
 
     def run(self, observer: Callable[[tuple[object, ...]], None]) -> int:
+        with self._lock:
+            self._rebase(self._at)  # the recording starts to play when the console is up, not before
         while not self._stop.is_set():
             with self._lock:
                 now = self._now()
