@@ -80,7 +80,8 @@ def test_replay_finds_each_failover_with_the_wires_times(make_lab, tcpdump_ok, t
     # The summary says the same in words; a pcapng of the same packets gives the same failovers.
     summary = replay("--summary", str(path)).stdout.splitlines()
     assert summary[0].startswith(f"{path}: ") and summary[0].endswith(f" {len(failovers)} failovers")
-    at = summary.index(next(line for line in summary if f"vrid 51 IPv4  {R1} -> {R2}  (took over after silence)" in line))
+    takeover = f"vrid 51 IPv4  {R1} -> {R2}  (took over after silence)"
+    at = summary.index(next(line for line in summary if takeover in line))
     assert summary[at + 1].startswith(f"    takeover {first['takeover_ms']:.1f} ms (old master's last advert ")
     assert f"    ARP for {VIP}: {lab.mac('r2')} ({R2}) announce," in "\n".join(summary)
     from scapy.utils import PcapNgWriter, rdpcap

@@ -12,8 +12,8 @@ import concurrent.futures
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
 
+from vrrptui.engine.commands import Command, CommandError
 from vrrptui.records import Heard
 from vrrptui.records import Claim
 
@@ -107,9 +107,9 @@ class ReplayPlayer:
             self._wake.clear()
         return 0
 
-    def command(self, name: str, instance: str, *args: Any) -> concurrent.futures.Future[None]:
+    def command(self, cmd: Command) -> concurrent.futures.Future[None]:
         future: concurrent.futures.Future[None] = concurrent.futures.Future()
-        future.set_exception(ValueError("a replay runs no engine: there is nothing to command"))
+        future.set_exception(CommandError("a replay runs no engine: there is nothing to command"))
         return future
 
     def stop(self, timeout: float = 10.0) -> None:
