@@ -241,6 +241,7 @@ class Runtime:
                                   self._announce_again, self._log)
         host.create_vmacs(self.config.instances)
         host.remove_stale_vips(self.config.instances)
+        host.remove_stale_firewall(self.config.instances)
         self._primary = self._primary_addresses(self.config)
         self._open_sockets(self.config)
         self._open_linkwatch()
