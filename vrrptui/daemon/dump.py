@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from vrrptui.daemon.control import format_status
+from vrrptui.engine.outputs import LogFn, LogLine
 
 DEFAULT_DUMP_DIR = "/tmp"
 DATA_FILE = "vrrptui.data"
@@ -86,3 +87,15 @@ def write_private(path: Path, text: str) -> None:
         except OSError:
             pass
         raise
+
+
+def on_signal(kind: str, reply: dict[str, Any], log: LogFn) -> None:
+    """SIGUSR1 (`kind` "data") or SIGUSR2 ("stats"): write the dump, say where (or why not)."""
+    name, render = (DATA_FILE, format_data) if kind == "data" else (STATS_FILE, format_stats)
+    path = dump_dir() / name
+    log(LogLine(f"Printing VRRP {kind} for process({os.getpid()}) on signal: {path}"))
+    try:
+        write_private(path, render(reply))
+    except OSError as exc:
+        log(LogLine(f"cannot write {path}: {exc.strerror or exc}; set VRRPTUI_DUMP_DIR to a writable directory",
+                    level="error"))

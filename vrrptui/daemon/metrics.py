@@ -32,6 +32,7 @@ from prometheus_client import start_http_server
 from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from vrrptui.daemon.sockpool import recv_interface
 from vrrptui.engine.outputs import State, StateChanged
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.protocol.packet import Advert
@@ -187,7 +188,7 @@ class RuntimeCollector(Collector):
         instances = {i.name: i for i in rt.config.instances}
         for s in statuses:
             inst = instances.get(s.name)
-            ifname = rt.recv_interface(inst) if inst is not None else (s.interface or "")
+            ifname = recv_interface(inst) if inst is not None else (s.interface or "")
             interfaces[s.name] = s.interface or ifname
             key = watch.key_for(s, ifname)
             peers[s.name] = watch.peers_heard(key, s, now)

@@ -10,13 +10,11 @@ script. Their exit is reaped in the background and a failure is a detail log lin
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 from vrrptui.config.model import Config, VrrpInstance
 from vrrptui.daemon.scriptsec import ScriptCommand, ScriptRefused, prepare
-from vrrptui.engine.outputs import LogLine, RunGroupNotify, RunNotify
+from vrrptui.engine.outputs import LogFn, LogLine, RunGroupNotify, RunNotify
 
-LogFn = Callable[[LogLine], None]
 
 _STATE_FIELD = {"MASTER": "notify_master", "BACKUP": "notify_backup", "FAULT": "notify_fault", "STOP": "notify_stop"}
 # events with a script of their own and no `notify` call (keepalived's send_event_notify)
