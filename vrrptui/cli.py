@@ -10,7 +10,8 @@ import sys
 
 USAGE = """\
 usage: vrrptui CONF                      console: the VRRP engine with a live view
-       vrrptui --check CONF              check a keepalived.conf (like keepalived -t)
+       vrrptui --check [--strict] [-i ID] CONF
+                                         check a keepalived.conf (like keepalived -t)
        vrrptui --headless CONF [--log-detail]
                                          run the engine in the foreground (like keepalived -n -l)
        vrrptui status [--json]           ask a running vrrptui what it is doing

@@ -54,7 +54,7 @@ def test_broken_config_exits_2_with_the_line_on_stderr(tmp_path, capsys):
     assert cli_main(["--check", str(conf)]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert f"{conf}:3: error: virtual_router_id 300 is out of range: use 1-255" in captured.err
+    assert f"{conf}:3: error: virtual_router_id '300' is not valid: use 1-255" in captured.err
     assert captured.err.splitlines()[-1] == f"Configuration {conf} is invalid: 1 error; vrrptui would not start"
 
 
@@ -66,7 +66,7 @@ def test_missing_file_exits_2_with_a_clear_message(tmp_path, capsys):
 
 def test_usage_error_exits_2(capsys):
     assert cli_main(["--check"]) == 2
-    assert "usage: vrrptui --check CONF" in capsys.readouterr().err
+    assert "usage: vrrptui --check [--strict] [-i|--config-id ID] CONF" in capsys.readouterr().err
 
 
 def test_installed_console_script_checks_a_config():

@@ -78,7 +78,16 @@ def _interface(r: Reporter, d: InstanceDraft, st: Statement) -> None:
 
 
 def _virtual_router_id(r: Reporter, d: InstanceDraft, st: Statement) -> None:
-    d.set(st, "vrid", v.integer(r, st, 1, 255, "virtual_router_id 51", what="virtual_router_id"))
+    # keepalived 2.2.7 does not drop such an instance: "the virtual router id must be set", then its VRRP
+    # process exits with a permanent CONFIG error. So this stays an error.
+    token = v.single(r, st, "virtual_router_id 51")
+    if token is None:
+        return
+    if not token.text.isascii() or not token.text.isdigit() or not 1 <= int(token.text) <= 255:
+        r.error(token, f"virtual_router_id '{token.text}' is not valid: use 1-255, e.g. `virtual_router_id 51` "
+                       f"(keepalived 2.2.7 does not start either: \"the virtual router id must be set\")")
+        return
+    d.set(st, "vrid", int(token.text))
 
 
 def _priority(r: Reporter, d: InstanceDraft, st: Statement) -> None:
@@ -184,13 +193,16 @@ def _unicast_peer(r: Reporter, d: InstanceDraft, st: Statement) -> None:
 def _authentication(r: Reporter, d: InstanceDraft, st: Statement) -> None:
     auth_type: str | None = None
     auth_pass: str | None = None
+    unknown_type = False
     for line in v.block_of(r, st, "authentication { auth_type PASS auth_pass secret }"):
         if line.name == "auth_type":
             token = v.single(r, line, "auth_type PASS")
             if token is not None and token.text in ("PASS", "AH"):
                 auth_type = token.text
             elif token is not None:
-                r.error(token, f"auth_type '{token.text}' is not known: use PASS (or AH)")
+                unknown_type = True
+                r.warning(token, f"unknown auth_type '{token.text}': keepalived runs this instance without "
+                                 f"authentication, and so does vrrptui; write `auth_type PASS` (or AH)")
         elif line.name == "auth_pass":
             token = v.single(r, line, "auth_pass secret")
             if token is not None:
@@ -201,6 +213,8 @@ def _authentication(r: Reporter, d: InstanceDraft, st: Statement) -> None:
                     auth_pass = auth_pass[:MAX_AUTH_PASS]
         else:
             r.unknown_keyword(line, "authentication")
+    if unknown_type:
+        return
     if auth_type is None:
         r.error(st, "authentication needs `auth_type PASS` (or AH)")
         return
@@ -216,7 +230,8 @@ def parse_vip(r: Reporter, line: Statement) -> VirtualAddress | None:
     try:
         iface = ipaddress.ip_interface(line.keyword.text)
     except ValueError:
-        r.error(line, f"invalid virtual address '{line.keyword.text}': expected ADDR[/LEN], e.g. 192.168.1.13/24 "
+        r.warning(line, f"invalid virtual address '{line.keyword.text}': keepalived skips it (\"VRRP parsed invalid "
+                        f"IP\") and so does vrrptui; expected ADDR[/LEN], e.g. 192.168.1.13/24 "
                       f"or 2001:db8::ff/64")
         return None
     options: dict[str, str] = {}
@@ -235,9 +250,9 @@ def parse_vip(r: Reporter, line: Statement) -> VirtualAddress | None:
         elif option.text in VIP_FLAGS_IGNORED:
             r.warning(option, f"virtual address option '{option.text}' is not acted on by vrrptui: ignored")
         else:
-            r.error(option, f"unknown virtual address option '{option.text}': use brd, dev, scope or label, "
-                            f"e.g. `{example}`")
-            return None
+            r.warning(option, f"unknown virtual address option '{option.text}': keepalived ignores it (\"Unknown "
+                              f"configuration entry\") and so does vrrptui; use brd, dev, scope or label, "
+                              f"e.g. `{example}`")
     if "scope" in options and options["scope"] not in VIP_SCOPES and not options["scope"].isdigit():
         r.error(line, f"scope '{options['scope']}' is not known: use one of {', '.join(sorted(VIP_SCOPES))}")
         return None
@@ -414,7 +429,14 @@ def _advert_int_for(r: Reporter, d: InstanceDraft, version: int) -> float:
         return 1.0
     where = d.where["advert_int"]
     value = d.advert_int
-    if version == 2 and (value != int(value) or not 1 <= value <= 255):
+    if version == 2 and value != int(value):
+        # keepalived: "VRRPv2 advertisement interval 0.4s must be an integer. rounding" (half up, at least 1 s).
+        rounded = max(1, int(value + 0.5))
+        r.warning(where, f"advert_int {value:g} is not a whole number of seconds, which VRRPv2 needs: keepalived "
+                         f"rounds it to {rounded} s and so does vrrptui; write `advert_int {rounded}` (or "
+                         f"`version 3` for 0.01-40.95 s)")
+        return float(rounded)
+    if version == 2 and not 1 <= value <= 255:
         r.error(where, f"advert_int {value:g} is not valid for VRRPv2: use whole seconds 1-255 "
                        f"(or `version 3` for 0.01-40.95 s)")
         return 1.0
@@ -422,6 +444,9 @@ def _advert_int_for(r: Reporter, d: InstanceDraft, version: int) -> float:
         r.error(where, f"advert_int {value:g} is out of range for VRRPv3: use 0.01-40.95 s "
                        f"(12-bit centiseconds, RFC 5798 5.2.7)")
         return 1.0
+    if version == 3 and abs(value * 100 - round(value * 100)) > 1e-6:
+        r.warning(where, f"advert_int {value:g}: VRRPv3 counts centiseconds, so keepalived and vrrptui use "
+                         f"{round(value, 2):g} s; write `advert_int {round(value, 2):g}`")
     return round(value, 2) if version == 3 else float(value)
 
 

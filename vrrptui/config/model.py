@@ -23,6 +23,7 @@ class Diagnostic:
     line: int
     severity: Literal["error", "warning"]
     message: str
+    host: bool = False  # about this host rather than the file (a missing interface): `--strict` keeps it a warning
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.severity}: {self.message}"

@@ -74,9 +74,13 @@ def host_interfaces() -> set[str]:
         return set()
 
 
-def parse_config(path: str, *, check_interfaces: bool = True, existing_interfaces: set[str] | None = None) -> Config:
-    """Parse a keepalived.conf; raise ConfigError (with all diagnostics) if any error was found."""
-    lexer = Lexer()
+def parse_config(path: str, *, config_id: str | None = None, check_interfaces: bool = True,
+                 existing_interfaces: set[str] | None = None) -> Config:
+    """Parse a keepalived.conf; raise ConfigError (with all diagnostics) if any error was found.
+
+    `config_id` selects `@ID` lines as keepalived's `-i` does (default: the first label of the host name).
+    """
+    lexer = Lexer(config_id)
     try:
         tokens = lexer.tokens(path)
     except OSError as exc:
@@ -140,8 +144,9 @@ def _unique_instances(r: Reporter, built: list[tuple[InstanceDraft, VrrpInstance
     for draft, inst in built:
         if inst.name in seen:
             first = seen[inst.name]
-            r.error(draft.statement, f"vrrp_instance {inst.name} is defined twice (first at {first.file}:"
-                                     f"{first.line}): instance names must be unique")
+            r.warning(draft.statement, f"vrrp_instance {inst.name} is defined twice (first at {first.file}:"
+                                       f"{first.line}): keepalived keeps the first and ignores this one, and so "
+                                       f"does vrrptui; rename or remove one")
             continue
         seen[inst.name] = inst
         unique.append((draft, inst))
@@ -156,8 +161,9 @@ def _resolve_trackers(r: Reporter, draft: InstanceDraft, inst: VrrpInstance,
         script = scripts.get(tracker.name)
         if script is None:
             known = ", ".join(sorted(scripts)) or "none defined"
-            r.error(line, f"track_script '{tracker.name}' names no vrrp_script (known: {known}); "
-                          f"define `vrrp_script {tracker.name} {{ script \"...\" }}` or fix the name")
+            r.warning(line, f"track_script '{tracker.name}' names no vrrp_script (known: {known}): keepalived "
+                            f"ignores this tracker and so does vrrptui; define `vrrp_script {tracker.name} "
+                            f"{{ script \"...\" }}` or fix the name")
             continue
         weight = tracker.weight if tracker.weight is not None else script.weight
         if inst.owner and weight:
@@ -219,7 +225,7 @@ def _check_interfaces(r: Reporter, built: list[tuple[InstanceDraft, VrrpInstance
     def missing(name: str | None, where: Statement | VrrpInstance, what: str) -> None:
         if name and name not in existing:
             r.warning(where, f"{what} '{name}' does not exist on this host (fine if this config is for another "
-                             f"machine)")
+                             f"machine)", host=True)
 
     for draft, inst in built:
         missing(inst.interface, draft.where.get("interface", draft.statement), "interface")

@@ -131,7 +131,8 @@ def read_vrrp_script(r: Reporter, st: Statement) -> VrrpScript | None:
     fields = _read_fields(r, v.block_of(r, st, "vrrp_script chk { script \"/bin/true\" }", named=True), SCRIPT_HANDLERS,
                           set(), "vrrp_script")
     if "script" not in fields:
-        r.error(st, f"vrrp_script {st.values[0].text} has no `script \"COMMAND\"`: add the command to run")
+        r.warning(st, f"vrrp_script {st.values[0].text} has no `script \"COMMAND\"`: keepalived removes it (and "
+                      f"the trackers naming it), and so does vrrptui; add the command to run")
         return None
     return VrrpScript(name=st.values[0].text, file=st.file, line=st.line, **fields)
 
@@ -154,9 +155,13 @@ def read_sync_group(r: Reporter, st: Statement) -> SyncGroup | None:
         elif line.name in ("smtp_alert", "global_tracking", "sync_group_tracking_weight", "track_interface",
                            "track_script", "track_file", "track_bfd", "notify_priority_changes"):
             r.not_implemented(line, "vrrp_sync_group")
+        elif not line.values and line.block is None:
+            r.warning(line, f"'{line.name}' alone in vrrp_sync_group: keepalived ignores it (\"Unknown keyword\"); "
+                            f"instance names go inside `group {{ {line.name} }}`")
         else:
             r.unknown_keyword(line, "vrrp_sync_group")
     if not members:
-        r.error(st, f"vrrp_sync_group {st.values[0].text} has no members: add `group {{ VI_1 VI_2 }}`")
+        r.warning(st, f"vrrp_sync_group {st.values[0].text} has no members: keepalived removes the group and runs "
+                      f"its instances unsynchronised, and so does vrrptui; list them in `group {{ VI_1 VI_2 }}`")
         return None
     return SyncGroup(name=st.values[0].text, members=tuple(members), file=st.file, line=st.line, **notify)

@@ -28,8 +28,8 @@ class Reporter:
     def error(self, where: Located, message: str) -> None:
         self.diagnostics.append(Diagnostic(where.file, where.line, "error", message))
 
-    def warning(self, where: Located, message: str) -> None:
-        self.diagnostics.append(Diagnostic(where.file, where.line, "warning", message))
+    def warning(self, where: Located, message: str, host: bool = False) -> None:
+        self.diagnostics.append(Diagnostic(where.file, where.line, "warning", message, host))
 
     def unknown_keyword(self, st: Statement, section: str) -> None:
         self.warning(st, f"unknown keyword '{st.name}' in {section}: ignored (check the spelling against keepalived.conf(5))")
@@ -39,13 +39,14 @@ class Reporter:
 
 
 def single(r: Reporter, st: Statement, example: str) -> Token | None:
-    """The one value a keyword takes; extra values are an error (keepalived would misread them)."""
+    """The one value a keyword takes; keepalived reads the first word and ignores the rest of the line."""
     if not st.values:
         r.error(st, f"'{st.name}' needs a value, e.g. `{example}`")
         return None
     if len(st.values) > 1:
-        r.error(st.values[1], f"'{st.name}' takes one value, got {len(st.values)}: `{example}`")
-        return None
+        ignored = " ".join(t.text for t in st.values[1:])
+        r.warning(st.values[1], f"'{st.name}' takes one value: keepalived uses '{st.values[0].text}' and ignores "
+                                f"'{ignored}' (put `{ignored}` on its own line if it is a setting)")
     return st.values[0]
 
 
@@ -100,10 +101,12 @@ def flag(r: Reporter, st: Statement) -> bool:
 
 
 def address(r: Reporter, token: Token, what: str, example: str) -> IPAddress | None:
+    """keepalived skips a malformed address ("malformed ... address. Skipping"): a warning, not an error."""
     try:
         return ipaddress.ip_address(token.text)
     except ValueError:
-        r.error(token, f"{what} '{token.text}' is not a valid IPv4 or IPv6 address, e.g. `{example}`")
+        r.warning(token, f"{what} '{token.text}' is not a valid IPv4 or IPv6 address: keepalived skips it and so "
+                         f"does vrrptui; e.g. `{example}`")
         return None
 
 
