@@ -62,7 +62,8 @@ def test_multi_line_definition_expands_to_lines_at_the_use():
 
 def test_seq_seqx_and_lst():
     assert expand("~SEQ(SUBNET, 0, 3) ip 10.0.${SUBNET}.1\n") == [(1, f"ip 10.0.{i}.1") for i in range(4)]
-    assert expand("~SEQx(S, 0x90, 0x10, 0xc0) fe80::${S}:1\n") == [(1, f"fe80::{h}:1") for h in ("90", "a0", "b0", "c0")]
+    assert expand("~SEQx(S, 0x90, 0x10, 0xc0) fe80::${S}:1\n") == [
+        (1, f"fe80::{h}:1") for h in ("90", "a0", "b0", "c0")]
     assert expand("~SEQ(N, 3) a$N\n") == [(1, "a1"), (1, "a2"), (1, "a3")]
     assert expand("~SEQ(N, 3, 1) b$N\n") == [(1, "b3"), (1, "b2"), (1, "b1")]
     assert expand("~LST({IP, IP1}, {10,1},{20,4}) ~SEQ(IP2,168,2,170) 192.${IP2}.${IP}.${IP1}\n") == [

@@ -213,4 +213,4 @@ def _list_bindings(args_text: str) -> Iterator[dict[str, str]]:
         if len(value) != len(names):
             raise ExpandError(f"~LST entry {{{', '.join(value)}}} does not have one value per variable "
                               f"({', '.join(names)})")
-        yield dict(zip(names, value))
+        yield dict(zip(names, value, strict=True))
