@@ -55,9 +55,9 @@ class Expander:
         pwd = os.path.dirname(os.path.abspath(path))
         i = 0
         while i < len(physical):
-            number, text = i + 1, physical[i]
+            number = i + 1
             i += 1
-            text = self._conditional(text)
+            text = self._conditional(physical[i - 1])
             if text is None:
                 continue
             match = DEFINITION.match(text)
@@ -104,9 +104,9 @@ class Expander:
         if substituted == text:
             yield text
             return
-        for line in substituted.split("\n"):
+        for physical in substituted.split("\n"):
             # A definition may hold conditional lines, further definitions or sequences.
-            line = self._conditional(line)
+            line = self._conditional(physical)
             if line is None:
                 continue
             match = DEFINITION.match(line)
