@@ -76,7 +76,7 @@ def test_usage_error_exits_2() -> None:
 
 def test_load_config_names_vip_dev_that_does_not_exist(tmp_path: Path) -> None:
     conf = tmp_path / "k.conf"
-    conf.write_text(GOOD.format(iface="lo").replace("192.168.1.100/24", "192.168.1.100/24 dev nope0"))
+    conf.write_text(GOOD.format(iface="eth-nowhere").replace("192.168.1.100/24", "192.168.1.100/24 dev nope0"))
     with pytest.raises(PreflightError) as err:
         load_config(str(conf))
     assert f"{conf}:8: error: vrrp_instance VI_1: virtual_ipaddress 192.168.1.100/24 dev 'nope0' does not exist on this host" in str(err.value)

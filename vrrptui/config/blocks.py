@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from vrrptui.config.model import Diagnostic
 from vrrptui.config.tokens import Token
 
+MAX_BLOCK_DEPTH = 16  # nested `{ }` levels; real configurations use 4 at most
+
 
 @dataclass(slots=True)
 class Statement:
@@ -47,6 +49,7 @@ class BlockReader:
         # `}` tokens indented left of the statement they close: the likely place a `}` went missing.
         self.suspect_openers: list[Statement] = []
         self.unclosed_reported = False
+        self.depth = 0
 
     def read(self) -> list[Statement]:
         statements = self._read_block(opener=None)
@@ -62,6 +65,25 @@ class BlockReader:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
 
     def _read_block(self, opener: Statement | None) -> list[Statement]:
+        if opener is not None and self.depth >= MAX_BLOCK_DEPTH:
+            self._error(opener.keyword, f"blocks nest more than {MAX_BLOCK_DEPTH} deep here (real configurations use "
+                                        f"4 at most): remove the extra '{{'")
+            self._skip_block()
+            return []
+        self.depth += 1
+        try:
+            return self._read_block_body(opener)
+        finally:
+            self.depth -= 1
+
+    def _skip_block(self) -> None:
+        """Past the `}` that closes the block just opened, without recursion."""
+        level = 1
+        while level and (token := self._peek()) is not None:
+            self.pos += 1
+            level += 1 if token.is_brace("{") else -1 if token.is_brace("}") else 0
+
+    def _read_block_body(self, opener: Statement | None) -> list[Statement]:
         statements: list[Statement] = []
         while (token := self._peek()) is not None:
             if token.is_brace("}"):

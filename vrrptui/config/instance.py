@@ -73,8 +73,14 @@ def _state(r: Reporter, d: InstanceDraft, st: Statement) -> None:
 
 def _interface(r: Reporter, d: InstanceDraft, st: Statement) -> None:
     token = v.single(r, st, "interface eth0")
-    if token is not None:
-        d.set(st, "interface", token.text)
+    if token is None:
+        return
+    if token.text == "lo":
+        # keepalived: "cannot use a loopback interface (lo) for vrrp - ignoring", then "Unknown interface!" and
+        # its VRRP process exits.
+        r.error(token, "a loopback interface cannot carry VRRP (keepalived refuses it too and does not start): "
+                       "use the interface facing the other routers, e.g. `interface eth0`")
+    d.set(st, "interface", v.interface_name(r, token, "interface"))
 
 
 def _virtual_router_id(r: Reporter, d: InstanceDraft, st: Statement) -> None:
@@ -253,6 +259,11 @@ def parse_vip(r: Reporter, line: Statement) -> VirtualAddress | None:
             r.warning(option, f"unknown virtual address option '{option.text}': keepalived ignores it (\"Unknown "
                               f"configuration entry\") and so does vrrptui; use brd, dev, scope or label, "
                               f"e.g. `{example}`")
+    if len(options.get("label", "")) > v.IFNAMSIZ or len(options.get("dev", "")) > v.IFNAMSIZ:
+        what = "label" if len(options.get("label", "")) > v.IFNAMSIZ else "dev"
+        r.error(line, f"{what} '{options[what][:40]}' is longer than {v.IFNAMSIZ} characters, which the kernel refuses "
+                      f"(the VIP would not be added): shorten it")
+        return None
     if "scope" in options and options["scope"] not in VIP_SCOPES and not options["scope"].isdigit():
         r.error(line, f"scope '{options['scope']}' is not known: use one of {', '.join(sorted(VIP_SCOPES))}")
         return None

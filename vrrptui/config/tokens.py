@@ -11,6 +11,7 @@ from __future__ import annotations
 import glob
 import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -20,7 +21,13 @@ from vrrptui.config.model import Diagnostic
 COMMENT_CHARS = "!#"
 QUOTES = "\"'"
 BRACES = "{}"
-MAX_INCLUDE_DEPTH = 16
+# Limits (checked before anything starts): far above any real configuration, low enough that a hostile or
+# broken file cannot hang or exhaust the checker or the daemon.
+MAX_INCLUDE_DEPTH = 8  # levels of include below the main file
+MAX_FILES = 1000  # files read, main file included
+MAX_TOTAL_BYTES = 16 * 1024 * 1024  # all files together
+MAX_LINE_LENGTH = 8192  # characters in one line
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +50,7 @@ class Lexer:
         self.diagnostics: list[Diagnostic] = []
         self.files: list[str] = []
         self.rows = 0
+        self.total_bytes = 0
         self.expander = Expander(config_id if config_id is not None else default_config_id(), self.error)
 
     def error(self, file: str, line: int, message: str) -> None:
@@ -54,13 +62,50 @@ class Lexer:
     def tokens(self, path: str) -> list[Token]:
         return list(self._file_tokens(path, stack=()))
 
+    def _read(self, path: str) -> str | None:
+        """The file's text; None (with the error recorded) when a limit is exceeded."""
+        # O_NONBLOCK: a FIFO given as the configuration must not hang the checker.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                self.error(path, 0, "not a regular file (a FIFO, device or directory): give the path of the "
+                                    "configuration file itself")
+                return None
+            if len(self.files) >= MAX_FILES:
+                self.error(path, 0, f"more than {MAX_FILES} configuration files are included: reduce the includes")
+                return None
+            data = f.read(MAX_TOTAL_BYTES - self.total_bytes + 1)
+        self.total_bytes += len(data)
+        if self.total_bytes > MAX_TOTAL_BYTES:
+            self.error(path, 0, f"the configuration (with its includes) is over {MAX_TOTAL_BYTES // 2**20} MiB: "
+                                f"vrrptui reads at most that much; split out or remove what is not needed")
+            return None
+        return data.decode("utf-8", errors="replace")
+
+    def _lines(self, text: str, path: str) -> list[str]:
+        """Physical lines (LF or CRLF); over-long lines and control bytes are errors (the line is dropped)."""
+        lines = text.split("\n")
+        for number, line in enumerate(lines, start=1):
+            line = line[:-1] if line.endswith("\r") else line
+            if len(line) > MAX_LINE_LENGTH:
+                self.error(path, number, f"line is {len(line):,} characters long, over the limit of "
+                                         f"{MAX_LINE_LENGTH:,}: shorten it")
+                line = ""
+            elif (bad := CONTROL.search(line)) is not None:
+                self.error(path, number, f"control byte 0x{ord(bad.group(0)):02x} at column {bad.start() + 1}: "
+                                         f"remove it (keepalived.conf is text)")
+                line = ""
+            lines[number - 1] = line
+        return lines
+
     def _file_tokens(self, path: str, stack: tuple[str, ...]) -> Iterator[Token]:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            text = f.read()
+        text = self._read(path)
+        if text is None:
+            return
         if path not in self.files:
             self.files.append(path)
         stack = stack + (os.path.realpath(path),)
-        for number, raw in self.expander.lines(text.splitlines(), path):
+        for number, raw in self.expander.lines(self._lines(text, path), path):
             self.rows += 1
             line_tokens = self._split_line(raw, path, number)
             if line_tokens and line_tokens[0].text == "include" and not line_tokens[0].quoted:
@@ -81,9 +126,13 @@ class Lexer:
             self.warning(path, number, f"include '{line_tokens[1].text}' matches no file (looked for {pattern})")
             return
         for match in matches:
-            if os.path.realpath(match) in stack or len(stack) >= MAX_INCLUDE_DEPTH:
+            if os.path.realpath(match) in stack:
                 self.error(path, number, f"include loop: '{match}' is already being read; remove the circular include")
                 continue
+            if len(stack) > MAX_INCLUDE_DEPTH:
+                self.error(path, number, f"includes nest more than {MAX_INCLUDE_DEPTH} levels deep: '{match}' is not "
+                                         f"read; include the files from fewer levels")
+                return
             try:
                 yield from self._file_tokens(match, stack)
             except OSError as exc:

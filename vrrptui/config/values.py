@@ -118,6 +118,19 @@ def command(r: Reporter, st: Statement) -> str | None:
     return " ".join(t.text for t in st.values)
 
 
+IFNAMSIZ = 15  # Linux interface names (and address labels) are at most 15 characters
+
+
+def interface_name(r: Reporter, token: Token, what: str) -> str | None:
+    """An interface name the kernel can have; `lo` is refused as keepalived refuses a loopback for VRRP."""
+    name = token.text
+    if not name or len(name) > IFNAMSIZ or "/" in name or any(c.isspace() for c in name):
+        r.error(token, f"{what} '{name[:40]}' is not a Linux interface name (1-{IFNAMSIZ} characters, no '/' or "
+                       f"spaces)")
+        return None
+    return name
+
+
 def no_block(r: Reporter, st: Statement) -> None:
     if st.block is not None:
         r.error(st, f"'{st.name}' takes no '{{ }}' block; write `{st.name} VALUE` on one line")
