@@ -122,7 +122,7 @@ IFNAMSIZ = 15  # Linux interface names (and address labels) are at most 15 chara
 
 
 def interface_name(r: Reporter, token: Token, what: str) -> str | None:
-    """An interface name the kernel can have; `lo` is refused as keepalived refuses a loopback for VRRP."""
+    """An interface name the kernel can have."""
     name = token.text
     if not name or len(name) > IFNAMSIZ or "/" in name or any(c.isspace() for c in name):
         r.error(token, f"{what} '{name[:40]}' is not a Linux interface name (1-{IFNAMSIZ} characters, no '/' or "
