@@ -26,7 +26,7 @@ KEEPALIVED_REFUSES = {
     "046": "'unicast_src_ip' needs an address",
     # `virtual_router_id 0`: "the virtual router id must be set", then the VRRP process exits (this very file
     # makes keepalived 2.2.7's VRRP child crash and respawn). keepalived -t still exits 5 here.
-    "080": "virtual_router_id '0' is not valid",
+    "080": "virtual_router_id 0 is out of range",
 }
 
 # The files keepalived runs with a warning where vrrptui used to refuse them: the warning vrrptui gives.

@@ -77,7 +77,7 @@ def test_values_keepalived_skips_are_warnings_at_their_line(tmp_path, body, line
 
 def test_vrid_out_of_range(tmp_path):
     path = write(tmp_path, instance("", head="  interface eth0\n  virtual_router_id 256\n"))
-    assert only(errors(path)).startswith(f"{path}:3: error: virtual_router_id '256' is not valid: use 1-255")
+    assert only(errors(path)).startswith(f"{path}:3: error: virtual_router_id 256 is out of range: use 1-255")
 
 
 def test_missing_virtual_router_id(tmp_path):

@@ -131,7 +131,7 @@ def test_vrid_0_beside_valid_instances_stays_an_error(tmp_path):
     with pytest.raises(ConfigError) as exc:
         parse(path)
     (error,) = [d for d in exc.value.diagnostics if d.severity == "error"]
-    assert str(error).startswith(f"{path}:8: error: virtual_router_id '0' is not valid: use 1-255")
+    assert str(error).startswith(f"{path}:8: error: virtual_router_id 0 is out of range: use 1-255")
 
 
 def test_conditional_lines_follow_the_config_id(tmp_path):

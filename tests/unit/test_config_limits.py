@@ -47,7 +47,7 @@ def test_total_size_line_length_and_control_bytes(tmp_path, monkeypatch):
     monkeypatch.setattr(tokens, "MAX_TOTAL_BYTES", 4096)
     big = tmp_path / "big.conf"
     big.write_text(VI + ("! padding\n" * 500))
-    assert errors(big) == [f"{big}:0: error: the configuration (with its includes) is over 0 MiB: vrrptui reads at "
+    assert errors(big) == [f"{big}: error: the configuration (with its includes) is over 0 MiB: vrrptui reads at "
                            f"most that much; split out or remove what is not needed"]
     monkeypatch.undo()
 
@@ -57,7 +57,7 @@ def test_total_size_line_length_and_control_bytes(tmp_path, monkeypatch):
 
     nul = tmp_path / "nul.conf"
     nul.write_text(VI.replace("virtual_ipaddress", "notify_master \"/bin/x\x00.sh\"\n  virtual_ipaddress"))
-    assert errors(nul) == [f"{nul}:4: error: control byte 0x00 at column 23: remove it (keepalived.conf is text)"]
+    assert errors(nul) == [f"{nul}:4: error: control byte 0x00 at column 24: remove it (keepalived.conf is text)"]
 
 
 def test_crlf_line_ends_are_fine(tmp_path):

@@ -85,9 +85,14 @@ def _virtual_router_id(r: Reporter, d: InstanceDraft, st: Statement) -> None:
     token = v.single(r, st, "virtual_router_id 51")
     if token is None:
         return
-    if not token.text.isascii() or not token.text.isdigit() or not 1 <= int(token.text) <= 255:
-        r.error(token, f"virtual_router_id '{token.text}' is not valid: use 1-255, e.g. `virtual_router_id 51` "
-                       f"(keepalived 2.2.7 does not start either: \"the virtual router id must be set\")")
+    why = "keepalived 2.2.7 does not start either: \"the virtual router id must be set\""
+    if not token.text.isascii() or not token.text.isdigit():
+        r.error(token, f"virtual_router_id '{token.text}' is not a whole number: use 1-255, e.g. "
+                       f"`virtual_router_id 51` ({why})")
+        return
+    if not 1 <= int(token.text) <= 255:
+        r.error(token, f"virtual_router_id {int(token.text)} is out of range: use 1-255, e.g. "
+                       f"`virtual_router_id 51` ({why})")
         return
     d.set(st, "vrid", int(token.text))
 
