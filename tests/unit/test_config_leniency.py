@@ -162,3 +162,16 @@ def test_check_takes_the_config_id(tmp_path, capsys):
     assert check_main(["--config-id", "edge2", path]) == 0
     assert " 201 " not in capsys.readouterr().out
     assert check_main(["-i"]) == 2
+
+
+def test_notify_words_after_the_script_are_user_and_group(tmp_path):
+    path = write(tmp_path, instance("  notify_master /bin/n.sh --reason\n"
+                                    "  notify_backup \"/bin/n.sh a 'b c'\" root root\n"))
+    inst = parse(path).instances[0]
+    assert (inst.notify_master.command, inst.notify_master.user) == ("/bin/n.sh", "--reason")
+    assert (inst.notify_backup.argv, inst.notify_backup.user, inst.notify_backup.group) == (
+        ("/bin/n.sh", "a", "b c"), "root", "root")
+    (warning,) = messages(parse(path))
+    assert warning.startswith(f"{path}:5: warning: keepalived reads '--reason' after the script as the user to run "
+                              f"it as, not as an argument")
+    assert warning.endswith("quote the whole command: `notify_master \"/bin/n.sh --reason\"`")

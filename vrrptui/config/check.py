@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from vrrptui.config.model import Config, ConfigError, VrrpInstance
+from vrrptui.config.model import Config, ConfigError, Diagnostic, VrrpInstance
 from vrrptui.config.parser import parse_config
 
 EXIT_OK = 0
@@ -111,10 +111,10 @@ def render_table(headers: Sequence[str], rows: list[list[list[str]]]) -> str:
     for row in rows:
         for i, cell in enumerate(row):
             widths[i] = max(widths[i], *(len(line) for line in cell))
-    out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
+    out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     for row in rows:
         for k in range(max(len(cell) for cell in row)):
-            parts = [(cell[k] if k < len(cell) else "").ljust(w) for cell, w in zip(row, widths)]
+            parts = [(cell[k] if k < len(cell) else "").ljust(w) for cell, w in zip(row, widths, strict=True)]
             out.append("  ".join(parts).rstrip())
     return "\n".join(out)
 

@@ -134,7 +134,7 @@ def _count(name: str, low: int, high: int) -> Handler:
 
 def _notify(name: str) -> Handler:
     def handler(r: Reporter, d: InstanceDraft, st: Statement) -> None:
-        d.set(st, name, v.command(r, st))
+        d.set(st, name, v.notify_script(r, st))
     return handler
 
 

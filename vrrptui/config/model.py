@@ -8,6 +8,7 @@ objects an operator may be pointed at later (instances, scripts, VIPs).
 from __future__ import annotations
 
 import ipaddress
+import shlex
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -88,6 +89,34 @@ class TrackScript:
 
 
 @dataclass(frozen=True, slots=True)
+class NotifyScript:
+    """A notify line as keepalived reads it: `notify_master SCRIPT [user [group]]`.
+
+    SCRIPT is one word, quoted when it has arguments (`"/bin/n.sh master 'two words'"`), which
+    keepalived splits again into the program and its arguments; the words after it name the
+    user and group the script runs as (default: script_user, else keepalived_script, else root).
+    """
+
+    command: str
+    user: str | None = None
+    group: str | None = None
+    file: str = ""
+    line: int = 0
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        """The program and its arguments (`'` and `"` quote, as in keepalived)."""
+        try:
+            return tuple(shlex.split(self.command))
+        except ValueError:
+            return tuple(self.command.split())
+
+    def __str__(self) -> str:
+        run_as = f" (as {self.user}{':' + self.group if self.group else ''})" if self.user else ""
+        return self.command + run_as
+
+
+@dataclass(frozen=True, slots=True)
 class VrrpScript:
     name: str
     script: str
@@ -125,11 +154,11 @@ class VrrpInstance:
     virtual_ipaddresses_excluded: tuple[VirtualAddress, ...] = ()
     track_interfaces: tuple[TrackInterface, ...] = ()
     track_scripts: tuple[TrackScript, ...] = ()
-    notify_master: str | None = None
-    notify_backup: str | None = None
-    notify_fault: str | None = None
-    notify_stop: str | None = None
-    notify: str | None = None
+    notify_master: NotifyScript | None = None
+    notify_backup: NotifyScript | None = None
+    notify_fault: NotifyScript | None = None
+    notify_stop: NotifyScript | None = None
+    notify: NotifyScript | None = None
     use_vmac: bool = False
     vmac_name: str | None = None  # default vrrp.<VRID>
     vmac_xmit_base: bool = False
@@ -178,11 +207,11 @@ class VrrpInstance:
 class SyncGroup:
     name: str
     members: tuple[str, ...]
-    notify_master: str | None = None
-    notify_backup: str | None = None
-    notify_fault: str | None = None
-    notify_stop: str | None = None
-    notify: str | None = None
+    notify_master: NotifyScript | None = None
+    notify_backup: NotifyScript | None = None
+    notify_fault: NotifyScript | None = None
+    notify_stop: NotifyScript | None = None
+    notify: NotifyScript | None = None
     file: str = ""
     line: int = 0
 

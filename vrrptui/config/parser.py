@@ -138,7 +138,10 @@ def _unique_scripts(r: Reporter, scripts: list[VrrpScript]) -> dict[str, VrrpScr
     return by_name
 
 
-def _unique_instances(r: Reporter, built: list[tuple[InstanceDraft, VrrpInstance]]) -> list[tuple[InstanceDraft, VrrpInstance]]:
+Built = list[tuple[InstanceDraft, VrrpInstance]]
+
+
+def _unique_instances(r: Reporter, built: Built) -> Built:
     seen: dict[str, VrrpInstance] = {}
     unique = []
     for draft, inst in built:
@@ -157,7 +160,7 @@ def _resolve_trackers(r: Reporter, draft: InstanceDraft, inst: VrrpInstance,
                       scripts: dict[str, VrrpScript]) -> VrrpInstance:
     """track_script names must exist; weighted trackers do nothing on the address owner."""
     track_scripts = []
-    for tracker, line in zip(inst.track_scripts, draft.track_script_lines):
+    for tracker, line in zip(inst.track_scripts, draft.track_script_lines, strict=True):
         script = scripts.get(tracker.name)
         if script is None:
             known = ", ".join(sorted(scripts)) or "none defined"
@@ -172,7 +175,7 @@ def _resolve_trackers(r: Reporter, draft: InstanceDraft, inst: VrrpInstance,
             continue
         track_scripts.append(tracker)
     track_interfaces = []
-    for tracker, line in zip(inst.track_interfaces, draft.track_interface_lines):
+    for tracker, line in zip(inst.track_interfaces, draft.track_interface_lines, strict=True):
         if inst.owner and tracker.weight:
             r.warning(line, f"tracked interface '{tracker.name}' has weight {tracker.weight} but priority 255 "
                             f"(address owner) cannot change: keepalived ignores this tracker")

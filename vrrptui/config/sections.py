@@ -151,7 +151,7 @@ def read_sync_group(r: Reporter, st: Statement) -> SyncGroup | None:
             for member in v.block_of(r, line, "group { VI_1 VI_2 }"):
                 members.extend([member.name, *member.words()])
         elif line.name in ("notify", "notify_master", "notify_backup", "notify_fault", "notify_stop"):
-            notify[line.name] = v.command(r, line)
+            notify[line.name] = v.notify_script(r, line)
         elif line.name in ("smtp_alert", "global_tracking", "sync_group_tracking_weight", "track_interface",
                            "track_script", "track_file", "track_bfd", "notify_priority_changes"):
             r.not_implemented(line, "vrrp_sync_group")

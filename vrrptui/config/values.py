@@ -7,10 +7,12 @@ would be valid, and returns None so the handler can skip the setting.
 from __future__ import annotations
 
 import ipaddress
+import pwd
+import re
 from typing import Protocol
 
 from vrrptui.config.blocks import Statement
-from vrrptui.config.model import Diagnostic, IPAddress
+from vrrptui.config.model import Diagnostic, IPAddress, NotifyScript
 from vrrptui.config.tokens import Token
 
 
@@ -32,7 +34,8 @@ class Reporter:
         self.diagnostics.append(Diagnostic(where.file, where.line, "warning", message, host))
 
     def unknown_keyword(self, st: Statement, section: str) -> None:
-        self.warning(st, f"unknown keyword '{st.name}' in {section}: ignored (check the spelling against keepalived.conf(5))")
+        self.warning(st, f"unknown keyword '{st.name}' in {section}: ignored (check the spelling against "
+                         f"keepalived.conf(5))")
 
     def not_implemented(self, st: Statement, section: str) -> None:
         self.warning(st, f"'{st.name}' in {section} is a keepalived keyword vrrptui does not act on: ignored")
@@ -129,6 +132,34 @@ def interface_name(r: Reporter, token: Token, what: str) -> str | None:
                        f"spaces)")
         return None
     return name
+
+
+USER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*[$]?$")
+
+
+def notify_script(r: Reporter, st: Statement) -> NotifyScript | None:
+    """`notify_X SCRIPT [user [group]]` as keepalived reads it (extra words: ignored, with a warning)."""
+    if not st.values:
+        r.error(st, f"'{st.name}' needs a command, e.g. `{st.name} \"/etc/keepalived/notify.sh arg\"`")
+        return None
+    command, *run_as = [t.text for t in st.values]
+    if len(run_as) > 2:
+        r.warning(st.values[3], f"'{st.name}' takes a script and an optional user and group: keepalived ignores "
+                                f"'{' '.join(run_as[2:])}'; quote the script with its arguments: "
+                                f"`{st.name} \"{' '.join([command, *run_as])}\"`")
+    user, group = (run_as + [None, None])[:2]
+    for word, what in ((user, "user"), (group, "group")):
+        if word is not None and not USER_NAME.match(word):
+            r.warning(st, f"keepalived reads '{word}' after the script as the {what} to run it as, not as an "
+                          f"argument (and ignores the script when no such {what} exists); to pass arguments, quote "
+                          f"the whole command: `{st.name} \"{' '.join([command, *run_as])}\"`")
+    if user is not None and USER_NAME.match(user):
+        try:
+            pwd.getpwnam(user)
+        except KeyError:
+            r.warning(st, f"user '{user}' does not exist on this host: keepalived ignores this {st.name} script "
+                          f"here (\"Invalid user/group\"), and so does vrrptui", host=True)
+    return NotifyScript(command, user, group, st.file, st.line)
 
 
 def no_block(r: Reporter, st: Statement) -> None:
