@@ -377,17 +377,6 @@ INSTANCE_HANDLERS: dict[str, Handler] = {
     **WIRE_HANDLERS,
 }
 
-# keepalived keywords that vrrptui parses past without acting on them.
-INSTANCE_NOT_IMPLEMENTED = {
-    "smtp_alert", "lvs_sync_daemon_interface", "native_ipv6",
-    "garp_lower_prio_delay", "garp_lower_prio_repeat", "lower_prio_no_advert", "higher_prio_send_advert",
-    "kernel_rx_buf_size", "track_file", "track_process", "track_bfd", "virtual_routes", "virtual_rules",
-    "unicast_ttl", "check_unicast_src", "mcast_dst_ip", "skip_check_adv_addr", "use_ipvlan", "notify_deleted",
-    "notify_priority_changes", "old_unicast_checksum", "unicast_fault_no_peer", "linkbeat_use_polling",
-    "down_timer_adverts", "garp_extra_if", "vmac_xmit_base_src",
-}
-
-
 def read_instance(r: Reporter, st: Statement) -> InstanceDraft | None:
     if len(st.values) != 1:
         r.error(st, "vrrp_instance needs one name, e.g. `vrrp_instance VI_1 {`")
@@ -398,8 +387,6 @@ def read_instance(r: Reporter, st: Statement) -> InstanceDraft | None:
         handler = INSTANCE_HANDLERS.get(line.name)
         if handler is not None:
             handler(r, draft, line)
-        elif line.name in INSTANCE_NOT_IMPLEMENTED:
-            r.not_implemented(line, SECTION)
         else:
             r.unknown_keyword(line, SECTION)
     return draft

@@ -21,14 +21,6 @@ from vrrptui.config.values import Reporter
 
 SYS_CLASS_NET = "/sys/class/net"
 
-# Top-level keepalived sections that belong to its other daemons (LVS, BFD) or to features vrrptui lacks.
-TOP_NOT_IMPLEMENTED = {
-    "virtual_server", "virtual_server_group", "real_server", "static_ipaddress", "static_routes", "static_rules",
-    "vrrp_track_file", "track_file", "vrrp_track_process", "track_process", "bfd_instance", "linkbeat_interfaces",
-    "net_namespace", "instance", "use_pid_dir", "child_wait_time",
-}
-
-
 @dataclasses.dataclass
 class _Sections:
     global_defs: GlobalDefs = dataclasses.field(default_factory=GlobalDefs)
@@ -92,8 +84,6 @@ def parse_config(path: str, *, config_id: str | None = None, check_interfaces: b
         handler = TOP_HANDLERS.get(st.name)
         if handler is not None:
             handler(r, sections, st)
-        elif st.name in TOP_NOT_IMPLEMENTED:
-            r.not_implemented(st, "the top level")
         else:
             r.unknown_keyword(st, "the top level")
 

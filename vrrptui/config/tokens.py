@@ -23,6 +23,8 @@ QUOTES = "\"'"
 BRACES = "{}"
 # Limits (checked before anything starts): far above any real configuration, low enough that a hostile or
 # broken file cannot hang or exhaust the checker or the daemon.
+# `include` and its variants (which add checks keepalived reports as config errors; vrrptui warns alike)
+INCLUDES = {"include", "includer", "includem", "includew", "includeb", "includea"}
 MAX_INCLUDE_DEPTH = 8  # levels of include below the main file
 MAX_FILES = 1000  # files read, main file included
 MAX_TOTAL_BYTES = 16 * 1024 * 1024  # all files together
@@ -108,7 +110,7 @@ class Lexer:
         for number, raw in self.expander.lines(self._lines(text, path), path):
             self.rows += 1
             line_tokens = self._split_line(raw, path, number)
-            if line_tokens and line_tokens[0].text == "include" and not line_tokens[0].quoted:
+            if line_tokens and line_tokens[0].text in INCLUDES and not line_tokens[0].quoted:
                 yield from self._include(line_tokens, path, number, stack)
             else:
                 yield from line_tokens

@@ -11,6 +11,7 @@ import pwd
 import re
 from typing import Protocol
 
+from vrrptui.config import keywords
 from vrrptui.config.blocks import Statement
 from vrrptui.config.model import Diagnostic, IPAddress, NotifyScript
 from vrrptui.config.tokens import Token
@@ -34,11 +35,17 @@ class Reporter:
         self.diagnostics.append(Diagnostic(where.file, where.line, "warning", message, host))
 
     def unknown_keyword(self, st: Statement, section: str) -> None:
+        """A keyword with no handler: known to keepalived (see keywords.py) or truly unknown."""
+        if keywords.effect(section, st.name) is not None:
+            self.not_implemented(st, section)
+            return
         self.warning(st, f"unknown keyword '{st.name}' in {section}: ignored (check the spelling against "
                          f"keepalived.conf(5))")
 
     def not_implemented(self, st: Statement, section: str) -> None:
-        self.warning(st, f"'{st.name}' in {section} is a keepalived keyword vrrptui does not act on: ignored")
+        what = keywords.effect(section, st.name)
+        self.warning(st, f"'{st.name}' in {section} is known to keepalived, not acted on by vrrptui: ignored"
+                         + (f" (keepalived: {what})" if what else ""))
 
 
 def single(r: Reporter, st: Statement, example: str) -> Token | None:
