@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from vrrptui.config import routes
 from vrrptui.config import values as v
 from vrrptui.config.blocks import Statement
 from vrrptui.config.model import (
@@ -386,6 +387,8 @@ INSTANCE_HANDLERS: dict[str, Handler] = {
     "debug": _debug,
     "dont_track_primary": _flag("dont_track_primary"),
     **WIRE_HANDLERS,
+    "virtual_routes": lambda r, d, st: d.set(st, "virtual_routes", routes.read_routes(r, st)),
+    "virtual_rules": lambda r, d, st: d.set(st, "virtual_rules", routes.read_rules(r, st)),
 }
 
 def read_instance(r: Reporter, st: Statement) -> InstanceDraft | None:

@@ -64,6 +64,51 @@ class VirtualAddress:
         return str(self.interface)
 
 
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True, slots=True)
+class StaticRoute:
+    """A virtual_routes / static_routes line (`ip route add` syntax, the options vrrptui acts on)."""
+
+    destination: IPNetwork
+    gateway: IPAddress | None = None
+    dev: str | None = None  # None: the instance's interface (virtual_routes), else the kernel's choice
+    source: IPAddress | None = None  # `src`: the preferred source address
+    scope: int | None = None
+    table: int | None = None
+    metric: int | None = None
+    protocol: int | None = None
+    kind: str = "unicast"  # or blackhole, unreachable, prohibit, throw
+    onlink: bool = False
+    text: str = ""
+    file: str = ""
+    line: int = 0
+
+    @property
+    def family(self) -> int:
+        return self.destination.version
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRule:
+    """A virtual_rules / static_rules line (`ip rule add` syntax, lookup rules)."""
+
+    family: int
+    table: int
+    source: IPNetwork | None = None
+    destination: IPNetwork | None = None
+    priority: int | None = None
+    iif: str | None = None
+    oif: str | None = None
+    fwmark: int | None = None
+    fwmask: int | None = None
+    invert: bool = False
+    text: str = ""
+    file: str = ""
+    line: int = 0
+
+
 @dataclass(frozen=True, slots=True)
 class UnicastPeer:
     address: IPAddress
@@ -181,6 +226,8 @@ class VrrpInstance:
     strict_mode: bool = False  # vrrp_strict / strict_mode: RFC-only behaviour, as keepalived
     accept: bool = True  # Accept_Mode: False -> packets to the VIPs are dropped while master (nftables)
     sync_group: str | None = None
+    virtual_routes: tuple[StaticRoute, ...] = ()  # installed while MASTER
+    virtual_rules: tuple[PolicyRule, ...] = ()
     file: str = ""
     line: int = 0
 
@@ -244,6 +291,7 @@ class GlobalDefs:
     vrrp_higher_prio_send_advert: bool | None = None
     vrrp_skip_check_adv_addr: bool = False
     vrrp_strict: bool = False
+    default_interface: str | None = None  # static addresses without `dev` (keepalived's default: eth0)
     vrrp_iptables: bool = False
 
 
@@ -256,6 +304,9 @@ class Config:
     sync_groups: tuple[SyncGroup, ...] = ()
     warnings: tuple[Diagnostic, ...] = ()
     files: tuple[str, ...] = ()  # every file read, main file first (includes)
+    static_addresses: tuple[VirtualAddress, ...] = ()  # static_ipaddress: from start-up to exit, any state
+    static_routes: tuple[StaticRoute, ...] = ()
+    static_rules: tuple[PolicyRule, ...] = ()
 
     def instance(self, name: str) -> VrrpInstance:
         for inst in self.instances:

@@ -12,14 +12,28 @@ import dataclasses
 import os
 from collections.abc import Callable
 
+from vrrptui.config import routes
+from vrrptui.config import values as v
 from vrrptui.config.blocks import Statement, read_statements
-from vrrptui.config.instance import InstanceDraft, finish_instance, read_instance
-from vrrptui.config.model import Config, ConfigError, Diagnostic, GlobalDefs, SyncGroup, VrrpInstance, VrrpScript
+from vrrptui.config.instance import InstanceDraft, finish_instance, parse_vip, read_instance
+from vrrptui.config.model import (
+    Config,
+    ConfigError,
+    Diagnostic,
+    GlobalDefs,
+    PolicyRule,
+    StaticRoute,
+    SyncGroup,
+    VirtualAddress,
+    VrrpInstance,
+    VrrpScript,
+)
 from vrrptui.config.sections import read_global_defs, read_sync_group, read_vrrp_script
 from vrrptui.config.tokens import Lexer
 from vrrptui.config.values import Reporter
 
 SYS_CLASS_NET = "/sys/class/net"
+
 
 @dataclasses.dataclass
 class _Sections:
@@ -27,6 +41,24 @@ class _Sections:
     instances: list[InstanceDraft] = dataclasses.field(default_factory=list)
     scripts: list[VrrpScript] = dataclasses.field(default_factory=list)
     sync_groups: list[SyncGroup] = dataclasses.field(default_factory=list)
+    static_addresses: list[VirtualAddress] = dataclasses.field(default_factory=list)
+    static_routes: list[StaticRoute] = dataclasses.field(default_factory=list)
+    static_rules: list[PolicyRule] = dataclasses.field(default_factory=list)
+
+
+def _static_ipaddress(r: Reporter, s: _Sections, st: Statement) -> None:
+    for line in v.block_of(r, st, "static_ipaddress { 192.168.1.1/24 dev eth0 }"):
+        address = parse_vip(r, line)
+        if address is not None:
+            s.static_addresses.append(address)
+
+
+def _static_routes(r: Reporter, s: _Sections, st: Statement) -> None:
+    s.static_routes.extend(routes.read_routes(r, st))
+
+
+def _static_rules(r: Reporter, s: _Sections, st: Statement) -> None:
+    s.static_rules.extend(routes.read_rules(r, st))
 
 
 def _global_defs(r: Reporter, s: _Sections, st: Statement) -> None:
@@ -56,6 +88,9 @@ TOP_HANDLERS: dict[str, Callable[[Reporter, _Sections, Statement], None]] = {
     "vrrp_instance": _vrrp_instance,
     "vrrp_script": _vrrp_script,
     "vrrp_sync_group": _vrrp_sync_group,
+    "static_ipaddress": _static_ipaddress,
+    "static_routes": _static_routes,
+    "static_rules": _static_rules,
 }
 
 
@@ -113,6 +148,9 @@ def parse_config(path: str, *, config_id: str | None = None, check_interfaces: b
         sync_groups=tuple(sections.sync_groups),
         warnings=tuple(diagnostics),
         files=tuple(lexer.files),
+        static_addresses=tuple(sections.static_addresses),
+        static_routes=tuple(sections.static_routes),
+        static_rules=tuple(sections.static_rules),
     )
 
 

@@ -81,6 +81,7 @@ GLOBAL_HANDLERS: dict[str, FieldHandler] = {
     "vrrp_skip_check_adv_addr": _flag("vrrp_skip_check_adv_addr"),
     "vrrp_strict": _flag("vrrp_strict"),
     "vrrp_iptables": _flag("vrrp_iptables"),
+    "default_interface": _word("default_interface", "default_interface eth0"),
 }
 
 def read_global_defs(r: Reporter, st: Statement, current: GlobalDefs) -> GlobalDefs:
