@@ -94,7 +94,8 @@ static_rules {
 
     def present() -> bool:
         text = kernel(lab, "r2") + lab.exec("r2", ["ip", "-o", "addr", "show", "dev", "eth0"]).stdout
-        return (line_with(text, "10.89.0.0/16 via 192.168.1.2 dev eth0") and line_with(text, "blackhole 10.90.0.0/16 table 88")
+        return (line_with(text, "10.89.0.0/16 via 192.168.1.2 dev eth0")
+                and line_with(text, "blackhole 10.90.0.0/16 table 88")
                 and "88:\tfrom all to 10.91.0.0/16 lookup 88" in text and "inet 10.88.0.1/24" in text)
 
     assert lab.wait_for(present, WAIT), kernel(lab, "r2") + logs(lab, p2)
