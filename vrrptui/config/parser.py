@@ -15,7 +15,8 @@ from collections.abc import Callable
 from vrrptui.config import routes
 from vrrptui.config import values as v
 from vrrptui.config.blocks import Statement, read_statements
-from vrrptui.config.instance import InstanceDraft, finish_instance, parse_vip, read_instance
+from vrrptui.config.draft import InstanceDraft
+from vrrptui.config.instance import finish_instance, parse_vip, read_instance
 from vrrptui.config.model import (
     Config,
     ConfigError,
@@ -30,7 +31,7 @@ from vrrptui.config.model import (
 )
 from vrrptui.config.sections import read_global_defs, read_sync_group, read_vrrp_script
 from vrrptui.config.tokens import Lexer
-from vrrptui.config.values import Reporter
+from vrrptui.config.values import Located, Reporter
 
 SYS_CLASS_NET = "/sys/class/net"
 
@@ -188,7 +189,7 @@ def _resolve_trackers(r: Reporter, draft: InstanceDraft, inst: VrrpInstance,
                       scripts: dict[str, VrrpScript]) -> VrrpInstance:
     """track_script names must exist; weighted trackers do nothing on the address owner."""
     track_scripts = []
-    for tracker, line in zip(inst.track_scripts, draft.track_script_lines, strict=True):
+    for tracker, line in zip(inst.track_scripts, draft.track_script_lines, strict=False):
         script = scripts.get(tracker.name)
         if script is None:
             known = ", ".join(sorted(scripts)) or "none defined"
@@ -203,12 +204,12 @@ def _resolve_trackers(r: Reporter, draft: InstanceDraft, inst: VrrpInstance,
             continue
         track_scripts.append(tracker)
     track_interfaces = []
-    for tracker, line in zip(inst.track_interfaces, draft.track_interface_lines, strict=True):
-        if inst.owner and tracker.weight:
-            r.warning(line, f"tracked interface '{tracker.name}' has weight {tracker.weight} but priority 255 "
+    for tracked, line in zip(inst.track_interfaces, draft.track_interface_lines, strict=False):
+        if inst.owner and tracked.weight:
+            r.warning(line, f"tracked interface '{tracked.name}' has weight {tracked.weight} but priority 255 "
                             f"(address owner) cannot change: keepalived ignores this tracker")
             continue
-        track_interfaces.append(tracker)
+        track_interfaces.append(tracked)
     return dataclasses.replace(inst, track_scripts=tuple(track_scripts), track_interfaces=tuple(track_interfaces))
 
 
@@ -253,7 +254,7 @@ def _apply_sync_groups(r: Reporter, instances: list[VrrpInstance], groups: list[
 
 def _check_interfaces(r: Reporter, built: list[tuple[InstanceDraft, VrrpInstance]], existing: set[str]) -> None:
     """Configs are often checked off-box, so a missing interface is a warning, not an error."""
-    def missing(name: str | None, where: Statement | VrrpInstance, what: str) -> None:
+    def missing(name: str | None, where: Located, what: str) -> None:
         if name and name not in existing:
             r.warning(where, f"{what} '{name}' does not exist on this host (fine if this config is for another "
                              f"machine)", host=True)

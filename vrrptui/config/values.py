@@ -18,8 +18,11 @@ from vrrptui.config.tokens import Token
 
 
 class Located(Protocol):
-    file: str
-    line: int
+    @property
+    def file(self) -> str: ...
+
+    @property
+    def line(self) -> int: ...
 
 
 class Reporter:
