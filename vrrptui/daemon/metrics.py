@@ -153,9 +153,9 @@ class Watch:
                    if src != status.primary_address and s.adverts and now - s.adverts[-1][0] <= window)
 
     def split_brain(self, key: tuple[str, int, int], status: InstanceStatus, now: float) -> bool:
-        since = self.master_since.get(status.name)
+        since = self.master_since.get(status.name, status.state_since)  # MASTER before we watched
         vrid = self.vrids.get(key)
-        if status.state != "MASTER" or since is None or vrid is None:
+        if status.state != "MASTER" or vrid is None:
             return False
         window = max(status.master_down_interval, 3 * status.advert_int)
         for src, s in vrid.sources.items():
@@ -240,7 +240,7 @@ def families(sample: Sample) -> Iterator[Metric]:
                 for name, (_field, text) in COUNTERS.items()}
     errors = {name: CounterMetricFamily(f"keepalived_{name}", name.replace("_", " ").capitalize(), labels=labels)
               for name in KEEPALIVED_DROPS}
-    drops = CounterMetricFamily("vrrptui_dropped_adverts", "Received packets not used, by reason",
+    drops = CounterMetricFamily("vrrptui_dropped_adverts", "Received packets not used, by reason (reasons seen)",
                                 labels=[*labels, "reason"])
     effective = GaugeMetricFamily("vrrptui_effective_priority", "Priority advertised now and why "
                                   "(reason: configured, a tracker, operator)", labels=[*labels, "reason"])
@@ -265,7 +265,8 @@ def families(sample: Sample) -> Iterator[Metric]:
         for name, reasons in KEEPALIVED_DROPS.items():
             errors[name].add_metric(values, sum(c.drops.get(r, 0) for r in reasons))
         for reason, n in sorted(c.drops.items()):
-            drops.add_metric([*values, reason], n)
+            if n:  # 12 reasons x 255 instances of zeros would double the scrape
+                drops.add_metric([*values, reason], n)
         effective.add_metric([*values, s.priority_reason or "configured"], s.effective_priority)
         configured.add_metric(values, s.configured_priority)
         countdown.add_metric(values, -1.0 if s.master_down_at is None else max(s.master_down_at - sample.now, 0.0))
