@@ -25,10 +25,11 @@ from pathlib import Path
 import psutil
 import pytest
 
+from vrrptui.daemon.drillfile import DrillFile
 from vrrptui.config.parser import parse_config
 from vrrptui.console.app import VrrpConsole
 from vrrptui.console.backends import RuntimeBackend
-from vrrptui.daemon.observations import AdvertSent, RuntimeNote, StatusSnapshot
+from vrrptui.records import AdvertSent, RuntimeNote, StatusSnapshot
 from vrrptui.daemon.worker import FrameReader, Outbox, frame
 from vrrptui.engine.outputs import LogLine
 from vrrptui.lab.netns import VIP, Lab
@@ -149,7 +150,7 @@ def _console(lab: Lab, tmp_path: Path, text: str) -> RecordingConsole:
     path.write_text(text)
     config = parse_config(str(path), check_interfaces=False)
     backend = NetnsBackend(lab.ns("r1"), config, runtime_factory=partial(Runtime, control_path=None))
-    return RecordingConsole(Session(config, drills_path=tmp_path / "drills.jsonl"), backend, host=None,
+    return RecordingConsole(Session(config, drill_store=DrillFile(tmp_path / "drills.jsonl")), backend, host=None,
                             lab_ping_path=tmp_path / "no-ping.log", pcap_dir=tmp_path, refresh_every=0.05)
 
 

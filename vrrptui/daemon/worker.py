@@ -39,7 +39,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from vrrptui.daemon.observations import RuntimeNote, StatusSnapshot
+from vrrptui.records import RuntimeNote, StatusSnapshot
 from vrrptui.engine.outputs import LogLine, StateChanged
 
 FLUSH_PERIOD = 0.03  # seconds between observation batches to the console
