@@ -156,11 +156,11 @@ class Service:
             self._status_task = asyncio.ensure_future(self._follow_status())
         try:
             return await task
-        except BaseException as exc:
-            if self.ready is not None:
-                self.ready.failed(f"could not start: {exc}")
-            raise
         finally:
+            if self.ready is not None:  # no-op once ready() was sent
+                error = self.runtime.start_error or (task.exception() if task.done() and not task.cancelled()
+                                                     else None)
+                self.ready.failed(f"could not start: {error or 'stopped before its instances were up'}")
             if self._status_task is not None:
                 self._status_task.cancel()
             self._stop_notifying()
