@@ -8,10 +8,10 @@ from dataclasses import replace
 import pytest
 
 from test_machine import EXACT, ME, PEER, actions, advert_for, changes, instance, logs, sends, vip
+from vrrptui.engine.commands import CommandError, Demote, Resume, SetPriority
 from vrrptui.config.model import Config, GlobalDefs, SyncGroup, TrackScript, VrrpScript
 from vrrptui.engine.engine import Engine
 from vrrptui.engine.outputs import (
-    AdvertAccepted,
     Dropped,
     Output,
     Reason,
@@ -65,7 +65,9 @@ def test_packets_are_demultiplexed_by_interface_family_and_vrid():
     engine.start(0.0)
     ad = advert_for(engine.machine("VI_2"), 150)
     out = engine.receive_packet("eth1", PEER2, MCAST_V4, 255, wire(ad, PEER2), 1.0)
-    assert [o.instance for o in out if isinstance(o, AdvertAccepted)] == ["VI_2"]
+    assert not [o for o in out if isinstance(o, Dropped)]
+    received = [engine.machine(name).counters.adverts_received for name in ("VI_1", "VI_2")]
+    assert received == [0, 1]
     assert engine.machine("VI_2").get_timer() == pytest.approx(1.0 + 3.609375, abs=EXACT)
     assert engine.machine("VI_1").get_timer() == pytest.approx(3.609375, abs=EXACT)
 
@@ -95,7 +97,7 @@ def test_unicast_destination_skips_the_ttl_check():
     engine.start(0.0)
     ad = advert_for(engine.machine("VI_1"), 150)
     out = engine.receive_packet("eth0", PEER, ME, 64, wire(ad, PEER, ME), 1.0)
-    assert isinstance(out[0], AdvertAccepted)
+    assert not [o for o in out if isinstance(o, Dropped)] and engine.machine("VI_1").master_address == PEER
     multicast = engine.receive_packet("eth0", PEER, MCAST_V4, 64, wire(ad), 1.1)
     assert isinstance(multicast[0], Dropped)
 
@@ -243,26 +245,34 @@ def test_script_result_is_logged_once_per_change():
 
 def test_operator_commands_name_the_known_instances_when_the_name_is_wrong():
     engine = Engine(config(), PRIMARY)
-    with pytest.raises(ValueError, match=r"no vrrp_instance 'VI_9' .*instances: VI_1, VI_2"):
-        engine.demote("VI_9", 0.0)
+    with pytest.raises(CommandError, match=r"no vrrp_instance 'VI_9' .*instances: VI_1, VI_2"):
+        engine.command(Demote("VI_9"), 0.0)
 
 
 def test_operator_demote_and_resume_through_the_engine():
     engine = Engine(config(VI_1), PRIMARY)
     engine.start(0.0)
     now, _ = run(engine, 0.0, 4.0)
-    out = engine.demote("VI_1", now)
+    out = engine.command(Demote("VI_1"), now)
     assert sends(out) == [0]
     assert engine.status(now)[0].held == "demoted"
-    engine.resume("VI_1", now)
+    engine.command(Resume("VI_1"), now)
     _, out = run(engine, now, now + 4.0)
     assert changes(out) == [(State.BACKUP, State.MASTER, Reason.TIMEOUT)]
 
 
-def test_set_priority_through_the_engine_validates():
+@pytest.mark.parametrize("priority", [0, 255, 300, -1])
+def test_set_priority_outside_1_to_254_is_refused_by_the_engine(priority):
     engine = Engine(config(), PRIMARY)
-    with pytest.raises(ValueError, match="outside 1..254"):
-        engine.set_priority("VI_1", 0, 0.0)
+    with pytest.raises(CommandError, match="out of range: use 1-254"):
+        engine.command(SetPriority("VI_1", priority), 0.0)
+
+
+@pytest.mark.parametrize("priority", ["150", 150.0, 1e400, True, None, [150]])
+def test_set_priority_that_is_not_a_whole_number_is_refused_by_the_engine(priority):
+    engine = Engine(config(), PRIMARY)
+    with pytest.raises(CommandError, match="not a whole number"):
+        engine.command(SetPriority("VI_1", priority), 0.0)
 
 
 # --- lifecycle ---------------------------------------------------------------------------------

@@ -328,8 +328,8 @@ class AdvertLog(Log):
             what = "entries" if vrid is None and src is None else "entries (before the filter)"
             lines.append(f"··· {skipped} {what} skipped: paused, hidden or too many to show; `w` writes "
                          "the captured packets")
-        for e in session.entries(vrid, src, after=cut):
-            lines.extend(e.text())
+        for _, record in session.entries(vrid, src, after=cut):
+            lines.extend(session.text(record))
         self.written = newest
         self.append(lines)
 

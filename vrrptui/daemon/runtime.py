@@ -8,7 +8,7 @@ re-arms one `loop.call_at(engine.get_timer())` after every engine call.
     exit_code = asyncio.run(runtime.run())       # headless: handle_signals=True
     # or, from a console hosting it in a worker thread:
     threading.Thread(target=runtime.run_forever).start(); runtime.started.wait()
-    runtime.command("demote", "VI_1").result()   # thread-safe, returns a Future
+    runtime.command(Demote("VI_1")).result()   # thread-safe, returns a Future
     runtime.stop()                               # thread-safe: resign, remove VIPs, exit
 
 Lifecycle without loss: VIPs of our instances left on the host by a crashed run are
@@ -34,14 +34,14 @@ from vrrptui.config.model import Config, VrrpInstance
 from vrrptui.daemon.garp import GratuitousSchedule
 from vrrptui.daemon.host import HostChanges, configured_source
 from vrrptui.daemon.notify import NotifyRunner
-from vrrptui.records import AdvertSent, Observation, PacketReceived, RuntimeNote, StatusSnapshot
+from vrrptui.records import Heard, Observation, RuntimeNote, StatusSnapshot
 from vrrptui.daemon.scripts import ScriptRunner
 from vrrptui.daemon.vipguard import VipGuard
 from vrrptui.engine.ah_state import uses_ah
+from vrrptui.engine.commands import Command, CommandError
 from vrrptui.engine.engine import Engine
 from vrrptui.engine.outputs import (
     AddVips,
-    AdvertAccepted,
     Dropped,
     LogLine,
     LowerPriorityGratuitous,
@@ -57,16 +57,15 @@ from vrrptui.engine.outputs import (
 )
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.net.netlink import Netlink, choose_primary
-from vrrptui.net.sockets import AH_PROTO, MCAST_V4, MCAST_V6, VRRP_PROTO, Received, VrrpSocket
+from vrrptui.net.sockets import AH_PROTO, MCAST_V4, MCAST_V6, VRRP_PROTO, VRRP_TTL, Received, VrrpSocket
 from vrrptui.protocol import ah
-from vrrptui.protocol.packet import Advert, IPAddress, decode, encode
+from vrrptui.protocol.packet import Advert, IPAddress, encode
 
 LogFn = Callable[[LogLine], None]
 Observer = Callable[[tuple[Observation, ...]], None]
 
 SNAPSHOT_PERIOD = 0.1  # seconds between StatusSnapshots to the observer
 RECV_BATCH = 256  # packets read per wake-up before letting timers run
-COMMANDS = ("set_priority", "demote", "failover", "resume")
 
 
 EPOLL_ROUNDING = 0.001  # seconds: epoll_wait takes whole milliseconds, rounded up by asyncio
@@ -146,11 +145,8 @@ class Runtime:
         """Reload (thread-safe): re-parse the config file (or use `config`); True when applied."""
         return self._submit(self._reload(config))
 
-    def command(self, name: str, instance: str, *args: Any) -> concurrent.futures.Future[None]:
-        """Operator command (thread-safe): set_priority PRIO, demote, failover, resume.
-
-        The returned Future raises ValueError for an unknown instance/command or a bad priority.
-        """
+    def command(self, cmd: Command) -> concurrent.futures.Future[None]:
+        """Operator command (thread-safe); the Future raises CommandError when the engine refuses it."""
         future: concurrent.futures.Future[None] = concurrent.futures.Future()
         loop = self._require_loop()
 
@@ -158,7 +154,7 @@ class Runtime:
             if not future.set_running_or_notify_cancel():
                 return
             try:
-                self.command_now(name, instance, *args)
+                self.command_now(cmd)
                 future.set_result(None)
             except Exception as exc:
                 future.set_exception(exc)
@@ -191,34 +187,12 @@ class Runtime:
             return ()
         return self.engine.status(self.loop.time())
 
-    def command_now(self, name: str, instance: str, *args: Any) -> None:
-        """Operator command on the loop thread (the control socket calls this)."""
+    def command_now(self, cmd: Command) -> None:
+        """Operator command on the loop thread (the control socket and the worker call this)."""
         engine, loop = self.engine, self.loop
         if engine is None or loop is None:
-            raise ValueError("the engine is not running yet")
-        if instance not in {i.name for i in self.config.instances}:
-            known = ", ".join(i.name for i in self.config.instances)
-            raise ValueError(f"no vrrp_instance {instance!r} here (instances: {known})")
-        now = loop.time()
-        if name == "set_priority":
-            if len(args) != 1:
-                raise ValueError("set_priority needs one priority, 1-254")
-            try:
-                priority = int(args[0])
-            except (TypeError, ValueError):
-                raise ValueError(f"priority {args[0]!r} is not a number: use 1-254") from None
-            if not 1 <= priority <= 254:
-                raise ValueError(f"priority {priority} is out of range: use 1-254 (255 is the address owner's)")
-            outs = engine.set_priority(instance, priority, now)
-        elif name == "demote":
-            outs = engine.demote(instance, now)
-        elif name in ("failover", "force_failover"):
-            outs = engine.force_failover(instance, now)
-        elif name == "resume":
-            outs = engine.resume(instance, now)
-        else:
-            raise ValueError(f"unknown command {name!r}: use one of {', '.join(COMMANDS)}")
-        self._process(outs)  # the engine logs the operator's action in its own words
+            raise CommandError("the engine is not running yet")
+        self._process(engine.command(cmd, loop.time()))  # the engine logs the operator's action
 
     async def run(self) -> int:
         """Start, serve until stop() / SIGTERM / SIGINT, clean up. Returns the exit code."""
@@ -266,6 +240,7 @@ class Runtime:
                                   self._announce_again, self._log)
         host.create_vmacs(self.config.instances)
         host.remove_stale_vips(self.config.instances)
+        host.remove_stale_firewall(self.config.instances)
         self._primary = self._primary_addresses(self.config)
         self._open_sockets(self.config)
         self._open_linkwatch()
@@ -479,11 +454,13 @@ class Runtime:
                 if outs:
                     self._process(outs)
                 continue
-            if observer is not None:
-                result = decode(received.payload, received.src, received.dst)
-                self._observe(PacketReceived(now, ifname, received.src, received.dst, received.ttl,
-                                             received.payload, result))
-            outs = engine.receive_packet(ifname, received.src, received.dst, received.ttl, received.payload, now)
+            payload, src, dst, ttl = received
+            if observer is not None:  # one decode, shared by the engine and the observer
+                result = engine.decode(payload, src, dst)
+                self._observe(Heard(ifname, now, src, dst, ttl, result, payload))
+                outs = engine.receive_packet(ifname, src, dst, ttl, payload, now, result)
+            else:
+                outs = engine.receive_packet(ifname, src, dst, ttl, payload, now)
             if outs:
                 self._process(outs)
         self._rearm()
@@ -492,8 +469,9 @@ class Runtime:
         """The observer sees the VRRP message inside an AH datagram, like any other advert."""
         packet = ah.parse(received.payload)
         if isinstance(packet, ah.AhPacket):
-            self._observe(PacketReceived(now, ifname, packet.src, packet.dst, packet.ttl, packet.message,
-                                         decode(packet.message, packet.src, packet.dst)))
+            result = self.engine.decode(packet.message, packet.src, packet.dst) if self.engine else None
+            if result is not None:
+                self._observe(Heard(ifname, now, packet.src, packet.dst, packet.ttl, result, packet.message))
 
     def _on_link_event(self) -> None:
         engine = self.engine
@@ -647,7 +625,7 @@ class Runtime:
                     self.notify.run(out, self._instances.get(out.instance))
                 case RunGroupNotify():
                     self.notify.run_group(out)
-            if observer is not None and isinstance(out, StateChanged | AdvertAccepted | Dropped | LogLine):
+            if observer is not None and isinstance(out, StateChanged | Dropped):
                 self._observe(out)
         # after the batch: the engine's "setting VIPs." / "Sending/queueing" lines come first, as in keepalived
         for inst in gratuitous_starts:
@@ -682,7 +660,8 @@ class Runtime:
             if self._send_errors:
                 self._send_errors.discard(name)
             if self.observer is not None:
-                self._observe(AdvertSent(now, name, key[0], src, dst, priority, payload))
+                self._observe(Heard(key[0], now, src, dst, VRRP_TTL, engine.advert(name, priority), payload,
+                                    outgoing=True))
 
     def _send_failed(self, inst: VrrpInstance, ifname: str, dst: IPAddress, exc: OSError) -> None:
         # rate-limited: one line per instance until a send succeeds again
@@ -838,19 +817,11 @@ class Runtime:
             self._log(LogLine(f"internal error: {context.get('message')}", level="error"))
 
     def _log(self, line: LogLine) -> None:
-        """The runtime's own lines: to the log, and to the observer when on the loop thread."""
+        """The runtime's own lines (the console reads them from the log, as it reads the engine's)."""
         try:
             self.log(line)
         except Exception:
             pass
-        if self.observer is not None and self._on_loop_thread():
-            self._observe(line)
-
-    def _on_loop_thread(self) -> bool:
-        try:
-            return asyncio.get_running_loop() is self.loop
-        except RuntimeError:
-            return False
 
     async def _cleanup(self) -> None:
         """Resign, remove our VIPs, delete VMACs, close everything. Each step runs even if one fails."""

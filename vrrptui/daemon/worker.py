@@ -6,7 +6,7 @@ its sockets. It runs the same Runtime as headless, with its signal handling (SIG
 resign and exit), and talks to the console over one stream socket (FD), in frames:
 
     console -> worker   ("start", config, runtime_factory)   first frame, once
-                        ("command", id, name, instance, args)
+                        ("command", id, command)             a vrrptui.engine.commands.Command
                         ("stop",)
     worker -> console   ("started", error | None)            once the engine runs, or failed to
                         ("batch", observations, dropped_batches, dropped_items)
@@ -16,7 +16,7 @@ resign and exit), and talks to the console over one stream socket (FD), in frame
 
 Observations are batched every FLUSH_PERIOD. The worker never blocks its loop on the socket:
 while more than HIGH_WATER bytes wait for a console that does not read, observation batches
-are dropped (counted, reported in the next batch); state changes, log lines and runtime notes
+are dropped (counted, reported in the next batch); state changes and runtime notes
 are kept (bounded), and so is the latest StatusSnapshot, which goes out as soon as there is room.
 
 The worker resigns and exits when the console says stop, when the socket reaches EOF (the
@@ -44,12 +44,12 @@ from vrrptui.engine.outputs import LogLine, StateChanged
 
 FLUSH_PERIOD = 0.03  # seconds between observation batches to the console
 HIGH_WATER = 1 << 20  # bytes waiting for the console beyond which observation batches are dropped
-KEPT_LIMIT = 5000  # state changes / log lines / notes held while the console does not read
+KEPT_LIMIT = 5000  # state changes / notes held while the console does not read
 LINES_KEPT = 200  # the runtime's own log lines held for the console
 FINAL_DRAIN = 2.0  # seconds the worker waits, after cleanup, for the console to take its last frames
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 _HEADER = struct.Struct("!I")
-_KEPT = (StateChanged, LogLine, RuntimeNote)  # rare and meaningful: never dropped for packets
+_KEPT = (StateChanged, RuntimeNote)  # rare and meaningful: never dropped for packets
 
 
 # --- framing (both sides) -------------------------------------------------------------------
@@ -303,9 +303,9 @@ class Worker:
     def _handle(self, message: tuple[Any, ...]) -> None:
         kind = message[0]
         if kind == "command":
-            _, ident, name, instance, args = message
+            _, ident, command = message
             try:
-                self.runtime.command_now(name, instance, *args)
+                self.runtime.command_now(command)
             except Exception as exc:
                 self.outbox.send(("reply", ident, portable(exc)))  # type: ignore[union-attr]
             else:
