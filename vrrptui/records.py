@@ -154,6 +154,9 @@ class Drill:
     takeover_ms: float | None = None  # acted -> new master's first advert
     vip_ms: float | None = None  # acted -> VIP answered from the new owner
     result: str = "running"  # running | ok | incomplete
+    old_last_advert_at: float | None = None  # the old master's last advert with priority > 0
+    theory_ms: float | None = None  # acted -> new master's first advert as the RFC's timers have it
+    client_outage_ms: float | None = None  # the lab client's longest time without a ping reply, beyond its interval
 
     @property
     def key(self) -> RouterKey:

@@ -26,12 +26,12 @@ def wall_time(at: float) -> float:
 
 class ObserverFeed:
     def __init__(self, loop: asyncio.AbstractEventLoop, observer: Observer, engine: Engine, log: LogFn,
-                 guarded: Callable[[Callable[..., None]], Callable[..., None]]) -> None:
+                 guarded: Callable[[Callable[..., None]], Callable[..., None]], snapshots: bool = True) -> None:
         self._loop, self._observer, self._engine, self._log = loop, observer, engine, log
         self._pending: list[Observation] = []
         self._scheduled = False
         self._snapshot_cb = guarded(self._snapshot)
-        self._snapshots: asyncio.TimerHandle | None = loop.call_later(SNAPSHOT_PERIOD, self._snapshot_cb)
+        self._snapshots = loop.call_later(SNAPSHOT_PERIOD, self._snapshot_cb) if snapshots else None
 
     def __call__(self, item: Observation) -> None:
         self._pending.append(item)

@@ -89,6 +89,7 @@ class Reloader:
         self._instances.update(current)
         # instances that are gone: whatever VIPs we still hold for them go too
         self._host.remove_all_vips(keep=set(current))
+        self._host.routing.reload(config, parsed)
         self._pool.open(parsed.instances)
         self._host.delete_vmacs(keep=parsed)
         await self._scripts.replace(parsed, scripts)

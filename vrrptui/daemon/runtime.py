@@ -1,22 +1,14 @@
 """The asyncio runtime around the sans-I/O engine (aioquic's adapter shape, see STYLE.md).
 
-It owns everything the engine must not: sockets, the clock, netlink, child processes.
-It feeds the engine `loop.time()`, carries out the actions it returns in order, and
-re-arms one timer at `engine.get_timer()` after every engine call.
+It owns what the engine must not (sockets, clock, netlink, child processes), feeds it `loop.time()`,
+carries out its actions in order and re-arms one timer at `engine.get_timer()` after every call. Its
+parts own their state (docs/ARCHITECTURE.md). On stop or a crash, masters resign with a priority-0
+advert and every VIP and VMAC this process added is removed.
 
     runtime = Runtime(config, log=ConsoleLog(), observer=callback)
     exit_code = asyncio.run(runtime.run())       # headless: handle_signals=True
-    # or, from a console hosting it in a worker thread:
-    threading.Thread(target=runtime.run_forever).start(); runtime.started.wait()
     runtime.command(Demote("VI_1")).result()     # thread-safe, returns a Future
     runtime.stop()                               # thread-safe: resign, remove VIPs, exit
-
-The parts, each owning its state: SocketPool (sockpool), SourceAddresses (sources),
-LinkEvents (linkevents), EngineTimer (timer), ObserverFeed (feed), Reloader (reloader),
-Lifecycle (lifecycle). Lifecycle without loss: VIPs of our instances left on the host by
-a crashed run are removed before the engine starts; on stop (or a crash anywhere in
-here) masters resign with a priority-0 advert, every VIP this process added is removed,
-VMACs are deleted.
 """
 
 from __future__ import annotations
@@ -73,7 +65,7 @@ class Runtime:
                  control_path: str | _Default | None = DEFAULT, handle_signals: bool = False) -> None:
         self.config = config
         self.log = log
-        self.observer = observer
+        self._observer = observer
         self.control_path = control_path
         self.handle_signals = handle_signals
         self.started = threading.Event()  # set once the engine runs (or start failed: see start_error)
@@ -98,17 +90,23 @@ class Runtime:
         self._cleaned = False
 
     @property
-    def exit_code(self) -> int:
-        return self.lifecycle.exit_code
+    def observer(self) -> Observer | None:
+        return self._observer
 
-    @property
-    def reloads(self) -> int:
-        return self._reloader.count if self._reloader is not None else 0
+    @observer.setter
+    def observer(self, observer: Observer | None) -> None:
+        """Attached once running (the metrics' watch), it gets records but no status snapshots."""
+        self._observer = observer
+        if self.engine is not None and self.loop is not None:
+            self._feed = None if observer is None else ObserverFeed(
+                self.loop, observer, self.engine, self._log, self.lifecycle.guarded, snapshots=False)
+
+    exit_code = property(lambda self: self.lifecycle.exit_code)
+    reloads = property(lambda self: self._reloader.count if self._reloader is not None else 0)
 
     # --- public, thread-safe ------------------------------------------------------
 
-    def run_forever(self) -> int:
-        """Run on a fresh event loop in the calling thread (the console's worker)."""
+    def run_forever(self) -> int:  # on a fresh event loop in the calling thread
         return asyncio.run(self.run())
 
     def stop(self) -> None:
@@ -187,6 +185,7 @@ class Runtime:
         host.create_vmacs(config.instances)
         host.remove_stale_vips(config.instances)
         host.remove_stale_firewall(config.instances)
+        host.routing.add_static(config)
         self._sources = sources = SourceAddresses(netlink, self._log)
         sources.primary = sources.compute(config)
         self._pool = pool = SocketPool(loop, guarded(self._on_readable), self._log)
@@ -215,8 +214,8 @@ class Runtime:
         if self.control_path is not None:
             path = default_socket_path() if isinstance(self.control_path, _Default) else str(self.control_path)
             self.control = await ControlServer.serving(self, path, self._log)
-        if self.observer is not None:
-            self._feed = ObserverFeed(loop, self.observer, engine, self._log, guarded)
+        if self._observer is not None:
+            self._feed = ObserverFeed(loop, self._observer, engine, self._log, guarded)
 
     def _require_loop(self) -> asyncio.AbstractEventLoop:
         if self.loop is None:
@@ -328,6 +327,7 @@ class Runtime:
 
     def _is_master(self, name: str) -> bool:
         return self.engine is not None and self.engine.machine(name).state is State.MASTER
+
     def _note(self, instance: str, text: str) -> None:
         if self._feed is not None and self.loop is not None:
             self._feed(RuntimeNote(self.loop.time(), instance, text))
@@ -362,7 +362,7 @@ class Runtime:
         host, feed = self.host, self._feed
         await self.lifecycle.run_steps([
             self._stop_timers, self._close_control, self._resign,
-            *([host.remove_all_vips] if host is not None else []),
+            *([host.remove_all_vips, host.routing.remove_static] if host is not None else []),
             self.scripts.stop, lambda: self.notify.drain(timeout=3.0), self._close_sockets,
             *([host.delete_vmacs] if host is not None else []),
             *([feed.flush] if feed is not None else []),
@@ -381,7 +381,6 @@ class Runtime:
     async def _close_control(self) -> None:
         if self.control is not None:
             await self.control.close()
-            self.control = None
 
     def _resign(self) -> None:
         engine, sources, pool = self.engine, self._sources, self._pool

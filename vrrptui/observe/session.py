@@ -11,15 +11,16 @@ from __future__ import annotations
 import ipaddress
 import struct
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from vrrptui.config.model import Config
 from vrrptui.records import RuntimeNote, StatusSnapshot
 from vrrptui.engine.outputs import Dropped, LogLine, State, StateChanged
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.observe.addresses import address_text, normal_address
-from vrrptui.observe.drills import DrillStore, DrillTracker
-from vrrptui.observe.health import Alarms, AlarmChange, RouterSeen, Verdict, assess
+from vrrptui.observe.drills import DrillStore, DrillTracker, client_outage_ms, theory_ms
+from vrrptui.observe.health import Alarms, AlarmChange, Verdict, assess
 from vrrptui.observe.history import History
 from vrrptui.records import Drill, Heard, RouterKey
 from vrrptui.observe.peers import PeerTable
@@ -33,6 +34,7 @@ from vrrptui.protocol.tcpdump import format_compact, format_packet
 MAX_LOG = 20_000  # advert-log entries (~8 s at 2,550/s, ~1 KB each with the decoded advert)
 MAX_PACKETS = 100_000  # frames kept for `w` (~40 s at 2,550/s, ~180 B each: ~18 MB)
 DRILL_HISTORY = 100
+CLIENT_WAIT = 3.0  # seconds a finished drill waits for the lab client's pings to come back
 
 
 LogRecord = Heard | StateChanged | Dropped | RuntimeNote | AlarmChange  # what the advert log holds, as received
@@ -111,6 +113,7 @@ class Session:
         self.packets_total = 0
         self.peer_macs: dict[str, str] = {}  # MAC -> router address, learned by the prober
         self.history = History(self.wall)
+        self._awaiting_client: list[Drill] = []  # finished, waiting for the lab client's pings
         self.alarms = Alarms()
         self.own_macs: set[str] = set()
         if config is not None:
@@ -195,15 +198,9 @@ class Session:
             for a in v.answers:
                 if a.owner:
                     answering.setdefault(a.owner, set()).add(v.vip)
-        out = []
-        for key in sorted(set(self.peers.keys()) | set(ours)):
-            routers = [RouterSeen(p.src, p.local, p.priority, self.peers.last_master_advert(key, p.src), p.interval,
-                                  p.version, tuple(m.value for m in p.mismatches),
-                                  bool(answering.get(p.src, set()) & set(p.vips)))
-                       for p in self.peers.peers(now, key)]
-            out.append(assess(key, now, instance=ours.get(key), routers=routers,
-                              split_brain=self.peers.split_brain(key, now)))
-        return out
+        return [assess(key, now, instance=ours.get(key), routers=self.peers.seen(key, now, answering),
+                       split_brain=self.peers.split_brain(key, now))
+                for key in sorted(set(self.peers.keys()) | set(ours))]
 
     def operator(self, action: str, instance: str, now: float, detail: str = "") -> None:
         """The operator acted on an instance (recorded in the event history)."""
@@ -261,15 +258,29 @@ class Session:
         self.timeline.mark(key, now, "D" if action == "demote" else "F")
         return drill
 
-    def tick(self, now: float) -> list[Drill]:
-        """Finish drills that are done: recorded in memory and appended to the JSON Lines file."""
-        done = self.drill_tracker.tick(now)
+    def tick(self, now: float, client_lines: Callable[[], list[str]] | None = None) -> list[Drill]:
+        """Finish drills that are done: recorded in memory, in the history and in the drill store.
+
+        `client_lines`: the lab client's `ping -D` output, when there is one: a drill then waits
+        (up to CLIENT_WAIT) for the client's pings to come back, to say how long it was cut off.
+        """
+        done = self._awaiting_client + self.drill_tracker.tick(now)
+        self._awaiting_client = []
         for change in self.alarms.update(self.verdicts(now), now):
             self.history.alarm(change)
             self._log(change)
+        finished = []
         for d in done:
+            ended = max(t for t in (d.acted_at, d.new_master_first_advert_at, d.vip_answered_at) if t is not None)
+            lines = client_lines() if client_lines is not None else []
+            outage = client_outage_ms(lines, self.wall(d.acted_at), self.wall(ended)) if lines else None
+            if lines and outage is None and now - ended < CLIENT_WAIT:
+                self._awaiting_client.append(d)
+                continue
+            d = replace(d, theory_ms=self._theory_ms(d), client_outage_ms=outage)
+            finished.append(d)
             self.drills.append(d)
-            self.history.drill(d, now, self.scope(d.instance), None, None)
+            self.history.drill(d, now, self.scope(d.instance))
             if self.drill_store is not None:
                 try:
                     self.drill_store.append(d)
@@ -277,7 +288,15 @@ class Session:
                     self.drill_errors.append(f"cannot append to {self.drill_store.path}: {e.strerror}")
         del self.drills[:-DRILL_HISTORY]
         self.peers.expire(now)
-        return done
+        return finished
+
+    def _theory_ms(self, d: Drill) -> float | None:
+        st = self.statuses.get(d.instance)
+        if st is None or d.new_master is None:
+            return None
+        ours = d.new_master in (st.primary_address, "this host")
+        priority = st.effective_priority if ours else self.peers.priority(d.key, d.new_master)
+        return theory_ms(d, st.version, st.learned_advert_int or st.advert_int, priority, ours)
 
     # --- pcap ----------------------------------------------------------------------
 
