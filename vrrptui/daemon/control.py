@@ -174,6 +174,7 @@ def status_reply(rt: Runtime, namespace: str | None) -> dict[str, Any]:
         "wall": rt.wall_time(loop_now),
         "reloads": rt.reloads,
         "instances": [s.to_json() for s in rt.status_now()],
+        "unclaimed_drops": dict(rt.engine.drops) if rt.engine is not None else {},
     }
 
 
@@ -295,6 +296,10 @@ def format_status(reply: dict[str, Any]) -> str:
                      f"priority 0 sent {c.get('priority_zero_sent', 0)}, received {c.get('priority_zero_received', 0)}")
         drops = {k: v for k, v in (c.get("drops") or {}).items() if v}
         lines.append("    drops            " + (", ".join(f"{k} {v}" for k, v in sorted(drops.items())) or "none"))
+    unclaimed = {k: v for k, v in (reply.get("unclaimed_drops") or {}).items() if v}
+    lines.append("")
+    lines.append("  packets no instance here claims: "
+                 + (", ".join(f"{k} {v}" for k, v in sorted(unclaimed.items())) or "none"))
     return "\n".join(lines)
 
 

@@ -66,6 +66,9 @@ def format_stats(reply: dict[str, Any]) -> str:
             f"    pseudo-header: {c.get('checksum_pseudo', 0)}",
             f"    message only: {c.get('checksum_message', 0)}",
         ]
+    unclaimed = reply.get("unclaimed_drops") or {}
+    lines.append("Packets no instance here claims (VRID not configured, or undecodable):")
+    lines += [f"    {reason}: {count}" for reason, count in sorted(unclaimed.items())]
     return "\n".join(lines) + "\n"
 
 

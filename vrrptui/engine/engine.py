@@ -40,7 +40,8 @@ import itertools
 from collections.abc import Callable, Iterable, Mapping
 
 from vrrptui.config.model import Config, VrrpInstance, VrrpScript
-from vrrptui.engine.machine import VrrpMachine
+from vrrptui.engine.machine import LOG_RATE_LIMIT, VrrpMachine
+from vrrptui.engine.ratelimit import LogLimiter
 from vrrptui.engine.outputs import Dropped, LogLine, Output, Reason, RunGroupNotify, State, StateChanged
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.engine.tracking import script_outcome
@@ -65,6 +66,7 @@ class Engine:
         self.config = config
         self.created_at = now
         self.drops: dict[str, int] = {r.value: 0 for r in DropReason}  # packets no instance claimed
+        self._log_limit = LogLimiter(LOG_RATE_LIMIT)
         self._machines: dict[str, VrrpMachine] = {}
         self._by_key: dict[DemuxKey, VrrpMachine] = {}
         self._peers: dict[str, tuple[str, ...]] = {}  # instance -> the other members of its sync group
@@ -187,14 +189,21 @@ class Engine:
                 out = self._coordinate(machine.note_drop(result.reason, src, now, text), now)
                 self._push_timer(machine)
                 return out
-            self.drops[result.reason.value] += 1
-            return [Dropped(None, result.reason, src, now, text)]
+            return self._unclaimed(result.reason, src, now, text)
         machine = self._by_key.get((ifname, family, result.vrid))
         if machine is None:
-            self.drops[DropReason.VRID.value] += 1
-            return [Dropped(None, DropReason.VRID, src, now, f"VRID {result.vrid} on {ifname}: no vrrp_instance")]
+            return self._unclaimed(DropReason.VRID, src, now, f"VRID {result.vrid} on {ifname}: no vrrp_instance here")
         out = self._coordinate(machine.receive(result, src, ttl, not _is_multicast(dst), now), now)
         self._push_timer(machine)
+        return out
+
+    def _unclaimed(self, reason: DropReason, src: IPAddress, now: float, text: str) -> list[Output]:
+        """A packet no instance claims: counted (status, stats dump), logged at a bounded rate (--log-detail)."""
+        self.drops[reason.value] += 1
+        out: list[Output] = [Dropped(None, reason, src, now, text)]
+        line = self._log_limit.text(reason, now, f"dropped packet: {text}")
+        if line is not None:
+            out.append(LogLine(line, detail=True))
         return out
 
     def interface_state(self, ifname: str, up: bool, now: float) -> list[Output]:
