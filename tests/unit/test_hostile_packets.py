@@ -96,6 +96,17 @@ def test_flood_does_not_touch_the_backup_down_timer():
     assert clock.m.get_timer() == deadline
 
 
+def test_a_flood_leaves_one_timer_entry_per_machine():
+    # every received advert used to push a heap entry, live until the deadline passed: 10 MB per 100k
+    engine = Engine(config(instance(authentication=Authentication("PASS", "1212"))), PRIMARY)
+    engine.start(0.0)
+    bad = replace(engine.machine("VI_1").advert(200), auth_data=b"9999\0\0\0\0")
+    for i, src in enumerate(random_sources(5000)):
+        engine.receive_packet("eth0", src, MCAST_V4, 255, wire(bad, src), 0.5 + i * 1e-4)
+    assert len(engine._timers) == 1
+    assert engine.get_timer() == pytest.approx(3.609375)
+
+
 def test_engine_logs_unknown_vrids_at_a_bounded_rate_and_counts_them():
     engine = Engine(config(), PRIMARY)
     engine.start(0.0)

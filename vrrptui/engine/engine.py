@@ -82,6 +82,7 @@ class Engine:
         # other entry point is rare and rebuilds the heap (O(n)). With 255 instances a scan of all
         # machines per packet cost more than the rest of the receive path.
         self._timers: list[tuple[float, int, str]] = []
+        self._pushed: dict[str, float] = {}  # each machine's deadline in the heap: one entry, however many packets
         self._timer_seq = itertools.count()
         self._rescan = True
         for inst in config.instances:
@@ -146,6 +147,8 @@ class Engine:
             if machine is not None and machine.get_timer() == deadline:
                 return deadline
             heapq.heappop(heap)
+            if self._pushed.get(name) == deadline:
+                del self._pushed[name]
         return None
 
     def handle_timer(self, now: float) -> list[Output]:
@@ -155,6 +158,7 @@ class Engine:
         heap = self._timers
         while heap and heap[0][0] <= now:
             _, _, name = heapq.heappop(heap)
+            self._pushed.pop(name, None)
             machine = self._machines.get(name)
             if machine is not None and (t := machine.get_timer()) is not None and t <= now:
                 due[name] = machine
@@ -166,12 +170,15 @@ class Engine:
 
     def _push_timer(self, machine: VrrpMachine) -> None:
         deadline = machine.get_timer()
-        if deadline is not None:
+        # a flood of dropped adverts leaves the deadline where it was: no entry per packet
+        if deadline is not None and self._pushed.get(machine.name) != deadline:
+            self._pushed[machine.name] = deadline
             heapq.heappush(self._timers, (deadline, next(self._timer_seq), machine.name))
 
     def _rebuild_timers(self) -> None:
         self._timers = [(t, next(self._timer_seq), m.name) for m in self._machines.values()
                         if (t := m.get_timer()) is not None]
+        self._pushed = {name: t for t, _, name in self._timers}
         heapq.heapify(self._timers)
         self._rescan = False
 
