@@ -36,6 +36,7 @@ from vrrptui.daemon.host import HostChanges, configured_source
 from vrrptui.daemon.notify import NotifyRunner
 from vrrptui.daemon.observations import AdvertSent, Observation, PacketReceived, RuntimeNote, StatusSnapshot
 from vrrptui.daemon.scripts import ScriptRunner
+from vrrptui.daemon.vipguard import VipGuard
 from vrrptui.engine.engine import Engine
 from vrrptui.engine.outputs import (
     AddVips,
@@ -48,6 +49,7 @@ from vrrptui.engine.outputs import (
     RunNotify,
     SendAdvert,
     StartGratuitous,
+    State,
     StateChanged,
     StopGratuitous,
 )
@@ -116,6 +118,7 @@ class Runtime:
         self._flush_scheduled = False
         self._snapshot_handle: asyncio.TimerHandle | None = None
         self._garp: GratuitousSchedule | None = None
+        self._vipguard: VipGuard | None = None
         self.scripts = ScriptRunner(self._on_script_change, self._log)
         self.notify = NotifyRunner(self._log)
         self.reloads = 0
@@ -255,6 +258,8 @@ class Runtime:
         self.netlink = Netlink()
         self.host = host = HostChanges(self.netlink, loop, self._log, self._note, self._guarded)
         self._garp = GratuitousSchedule(loop, host.send_gratuitous_burst)
+        self._vipguard = VipGuard(host, self._instances.get, self._is_master, self._has_source,
+                                  self._announce_again, self._log)
         host.create_vmacs(self.config.instances)
         host.remove_stale_vips(self.config.instances)
         self._primary = self._primary_addresses(self.config)
@@ -470,14 +475,52 @@ class Runtime:
         engine = self.engine
         changes = self._linkwatch.read()
         addresses = self._linkwatch.changed_addresses()
-        if engine is None or not (changes or addresses):
+        removed = self._linkwatch.removed_addresses()
+        recreated = self._linkwatch.recreated()
+        if engine is None or not (changes or addresses or recreated):
             return
         loop = self._require_loop()
+        if recreated:
+            self._reopen_sockets(recreated)
         for ifname, up in changes:
             self._process(engine.interface_state(ifname, up, loop.time()))
         if addresses:
             self._note_address_changes(addresses)
+        guard = self._vipguard
+        if guard is not None and any([guard.removed(ifname, gone) for ifname, gone in removed.items()]):
+            # after the primaries' refresh (queued above): a VIP flushed with the primary is not put back
+            loop.call_soon(self._guarded(guard.restore))
         self._rearm()
+
+    def _reopen_sockets(self, interfaces: set[str]) -> None:
+        """An interface was deleted and created again: sockets bound to the old one are deaf and mute."""
+        loop = self._require_loop()
+        for key in [k for k in self._recv_sockets if k[0] in interfaces]:
+            sock = self._recv_sockets.pop(key)
+            loop.remove_reader(sock.fileno())
+            sock.close()
+        for key in [k for k in self._send_only if k[0] in interfaces]:
+            self._send_only.pop(key).close()
+        self._log(LogLine(f"{', '.join(sorted(interfaces))} created again: reopening its VRRP sockets"))
+        try:
+            self._open_sockets(self.config)
+        except OSError as exc:  # gone again already: the next link event retries
+            self._log(LogLine(f"cannot reopen VRRP sockets: {exc}", level="warning"))
+
+    def _is_master(self, name: str) -> bool:
+        return self.engine is not None and self.engine.machine(name).state is State.MASTER
+
+    def _has_source(self, inst: VrrpInstance) -> bool:
+        """The instance's interface still has an address its adverts can come from (a fresh dump)."""
+        if configured_source(inst) is not None:
+            return True
+        ifname = self.recv_interface(inst)
+        index = self._linkwatch.index(ifname) if self._linkwatch is not None else None
+        return self._interface_primaries(ifname, [inst], index)[0] is not None
+
+    def _announce_again(self, inst: VrrpInstance) -> None:
+        self._host().send_gratuitous_burst(inst, inst.garp_master_repeat,
+                                           max(inst.garp_interval, inst.gna_interval), False)
 
     def _note_address_changes(self, changed: dict[str, set[IPAddress] | None]) -> None:
         """Remember which interfaces may have a new primary; refresh them all on the next loop iteration.
@@ -530,6 +573,8 @@ class Runtime:
                 self._log(LogLine(f"Deassigned address {old} from interface {ifname}", detail=True))
                 self._log(LogLine(f"({inst.name}) no IPv{inst.family} address left on {ifname}: "
                                   f"adverts cannot be sent until one is added", level="warning"))
+                # FAULT; a master resigns from the address it just lost, so _primary changes after
+                self._process(engine.address_state(inst.name, False, loop.time()))
                 self._primary[inst.name] = _unspecified(inst.family)
             return
         if new == old:
@@ -537,6 +582,7 @@ class Runtime:
         self._log(LogLine(f"Assigned address {new} for interface {ifname}", detail=True))
         self._primary[inst.name] = new
         self._process(engine.set_primary_address(inst.name, new, loop.time()))
+        self._process(engine.address_state(inst.name, True, loop.time()))
 
     def _on_script_change(self, name: str, ok: bool, exit_status: int | None, timed_out: bool) -> None:
         engine, loop = self.engine, self.loop

@@ -223,6 +223,11 @@ class Engine:
         self._rescan = True
         return self.machine(name).set_primary_address(address, now)
 
+    def address_state(self, name: str, present: bool, now: float) -> list[Output]:
+        """`name`'s interface lost (False) or got back (True) every address its adverts could come from."""
+        self._rescan = True
+        return self._coordinate(self.machine(name).address_state(present, now), now)
+
     def script_state(
         self, script_name: str, ok: bool, now: float, *, exit_status: int | None = None, timed_out: bool = False
     ) -> list[Output]:

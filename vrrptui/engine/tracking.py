@@ -75,6 +75,7 @@ class Tracking:
     def __init__(self, instance: VrrpInstance, scripts: Mapping[str, VrrpScript]) -> None:
         self.instance = instance
         self.link_up = True  # the instance's own interface
+        self.address_up = True  # its interface still has an address to send adverts from
         self.trackers: list[Tracker] = []
         for ti in instance.track_interfaces:
             self.trackers.append(Tracker("interface", ti.name, ti.weight))
@@ -98,6 +99,13 @@ class Tracking:
                 changed = True
         return changed
 
+    def set_address(self, present: bool) -> bool:
+        """The interface gained or lost the address adverts come from; True when that changed."""
+        if self.address_up == present:
+            return False
+        self.address_up = present
+        return True
+
     def set_script(self, name: str, ok: bool) -> bool:
         changed = False
         for t in self.trackers:
@@ -116,6 +124,8 @@ class Tracking:
     def faults(self) -> list[str]:
         """Why the instance must be in FAULT (empty: it need not be)."""
         found = [] if self.link_up else [f"interface {self.instance.interface} down"]
+        if not self.address_up:
+            found.append(f"no IPv{self.instance.family} address on {self.instance.interface}")
         found += [t.describe() for t in self.trackers if t.faulting]
         return found
 

@@ -124,6 +124,9 @@ class LinkWatcher:
             self._names: dict[int, str] = {}
             # interface -> addresses that came or went; None: unknown (events were lost), recheck all
             self._address_changed: dict[str, set[Address] | None] = {}
+            self._address_removed: dict[str, set[Address]] = {}  # interface -> addresses deleted
+            self._last_index: dict[str, int] = {}  # every name's latest index, kept after the link goes
+            self._recreated: set[str] = set()  # names that came back with another index
             self._resync()
         except BaseException:
             self._sock.close()
@@ -153,6 +156,17 @@ class LinkWatcher:
         changed, self._address_changed = self._address_changed, {}
         return changed
 
+    def removed_addresses(self) -> dict[str, set[Address]]:
+        """Per interface, the addresses deleted since the last call (after `read()`)."""
+        removed, self._address_removed = self._address_removed, {}
+        return removed
+
+    def recreated(self) -> set[str]:
+        """Interfaces deleted and created again under the same name (a new index) since the last
+        call: sockets bound to the old one hear nothing any more."""
+        names, self._recreated = self._recreated, set()
+        return names
+
     def read(self) -> list[tuple[str, bool]]:
         changes: list[tuple[str, bool]] = []
         while True:
@@ -176,6 +190,8 @@ class LinkWatcher:
             name = self._names.get(index)
             if name is None:
                 return
+            if kind == RTM_DELADDR and address is not None:
+                self._address_removed.setdefault(name, set()).add(address)
             if address is None:
                 self._address_changed[name] = None
             elif name not in self._address_changed:
@@ -199,6 +215,9 @@ class LinkWatcher:
         if old_name is not None and old_name != name and self._up.pop(old_name, None):
             changes.append((old_name, False))  # renamed: the old name is gone
         self._names[index] = name
+        if self._last_index.setdefault(name, index) != index:
+            self._last_index[name] = index
+            self._recreated.add(name)
         up = bool(flags & IFF_UP) and bool(flags & IFF_RUNNING)
         if self._up.get(name) != up:
             self._up[name] = up

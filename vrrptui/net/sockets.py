@@ -24,6 +24,7 @@ VRRP_TOS = 0xC0  # internetwork control precedence, as keepalived sets
 
 # Linux values missing from Python 3.11's socket module (include/uapi/linux/in.h).
 IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)
+IP_TRANSPARENT = getattr(socket, "IP_TRANSPARENT", 19)
 IP_MULTICAST_ALL = getattr(socket, "IP_MULTICAST_ALL", 49)
 IPV6_MULTICAST_ALL = getattr(socket, "IPV6_MULTICAST_ALL", 29)
 
@@ -93,6 +94,10 @@ class VrrpSocket:
             # Only the groups this socket joined, not every group any socket joined
             s.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)
             s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, _IP_MREQN.pack(b"\0" * 4, b"\0" * 4, self.ifindex))
+            try:  # a master whose address was just deleted still resigns from it (needs CAP_NET_ADMIN)
+                s.setsockopt(socket.IPPROTO_IP, IP_TRANSPARENT, 1)
+            except PermissionError:
+                pass
             if join_multicast:
                 mreq = _IP_MREQN.pack(MCAST_V4.packed, b"\0" * 4, self.ifindex)
                 s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
