@@ -33,7 +33,7 @@ from vrrptui.engine.outputs import (
     StateChanged,
     StopGratuitous,
 )
-from vrrptui.engine.status import InstanceStatus
+from vrrptui.engine.status import InstanceStatus, machine_status
 from vrrptui.engine.tracking import PRIORITY_MAX_BACKUP, PRIORITY_MIN, PRIORITY_OWNER, Tracking
 from vrrptui.protocol import timers
 from vrrptui.protocol.packet import Advert, ChecksumForm, DropReason, IPAddress
@@ -357,40 +357,7 @@ class VrrpMachine:
         return self._flush()
 
     def status(self, now: float) -> InstanceStatus:
-        inst = self.instance
-        is_master = self.state is State.MASTER
-        return InstanceStatus(
-            name=self.name,
-            interface=inst.interface,
-            vrid=inst.vrid,
-            version=inst.version,
-            family=inst.family,
-            state=self.state.value,
-            state_since=self.state_since,
-            configured_priority=inst.priority,
-            effective_priority=self.effective_priority,
-            priority_reason=self.priority_reason,
-            primary_address=str(self.primary_address),
-            master_address=str(self.primary_address if is_master else self.master_address)
-            if (is_master or self.master_address is not None)
-            else None,
-            master_priority=self.effective_priority if is_master else self.master_priority,
-            advert_int=inst.advert_int,
-            learned_advert_int=self.master_adver_int if inst.version == 3 and not is_master else None,
-            skew_time=self.skew_time,
-            master_down_interval=self.master_down_interval,
-            master_down_at=self._deadline if self.state is State.BACKUP else None,
-            preempt=self.preempt,
-            preempt_delay=self.preempt_delay,
-            last_transition=self.last_transition,
-            last_reason=self.last_reason.value if self.last_reason else "",
-            vips=tuple(str(v) for v in inst.all_vips),
-            vmac=inst.vmac_address if inst.use_vmac else None,
-            unicast_peers=tuple(str(p.address) for p in inst.unicast_peers),
-            trackers=self.tracking.rows(),
-            held=self.held,
-            counters=self.counters.copy(),
-        )
+        return machine_status(self, now)
 
     # --- receiving, per state (RFC 5798 6.4.2 / 6.4.3) ---------------------------
 
