@@ -26,13 +26,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vrrptui import __version__
+from vrrptui.daemon.controlguard import (
+    IDLE_TIMEOUT,
+    MAX_CLIENTS,
+    MAX_REQUEST,
+    UnsafeDirectory,
+    bind_private,
+    check_directory,
+    parse_request,
+    prepare_directory,
+    printable,
+)
 
 if TYPE_CHECKING:
     from vrrptui.daemon.runtime import Runtime
 
 DEFAULT_DIR = "/run/vrrptui"
 DEFAULT_LINK = "default"
-MAX_REQUEST = 64 * 1024
 
 
 def runtime_dir() -> Path:
@@ -76,17 +86,16 @@ class ControlServer:
         self.runtime = runtime
         self.path = Path(path)
         self._server: asyncio.AbstractServer | None = None
+        self._clients: set[asyncio.Task[Any]] = set()
         self._linked = False
         self.namespace = network_namespace_name()
 
     async def start(self) -> None:
         directory = self.path.parent
-        directory.mkdir(parents=True, exist_ok=True)
+        prepare_directory(directory)  # refuses a directory another user could write to
         _remove_stale_sockets(directory)
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
-        self._server = await asyncio.start_unix_server(self._serve, path=str(self.path), limit=MAX_REQUEST)
-        os.chmod(self.path, 0o600)  # root only: the commands move VIPs
+        sock = bind_private(self.path)  # 0600 (root only: the commands move VIPs), no race
+        self._server = await asyncio.start_unix_server(self._serve, sock=sock, limit=MAX_REQUEST)
         link = directory / DEFAULT_LINK
         try:
             tmp = directory / f".{DEFAULT_LINK}.{os.getpid()}"
@@ -101,6 +110,9 @@ class ControlServer:
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
+            for task in self._clients:  # connected clients end quietly with the daemon
+                task.cancel()
+            await asyncio.gather(*self._clients, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 1.0)
             self._server = None
@@ -114,19 +126,28 @@ class ControlServer:
                     _relink_newest(self.path.parent)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None  # asyncio runs each connection's handler as a task
         try:
+            if len(self._clients) >= MAX_CLIENTS:
+                await self._reply(writer, {"ok": False, "error": f"busy: {MAX_CLIENTS} clients connected"})
+                return
+            self._clients.add(task)
             while True:
                 try:
-                    line = await reader.readline()
+                    line = await asyncio.wait_for(reader.readline(), IDLE_TIMEOUT)
                 except (asyncio.LimitOverrunError, ValueError):
                     await self._reply(writer, {"ok": False, "error": f"request longer than {MAX_REQUEST} bytes"})
                     break
+                except TimeoutError:
+                    break  # idle: a held connection must not pin a file descriptor forever
                 if not line:
                     break
                 await self._reply(writer, self.handle(line))
-        except (ConnectionError, asyncio.IncompleteReadError):
+        except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
             pass
         finally:
+            self._clients.discard(task)
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
@@ -134,21 +155,22 @@ class ControlServer:
     @staticmethod
     async def _reply(writer: asyncio.StreamWriter, reply: dict[str, Any]) -> None:
         writer.write(json.dumps(reply, default=str).encode() + b"\n")
-        await writer.drain()
+        await asyncio.wait_for(writer.drain(), IDLE_TIMEOUT)  # a client that never reads is idle too
 
     def handle(self, line: bytes) -> dict[str, Any]:
         try:
-            request = json.loads(line)
-            if not isinstance(request, dict):
-                raise ValueError("a request is a JSON object")
-        except ValueError as exc:
+            request = parse_request(line)
+        except (ValueError, RecursionError) as exc:
             return {"ok": False, "error": f"bad request: {exc}"}
         cmd = request.get("cmd")
         try:
             if cmd == "status":
                 return {"ok": True, **self.status()}
             if cmd == "set_priority":
-                self.runtime.command_now("set_priority", str(request.get("instance")), request.get("priority"))
+                priority = request.get("priority")
+                if type(priority) is not int:
+                    raise ValueError(f"priority must be a whole number, not {json.dumps(priority)[:40]}")
+                self.runtime.command_now("set_priority", str(request.get("instance")), priority)
             elif cmd in ("demote", "failover", "resume"):
                 self.runtime.command_now(cmd, str(request.get("instance")))
             else:
@@ -310,6 +332,12 @@ def status_main(argv: list[str]) -> int:
     target.add_argument("--socket", metavar="PATH", help="the control socket of one vrrptui")
     target.add_argument("--pid", type=int, metavar="N", help="the vrrptui with this pid")
     args = parser.parse_args(argv)
+    if not args.socket:
+        try:  # a socket another user could have put there could forge a status or capture a command
+            check_directory(runtime_dir())
+        except UnsafeDirectory as exc:
+            print(f"vrrptui status: not trusting {runtime_dir()}: {exc}", file=sys.stderr)
+            return 1
     if args.socket:
         paths = [Path(args.socket)]
     elif args.pid is not None:
@@ -343,5 +371,5 @@ def status_main(argv: list[str]) -> int:
         json.dump({"daemons": replies}, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
     else:
-        print("\n\n".join(format_status(r) for r in replies))
+        print(printable("\n\n".join(format_status(r) for r in replies)))  # no escape sequences from a reply
     return 0 if replies and not failed else 1
