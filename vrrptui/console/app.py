@@ -29,6 +29,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
+from vrrptui import safefiles
 from vrrptui.console.backends import Backend, NullBackend, RuntimeBackend, SniffBackend
 from vrrptui.console.panes import (
     LAB_PING_LOG, AdvertLog, DrillsPane, HeaderBar, InstancesPane, LabPingPane, PeersPane, TimelinePane, VipPane,
@@ -37,7 +38,7 @@ from vrrptui.console.panes import (
 from vrrptui.console.keys import KEYS_ENV, KeymapError, binding_ids, keys_file, load_keymap
 from vrrptui.console.screens import FilterDialog, HelpScreen, PriorityDialog
 from vrrptui.engine.status import InstanceStatus
-from vrrptui.observe.drills import DEMOTE, FAILOVER, default_drills_path
+from vrrptui.observe.drills import DEMOTE, FAILOVER, default_drills_path, default_pcap_dir
 from vrrptui.observe.host import HostMonitor, HostStats
 from vrrptui.observe.session import Session, parse_filter
 
@@ -97,7 +98,7 @@ class VrrpConsole(App[int]):
         host: Any = None,
         prober_factory: Callable[[Callable[[list[Any]], None]], Any] | None = None,
         lab_ping_path: Path = LAB_PING_LOG,
-        pcap_dir: Path = Path("."),
+        pcap_dir: Path | None = None,
         refresh_every: float = 0.25,
         timers: bool = True,
         start_backend: bool = True,
@@ -113,7 +114,7 @@ class VrrpConsole(App[int]):
         self.prober_factory = prober_factory
         self.prober: Any = None
         self.lab_ping_path = lab_ping_path
-        self.pcap_dir = pcap_dir
+        self.pcap_dir = pcap_dir or default_pcap_dir()
         self.refresh_every = refresh_every
         self.timers = timers
         self.start_backend = start_backend
@@ -389,11 +390,12 @@ class VrrpConsole(App[int]):
         self.refresh_header()
 
     def action_write_pcap(self) -> None:
-        path = self.pcap_dir / time.strftime("vrrptui-%Y%m%d-%H%M%S.pcap")
+        path = self.pcap_dir.absolute() / time.strftime("vrrptui-%Y%m%d-%H%M%S.pcap")
         try:
+            safefiles.private_dir(path.parent)  # ours, nobody else may write there: no planted symlinks
             count = self.session.write_pcap(path)
         except OSError as exc:
-            self.notify(f"cannot write {path}: {exc.strerror}", severity="error")
+            self.notify(f"cannot write {path}: {exc.strerror or exc}", severity="error")
             return
         self.notify(f"wrote {count} packets to {path} (tcpdump -r / Wireshark)")
 
@@ -452,7 +454,9 @@ def _parser(prog: str, what: str) -> argparse.ArgumentParser:
     p.add_argument("--drills", type=Path, default=None,
                    help="JSON Lines file drills are appended to (default: /var/lib/vrrptui/drills.jsonl as "
                         "root, else $XDG_STATE_HOME/vrrptui/drills.jsonl or ~/.local/state/vrrptui/drills.jsonl)")
-    p.add_argument("--pcap-dir", type=Path, default=Path("."), help="where `w` writes pcap files")
+    p.add_argument("--pcap-dir", type=Path, default=None,
+                   help="where `w` writes pcap files, a directory only you may write to (default: pcaps/ beside "
+                        "the drills)")
     p.add_argument("--keys", type=Path, default=None, metavar="FILE",
                    help=f"remap keys: lines `binding_id = key`, e.g. `demote = x` (default ${KEYS_ENV}; "
                         "`?` in the console lists the ids)")
