@@ -94,3 +94,35 @@ def test_remapped_key_acts_and_the_help_shows_it(tmp_path):
     before, after, rows = asyncio.run(run())
     assert before == [] and after == [("demote", "VI_1", ())]
     assert ("x", "Hand over gracefully (priority 0) and hold as backup; starts a drill", "demote") in rows
+
+
+@pytest.mark.parametrize("key", ["ctrl+shift+alt+zz", "zz", "ctrl+ctrl+x", "hyperctrl+x", "ctrl+"])
+def test_keys_no_terminal_can_send_are_refused(key):
+    with pytest.raises(KeymapError) as e:
+        parse(f"demote = {key}\n")
+    assert str(e.value).startswith(f"keys.conf:1: {key}: ")
+
+
+@pytest.mark.parametrize("key", ["x", "ctrl+x", "f5", "shift+f5", "alt+pageup", "backspace", "exclamation_mark",
+                                 "!", "X"])
+def test_keys_a_terminal_sends_are_accepted(key):
+    assert parse(f"demote = {key}\n") == {"demote": key}
+
+
+def test_every_error_of_a_keys_file_is_reported_at_once():
+    with pytest.raises(KeymapError) as e:
+        parse("demote x\ndemolish = y\nfailover = zz\nresume = q\n")
+    assert [line.split(": ", 1)[0] for line in str(e.value).splitlines()] == [
+        "keys.conf:1", "keys.conf:2", "keys.conf:3", "keys.conf:4"]
+
+
+def test_help_names_the_remapped_drill_keys(tmp_path):
+    async def run():
+        app = h.make_app(tmp_path, keymap={"demote": "x", "failover": "ctrl+f"})
+        async with app.run_test(size=(150, 45)) as pilot:
+            await pilot.press("question_mark")
+            await pilot.pause()
+            return app.screen.drill_keys
+
+    drill_keys = asyncio.run(run())
+    assert drill_keys == "x and ^f"

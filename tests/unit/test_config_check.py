@@ -38,19 +38,19 @@ def test_table_shows_trackers_notify_and_multicast(tmp_path, capsys):
     conf = tmp_path / "keepalived.conf"
     conf.write_text(
         'vrrp_script chk {\n  script "/bin/true"\n  weight -20\n}\n'
-        "vrrp_instance VI_6 {\n  interface lo\n  virtual_router_id 45\n  priority 191\n  advert_int 10\n"
+        "vrrp_instance VI_6 {\n  interface eth0\n  virtual_router_id 45\n  priority 191\n  advert_int 10\n"
         '  notify "/bin/notify.sh"\n  track_script {\n    chk\n  }\n  virtual_ipaddress {\n    fe80::1/64\n  }\n}\n')
     assert cli_main(["--check", str(conf)]) == 0
     out = capsys.readouterr().out
     row = out.splitlines()[1]
-    for cell in ("VI_6", "lo", "45", "v3 IPv6", "BACKUP", "191", "10 s", "multicast ff02::12", "none", "fe80::1/64",
+    for cell in ("VI_6", "eth0", "45", "v3 IPv6", "BACKUP", "191", "10 s", "multicast ff02::12", "none", "fe80::1/64",
                  "script chk weight -20", "notify: /bin/notify.sh"):
         assert cell in row
 
 
 def test_broken_config_exits_2_with_the_line_on_stderr(tmp_path, capsys):
     conf = tmp_path / "keepalived.conf"
-    conf.write_text("vrrp_instance VI_1 {\n  interface lo\n  virtual_router_id 300\n}\n")
+    conf.write_text("vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 300\n}\n")
     assert cli_main(["--check", str(conf)]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""

@@ -239,6 +239,6 @@ def test_explicit_version_2_with_ipv6_switches_to_3(tmp_path):
 
 
 def test_not_implemented_keepalived_keyword(tmp_path):
-    path = write(tmp_path, instance("  accept\n  virtual_ipaddress { 10.0.0.1 }\n"))
-    assert only(warnings(path)).startswith(f"{path}:4: warning: 'accept' in vrrp_instance is a keepalived keyword "
+    path = write(tmp_path, instance("  smtp_alert\n  virtual_ipaddress { 10.0.0.1 }\n"))
+    assert only(warnings(path)).startswith(f"{path}:4: warning: 'smtp_alert' in vrrp_instance is a keepalived keyword "
                                            f"vrrptui does not act on")

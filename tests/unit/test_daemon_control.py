@@ -21,7 +21,7 @@ from vrrptui.engine.engine import Engine
 CONF = """
 vrrp_instance VI_1 {
     state BACKUP
-    interface lo
+    interface eth0
     virtual_router_id 51
     priority 150
     advert_int 0.1
@@ -56,7 +56,7 @@ def test_status_text_reads_like_show_vrrp(config) -> None:  # type: ignore[no-un
              "monotonic": now, "wall": 1_700_000_000.0, "instances": [json.loads(json.dumps(inst))]}
     text = format_status(reply)
     assert "vrrptui 0.1.0 pid 42 (netns vrrptui-r1), config /etc/keepalived/keepalived.conf" in text
-    assert "VI_1: MASTER  (VRID 51, VRRPv3 IPv4, interface lo)" in text
+    assert "VI_1: MASTER  (VRID 51, VRRPv3 IPv4, interface eth0)" in text
     assert "(2.5 s ago); last transition BACKUP -> MASTER (master down timer expired)" in text
     assert "priority         150 effective, 150 configured" in text
     assert "master           192.168.1.11 (this router) priority 150" in text

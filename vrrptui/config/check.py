@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from vrrptui.config.model import Config, ConfigError, Diagnostic, VrrpInstance
+from vrrptui.config.model import Config, ConfigError, VrrpInstance
 from vrrptui.config.parser import parse_config
 
 EXIT_OK = 0
@@ -20,10 +20,6 @@ USAGE = "usage: vrrptui --check CONF\n"
 HEADERS = ("INSTANCE", "INTERFACE", "VRID", "VERSION", "STATE", "PRIORITY", "ADVERT", "TRANSPORT", "AUTH",
            "VIPS", "TRACK", "NOTIFY")
 MULTICAST_GROUP = {4: "224.0.0.18", 6: "ff02::12"}  # RFC 5798 5.1.1.2 / 5.1.2.2
-
-
-def _format_diagnostic(d: Diagnostic) -> str:
-    return str(d) if d.line > 0 else f"{d.file}: {d.severity}: {d.message}"
 
 
 def _seconds(value: float) -> str:
@@ -129,13 +125,13 @@ def main(argv: list[str], stdout: TextIO | None = None, stderr: TextIO | None = 
         config = parse_config(path)
     except ConfigError as exc:
         for d in exc.diagnostics:
-            stderr.write(_format_diagnostic(d) + "\n")
+            stderr.write(str(d) + "\n")
         errors = sum(1 for d in exc.diagnostics if d.severity == "error")
         stderr.write(f"Configuration {path} is invalid: {errors} error{'s' if errors != 1 else ''}; "
                      f"vrrptui would not start\n")
         return EXIT_INVALID
     for d in config.warnings:
-        stderr.write(_format_diagnostic(d) + "\n")
+        stderr.write(str(d) + "\n")
     if config.instances:
         stdout.write(render_table(HEADERS, [instance_row(i, config) for i in config.instances]) + "\n")
     n = len(config.instances)

@@ -23,6 +23,7 @@ from vrrptui.config.model import (
     VrrpInstance,
 )
 from vrrptui.config.values import Reporter
+from vrrptui.config.wire_rules import WIRE_HANDLERS, apply_wire_rules
 
 SECTION = "vrrp_instance"
 TRACK_WEIGHT = (-253, 253)  # keepalived.conf(5) range for track_* weights
@@ -347,11 +348,12 @@ INSTANCE_HANDLERS: dict[str, Handler] = {
     "gna_interval": _seconds("gna_interval", 0.0, 1.0),
     "debug": _debug,
     "dont_track_primary": _flag("dont_track_primary"),
+    **WIRE_HANDLERS,
 }
 
 # keepalived keywords that vrrptui parses past without acting on them.
 INSTANCE_NOT_IMPLEMENTED = {
-    "accept", "no_accept", "strict_mode", "smtp_alert", "lvs_sync_daemon_interface", "native_ipv6",
+    "smtp_alert", "lvs_sync_daemon_interface", "native_ipv6",
     "garp_lower_prio_delay", "garp_lower_prio_repeat", "lower_prio_no_advert", "higher_prio_send_advert",
     "kernel_rx_buf_size", "track_file", "track_process", "track_bfd", "virtual_routes", "virtual_rules",
     "unicast_ttl", "check_unicast_src", "mcast_dst_ip", "skip_check_adv_addr", "use_ipvlan", "notify_deleted",
@@ -485,6 +487,8 @@ def finish_instance(r: Reporter, d: InstanceDraft, global_defs: GlobalDefs) -> V
     priority = d.fields.get("priority", 255 if state == "MASTER" else 100)
     if state is None:
         state = "MASTER" if priority == 255 else "BACKUP"
+    decided = apply_wire_rules(r, d, global_defs, state, priority, version, family)
+    state = decided.state
     _apply_preempt_rules(r, d, state, priority)
 
     if d.fields.get("authentication") is not None and version == 3:
@@ -496,7 +500,8 @@ def finish_instance(r: Reporter, d: InstanceDraft, global_defs: GlobalDefs) -> V
         if name not in d.fields and getattr(global_defs, global_name) is not None:
             d.fields[name] = getattr(global_defs, global_name)
 
-    if sum(1 for x in r.diagnostics if x.severity == "error") > errors_before or "vrid" not in d.fields:
+    if not decided.ok or sum(1 for x in r.diagnostics if x.severity == "error") > errors_before \
+            or "vrid" not in d.fields:
         return None  # the reasons are already reported
     fields = dict(d.fields)
     fields.update(family=family, version=version, advert_int=advert_int, initial_state=state, priority=priority,

@@ -25,7 +25,8 @@ class Diagnostic:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.severity}: {self.message}"
+        where = f"{self.file}:{self.line}" if self.line > 0 else self.file  # line 0: the file as a whole
+        return f"{where}: {self.severity}: {self.message}"
 
 
 class ConfigError(Exception):
@@ -139,6 +140,8 @@ class VrrpInstance:
     gna_interval: float = 0.0
     debug: int = 0
     dont_track_primary: bool = False
+    strict_mode: bool = False  # vrrp_strict / strict_mode: RFC-only behaviour, as keepalived
+    accept: bool = True  # Accept_Mode: False -> packets to the VIPs are dropped while master (nftables)
     sync_group: str | None = None
     file: str = ""
     line: int = 0

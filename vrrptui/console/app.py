@@ -576,7 +576,8 @@ def build_sniff(
         from vrrptui.observe.prober import VipProber
 
         prober_factory = partial(VipProber, active=args.probe, netlink=None)
-    session = Session(None, drills_path=args.drills or default_drills_path())
+    session = Session(None, drills_path=args.drills or default_drills_path(),
+                      wall_offset=time.time() - time.monotonic())  # captures are dated: log lines, pcap
     return app_class(session, backend, title=f"sniff {args.interface}",
                      host=host_factory() if host_factory else None, prober_factory=prober_factory,
                      pcap_dir=args.pcap_dir, keymap=keymap, keys_source=keys_source)

@@ -4,8 +4,9 @@
     demote = x
     write_pcap = ctrl+w
 
-Checked before the UI starts: an unknown binding id, a malformed line, or two actions
-on one key is an error that names the file and line. The result goes to App.set_keymap.
+Checked before the UI starts: an unknown binding id or key name, a malformed line, or two
+actions on one key is an error that names the file and line; every error is reported at once.
+The result goes to App.set_keymap.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from textual.binding import Binding
+from textual.keys import Keys, _character_to_key
 
 KEYS_ENV = "VRRPTUI_KEYS"
 
@@ -25,6 +27,25 @@ RESERVED = {
     "enter": "the tables", "pageup": "the tables", "pagedown": "the tables", "home": "the tables",
     "end": "the tables",
 }
+
+
+MODIFIERS = ("ctrl", "shift", "alt", "meta", "super", "hyper")
+# What may follow the modifiers: Textual's named keys (f5, pageup, ...) and every printable character's name.
+BASE_KEYS = frozenset({k.value.rsplit("+", 1)[-1] for k in Keys if not k.value.startswith("<")}
+                      | {_character_to_key(chr(c)) for c in range(32, 127)} | {chr(c) for c in range(33, 127)})
+
+
+def key_problem(key: str) -> str | None:
+    """Why `key` (one key of a binding, e.g. `ctrl+x`) names no key a terminal can send, or None."""
+    *mods, base = key.split("+")
+    if not base or base not in BASE_KEYS:
+        return f"{base or key!r} is not a key (keys: a-z, 0-9, f1-f24, space, question_mark, ...)"
+    unknown = [m for m in mods if m not in MODIFIERS]
+    if unknown:
+        return f"{unknown[0]!r} is not a modifier (use {', '.join(MODIFIERS[:3])})"
+    if len(set(mods)) != len(mods):
+        return "a modifier is given twice"
+    return None
 
 
 class KeymapError(ValueError):
@@ -46,39 +67,47 @@ def parse_keymap(text: str, source: str, screens: list[dict[str, str]],
     valid = {i: k for scope in screens for i, k in scope.items()}
     keymap: dict[str, str] = {}
     lines: dict[str, int] = {}
+    errors: list[str] = []
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         binding_id, sep, key = (part.strip() for part in line.partition("="))
         if not sep or not binding_id or not key:
-            raise KeymapError(f"{source}:{number}: expected `binding_id = key` (for example `demote = x`), "
-                              f"got {line!r}")
-        if binding_id not in valid:
-            raise KeymapError(f"{source}:{number}: unknown binding id {binding_id!r}; valid ids: "
-                              f"{', '.join(sorted(valid))}")
-        if binding_id in lines:
-            raise KeymapError(f"{source}:{number}: {binding_id} is already set on line {lines[binding_id]}; "
-                              "keep one of the two lines")
-        keys = [k.strip() for k in key.split(",")]
-        if any(not k or " " in k for k in keys):
-            raise KeymapError(f"{source}:{number}: {key!r} is not a key name; use names such as x, ctrl+x, f5, "
+            errors.append(f"{source}:{number}: expected `binding_id = key` (for example `demote = x`), got {line!r}")
+        elif binding_id not in valid:
+            errors.append(f"{source}:{number}: unknown binding id {binding_id!r}; "
+                          f"valid ids: {', '.join(sorted(valid))}")
+        elif binding_id in lines:
+            errors.append(f"{source}:{number}: {binding_id} is already set on line {lines[binding_id]}; "
+                          "keep one of the two lines")
+        else:
+            keys = [k.strip() for k in key.split(",")]
+            if any(not k or " " in k for k in keys):
+                errors.append(f"{source}:{number}: {key!r} is not a key name; use names such as x, ctrl+x, f5, "
                               "space, question_mark (several: x,ctrl+x)")
-        keymap[binding_id], lines[binding_id] = ",".join(keys), number
+                continue
+            problems = [f"{k}: {why}" for k in keys if (why := key_problem(k))]
+            if problems:
+                errors.append(f"{source}:{number}: " + "; ".join(problems))
+                continue
+            keymap[binding_id], lines[binding_id] = ",".join(keys), number
     normalized = normalize(keymap)
     for scope in screens:
         owner: dict[str, str] = {}
         for binding_id, default in scope.items():
             for key in normalized.get(binding_id, normalize({"_": default})["_"]).split(","):
                 if key in RESERVED and binding_id in lines:
-                    raise KeymapError(f"{source}:{lines[binding_id]}: {key} is taken by {RESERVED[key]}; "
-                                      f"choose another key for {binding_id}")
-                if key in owner:
+                    errors.append(f"{source}:{lines[binding_id]}: {key} is taken by {RESERVED[key]}; "
+                                  f"choose another key for {binding_id}")
+                elif key in owner:
                     other = owner[key]
-                    line = lines.get(binding_id) or lines.get(other)
-                    raise KeymapError(f"{source}:{line}: {key} would do both {other} and {binding_id}; give one "
-                                      "of them another key")
+                    line_no = lines.get(binding_id) or lines.get(other)
+                    errors.append(f"{source}:{line_no}: {key} would do both {other} and {binding_id}; give one "
+                                  "of them another key")
                 owner[key] = binding_id
+    if errors:
+        raise KeymapError("\n".join(errors))
     return keymap
 
 

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.validation import Function, Number
+from textual.validation import Function
 from textual.widgets import Input, Label, Static
 
 from vrrptui.observe.session import parse_filter
@@ -36,30 +36,32 @@ class PriorityDialog(ModalScreen[int | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label(f"Priority for {self.instance} (now {self.current}); 1-254, Enter to apply, Esc to cancel")
-            yield Input(str(self.current), type="integer", id="priority",
-                        validators=[Number(minimum=1, maximum=254,
-                                           failure_description="use 1-254 (255 is the address owner's)")])
+            # type="text": an integer Input silently drops what is not a digit (1.5 became 15)
+            yield Input(str(self.current), id="priority")
             yield Label("", id="error", classes="error")
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        result = event.validation_result
-        self.query_one("#error", Label).update(
-            "" if result is None or result.is_valid else "; ".join(result.failure_descriptions))
+        self.query_one("#error", Label).update(priority_problem(event.value) or "")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        result = event.validation_result
-        if result is not None and not result.is_valid:
-            self.query_one("#error", Label).update("; ".join(result.failure_descriptions))
+        problem = priority_problem(event.value)
+        if problem:
+            self.query_one("#error", Label).update(problem)
             return
-        try:
-            value = int(event.value)
-        except ValueError:
-            self.query_one("#error", Label).update("a whole number, 1-254")
-            return
-        self.dismiss(value)
+        self.dismiss(int(event.value.strip()))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def priority_problem(text: str) -> str | None:
+    """Why `text` is not a priority the operator may set, or None."""
+    value = text.strip()
+    if not value.isascii() or not value.isdigit():
+        return f"{value!r} is not a whole number: use 1-254" if value else "type a priority, 1-254"
+    if not 1 <= int(value) <= 254:
+        return f"{int(value)} is out of range: use 1-254 (255 is the address owner's, 0 is `d`)"
+    return None
 
 
 def _valid_filter(text: str) -> bool:
@@ -103,6 +105,7 @@ class HelpScreen(ModalScreen[None]):
         super().__init__()
         self.rows = rows
         self.keys_source = keys_source
+        self.drill_keys = " and ".join(key for key, _, binding_id in rows if binding_id in ("demote", "failover"))
 
     def compose(self) -> ComposeResult:
         table = Table(box=None, padding=(0, 2, 0, 0), expand=True, show_edge=False)
@@ -115,10 +118,12 @@ class HelpScreen(ModalScreen[None]):
                     "e.g. `demote = x`; dialogs: dialog.cancel, help.close.", style="dim")
         if self.keys_source:
             text.append(f"\nKeys from {self.keys_source}.", style="bold")
-        text.append("\n\nd and f start a failover drill: the Drills pane shows its timings. Missed (x): the "
-                    "adverts the old master owed from its last advert to the new master's first (none after "
-                    "a priority-0 advert), one per interval once half an interval late: the timeline's x marks.",
-                    style="dim")
+        if self.drill_keys:
+            text.append(f"\n\n{self.drill_keys} start a failover drill: the Drills pane shows its timings. "
+                        "Missed (x): the "
+                        "adverts the old master owed from its last advert to the new master's first (none after "
+                        "a priority-0 advert), one per interval once half an interval late: the timeline's x marks.",
+                        style="dim")
         with Vertical(id="help"):
             yield Static(Group(Text("Keys\n", style="bold"), table, text))
 

@@ -325,51 +325,80 @@ def format_status(reply: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def status_main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="vrrptui status", description="Ask running vrrptui daemons what they do.")
-    parser.add_argument("--json", action="store_true", help="machine-readable output (one JSON document)")
+def _matches(inst: dict[str, Any], interface: str | None, vrid: int | None) -> bool:
+    if vrid is not None and inst.get("vrid") != vrid:
+        return False
+    return interface is None or interface in (inst.get("interface"), inst.get("vmac"))
+
+
+def _status_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="vrrptui status", description="Ask running vrrptui daemons what they do "
+                                     "(like FRR's `show vrrp [IFACE [VRID]] [json]`).")
+    parser.add_argument("interface", nargs="?", metavar="IFACE", help="only instances on this interface "
+                        "(a number alone is taken as the VRID)")
+    parser.add_argument("vrid", nargs="?", type=int, metavar="VRID", help="only this virtual router id")
+    parser.add_argument("--json", action="store_true", help="machine-readable output (one JSON document, "
+                        "errors included)")
     target = parser.add_mutually_exclusive_group()
     target.add_argument("--socket", metavar="PATH", help="the control socket of one vrrptui")
     target.add_argument("--pid", type=int, metavar="N", help="the vrrptui with this pid")
     args = parser.parse_args(argv)
-    if not args.socket:
-        try:  # a socket another user could have put there could forge a status or capture a command
-            check_directory(runtime_dir())
-        except UnsafeDirectory as exc:
-            print(f"vrrptui status: not trusting {runtime_dir()}: {exc}", file=sys.stderr)
-            return 1
+    if args.interface is not None and args.interface.isdigit() and args.vrid is None:
+        args.interface, args.vrid = None, int(args.interface)
+    if args.vrid is not None and not 1 <= args.vrid <= 255:
+        parser.error(f"VRID {args.vrid} is out of range: use 1-255")
+    return args
+
+
+def _status_paths(args: argparse.Namespace) -> tuple[list[Path], str | None]:
     if args.socket:
-        paths = [Path(args.socket)]
-    elif args.pid is not None:
-        paths = [runtime_dir() / f"{args.pid}.sock"]
-        if not paths[0].exists():
-            print(f"vrrptui status: no control socket for pid {args.pid} ({paths[0]} does not exist); "
-                  f"is it a running vrrptui?", file=sys.stderr)
-            return 1
-    else:
-        paths = discover()
-        if not paths:
-            print(f"vrrptui status: no running vrrptui found (no control socket in {runtime_dir()}/); "
-                  f"start one with `vrrptui --headless CONF` or `vrrptui CONF`", file=sys.stderr)
-            return 1
+        return [Path(args.socket)], None
+    try:  # a socket another user could have put there could forge a status or capture a command
+        if os.path.lexists(runtime_dir()):
+            check_directory(runtime_dir())
+    except UnsafeDirectory as exc:
+        return [], f"not trusting {runtime_dir()}: {exc}"
+    if args.pid is not None:
+        path = runtime_dir() / f"{args.pid}.sock"
+        if not path.exists():
+            return [], (f"no control socket for pid {args.pid} ({path} does not exist); is it a running vrrptui?")
+        return [path], None
+    paths = discover()
+    if not paths:
+        return [], (f"no running vrrptui found (no control socket in {runtime_dir()}/); "
+                    f"start one with `vrrptui --headless CONF` or `vrrptui CONF`")
+    return paths, None
+
+
+def status_main(argv: list[str]) -> int:
+    args = _status_args(argv)
+    paths, error = _status_paths(args)
+    errors = [error] if error else []
     replies = []
-    failed = 0
     for path in paths:
         try:
             reply = request(path, {"cmd": "status"})
         except ControlError as exc:
-            print(f"vrrptui status: {exc}", file=sys.stderr)
-            failed += 1
+            errors.append(str(exc))
             continue
         if not reply.get("ok"):
-            print(f"vrrptui status: {path}: {reply.get('error')}", file=sys.stderr)
-            failed += 1
+            errors.append(f"{path}: {reply.get('error')}")
             continue
         reply["socket"] = str(path)
+        reply["instances"] = [i for i in reply.get("instances", []) if _matches(i, args.interface, args.vrid)]
         replies.append(reply)
+    filtered = args.interface is not None or args.vrid is not None
+    if filtered and replies and not any(r["instances"] for r in replies):
+        what = " ".join(x for x in (f"interface {args.interface}" if args.interface else "",
+                                    f"VRID {args.vrid}" if args.vrid is not None else "") if x)
+        errors.append(f"no vrrp_instance on {what} in any running vrrptui")
+    if filtered:
+        replies = [r for r in replies if r["instances"]]
+    for message in errors:  # with --json they are in the JSON document too: scripts parse one format
+        print(f"vrrptui status: {message}", file=sys.stderr)
     if args.json:
-        json.dump({"daemons": replies}, sys.stdout, indent=2, default=str)
+        json.dump({"daemons": replies, "errors": errors}, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
-    else:
+    elif replies:
         print(printable("\n\n".join(format_status(r) for r in replies)))  # no escape sequences from a reply
-    return 0 if replies and not failed else 1
+    return 0 if replies and not errors else 1

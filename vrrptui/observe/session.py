@@ -106,7 +106,7 @@ def raw_ip_packet(h: Heard) -> bytes:
 
 class Session:
     def __init__(self, config: Config | None = None, *, drills_path: str | Path | None = None,
-                 max_log: int = MAX_LOG, max_packets: int = MAX_PACKETS) -> None:
+                 max_log: int = MAX_LOG, max_packets: int = MAX_PACKETS, wall_offset: float = 0.0) -> None:
         self.config = config
         self.peers = PeerTable(config)
         self.timeline = Timeline(config)
@@ -117,7 +117,8 @@ class Session:
         self.drill_errors: list[str] = []
         self.statuses: dict[str, InstanceStatus] = {}
         self.status_at: float | None = None
-        self.wall_offset = 0.0  # wall clock minus engine clock, from the latest StatusSnapshot
+        # wall clock minus engine clock: from the latest StatusSnapshot, or given (sniff has no engine)
+        self.wall_offset = wall_offset
         self.log: deque[LogEntry] = deque(maxlen=max_log)
         self.log_seq = 0
         self.packets: deque[tuple[float, bytes]] = deque(maxlen=max_packets)
