@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hostile import MCAST, Attacker, v2_advert, v3_advert
 from test_daemon_failover import WAIT, status, wait_holders, wait_state
 
+from vrrptui.lab.hostile import MCAST, Attacker, v2_advert, v3_advert
 from vrrptui.lab.netns import VIP, Lab
 from vrrptui.lab.netns import fast_v3_conf as conf
 
@@ -33,12 +33,8 @@ def hostile_lab(make_lab) -> Lab:
 
 
 @pytest.fixture
-def attacker(hostile_lab: Lab):
-    evil = Attacker(hostile_lab, EVIL)
-    try:
-        yield evil
-    finally:
-        evil.close()
+def attacker(hostile_lab: Lab) -> Attacker:
+    return Attacker(hostile_lab, EVIL)
 
 
 def rss_kb(pid: int) -> int:
