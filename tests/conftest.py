@@ -79,3 +79,11 @@ def make_lab(netns_ok: None):
 def lab(make_lab):
     """The default lab: routers r1 (.11) and r2 (.12), client pc1 (.2), bridge in between."""
     return make_lab()
+
+
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path_factory, monkeypatch):
+    """Event histories and drills of every test go to a scratch STATE_DIR, never /var/lib."""
+    path = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("VRRPTUI_STATE_DIR", str(path))
+    return path

@@ -16,7 +16,7 @@ from test_machine import ME, PEER, Clock, as_master, advert_for, instance, logs,
 from vrrptui.config.model import Authentication, Config, GlobalDefs
 from vrrptui.engine.engine import Engine
 from vrrptui.engine.machine import LOG_RATE_LIMIT, REPLY_BURST
-from vrrptui.engine.outputs import Dropped, LogLine, Output, State
+from vrrptui.engine.outputs import Dropped, LogLine, LowerPriorityGratuitous, Output, RunNotify, State
 from vrrptui.engine.ratelimit import LogLimiter, TokenBucket
 from vrrptui.protocol.packet import MCAST_V4, MCAST_V6, Advert, DropReason, encode
 
@@ -143,6 +143,18 @@ def test_master_replies_to_priority_zero_at_a_bounded_rate_and_keeps_its_cadence
     assert clock.now == start
     out = clock.advance(1.0)
     assert len(sends(out)) >= 9  # regular adverts go on
+
+
+def test_lower_priority_flood_cannot_multiply_garps_or_notify_scripts():
+    clock = as_master(v3_instance(garp_lower_prio_repeat=5))
+    start = clock.now
+    out: list[Output] = []
+    for i, src in enumerate(random_sources(10_000)):
+        clock.now = start + i * 0.0001
+        out += clock.receive(advert_for(clock.m, 50), src=src)
+    garps = [o for o in out if isinstance(o, LowerPriorityGratuitous)]
+    notifies = [o for o in out if isinstance(o, RunNotify) and o.state == "MASTER_RX_LOWER_PRI"]
+    assert len(garps) == len(notifies) == len(sends(out)) == REPLY_BURST + 9
 
 
 def test_occasional_lower_priority_adverts_are_each_answered():

@@ -11,7 +11,7 @@ import pytest
 
 from vrrptui import safefiles
 from vrrptui.daemon.dump import write_private
-from vrrptui.observe.drills import Drill, append_drill, default_pcap_dir, default_state_dir, read_drills
+from vrrptui.observe.drills import Drill, append_drill, read_drills
 from vrrptui.protocol.pcap import write_pcap
 from vrrptui.safefiles import UnsafePath
 
@@ -106,10 +106,14 @@ def test_drills_never_follow_a_symlink(tmp_path: Path, victim: Path) -> None:
     assert mode(path) == 0o600
 
 
-def test_drills_directory_is_created_private(tmp_path: Path) -> None:
+def test_drills_directory_is_created_private_and_a_fifo_never_blocks(tmp_path: Path) -> None:
     path = tmp_path / "var" / "lib" / "vrrptui" / "drills.jsonl"
     append_drill(path, DRILL)
     assert mode(path.parent) == 0o700
+    fifo = tmp_path / "fifo.jsonl"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError):
+        append_drill(fifo, DRILL)
 
 
 def test_pcap_is_written_new_and_never_through_a_symlink(tmp_path: Path, victim: Path) -> None:
@@ -118,10 +122,3 @@ def test_pcap_is_written_new_and_never_through_a_symlink(tmp_path: Path, victim:
     with pytest.raises(OSError):
         write_pcap(link, [(0.0, b"\x45" + bytes(19))])
     assert victim.read_text() == "root:secret\n"
-
-
-def test_state_directories_as_root_and_as_a_user() -> None:
-    assert default_state_dir(euid=0) == Path("/var/lib/vrrptui")
-    assert default_pcap_dir(euid=0) == Path("/var/lib/vrrptui/pcaps")
-    assert default_pcap_dir(euid=1000, environ={"XDG_STATE_HOME": "/s", "HOME": "/h"}) == Path("/s/vrrptui/pcaps")
-    assert default_pcap_dir(euid=1000, environ={"HOME": "/h"}) == Path("/h/.local/state/vrrptui/pcaps")

@@ -31,6 +31,7 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from vrrptui import safefiles
 from vrrptui.console.backends import Backend, NullBackend, RuntimeBackend, SniffBackend
+from vrrptui.console.history_pane import DRILLS_FILE, HistoryFiles, HistoryPane, banner
 from vrrptui.console.panes import (
     LAB_PING_LOG, AdvertLog, DrillsPane, HeaderBar, InstancesPane, LabPingPane, PeersPane, TimelinePane, VipPane,
     counters_text,
@@ -38,7 +39,8 @@ from vrrptui.console.panes import (
 from vrrptui.console.keys import KEYS_ENV, KeymapError, binding_ids, keys_file, load_keymap
 from vrrptui.console.screens import FilterDialog, HelpScreen, PriorityDialog
 from vrrptui.engine.status import InstanceStatus
-from vrrptui.observe.drills import DEMOTE, FAILOVER, default_drills_path, default_pcap_dir
+from vrrptui.console.statefiles import StateDir, config_name, state_root
+from vrrptui.observe.drills import DEMOTE, FAILOVER
 from vrrptui.observe.host import HostMonitor, HostStats
 from vrrptui.observe.session import Session, parse_filter
 
@@ -82,6 +84,7 @@ class VrrpConsole(App[int]):
         Binding("slash", "filter", "Filter", id="filter", tooltip="Filter the advert log by VRID or source"),
         Binding("space", "pause", "Pause log", id="pause", tooltip="Pause / resume the advert log"),
         Binding("w", "write_pcap", "Write pcap", id="write_pcap", tooltip="Write the captured packets to a pcap file"),
+        Binding("e", "export_history", "Export", id="export_history", tooltip="Export the event history (CSV, JSONL)"),
         Binding("question_mark", "help", "Help", id="help", tooltip="Keys and what they do"),
         Binding("q", "quit", "Quit", id="quit", tooltip="Quit: resign (priority 0) and remove the VIPs"),
         Binding("ctrl+c", "quit", "Quit", id="quit_ctrl_c", show=False, priority=True),
@@ -104,8 +107,10 @@ class VrrpConsole(App[int]):
         start_backend: bool = True,
         keymap: dict[str, str] | None = None,
         keys_source: str | None = None,
+        files: HistoryFiles | None = None,
     ) -> None:
         super().__init__()
+        self.files = files  # the event history's files (None: kept in memory only)
         self.session = session
         self.backend = backend
         self.title_text = title
@@ -114,7 +119,7 @@ class VrrpConsole(App[int]):
         self.prober_factory = prober_factory
         self.prober: Any = None
         self.lab_ping_path = lab_ping_path
-        self.pcap_dir = pcap_dir or default_pcap_dir()
+        self.pcap_dir = pcap_dir or state_root() / "vrrptui" / "pcaps"
         self.refresh_every = refresh_every
         self.timers = timers
         self.start_backend = start_backend
@@ -151,6 +156,8 @@ class VrrpConsole(App[int]):
                 yield VipPane(id="vips")
             with TabPane("Drills", id="tab-drills"):
                 yield DrillsPane(id="drills")
+            with TabPane("History", id="tab-history"):
+                yield HistoryPane(id="history")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -238,6 +245,8 @@ class VrrpConsole(App[int]):
                         f"{drill.takeover_ms if drill.takeover_ms is not None else '-'} ms, VIP "
                         f"{drill.vip_ms if drill.vip_ms is not None else '-'} ms",
                         severity="information" if drill.result == "ok" else "warning", timeout=10)
+        if self.files is not None:
+            self.files.save(self.session)
         if isinstance(self.screen, Screen) and self.screen is not self.screen_stack[0]:
             return  # behind a modal: nothing to see, nothing to render (dolphie)
         with self.batch_update():
@@ -254,6 +263,8 @@ class VrrpConsole(App[int]):
                 self.query_one("#peers", PeersPane).refresh_from(self.session, now)
             if self._visible("tab-drills"):
                 self.query_one("#drills", DrillsPane).refresh_from(self.session, now)
+            if self._visible("tab-history"):
+                self.query_one("#history", HistoryPane).refresh_from(self.session, now)
             self.refresh_header()
 
     def refresh_slow(self) -> None:
@@ -279,22 +290,9 @@ class VrrpConsole(App[int]):
         dropped = self.inbox_dropped + getattr(self.backend, "dropped_items", 0)  # here, and in the engine's process
         if dropped:
             notes.append(f"{dropped} observations dropped (UI too slow)")
-        notes.extend(self.session.drill_errors[-1:])
+        notes.extend(self.session.drill_errors[-1:] + ([self.files.error] if self.files and self.files.error else []))
         title = self.title_text + ("" if self.backend.engine else "  (sniff: passive, no engine)")
-        self.query_one("#header", HeaderBar).show(title, self.host_stats, notes, self.split_brains())
-
-    def split_brains(self) -> list[str]:
-        """Every split brain seen: two masters of one VRID, or two MACs answering for one VIP."""
-        now = self.clock()
-        out = [f"{key}: masters {', '.join(srcs)}" for key in self.session.peers.keys()
-               if (srcs := self.session.peers.split_brain(key, now))]
-        for v in self.session.vips.view(now, self.session.mac_owner):
-            if v.split_brain and v.local:  # we hold it: only the other owner is ever heard
-                others = self.session.vips.split_brain(v.vip)
-                out.append(f"VIP {v.vip} is here and also answered by {', '.join(others)}")
-            elif v.split_brain:
-                out.append(f"VIP {v.vip} answered by {', '.join(a.mac for a in v.answers)}")
-        return out
+        self.query_one("#header", HeaderBar).show(title, self.host_stats, notes, banner(self.session, self.clock()))
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "tab-log":
@@ -317,6 +315,7 @@ class VrrpConsole(App[int]):
         return self.session.statuses.get(key) if key else None
 
     def _command(self, name: str, instance: str, *args: Any) -> None:
+        self.session.operator(name, instance, self.clock(), " ".join(map(str, args)))
         future = self.backend.command(name, instance, *args)
 
         def done(f: Any) -> None:
@@ -399,6 +398,14 @@ class VrrpConsole(App[int]):
             return
         self.notify(f"wrote {count} packets to {path} (tcpdump -r / Wireshark)")
 
+    def action_export_history(self) -> None:
+        try:
+            paths = self.files.export(self.session) if self.files else []
+        except OSError as exc:
+            self.notify(f"cannot export the event history: {exc.strerror}", severity="error")
+            return
+        self.notify("event history written to " + " and ".join(map(str, paths)) if paths else "no history file")
+
     def help_rows(self) -> list[tuple[str, str, str]]:
         rows = []
         for binding in self.BINDINGS:
@@ -452,11 +459,11 @@ def _parser(prog: str, what: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog)
     p.add_argument(what)
     p.add_argument("--drills", type=Path, default=None,
-                   help="JSON Lines file drills are appended to (default: /var/lib/vrrptui/drills.jsonl as "
-                        "root, else $XDG_STATE_HOME/vrrptui/drills.jsonl or ~/.local/state/vrrptui/drills.jsonl)")
+                   help="JSON Lines file drills are appended to (default: beside the event history, "
+                        "$STATE_DIR/vrrptui/<config-name>/drills.jsonl; README: Event history and replay)")
     p.add_argument("--pcap-dir", type=Path, default=None,
-                   help="where `w` writes pcap files, a directory only you may write to (default: pcaps/ beside "
-                        "the drills)")
+                   help="where `w` writes pcap files, a directory only you may write to "
+                        "(default: $STATE_DIR/vrrptui/pcaps)")
     p.add_argument("--keys", type=Path, default=None, metavar="FILE",
                    help=f"remap keys: lines `binding_id = key`, e.g. `demote = x` (default ${KEYS_ENV}; "
                         "`?` in the console lists the ids)")
@@ -515,7 +522,8 @@ def build_console(
     for warning in config.warnings:
         if warning.severity == "warning":
             print(str(warning), file=sys.stderr)
-    session = Session(config, drills_path=args.drills or default_drills_path())
+    state = StateDir.for_config(config_name(args.config))
+    session = Session(config, drills_path=args.drills or state.path / DRILLS_FILE)
     backend = (backend_factory or RuntimeBackend)(config)
     if prober_factory is None:
         from vrrptui.observe.prober import VipProber
@@ -523,7 +531,7 @@ def build_console(
         prober_factory = VipProber
     return app_class(session, backend, title=os.path.abspath(args.config),
                      host=host_factory() if host_factory else None, prober_factory=prober_factory,
-                     pcap_dir=args.pcap_dir, keymap=keymap, keys_source=keys_source)
+                     pcap_dir=args.pcap_dir, keymap=keymap, keys_source=keys_source, files=HistoryFiles(state, session))
 
 
 def console_main(argv: list[str], **factories: Any) -> int:
@@ -576,11 +584,12 @@ def build_sniff(
         from vrrptui.observe.prober import VipProber
 
         prober_factory = partial(VipProber, active=args.probe, netlink=None)
-    session = Session(None, drills_path=args.drills or default_drills_path(),
+    state = StateDir.for_config(config_name(f"sniff-{args.interface}"))
+    session = Session(None, drills_path=args.drills or state.path / DRILLS_FILE,
                       wall_offset=time.time() - time.monotonic())  # captures are dated: log lines, pcap
     return app_class(session, backend, title=f"sniff {args.interface}",
                      host=host_factory() if host_factory else None, prober_factory=prober_factory,
-                     pcap_dir=args.pcap_dir, keymap=keymap, keys_source=keys_source)
+                     pcap_dir=args.pcap_dir, keymap=keymap, keys_source=keys_source, files=HistoryFiles(state, session))
 
 
 def sniff_main(argv: list[str], **factories: Any) -> int:

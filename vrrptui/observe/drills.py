@@ -17,7 +17,6 @@ import os
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Mapping
 
 from vrrptui import safefiles
 from vrrptui.observe.heard import Heard, RouterKey, address_text
@@ -26,35 +25,6 @@ from vrrptui.protocol.packet import Advert
 
 DEMOTE, FAILOVER = "demote", "failover"
 MIN_TIMEOUT = 10.0  # seconds; a drill also gets 10 master-down intervals
-
-
-ROOT_DRILLS_PATH = Path("/var/lib/vrrptui/drills.jsonl")
-
-
-def default_state_dir(euid: int | None = None, environ: Mapping[str, str] | None = None) -> Path:
-    """vrrptui's own state directory (drills, pcaps written by `w`).
-
-    As root (`sudo vrrptui`, the usual way on a router) /var/lib/vrrptui: the router's
-    history, not root's home. Otherwise the XDG state directory: $XDG_STATE_HOME/vrrptui,
-    else ~/.local/state/vrrptui.
-    """
-    if (os.geteuid() if euid is None else euid) == 0:
-        return ROOT_DRILLS_PATH.parent
-    env = os.environ if environ is None else environ
-    base = env.get("XDG_STATE_HOME", "")
-    if not os.path.isabs(base):  # XDG Base Directory: a relative path is invalid, ignore it
-        base = os.path.join(env.get("HOME") or os.path.expanduser("~"), ".local", "state")
-    return Path(base) / "vrrptui"
-
-
-def default_drills_path(euid: int | None = None, environ: Mapping[str, str] | None = None) -> Path:
-    """Where drills go without --drills (append_drill creates the directory)."""
-    return default_state_dir(euid, environ) / "drills.jsonl"
-
-
-def default_pcap_dir(euid: int | None = None, environ: Mapping[str, str] | None = None) -> Path:
-    """Where the console's `w` writes pcaps without --pcap-dir: a directory only we may write to."""
-    return default_state_dir(euid, environ) / "pcaps"
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,11 +193,10 @@ class DrillTracker:
 
 
 def append_drill(path: str | os.PathLike, drill: Drill) -> None:
-    """One JSON line appended to `path`; never through a symlink, its directory created 0700 if missing."""
+    """Append to `path` (created 0600 with its directory), never through a symlink."""
     p = Path(path)
-    if not os.path.lexists(p.parent):
-        safefiles.private_dir(p.parent)
-    safefiles.append(p, (json.dumps(drill.to_json(), sort_keys=True) + "\n").encode())
+    p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    safefiles.append(p, (json.dumps(drill.to_json(), sort_keys=True) + "\n").encode())  # a FIFO never blocks
 
 
 def read_drills(path: str | os.PathLike) -> list[Drill]:
