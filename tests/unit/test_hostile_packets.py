@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_engine import PRIMARY, config, wire
-from test_machine import ME, PEER, Clock, as_master, advert_for, instance, logs, machine, sends, v3_instance
+from test_machine import ME, PEER, Clock, advert_for, as_master, instance, logs, machine, sends, v3_instance, vip
 
 from vrrptui.config.model import Authentication, Config, GlobalDefs
 from vrrptui.engine.engine import Engine
@@ -294,3 +294,15 @@ def test_no_ttl_but_255_is_ever_accepted(ttl):
     for dst in (MCAST_V4, ME):
         out = engine.receive_packet("eth0", PEER, dst, ttl, wire(ad, PEER, dst), 1.0)
         assert [o.reason for o in out if isinstance(o, Dropped)] == [DropReason.TTL]
+
+
+def test_ipv6_hop_limit_is_checked_whatever_the_destination():
+    inst = v3_instance(family=6, virtual_ipaddresses=(vip("fe80::1/64"), vip("2001:db8::1/64")))
+    me, peer = ipaddress.IPv6Address("fe80::11"), ipaddress.IPv6Address("fe80::12")
+    engine = Engine(Config(path="v6.conf", instances=(inst,)), {"VI_1": me})
+    engine.start(0.0)
+    ad = advert_for(engine.machine("VI_1"), 150)
+    for dst, hop_limit in ((me, 63), (MCAST_V6, 64), (me, 255)):
+        engine.receive_packet("eth0", peer, dst, hop_limit, encode(ad, peer, dst), 1.0)
+    counters = engine.machine("VI_1").counters
+    assert (counters.drops["ttl"], counters.adverts_received) == (2, 3)
