@@ -42,7 +42,7 @@ def private_dir(path: Path, mode: int = 0o700) -> Path:
     return path
 
 
-def _refused(path: Path | str, exc: OSError) -> OSError:
+def _refused(path: str | os.PathLike[str], exc: OSError) -> OSError:
     if exc.errno == errno.ELOOP:  # O_NOFOLLOW met a symlink
         return UnsafePath(f"{path} is a symlink: not following it (remove it or write elsewhere)")
     return exc
@@ -54,7 +54,7 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def write_new(path: Path | str, data: bytes, mode: int = 0o600) -> None:
+def write_new(path: str | os.PathLike[str], data: bytes, mode: int = 0o600) -> None:
     """Create `path` with `data`; fails if anything (file or symlink) is already there."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, mode)
@@ -66,7 +66,7 @@ def write_new(path: Path | str, data: bytes, mode: int = 0o600) -> None:
         os.close(fd)
 
 
-def append(path: Path | str, data: bytes, mode: int = 0o600) -> None:
+def append(path: str | os.PathLike[str], data: bytes, mode: int = 0o600) -> None:
     """Append `data` to the regular file `path` (created with `mode` if missing)."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | _NOFOLLOW, mode)
@@ -80,7 +80,7 @@ def append(path: Path | str, data: bytes, mode: int = 0o600) -> None:
         os.close(fd)
 
 
-def replace(path: Path | str, data: bytes, mode: int = 0o600) -> None:
+def replace(path: str | os.PathLike[str], data: bytes, mode: int = 0o600) -> None:
     """Replace `path` with a new file holding `data` (a symlink at `path` is replaced, its target untouched)."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")

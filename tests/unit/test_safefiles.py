@@ -11,7 +11,8 @@ import pytest
 
 from vrrptui import safefiles
 from vrrptui.daemon.dump import write_private
-from vrrptui.observe.drills import Drill, append_drill, read_drills
+from vrrptui.daemon.drillfile import append_drill, read_drills
+from vrrptui.records import Drill
 from vrrptui.protocol.pcap import write_pcap
 from vrrptui.safefiles import UnsafePath
 

@@ -23,9 +23,11 @@ import socket
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from vrrptui import __version__
+from vrrptui.config.model import Config
+from vrrptui.engine.status import InstanceStatus
 from vrrptui.daemon.controlguard import (
     IDLE_TIMEOUT,
     MAX_CLIENTS,
@@ -38,8 +40,26 @@ from vrrptui.daemon.controlguard import (
     printable,
 )
 
-if TYPE_CHECKING:
-    from vrrptui.daemon.runtime import Runtime
+
+class Runtime(Protocol):
+    """What the control socket needs from the daemon's runtime (which imports this module)."""
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None: ...
+
+    @property
+    def config(self) -> Config: ...
+
+    @property
+    def reloads(self) -> int: ...
+
+    def wall_time(self, at: float) -> float: ...
+
+    def status_now(self) -> tuple[InstanceStatus, ...]: ...
+
+    def unclaimed_drops(self) -> dict[str, int]: ...
+
+    def command_now(self, name: str, instance: str, *args: Any) -> None: ...
 
 DEFAULT_DIR = "/run/vrrptui"
 DEFAULT_LINK = "default"
@@ -174,7 +194,8 @@ class ControlServer:
             elif cmd in ("demote", "failover", "resume"):
                 self.runtime.command_now(cmd, str(request.get("instance")))
             else:
-                return {"ok": False, "error": f"unknown cmd {cmd!r}: use status, set_priority, demote, failover, resume"}
+                return {"ok": False,
+                        "error": f"unknown cmd {cmd!r}: use status, set_priority, demote, failover, resume"}
         except ValueError as exc:
             return {"ok": False, "error": str(exc)}
         return {"ok": True}
@@ -196,7 +217,7 @@ def status_reply(rt: Runtime, namespace: str | None) -> dict[str, Any]:
         "wall": rt.wall_time(loop_now),
         "reloads": rt.reloads,
         "instances": [s.to_json() for s in rt.status_now()],
-        "unclaimed_drops": dict(rt.engine.drops) if rt.engine is not None else {},
+        "unclaimed_drops": rt.unclaimed_drops(),
     }
 
 

@@ -34,7 +34,7 @@ from vrrptui.config.model import Config, VrrpInstance
 from vrrptui.daemon.garp import GratuitousSchedule
 from vrrptui.daemon.host import HostChanges, configured_source
 from vrrptui.daemon.notify import NotifyRunner
-from vrrptui.daemon.observations import AdvertSent, Observation, PacketReceived, RuntimeNote, StatusSnapshot
+from vrrptui.records import AdvertSent, Observation, PacketReceived, RuntimeNote, StatusSnapshot
 from vrrptui.daemon.scripts import ScriptRunner
 from vrrptui.daemon.vipguard import VipGuard
 from vrrptui.engine.ah_state import uses_ah
@@ -158,7 +158,8 @@ class Runtime:
             if not future.set_running_or_notify_cancel():
                 return
             try:
-                future.set_result(self.command_now(name, instance, *args))
+                self.command_now(name, instance, *args)
+                future.set_result(None)
             except Exception as exc:
                 future.set_exception(exc)
 
@@ -189,6 +190,10 @@ class Runtime:
         if self.engine is None or self.loop is None:
             return ()
         return self.engine.status(self.loop.time())
+
+    def unclaimed_drops(self) -> dict[str, int]:
+        """Packets no instance here claims (VRID not configured, undecodable), per drop reason."""
+        return dict(self.engine.drops) if self.engine is not None else {}
 
     def command_now(self, name: str, instance: str, *args: Any) -> None:
         """Operator command on the loop thread (the control socket calls this)."""
@@ -358,7 +363,7 @@ class Runtime:
             if configured is not None:
                 result[inst.name] = configured
         for ifname, instances in self._followers.items():
-            for inst, address in zip(instances, self._interface_primaries(ifname, instances, None)):
+            for inst, address in zip(instances, self._interface_primaries(ifname, instances, None), strict=False):
                 if address is None:
                     address = _unspecified(inst.family)
                     self._log(LogLine(
@@ -583,7 +588,7 @@ class Runtime:
             if not instances:
                 continue
             index = self._linkwatch.index(ifname) if self._linkwatch is not None else None
-            for inst, new in zip(instances, self._interface_primaries(ifname, instances, index)):
+            for inst, new in zip(instances, self._interface_primaries(ifname, instances, index), strict=False):
                 self._follow_primary(inst, ifname, new)
 
     def _follow_primary(self, inst: VrrpInstance, ifname: str, new: IPAddress | None) -> None:
@@ -619,35 +624,35 @@ class Runtime:
         observer = self.observer
         gratuitous_starts: list[VrrpInstance] = []
         for out in outs:
-            kind = type(out)
-            if kind is SendAdvert:
-                self._send_advert(out.instance, out.priority)  # type: ignore[union-attr]
-            elif kind is LogLine:
-                self.log(out)  # type: ignore[arg-type]
-            elif kind is AddVips:
-                inst = self._instances.get(out.instance)  # type: ignore[union-attr]
-                if inst is not None and self.host is not None:
-                    self.host.add_vips(inst)
-            elif kind is RemoveVips:
-                if self.host is not None:
-                    self.host.remove_vips(out.instance)  # type: ignore[union-attr]
-            elif kind is StartGratuitous:
-                inst = self._instances.get(out.instance)  # type: ignore[union-attr]
-                if inst is not None:
-                    gratuitous_starts.append(inst)
-            elif kind is LowerPriorityGratuitous:
-                inst = self._instances.get(out.instance)  # type: ignore[union-attr]
-                if inst is not None and self._garp is not None:
-                    self._garp.lower_priority(inst)
-            elif kind is StopGratuitous:
-                if self._garp is not None:
-                    self._garp.stop(out.instance)  # type: ignore[union-attr]
-            elif kind is RunNotify:
-                self.notify.run(out, self._instances.get(out.instance))  # type: ignore[arg-type, union-attr]
-            elif kind is RunGroupNotify:
-                self.notify.run_group(out)  # type: ignore[arg-type]
-            if observer is not None and kind in (StateChanged, AdvertAccepted, Dropped, LogLine):
-                self._observe(out)  # type: ignore[arg-type]
+            match out:
+                case SendAdvert():
+                    self._send_advert(out.instance, out.priority)
+                case LogLine():
+                    self.log(out)
+                case AddVips():
+                    inst = self._instances.get(out.instance)
+                    if inst is not None and self.host is not None:
+                        self.host.add_vips(inst)
+                case RemoveVips():
+                    if self.host is not None:
+                        self.host.remove_vips(out.instance)
+                case StartGratuitous():
+                    inst = self._instances.get(out.instance)
+                    if inst is not None:
+                        gratuitous_starts.append(inst)
+                case LowerPriorityGratuitous():
+                    inst = self._instances.get(out.instance)
+                    if inst is not None and self._garp is not None:
+                        self._garp.lower_priority(inst)
+                case StopGratuitous():
+                    if self._garp is not None:
+                        self._garp.stop(out.instance)
+                case RunNotify():
+                    self.notify.run(out, self._instances.get(out.instance))
+                case RunGroupNotify():
+                    self.notify.run_group(out)
+            if observer is not None and isinstance(out, StateChanged | AdvertAccepted | Dropped | LogLine):
+                self._observe(out)
         # after the batch: the engine's "setting VIPs." / "Sending/queueing" lines come first, as in keepalived
         for inst in gratuitous_starts:
             if self._garp is not None and self.engine is not None:
@@ -761,8 +766,8 @@ class Runtime:
             except PreflightError as exc:
                 for line in str(exc).splitlines():
                     self._log(LogLine(line, level="error"))
-                self._log(LogLine("Reload failed: the configuration above has errors; keeping the running configuration",
-                                  level="error"))
+                self._log(LogLine("Reload failed: the configuration above has errors; "
+                                  "keeping the running configuration", level="error"))
                 return False
             for warning in new_config.warnings:
                 self._log(LogLine(str(warning), level="warning"))
@@ -860,11 +865,13 @@ class Runtime:
         for step in (self._stop_timers, self._close_control):
             await self._step(step)
         await self._step(self._resign)
-        await self._step(lambda: self.host and self.host.remove_all_vips())
+        if self.host is not None:
+            await self._step(self.host.remove_all_vips)
         await self._step(self.scripts.stop)
         await self._step(lambda: self.notify.drain(timeout=3.0))
         await self._step(self._close_sockets)
-        await self._step(lambda: self.host and self.host.delete_vmacs())
+        if self.host is not None:
+            await self._step(self.host.delete_vmacs)
         if self._pending and self.observer is not None:
             self._flush()
         if self.netlink is not None:

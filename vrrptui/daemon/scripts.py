@@ -140,7 +140,7 @@ class ScriptRunner:
                 new[name] = old
             else:
                 await old.stop()
-        for name, tracked in new.items():
+        for tracked in new.values():
             if tracked._task is None:
                 tracked.start()
         self.scripts = new

@@ -153,7 +153,7 @@ class Counters:
     replies_limited: int = 0  # lower-priority / priority-0 adverts a master did not answer at once (rate)
     drops: dict[str, int] = field(default_factory=lambda: {r.value: 0 for r in DropReason})
 
-    def copy(self) -> "Counters":
+    def copy(self) -> Counters:
         c = Counters(**{k: getattr(self, k) for k in self.__slots__ if k != "drops"})
         c.drops = dict(self.drops)
         return c

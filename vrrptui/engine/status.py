@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from vrrptui.engine.outputs import Counters, State
-
-if TYPE_CHECKING:
-    from vrrptui.engine.machine import VrrpMachine
+from vrrptui.config.model import VrrpInstance
+from vrrptui.engine.outputs import Counters, Reason, State
+from vrrptui.engine.tracking import Tracking
+from vrrptui.protocol.packet import IPAddress
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +49,37 @@ class InstanceStatus:
         return d
 
 
-def machine_status(m: VrrpMachine, now: float) -> InstanceStatus:
+class MachineView(Protocol):
+    """What a status snapshot reads from a VrrpMachine (engine.machine imports this module)."""
+
+    name: str
+    instance: VrrpInstance
+    state: State
+    state_since: float
+    effective_priority: int
+    priority_reason: str
+    primary_address: IPAddress
+    master_address: IPAddress | None
+    master_priority: int | None
+    master_adver_int: float
+    preempt: bool
+    preempt_delay: float
+    last_transition: str
+    last_reason: Reason | None
+    tracking: Tracking
+    held: str | None
+    counters: Counters
+
+    @property
+    def skew_time(self) -> float: ...
+
+    @property
+    def master_down_interval(self) -> float: ...
+
+    def get_timer(self) -> float | None: ...
+
+
+def machine_status(m: MachineView, now: float) -> InstanceStatus:
     """The snapshot of one machine that `vrrptui status`, the control socket and the console show."""
     inst = m.instance
     is_master = m.state is State.MASTER
