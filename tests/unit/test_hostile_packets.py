@@ -180,7 +180,7 @@ def test_forced_takeover_holds_against_a_live_higher_priority_master_until_resum
     clock = Clock(machine(v3_instance(priority=100)))
     clock.start()
     clock.receive(advert_for(clock.m, 200))
-    clock.m.force_failover(clock.now)
+    clock.m.failover(clock.now)
     assert (clock.m.state, clock.m.effective_priority, clock.m.held) == (State.MASTER, 254, "forced")
     for _ in range(50):  # the old master goes on advertising 200: we stay MASTER and answer it
         clock.advance(0.1)
@@ -196,14 +196,14 @@ def test_forced_takeover_holds_against_a_live_higher_priority_master_until_resum
 def test_forced_takeover_yields_to_the_address_owner():
     clock = Clock(machine(v3_instance()))
     clock.start()
-    clock.m.force_failover(clock.now)
+    clock.m.failover(clock.now)
     clock.receive(advert_for(clock.m, 255), src=HIGHER)
     assert clock.m.state is State.BACKUP
     assert clock.m.held == "forced"
 
 
 def test_demote_and_failed_hold_backup_through_a_dead_master_until_resume():
-    for command in ("demote", "force_failover"):
+    for command in ("demote", "failover"):
         clock = as_master(v3_instance())
         getattr(clock.m, command)(clock.now)
         clock.advance(10.0)
