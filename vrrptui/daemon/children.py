@@ -34,7 +34,6 @@ _spawning = 0  # scripts being started: their pid is not in _direct yet, so no r
 _reaping: asyncio.TimerHandle | None = None
 _reaping_loop: asyncio.AbstractEventLoop | None = None
 _subreaper = False
-reaped = 0  # orphans reaped so far (tests, status)
 
 
 def become_subreaper() -> bool:
@@ -67,7 +66,6 @@ def _exited_elsewhere(pid: int, session: int) -> bool:
 
 def reap_orphans() -> int:
     """Reap every exited orphan a script left us (not a script asyncio waits for); returns how many."""
-    global reaped
     if _spawning:
         return 0
     kids = children()
@@ -83,7 +81,6 @@ def reap_orphans() -> int:
             continue
         if done:
             count += 1
-    reaped += count
     return count
 
 

@@ -409,7 +409,8 @@ class VrrpMachine:
         if advert.priority == 0:
             # RFC 5798 6.4.3: answer at once and restart the Adver timer (at a bounded rate)
             self._log_limited("priority_zero", now, "Master received priority 0 or lower priority advert", "info")
-            if self._reply(now):
+            if self._may_answer(now):
+                self._send(ours)
                 self._deadline = now + self.instance.advert_int
             return
         address_order = compare_addresses(src, self.primary_address)
@@ -446,8 +447,7 @@ class VrrpMachine:
         self._log_limited("lower_priority", now,
                           f"Received advert from {src} with lower priority {advert.priority}, ours {ours}{election}",
                           "info")
-        if not self._replies.take(now):
-            self.counters.replies_limited += 1
+        if not self._may_answer(now):
             return
         if not inst.lower_prio_no_advert:
             self._send(ours)  # answered at once so it steps down
@@ -568,10 +568,9 @@ class VrrpMachine:
         self._emit(Dropped(self.name, reason, src, now, text))
         self._log_limited(reason, now, text)
 
-    def _reply(self, now: float) -> bool:
-        """Answer an advert with ours now, unless that would exceed the reply rate (REPLY_BURST)."""
+    def _may_answer(self, now: float) -> bool:
+        """Whether an advert may be answered now (REPLY_BURST, then one per interval); counts the ones not."""
         if self._replies.take(now):
-            self._send(self.effective_priority)
             return True
         self.counters.replies_limited += 1
         return False
