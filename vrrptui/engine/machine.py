@@ -20,7 +20,6 @@ from vrrptui.engine.commands import CommandError
 from vrrptui.engine.ratelimit import LogLimiter, TokenBucket
 from vrrptui.engine.outputs import (
     AddVips,
-    AdvertAccepted,
     Counters,
     Dropped,
     LogLine,
@@ -196,7 +195,6 @@ class VrrpMachine:
             self._log_limited(DropReason.ADDRESS_LIST, now, mismatch)
         if advert.priority == 0:
             self.counters.priority_zero_received += 1
-        self._emit(AdvertAccepted(self.name, src, advert, now))
         if self.state is State.BACKUP:
             self._backup_rx(advert, src, now)
         elif self.state is State.MASTER:
