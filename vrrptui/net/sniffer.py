@@ -3,8 +3,9 @@
 An AF_PACKET socket (CAP_NET_RAW) sees every frame on the interface, ours included
 (PACKET_OUTGOING) and, with promiscuous mode, unicast between other hosts when the
 segment floods it to us. A classic BPF filter keeps everything but IPv4/IPv6 protocol
-112 and IPv4 AH (keepalived's `auth_type AH`) in the kernel, so a busy segment costs Python nothing. Kernel receive timestamps
-(SO_TIMESTAMPNS) make takeover latencies measurable to the microsecond.
+112 and IPv4 AH (keepalived's `auth_type AH`) in the kernel, so a busy segment costs
+Python nothing. Kernel receive timestamps (SO_TIMESTAMPNS) make takeover latencies
+measurable to the microsecond.
 """
 
 from __future__ import annotations
