@@ -438,6 +438,8 @@ class VrrpConsole(App[int]):
 
     def action_quit(self) -> None:  # type: ignore[override]  # sync: also the SIGTERM handler
         """Resign and remove VIPs first (exactly as headless), then leave."""
+        for name in self.session.statuses if self.backend.engine else ():
+            self.session.operator("quit", name, self.clock())
         self.shutdown_backend()
         self.exit(0)
 
@@ -452,6 +454,8 @@ class VrrpConsole(App[int]):
         if self.prober is not None:
             self.prober.stop()
         self.backend.stop()
+        if self.files is not None:
+            self.files.save(self.session)  # what happened since the last tick, the quit included
 
 
 __all__ = ["VrrpConsole", "NullBackend", "Notice", "Observed"]
