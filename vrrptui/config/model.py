@@ -292,6 +292,7 @@ class GlobalDefs:
     vrrp_skip_check_adv_addr: bool = False
     vrrp_strict: bool = False
     default_interface: str | None = None  # static addresses without `dev` (keepalived's default: eth0)
+    vrrp_startup_delay: float = 0.0  # seconds between start-up and the instances starting (bonds settling)
     vrrp_iptables: bool = False
 
 

@@ -82,6 +82,7 @@ GLOBAL_HANDLERS: dict[str, FieldHandler] = {
     "vrrp_strict": _flag("vrrp_strict"),
     "vrrp_iptables": _flag("vrrp_iptables"),
     "default_interface": _word("default_interface", "default_interface eth0"),
+    "vrrp_startup_delay": _seconds("vrrp_startup_delay", 0, 3600, "vrrp_startup_delay 5"),
 }
 
 def read_global_defs(r: Reporter, st: Statement, current: GlobalDefs) -> GlobalDefs:

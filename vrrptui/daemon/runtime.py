@@ -234,6 +234,15 @@ class Runtime:
 
     async def _start(self) -> None:
         loop = self._require_loop()
+        delay = self.config.global_defs.vrrp_startup_delay
+        if delay > 0 and self._stop_event is not None:
+            # keepalived's vrrp_startup_delay: nothing is sent, read or changed until it has passed
+            self._log(LogLine(f"Delaying startup for {delay:g} seconds"))
+            try:
+                await asyncio.wait_for(self._stop_event.wait(), delay)
+                return  # stopped while waiting: nothing was started
+            except TimeoutError:
+                pass
         self.netlink = Netlink()
         self.host = host = HostChanges(self.netlink, loop, self._log, self._note, self._guarded)
         self._garp = GratuitousSchedule(loop, host.send_gratuitous_burst)
