@@ -292,6 +292,8 @@ class GlobalDefs:
     vrrp_skip_check_adv_addr: bool = False
     vrrp_strict: bool = False
     default_interface: str | None = None  # static addresses without `dev` (keepalived's default: eth0)
+    notify_fifo: str | None = None  # FIFO for every notify event (keepalived's line format)
+    vrrp_notify_fifo: str | None = None  # FIFO for VRRP notify events
     vrrp_startup_delay: float = 0.0  # seconds between start-up and the instances starting (bonds settling)
     vrrp_iptables: bool = False
 

@@ -33,6 +33,19 @@ def _integer(name: str, low: int, high: int, example: str) -> FieldHandler:
     return lambda r, st: (name, v.integer(r, st, low, high, example))
 
 
+def _fifo(name: str) -> FieldHandler:
+    """`notify_fifo FIFO_NAME [username [groupname]]`: an absolute path; the owner words are not acted on."""
+    def handler(r: Reporter, st: Statement) -> tuple[str, Any] | None:
+        if not st.values or not st.values[0].text.startswith("/"):
+            r.error(st, f"'{name}' needs the absolute path of a FIFO, e.g. `{name} /run/keepalived/notify.fifo`")
+            return None
+        if len(st.values) > 1:
+            r.warning(st.values[1], f"the owner of '{name}' ('{' '.join(st.words()[1:])}') is not acted on by "
+                                    f"vrrptui: the FIFO is created for root, mode 0600")
+        return (name, st.values[0].text)
+    return handler
+
+
 def _user_group(user_field: str, group_field: str) -> FieldHandler:
     """`script_user USER [GROUP]` / `user USER [GROUP]`."""
     def handler(r: Reporter, st: Statement) -> list[tuple[str, Any]] | None:
@@ -82,6 +95,8 @@ GLOBAL_HANDLERS: dict[str, FieldHandler] = {
     "vrrp_strict": _flag("vrrp_strict"),
     "vrrp_iptables": _flag("vrrp_iptables"),
     "default_interface": _word("default_interface", "default_interface eth0"),
+    "notify_fifo": _fifo("notify_fifo"),
+    "vrrp_notify_fifo": _fifo("vrrp_notify_fifo"),
     "vrrp_startup_delay": _seconds("vrrp_startup_delay", 0, 3600, "vrrp_startup_delay 5"),
 }
 

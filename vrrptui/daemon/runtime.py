@@ -852,6 +852,7 @@ class Runtime:
             await self._step(self.host.routing.remove_static)
         await self._step(self.scripts.stop)
         await self._step(lambda: self.notify.drain(timeout=3.0))
+        await self._step(self.notify.close)
         await self._step(self._close_sockets)
         if self.host is not None:
             await self._step(self.host.delete_vmacs)
