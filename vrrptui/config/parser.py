@@ -12,7 +12,7 @@ import dataclasses
 import os
 from collections.abc import Callable
 
-from vrrptui.config import routes
+from vrrptui.config import routes, trackfile
 from vrrptui.config import values as v
 from vrrptui.config.blocks import Statement, read_statements
 from vrrptui.config.draft import InstanceDraft
@@ -25,6 +25,7 @@ from vrrptui.config.model import (
     PolicyRule,
     StaticRoute,
     SyncGroup,
+    TrackFileDef,
     VirtualAddress,
     VrrpInstance,
     VrrpScript,
@@ -45,6 +46,13 @@ class _Sections:
     static_addresses: list[VirtualAddress] = dataclasses.field(default_factory=list)
     static_routes: list[StaticRoute] = dataclasses.field(default_factory=list)
     static_rules: list[PolicyRule] = dataclasses.field(default_factory=list)
+    track_files: dict[str, TrackFileDef] = dataclasses.field(default_factory=dict)
+
+
+def _track_file(r: Reporter, s: _Sections, st: Statement) -> None:
+    definition = trackfile.read_track_file(r, st)
+    if definition is not None:
+        s.track_files[definition.name] = definition
 
 
 def _static_ipaddress(r: Reporter, s: _Sections, st: Statement) -> None:
@@ -90,6 +98,8 @@ TOP_HANDLERS: dict[str, Callable[[Reporter, _Sections, Statement], None]] = {
     "vrrp_script": _vrrp_script,
     "vrrp_sync_group": _vrrp_sync_group,
     "static_ipaddress": _static_ipaddress,
+    "track_file": _track_file,
+    "vrrp_track_file": _track_file,
     "static_routes": _static_routes,
     "static_rules": _static_rules,
 }
@@ -128,6 +138,8 @@ def parse_config(path: str, *, config_id: str | None = None, check_interfaces: b
     for draft in sections.instances:
         instance = finish_instance(r, draft, sections.global_defs)
         if instance is not None:
+            instance = dataclasses.replace(instance, track_files=trackfile.resolve(
+                r, draft.track_file_entries, sections.track_files, instance.owner))
             built.append((draft, _resolve_trackers(r, draft, instance, scripts)))
     built = _unique_instances(r, built)
     _check_duplicate_vrids(r, built)
@@ -152,6 +164,8 @@ def parse_config(path: str, *, config_id: str | None = None, check_interfaces: b
         static_addresses=tuple(sections.static_addresses),
         static_routes=tuple(sections.static_routes),
         static_rules=tuple(sections.static_rules),
+        track_files=tuple(d for d in sections.track_files.values()
+                          if any(t.name == d.name for inst in instances for t in inst.track_files)),
     )
 
 
