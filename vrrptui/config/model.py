@@ -290,6 +290,7 @@ class SyncGroup:
     notify_fault: NotifyScript | None = None
     notify_stop: NotifyScript | None = None
     notify: NotifyScript | None = None
+    tracking_weight: bool = False  # sync_group_tracking_weight: members keep weighted trackers
     file: str = ""
     line: int = 0
 

@@ -144,15 +144,22 @@ def read_vrrp_script(r: Reporter, st: Statement) -> VrrpScript | None:
 # --- vrrp_sync_group -------------------------------------------------------------
 
 SYNC_GROUP_NOTIFY = ("notify", "notify_master", "notify_backup", "notify_fault", "notify_stop")
-SYNC_GROUP_KEYWORDS = ("group", *SYNC_GROUP_NOTIFY)
+SYNC_GROUP_KEYWORDS = ("group", *SYNC_GROUP_NOTIFY, "track_interface", "track_script", "track_file",
+                       "sync_group_tracking_weight")
 
 
-def read_sync_group(r: Reporter, st: Statement) -> SyncGroup | None:
+SYNC_GROUP_TRACKERS = ("track_interface", "track_script", "track_file")
+
+
+def read_sync_group(r: Reporter, st: Statement) -> tuple[SyncGroup, list[Statement]] | None:
+    """The group, and its tracker statements (applied to every member by the parser)."""
     if len(st.values) != 1:
         r.error(st, "vrrp_sync_group needs one name, e.g. `vrrp_sync_group VG_1 {`")
         return None
     members: list[str] = []
     notify: dict[str, Any] = {}
+    trackers: list[Statement] = []
+    tracking_weight = False
     for line in v.block_of(r, st, "vrrp_sync_group VG_1 { group { VI_1 VI_2 } }", named=True):
         if line.name == "group":
             # Members may sit on one line (`group { VI_1 VI_2 }`) or one per line.
@@ -160,6 +167,10 @@ def read_sync_group(r: Reporter, st: Statement) -> SyncGroup | None:
                 members.extend([member.name, *member.words()])
         elif line.name in SYNC_GROUP_NOTIFY:
             notify[line.name] = v.notify_script(r, line)
+        elif line.name in SYNC_GROUP_TRACKERS:
+            trackers.append(line)
+        elif line.name == "sync_group_tracking_weight":
+            tracking_weight = v.flag(r, line)
         elif keywords.effect("vrrp_sync_group", line.name) is not None:
             r.not_implemented(line, "vrrp_sync_group")
         elif not line.values and line.block is None:
@@ -171,4 +182,6 @@ def read_sync_group(r: Reporter, st: Statement) -> SyncGroup | None:
         r.warning(st, f"vrrp_sync_group {st.values[0].text} has no members: keepalived removes the group and runs "
                       f"its instances unsynchronised, and so does vrrptui; list them in `group {{ VI_1 VI_2 }}`")
         return None
-    return SyncGroup(name=st.values[0].text, members=tuple(members), file=st.file, line=st.line, **notify)
+    group = SyncGroup(name=st.values[0].text, members=tuple(members), tracking_weight=tracking_weight, file=st.file,
+                      line=st.line, **notify)
+    return group, trackers
