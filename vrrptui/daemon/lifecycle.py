@@ -29,12 +29,17 @@ class Lifecycle:
         self.stop_requested = False
         self._stop_event: asyncio.Event | None = None
 
-    async def serve(self) -> None:
-        """Until a stop is requested (before or while serving)."""
-        self._stop_event = asyncio.Event()
-        if self.stop_requested:
-            self._stop_event.set()
-        await self._stop_event.wait()
+    async def serve(self, seconds: float | None = None) -> bool:
+        """Until a stop is requested (before or while serving), or `seconds` passed: True when stopped."""
+        if self._stop_event is None:
+            self._stop_event = asyncio.Event()
+            if self.stop_requested:
+                self._stop_event.set()
+        try:
+            await asyncio.wait_for(self._stop_event.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
 
     def request_stop(self) -> None:
         self.stop_requested = True

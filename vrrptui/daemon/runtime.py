@@ -22,7 +22,7 @@ from typing import Any
 
 from vrrptui.config.model import Config, VrrpInstance
 from vrrptui.daemon import dump
-from vrrptui.daemon.control import ControlServer, default_socket_path, network_namespace_name, status_reply
+from vrrptui.daemon.control import ControlServer, default_socket_path
 from vrrptui.daemon.feed import Observer, ObserverFeed, wall_time
 from vrrptui.daemon.garp_schedule import GratuitousSchedule
 from vrrptui.daemon.host import HostChanges
@@ -35,6 +35,7 @@ from vrrptui.daemon.sender import AdvertSender
 from vrrptui.daemon.sockpool import SocketPool
 from vrrptui.daemon.sources import SourceAddresses
 from vrrptui.daemon.timer import EngineTimer
+from vrrptui.daemon.trackfiles import FileWatch
 from vrrptui.daemon.vipguard import VipGuard
 from vrrptui.engine.commands import Command, CommandError
 from vrrptui.engine.engine import Engine
@@ -78,6 +79,7 @@ class Runtime:
         self.lifecycle = Lifecycle(self._log)
         self.scripts = ScriptRunner(self._on_script_change, self._log)
         self.notify = NotifyRunner(self._log)
+        self.files = FileWatch(self._on_file_value, self._log)
         self._instances: dict[str, VrrpInstance] = {i.name: i for i in config.instances}
         self._pool: SocketPool | None = None
         self._sources: SourceAddresses | None = None
@@ -126,16 +128,12 @@ class Runtime:
         """Every instance's status, computed on the loop (thread-safe)."""
         return self._on_loop(self.status_now)
 
-    @staticmethod
-    def wall_time(at: float) -> float:
-        return wall_time(at)
+    wall_time = staticmethod(wall_time)
 
     # --- on the loop ------------------------------------------------------------------
 
     def status_now(self) -> tuple[InstanceStatus, ...]:
-        if self.engine is None or self.loop is None:
-            return ()
-        return self.engine.status(self.loop.time())
+        return self.engine.status(self.loop.time()) if self.engine is not None and self.loop is not None else ()
 
     def unclaimed_drops(self) -> dict[str, int]:  # packets no instance claims, per drop reason
         return dict(self.engine.drops) if self.engine is not None else {}
@@ -157,8 +155,8 @@ class Runtime:
             loop.add_signal_handler(signal.SIGTERM, lifecycle.request_stop)
             loop.add_signal_handler(signal.SIGINT, lifecycle.request_stop)
             loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(self._reload()))
-            loop.add_signal_handler(signal.SIGUSR1, lifecycle.guarded(self._dump), "data")
-            loop.add_signal_handler(signal.SIGUSR2, lifecycle.guarded(self._dump), "stats")
+            for sig, kind in ((signal.SIGUSR1, "data"), (signal.SIGUSR2, "stats")):  # keepalived's dumps
+                loop.add_signal_handler(sig, lifecycle.guarded(dump.on_signal), kind, self, self._log)
         try:
             try:
                 await self._start()
@@ -182,6 +180,11 @@ class Runtime:
 
     async def _start(self) -> None:
         loop, config, guarded = self._require_loop(), self.config, self.lifecycle.guarded
+        if (delay := config.global_defs.vrrp_startup_delay) > 0:
+            # keepalived's vrrp_startup_delay: nothing is sent, read or changed until it has passed
+            self._log(LogLine(f"Delaying startup for {delay:g} seconds"))
+            if await self.lifecycle.serve(delay):
+                return  # stopped while waiting: nothing was started
         self.netlink = netlink = Netlink()
         self.host = host = HostChanges(netlink, loop, self._log, self._note, guarded)
         self._garp = GratuitousSchedule(loop, host.send_gratuitous_burst)
@@ -203,10 +206,11 @@ class Runtime:
                                          guarded)
         links.guard = VipGuard(host, self._instances.get, self._is_master, links.has_source, host.announce_again,
                                self._log)
-        self._reloader = Reloader(engine, host, sources, pool, self.notify, self.scripts, self._instances,
-                                  self._apply, self._log)
+        self._reloader = Reloader(engine, host, sources, pool, self.notify, self.scripts, self.files,
+                                  self._instances, self._apply, self._log)
         for name in self.scripts.refused:
             self._process(engine.disable_script(name, now))
+        self.files.start(config, loop)  # track_file values before the instances leave INIT
         self._log(LogLine("Startup complete"))
         self._process(engine.start(now))
         for ifname in {n for i in config.instances for n in (i.interface, *(t.name for t in i.track_interfaces)) if n}:
@@ -279,9 +283,13 @@ class Runtime:
         self._rearm()
 
     def _on_script_change(self, name: str, ok: bool, exit_status: int | None, timed_out: bool) -> None:
-        engine, loop = self.engine, self.loop
-        if engine is not None and loop is not None:
-            self._apply(engine.script_state(name, ok, loop.time(), exit_status=exit_status, timed_out=timed_out))
+        if self.engine is not None and self.loop is not None:
+            self._apply(self.engine.script_state(name, ok, self.loop.time(), exit_status=exit_status,
+                                                 timed_out=timed_out))
+
+    def _on_file_value(self, name: str, value: int) -> None:
+        if self.engine is not None and self.loop is not None:
+            self._apply(self.engine.file_value(name, value, self.loop.time()))
 
     def _apply(self, outs: Iterable[Output]) -> None:
         self._process(outs)
@@ -342,11 +350,6 @@ class Runtime:
         except Exception:
             pass
 
-    def _dump(self, kind: str) -> None:
-        """SIGUSR1 -> data, SIGUSR2 -> stats, as keepalived's /tmp/keepalived.data / .stats."""
-        namespace = self.control.namespace if self.control is not None else network_namespace_name()
-        dump.on_signal(kind, status_reply(self, namespace), self._log)
-
     async def _reload(self) -> bool:
         """SIGHUP: the new configuration in force, or the running one kept (see reloader)."""
         if self._reloader is None or self._cleaned:
@@ -364,9 +367,10 @@ class Runtime:
         self._log(LogLine("Stopping"))
         host, feed = self.host, self._feed
         await self.lifecycle.run_steps([
-            self._stop_timers, self._close_control, self._resign,
+            self._stop_timers, *([self.control.close] if self.control is not None else []), self._resign,
             *([host.remove_all_vips, host.routing.remove_static] if host is not None else []),
-            self.scripts.stop, lambda: self.notify.drain(timeout=3.0), self._close_sockets,
+            self.scripts.stop, self.files.stop, lambda: self.notify.drain(timeout=3.0), self.notify.close,
+            self._close_sockets,
             *([host.delete_vmacs] if host is not None else []),
             *([feed.flush] if feed is not None else []),
             *([self.netlink.close] if self.netlink is not None else []),
@@ -380,10 +384,6 @@ class Runtime:
             self._feed.stop_snapshots()
         if self._garp is not None:
             self._garp.stop_all()
-
-    async def _close_control(self) -> None:
-        if self.control is not None:
-            await self.control.close()
 
     def _resign(self) -> None:
         engine, sources, pool = self.engine, self._sources, self._pool
