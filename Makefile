@@ -5,10 +5,10 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
-APT_PACKAGES := iproute2 keepalived tcpdump iputils-ping procps python3 python3-venv
+APT_PACKAGES := iproute2 keepalived tcpdump iputils-ping procps python3 python3-venv nftables
 PEER ?= vrrptui
 
-.PHONY: all deps apt venv test demo lab-down bench bench-quick screenshots check clean
+.PHONY: all deps apt venv test demo lab-down bench bench-quick faults faults-quick screenshots check clean
 
 all: test
 
@@ -53,6 +53,12 @@ lab-down: venv
 bench: deps
 	$(PY) benchmarks/failover.py
 	$(PY) benchmarks/console.py
+
+faults: deps
+	$(PY) benchmarks/faults.py
+
+faults-quick: deps
+	$(PY) benchmarks/faults.py --quick
 
 bench-quick: deps
 	$(PY) benchmarks/failover.py --quick

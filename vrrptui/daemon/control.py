@@ -26,17 +26,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vrrptui import __version__
+from vrrptui.daemon.pidfile import runtime_dir
 
 if TYPE_CHECKING:
     from vrrptui.daemon.runtime import Runtime
 
-DEFAULT_DIR = "/run/vrrptui"
 DEFAULT_LINK = "default"
 MAX_REQUEST = 64 * 1024
-
-
-def runtime_dir() -> Path:
-    return Path(os.environ.get("VRRPTUI_RUNTIME_DIR") or DEFAULT_DIR)
 
 
 def default_socket_path() -> str:

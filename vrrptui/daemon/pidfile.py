@@ -89,6 +89,14 @@ def _read_pid(fd: int) -> int | None:
     return int(text) if text.isdigit() else None
 
 
+DEFAULT_DIR = "/run/vrrptui"
+
+
+def runtime_dir() -> Path:
+    """Where pid files, control sockets and the VIP journal live ($VRRPTUI_RUNTIME_DIR, else /run/vrrptui)."""
+    return Path(os.environ.get("VRRPTUI_RUNTIME_DIR") or DEFAULT_DIR)
+
+
 def config_lock_path(runtime_dir: Path, config_path: str) -> Path:
     """The implicit pid file of a daemon running CONFIG_PATH in this network namespace."""
     try:
