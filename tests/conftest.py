@@ -53,6 +53,20 @@ def keepalived_ok() -> str:
     return path
 
 
+@pytest.fixture(scope="session")
+def promtool_ok() -> str:
+    path = shutil.which("promtool")
+    require(path is not None, "promtool (apt-get install prometheus)")
+    return path  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="session")
+def prometheus_ok() -> str:
+    path = shutil.which("prometheus")
+    require(path is not None, "prometheus (apt-get install prometheus)")
+    return path  # type: ignore[return-value]
+
+
 @pytest.fixture
 def make_lab(netns_ok: None):
     """Factory: make_lab(routers=("r1", "r2"), **Lab kwargs) -> a running Lab, removed after the test.

@@ -25,10 +25,11 @@ from pathlib import Path
 import psutil
 import pytest
 
+from vrrptui.daemon.drillfile import DrillFile
 from vrrptui.config.parser import parse_config
 from vrrptui.console.app import VrrpConsole
 from vrrptui.console.backends import RuntimeBackend
-from vrrptui.daemon.observations import AdvertSent, RuntimeNote, StatusSnapshot
+from vrrptui.records import AdvertSent, RuntimeNote, StatusSnapshot
 from vrrptui.daemon.worker import FrameReader, Outbox, frame
 from vrrptui.engine.outputs import LogLine
 from vrrptui.lab.netns import VIP, Lab
@@ -149,7 +150,7 @@ def _console(lab: Lab, tmp_path: Path, text: str) -> RecordingConsole:
     path.write_text(text)
     config = parse_config(str(path), check_interfaces=False)
     backend = NetnsBackend(lab.ns("r1"), config, runtime_factory=partial(Runtime, control_path=None))
-    return RecordingConsole(Session(config, drills_path=tmp_path / "drills.jsonl"), backend, host=None,
+    return RecordingConsole(Session(config, drill_store=DrillFile(tmp_path / "drills.jsonl")), backend, host=None,
                             lab_ping_path=tmp_path / "no-ping.log", pcap_dir=tmp_path, refresh_every=0.05)
 
 
@@ -256,3 +257,23 @@ def test_console_process_killed_the_worker_resigns_and_removes_the_vip(make_lab,
         if ui.poll() is None:
             ui.kill()
         lab.stop(peer)
+
+
+@pytest.mark.netns
+def test_a_console_on_a_config_a_daemon_already_runs_in_this_namespace_is_refused(make_lab, tmp_path):
+    from vrrptui.lab.netns import vrrptui_command
+
+    lab = make_lab(routers=("r1",), clients=())
+    app = _console(lab, tmp_path, conf(150))
+    env = {k: v for k, v in os.environ.items() if k != "VRRPTUI_RUNTIME_DIR"}  # the worker's own default
+    daemon = lab.popen("r1", [*vrrptui_command(), "-n", "-l", "-f", str(tmp_path / "console.conf")], env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT)
+
+    async def drive() -> None:
+        async with app.run_test(size=(160, 50)) as pilot:
+            await _until(pilot, lambda: app.failure is not None, "the UI never saw the refusal")
+
+    asyncio.run(drive())
+    assert f"another vrrptui (pid {daemon.pid}) already runs with config" in app.failure, app.failure
+    assert daemon.poll() is None and lab.vip_holders(VIP) == ["r1"]  # the daemon was not disturbed

@@ -7,7 +7,8 @@ import asyncio
 import harness as h
 import pytest
 
-from vrrptui.console.app import VrrpConsole, build_sniff
+from vrrptui.console.app import VrrpConsole
+from vrrptui.console.cli import build_sniff
 from vrrptui.console.backends import NullBackend
 from vrrptui.console.keys import KeymapError, parse_keymap
 

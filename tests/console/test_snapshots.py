@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import harness as h
 from vrrptui.engine.outputs import Reason, State, StateChanged
-from vrrptui.observe.host import OtherDaemon
-from vrrptui.observe.prober import Claim, LocalPresence, ProbeSent
+from vrrptui.records import OtherDaemon
+from vrrptui.records import Claim, LocalPresence, ProbeSent
 
 SIZE = (150, 45)
 

@@ -13,7 +13,6 @@ answers every call.
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest

@@ -16,7 +16,7 @@ import pytest
 from net_helpers import enter_netns
 
 from vrrptui.config.parser import parse_config
-from vrrptui.daemon.observations import AdvertSent, PacketReceived, StatusSnapshot
+from vrrptui.records import AdvertSent, PacketReceived, StatusSnapshot
 from vrrptui.daemon.runtime import Runtime
 from vrrptui.engine.outputs import LogLine, StateChanged
 from vrrptui.lab.netns import VIP, Lab
@@ -76,7 +76,7 @@ def test_runtime_in_a_worker_thread_reports_to_its_observer_and_obeys_commands(l
 
         # operator: raise our priority above the master's -> we preempt it
         host.runtime.command("set_priority", "VI_1", 200).result(timeout=WAIT)
-        assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT), [l.text for l in host.lines]
+        assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT), [entry.text for entry in host.lines]
         assert lab.wait_for(lambda: host.state() == "MASTER", WAIT)
         sent = host.seen(AdvertSent)
         assert sent and sent[-1].priority == 200
@@ -106,7 +106,7 @@ def test_a_crash_on_the_loop_still_resigns_and_removes_the_vips(lab: Lab) -> Non
     host = Host(lab.ns("r1"), conf_path, lab.node_dir("r1") / "control.sock")
     try:
         assert host.runtime.started.wait(WAIT)
-        assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT), [l.text for l in host.lines]
+        assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT), [entry.text for entry in host.lines]
         cap = lab.capture()
         loop = host.runtime.loop
         assert loop is not None
@@ -120,7 +120,7 @@ def test_a_crash_on_the_loop_still_resigns_and_removes_the_vips(lab: Lab) -> Non
         host.runtime.stop()
         host.thread.join(WAIT)
     assert host.exit_code == 1
-    assert any("internal error, stopping: ZeroDivisionError" in l.text for l in host.lines)
+    assert any("internal error, stopping: ZeroDivisionError" in entry.text for entry in host.lines)
     assert "r1" not in lab.vip_holders(VIP)
     assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r2"], WAIT), lab.log(peer)
     assert any(a.src == "192.168.1.11" and a.priority == 0 for a in cap.adverts())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from vrrptui.engine.outputs import Counters
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.observe.health import Alarms, Code, Level, RouterSeen, assess, silence_limit
-from vrrptui.observe.heard import RouterKey
+from vrrptui.records import RouterKey
 
 KEY = RouterKey("eth0", 150, 4)
 ME, PEER = "192.168.1.11", "192.168.1.12"
@@ -109,8 +109,8 @@ def test_alarms_are_raised_once_and_cleared_once():
     assert raised.raised
     assert raised.text() == f"ALARM VI_1 (eth0 vrid 150 IPv4): master {PEER} silent 1.6 s: takeover due"
     gone = assess(KEY, 106.0, instance=instance(), routers=[peer(100.0)])
-    (worse,) = alarms.update([gone], 106.0)
-    assert worse.raised and worse.verdict.code is Code.NO_MASTER
+    late_over, worse = alarms.update([gone], 106.0)
+    assert late_over.cleared is raised.verdict and worse.raised and worse.verdict.code is Code.NO_MASTER
     assert alarms.update([assess(KEY, 107.0, instance=instance(), routers=[peer(100.0)])], 107.0) == []
     assert [v.text for v in alarms.active()] == [f"NO MASTER for 7.0 s: master {PEER} silent (dead or cut off)"]
     back = assess(KEY, 108.0, instance=instance(), routers=[peer(107.9)])

@@ -1,4 +1,4 @@
-"""`vrrptui CONF` and `vrrptui sniff IFACE`: the Textual console.
+"""The Textual console of `vrrptui CONF` and `vrrptui sniff IFACE` (started by vrrptui.console.cli).
 
 The VRRP runtime runs in a process of its own (RuntimeBackend, vrrptui.daemon.worker), so
 rendering never delays the engine; a thread worker relays its batches to the observer,
@@ -8,39 +8,37 @@ the inbox on its own thread and feeds the sans-I/O Session, which the panes read
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import gc
-import ipaddress
-import os
 import signal
-import sys
 import threading
 import time
 from collections import deque
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
+from collections.abc import Callable, Iterable
 
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
-from vrrptui.console.backends import Backend, NullBackend, RuntimeBackend, SniffBackend
-from vrrptui.console.history_pane import DRILLS_FILE, HistoryFiles, HistoryPane, banner
+from vrrptui.console.backends import Backend, NullBackend
+from vrrptui.console.history_pane import HistoryFiles, HistoryPane, banner, export_history
 from vrrptui.console.panes import (
     LAB_PING_LOG, AdvertLog, DrillsPane, HeaderBar, InstancesPane, LabPingPane, PeersPane, TimelinePane, VipPane,
     counters_text,
 )
-from vrrptui.console.keys import KEYS_ENV, KeymapError, binding_ids, keys_file, load_keymap
+from vrrptui.console.keys import binding_ids
 from vrrptui.console.screens import FilterDialog, HelpScreen, PriorityDialog
 from vrrptui.engine.status import InstanceStatus
-from vrrptui.console.statefiles import StateDir, config_name
 from vrrptui.observe.drills import DEMOTE, FAILOVER
-from vrrptui.observe.host import HostMonitor, HostStats
+from vrrptui.protocol.pcap import LINKTYPE_RAW, write_pcap
+from vrrptui.records import HostStats
 from vrrptui.observe.session import Session, parse_filter
 
 INBOX_LIMIT = 100_000  # observations waiting for the UI; beyond this the oldest are dropped, never the engine slowed
@@ -52,7 +50,7 @@ class Notice:
     """A message for the operator from another thread (a command the engine refused...)."""
 
     text: str
-    severity: str = "information"
+    severity: SeverityLevel = "information"
 
 
 class Observed(Message):
@@ -76,8 +74,10 @@ class VrrpConsole(App[int]):
     """
     BINDINGS = [
         Binding("p", "priority", "Priority", id="priority", tooltip="Set the selected instance's priority (1-254)"),
-        Binding("d", "demote", "Demote", id="demote", tooltip="Hand over gracefully (priority 0) and hold as backup; starts a drill"),
-        Binding("f", "failover", "Failover", id="failover", tooltip="Master: go silent as if dead. Backup: take over. Starts a drill"),
+        Binding("d", "demote", "Demote", id="demote",
+                tooltip="Hand over gracefully (priority 0) and hold as backup; starts a drill"),
+        Binding("f", "failover", "Failover", id="failover",
+                tooltip="Master: go silent as if dead. Backup: take over. Starts a drill"),
         Binding("r", "resume", "Resume", id="resume", tooltip="Configured priority and normal behaviour again"),
         Binding("c", "counters", "Counters", id="counters", tooltip="Show the selected instance's counters"),
         Binding("slash", "filter", "Filter", id="filter", tooltip="Filter the advert log by VRID or source"),
@@ -390,19 +390,17 @@ class VrrpConsole(App[int]):
     def action_write_pcap(self) -> None:
         path = self.pcap_dir / time.strftime("vrrptui-%Y%m%d-%H%M%S.pcap")
         try:
-            count = self.session.write_pcap(path)
+            frames = self.session.pcap_frames()
+            write_pcap(path, frames, LINKTYPE_RAW)
+            count = len(frames)
         except OSError as exc:
             self.notify(f"cannot write {path}: {exc.strerror}", severity="error")
             return
         self.notify(f"wrote {count} packets to {path} (tcpdump -r / Wireshark)")
 
     def action_export_history(self) -> None:
-        try:
-            paths = self.files.export(self.session) if self.files else []
-        except OSError as exc:
-            self.notify(f"cannot export the event history: {exc.strerror}", severity="error")
-            return
-        self.notify("event history written to " + " and ".join(map(str, paths)) if paths else "no history file")
+        text, severity = export_history(self.files, self.session)
+        self.notify(text, severity=severity)
 
     def help_rows(self) -> list[tuple[str, str, str]]:
         rows = []
@@ -433,7 +431,7 @@ class VrrpConsole(App[int]):
             if binding.show and self.check_action(binding.action, ()):
                 yield SystemCommand(binding.description, binding.tooltip, partial(self.run_action, binding.action))
 
-    def action_quit(self) -> None:
+    def action_quit(self) -> None:  # type: ignore[override]  # sync: also the SIGTERM handler
         """Resign and remove VIPs first (exactly as headless), then leave."""
         self.shutdown_backend()
         self.exit(0)
@@ -451,149 +449,4 @@ class VrrpConsole(App[int]):
         self.backend.stop()
 
 
-# --- entry points -----------------------------------------------------------------------
-
-def _parser(prog: str, what: str) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=prog)
-    p.add_argument(what)
-    p.add_argument("--drills", type=Path, default=None,
-                   help="JSON Lines file drills are appended to (default: beside the event history, "
-                        "$STATE_DIR/vrrptui/<config-name>/drills.jsonl; README: Event history and replay)")
-    p.add_argument("--pcap-dir", type=Path, default=Path("."), help="where `w` writes pcap files")
-    p.add_argument("--keys", type=Path, default=None, metavar="FILE",
-                   help=f"remap keys: lines `binding_id = key`, e.g. `demote = x` (default ${KEYS_ENV}; "
-                        "`?` in the console lists the ids)")
-    return p
-
-
-def _keymap(args: argparse.Namespace, app_class: type[VrrpConsole]) -> tuple[dict[str, str] | None, str | None]:
-    """The user's keymap from --keys / $VRRPTUI_KEYS, checked; raises KeymapError."""
-    found = keys_file(args.keys)
-    if found is None:
-        return None, None
-    path, source = found
-    return load_keymap(path, source, app_class.binding_scopes(), app_class._normalize_keymap), source
-
-
-def _run(app: VrrpConsole, backend: Backend) -> int:
-    try:
-        code = app.run()
-    finally:
-        app.shutdown_backend()  # also after a crash in the UI: resign, remove VIPs
-    if app.failure:
-        print(f"vrrptui: the engine stopped: {app.failure}", file=sys.stderr)
-        for line in list(getattr(backend, "lines", ()))[-20:]:
-            print(f"  {line.text}", file=sys.stderr)
-        return 1
-    if app.return_code not in (None, 0):
-        return app.return_code
-    return int(code or 0)
-
-
-def build_console(
-    argv: list[str],
-    *,
-    app_class: type[VrrpConsole] = VrrpConsole,
-    backend_factory: Callable[..., Backend] | None = None,
-    prober_factory: Callable[..., Any] | None = None,
-    host_factory: Callable[[], Any] | None = HostMonitor,
-) -> VrrpConsole | int:
-    """`vrrptui CONF` up to the point of running: the app, or an exit code when a check failed.
-
-    Root, the config (file:line) and its interfaces are checked here, before any UI.
-    """
-    from vrrptui.daemon.preflight import PreflightError, preflight
-
-    args = _parser("vrrptui", "config").parse_args(argv)
-    try:
-        keymap, keys_source = _keymap(args, app_class)
-    except KeymapError as exc:
-        print(f"vrrptui: {exc}", file=sys.stderr)
-        return 2
-    try:
-        config = preflight(args.config)
-    except PreflightError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    for warning in config.warnings:
-        if warning.severity == "warning":
-            print(str(warning), file=sys.stderr)
-    state = StateDir.for_config(config_name(args.config))
-    session = Session(config, drills_path=args.drills or state.path / DRILLS_FILE)
-    backend = (backend_factory or RuntimeBackend)(config)
-    if prober_factory is None:
-        from vrrptui.observe.prober import VipProber
-
-        prober_factory = VipProber
-    return app_class(session, backend, title=os.path.abspath(args.config),
-                     host=host_factory() if host_factory else None, prober_factory=prober_factory,
-                     pcap_dir=args.pcap_dir, keymap=keymap, keys_source=keys_source, files=HistoryFiles(state, session))
-
-
-def console_main(argv: list[str], **factories: Any) -> int:
-    """`vrrptui CONF`. `factories` (app_class, backend_factory, prober_factory, host_factory) are for tests."""
-    app = build_console(argv, **factories)
-    if isinstance(app, int):
-        return app
-    return _run(app, app.backend)
-
-
-def build_sniff(
-    argv: list[str],
-    *,
-    app_class: type[VrrpConsole] = VrrpConsole,
-    backend_factory: Callable[[str], Backend] | None = None,
-    prober_factory: Callable[..., Any] | None = None,
-    host_factory: Callable[[], Any] | None = HostMonitor,
-) -> VrrpConsole | int:
-    """`vrrptui sniff IFACE` up to the point of running. Listens only: no VRRP, no ARP unless --probe."""
-    from vrrptui.config.parser import host_interfaces
-
-    p = _parser("vrrptui sniff", "interface")
-    p.add_argument("--probe", action="store_true",
-                   help="actively ask (ARP / NS, 1/s per VIP) who answers for each VIP; default: listen only")
-    args = p.parse_args(argv)
-    try:
-        keymap, keys_source = _keymap(args, app_class)
-    except KeymapError as exc:
-        print(f"vrrptui sniff: {exc}", file=sys.stderr)
-        return 2
-    existing = host_interfaces()
-    if args.interface not in existing:
-        print(f"vrrptui sniff: interface {args.interface!r} does not exist here; interfaces in this network "
-              f"namespace: {', '.join(sorted(existing)) or 'none'}", file=sys.stderr)
-        return 2
-    backend = (backend_factory or SniffBackend)(args.interface)
-    if backend_factory is None:
-        try:  # CAP_NET_RAW is all sniff needs: check it before the UI starts
-            from vrrptui.net.sniffer import VrrpSniffer
-
-            VrrpSniffer(args.interface).close()
-        except PermissionError:
-            print("vrrptui sniff: capturing needs CAP_NET_RAW: run it with sudo "
-                  "(or setcap cap_net_raw+ep on the Python binary)", file=sys.stderr)
-            return 2
-        except OSError as exc:
-            print(f"vrrptui sniff: cannot capture on {args.interface}: {exc}", file=sys.stderr)
-            return 2
-    if prober_factory is None:
-        from vrrptui.observe.prober import VipProber
-
-        prober_factory = partial(VipProber, active=args.probe, netlink=None)
-    state = StateDir.for_config(config_name(f"sniff-{args.interface}"))
-    session = Session(None, drills_path=args.drills or state.path / DRILLS_FILE,
-                      wall_offset=time.time() - time.monotonic())  # captures are dated: log lines, pcap
-    return app_class(session, backend, title=f"sniff {args.interface}",
-                     host=host_factory() if host_factory else None, prober_factory=prober_factory,
-                     pcap_dir=args.pcap_dir, keymap=keymap, keys_source=keys_source, files=HistoryFiles(state, session))
-
-
-def sniff_main(argv: list[str], **factories: Any) -> int:
-    """`vrrptui sniff IFACE`: the console without an engine."""
-    app = build_sniff(argv, **factories)
-    if isinstance(app, int):
-        return app
-    return _run(app, app.backend)
-
-
-__all__ = ["VrrpConsole", "build_console", "build_sniff", "console_main", "sniff_main", "NullBackend", "Notice", "Observed"]
+__all__ = ["VrrpConsole", "NullBackend", "Notice", "Observed"]

@@ -20,13 +20,14 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import IO, Any, Protocol
+from collections.abc import Callable
 
 import vrrptui
 from vrrptui.config.model import Config
 from vrrptui.daemon.worker import FrameReader, frame
 from vrrptui.engine.outputs import LogLine
-from vrrptui.observe.heard import Heard
+from vrrptui.records import Heard
 from vrrptui.protocol.packet import decode
 
 Observer = Callable[[tuple[object, ...]], None]
@@ -122,7 +123,7 @@ class RuntimeBackend:
             raise
         finally:
             theirs.close()
-        self._stderr = stderr
+        self._stderr: IO[bytes] | None = stderr
         self._sock = ours
         ours.sendall(frame(("start", self.config, self.factory)))
         return ours
@@ -321,11 +322,7 @@ class SniffBackend:
 
     engine = False
 
-    def __init__(self, ifname: str, sniffer_factory: Callable[[str], Any] | None = None) -> None:
-        if sniffer_factory is None:
-            from vrrptui.net.sniffer import VrrpSniffer
-
-            sniffer_factory = VrrpSniffer
+    def __init__(self, ifname: str, sniffer_factory: Callable[[str], Any]) -> None:
         self.ifname = ifname
         self._factory = sniffer_factory
         self._stop = threading.Event()
@@ -347,7 +344,7 @@ class SniffBackend:
             while not self._stop.is_set():
                 if not select.select([sniffer], [], [], 0.1)[0]:
                     continue
-                batch = []
+                batch: list[Heard] = []
                 while len(batch) < 2000:
                     cap = sniffer.recv()
                     if cap is None:

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from rich.text import Text
+from textual.notifications import SeverityLevel
 
 from vrrptui.console.panes import HEALTH_STYLE, KeyedTable
 from vrrptui.console.statefiles import StateDir
@@ -53,6 +54,17 @@ class HistoryFiles:
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(time.time() if wall is None else wall))
         return [self.directory.write_new(f"events-{stamp}.csv", to_csv(events)),
                 self.directory.write_new(f"events-{stamp}.jsonl", to_jsonl(events))]
+
+
+def export_history(files: HistoryFiles | None, session: Session) -> tuple[str, SeverityLevel]:
+    """`e`: (what to tell the operator, severity)."""
+    if files is None:
+        return "the event history is kept in memory only here: nothing to export to", "warning"
+    try:
+        paths = files.export(session)
+    except OSError as exc:
+        return f"cannot export the event history: {exc.strerror}", "error"
+    return "event history written to " + " and ".join(map(str, paths)), "information"
 
 
 class HistoryPane(KeyedTable):

@@ -23,13 +23,31 @@ import socket
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from vrrptui import __version__
+from vrrptui.config.model import Config
 from vrrptui.daemon.pidfile import runtime_dir
+from vrrptui.engine.status import InstanceStatus
 
-if TYPE_CHECKING:
-    from vrrptui.daemon.runtime import Runtime
+
+class Runtime(Protocol):
+    """What the control socket needs from the daemon's runtime (which imports this module)."""
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None: ...
+
+    @property
+    def config(self) -> Config: ...
+
+    @property
+    def reloads(self) -> int: ...
+
+    def wall_time(self, at: float) -> float: ...
+
+    def status_now(self) -> tuple[InstanceStatus, ...]: ...
+
+    def command_now(self, name: str, instance: str, *args: Any) -> None: ...
 
 DEFAULT_LINK = "default"
 MAX_REQUEST = 64 * 1024
@@ -148,7 +166,8 @@ class ControlServer:
             elif cmd in ("demote", "failover", "resume"):
                 self.runtime.command_now(cmd, str(request.get("instance")))
             else:
-                return {"ok": False, "error": f"unknown cmd {cmd!r}: use status, set_priority, demote, failover, resume"}
+                return {"ok": False,
+                        "error": f"unknown cmd {cmd!r}: use status, set_priority, demote, failover, resume"}
         except ValueError as exc:
             return {"ok": False, "error": str(exc)}
         return {"ok": True}

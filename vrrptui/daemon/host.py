@@ -100,7 +100,8 @@ class HostChanges:
                 try:
                     self.netlink.remove_vip(vip, dev_default)
                     self._log(LogLine(
-                        f"({inst.name}) removed {vip} from {vip.dev or dev_default}, left by an earlier run", detail=True))
+                        f"({inst.name}) removed {vip} from {vip.dev or dev_default}, left by an earlier run",
+                        detail=True))
                 except OSError as exc:
                     self._log(LogLine(f"({inst.name}) cannot remove stale VIP {vip}: {exc}", level="error"))
 

@@ -196,7 +196,8 @@ class Netlink:
                 continue
             ifname = names.get(msg["index"], str(msg["index"]))
             label = msg.get("IFA_LABEL")
-            result.append((ifname, ipaddress.ip_interface(f"{local}/{msg['prefixlen']}"), None if label in (None, ifname) else label))
+            interface = ipaddress.ip_interface(f"{local}/{msg['prefixlen']}")
+            result.append((ifname, interface, None if label in (None, ifname) else label))
         return result
 
     def has_address(self, address: IPAddress, ifname: str | None = None) -> bool:

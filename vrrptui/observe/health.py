@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from collections.abc import Iterable, Sequence
 
 from vrrptui.engine.status import InstanceStatus
-from vrrptui.observe.heard import RouterKey
+from vrrptui.records import RouterKey
 from vrrptui.protocol.timers import master_down_interval
 
 MISSED_AFTER = 1.5  # advert intervals of silence before a master counts as late (timeline's `x`)
@@ -183,7 +183,7 @@ class AlarmChange:
 
 
 class Alarms:
-    """Follows verdicts tick by tick; a change of code is an alarm raised and/or one cleared."""
+    """Follows verdicts tick by tick; a change of code clears the old alarm (if any), raises the new one."""
 
     def __init__(self) -> None:
         self._codes: dict[RouterKey, Verdict] = {}
@@ -198,11 +198,8 @@ class Alarms:
             if old is not None and old.code is v.code:
                 continue
             if old is not None and old.level > Level.OK:
-                if v.level > Level.OK:
-                    changes.append(AlarmChange(now, v))  # one alarm turned into another: the new one says it
-                else:
-                    changes.append(AlarmChange(now, v, cleared=old))
-            elif v.level > Level.OK:
+                changes.append(AlarmChange(now, v, cleared=old))
+            if v.level > Level.OK:
                 changes.append(AlarmChange(now, v))
         for key in [k for k in self._codes if k not in seen]:
             del self._codes[key]
