@@ -109,8 +109,6 @@ def config_lock_path(runtime_dir: Path, config_path: str) -> Path:
 
 def config_claim(config_path: str) -> PidFile:
     """The implicit pid file of a vrrptui running CONFIG_PATH here (daemon or console's worker)."""
-    from vrrptui.daemon.control import runtime_dir
-
     directory = runtime_dir()
     directory.mkdir(parents=True, exist_ok=True)
     return PidFile(config_lock_path(directory, config_path), f"config {config_path} in this network namespace")

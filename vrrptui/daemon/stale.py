@@ -20,7 +20,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from vrrptui.daemon.pidfile import PidFile, PidFileError, config_lock_path, runtime_dir
+from vrrptui.daemon.pidfile import PidFileError, config_claim, config_lock_path, runtime_dir
 
 SUFFIX = ".vips"
 removed_at_start: list[str] = []  # clean_up_early's log lines, for the daemon's log once it has one
@@ -89,7 +89,7 @@ def remove_journalled(config_path: str) -> list[str]:
     journal = VipJournal.for_config(config_path)
     if not journal.path.exists():
         return []
-    lock = PidFile(config_lock_path(runtime_dir(), config_path))
+    lock = config_claim(config_path)
     try:
         lock.acquire()
     except PidFileError:
