@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
-APT_PACKAGES := iproute2 keepalived tcpdump iputils-ping procps python3 python3-venv prometheus nftables
+APT_PACKAGES := iproute2 keepalived tcpdump iputils-ping procps nftables python3 python3-venv prometheus
 PEER ?= vrrptui
 
 .PHONY: all deps apt venv lint test demo lab-down bench bench-quick faults faults-quick screenshots check clean

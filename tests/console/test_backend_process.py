@@ -25,6 +25,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from vrrptui.engine.commands import Demote, SetPriority
 from vrrptui.daemon.drillfile import DrillFile
 from vrrptui.config.parser import parse_config
 from vrrptui.console.app import VrrpConsole
@@ -171,8 +172,8 @@ def test_a_refused_command_reaches_the_ui_from_the_worker(make_lab, tmp_path):
             await _until(pilot, lambda: "VI_1" in app.session.statuses, "no status from the worker")
             worker = app.backend.process
             assert worker is not None and worker.pid != os.getpid()
-            app._command("set_priority", "VI_1", 300)
-            app._command("demote", "VI_9")
+            app._command(SetPriority("VI_1", 300))
+            app._command(Demote("VI_9"))
             await _until(pilot, lambda: len([n for n in app.notices if n[1] == "error"]) == 2, "no error notices")
             errors = [n[0] for n in app.notices if n[1] == "error"]
             assert "set_priority VI_1: priority 300 is out of range: use 1-254 (255 is the address owner's)" in errors

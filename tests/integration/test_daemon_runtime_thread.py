@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from net_helpers import enter_netns
 
+from vrrptui.engine.commands import Demote, SetPriority
 from vrrptui.config.parser import parse_config
 from vrrptui.records import AdvertSent, PacketReceived, StatusSnapshot
 from vrrptui.daemon.runtime import Runtime
@@ -75,7 +76,7 @@ def test_runtime_in_a_worker_thread_reports_to_its_observer_and_obeys_commands(l
         assert abs(snap.wall - time.time()) < 60  # a wall-clock stamp, not a monotonic one
 
         # operator: raise our priority above the master's -> we preempt it
-        host.runtime.command("set_priority", "VI_1", 200).result(timeout=WAIT)
+        host.runtime.command(SetPriority("VI_1", 200)).result(timeout=WAIT)
         assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT), [entry.text for entry in host.lines]
         assert lab.wait_for(lambda: host.state() == "MASTER", WAIT)
         sent = host.seen(AdvertSent)
@@ -84,9 +85,9 @@ def test_runtime_in_a_worker_thread_reports_to_its_observer_and_obeys_commands(l
         assert ("BACKUP", "MASTER", "master down timer expired") in changes or \
                ("BACKUP", "MASTER", "preempted") in changes, changes
         with pytest.raises(ValueError, match="1-254"):
-            host.runtime.command("set_priority", "VI_1", 0).result(timeout=WAIT)
+            host.runtime.command(SetPriority("VI_1", 0)).result(timeout=WAIT)
         with pytest.raises(ValueError, match="VI_7"):
-            host.runtime.command("demote", "VI_7").result(timeout=WAIT)
+            host.runtime.command(Demote("VI_7")).result(timeout=WAIT)
         assert [s.state for s in host.runtime.status().result(timeout=WAIT)] == ["MASTER"]
     finally:
         host.runtime.stop()

@@ -35,6 +35,7 @@ from vrrptui.console.panes import (
 )
 from vrrptui.console.keys import binding_ids
 from vrrptui.console.screens import FilterDialog, HelpScreen, PriorityDialog
+from vrrptui.engine.commands import Command, Demote, Failover, Resume, SetPriority
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.observe.drills import DEMOTE, FAILOVER
 from vrrptui.protocol.pcap import LINKTYPE_RAW, write_pcap
@@ -313,14 +314,15 @@ class VrrpConsole(App[int]):
             key = next(iter(self.session.statuses))
         return self.session.statuses.get(key) if key else None
 
-    def _command(self, name: str, instance: str, *args: Any) -> None:
-        self.session.operator(name, instance, self.clock(), " ".join(map(str, args)))
-        future = self.backend.command(name, instance, *args)
+    def _command(self, cmd: Command) -> None:
+        detail = str(cmd.priority) if isinstance(cmd, SetPriority) else ""
+        self.session.operator(cmd.verb, cmd.instance, self.clock(), detail)
+        future = self.backend.command(cmd)
 
         def done(f: Any) -> None:
             exc = f.exception()
             if exc is not None:
-                self.observer([Notice(f"{name} {instance}: {exc}", "error")])
+                self.observer([Notice(f"{cmd.verb} {cmd.instance}: {exc}", "error")])
 
         future.add_done_callback(done)
 
@@ -337,30 +339,30 @@ class VrrpConsole(App[int]):
 
         def apply(value: int | None) -> None:
             if value is not None:
-                self._command("set_priority", status.name, value)
+                self._command(SetPriority(status.name, value))
                 self.notify(f"{status.name}: priority {value} (held until resume)")
 
         self.push_screen(PriorityDialog(status.name, status.effective_priority), apply)
 
-    def _drill(self, action: str, command: str) -> None:
+    def _drill(self, action: str, command: type[Demote] | type[Failover]) -> None:
         status = self._with_selected()
         if status is None:
             return
         self.session.start_drill(action, status.name, self.clock())
-        self._command(command, status.name)
+        self._command(command(status.name))
         self.notify(f"{status.name}: {action} drill started")
         self.query_one("#tabs", TabbedContent).active = "tab-drills"
 
     def action_demote(self) -> None:
-        self._drill(DEMOTE, "demote")
+        self._drill(DEMOTE, Demote)
 
     def action_failover(self) -> None:
-        self._drill(FAILOVER, "force_failover")
+        self._drill(FAILOVER, Failover)
 
     def action_resume(self) -> None:
         status = self._with_selected()
         if status is not None:
-            self._command("resume", status.name)
+            self._command(Resume(status.name))
             self.notify(f"{status.name}: resumed (configured priority {status.configured_priority})")
 
     def action_counters(self) -> None:

@@ -8,7 +8,7 @@ re-arms one `loop.call_at(engine.get_timer())` after every engine call.
     exit_code = asyncio.run(runtime.run())       # headless: handle_signals=True
     # or, from a console hosting it in a worker thread:
     threading.Thread(target=runtime.run_forever).start(); runtime.started.wait()
-    runtime.command("demote", "VI_1").result()   # thread-safe, returns a Future
+    runtime.command(Demote("VI_1")).result()   # thread-safe, returns a Future
     runtime.stop()                               # thread-safe: resign, remove VIPs, exit
 
 Lifecycle without loss: VIPs of our instances left on the host by a crashed run are
@@ -38,6 +38,7 @@ from vrrptui.records import AdvertSent, Observation, PacketReceived, RuntimeNote
 from vrrptui.daemon.scripts import ScriptRunner
 from vrrptui.daemon.vipguard import VipGuard
 from vrrptui.engine.ah_state import uses_ah
+from vrrptui.engine.commands import Command, CommandError
 from vrrptui.engine.engine import Engine
 from vrrptui.engine.outputs import (
     AddVips,
@@ -66,7 +67,6 @@ Observer = Callable[[tuple[Observation, ...]], None]
 
 SNAPSHOT_PERIOD = 0.1  # seconds between StatusSnapshots to the observer
 RECV_BATCH = 256  # packets read per wake-up before letting timers run
-COMMANDS = ("set_priority", "demote", "failover", "resume")
 
 
 EPOLL_ROUNDING = 0.001  # seconds: epoll_wait takes whole milliseconds, rounded up by asyncio
@@ -148,11 +148,8 @@ class Runtime:
         """Reload (thread-safe): re-parse the config file (or use `config`); True when applied."""
         return self._submit(self._reload(config))
 
-    def command(self, name: str, instance: str, *args: Any) -> concurrent.futures.Future[None]:
-        """Operator command (thread-safe): set_priority PRIO, demote, failover, resume.
-
-        The returned Future raises ValueError for an unknown instance/command or a bad priority.
-        """
+    def command(self, cmd: Command) -> concurrent.futures.Future[None]:
+        """Operator command (thread-safe); the Future raises CommandError when the engine refuses it."""
         future: concurrent.futures.Future[None] = concurrent.futures.Future()
         loop = self._require_loop()
 
@@ -160,7 +157,7 @@ class Runtime:
             if not future.set_running_or_notify_cancel():
                 return
             try:
-                self.command_now(name, instance, *args)
+                self.command_now(cmd)
                 future.set_result(None)
             except Exception as exc:
                 future.set_exception(exc)
@@ -193,34 +190,12 @@ class Runtime:
             return ()
         return self.engine.status(self.loop.time())
 
-    def command_now(self, name: str, instance: str, *args: Any) -> None:
-        """Operator command on the loop thread (the control socket calls this)."""
+    def command_now(self, cmd: Command) -> None:
+        """Operator command on the loop thread (the control socket and the worker call this)."""
         engine, loop = self.engine, self.loop
         if engine is None or loop is None:
-            raise ValueError("the engine is not running yet")
-        if instance not in {i.name for i in self.config.instances}:
-            known = ", ".join(i.name for i in self.config.instances)
-            raise ValueError(f"no vrrp_instance {instance!r} here (instances: {known})")
-        now = loop.time()
-        if name == "set_priority":
-            if len(args) != 1:
-                raise ValueError("set_priority needs one priority, 1-254")
-            try:
-                priority = int(args[0])
-            except (TypeError, ValueError):
-                raise ValueError(f"priority {args[0]!r} is not a number: use 1-254") from None
-            if not 1 <= priority <= 254:
-                raise ValueError(f"priority {priority} is out of range: use 1-254 (255 is the address owner's)")
-            outs = engine.set_priority(instance, priority, now)
-        elif name == "demote":
-            outs = engine.demote(instance, now)
-        elif name in ("failover", "force_failover"):
-            outs = engine.force_failover(instance, now)
-        elif name == "resume":
-            outs = engine.resume(instance, now)
-        else:
-            raise ValueError(f"unknown command {name!r}: use one of {', '.join(COMMANDS)}")
-        self._process(outs)  # the engine logs the operator's action in its own words
+            raise CommandError("the engine is not running yet")
+        self._process(engine.command(cmd, loop.time()))  # the engine logs the operator's action
 
     async def run(self) -> int:
         """Start, serve until stop() / SIGTERM / SIGINT, clean up. Returns the exit code."""
@@ -273,6 +248,7 @@ class Runtime:
                                   self._announce_again, self._log)
         host.create_vmacs(self.config.instances)
         host.remove_stale_vips(self.config.instances)
+        host.remove_stale_firewall(self.config.instances)
         self._primary = self._primary_addresses(self.config)
         self._open_sockets(self.config)
         self._open_linkwatch()
