@@ -10,8 +10,8 @@ from prometheus_client import generate_latest
 from prometheus_client.core import CollectorRegistry
 
 from vrrptui.daemon.metrics import RuntimeCollector, Watch, parse_address
-from vrrptui.records import PacketReceived
-from vrrptui.engine.outputs import AdvertAccepted, Counters, Reason, State, StateChanged
+from vrrptui.engine.outputs import Counters, Reason, State, StateChanged
+from vrrptui.records import Heard, StatusSnapshot
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.protocol.packet import Advert
 
@@ -41,13 +41,17 @@ def advert(priority: int) -> Advert:
     return Advert.from_fields(3, 51, priority, 0.1, [ipaddress.ip_address("192.168.1.100")])
 
 
-def heard(at: float, priority: int, src: ipaddress.IPv4Address = PEER) -> PacketReceived:
-    return PacketReceived(at, "eth0", src, ipaddress.ip_address("224.0.0.18"), 255, b"", advert(priority))
+def heard(at: float, priority: int, src: ipaddress.IPv4Address = PEER) -> Heard:
+    return Heard("eth0", at, src, ipaddress.ip_address("224.0.0.18"), 255, advert(priority))
+
+
+def snapshot(at: float) -> StatusSnapshot:
+    return StatusSnapshot(at, at, (status("BACKUP"),))
 
 
 def test_takeover_is_the_old_master_s_last_advert_to_our_becoming_master() -> None:
     watch = Watch()
-    watch([heard(1.0, 100), AdvertAccepted("VI_1", PEER, advert(100), 1.0), heard(1.1, 100)])
+    watch([heard(1.0, 100), snapshot(1.0), heard(1.1, 100)])
     watch([StateChanged("VI_1", State.BACKUP, State.MASTER, Reason.TIMEOUT, 1.44)])
     assert watch.takeover["VI_1"] == pytest.approx(0.34)
     key = watch.key_for(status("MASTER"), "eth0")
@@ -57,7 +61,7 @@ def test_takeover_is_the_old_master_s_last_advert_to_our_becoming_master() -> No
 
 def test_split_brain_needs_the_other_to_keep_advertising_while_we_are_master() -> None:
     watch = Watch()
-    watch([heard(0.9, 100), AdvertAccepted("VI_1", PEER, advert(100), 0.9),
+    watch([heard(0.9, 100), snapshot(0.9),
            StateChanged("VI_1", State.BACKUP, State.MASTER, Reason.TIMEOUT, 1.0)])
     master = status("MASTER")
     key = watch.key_for(master, "eth0")

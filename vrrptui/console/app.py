@@ -28,7 +28,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from vrrptui.console.backends import Backend, NullBackend
-from vrrptui.console.history_pane import HistoryFiles, HistoryPane, banner, export_history
+from vrrptui.console.history_pane import lab_ping_lines, HistoryFiles, HistoryPane, banner, export_history
 from vrrptui.console.panes import (
     LAB_PING_LOG, AdvertLog, DrillsPane, HeaderBar, InstancesPane, LabPingPane, PeersPane, TimelinePane, VipPane,
     counters_text,
@@ -240,7 +240,7 @@ class VrrpConsole(App[int]):
 
     def refresh_panes(self) -> None:
         now = self.clock()
-        for drill in self.session.tick(now):
+        for drill in self.session.tick(now, client_lines=partial(lab_ping_lines, self.lab_ping_path)):
             self.notify(f"drill {drill.action} {drill.instance}: {drill.result}, takeover "
                         f"{drill.takeover_ms if drill.takeover_ms is not None else '-'} ms, VIP "
                         f"{drill.vip_ms if drill.vip_ms is not None else '-'} ms",

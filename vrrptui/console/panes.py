@@ -284,7 +284,8 @@ class VipPane(KeyedTable):
 class DrillsPane(KeyedTable):
     COLUMNS = (
         ("started", "Started"), ("instance", "Instance"), ("action", "Action"), ("masters", "Old -> new master"),
-        ("takeover", "Takeover"), ("vip", "VIP answered"), ("missed", "Missed (x)"), ("result", "Result"),
+        ("takeover", "Takeover (theory)"), ("vip", "VIP answered"), ("missed", "Missed (x)"),
+        ("outage", "Client outage"), ("result", "Result"),
     )
 
     def refresh_from(self, session: Session, now: float) -> None:
@@ -293,8 +294,9 @@ class DrillsPane(KeyedTable):
             result = Text(d.result, style={"ok": "green", "incomplete": "bold red"}.get(d.result, "yellow"))
             rows.append((f"{d.instance}@{d.acted_at}", (
                 d.started[11:19] if len(d.started) >= 19 else d.started, d.instance, d.action,
-                f"{d.old_master or '?'} -> {d.new_master or '...'}", millis(d.takeover_ms), millis(d.vip_ms),
-                "-" if d.adverts_missed is None else str(d.adverts_missed), result,
+                f"{d.old_master or '?'} -> {d.new_master or '...'}",
+                f"{millis(d.takeover_ms)} ({millis(d.theory_ms)})", millis(d.vip_ms),
+                "-" if d.adverts_missed is None else str(d.adverts_missed), millis(d.client_outage_ms), result,
             )))
         self.sync(rows)
 
@@ -328,8 +330,8 @@ class AdvertLog(Log):
             what = "entries" if vrid is None and src is None else "entries (before the filter)"
             lines.append(f"··· {skipped} {what} skipped: paused, hidden or too many to show; `w` writes "
                          "the captured packets")
-        for e in session.entries(vrid, src, after=cut):
-            lines.extend(e.text())
+        for _, record in session.entries(vrid, src, after=cut):
+            lines.extend(session.text(record))
         self.written = newest
         self.append(lines)
 

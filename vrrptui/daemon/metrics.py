@@ -32,10 +32,10 @@ from prometheus_client import start_http_server
 from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from vrrptui.records import PacketReceived
-from vrrptui.engine.outputs import AdvertAccepted, State, StateChanged
+from vrrptui.engine.outputs import State, StateChanged
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.protocol.packet import Advert
+from vrrptui.records import Heard, StatusSnapshot
 
 STATE_VALUE = {"INIT": 0, "BACKUP": 1, "MASTER": 2, "FAULT": 3}
 SCRAPE_TIMEOUT = 2.0  # seconds to wait for the loop's answer before keepalived_up 0
@@ -96,21 +96,21 @@ class Watch:
         self.vrids: dict[tuple[str, int, int], _Vrid] = {}  # (ifname, vrid, family)
         self.master_since: dict[str, float] = {}
         self.takeover: dict[str, float] = {}  # instance -> seconds, last takeover seen here
-        self._keys: dict[str, tuple[str, int, int]] = {}  # instance -> key, learned from accepted adverts
+        self._keys: dict[str, tuple[str, int, int]] = {}  # instance -> key, from the status snapshots
 
     def __call__(self, batch: Iterable[Any]) -> None:
         for item in batch:
             kind = type(item)
-            if kind is PacketReceived and isinstance(item.result, Advert):
+            if kind is Heard and not item.outgoing and isinstance(item.result, Advert):
                 self._heard(item)
-            elif kind is AdvertAccepted and item.instance not in self._keys:
-                key = self._key_of_accepted(item)
-                if key is not None:
-                    self._keys[item.instance] = key
+            elif kind is StatusSnapshot:
+                for s in item.instances:
+                    if s.interface is not None and s.name not in self._keys:
+                        self._keys[s.name] = (s.interface, s.vrid, s.family)
             elif kind is StateChanged:
                 self._state(item)
 
-    def _heard(self, p: PacketReceived) -> None:
+    def _heard(self, p: Heard) -> None:
         advert = p.result
         assert isinstance(advert, Advert)
         key = (p.ifname, advert.vrid, p.src.version)
@@ -124,12 +124,6 @@ class Watch:
         source.adverts.append((p.at, advert.priority))
         if advert.priority > 0:
             vrid.last_master = (src, p.at)
-
-    def _key_of_accepted(self, a: AdvertAccepted) -> tuple[str, int, int] | None:
-        for key, vrid in self.vrids.items():
-            if key[1] == a.advert.vrid and key[2] == a.src.version and str(a.src) in vrid.sources:
-                return key
-        return None
 
     def _state(self, change: StateChanged) -> None:
         if change.new is State.MASTER:

@@ -16,7 +16,7 @@ resign and exit), and talks to the console over one stream socket (FD), in frame
 
 Observations are batched every FLUSH_PERIOD. The worker never blocks its loop on the socket:
 while more than HIGH_WATER bytes wait for a console that does not read, observation batches
-are dropped (counted, reported in the next batch); state changes, log lines and runtime notes
+are dropped (counted, reported in the next batch); state changes and runtime notes
 are kept (bounded), and so is the latest StatusSnapshot, which goes out as soon as there is room.
 
 The worker resigns and exits when the console says stop, when the socket reaches EOF (the
@@ -44,12 +44,12 @@ from vrrptui.engine.outputs import LogLine, StateChanged
 
 FLUSH_PERIOD = 0.03  # seconds between observation batches to the console
 HIGH_WATER = 1 << 20  # bytes waiting for the console beyond which observation batches are dropped
-KEPT_LIMIT = 5000  # state changes / log lines / notes held while the console does not read
+KEPT_LIMIT = 5000  # state changes / notes held while the console does not read
 LINES_KEPT = 200  # the runtime's own log lines held for the console
 FINAL_DRAIN = 2.0  # seconds the worker waits, after cleanup, for the console to take its last frames
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 _HEADER = struct.Struct("!I")
-_KEPT = (StateChanged, LogLine, RuntimeNote)  # rare and meaningful: never dropped for packets
+_KEPT = (StateChanged, RuntimeNote)  # rare and meaningful: never dropped for packets
 
 
 # --- framing (both sides) -------------------------------------------------------------------

@@ -49,7 +49,7 @@ from vrrptui.engine.outputs import Dropped, LogLine, Output, Reason, RunGroupNot
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.engine.tracking import PRIORITY_MAX_BACKUP, PRIORITY_MIN, script_outcome
 from vrrptui.protocol import ah
-from vrrptui.protocol.packet import AdvertCache, Drop, DropReason, IPAddress, decode
+from vrrptui.protocol.packet import Advert, AdvertCache, Drop, DropReason, IPAddress, decode
 
 # A master sends the same bytes every interval: decoding is pure, so identical packets are decoded
 # once (Advert and Drop are immutable). Bounded; keyed by the bytes and the addresses they came with.
@@ -181,12 +181,22 @@ class Engine:
         heapq.heapify(self._timers)
         self._rescan = False
 
+    @staticmethod
+    def decode(payload: bytes, src: IPAddress, dst: IPAddress) -> Advert | Drop:
+        """decode() of a received payload, remembered: a master sends the same bytes every interval."""
+        return _decode(payload, src, dst, src.version)
+
     def receive_packet(
-        self, ifname: str, src: IPAddress, dst: IPAddress, ttl: int, payload: bytes, now: float
+        self, ifname: str, src: IPAddress, dst: IPAddress, ttl: int, payload: bytes, now: float,
+        result: Advert | Drop | None = None,
     ) -> list[Output]:
-        """A protocol-112 payload read on `ifname` (bytes after the IP header)."""
+        """A protocol-112 payload read on `ifname` (bytes after the IP header).
+
+        `result`: Engine.decode() of it when the caller already has it (the runtime shows it too).
+        """
         family = src.version
-        result = _decode(payload, src, dst, family)
+        if result is None:
+            result = _decode(payload, src, dst, family)
         if isinstance(result, Drop):
             vrid = payload[1] if len(payload) >= 2 else -1
             machine = self._by_key.get((ifname, family, vrid))
@@ -371,6 +381,9 @@ class Engine:
         if entry is None:
             return None
         return entry[1].datagrams(self.advert_bytes(name, priority, None, None), src, destinations)
+    def advert(self, name: str, priority: int) -> Advert:
+        """The advert `advert_bytes` encodes (for observers: what we sent, without decoding it again)."""
+        return self._adverts[self.machine(name).name].advert(priority)
 
     # --- sync groups ---------------------------------------------------------------
 

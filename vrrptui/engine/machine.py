@@ -19,7 +19,6 @@ from vrrptui.engine.commands import CommandError
 from vrrptui.engine.checks import address_list_mismatch, check_advert, expected_auth
 from vrrptui.engine.outputs import (
     AddVips,
-    AdvertAccepted,
     Counters,
     Dropped,
     LogLine,
@@ -183,7 +182,6 @@ class VrrpMachine:
             self._log_limited(DropReason.ADDRESS_LIST, src, now, mismatch)
         if advert.priority == 0:
             self.counters.priority_zero_received += 1
-        self._emit(AdvertAccepted(self.name, src, advert, now))
         if self.state is State.BACKUP:
             self._backup_rx(advert, src, now)
         elif self.state is State.MASTER:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from vrrptui.protocol.packet import Advert, DropReason, IPAddress
+from vrrptui.protocol.packet import DropReason, IPAddress
 
 
 class State(enum.Enum):
@@ -104,14 +104,6 @@ class StateChanged:
 
 
 @dataclass(frozen=True, slots=True)
-class AdvertAccepted:
-    instance: str
-    src: IPAddress
-    advert: Advert
-    at: float
-
-
-@dataclass(frozen=True, slots=True)
 class Dropped:
     instance: str | None  # None: no instance matched (unknown VRID, undecodable)
     reason: DropReason
@@ -134,7 +126,7 @@ class LogLine:
 
 Action = (SendAdvert | AddVips | RemoveVips | StartGratuitous | LowerPriorityGratuitous | StopGratuitous | RunNotify
           | RunGroupNotify)
-Event = StateChanged | AdvertAccepted | Dropped | LogLine
+Event = StateChanged | Dropped | LogLine
 Output = Action | Event
 
 

@@ -8,7 +8,7 @@ import sys
 
 from vrrptui.records import Heard
 from vrrptui.replay.capture import CaptureError, read_capture
-from vrrptui.replay.failovers import find_failovers, summary_lines
+from vrrptui.observe.failovers import find_failovers, summary_lines
 
 
 def main(argv: list[str]) -> int:
@@ -37,6 +37,6 @@ def main(argv: list[str]) -> int:
         adverts = sum(isinstance(r, Heard) for r in capture.records)
         print("\n".join(summary_lines(args.file, capture.packets, adverts, failovers)))
         return 0
-    from vrrptui.replay.app import run_replay
+    from vrrptui.console.replay_app import run_replay
 
-    return run_replay(capture, failovers, args.speed)
+    return run_replay(args.file, list(capture.records), failovers, args.speed)
