@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 
 from vrrptui.config.model import Config, VirtualAddress, VrrpInstance
 from vrrptui.daemon.stale import VipJournal
+from vrrptui.daemon.routing import Routing
 from vrrptui.engine.outputs import LogLine
 from vrrptui.net import gratuitous
 from vrrptui.net.netlink import Netlink
@@ -50,6 +51,7 @@ class HostChanges:
         self._journal = journal
         self._journal_due = False
         self.firewall = VipFirewall()  # keepalived's drop rules for masters without Accept_Mode
+        self.routing = Routing(netlink, log)  # virtual_routes/rules as MASTER, static_* for the process's life
 
     # --- VMACs ----------------------------------------------------------------------
 
@@ -131,10 +133,12 @@ class HostChanges:
                 self._log(LogLine(f"({inst.name}) cannot add VIP {vip} on {vip.dev or dev_default}: {exc}",
                                   level="error"))
         self._note(inst.name, f"VIPs added: {', '.join(str(v) for v, _ in added) or 'none'}")
+        self.routing.add_instance(inst, dev_default)  # after the VIPs: a route may use one as `src`
         self.journal_soon()
 
     def remove_vips(self, name: str) -> None:
-        """Remove exactly the VIPs this process added for the instance, nothing else."""
+        """Remove exactly the VIPs (and virtual routes/rules) this process added for the instance."""
+        self.routing.remove_instance(name)
         added = self.added_vips.pop(name, [])
         for vip, dev_default in added:
             try:
