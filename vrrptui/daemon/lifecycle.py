@@ -10,6 +10,7 @@ failed, the advert is sent without it.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -82,6 +83,21 @@ class Lifecycle:
                 self.exit_code = self.exit_code or 1
                 self._log(LogLine(f"cleanup step {getattr(step, '__name__', step)!r} failed: {exc!r}",
                                   level="error"))
+
+
+def on_loop(loop: asyncio.AbstractEventLoop, func: Callable[[], Any]) -> concurrent.futures.Future[Any]:
+    """Call `func` on the loop's thread, from any thread; its result or exception in the Future."""
+    future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+    def call() -> None:
+        if future.set_running_or_notify_cancel():
+            try:
+                future.set_result(func())
+            except Exception as exc:
+                future.set_exception(exc)
+
+    loop.call_soon_threadsafe(call)
+    return future
 
 
 def resign(engine: Engine, now: float, apply: Callable[[Iterable[Output]], None], holding: list[str],

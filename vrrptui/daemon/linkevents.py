@@ -59,6 +59,8 @@ class LinkEvents:
             self._pool.reopen(recreated, self._config().instances)
         for ifname, up in changes:
             self._process(engine.interface_state(ifname, up, self._loop.time()))
+        for ifname, gone in removed.items():
+            self._sources_flushed(ifname, gone)
         if addresses and self._sources.note(addresses):
             self._loop.call_soon(self._guarded(self._refresh))
         guard = self.guard
@@ -66,6 +68,13 @@ class LinkEvents:
             # after the primaries' refresh (queued above): a VIP flushed with the primary is not put back
             self._loop.call_soon(self._guarded(guard.restore))
         self._process(())
+
+    def _sources_flushed(self, ifname: str, gone: set[IPAddress]) -> None:
+        """The source address went together with the VIPs (the kernel flushes a deleted primary's secondaries):
+        resign now; the refresh queued for the interface finds any other address later."""
+        for inst in self._sources.followers(ifname):
+            if self._sources.primary.get(inst.name) in gone and any(v.address in gone for v in inst.all_vips):
+                self._follow(inst, ifname, None)
 
     def _refresh(self) -> None:
         if self._closed:

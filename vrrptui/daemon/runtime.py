@@ -26,7 +26,7 @@ from vrrptui.daemon.control import ControlServer, default_socket_path
 from vrrptui.daemon.feed import Observer, ObserverFeed, wall_time
 from vrrptui.daemon.garp_schedule import GratuitousSchedule
 from vrrptui.daemon.host import HostChanges
-from vrrptui.daemon.lifecycle import Lifecycle, resign
+from vrrptui.daemon.lifecycle import Lifecycle, on_loop, resign
 from vrrptui.daemon.linkevents import LinkEvents
 from vrrptui.daemon.notify import NotifyRunner
 from vrrptui.daemon.reloader import Reloader
@@ -34,6 +34,7 @@ from vrrptui.daemon.scripts import ScriptRunner
 from vrrptui.daemon.sender import AdvertSender
 from vrrptui.daemon.sockpool import SocketPool
 from vrrptui.daemon.sources import SourceAddresses
+from vrrptui.daemon.stale import VipJournal
 from vrrptui.daemon.timer import EngineTimer
 from vrrptui.daemon.trackfiles import FileWatch
 from vrrptui.daemon.vipguard import VipGuard
@@ -63,12 +64,14 @@ DEFAULT = _Default()  # control_path: /run/vrrptui/<pid>.sock (or $VRRPTUI_RUNTI
 
 class Runtime:
     def __init__(self, config: Config, *, log: LogFn, observer: Observer | None = None,
-                 control_path: str | _Default | None = DEFAULT, handle_signals: bool = False) -> None:
+                 control_path: str | _Default | None = DEFAULT, handle_signals: bool = False,
+                 vip_journal: bool = False) -> None:
         self.config = config
         self.log = log
         self._observer = observer
         self.control_path = control_path
         self.handle_signals = handle_signals
+        self.vip_journal = vip_journal  # journal held VIPs for a restart after kill -9 (daemon/stale.py)
         self.started = threading.Event()  # set once the engine runs (or start failed: see start_error)
         self.start_error: BaseException | None = None
         self.engine: Engine | None = None
@@ -186,7 +189,8 @@ class Runtime:
             if await self.lifecycle.serve(delay):
                 return  # stopped while waiting: nothing was started
         self.netlink = netlink = Netlink()
-        self.host = host = HostChanges(netlink, loop, self._log, self._note, guarded)
+        journal = VipJournal.for_config(config.path) if self.vip_journal else None
+        self.host = host = HostChanges(netlink, loop, self._log, self._note, guarded, journal)
         self._garp = GratuitousSchedule(loop, host.send_gratuitous_burst)
         host.create_vmacs(config.instances)
         host.remove_stale_vips(config.instances)
@@ -238,17 +242,7 @@ class Runtime:
                 pass
 
     def _on_loop(self, func: Callable[[], Any]) -> concurrent.futures.Future[Any]:
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-
-        def call() -> None:
-            if future.set_running_or_notify_cancel():
-                try:
-                    future.set_result(func())
-                except Exception as exc:
-                    future.set_exception(exc)
-
-        self._require_loop().call_soon_threadsafe(call)
-        return future
+        return on_loop(self._require_loop(), func)
 
     # --- engine plumbing ----------------------------------------------------------------
 
@@ -368,7 +362,7 @@ class Runtime:
         host, feed = self.host, self._feed
         await self.lifecycle.run_steps([
             self._stop_timers, *([self.control.close] if self.control is not None else []), self._resign,
-            *([host.remove_all_vips, host.routing.remove_static] if host is not None else []),
+            *([host.remove_all_vips, host.routing.remove_static, host.journal_now] if host is not None else []),
             self.scripts.stop, self.files.stop, lambda: self.notify.drain(timeout=3.0), self.notify.close,
             self._close_sockets,
             *([host.delete_vmacs] if host is not None else []),

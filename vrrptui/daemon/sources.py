@@ -61,6 +61,10 @@ class SourceAddresses:
                 result[inst.name] = self._none_on(inst, "(no interface)")
         return result
 
+    def followers(self, ifname: str) -> list[VrrpInstance]:
+        """The instances whose source is `ifname`'s primary address."""
+        return self._followers.get(ifname, [])
+
     def interface_primaries(self, ifname: str, instances: list[VrrpInstance], index: int | None
                             ) -> list[IPAddress | None]:
         """Each instance's primary on `ifname` from one dump."""
