@@ -59,10 +59,12 @@ lab-down: venv
 bench: deps
 	$(PY) benchmarks/failover.py
 	$(PY) benchmarks/console.py
+	$(PY) benchmarks/service.py
 
 bench-quick: deps
 	$(PY) benchmarks/failover.py --quick
 	$(PY) benchmarks/console.py --quick
+	$(PY) benchmarks/service.py --quick
 
 screenshots: deps
 	$(PY) screenshots/make_screenshots.py

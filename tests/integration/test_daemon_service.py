@@ -117,6 +117,13 @@ def test_sd_notify_syslog_pid_file_reload_stop_and_a_second_daemon_refused(lab: 
         assert syslog.wait_for(lambda m: m.endswith("Reload complete"))
         assert [m.split("\n")[0] for m in notify.seen[:2]] == ["RELOADING=1", "READY=1"]
 
+        config.write_text(two_instances(150, 100).replace("virtual_router_id 52", "virtual_router_id 300"))
+        notify.seen.clear()
+        proc.send_signal(signal.SIGHUP)  # a broken config: READY=1 again, and STATUS says the reload failed
+        failed = notify.wait_for(lambda m: m.startswith("READY=1"))
+        assert failed == ("READY=1\nSTATUS=2 instances: 1 MASTER, 1 BACKUP; reload failed, running the previous "
+                          "configuration (see the log)"), notify.seen
+
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(WAIT) == 0
         assert notify.wait_for(lambda m: m == "STOPPING=1")
