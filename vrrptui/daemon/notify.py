@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from vrrptui.config.model import Config, VrrpInstance
+from vrrptui.config.model import Config, NotifyScript, VrrpInstance
 from vrrptui.daemon.scriptsec import ScriptCommand, ScriptRefused, prepare
 from vrrptui.engine.outputs import LogLine, RunGroupNotify, RunNotify
 
@@ -38,24 +38,25 @@ class NotifyRunner:
         self._commands = {}
         for inst in config.instances:
             for fieldname in (*_STATE_FIELD.values(), *_EVENT_FIELD.values(), "notify"):
-                text = getattr(inst, fieldname)
-                if text:
-                    self._commands[(inst.name, fieldname)] = self._prepare(text, config)
+                script = getattr(inst, fieldname)
+                if script:
+                    self._commands[(inst.name, fieldname)] = self._prepare(script, config)
         # a group removed by a reload keeps its commands so its STOP can still run
         groups = {g.name for g in config.sync_groups}
         self._group_commands = {k: v for k, v in self._group_commands.items() if k[0] not in groups}
         for group in config.sync_groups:
             for fieldname in (*_STATE_FIELD.values(), "notify"):
-                text = getattr(group, fieldname)
-                if text:
-                    self._group_commands[(group.name, fieldname)] = self._prepare(text, config)
+                script = getattr(group, fieldname)
+                if script:
+                    self._group_commands[(group.name, fieldname)] = self._prepare(script, config)
 
-    def _prepare(self, text: str, config: Config) -> ScriptCommand | None:
+    def _prepare(self, script: NotifyScript, config: Config) -> ScriptCommand | None:
+        """keepalived's `SCRIPT [user [group]]`: the script runs as that user and group."""
         try:
-            command, logs = prepare(text, None, None, config.global_defs)
+            command, logs = prepare(script.command, script.user, script.group, config.global_defs)
         except ScriptRefused as exc:
             self._log(LogLine(str(exc), level="warning"))
-            self._log(LogLine(exc.disabling("notify script", text), level="warning"))
+            self._log(LogLine(exc.disabling("notify script", script.command), level="warning"))
             return None
         for line in logs:
             self._log(line)

@@ -241,6 +241,7 @@ class Runtime:
         host.create_vmacs(self.config.instances)
         host.remove_stale_vips(self.config.instances)
         host.remove_stale_firewall(self.config.instances)
+        host.routing.add_static(self.config)
         self._primary = self._primary_addresses(self.config)
         self._open_sockets(self.config)
         self._open_linkwatch()
@@ -768,6 +769,7 @@ class Runtime:
         # instances that are gone: whatever VIPs we still hold for them go too
         current = {i.name for i in new_config.instances}
         self._host().remove_all_vips(keep=current)
+        self._host().routing.reload(old_config, new_config)
         self._instances = {i.name: i for i in new_config.instances}
         self._primary = {k: v for k, v in self._primary.items() if k in current}
         self._open_sockets(new_config)
@@ -834,6 +836,7 @@ class Runtime:
         await self._step(self._resign)
         if self.host is not None:
             await self._step(self.host.remove_all_vips)
+            await self._step(self.host.routing.remove_static)
         await self._step(self.scripts.stop)
         await self._step(lambda: self.notify.drain(timeout=3.0))
         await self._step(self._close_sockets)
