@@ -36,6 +36,7 @@ from vrrptui.daemon.host import HostChanges, configured_source
 from vrrptui.daemon.notify import NotifyRunner
 from vrrptui.records import Heard, Observation, RuntimeNote, StatusSnapshot
 from vrrptui.daemon.scripts import ScriptRunner
+from vrrptui.daemon.trackfiles import FileWatch
 from vrrptui.daemon.vipguard import VipGuard
 from vrrptui.engine.ah_state import uses_ah
 from vrrptui.engine.commands import Command, CommandError
@@ -122,6 +123,7 @@ class Runtime:
         self._garp: GratuitousSchedule | None = None
         self._vipguard: VipGuard | None = None
         self.scripts = ScriptRunner(self._on_script_change, self._log)
+        self.files = FileWatch(self._on_file_value, self._log)
         self.notify = NotifyRunner(self._log)
         self.reloads = 0
 
@@ -237,6 +239,15 @@ class Runtime:
 
     async def _start(self) -> None:
         loop = self._require_loop()
+        delay = self.config.global_defs.vrrp_startup_delay
+        if delay > 0 and self._stop_event is not None:
+            # keepalived's vrrp_startup_delay: nothing is sent, read or changed until it has passed
+            self._log(LogLine(f"Delaying startup for {delay:g} seconds"))
+            try:
+                await asyncio.wait_for(self._stop_event.wait(), delay)
+                return  # stopped while waiting: nothing was started
+            except TimeoutError:
+                pass
         self.netlink = Netlink()
         self.host = host = HostChanges(self.netlink, loop, self._log, self._note, self._guarded)
         self._garp = GratuitousSchedule(loop, host.send_gratuitous_burst)
@@ -255,6 +266,7 @@ class Runtime:
         self.engine = Engine(self.config, primary_addresses=self._primary, now=now)
         for name in self.scripts.refused:
             self._process(self.engine.disable_script(name, now))
+        self.files.start(self.config, loop)  # track_file values before the instances leave INIT
         self._log(LogLine("Startup complete"))
         self._process(self.engine.start(now))
         for ifname in self._watched_interfaces(self.config):
@@ -598,6 +610,13 @@ class Runtime:
         self._process(engine.script_state(name, ok, loop.time(), exit_status=exit_status, timed_out=timed_out))
         self._rearm()
 
+    def _on_file_value(self, name: str, value: int) -> None:
+        engine, loop = self.engine, self.loop
+        if engine is None or loop is None:
+            return
+        self._process(engine.file_value(name, value, loop.time()))
+        self._rearm()
+
     def _process(self, outs: Iterable[Output]) -> None:
         """Carry out the engine's outputs in order; hand events to the log and the observer."""
         observer = self.observer
@@ -779,6 +798,7 @@ class Runtime:
         self._open_sockets(new_config)
         self._host().delete_vmacs(keep=new_config)
         await self.scripts.replace(new_config, scripts)
+        self.files.replace(new_config)
         self.reloads += 1
         self._log(LogLine("Reload complete"))
         return True
@@ -842,7 +862,9 @@ class Runtime:
             await self._step(self.host.remove_all_vips)
             await self._step(self.host.routing.remove_static)
         await self._step(self.scripts.stop)
+        await self._step(self.files.stop)
         await self._step(lambda: self.notify.drain(timeout=3.0))
+        await self._step(self.notify.close)
         await self._step(self._close_sockets)
         if self.host is not None:
             await self._step(self.host.delete_vmacs)

@@ -242,18 +242,19 @@ class VrrpMachine:
         return self._flush()
 
     def address_state(self, present: bool, now: float) -> list[Output]:
-        """The interface lost (or got back) every address adverts could come from.
-
-        Without a source the instance cannot advertise: FAULT, and a master resigns with a
-        priority-0 advert (from the address it just lost) so the backup takes over after
-        Skew_Time instead of Master_Down_Interval, as keepalived does.
-        """
+        """No address left to send adverts from: FAULT, and a master resigns with a priority-0 advert (from
+        the address it just lost) so the backup takes over after Skew_Time, as keepalived does."""
         if self.tracking.set_address(present):
             self._trackers_changed(now)
         return self._flush()
 
     def script_state(self, name: str, ok: bool, now: float) -> list[Output]:
         if self.tracking.set_script(name, ok):
+            self._trackers_changed(now)
+        return self._flush()
+
+    def file_state(self, name: str, value: int, now: float) -> list[Output]:
+        if self.tracking.set_file(name, value):
             self._trackers_changed(now)
         return self._flush()
 
