@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 from vrrptui import __version__
 from vrrptui.config.model import Config
+from vrrptui.daemon.pidfile import runtime_dir
 from vrrptui.engine.commands import VERBS, Command, Demote, Failover, Resume, SetPriority
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.daemon.controlguard import (
@@ -62,12 +63,7 @@ class Runtime(Protocol):
 
     def command_now(self, cmd: Command) -> None: ...
 
-DEFAULT_DIR = "/run/vrrptui"
 DEFAULT_LINK = "default"
-
-
-def runtime_dir() -> Path:
-    return Path(os.environ.get("VRRPTUI_RUNTIME_DIR") or DEFAULT_DIR)
 
 
 def default_socket_path() -> str:

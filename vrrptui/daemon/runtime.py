@@ -88,12 +88,14 @@ class Runtime:
         observer: Observer | None = None,
         control_path: str | _Default | None = DEFAULT,
         handle_signals: bool = False,
+        vip_journal: bool = False,
     ) -> None:
         self.config = config
         self.log = log
         self.observer = observer
         self.control_path = control_path
         self.handle_signals = handle_signals
+        self.vip_journal = vip_journal  # journal held VIPs for a restart after kill -9 (daemon/stale.py)
         self.exit_code = 0
         self.started = threading.Event()  # set once the engine runs (or start failed: see start_error)
         self.start_error: BaseException | None = None
@@ -249,7 +251,12 @@ class Runtime:
             except TimeoutError:
                 pass
         self.netlink = Netlink()
-        self.host = host = HostChanges(self.netlink, loop, self._log, self._note, self._guarded)
+        journal = None
+        if self.vip_journal:
+            from vrrptui.daemon.stale import VipJournal
+
+            journal = VipJournal.for_config(self.config.path)
+        self.host = host = HostChanges(self.netlink, loop, self._log, self._note, self._guarded, journal)
         self._garp = GratuitousSchedule(loop, host.send_gratuitous_burst)
         self._vipguard = VipGuard(host, self._instances.get, self._is_master, self._has_source,
                                   self._announce_again, self._log)
@@ -503,6 +510,8 @@ class Runtime:
             self._reopen_sockets(recreated)
         for ifname, up in changes:
             self._process(engine.interface_state(ifname, up, loop.time()))
+        for ifname, gone in removed.items():
+            self._sources_flushed(ifname, gone)
         if addresses:
             self._note_address_changes(addresses)
         guard = self._vipguard
@@ -510,6 +519,13 @@ class Runtime:
             # after the primaries' refresh (queued above): a VIP flushed with the primary is not put back
             loop.call_soon(self._guarded(guard.restore))
         self._rearm()
+
+    def _sources_flushed(self, ifname: str, gone: set[IPAddress]) -> None:
+        """The source address went together with the VIPs (the kernel flushes a deleted primary's secondaries):
+        resign now; the refresh queued for the interface finds any other address later."""
+        for inst in self._followers.get(ifname, []):
+            if self._primary.get(inst.name) in gone and any(v.address in gone for v in inst.all_vips):
+                self._follow_primary(inst, ifname, None)
 
     def _reopen_sockets(self, interfaces: set[str]) -> None:
         """An interface was deleted and created again: sockets bound to the old one are deaf and mute."""
@@ -861,6 +877,7 @@ class Runtime:
         if self.host is not None:
             await self._step(self.host.remove_all_vips)
             await self._step(self.host.routing.remove_static)
+            await self._step(self.host.journal_now)  # nothing held any more: the journal goes
         await self._step(self.scripts.stop)
         await self._step(self.files.stop)
         await self._step(lambda: self.notify.drain(timeout=3.0))

@@ -98,9 +98,13 @@ def run(config: Any, args: argparse.Namespace, log: LogFn, ready: ReadyPipe | No
     for warning in config.warnings:
         log(LogLine(str(warning)))
     log(LogLine(f"Starting VRRP child process, pid={os.getpid()}"))
+    from vrrptui.daemon.stale import removed_at_start
+
+    for line in removed_at_start:
+        log(LogLine(line))
     control = None if args.no_control else (args.control or DEFAULT)
     children.become_subreaper()  # what a script daemonises is ours to reap
-    runtime = Runtime(config, log=log, control_path=control, handle_signals=True)
+    runtime = Runtime(config, log=log, control_path=control, handle_signals=True, vip_journal=True)
     metrics = None
     if args.metrics:
         from vrrptui.daemon.metrics import MetricsServer
