@@ -10,13 +10,14 @@ from __future__ import annotations
 import pickle
 import sys
 
-from vrrptui.daemon.preflight import PreflightError, load_config
+from vrrptui.daemon.preflight import PreflightError, load_config, use_config_id
 
 
 def main(argv: list[str]) -> int:
-    path, config_id = argv[0], (argv[1] if len(argv) > 1 else None)
+    path = argv[0]
+    use_config_id(argv[1] if len(argv) > 1 else None)  # the daemon's -i
     try:
-        result: tuple[str, object] = ("ok", load_config(path, config_id=config_id))
+        result: tuple[str, object] = ("ok", load_config(path))
     except PreflightError as exc:
         result = ("error", str(exc))
     except Exception as exc:  # a parser bug: the daemon keeps its configuration and says why
