@@ -33,6 +33,7 @@ from prometheus_client import start_http_server
 from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from vrrptui.daemon.sockpool import recv_interface
 from vrrptui.engine.outputs import State, StateChanged
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.protocol.packet import Advert
@@ -314,7 +315,7 @@ class MetricsServer:
 
         def key_of(name: str) -> Key | None:
             inst = next((i for i in runtime.config.instances if i.name == name), None)
-            return None if inst is None else (runtime.recv_interface(inst), inst.vrid, inst.family)
+            return None if inst is None else (recv_interface(inst), inst.vrid, inst.family)
 
         self.watch = Watch(key_of)
         self.registry = CollectorRegistry(auto_describe=False)

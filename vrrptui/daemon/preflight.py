@@ -33,6 +33,10 @@ def use_config_id(config_id: str | None) -> None:
     _config_id[0] = config_id
 
 
+def config_id() -> str | None:
+    return _config_id[0]
+
+
 def load_config_file(path: str, *, config_id: str | None = None) -> Config:
     """parse_config without the interface check, with -i's config id when given. Raises ConfigError."""
     return parse_config(path, check_interfaces=False,

@@ -23,7 +23,8 @@ from typing import Any
 from vrrptui import __version__
 from vrrptui.daemon import children, cmdline
 from vrrptui.daemon.daemonize import ReadyPipe, daemonize
-from vrrptui.daemon.logsink import ConsoleLog, LogFn, discard
+from vrrptui.daemon.logsink import ConsoleLog, discard
+from vrrptui.engine.outputs import LogFn
 from vrrptui.daemon.pidfile import PidFile, PidFileError, PidFiles, config_claim
 from vrrptui.daemon.preflight import EXIT_USAGE, PreflightError, preflight, require_root, use_config_id
 from vrrptui.daemon.sdnotify import Notifier
