@@ -113,7 +113,7 @@ def run(config: Any, args: argparse.Namespace, log: LogFn, ready: ReadyPipe | No
     if args.metrics:
         from vrrptui.daemon.metrics import MetricsServer
 
-        metrics = MetricsServer(args.metrics, runtime)
+        metrics = MetricsServer(args.metrics, runtime, drills=args.drills)
         try:
             metrics.start()
         except OSError as exc:
