@@ -10,7 +10,6 @@ changed is undone and the running configuration stays as it was.
 from __future__ import annotations
 
 import asyncio
-import functools
 import pickle
 import subprocess
 import sys
@@ -36,8 +35,10 @@ async def parse_elsewhere(path: str) -> Config | str:
     config_id = preflight.config_id()
     if config_id is not None:
         argv.append(config_id)
-    run = functools.partial(subprocess.run, argv, stdin=subprocess.DEVNULL, capture_output=True, check=False)
-    done: subprocess.CompletedProcess[bytes] = await asyncio.get_running_loop().run_in_executor(None, run)
+    def run() -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, check=False)
+
+    done = await asyncio.get_running_loop().run_in_executor(None, run)
     try:
         kind, value = pickle.loads(done.stdout)
     except Exception:
