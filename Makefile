@@ -59,6 +59,7 @@ lab-down: venv
 bench: deps
 	$(PY) benchmarks/failover.py
 	$(PY) benchmarks/console.py
+	$(PY) benchmarks/service.py
 
 faults: deps
 	$(PY) benchmarks/faults.py
@@ -69,6 +70,7 @@ faults-quick: deps
 bench-quick: deps
 	$(PY) benchmarks/failover.py --quick
 	$(PY) benchmarks/console.py --quick
+	$(PY) benchmarks/service.py --quick
 
 screenshots: deps
 	$(PY) screenshots/make_screenshots.py

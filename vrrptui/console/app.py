@@ -231,7 +231,7 @@ class VrrpConsole(App[int]):
         except Exception:
             return False
 
-    def write_log(self, catch_up: bool = False) -> None:
+    def write_log(self) -> None:
         if self.paused or not self._visible("tab-log"):
             return
         try:
@@ -298,7 +298,7 @@ class VrrpConsole(App[int]):
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "tab-log":
-            self.write_log(catch_up=True)
+            self.write_log()
         self.refresh_panes()
 
     # --- actions --------------------------------------------------------------------
@@ -380,7 +380,7 @@ class VrrpConsole(App[int]):
             log = self.query_one("#log", AdvertLog)
             log.clear()
             log.written = 0
-            self.write_log(catch_up=True)
+            self.write_log()
             self.refresh_header()
 
         self.push_screen(FilterDialog(self.log_filter), apply)
@@ -388,7 +388,7 @@ class VrrpConsole(App[int]):
     def action_pause(self) -> None:
         self.paused = not self.paused
         if not self.paused:
-            self.write_log(catch_up=True)
+            self.write_log()
         self.refresh_header()
 
     def action_write_pcap(self) -> None:
