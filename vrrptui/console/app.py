@@ -91,6 +91,7 @@ class VrrpConsole(App[int]):
         Binding("q", "quit", "Quit", id="quit", tooltip="Quit: resign (priority 0) and remove the VIPs"),
         Binding("ctrl+c", "quit", "Quit", id="quit_ctrl_c", show=False, priority=True),
     ]
+    PASSIVE_NOTE = "  (sniff: passive, no engine)"  # the header's note without an engine
     ENGINE_ACTIONS = {"priority", "demote", "failover", "resume", "counters"}
 
     def __init__(
@@ -293,7 +294,7 @@ class VrrpConsole(App[int]):
         if dropped:
             notes.append(f"{dropped} observations dropped (UI too slow)")
         notes.extend(self.session.drill_errors[-1:] + ([self.files.error] if self.files and self.files.error else []))
-        title = self.title_text + ("" if self.backend.engine else "  (sniff: passive, no engine)")
+        title = self.title_text + ("" if self.backend.engine else self.PASSIVE_NOTE)
         self.query_one("#header", HeaderBar).show(title, self.host_stats, notes, banner(self.session, self.clock()))
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
