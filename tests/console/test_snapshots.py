@@ -144,3 +144,23 @@ def test_vip_split_brain_seen_from_the_master(snap_compare, tmp_path):
         Claim(h.VIP, h.MAC_ROGUE, h.NOW - 0.199, "reply"),  # our own kernel's answer is never heard
     ]
     assert snap_compare(app, terminal_size=SIZE, run_before=then(fed(app, items), tab("tab-vips")))
+
+
+def test_steady_state_at_80x24_keeps_q_and_wraps_log_lines(snap_compare, tmp_path):
+    app = h.make_app(tmp_path)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=fed(app, h.steady_backup()))
+
+
+def test_steady_state_at_200x60(snap_compare, tmp_path):
+    app = h.make_app(tmp_path)
+    assert snap_compare(app, terminal_size=(200, 60), run_before=fed(app, h.steady_backup()))
+
+
+def test_paused_log_says_so_at_80x24(snap_compare, tmp_path):
+    app = h.make_app(tmp_path)
+    assert snap_compare(app, terminal_size=(80, 24), press=["3", "pageup"], run_before=fed(app, h.steady_backup()))
+
+
+def test_peers_zoomed_at_80x24(snap_compare, tmp_path):
+    app = h.make_app(tmp_path)
+    assert snap_compare(app, terminal_size=(80, 24), press=["4", "z"], run_before=fed(app, h.steady_backup()))

@@ -22,6 +22,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -31,18 +32,20 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from vrrptui.console.backends import Backend, NullBackend, RuntimeBackend, SniffBackend
 from vrrptui.console.panes import (
-    LAB_PING_LOG, AdvertLog, DrillsPane, HeaderBar, InstancesPane, LabPingPane, PeersPane, TimelinePane, VipPane,
+    LAB_PING_LOG, DrillsPane, HeaderBar, InstancesPane, LabPingPane, PeersPane, TimelinePane, VipPane,
     counters_text,
 )
+from vrrptui.console.layout import CONSOLE_CSS, adapt
+from vrrptui.console.logview import LogView
+from vrrptui.console.navigation import NAVIGATION_BINDINGS, Navigation
 from vrrptui.console.keys import KEYS_ENV, KeymapError, binding_ids, keys_file, load_keymap
-from vrrptui.console.screens import FilterDialog, HelpScreen, PriorityDialog
+from vrrptui.console.screens import FilterDialog, HelpScreen, PriorityDialog, SearchDialog
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.observe.drills import DEMOTE, FAILOVER, default_drills_path
 from vrrptui.observe.host import HostMonitor, HostStats
-from vrrptui.observe.session import Session, parse_filter
+from vrrptui.observe.session import Session
 
 INBOX_LIMIT = 100_000  # observations waiting for the UI; beyond this the oldest are dropped, never the engine slowed
-LOG_CATCH_UP = 2000  # entries written at most per tick (also when shown again, resumed or refiltered)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,30 +63,26 @@ class Observed(Message):
         return isinstance(message, Observed)
 
 
-class VrrpConsole(App[int]):
+class VrrpConsole(Navigation, App[int]):
     TITLE = "vrrptui"
-    CSS = """
-    HeaderBar { height: auto; background: $boost; padding: 0 1; }
-    #instances { height: auto; max-height: 14; }
-    #counters { height: auto; padding: 0 1; display: none; }
-    #middle { height: auto; max-height: 45%; min-height: 8; }
-    #timeline-scroll { width: 3fr; height: auto; max-height: 100%; border: round $primary-darken-2; }
-    #timeline-scroll:focus-within { border: round $accent; }
-    #labping { width: 1fr; height: auto; padding: 0 1; border: round $primary-darken-2; }
-    #tabs { height: 1fr; }
-    """
+    CSS = CONSOLE_CSS
+    ALLOW_IN_MAXIMIZED_VIEW = "HeaderBar, Footer"  # a zoomed pane keeps the alarms and the keys
+    # q and ? first: the footer is cut at the right on narrow terminals, and they must always show
     BINDINGS = [
+        Binding("q", "quit", "Quit", id="quit", tooltip="Quit: resign (priority 0) and remove the VIPs"),
+        Binding("question_mark", "help", "Help", id="help", tooltip="Keys and what they do"),
         Binding("p", "priority", "Priority", id="priority", tooltip="Set the selected instance's priority (1-254)"),
-        Binding("d", "demote", "Demote", id="demote", tooltip="Hand over gracefully (priority 0) and hold as backup; starts a drill"),
-        Binding("f", "failover", "Failover", id="failover", tooltip="Master: go silent as if dead. Backup: take over. Starts a drill"),
+        Binding("d", "demote", "Demote", id="demote",
+                tooltip="Hand over gracefully (priority 0) and hold as backup; starts a drill"),
+        Binding("f", "failover", "Failover", id="failover",
+                tooltip="Master: go silent as if dead. Backup: take over. Starts a drill"),
         Binding("r", "resume", "Resume", id="resume", tooltip="Configured priority and normal behaviour again"),
         Binding("c", "counters", "Counters", id="counters", tooltip="Show the selected instance's counters"),
         Binding("slash", "filter", "Filter", id="filter", tooltip="Filter the advert log by VRID or source"),
-        Binding("space", "pause", "Pause log", id="pause", tooltip="Pause / resume the advert log"),
+        Binding("space", "pause", "Pause log", id="pause", tooltip="Pause / follow the advert log (End follows too)"),
         Binding("w", "write_pcap", "Write pcap", id="write_pcap", tooltip="Write the captured packets to a pcap file"),
-        Binding("question_mark", "help", "Help", id="help", tooltip="Keys and what they do"),
-        Binding("q", "quit", "Quit", id="quit", tooltip="Quit: resign (priority 0) and remove the VIPs"),
         Binding("ctrl+c", "quit", "Quit", id="quit_ctrl_c", show=False, priority=True),
+        *NAVIGATION_BINDINGS,
     ]
     ENGINE_ACTIONS = {"priority", "demote", "failover", "resume", "counters"}
 
@@ -117,8 +116,6 @@ class VrrpConsole(App[int]):
         self.refresh_every = refresh_every
         self.timers = timers
         self.start_backend = start_backend
-        self.paused = False
-        self.log_filter = ""
         self.host_stats: HostStats | None = None
         self.inbox_dropped = 0
         self._inbox: deque[Any] = deque()
@@ -143,7 +140,7 @@ class VrrpConsole(App[int]):
             yield LabPingPane(self.lab_ping_path, id="labping")
         with TabbedContent(id="tabs"):
             with TabPane("Advert log", id="tab-log"):
-                yield AdvertLog(id="log")
+                yield LogView(self.session, id="logview")
             with TabPane("Peers", id="tab-peers"):
                 yield PeersPane(id="peers")
             with TabPane("VIP presence", id="tab-vips"):
@@ -152,7 +149,11 @@ class VrrpConsole(App[int]):
                 yield DrillsPane(id="drills")
         yield Footer()
 
+    def on_resize(self, event: events.Resize) -> None:
+        adapt(self, event.size)
+
     def on_mount(self) -> None:
+        adapt(self, self.size)
         self.query_one("#timeline-scroll").border_title = "Timeline (last minute)"
         if self.start_backend:
             self.run_worker(partial(self.backend.run, self.observer), thread=True, name="vrrp-engine",
@@ -221,14 +222,9 @@ class VrrpConsole(App[int]):
         except Exception:
             return False
 
-    def write_log(self, catch_up: bool = False) -> None:
-        if self.paused or not self._visible("tab-log"):
-            return
-        try:
-            vrid, src = parse_filter(self.log_filter)
-        except ValueError:
-            vrid, src = None, None
-        self.query_one("#log", AdvertLog).follow(self.session, vrid, src, LOG_CATCH_UP)
+    def write_log(self) -> None:
+        if self._visible("tab-log"):
+            self.query_one(LogView).tick()
 
     def refresh_panes(self) -> None:
         now = self.clock()
@@ -271,10 +267,6 @@ class VrrpConsole(App[int]):
 
     def refresh_header(self) -> None:
         notes = []
-        if self.paused:
-            notes.append("log paused")
-        if self.log_filter:
-            notes.append(f"filter {self.log_filter}")
         dropped = self.inbox_dropped + getattr(self.backend, "dropped_items", 0)  # here, and in the engine's process
         if dropped:
             notes.append(f"{dropped} observations dropped (UI too slow)")
@@ -297,7 +289,7 @@ class VrrpConsole(App[int]):
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "tab-log":
-            self.write_log(catch_up=True)
+            self.write_log()
         self.refresh_panes()
 
     # --- actions --------------------------------------------------------------------
@@ -370,23 +362,16 @@ class VrrpConsole(App[int]):
         self.refresh_panes()
 
     def action_filter(self) -> None:
-        def apply(value: str | None) -> None:
-            if value is None:
-                return
-            self.log_filter = value
-            log = self.query_one("#log", AdvertLog)
-            log.clear()
-            log.written = 0
-            self.write_log(catch_up=True)
-            self.refresh_header()
+        view = self.query_one(LogView)
 
-        self.push_screen(FilterDialog(self.log_filter), apply)
+        def apply(value: str | None) -> None:
+            if value is not None:
+                view.set_filter(value)
+
+        self.push_screen(FilterDialog(view.filter_text), apply)
 
     def action_pause(self) -> None:
-        self.paused = not self.paused
-        if not self.paused:
-            self.write_log(catch_up=True)
-        self.refresh_header()
+        self.query_one(LogView).toggle_following()
 
     def action_write_pcap(self) -> None:
         path = self.pcap_dir / time.strftime("vrrptui-%Y%m%d-%H%M%S.pcap")
@@ -416,11 +401,12 @@ class VrrpConsole(App[int]):
         """Binding ids a keys file may set, per scope (the app, then each dialog)."""
         return [binding_ids(b for b in cls.BINDINGS if isinstance(b, Binding))] + [
             binding_ids(b for b in screen.BINDINGS if isinstance(b, Binding))
-            for screen in (PriorityDialog, FilterDialog, HelpScreen)
+            for screen in (PriorityDialog, FilterDialog, SearchDialog, HelpScreen)
         ]
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        yield from self.pane_commands()
         for binding in self.BINDINGS:
             assert isinstance(binding, Binding)
             if binding.show and self.check_action(binding.action, ()):

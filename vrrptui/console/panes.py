@@ -15,8 +15,7 @@ from typing import Any, Callable
 from rich.cells import cell_len
 from rich.text import Text
 from textual.cache import LRUCache
-from textual.geometry import Size
-from textual.widgets import DataTable, Log, Static
+from textual.widgets import DataTable, Static
 
 from vrrptui.console.format import duration, interval, millis, size
 from vrrptui.console.timeline_pane import TimelinePane  # noqa: F401  (a pane; the app imports panes from here)
@@ -303,55 +302,7 @@ class DrillsPane(KeyedTable):
         self.sync(rows)
 
 
-# --- advert log -----------------------------------------------------------------------
-
-class AdvertLog(Log):
-    """tcpdump-style lines, appended once per tick; the app decides what (filter) and when (pause).
-
-    Log.write_lines starts a thread per call to measure the new lines and relayouts the screen
-    when the line count changes; at ~2,500 lines/s `append` measures them here instead (a
-    few µs a line), sets the virtual size only when it changed, and repaints the log alone.
-    """
-
-    MAX_LINES = 5000  # ~2 s of scrollback at 2,550 adverts/s
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(max_lines=self.MAX_LINES, auto_scroll=True, **kwargs)
-        self.written = 0  # seq of the last entry written (or skipped)
-
-    def follow(self, session: Session, vrid: int | None, src: str | None, limit: int) -> None:
-        """Append the entries logged since the last call (filtered by vrid/src), the newest `limit` at most.
-
-        Older ones (the log was paused, hidden or behind) are skipped and a line says how many.
-        """
-        newest = session.log_seq
-        cut = max(self.written, newest - limit)
-        skipped = cut - self.written if self.written else 0
-        lines: list[str] = []
-        if skipped:
-            what = "entries" if vrid is None and src is None else "entries (before the filter)"
-            lines.append(f"··· {skipped} {what} skipped: paused, hidden or too many to show; `w` writes "
-                         "the captured packets")
-        for e in session.entries(vrid, src, after=cut):
-            lines.extend(e.text())
-        self.written = newest
-        self.append(lines)
-
-    def append(self, lines: list[str]) -> None:
-        if not lines:
-            return
-        at_end = self.is_vertical_scroll_end
-        self._lines.extend(lines)
-        widest = max(map(cell_len, lines))
-        if self.max_lines is not None and len(self._lines) > self.max_lines:
-            self._prune_max_lines()
-        self._width = max(self._width, widest)
-        size = Size(self._width, len(self._lines))
-        if size != self.virtual_size:
-            self.virtual_size = size
-        if self.auto_scroll and at_end and not self.is_vertical_scrollbar_grabbed:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
-        self.refresh()
+# --- advert log: vrrptui.console.logview --------------------------------------------
 
 
 # --- lab client view ------------------------------------------------------------------
