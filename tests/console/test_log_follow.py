@@ -24,7 +24,7 @@ async def _resume(tmp_path):
         app.refresh_panes()
         assert len(log.lines) == 10
         await pilot.press("space")  # resume
-        assert log.lines[10] == (f"··· 300 entries skipped: paused, hidden or too many to show; "
+        assert log.lines[10] == ("··· 300 entries skipped: paused, hidden or too many to show; "
                                  "`w` writes the captured packets")
         assert len(log.lines) == 11 + LOG_CATCH_UP
         assert log.written == app.session.log_seq
