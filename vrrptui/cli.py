@@ -1,58 +1,87 @@
-"""Command line: `vrrptui CONF`, `--check`, `--headless`, `status`, `sniff`, `lab`.
+"""Command line: `vrrptui CONF`, `--check`, keepalived's daemon options, `status`, `sniff`, `lab`.
 
-Each mode lives in its own module and is imported only when used, so `--check`
-and `--headless` never load textual.
+Each mode lives in its own module and is imported only when used, so `--check` and the
+daemon never load textual. Every subcommand has `--help`.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 USAGE = """\
 usage: vrrptui CONF                      console: the VRRP engine with a live view
        vrrptui --check CONF [--keys FILE]
-                                         check a keepalived.conf (like keepalived -t) and a keys file
-       vrrptui --headless CONF [--log-detail]
-                                         run the engine in the foreground (like keepalived -n -l)
-       vrrptui status [--json]           ask a running vrrptui what it is doing
+                                         check a keepalived.conf and show what would run (and a keys file)
+       vrrptui [-n] [-l] [-D] [-f CONF] [-p PIDFILE] [-r VRRP_PIDFILE] [-i CONFIG_ID] [-t]
+               [--metrics ADDR:PORT] ...
+                                         the daemon, with keepalived's options (`vrrptui -h` lists them)
+       vrrptui --headless CONF           the daemon in the foreground, logging to stdout (-n -l)
+       vrrptui status [IFACE] [VRID] [--json]
+                                         ask running vrrptui daemons what they do
        vrrptui sniff IFACE               passive console: every VRRP router on a segment
        vrrptui lab up|down|status [--peer vrrptui|keepalived]
                                          the DENT demo topology in network namespaces
+       vrrptui install-service           install the systemd unit (contrib/systemd/vrrptui.service)
+Each command takes --help.
 """
+
+
+def _status(args: list[str]) -> int:
+    from vrrptui.daemon.control import status_main
+
+    return status_main(args)
+
+
+def _sniff(args: list[str]) -> int:
+    from vrrptui.console.app import sniff_main
+
+    return sniff_main(args)
+
+
+def _lab(args: list[str]) -> int:
+    from vrrptui.lab.cli import main as lab_main
+
+    return lab_main(args)
+
+
+def _install_service(args: list[str]) -> int:
+    from vrrptui.daemon.install import main as install_main
+
+    return install_main(args)
+
+
+SUBCOMMANDS: dict[str, Callable[[list[str]], int]] = {
+    "status": _status,
+    "sniff": _sniff,
+    "lab": _lab,
+    "install-service": _install_service,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] in ("-h", "--help"):
-        print(USAGE, end="")
-        return 0 if args else 2
-    if args[0] in ("-V", "--version"):
-        from vrrptui import __version__
+    if not args:
+        print(USAGE, end="", file=sys.stderr)
+        return 2
+    if args[0] in ("-h", "--help"):
+        from vrrptui.daemon.cmdline import build_parser
 
-        print(f"vrrptui {__version__}")
+        print(USAGE)
+        build_parser().print_help()
         return 0
-    if "--check" in args or "-t" in args:
+    if args[0] in SUBCOMMANDS:
+        return SUBCOMMANDS[args[0]](args[1:])
+    if "--check" in args:
         from vrrptui.config.check import main as check_main
 
-        rest, keys = _take_keys([a for a in args if a not in ("--check", "-t")])
+        rest, keys = _take_keys([a for a in args if a != "--check"])
         code = check_main(rest)
         return code or (_check_keys(keys) if keys else 0)
-    if "--headless" in args:
-        from vrrptui.daemon.headless import main as headless_main
+    if args[0].startswith("-") or "--headless" in args:
+        from vrrptui.daemon.service import main as service_main
 
-        return headless_main([a for a in args if a != "--headless"])
-    if args[0] == "status":
-        from vrrptui.daemon.control import status_main
-
-        return status_main(args[1:])
-    if args[0] == "sniff":
-        from vrrptui.console.app import sniff_main
-
-        return sniff_main(args[1:])
-    if args[0] == "lab":
-        from vrrptui.lab.cli import main as lab_main
-
-        return lab_main(args[1:])
+        return service_main(args)
     from vrrptui.console.app import console_main
 
     return console_main(args)

@@ -298,27 +298,50 @@ def format_status(reply: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def status_main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="vrrptui status", description="Ask running vrrptui daemons what they do.")
-    parser.add_argument("--json", action="store_true", help="machine-readable output (one JSON document)")
+def _matches(inst: dict[str, Any], interface: str | None, vrid: int | None) -> bool:
+    if vrid is not None and inst.get("vrid") != vrid:
+        return False
+    return interface is None or interface in (inst.get("interface"), inst.get("vmac"))
+
+
+def _status_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="vrrptui status", description="Ask running vrrptui daemons what they do "
+                                     "(like FRR's `show vrrp [IFACE [VRID]] [json]`).")
+    parser.add_argument("interface", nargs="?", metavar="IFACE", help="only instances on this interface "
+                        "(a number alone is taken as the VRID)")
+    parser.add_argument("vrid", nargs="?", type=int, metavar="VRID", help="only this virtual router id")
+    parser.add_argument("--json", action="store_true", help="machine-readable output (one JSON document, "
+                        "errors included)")
     target = parser.add_mutually_exclusive_group()
     target.add_argument("--socket", metavar="PATH", help="the control socket of one vrrptui")
     target.add_argument("--pid", type=int, metavar="N", help="the vrrptui with this pid")
     args = parser.parse_args(argv)
-    errors: list[str] = []  # with --json they are in the JSON document too: scripts parse one format
+    if args.interface is not None and args.interface.isdigit() and args.vrid is None:
+        args.interface, args.vrid = None, int(args.interface)
+    if args.vrid is not None and not 1 <= args.vrid <= 255:
+        parser.error(f"VRID {args.vrid} is out of range: use 1-255")
+    return args
+
+
+def _status_paths(args: argparse.Namespace) -> tuple[list[Path], str | None]:
     if args.socket:
-        paths = [Path(args.socket)]
-    elif args.pid is not None:
-        paths = [runtime_dir() / f"{args.pid}.sock"]
-        if not paths[0].exists():
-            errors.append(f"no control socket for pid {args.pid} ({paths[0]} does not exist); "
-                          "is it a running vrrptui?")
-            paths = []
-    else:
-        paths = discover()
-        if not paths:
-            errors.append(f"no running vrrptui found (no control socket in {runtime_dir()}/); "
-                          "start one with `vrrptui --headless CONF` or `vrrptui CONF`")
+        return [Path(args.socket)], None
+    if args.pid is not None:
+        path = runtime_dir() / f"{args.pid}.sock"
+        if not path.exists():
+            return [], (f"no control socket for pid {args.pid} ({path} does not exist); is it a running vrrptui?")
+        return [path], None
+    paths = discover()
+    if not paths:
+        return [], (f"no running vrrptui found (no control socket in {runtime_dir()}/); "
+                    f"start one with `vrrptui --headless CONF` or `vrrptui CONF`")
+    return paths, None
+
+
+def status_main(argv: list[str]) -> int:
+    args = _status_args(argv)
+    paths, error = _status_paths(args)
+    errors = [error] if error else []
     replies = []
     for path in paths:
         try:
@@ -330,9 +353,17 @@ def status_main(argv: list[str]) -> int:
             errors.append(f"{path}: {reply.get('error')}")
             continue
         reply["socket"] = str(path)
+        reply["instances"] = [i for i in reply.get("instances", []) if _matches(i, args.interface, args.vrid)]
         replies.append(reply)
-    for error in errors:
-        print(f"vrrptui status: {error}", file=sys.stderr)
+    filtered = args.interface is not None or args.vrid is not None
+    if filtered and replies and not any(r["instances"] for r in replies):
+        what = " ".join(x for x in (f"interface {args.interface}" if args.interface else "",
+                                    f"VRID {args.vrid}" if args.vrid is not None else "") if x)
+        errors.append(f"no vrrp_instance on {what} in any running vrrptui")
+    if filtered:
+        replies = [r for r in replies if r["instances"]]
+    for message in errors:  # with --json they are in the JSON document too: scripts parse one format
+        print(f"vrrptui status: {message}", file=sys.stderr)
     if args.json:
         json.dump({"daemons": replies, "errors": errors}, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")

@@ -6,6 +6,7 @@ message (what, where, what to do) and exit code 2, like keepalived refusing to s
 
 from __future__ import annotations
 
+import inspect
 import os
 from typing import Any
 
@@ -27,13 +28,22 @@ def require_root() -> None:
         )
 
 
-def load_config(path: str, *, netlink: Any = None) -> Config:
+def load_config_file(path: str, *, config_id: str | None = None) -> Config:
+    """parse_config without the interface check, with -i's config id when given. Raises ConfigError."""
+    if config_id is None:
+        return parse_config(path, check_interfaces=False)
+    if "config_id" not in inspect.signature(parse_config).parameters:
+        raise PreflightError("vrrptui: -i/--config-id is not supported by this version's config parser yet")
+    return parse_config(path, check_interfaces=False, config_id=config_id)  # type: ignore[call-arg]
+
+
+def load_config(path: str, *, netlink: Any = None, config_id: str | None = None) -> Config:
     """Parse `path` and check that every interface it names exists here.
 
     Raises PreflightError with every error as `file:line: error: ...`.
     """
     try:
-        config = parse_config(path, check_interfaces=False)
+        config = load_config_file(path, config_id=config_id)
     except ConfigError as exc:
         errors = [str(d) for d in exc.diagnostics if d.severity == "error"] or [str(exc)]
         raise PreflightError("\n".join(errors)) from None
@@ -72,7 +82,7 @@ def missing_interfaces(config: Config, existing: set[str]) -> list[str]:
     return problems
 
 
-def preflight(path: str) -> Config:
+def preflight(path: str, *, config_id: str | None = None) -> Config:
     """Root, then the config and its interfaces. Raises PreflightError."""
     require_root()
-    return load_config(path)
+    return load_config(path, config_id=config_id)

@@ -1,0 +1,125 @@
+"""Pid files that are also locks: a second daemon on the same pid file or config is refused.
+
+Like keepalived's pid files, with a lock: the file is opened without following a symlink
+(O_NOFOLLOW), must be a regular file with one link, and is held with flock() for the
+daemon's whole life. A second daemon finds the lock taken and refuses to start, naming
+the pid written in the file. The lock lives on the open file description, so it survives
+the forks of daemonize() and goes away with the process, whatever way it ends.
+
+Besides the pid files given with -p/-r, every daemon holds an implicit one keyed by its
+network namespace and the config file's real path, so two daemons on the same config in
+the same namespace are refused even when nobody passed -p (issue: both became MASTER).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import stat
+from pathlib import Path
+
+
+class PidFileError(Exception):
+    """Refuse to start; str() is the message for the operator."""
+
+
+class PidFile:
+    """An flock()ed pid file. `acquire()` raises PidFileError; `write()` after a fork."""
+
+    def __init__(self, path: str | Path, what: str = "pid file") -> None:
+        self.path = Path(path)
+        self.what = what
+        self.fd: int | None = None
+        self._ino: tuple[int, int] | None = None
+
+    def acquire(self) -> None:
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NOCTTY
+        try:
+            fd = os.open(self.path, flags, 0o644)
+        except OSError as exc:
+            hint = " (a symlink: remove it)" if self.path.is_symlink() else ""
+            raise PidFileError(f"vrrptui: cannot open {self.what} {self.path}: {exc.strerror or exc}{hint}") from None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+                raise PidFileError(f"vrrptui: {self.what} {self.path} is not a plain file with a single link; "
+                                   f"remove it and start again")
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                other = _read_pid(fd)
+                who = f"pid {other}" if other else "another process"
+                raise PidFileError(f"vrrptui: another vrrptui ({who}) already runs with {self.what} {self.path}; "
+                                   f"stop it first (kill -TERM {other or 'PID'}), or give this one its own "
+                                   f"config / -p PIDFILE") from None
+        except BaseException:
+            os.close(fd)
+            raise
+        self.fd = fd
+        self._ino = (st.st_dev, st.st_ino)
+        self.write()
+
+    def write(self) -> None:
+        """(Re)write our pid: after daemonize() the pid is the grandchild's."""
+        if self.fd is None:
+            return
+        data = f"{os.getpid()}\n".encode()
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, data, 0)
+
+    def release(self) -> None:
+        """Remove the file if it is still ours, then drop the lock."""
+        if self.fd is None:
+            return
+        with contextlib.suppress(OSError):
+            st = os.stat(self.path, follow_symlinks=False)
+            if (st.st_dev, st.st_ino) == self._ino:
+                self.path.unlink()
+        os.close(self.fd)
+        self.fd = None
+
+
+def _read_pid(fd: int) -> int | None:
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def config_lock_path(runtime_dir: Path, config_path: str) -> Path:
+    """The implicit pid file of a daemon running CONFIG_PATH in this network namespace."""
+    try:
+        namespace = f"net{os.stat('/proc/self/ns/net').st_ino}"
+    except OSError:
+        namespace = "net"
+    digest = hashlib.sha256(os.path.realpath(config_path).encode()).hexdigest()[:16]
+    return runtime_dir / f"{namespace}-{digest}.pid"
+
+
+class PidFiles:
+    """The daemon's pid files: the implicit per-config one, then -p and -r if given."""
+
+    def __init__(self, files: list[PidFile]) -> None:
+        self.files = files
+
+    def acquire(self) -> None:
+        taken: list[PidFile] = []
+        try:
+            for f in self.files:
+                f.acquire()
+                taken.append(f)
+        except PidFileError:
+            for f in taken:
+                f.release()
+            raise
+
+    def write(self) -> None:
+        for f in self.files:
+            f.write()
+
+    def release(self) -> None:
+        for f in reversed(self.files):
+            f.release()

@@ -1,0 +1,187 @@
+"""The daemon as a service: keepalived's command line, pid files, detaching, syslog, sd_notify.
+
+    vrrptui -n -f /etc/keepalived/keepalived.conf -p /run/vrrptui.pid     # systemd, Type=notify
+    vrrptui --headless CONF                                               # = -n -l: foreground, stdout
+
+Order: options (cmdline.py), then everything that can refuse to start while the operator
+still sees stderr (root, config, interfaces, pid-file locks), then detach (without -n),
+then the Runtime. With $NOTIFY_SOCKET set (systemd Type=notify): READY=1 once the
+instances are up, RELOADING=1 then READY=1 around a SIGHUP reload, STOPPING=1 on
+SIGTERM/SIGINT, and STATUS=`2 instances: 1 MASTER, 1 BACKUP` whenever it changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+import time
+from typing import Any
+
+from vrrptui import __version__
+from vrrptui.daemon import cmdline
+from vrrptui.daemon.daemonize import ReadyPipe, daemonize
+from vrrptui.daemon.logsink import ConsoleLog, LogFn, discard
+from vrrptui.daemon.pidfile import PidFile, PidFileError, PidFiles, config_lock_path
+from vrrptui.daemon.preflight import EXIT_USAGE, PreflightError, preflight, require_root
+from vrrptui.daemon.sdnotify import Notifier
+from vrrptui.daemon.syslog import SyslogLog
+
+STATUS_PERIOD = 1.0  # seconds between checks of the STATUS= line
+START_POLL = 0.005  # seconds between looks at runtime.started
+
+
+def make_log(args: argparse.Namespace) -> LogFn:
+    if args.log_console:
+        return ConsoleLog(sys.stdout, detail=args.log_detail)
+    if args.no_syslog:
+        return discard
+    return SyslogLog(socket_path=args.syslog_socket, ident=args.syslog_ident, facility=args.facility,
+                     detail=args.log_detail)
+
+
+def pid_files(args: argparse.Namespace) -> PidFiles:
+    from vrrptui.daemon.control import runtime_dir
+
+    directory = runtime_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    files = [PidFile(config_lock_path(directory, args.config), f"config {args.config} in this network namespace")]
+    if args.pid:
+        files.append(PidFile(args.pid, "pid file"))
+    if args.vrrp_pid and args.vrrp_pid != args.pid:
+        files.append(PidFile(args.vrrp_pid, "VRRP pid file"))
+    return PidFiles(files)
+
+
+def main(argv: list[str]) -> int:
+    args = cmdline.parse(argv)
+    if args.version:
+        print(f"vrrptui {__version__}")
+        return 0
+    if args.signum is not None:
+        print(int(cmdline.SIGNUMS[args.signum.upper()]))
+        return 0
+    if args.umask is not None:
+        os.umask(args.umask)
+    if args.config_test:
+        from vrrptui.daemon.configtest import config_test
+
+        return config_test(args.config, config_id=args.config_id, log_file=args.config_test_log)
+    try:
+        require_root()
+        if not os.path.exists(args.config):
+            raise PreflightError(f"vrrptui: config file {args.config} not found; give one: `vrrptui -f CONF` or "
+                                 f"`vrrptui --headless CONF`")
+        config = preflight(args.config, config_id=args.config_id)
+        pids = pid_files(args)
+        pids.acquire()
+    except (PreflightError, PidFileError) as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"vrrptui: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    ready = None if args.dont_fork else daemonize()
+    pids.write()
+    log = make_log(args)
+    try:
+        return run(config, args, log, ready)
+    finally:
+        pids.release()
+
+
+def run(config: Any, args: argparse.Namespace, log: LogFn, ready: ReadyPipe | None) -> int:
+    from vrrptui.daemon.runtime import DEFAULT, Runtime  # after preflight: nothing network-related before
+    from vrrptui.engine.outputs import LogLine
+
+    log(LogLine(f"Starting vrrptui v{__version__}"))
+    log(LogLine(f"Opening file '{args.config}'."))
+    for warning in config.warnings:
+        log(LogLine(str(warning)))
+    log(LogLine(f"Starting VRRP child process, pid={os.getpid()}"))
+    control = None if args.no_control else (args.control or DEFAULT)
+    runtime = Runtime(config, log=log, control_path=control, handle_signals=True)
+    service = Service(runtime, Notifier.from_environment(), ready)
+    try:
+        code = asyncio.run(service.serve())
+    except KeyboardInterrupt:  # a second ctrl+c during cleanup
+        code = 130
+    log(LogLine(f"Stopped vrrptui v{__version__}"))
+    return code
+
+
+class Service:
+    """Runs the Runtime and tells systemd (and the waiting parent) how it goes."""
+
+    def __init__(self, runtime: Any, notifier: Notifier | None, ready: ReadyPipe | None) -> None:
+        self.runtime = runtime
+        self.notifier = notifier
+        self.ready = ready
+        self._stopping = False
+        self._status_task: asyncio.Task[None] | None = None
+
+    async def serve(self) -> int:
+        task = asyncio.ensure_future(self.runtime.run())
+        while not self.runtime.started.is_set() and not task.done():
+            await asyncio.sleep(START_POLL)
+        if self.runtime.start_error is None and not task.done():
+            self._take_signals()
+            self._notify(READY=1, STATUS=self._status_line())
+            if self.ready is not None:
+                self.ready.ready()
+            self._status_task = asyncio.ensure_future(self._follow_status())
+        try:
+            return await task
+        except BaseException as exc:
+            if self.ready is not None:
+                self.ready.failed(f"could not start: {exc}")
+            raise
+        finally:
+            if self._status_task is not None:
+                self._status_task.cancel()
+            self._stop_notifying()
+
+    def _take_signals(self) -> None:
+        """The runtime's SIGTERM/SIGINT/SIGHUP handlers, wrapped with the notifications."""
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self._on_stop)
+        loop.add_signal_handler(signal.SIGINT, self._on_stop)
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+
+    def _on_stop(self) -> None:
+        self._stop_notifying()
+        self.runtime.stop()
+
+    def _stop_notifying(self) -> None:
+        if not self._stopping:
+            self._stopping = True
+            self._notify(STOPPING=1)
+
+    async def reload(self) -> bool:
+        self._notify(RELOADING=1, MONOTONIC_USEC=time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000)
+        try:
+            ok = bool(await asyncio.wrap_future(self.runtime.request_reload()))
+        finally:
+            self._notify(READY=1, STATUS=self._status_line())
+        return ok
+
+    async def _follow_status(self) -> None:
+        while True:
+            await asyncio.sleep(STATUS_PERIOD)
+            if self.notifier is not None:
+                self.notifier.status(self.runtime.status_now())
+
+    def _status_line(self) -> str:
+        from vrrptui.daemon.sdnotify import status_line
+
+        line = status_line(self.runtime.status_now())
+        if self.notifier is not None:
+            self.notifier.last_status = line
+        return line
+
+    def _notify(self, **fields: object) -> None:
+        if self.notifier is not None:
+            self.notifier.send(**fields)
+
