@@ -310,7 +310,7 @@ def driver_main(argv: list[str]) -> int:
     mode, target, drills = argv[:3]
     if mode == "console":
         factory = partial(RuntimeBackend, runtime_factory=partial(Runtime, control_path=None))
-        app = build_console([target, "--drills", drills], backend_factory=factory)
+        app = build_console([target, "--drills", drills, "--yes"], backend_factory=factory)
     else:
         app = build_sniff([target, "--drills", drills])
     if isinstance(app, int):

@@ -89,7 +89,7 @@ def test_drill_result_in_drills_pane_and_timeline(snap_compare, tmp_path):
         items += [h.advert(src=h.ME, dst="224.0.0.18", prio=100, at=h.NOW - i + 0.5) for i in range(20, 10, -1)]
         app.observe(items)
         await pilot.pause()
-        await pilot.press("d")  # acted at NOW - 10
+        await pilot.press("d", "y")  # acted at NOW - 10
         app.observe([h.advert(src=h.ME, dst="224.0.0.18", prio=0, at=h.NOW - 9.999)]
                     + [h.advert(src=h.PEER, dst="224.0.0.18", prio=101, at=h.NOW - 9.4 + i) for i in range(10)]
                     + [Claim(h.VIP, h.MAC_PEER, h.NOW - 9.38, "announce"),
@@ -164,3 +164,15 @@ def test_paused_log_says_so_at_80x24(snap_compare, tmp_path):
 def test_peers_zoomed_at_80x24(snap_compare, tmp_path):
     app = h.make_app(tmp_path)
     assert snap_compare(app, terminal_size=(80, 24), press=["4", "z"], run_before=fed(app, h.steady_backup()))
+
+
+def test_quit_on_a_master_asks_first_at_80x24(snap_compare, tmp_path):
+    app = h.make_app(tmp_path)
+    items = h.steady_backup() + [h.snapshot(h.status(state="MASTER", master_address=h.ME), h.v6_status())]
+    assert snap_compare(app, terminal_size=(80, 24), press=["q"], run_before=fed(app, items))
+
+
+def test_peer_detail_at_200x60(snap_compare, tmp_path):
+    app = h.make_app(tmp_path)
+    assert snap_compare(app, terminal_size=(200, 60), press=["4", "down", "enter"],
+                        run_before=fed(app, h.steady_backup()))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import gc
-import ipaddress
 import os
 import signal
 import sys
@@ -23,20 +22,22 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from textual import events
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
 from vrrptui.console.backends import Backend, NullBackend, RuntimeBackend, SniffBackend
 from vrrptui.console.panes import (
     LAB_PING_LOG, DrillsPane, HeaderBar, InstancesPane, LabPingPane, PeersPane, TimelinePane, VipPane,
     counters_text,
 )
+from vrrptui.console.confirm import ConfirmDialog, SafeKeys, demote_consequences, failover_consequences
 from vrrptui.console.layout import CONSOLE_CSS, adapt
 from vrrptui.console.logview import LogView
+from vrrptui.console.peer_detail import PeerDetailScreen
 from vrrptui.console.navigation import NAVIGATION_BINDINGS, Navigation
 from vrrptui.console.keys import KEYS_ENV, KeymapError, binding_ids, keys_file, load_keymap
 from vrrptui.console.screens import FilterDialog, HelpScreen, PriorityDialog, SearchDialog
@@ -63,7 +64,7 @@ class Observed(Message):
         return isinstance(message, Observed)
 
 
-class VrrpConsole(Navigation, App[int]):
+class VrrpConsole(SafeKeys, Navigation, App[int]):
     TITLE = "vrrptui"
     CSS = CONSOLE_CSS
     ALLOW_IN_MAXIMIZED_VIEW = "HeaderBar, Footer"  # a zoomed pane keeps the alarms and the keys
@@ -102,6 +103,8 @@ class VrrpConsole(Navigation, App[int]):
         start_backend: bool = True,
         keymap: dict[str, str] | None = None,
         keys_source: str | None = None,
+        assume_yes: bool = False,
+        show_secrets: bool = False,
     ) -> None:
         super().__init__()
         self.session = session
@@ -124,6 +127,8 @@ class VrrpConsole(Navigation, App[int]):
         self._stopping = False
         self.failure: str | None = None
         self.keys_source = keys_source  # where the keymap came from, for the help screen
+        self.assume_yes = assume_yes  # --yes: q, d and f act without asking
+        self.show_secrets = show_secrets  # --show-secrets: VRRPv2 passwords in clear in Peers
         if keymap:
             self.set_keymap(keymap)
 
@@ -142,7 +147,7 @@ class VrrpConsole(Navigation, App[int]):
             with TabPane("Advert log", id="tab-log"):
                 yield LogView(self.session, id="logview")
             with TabPane("Peers", id="tab-peers"):
-                yield PeersPane(id="peers")
+                yield PeersPane(self.show_secrets, id="peers")
             with TabPane("VIP presence", id="tab-vips"):
                 yield VipPane(id="vips")
             with TabPane("Drills", id="tab-drills"):
@@ -164,7 +169,7 @@ class VrrpConsole(Navigation, App[int]):
         try:  # SIGTERM quits like `q`: the runtime resigns and removes its VIPs
             import asyncio
 
-            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self.action_quit)
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self.quit_now)
         except (RuntimeError, NotImplementedError, ValueError):
             pass
         if self.timers:
@@ -287,6 +292,10 @@ class VrrpConsole(Navigation, App[int]):
                 out.append(f"VIP {v.vip} answered by {', '.join(a.mac for a in v.answers)}")
         return out
 
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "peers" and event.row_key.value:
+            self.push_screen(PeerDetailScreen(self.session, event.row_key.value, self.clock, self.show_secrets))
+
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "tab-log":
             self.write_log()
@@ -335,20 +344,24 @@ class VrrpConsole(Navigation, App[int]):
 
         self.push_screen(PriorityDialog(status.name, status.effective_priority), apply)
 
-    def _drill(self, action: str, command: str) -> None:
+    def _drill(self, action: str, command: str, consequences: Callable[..., list[str]]) -> None:
         status = self._with_selected()
         if status is None:
             return
-        self.session.start_drill(action, status.name, self.clock())
-        self._command(command, status.name)
-        self.notify(f"{status.name}: {action} drill started")
-        self.query_one("#tabs", TabbedContent).active = "tab-drills"
+
+        def go() -> None:
+            self.session.start_drill(action, status.name, self.clock())
+            self._command(command, status.name)
+            self.notify(f"{status.name}: {action} drill started")
+            self.query_one("#tabs", TabbedContent).active = "tab-drills"
+
+        self.confirm(f"{action.capitalize()} {status.name}?", consequences(status, self.session, self.clock()), go)
 
     def action_demote(self) -> None:
-        self._drill(DEMOTE, "demote")
+        self._drill(DEMOTE, "demote", demote_consequences)
 
     def action_failover(self) -> None:
-        self._drill(FAILOVER, "force_failover")
+        self._drill(FAILOVER, "force_failover", failover_consequences)
 
     def action_resume(self) -> None:
         status = self._with_selected()
@@ -401,18 +414,10 @@ class VrrpConsole(Navigation, App[int]):
         """Binding ids a keys file may set, per scope (the app, then each dialog)."""
         return [binding_ids(b for b in cls.BINDINGS if isinstance(b, Binding))] + [
             binding_ids(b for b in screen.BINDINGS if isinstance(b, Binding))
-            for screen in (PriorityDialog, FilterDialog, SearchDialog, HelpScreen)
+            for screen in (PriorityDialog, FilterDialog, SearchDialog, ConfirmDialog, PeerDetailScreen, HelpScreen)
         ]
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        yield from self.pane_commands()
-        for binding in self.BINDINGS:
-            assert isinstance(binding, Binding)
-            if binding.show and self.check_action(binding.action, ()):
-                yield SystemCommand(binding.description, binding.tooltip, partial(self.run_action, binding.action))
-
-    def action_quit(self) -> None:
+    def quit_now(self) -> None:
         """Resign and remove VIPs first (exactly as headless), then leave."""
         self.shutdown_backend()
         self.exit(0)
@@ -439,6 +444,9 @@ def _parser(prog: str, what: str) -> argparse.ArgumentParser:
                    help="JSON Lines file drills are appended to (default: /var/lib/vrrptui/drills.jsonl as "
                         "root, else $XDG_STATE_HOME/vrrptui/drills.jsonl or ~/.local/state/vrrptui/drills.jsonl)")
     p.add_argument("--pcap-dir", type=Path, default=Path("."), help="where `w` writes pcap files")
+    p.add_argument("--show-secrets", action="store_true", help="show VRRPv2 passwords in clear (default: masked)")
+    p.add_argument("--yes", action="store_true",
+                   help="q, d and f act at once instead of saying what will happen and asking (scripted drills)")
     p.add_argument("--keys", type=Path, default=None, metavar="FILE",
                    help=f"remap keys: lines `binding_id = key`, e.g. `demote = x` (default ${KEYS_ENV}; "
                         "`?` in the console lists the ids)")
@@ -505,7 +513,8 @@ def build_console(
         prober_factory = VipProber
     return app_class(session, backend, title=os.path.abspath(args.config),
                      host=host_factory() if host_factory else None, prober_factory=prober_factory,
-                     pcap_dir=args.pcap_dir, keymap=keymap, keys_source=keys_source)
+                     pcap_dir=args.pcap_dir, keymap=keymap, keys_source=keys_source,
+                     assume_yes=args.yes, show_secrets=args.show_secrets)
 
 
 def console_main(argv: list[str], **factories: Any) -> int:
@@ -562,7 +571,8 @@ def build_sniff(
                       wall_offset=time.time() - time.monotonic())  # captures are dated: log lines, pcap
     return app_class(session, backend, title=f"sniff {args.interface}",
                      host=host_factory() if host_factory else None, prober_factory=prober_factory,
-                     pcap_dir=args.pcap_dir, keymap=keymap, keys_source=keys_source)
+                     pcap_dir=args.pcap_dir, keymap=keymap, keys_source=keys_source,
+                     assume_yes=args.yes, show_secrets=args.show_secrets)
 
 
 def sniff_main(argv: list[str], **factories: Any) -> int:

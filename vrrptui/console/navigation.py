@@ -13,6 +13,7 @@ from typing import Any
 
 from textual.app import SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import TabbedContent, TabPane
 
@@ -111,7 +112,12 @@ class Navigation:
         if view.log_widget.search_term:
             view.search(view.log_widget.search_term, older)
 
-    def pane_commands(self: Any) -> Iterable[SystemCommand]:
+    def get_system_commands(self: Any, screen: Screen) -> Iterable[SystemCommand]:
+        """The palette (ctrl+p): Textual's own entries, one per pane, one per key in the footer."""
+        yield from super().get_system_commands(screen)  # type: ignore[misc]
         for number, pane in enumerate(self.panes(), 1):
             yield SystemCommand(f"Pane {number}: {pane.title}", f"Show and focus {pane.title} (key {number})",
                                 partial(self.show_pane, pane))
+        for binding in self.BINDINGS:
+            if binding.show and self.check_action(binding.action, ()):
+                yield SystemCommand(binding.description, binding.tooltip, partial(self.run_action, binding.action))

@@ -18,6 +18,7 @@ from textual.cache import LRUCache
 from textual.widgets import DataTable, Static
 
 from vrrptui.console.format import duration, interval, millis, size
+from vrrptui.console.peer_detail import auth_shown
 from vrrptui.console.timeline_pane import TimelinePane  # noqa: F401  (a pane; the app imports panes from here)
 from vrrptui.engine.outputs import Reason
 from vrrptui.engine.status import InstanceStatus
@@ -236,10 +237,16 @@ def counters_text(s: InstanceStatus | None) -> Text:
 # --- peers ----------------------------------------------------------------------------
 
 class PeersPane(KeyedTable):
+    """Every router heard; Enter opens its detail (vrrptui.console.peer_detail)."""
+
     COLUMNS = (
         ("if", "If"), ("vrid", "VRID"), ("src", "Source"), ("ver", "Ver"), ("prio", "Prio"), ("intvl", "Intvl"),
         ("auth", "Auth"), ("vips", "VIPs"), ("rate", "Adv/s"), ("seen", "Last seen"), ("flags", "Flags"),
     )
+
+    def __init__(self, show_secrets: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.show_secrets = show_secrets
 
     def refresh_from(self, session: Session, now: float) -> None:
         rows = []
@@ -258,7 +265,8 @@ class PeersPane(KeyedTable):
             src = p.src + (f" {p.src_mac}" if p.src_mac else "")
             rows.append((p.row_key, (
                 p.key.ifname, str(p.key.vrid), src, "-" if p.version is None else f"v{p.version}",
-                "-" if p.priority is None else str(p.priority), interval(p.interval), p.auth,
+                "-" if p.priority is None else str(p.priority), interval(p.interval),
+                auth_shown(p.auth, self.show_secrets),
                 " ".join(p.vips) or "-", f"{p.adverts_per_s:.1f}", f"{duration(now - p.last_seen)} ago", flags,
             )))
         self.sync(rows)

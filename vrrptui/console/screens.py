@@ -18,7 +18,8 @@ DIALOG_CSS = """
 PriorityDialog, FilterDialog, SearchDialog, HelpScreen { align: center middle; }
 #dialog { width: 80; max-width: 100%; height: auto; border: thick $accent; background: $surface; padding: 1 2; }
 #dialog .error { color: $error; }
-#help { width: 80; max-width: 100%; height: auto; max-height: 90%; border: thick $accent; background: $surface; padding: 1 2; }
+#help { width: 80; max-width: 100%; height: auto; max-height: 90%; border: thick $accent; background: $surface;
+        padding: 1 2; }
 """
 
 
