@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
-APT_PACKAGES := iproute2 keepalived tcpdump iputils-ping procps python3 python3-venv
+APT_PACKAGES := iproute2 keepalived tcpdump iputils-ping procps python3 python3-venv prometheus
 PEER ?= vrrptui
 
 .PHONY: all deps apt venv test demo lab-down bench bench-quick screenshots check clean

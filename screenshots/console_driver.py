@@ -26,6 +26,7 @@ from textual.widgets import TabbedContent
 
 from vrrptui.console.app import VrrpConsole, build_console, build_sniff
 from vrrptui.console.backends import RuntimeBackend
+from vrrptui.console.history_pane import banner
 from vrrptui.daemon.runtime import Runtime
 
 SIZE = (160, 48)
@@ -60,7 +61,7 @@ async def drive(app: VrrpConsole, out: Path) -> int:
             elif cmd == "drills":
                 say([d.to_json() for d in app.session.drills])
             elif cmd == "split":
-                say(app.split_brains())
+                say([line for line, _ in banner(app.session, app.clock()) if "split brain" in line.lower()])
             elif cmd == "shot":
                 app.refresh_slow()
                 app.refresh_panes()

@@ -53,6 +53,20 @@ def keepalived_ok() -> str:
     return path
 
 
+@pytest.fixture(scope="session")
+def promtool_ok() -> str:
+    path = shutil.which("promtool")
+    require(path is not None, "promtool (apt-get install prometheus)")
+    return path  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="session")
+def prometheus_ok() -> str:
+    path = shutil.which("prometheus")
+    require(path is not None, "prometheus (apt-get install prometheus)")
+    return path  # type: ignore[return-value]
+
+
 @pytest.fixture
 def make_lab(netns_ok: None):
     """Factory: make_lab(routers=("r1", "r2"), **Lab kwargs) -> a running Lab, removed after the test.
@@ -79,3 +93,11 @@ def make_lab(netns_ok: None):
 def lab(make_lab):
     """The default lab: routers r1 (.11) and r2 (.12), client pc1 (.2), bridge in between."""
     return make_lab()
+
+
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path_factory, monkeypatch):
+    """Event histories and drills of every test go to a scratch STATE_DIR, never /var/lib."""
+    path = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("VRRPTUI_STATE_DIR", str(path))
+    return path

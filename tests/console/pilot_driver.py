@@ -7,6 +7,8 @@ Each stdin line is a command, each answer one JSON line on stdout:
   status NAME          -> {"state": ..., "effective_priority": ...} or {}
   drills               -> [drill, ...] (finished ones)
   peers                -> [[src, vrid, priority], ...]
+  health NAME          -> {"code": ..., "text": ..., "banner": [line, ...]} for instance NAME's virtual router
+  events               -> [[kind, scope, text], ...] (the event history)
   screen               -> {"screen": class name of the screen on top, "text": what a confirmation says}
   quit                 -> presses q (and y if asked); {"t": ..., "asked": [lines]} then the process exits
 """
@@ -21,7 +23,9 @@ from functools import partial
 
 from vrrptui.console.app import build_console, build_sniff
 from vrrptui.console.backends import RuntimeBackend
+from vrrptui.console.history_pane import banner
 from vrrptui.daemon.runtime import Runtime
+from vrrptui.observe.heard import RouterKey
 
 
 def say(obj) -> None:
@@ -53,6 +57,14 @@ async def drive(app) -> int:
             elif cmd == "peers":
                 await pilot.pause(0.1)
                 say([[p.src, p.key.vrid, p.priority] for p in app.session.peers.peers(app.clock())])
+            elif cmd == "health":
+                await pilot.pause(0.1)
+                st = app.session.statuses[args[0]]
+                v = app.session.alarms.verdict(RouterKey(st.interface, st.vrid, st.family))
+                say({"code": v and v.code.value, "text": v and v.text,
+                     "banner": [line for line, _ in banner(app.session, app.clock())]})
+            elif cmd == "events":
+                say([[e.kind, e.scope, e.text] for e in app.session.history.events])
             elif cmd == "log":
                 say([line.text for line in getattr(app.backend, "lines", ())])
             elif cmd == "screen":

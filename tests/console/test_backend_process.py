@@ -256,3 +256,23 @@ def test_console_process_killed_the_worker_resigns_and_removes_the_vip(make_lab,
         if ui.poll() is None:
             ui.kill()
         lab.stop(peer)
+
+
+@pytest.mark.netns
+def test_a_console_on_a_config_a_daemon_already_runs_in_this_namespace_is_refused(make_lab, tmp_path):
+    from vrrptui.lab.netns import vrrptui_command
+
+    lab = make_lab(routers=("r1",), clients=())
+    app = _console(lab, tmp_path, conf(150))
+    env = {k: v for k, v in os.environ.items() if k != "VRRPTUI_RUNTIME_DIR"}  # the worker's own default
+    daemon = lab.popen("r1", [*vrrptui_command(), "-n", "-l", "-f", str(tmp_path / "console.conf")], env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT)
+
+    async def drive() -> None:
+        async with app.run_test(size=(160, 50)) as pilot:
+            await _until(pilot, lambda: app.failure is not None, "the UI never saw the refusal")
+
+    asyncio.run(drive())
+    assert f"another vrrptui (pid {daemon.pid}) already runs with config" in app.failure, app.failure
+    assert daemon.poll() is None and lab.vip_holders(VIP) == ["r1"]  # the daemon was not disturbed

@@ -1,9 +1,6 @@
-"""Where the console appends drills: --drills wins, else /var/lib/vrrptui as root, else the XDG state dir."""
+"""Where the console keeps drills and events: --drills wins, else STATE_DIR/vrrptui/<config-name>/."""
 
 from __future__ import annotations
-
-import os
-from pathlib import Path
 
 from vrrptui.console.app import build_sniff
 from vrrptui.console.backends import NullBackend
@@ -19,8 +16,8 @@ def test_drills_option_wins_over_the_default(tmp_path):
     assert app.session.drills_path == tmp_path / "team" / "drills.jsonl"
 
 
-def test_default_drills_file_follows_the_effective_user(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+def test_drills_and_events_default_to_the_state_dir_scoped_to_what_is_watched(tmp_path, monkeypatch):
+    monkeypatch.setenv("VRRPTUI_STATE_DIR", str(tmp_path / "state"))
     app = sniff(["lo"])
-    expected = Path("/var/lib/vrrptui/drills.jsonl") if os.geteuid() == 0 else tmp_path / "state/vrrptui/drills.jsonl"
-    assert app.session.drills_path == expected
+    assert app.session.drills_path == tmp_path / "state/vrrptui/sniff-lo/drills.jsonl"
+    assert app.files.directory.path == tmp_path / "state/vrrptui/sniff-lo"

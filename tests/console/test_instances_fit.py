@@ -1,20 +1,12 @@
-"""The Instances table fits a 160-column terminal with long reasons, and keeps the full text under `c`."""
+"""The Instances table fits a 160-column terminal with long reasons and a health verdict; the full text is under `c`."""
 
 from __future__ import annotations
 
 import asyncio
 
 import harness as h
-from vrrptui.console.panes import counters_text, short_transition
+from vrrptui.console.panes import counters_text
 from vrrptui.engine.outputs import Reason
-
-
-def test_short_transition_names_states_by_letter_and_shortens_the_reason():
-    assert short_transition("BACKUP -> MASTER", Reason.TIMEOUT.value) == "B→M timeout"
-    assert short_transition("MASTER -> BACKUP", Reason.HIGHER_PRIORITY.value) == "M→B higher prio"
-    assert short_transition("INIT -> BACKUP", Reason.STARTUP.value) == "I→B startup"
-    assert short_transition("", Reason.STARTUP.value) == "startup"
-    assert short_transition("", "") == ""
 
 
 def busy_statuses():

@@ -23,7 +23,7 @@ def run(tmp_path, size, body):
 def test_number_keys_show_and_focus_each_pane(tmp_path):
     async def body(app, pilot):
         seen = []
-        for key in "1234567":
+        for key in "12345678":
             await pilot.press(key)
             await pilot.pause()
             seen.append((app.query_one("#tabs").active, app.focused.id if app.focused else None))
@@ -31,7 +31,8 @@ def test_number_keys_show_and_focus_each_pane(tmp_path):
 
     assert run(tmp_path, (150, 45), body) == [
         ("tab-log", "instances"), ("tab-log", "timeline-scroll"), ("tab-log", "log"), ("tab-peers", "peers"),
-        ("tab-vips", "vips"), ("tab-drills", "drills"), ("tab-drills", "drills"),  # 7: no such pane, nothing moves
+        ("tab-vips", "vips"), ("tab-drills", "drills"), ("tab-history", "history"),
+        ("tab-history", "history"),  # 8: no such pane, nothing moves
     ]
 
 
@@ -59,7 +60,7 @@ def test_palette_has_an_entry_for_every_pane(tmp_path):
 
     assert run(tmp_path, (150, 45), body) == [
         "Pane 1: Instances", "Pane 2: Timeline", "Pane 3: Advert log", "Pane 4: Peers", "Pane 5: VIP presence",
-        "Pane 6: Drills"]
+        "Pane 6: Drills", "Pane 7: History"]
 
 
 def test_footer_shows_q_at_80x24_and_120x40(tmp_path):

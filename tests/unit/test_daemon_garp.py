@@ -61,3 +61,15 @@ def test_leaving_master_cancels_pending_bursts(loop: asyncio.AbstractEventLoop) 
     sched.stop("VI_1")
     assert all(h.cancelled() for h in handles)
     assert not sched.active("VI_1")
+
+
+def test_lower_priority_master_heard_sends_a_burst_now_and_one_after_the_delay(
+        loop: asyncio.AbstractEventLoop) -> None:
+    sched, bursts = schedule(loop)
+    inst = dataclasses.replace(BASE, garp_lower_prio_repeat=2, garp_lower_prio_delay=3.0, garp_master_delay=0.0)
+    sched.start(inst)
+    sched.lower_priority(inst)
+    assert bursts[-1] == ("VI_1", 2, 0.0, False)
+    assert pending(sched, loop) == [3.0]
+    sched.stop("VI_1")  # leaving MASTER cancels it too
+    assert pending(sched, loop) == []

@@ -28,6 +28,7 @@ from vrrptui.engine.outputs import (
     RunNotify,
     SendAdvert,
     StartGratuitous,
+    LowerPriorityGratuitous,
     State,
     StateChanged,
     StopGratuitous,
@@ -39,7 +40,7 @@ PEER = ipaddress.IPv4Address("192.168.1.12")  # higher address than ours
 LOW = ipaddress.IPv4Address("192.168.1.10")  # lower address than ours
 EXACT = 1e-9
 
-ACTIONS = (SendAdvert, AddVips, RemoveVips, StartGratuitous, StopGratuitous, RunNotify)
+ACTIONS = (SendAdvert, AddVips, RemoveVips, StartGratuitous, LowerPriorityGratuitous, StopGratuitous, RunNotify)
 
 
 # --- helpers -------------------------------------------------------------------------
@@ -188,13 +189,14 @@ def test_v3_learned_interval_logged_only_when_it_changes():
     assert len(logs(first)) == 1 and logs(again) == []
 
 
-def test_becoming_master_sends_advert_then_adds_vips_then_gratuitous_then_notify():
+def test_becoming_master_adds_vips_then_sends_advert_and_gratuitous_back_to_back_then_notify():
+    # VIPs first: the old master drops them on our advert, so they must be here already (no holder-less moment)
     clock = Clock(machine(instance(virtual_ipaddresses=(vip("192.168.1.100/24"), vip("10.0.0.1/8", dev="eth1")))))
     clock.start()
     out = clock.advance(4.0)
     assert actions(out) == [
-        SendAdvert("VI_1", 100),
         AddVips("VI_1"),
+        SendAdvert("VI_1", 100),
         StartGratuitous("VI_1"),
         RunNotify("VI_1", "MASTER", 100),
     ]
@@ -316,7 +318,9 @@ def test_master_steps_down_on_higher_priority_advert():
     at = clock.now
     out = clock.receive(advert_for(clock.m, 101))
     assert changes(out) == [(State.MASTER, State.BACKUP, Reason.HIGHER_PRIORITY)]
-    assert actions(out) == [StopGratuitous("VI_1"), RemoveVips("VI_1"), RunNotify("VI_1", "BACKUP", 100)]
+    # one advert of ours first (higher_prio_send_advert, on by default): the winner hears a lower-priority master
+    assert actions(out) == [SendAdvert("VI_1", 100), StopGratuitous("VI_1"), RemoveVips("VI_1"),
+                            RunNotify("VI_1", "BACKUP", 100)]
     assert logs(out) == [
         "(VI_1) Master received advert from 192.168.1.12 with higher priority 101, ours 100",
         "(VI_1) Entering BACKUP STATE",
@@ -349,7 +353,9 @@ def test_master_answers_lower_priority_advert_at_once_keeping_its_schedule():
     clock = as_master(instance(priority=101))
     deadline = clock.m.get_timer()
     out = clock.receive(advert_for(clock.m, 100))
-    assert actions(out) == [SendAdvert("VI_1", 101)]
+    # keepalived's defaults: an advert, garp_lower_prio_repeat GARPs, notify_master_rx_lower_pri
+    assert actions(out) == [SendAdvert("VI_1", 101), LowerPriorityGratuitous("VI_1"),
+                            RunNotify("VI_1", "MASTER_RX_LOWER_PRI", 101)]
     assert logs(out) == [
         "(VI_1) Received advert from 192.168.1.12 with lower priority 100, ours 101, forcing new election"
     ]
@@ -379,7 +385,7 @@ def test_owner_becomes_master_at_once_on_start():
     m = machine(instance(priority=255))
     out = m.start(5.0)
     assert changes(out) == [(State.INIT, State.MASTER, Reason.OWNER)]
-    assert actions(out)[:3] == [SendAdvert("VI_1", 255), AddVips("VI_1"), StartGratuitous("VI_1")]
+    assert actions(out)[:3] == [AddVips("VI_1"), SendAdvert("VI_1", 255), StartGratuitous("VI_1")]
     assert logs(out)[0] == "(VI_1) Entering MASTER STATE"
     assert m.get_timer() == pytest.approx(6.0, abs=EXACT)
 
@@ -728,7 +734,7 @@ def test_force_failover_on_backup_takes_over_now():
     clock.receive(advert_for(clock.m, 150))
     out = clock.m.force_failover(clock.now)
     assert changes(out) == [(State.BACKUP, State.MASTER, Reason.OPERATOR)]
-    assert actions(out)[0] == SendAdvert("VI_1", 100)
+    assert actions(out)[:2] == [AddVips("VI_1"), SendAdvert("VI_1", 100)]
 
 
 def test_force_failover_in_fault_is_refused_with_the_reason():
@@ -771,4 +777,5 @@ def test_counters_count_adverts_sent_and_roles():
     clock.advance(2.0)
     clock.receive(advert_for(clock.m, 200))
     c = clock.m.counters
-    assert (c.adverts_sent, c.became_master, c.released_master, c.adverts_received) == (3, 1, 1, 1)
+    # 3 on schedule, 1 as it steps down (higher_prio_send_advert)
+    assert (c.adverts_sent, c.became_master, c.released_master, c.adverts_received) == (4, 1, 1, 1)

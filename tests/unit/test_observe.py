@@ -455,21 +455,6 @@ def test_split_brain_sources_are_both_shown_as_masters():
     assert t.masters(KEY, 3.5) == [A, B]
 
 
-def test_drills_default_to_var_lib_as_root_and_the_xdg_state_dir_otherwise():
-    from pathlib import Path
-
-    from vrrptui.observe.drills import default_drills_path
-
-    # sudo keeps HOME or sets root's: either way the router's drills belong in /var/lib.
-    assert default_drills_path(euid=0, environ={"HOME": "/home/ops"}) == Path("/var/lib/vrrptui/drills.jsonl")
-    assert default_drills_path(euid=1000, environ={"XDG_STATE_HOME": "/srv/state", "HOME": "/home/ops"}) == \
-        Path("/srv/state/vrrptui/drills.jsonl")
-    assert default_drills_path(euid=1000, environ={"HOME": "/home/ops"}) == \
-        Path("/home/ops/.local/state/vrrptui/drills.jsonl")
-    assert default_drills_path(euid=1000, environ={"XDG_STATE_HOME": "state", "HOME": "/home/ops"}) == \
-        Path("/home/ops/.local/state/vrrptui/drills.jsonl")  # relative: invalid per the XDG spec
-
-
 def test_append_drill_creates_the_state_directory(tmp_path):
     d = DrillTracker()
     d.start("demote", "VI_1", KEY, acted_at=0.0, interval=1.0, master_down_interval=3.6, old_master=A, vips=())

@@ -105,6 +105,12 @@ def _flag(name: str, value: bool = True) -> Handler:
     return handler
 
 
+def _boolean(name: str) -> Handler:
+    def handler(r: Reporter, d: InstanceDraft, st: Statement) -> None:
+        d.set(st, name, v.boolean(r, st))
+    return handler
+
+
 def _seconds(name: str, low: float, high: float) -> Handler:
     def handler(r: Reporter, d: InstanceDraft, st: Statement) -> None:
         d.set(st, name, v.seconds(r, st, low, high, f"{st.name} {int(low) if low >= 1 else 1}"))
@@ -346,6 +352,11 @@ INSTANCE_HANDLERS: dict[str, Handler] = {
     "garp_master_refresh_repeat": _count("garp_master_refresh_repeat", 1, 255),
     "garp_interval": _seconds("garp_interval", 0.0, 1.0),
     "gna_interval": _seconds("gna_interval", 0.0, 1.0),
+    "garp_lower_prio_repeat": _count("garp_lower_prio_repeat", 0, 255),
+    "garp_lower_prio_delay": _seconds("garp_lower_prio_delay", 0.0, 1000.0),
+    "lower_prio_no_advert": _boolean("lower_prio_no_advert"),
+    "higher_prio_send_advert": _boolean("higher_prio_send_advert"),
+    "notify_master_rx_lower_pri": _notify("notify_master_rx_lower_pri"),
     "debug": _debug,
     "dont_track_primary": _flag("dont_track_primary"),
     **WIRE_HANDLERS,
@@ -354,7 +365,6 @@ INSTANCE_HANDLERS: dict[str, Handler] = {
 # keepalived keywords that vrrptui parses past without acting on them.
 INSTANCE_NOT_IMPLEMENTED = {
     "smtp_alert", "lvs_sync_daemon_interface", "native_ipv6",
-    "garp_lower_prio_delay", "garp_lower_prio_repeat", "lower_prio_no_advert", "higher_prio_send_advert",
     "kernel_rx_buf_size", "track_file", "track_process", "track_bfd", "virtual_routes", "virtual_rules",
     "unicast_ttl", "check_unicast_src", "mcast_dst_ip", "skip_check_adv_addr", "use_ipvlan", "notify_deleted",
     "notify_priority_changes", "old_unicast_checksum", "unicast_fault_no_peer", "linkbeat_use_polling",
@@ -465,6 +475,30 @@ GARP_DEFAULTS = {  # instance field -> global_defs field that sets its default
 }
 
 
+def _lower_priority_defaults(r: Reporter, d: InstanceDraft, g: GlobalDefs) -> None:
+    """keepalived: unset garp_lower_prio_* take the global_defs value, which defaults to the global (not the
+    instance's) garp_master_*. Strict mode turns the GARPs off, sets lower_prio_no_advert and clears
+    higher_prio_send_advert ("Strict mode requires no repeat garps - resetting")."""
+    strict = d.fields.get("strict_mode", g.vrrp_strict)
+    chains = {
+        "garp_lower_prio_repeat": (g.vrrp_garp_lower_prio_repeat, g.vrrp_garp_master_repeat, 0),
+        "garp_lower_prio_delay": (g.vrrp_garp_lower_prio_delay, g.vrrp_garp_master_delay, 0.0),
+        "lower_prio_no_advert": (g.vrrp_lower_prio_no_advert, None, True),
+        "higher_prio_send_advert": (g.vrrp_higher_prio_send_advert, None, False),  # unset: model's default (on)
+    }
+    for name, (global_value, master_value, strict_value) in chains.items():
+        if name in d.fields:
+            if strict and name != "garp_lower_prio_delay" and d.fields[name] != strict_value:
+                r.warning(d.where[name], f"({d.name}) {name} cannot be changed in strict mode - resetting")
+                d.fields[name] = strict_value
+        elif strict:
+            d.fields[name] = strict_value
+        elif global_value is not None:
+            d.fields[name] = global_value
+        elif master_value is not None:
+            d.fields[name] = master_value
+
+
 def finish_instance(r: Reporter, d: InstanceDraft, global_defs: GlobalDefs) -> VrrpInstance | None:
     """Apply keepalived's defaults and the whole-block rules; None when the instance cannot run."""
     errors_before = sum(1 for x in r.diagnostics if x.severity == "error")
@@ -499,6 +533,7 @@ def finish_instance(r: Reporter, d: InstanceDraft, global_defs: GlobalDefs) -> V
     for name, global_name in GARP_DEFAULTS.items():
         if name not in d.fields and getattr(global_defs, global_name) is not None:
             d.fields[name] = getattr(global_defs, global_name)
+    _lower_priority_defaults(r, d, global_defs)
 
     if not decided.ok or sum(1 for x in r.diagnostics if x.severity == "error") > errors_before \
             or "vrid" not in d.fields:

@@ -138,6 +138,14 @@ class VrrpInstance:
     garp_master_refresh_repeat: int = 1
     garp_interval: float = 0.0
     gna_interval: float = 0.0
+    # a master hearing a lower-priority master: GARPs now and again after the delay (0: none), and an advert
+    garp_lower_prio_repeat: int = 5
+    garp_lower_prio_delay: float = 5.0
+    lower_prio_no_advert: bool = False
+    # a master hearing a higher priority advertises once before stepping down, so the winner hears a lower-priority
+    # master and re-sends its GARPs (after a partition); keepalived's default is off, vrrptui's on
+    higher_prio_send_advert: bool = True
+    notify_master_rx_lower_pri: str | None = None
     debug: int = 0
     dont_track_primary: bool = False
     strict_mode: bool = False  # vrrp_strict / strict_mode: RFC-only behaviour, as keepalived
@@ -200,6 +208,10 @@ class GlobalDefs:
     vrrp_garp_master_refresh_repeat: int | None = None
     vrrp_garp_interval: float | None = None
     vrrp_gna_interval: float | None = None
+    vrrp_garp_lower_prio_repeat: int | None = None
+    vrrp_garp_lower_prio_delay: float | None = None
+    vrrp_lower_prio_no_advert: bool | None = None
+    vrrp_higher_prio_send_advert: bool | None = None
     vrrp_skip_check_adv_addr: bool = False
     vrrp_strict: bool = False
     vrrp_iptables: bool = False

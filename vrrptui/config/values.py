@@ -99,6 +99,23 @@ def flag(r: Reporter, st: Statement) -> bool:
     return True
 
 
+_TRUE = {"true", "on", "yes", "1"}
+_FALSE = {"false", "off", "no", "0"}
+
+
+def boolean(r: Reporter, st: Statement) -> bool:
+    """keepalived's `KEYWORD [<BOOL>]`: alone it means true; true/false, on/off, yes/no or 1/0."""
+    if not st.values:
+        return True
+    word = st.values[0].text.lower()
+    if len(st.values) > 1:
+        r.warning(st.values[1], f"'{st.name}' takes at most one value: '{st.values[1].text}' ignored")
+    if word in _TRUE | _FALSE:
+        return word in _TRUE
+    r.error(st.values[0], f"'{st.name} {st.values[0].text}': use true or false (or nothing for true)")
+    return True
+
+
 def address(r: Reporter, token: Token, what: str, example: str) -> IPAddress | None:
     try:
         return ipaddress.ip_address(token.text)

@@ -30,6 +30,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
 from vrrptui.console.backends import Backend, NullBackend, RuntimeBackend, SniffBackend
+from vrrptui.console.history_pane import DRILLS_FILE, HistoryFiles, HistoryPane, banner, export_history
 from vrrptui.console.panes import (
     LAB_PING_LOG, DrillsPane, HeaderBar, InstancesPane, LabPingPane, PeersPane, TimelinePane, VipPane,
     counters_text,
@@ -42,7 +43,8 @@ from vrrptui.console.navigation import NAVIGATION_BINDINGS, Navigation
 from vrrptui.console.keys import KEYS_ENV, KeymapError, binding_ids, keys_file, load_keymap
 from vrrptui.console.screens import FilterDialog, HelpScreen, PriorityDialog, SearchDialog
 from vrrptui.engine.status import InstanceStatus
-from vrrptui.observe.drills import DEMOTE, FAILOVER, default_drills_path
+from vrrptui.console.statefiles import StateDir, config_name
+from vrrptui.observe.drills import DEMOTE, FAILOVER
 from vrrptui.observe.host import HostMonitor, HostStats
 from vrrptui.observe.session import Session
 
@@ -82,6 +84,7 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):
         Binding("slash", "filter", "Filter", id="filter", tooltip="Filter the advert log by VRID or source"),
         Binding("space", "pause", "Pause log", id="pause", tooltip="Pause / follow the advert log (End follows too)"),
         Binding("w", "write_pcap", "Write pcap", id="write_pcap", tooltip="Write the captured packets to a pcap file"),
+        Binding("e", "export_history", "Export", id="export_history", tooltip="Export the event history (CSV, JSONL)"),
         Binding("ctrl+c", "quit", "Quit", id="quit_ctrl_c", show=False, priority=True),
         *NAVIGATION_BINDINGS,
     ]
@@ -105,8 +108,10 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):
         keys_source: str | None = None,
         assume_yes: bool = False,
         show_secrets: bool = False,
+        files: HistoryFiles | None = None,
     ) -> None:
         super().__init__()
+        self.files = files  # the event history's files (None: kept in memory only)
         self.session = session
         self.backend = backend
         self.title_text = title
@@ -152,6 +157,8 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):
                 yield VipPane(id="vips")
             with TabPane("Drills", id="tab-drills"):
                 yield DrillsPane(id="drills")
+            with TabPane("History", id="tab-history"):
+                yield HistoryPane(id="history")
         yield Footer()
 
     def on_resize(self, event: events.Resize) -> None:
@@ -238,6 +245,8 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):
                         f"{drill.takeover_ms if drill.takeover_ms is not None else '-'} ms, VIP "
                         f"{drill.vip_ms if drill.vip_ms is not None else '-'} ms",
                         severity="information" if drill.result == "ok" else "warning", timeout=10)
+        if self.files is not None:
+            self.files.save(self.session)
         if isinstance(self.screen, Screen) and self.screen is not self.screen_stack[0]:
             return  # behind a modal: nothing to see, nothing to render (dolphie)
         with self.batch_update():
@@ -254,6 +263,8 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):
                 self.query_one("#peers", PeersPane).refresh_from(self.session, now)
             if self._visible("tab-drills"):
                 self.query_one("#drills", DrillsPane).refresh_from(self.session, now)
+            if self._visible("tab-history"):
+                self.query_one("#history", HistoryPane).refresh_from(self.session, now)
             self.refresh_header()
 
     def refresh_slow(self) -> None:
@@ -275,22 +286,9 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):
         dropped = self.inbox_dropped + getattr(self.backend, "dropped_items", 0)  # here, and in the engine's process
         if dropped:
             notes.append(f"{dropped} observations dropped (UI too slow)")
-        notes.extend(self.session.drill_errors[-1:])
+        notes.extend(self.session.drill_errors[-1:] + ([self.files.error] if self.files and self.files.error else []))
         title = self.title_text + ("" if self.backend.engine else "  (sniff: passive, no engine)")
-        self.query_one("#header", HeaderBar).show(title, self.host_stats, notes, self.split_brains())
-
-    def split_brains(self) -> list[str]:
-        """Every split brain seen: two masters of one VRID, or two MACs answering for one VIP."""
-        now = self.clock()
-        out = [f"{key}: masters {', '.join(srcs)}" for key in self.session.peers.keys()
-               if (srcs := self.session.peers.split_brain(key, now))]
-        for v in self.session.vips.view(now, self.session.mac_owner):
-            if v.split_brain and v.local:  # we hold it: only the other owner is ever heard
-                others = self.session.vips.split_brain(v.vip)
-                out.append(f"VIP {v.vip} is here and also answered by {', '.join(others)}")
-            elif v.split_brain:
-                out.append(f"VIP {v.vip} answered by {', '.join(a.mac for a in v.answers)}")
-        return out
+        self.query_one("#header", HeaderBar).show(title, self.host_stats, notes, banner(self.session, self.clock()))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id == "peers" and event.row_key.value:
@@ -317,6 +315,7 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):
         return self.session.statuses.get(key) if key else None
 
     def _command(self, name: str, instance: str, *args: Any) -> None:
+        self.session.operator(name, instance, self.clock(), " ".join(map(str, args)))
         future = self.backend.command(name, instance, *args)
 
         def done(f: Any) -> None:
@@ -395,6 +394,10 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):
             return
         self.notify(f"wrote {count} packets to {path} (tcpdump -r / Wireshark)")
 
+    def action_export_history(self) -> None:
+        text, severity = export_history(self.files, self.session)
+        self.notify(text, severity=severity)
+
     def help_rows(self) -> list[tuple[str, str, str]]:
         rows = []
         for binding in self.BINDINGS:
@@ -441,8 +444,8 @@ def _parser(prog: str, what: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog)
     p.add_argument(what)
     p.add_argument("--drills", type=Path, default=None,
-                   help="JSON Lines file drills are appended to (default: /var/lib/vrrptui/drills.jsonl as "
-                        "root, else $XDG_STATE_HOME/vrrptui/drills.jsonl or ~/.local/state/vrrptui/drills.jsonl)")
+                   help="JSON Lines file drills are appended to (default: beside the event history, "
+                        "$STATE_DIR/vrrptui/<config-name>/drills.jsonl; README: Event history and replay)")
     p.add_argument("--pcap-dir", type=Path, default=Path("."), help="where `w` writes pcap files")
     p.add_argument("--show-secrets", action="store_true", help="show VRRPv2 passwords in clear (default: masked)")
     p.add_argument("--yes", action="store_true",
@@ -505,7 +508,9 @@ def build_console(
     for warning in config.warnings:
         if warning.severity == "warning":
             print(str(warning), file=sys.stderr)
-    session = Session(config, drills_path=args.drills or default_drills_path())
+    state = StateDir.for_config(config_name(args.config))
+    session = Session(config, drills_path=args.drills or state.path / DRILLS_FILE,
+                      wall_offset=time.time() - time.monotonic())  # events before the first snapshot are dated
     backend = (backend_factory or RuntimeBackend)(config)
     if prober_factory is None:
         from vrrptui.observe.prober import VipProber
@@ -514,7 +519,7 @@ def build_console(
     return app_class(session, backend, title=os.path.abspath(args.config),
                      host=host_factory() if host_factory else None, prober_factory=prober_factory,
                      pcap_dir=args.pcap_dir, keymap=keymap, keys_source=keys_source,
-                     assume_yes=args.yes, show_secrets=args.show_secrets)
+                     assume_yes=args.yes, show_secrets=args.show_secrets, files=HistoryFiles(state, session))
 
 
 def console_main(argv: list[str], **factories: Any) -> int:
@@ -567,12 +572,13 @@ def build_sniff(
         from vrrptui.observe.prober import VipProber
 
         prober_factory = partial(VipProber, active=args.probe, netlink=None)
-    session = Session(None, drills_path=args.drills or default_drills_path(),
+    state = StateDir.for_config(config_name(f"sniff-{args.interface}"))
+    session = Session(None, drills_path=args.drills or state.path / DRILLS_FILE,
                       wall_offset=time.time() - time.monotonic())  # captures are dated: log lines, pcap
     return app_class(session, backend, title=f"sniff {args.interface}",
                      host=host_factory() if host_factory else None, prober_factory=prober_factory,
                      pcap_dir=args.pcap_dir, keymap=keymap, keys_source=keys_source,
-                     assume_yes=args.yes, show_secrets=args.show_secrets)
+                     assume_yes=args.yes, show_secrets=args.show_secrets, files=HistoryFiles(state, session))
 
 
 def sniff_main(argv: list[str], **factories: Any) -> int:

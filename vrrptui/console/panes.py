@@ -20,12 +20,14 @@ from textual.widgets import DataTable, Static
 from vrrptui.console.format import duration, interval, millis, size
 from vrrptui.console.peer_detail import auth_shown
 from vrrptui.console.timeline_pane import TimelinePane  # noqa: F401  (a pane; the app imports panes from here)
-from vrrptui.engine.outputs import Reason
 from vrrptui.engine.status import InstanceStatus
+from vrrptui.observe.health import Level
+from vrrptui.observe.heard import RouterKey
 from vrrptui.observe.host import HostStats
 from vrrptui.observe.session import Session
 
 STATE_STYLE = {"MASTER": "bold green", "BACKUP": "cyan", "FAULT": "bold red", "INIT": "dim"}
+HEALTH_STYLE = {Level.OK: "green", Level.WARN: "bold yellow", Level.ALARM: "bold white on red"}
 SHRINK_ROWS = 32  # tables up to this many rows also shrink columns when cells get narrower
 LAZY_ROWS = 32  # tables with more rows update only the rows in view (sync_lazily)
 RENDER_CACHE_LINES = 100  # rendered lines a table keeps (a screen or two)
@@ -117,7 +119,8 @@ def _cell_width(value: Any) -> int:
 # --- header ---------------------------------------------------------------------------
 
 class HeaderBar(Static):
-    def show(self, title: str, stats: HostStats | None, notes: list[str], split_brains: list[str] = ()) -> None:
+    def show(self, title: str, stats: HostStats | None, notes: list[str],
+             alarms: list[tuple[str, str]] | None = None) -> None:
         text = Text()
         text.append("vrrptui ", style="bold")
         text.append(title)
@@ -129,9 +132,9 @@ class HeaderBar(Static):
             text.append("\n")
             text.append(f" WARNING: {stats.warning}: two VRRP daemons on one host fight over the VIPs ",
                         style="bold white on red")
-        for split in split_brains:
+        for line, style in alarms or ():  # history_pane.banner: health alarms, VIP split brain
             text.append("\n")
-            text.append(f" SPLIT BRAIN: {split} ", style="bold white on red")
+            text.append(f" {line} ", style=style)
         update_if_changed(self, text)
 
 
@@ -152,8 +155,8 @@ def update_if_changed(widget: Static, text: Text) -> None:
 class InstancesPane(KeyedTable):
     COLUMNS = (
         ("name", "Instance"), ("if", "If"), ("vrid", "VRID"), ("ver", "Ver"), ("state", "State (for)"),
-        ("prio", "Prio cfg/eff"), ("master", "Master (prio)"), ("intvl", "Intvl (learned)"),
-        ("down", "Master down"), ("vips", "VIPs here"), ("last", "Last change"),
+        ("health", "Health"), ("prio", "Prio cfg/eff"), ("master", "Master (prio)"), ("intvl", "Intvl (learned)"),
+        ("down", "Master down"), ("vips", "VIPs here"),
     )
 
     def refresh_from(self, session: Session, now: float) -> None:
@@ -187,25 +190,11 @@ def instance_cells(s: InstanceStatus, session: Session, now: float) -> tuple[Any
         vips = Text(f"{here}/{total}", style="green" if here == expected else "bold red")
     state = Text(s.state, style=STATE_STYLE.get(s.state, ""))
     state.append(f" {duration(now - s.state_since)}", style="dim")
-    last = short_transition(s.last_transition, s.last_reason)
     fam = f"v{s.version}/IPv{s.family}"
-    return (s.name, s.interface or "-", str(s.vrid), fam, state, prio, master,
-            f"{interval(s.advert_int)}{learned}", down, vips, last)
-
-
-# The Instances table fits 160 columns: "B→M timeout" there, the full reason under `c`.
-_SHORT_REASON = {
-    Reason.TIMEOUT.value: "timeout", Reason.PREEMPTED.value: "preempt", Reason.HIGHER_PRIORITY.value: "higher prio",
-    Reason.PRIORITY_ZERO.value: "prio 0", Reason.OWNER.value: "owner", Reason.RECOVERED.value: "fault clear",
-}
-
-
-def short_transition(transition: str, reason: str) -> str:
-    """ "BACKUP -> MASTER" + "master down timer expired" -> "B→M timeout"."""
-    old, sep, new = transition.partition(" -> ")
-    states = f"{old[:1]}→{new[:1]}" if sep else transition
-    short = _SHORT_REASON.get(reason, reason)
-    return f"{states} {short}".strip() if states else short
+    verdict = session.alarms.verdict(RouterKey(s.interface, s.vrid, s.family)) if s.interface else None
+    health = Text("-", style="dim") if verdict is None else Text(verdict.short, style=HEALTH_STYLE[verdict.level])
+    return (s.name, s.interface or "-", str(s.vrid), fam, state, health, prio, master,
+            f"{interval(s.advert_int)}{learned}", down, vips)
 
 
 def full_transition(s: InstanceStatus) -> str:

@@ -20,8 +20,8 @@ or /etc/default/keepalived written for keepalived runs vrrptui unchanged:
 -P (VRRP only), -B (no BFD), -R (no respawn), -c/-b FILE (checker/BFD pid files) are
 accepted: vrrptui is one VRRP process, so they already hold. Options for keepalived's
 other daemons or features vrrptui lacks are refused with a message (REFUSED).
-`--headless` is `-n -l`. vrrptui's own: --control/--no-control, --syslog-socket,
---syslog-ident.
+`--headless` is `-n -l`. vrrptui's own: --metrics ADDR:PORT (metrics.py),
+--control/--no-control, --syslog-socket, --syslog-ident.
 """
 
 from __future__ import annotations
@@ -97,6 +97,8 @@ def build_parser(prog: str = "vrrptui") -> argparse.ArgumentParser:
     control = p.add_mutually_exclusive_group()
     control.add_argument("--control", metavar="PATH", help="control socket (default /run/vrrptui/<pid>.sock)")
     control.add_argument("--no-control", action="store_true", help="serve no control socket")
+    p.add_argument("--metrics", metavar="ADDR:PORT", help="serve Prometheus metrics at http://ADDR:PORT/metrics "
+                   "(keepalived exporters' names; off by default), e.g. 127.0.0.1:9165")
     p.add_argument("--syslog-socket", metavar="PATH", default="/dev/log", help="syslog socket (default /dev/log)")
     p.add_argument("--syslog-ident", metavar="IDENT", default="Keepalived_vrrp",
                    help="syslog ident (default keepalived's VRRP process: Keepalived_vrrp)")
@@ -163,6 +165,13 @@ def parse(argv: list[str], prog: str = "vrrptui") -> argparse.Namespace:
             parser.error(f"-u/--umask {args.umask!r} is not an octal mask such as 022")
     if args.signum is not None and args.signum.upper() not in SIGNUMS:
         parser.error(f"--signum {args.signum!r}: use one of {', '.join(SIGNUMS)}")
+    if args.metrics is not None:
+        from vrrptui.daemon.metrics import parse_address
+
+        try:
+            parse_address(args.metrics)
+        except ValueError as exc:
+            parser.error(str(exc))
     from vrrptui.daemon.syslog import parse_facility
 
     try:

@@ -39,6 +39,17 @@ class GratuitousSchedule:
             first = max(instance.garp_master_delay, 0.0) + instance.garp_master_refresh
             handles.append(self._loop.call_later(first, self._refresh, instance))
 
+    def lower_priority(self, instance: VrrpInstance) -> None:
+        """A lower-priority master was heard: `garp_lower_prio_repeat` now and again after `garp_lower_prio_delay`."""
+        spacing = max(instance.garp_interval, instance.gna_interval)
+        handles = self._handles.setdefault(instance.name, [])
+        self._send_burst(instance, instance.garp_lower_prio_repeat, spacing, False)
+        if instance.garp_lower_prio_delay > 0:
+            now = self._loop.time()
+            handles[:] = [h for h in handles if h.when() > now and not h.cancelled()]
+            handles.append(self._loop.call_later(instance.garp_lower_prio_delay, self._send_burst, instance,
+                                                 instance.garp_lower_prio_repeat, spacing, False))
+
     def _refresh(self, instance: VrrpInstance) -> None:
         handles = self._handles.get(instance.name)
         if handles is None:

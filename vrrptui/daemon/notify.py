@@ -19,6 +19,8 @@ from vrrptui.engine.outputs import LogLine, RunGroupNotify, RunNotify
 LogFn = Callable[[LogLine], None]
 
 _STATE_FIELD = {"MASTER": "notify_master", "BACKUP": "notify_backup", "FAULT": "notify_fault", "STOP": "notify_stop"}
+# events with a script of their own and no `notify` call (keepalived's send_event_notify)
+_EVENT_FIELD = {"MASTER_RX_LOWER_PRI": "notify_master_rx_lower_pri"}
 
 
 class NotifyRunner:
@@ -35,7 +37,7 @@ class NotifyRunner:
         self._config = config
         self._commands = {}
         for inst in config.instances:
-            for fieldname in (*_STATE_FIELD.values(), "notify"):
+            for fieldname in (*_STATE_FIELD.values(), *_EVENT_FIELD.values(), "notify"):
                 text = getattr(inst, fieldname)
                 if text:
                     self._commands[(inst.name, fieldname)] = self._prepare(text, config)
@@ -62,6 +64,12 @@ class NotifyRunner:
     def run(self, action: RunNotify, instance: VrrpInstance | None = None) -> None:
         """Launch the scripts for `action` (instance: its config when it is no longer in ours)."""
         name = action.instance
+        event_field = _EVENT_FIELD.get(action.state)
+        if event_field:
+            command = self._lookup(name, event_field, instance)
+            if command is not None:
+                self._launch(command, command.argv)
+            return
         state_field = _STATE_FIELD.get(action.state)
         if state_field:
             command = self._lookup(name, state_field, instance)

@@ -99,6 +99,15 @@ def config_lock_path(runtime_dir: Path, config_path: str) -> Path:
     return runtime_dir / f"{namespace}-{digest}.pid"
 
 
+def config_claim(config_path: str) -> PidFile:
+    """The implicit pid file of a vrrptui running CONFIG_PATH here (daemon or console's worker)."""
+    from vrrptui.daemon.control import runtime_dir
+
+    directory = runtime_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    return PidFile(config_lock_path(directory, config_path), f"config {config_path} in this network namespace")
+
+
 class PidFiles:
     """The daemon's pid files: the implicit per-config one, then -p and -r if given."""
 

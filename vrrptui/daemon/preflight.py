@@ -14,6 +14,7 @@ from vrrptui.config.model import Config, ConfigError
 from vrrptui.config.parser import host_interfaces, parse_config
 
 EXIT_USAGE = 2
+_config_id: list[str | None] = [None]  # the daemon's -i, for every parse of its life (SIGHUP reloads too)
 
 
 class PreflightError(Exception):
@@ -28,8 +29,14 @@ def require_root() -> None:
         )
 
 
+def use_config_id(config_id: str | None) -> None:
+    """keepalived's -i holds for the process: reloads select the same @ID lines as the start."""
+    _config_id[0] = config_id
+
+
 def load_config_file(path: str, *, config_id: str | None = None) -> Config:
     """parse_config without the interface check, with -i's config id when given. Raises ConfigError."""
+    config_id = config_id if config_id is not None else _config_id[0]
     if config_id is None:
         return parse_config(path, check_interfaces=False)
     if "config_id" not in inspect.signature(parse_config).parameters:

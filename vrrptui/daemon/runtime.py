@@ -37,12 +37,14 @@ from vrrptui.daemon.notify import NotifyRunner
 from vrrptui.daemon.observations import AdvertSent, Observation, PacketReceived, RuntimeNote, StatusSnapshot
 from vrrptui.daemon.scripts import ScriptRunner
 from vrrptui.daemon.vipguard import VipGuard
+from vrrptui.engine.ah_state import uses_ah
 from vrrptui.engine.engine import Engine
 from vrrptui.engine.outputs import (
     AddVips,
     AdvertAccepted,
     Dropped,
     LogLine,
+    LowerPriorityGratuitous,
     Output,
     RemoveVips,
     RunGroupNotify,
@@ -55,7 +57,8 @@ from vrrptui.engine.outputs import (
 )
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.net.netlink import Netlink, choose_primary
-from vrrptui.net.sockets import MCAST_V4, MCAST_V6, VrrpSocket
+from vrrptui.net.sockets import AH_PROTO, MCAST_V4, MCAST_V6, VRRP_PROTO, Received, VrrpSocket
+from vrrptui.protocol import ah
 from vrrptui.protocol.packet import Advert, IPAddress, decode, encode
 
 LogFn = Callable[[LogLine], None]
@@ -104,8 +107,8 @@ class Runtime:
         self._never_primary: frozenset[IPAddress] = frozenset()  # VIPs (not an owner's): never a source
         self._address_dirty: dict[str, set[IPAddress] | None] = {}  # coalesced address events, see _on_link_event
         self._address_refresh_scheduled = False
-        self._recv_sockets: dict[tuple[str, int], VrrpSocket] = {}
-        self._send_only: dict[tuple[str, int], VrrpSocket] = {}
+        self._recv_sockets: dict[tuple[str, int, int], VrrpSocket] = {}  # (interface, family, IP protocol)
+        self._send_only: dict[tuple[str, int, int], VrrpSocket] = {}
         self.host: HostChanges | None = None  # VIPs and VMACs this process added, and their undo
         self._linkwatch: Any = None
         self._timer: asyncio.TimerHandle | None = None
@@ -322,6 +325,11 @@ class Runtime:
             return inst.vmac_interface
         return Runtime.recv_interface(inst)
 
+    @staticmethod
+    def socket_key(inst: VrrpInstance, ifname: str) -> tuple[str, int, int]:
+        """`auth_type AH` instances send and receive IP protocol 51 (whole datagrams), the others 112."""
+        return ifname, inst.family, AH_PROTO if uses_ah(inst) else VRRP_PROTO
+
     def _watched_interfaces(self, config: Config) -> set[str]:
         names: set[str] = set()
         for inst in config.instances:
@@ -379,28 +387,29 @@ class Runtime:
 
     def _open_sockets(self, config: Config) -> None:
         loop = self._require_loop()
-        want_recv: dict[tuple[str, int], bool] = {}  # key -> join multicast
-        want_send: set[tuple[str, int]] = set()
+        want_recv: dict[tuple[str, int, int], bool] = {}  # key -> join multicast
+        want_send: set[tuple[str, int, int]] = set()
         for inst in config.instances:
-            key = (self.recv_interface(inst), inst.family)
+            key = self.socket_key(inst, self.recv_interface(inst))
             want_recv[key] = want_recv.get(key, False) or not inst.unicast
-            send_key = (self.send_interface(inst), inst.family)
+            send_key = self.socket_key(inst, self.send_interface(inst))
             if send_key != key:
                 want_send.add(send_key)
         for key, join in want_recv.items():
             if key in self._recv_sockets:
                 continue
-            sock = VrrpSocket(key[1], key[0], join_multicast=join)
+            sock = VrrpSocket(key[1], key[0], join_multicast=join, protocol=key[2])
             self._recv_sockets[key] = sock
             loop.add_reader(sock.fileno(), self._guarded(self._on_readable), key[0], sock)
             self._log(LogLine(
-                f"VRRP sockpool: [ifindex({sock.ifindex:3d}), family(IPv{key[1]}), proto(112), fd({sock.fileno()}) "
+                f"VRRP sockpool: [ifindex({sock.ifindex:3d}), family(IPv{key[1]}), proto({key[2]}), "
+                f"fd({sock.fileno()}) "
                 f"{'multicast, address(' + str(MCAST_V4 if key[1] == 4 else MCAST_V6) + ')' if join else 'unicast'}]",
                 detail=True))
         for key in want_send - set(want_recv):
             if key not in self._send_only:
                 # send-only (VMAC): no group joined, so the kernel queues nothing here
-                self._send_only[key] = VrrpSocket(key[1], key[0], join_multicast=False)
+                self._send_only[key] = VrrpSocket(key[1], key[0], join_multicast=False, protocol=key[2])
         for key in [k for k in self._recv_sockets if k not in want_recv]:
             sock = self._recv_sockets.pop(key)
             loop.remove_reader(sock.fileno())
@@ -462,6 +471,13 @@ class Runtime:
             if received is None:
                 break
             now = loop.time()
+            if sock.protocol == AH_PROTO:
+                if observer is not None:
+                    self._observe_ah(now, ifname, received)
+                outs = engine.receive_ah_packet(ifname, received.payload, now)
+                if outs:
+                    self._process(outs)
+                continue
             if observer is not None:
                 result = decode(received.payload, received.src, received.dst)
                 self._observe(PacketReceived(now, ifname, received.src, received.dst, received.ttl,
@@ -470,6 +486,13 @@ class Runtime:
             if outs:
                 self._process(outs)
         self._rearm()
+
+    def _observe_ah(self, now: float, ifname: str, received: Received) -> None:
+        """The observer sees the VRRP message inside an AH datagram, like any other advert."""
+        packet = ah.parse(received.payload)
+        if isinstance(packet, ah.AhPacket):
+            self._observe(PacketReceived(now, ifname, packet.src, packet.dst, packet.ttl, packet.message,
+                                         decode(packet.message, packet.src, packet.dst)))
 
     def _on_link_event(self) -> None:
         engine = self.engine
@@ -612,6 +635,10 @@ class Runtime:
                 inst = self._instances.get(out.instance)  # type: ignore[union-attr]
                 if inst is not None:
                     gratuitous_starts.append(inst)
+            elif kind is LowerPriorityGratuitous:
+                inst = self._instances.get(out.instance)  # type: ignore[union-attr]
+                if inst is not None and self._garp is not None:
+                    self._garp.lower_priority(inst)
             elif kind is StopGratuitous:
                 if self._garp is not None:
                     self._garp.stop(out.instance)  # type: ignore[union-attr]
@@ -636,16 +663,18 @@ class Runtime:
         src = self._primary.get(name)
         if src is None or src.is_unspecified:
             return
-        key = (self.send_interface(inst), inst.family)
+        key = self.socket_key(inst, self.send_interface(inst))
         sock = self._recv_sockets.get(key) or self._send_only.get(key)
         if sock is None:
             return
-        destinations = [p.address for p in inst.unicast_peers] or [MCAST_V4 if inst.family == 4 else MCAST_V6]
+        destinations: list[IPAddress] = [p.address for p in inst.unicast_peers] or [
+            MCAST_V4 if inst.family == 4 else MCAST_V6]
         now = self._require_loop().time() if self.observer is not None else 0.0
-        for dst in destinations:
+        datagrams = engine.ah_datagrams(name, priority, src, destinations)
+        for i, dst in enumerate(destinations):
             payload = engine.advert_bytes(name, priority, src, dst)
             try:
-                sock.send(payload, dst, src)
+                sock.send(payload if datagrams is None else datagrams[i], dst, src)
             except OSError as exc:
                 self._send_failed(inst, key[0], dst, exc)
                 continue
@@ -888,9 +917,9 @@ class Runtime:
         src = self._primary.get(name)
         if inst is None or src is None:
             return
-        key = (self.send_interface(inst), inst.family)
+        key = self.socket_key(inst, self.send_interface(inst))
         sock = self._recv_sockets.get(key) or self._send_only.get(key)
-        if sock is None:
+        if sock is None or key[2] == AH_PROTO:  # an AH advert needs the engine's sequence number
             return
         auth = inst.authentication.auth_pass if inst.authentication and inst.version == 2 else None
         advert = Advert.from_fields(inst.version, inst.vrid, 0, inst.advert_int,

@@ -24,8 +24,8 @@ from vrrptui import __version__
 from vrrptui.daemon import cmdline
 from vrrptui.daemon.daemonize import ReadyPipe, daemonize
 from vrrptui.daemon.logsink import ConsoleLog, LogFn, discard
-from vrrptui.daemon.pidfile import PidFile, PidFileError, PidFiles, config_lock_path
-from vrrptui.daemon.preflight import EXIT_USAGE, PreflightError, preflight, require_root
+from vrrptui.daemon.pidfile import PidFile, PidFileError, PidFiles, config_claim
+from vrrptui.daemon.preflight import EXIT_USAGE, PreflightError, preflight, require_root, use_config_id
 from vrrptui.daemon.sdnotify import Notifier
 from vrrptui.daemon.syslog import SyslogLog
 
@@ -43,11 +43,7 @@ def make_log(args: argparse.Namespace) -> LogFn:
 
 
 def pid_files(args: argparse.Namespace) -> PidFiles:
-    from vrrptui.daemon.control import runtime_dir
-
-    directory = runtime_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    files = [PidFile(config_lock_path(directory, args.config), f"config {args.config} in this network namespace")]
+    files = [config_claim(args.config)]
     if args.pid:
         files.append(PidFile(args.pid, "pid file"))
     if args.vrrp_pid and args.vrrp_pid != args.pid:
@@ -69,12 +65,13 @@ def main(argv: list[str]) -> int:
         from vrrptui.daemon.configtest import config_test
 
         return config_test(args.config, config_id=args.config_id, log_file=args.config_test_log)
+    use_config_id(args.config_id)
     try:
         require_root()
         if not os.path.exists(args.config):
             raise PreflightError(f"vrrptui: config file {args.config} not found; give one: `vrrptui -f CONF` or "
                                  f"`vrrptui --headless CONF`")
-        config = preflight(args.config, config_id=args.config_id)
+        config = preflight(args.config)
         pids = pid_files(args)
         pids.acquire()
     except (PreflightError, PidFileError) as exc:
@@ -103,11 +100,31 @@ def run(config: Any, args: argparse.Namespace, log: LogFn, ready: ReadyPipe | No
     log(LogLine(f"Starting VRRP child process, pid={os.getpid()}"))
     control = None if args.no_control else (args.control or DEFAULT)
     runtime = Runtime(config, log=log, control_path=control, handle_signals=True)
+    metrics = None
+    if args.metrics:
+        from vrrptui.daemon.metrics import MetricsServer
+
+        metrics = MetricsServer(args.metrics, runtime)
+        runtime.observer = metrics.watch
+        try:
+            metrics.start()
+        except OSError as exc:
+            reason = f"cannot serve metrics on {args.metrics}: {exc.strerror or exc}"
+            log(LogLine(reason, level="error"))
+            if ready is not None:
+                ready.failed(reason)
+            else:
+                print(f"vrrptui: {reason}", file=sys.stderr)
+            return 1
+        log(LogLine(f"Serving Prometheus metrics on http://{args.metrics}/metrics"))
     service = Service(runtime, Notifier.from_environment(), ready)
     try:
         code = asyncio.run(service.serve())
     except KeyboardInterrupt:  # a second ctrl+c during cleanup
         code = 130
+    finally:
+        if metrics is not None:
+            metrics.stop()
     log(LogLine(f"Stopped vrrptui v{__version__}"))
     return code
 

@@ -211,10 +211,14 @@ class Worker:
 
     def __init__(self, sock: socket.socket, config: Any, runtime_factory: Callable[..., Any] | None,
                  reader: FrameReader | None = None, early: Iterable[tuple[Any, ...]] = ()) -> None:
-        if runtime_factory is None:
-            from vrrptui.daemon.runtime import Runtime
+        from vrrptui.daemon.pidfile import config_claim
+        from vrrptui.daemon.runtime import Runtime
 
+        if runtime_factory is None:
             runtime_factory = Runtime
+        # a real engine holds the config's lock in this namespace, as the daemon does (pidfile.py)
+        real = getattr(runtime_factory, "func", runtime_factory) is Runtime
+        self._claim = config_claim(config.path) if real else None
         self.sock = sock
         self.config = config
         self.factory = runtime_factory
@@ -229,6 +233,21 @@ class Worker:
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         self.outbox = outbox = Outbox(self.sock, loop)
+        if self._claim is not None:
+            try:
+                self._claim.acquire()
+            except Exception as exc:  # PidFileError (another vrrptui runs this config here) or OSError
+                outbox.send(("started", portable(exc)))
+                outbox.send(("exit", 2, portable(exc)))
+                outbox.drain(FINAL_DRAIN)
+                return 2
+        try:
+            return await self._run(loop, outbox)
+        finally:
+            if self._claim is not None:
+                self._claim.release()
+
+    async def _run(self, loop: asyncio.AbstractEventLoop, outbox: Outbox) -> int:
         self.runtime = self.factory(self.config, log=outbox.log, observer=outbox.observe, handle_signals=True)
         loop.add_reader(self.sock, self._on_readable)
         for message in self._early:

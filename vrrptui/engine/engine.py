@@ -27,6 +27,8 @@ CONTRACT (the runtime and console are written against it):
                                                # unchanged instances keep state
     engine.status(now) -> tuple[InstanceStatus, ...]
     engine.advert_bytes(name, priority, src, dst) -> bytes     # cached encoded advert
+    engine.ah_datagrams(name, priority, src, dsts) -> list[bytes] | None  # auth_type AH: whole IPv4 datagrams
+    outs = engine.receive_ah_packet(ifname, datagram, now)     # IP protocol 51, IPv4 header included
 
 Outputs are the types in vrrptui.engine.outputs, in the order they must be carried out.
 """
@@ -40,10 +42,12 @@ import itertools
 from collections.abc import Callable, Iterable, Mapping
 
 from vrrptui.config.model import Config, VrrpInstance, VrrpScript
+from vrrptui.engine.ah_state import AhState, uses_ah
 from vrrptui.engine.machine import VrrpMachine
 from vrrptui.engine.outputs import Dropped, LogLine, Output, Reason, RunGroupNotify, State, StateChanged
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.engine.tracking import script_outcome
+from vrrptui.protocol import ah
 from vrrptui.protocol.packet import AdvertCache, Drop, DropReason, IPAddress, decode
 
 # A master sends the same bytes every interval: decoding is pure, so identical packets are decoded
@@ -69,6 +73,7 @@ class Engine:
         self._by_key: dict[DemuxKey, VrrpMachine] = {}
         self._peers: dict[str, tuple[str, ...]] = {}  # instance -> the other members of its sync group
         self._adverts: dict[str, AdvertCache] = {}
+        self._ah: dict[str, tuple[VrrpMachine, AhState]] = {}  # AH instances: counters live as long as the machine
         self._iface_up: dict[str, bool] = {}
         self._script_ok: dict[str, bool] = {}
         self._disabled_scripts: set[str] = set()  # refused vrrp_scripts: no tracker anywhere
@@ -116,6 +121,8 @@ class Engine:
             for name in members:
                 self._peers[name] = tuple(n for n in members if n != name)
         self._adverts = {name: AdvertCache(m.advert()) for name, m in self._machines.items()}
+        self._ah = {name: kept if (kept := self._ah.get(name)) is not None and kept[0] is m
+                    else (m, AhState(m.instance)) for name, m in self._machines.items() if uses_ah(m.instance)}
 
     def machine(self, name: str) -> VrrpMachine:
         try:
@@ -193,7 +200,40 @@ class Engine:
         if machine is None:
             self.drops[DropReason.VRID.value] += 1
             return [Dropped(None, DropReason.VRID, src, now, f"VRID {result.vrid} on {ifname}: no vrrp_instance")]
-        out = self._coordinate(machine.receive(result, src, ttl, not _is_multicast(dst), now), now)
+        if machine.name in self._ah:
+            out = machine.note_drop(DropReason.AUTH, src, now, f"No AH header but auth type is AH (from {src})")
+        else:
+            out = machine.receive(result, src, ttl, not _is_multicast(dst), now)
+        out = self._coordinate(out, now)
+        self._push_timer(machine)
+        return out
+
+    def receive_ah_packet(self, ifname: str, datagram: bytes, now: float) -> list[Output]:
+        """An IP protocol 51 datagram read on `ifname`, IPv4 header included (the AH ICV covers it)."""
+        packet = ah.parse(datagram)
+        if packet is None:  # AH around another protocol: not VRRP
+            return []
+        if isinstance(packet, Drop):
+            self.drops[packet.reason.value] += 1
+            return [Dropped(None, packet.reason, None, now, packet.detail)]
+        result = _decode(packet.message, packet.src, packet.dst, 4)
+        vrid = result.vrid if not isinstance(result, Drop) else (packet.message[1] if len(packet.message) > 1 else -1)
+        machine = self._by_key.get((ifname, 4, vrid))
+        if machine is None:
+            self.drops[DropReason.VRID.value] += 1
+            return [Dropped(None, DropReason.VRID, packet.src, now, f"VRID {vrid} on {ifname}: no vrrp_instance")]
+        state = self._ah.get(machine.name)
+        if isinstance(result, Drop):
+            text = _codec_drop_text(result, packet.src, packet.message)
+            out = machine.note_drop(result.reason, packet.src, now, text)
+        elif state is None:
+            out = machine.note_drop(DropReason.AUTH, packet.src, now,
+                                    f"Received AH header but auth type not AH (from {packet.src})")
+        elif (failure := state[1].check(packet)) is not None:
+            out = machine.note_drop(DropReason.AUTH, packet.src, now, failure)
+        else:
+            out = machine.receive(result, packet.src, packet.ttl, not _is_multicast(packet.dst), now)
+        out = self._coordinate(out, now)
         self._push_timer(machine)
         return out
 
@@ -312,6 +352,16 @@ class Engine:
         """The encoded advert (pseudo-header checksum form), built once per (priority, src, dst)."""
         cache = self._adverts[self.machine(name).name]
         return cache.get(priority, src, dst)
+
+    def ah_datagrams(
+        self, name: str, priority: int, src: IPAddress, destinations: list[IPAddress]
+    ) -> list[bytes] | None:
+        """For an `auth_type AH` instance, one advert round as whole IPv4 datagrams (one per destination,
+        next sequence number); None for every other instance (send `advert_bytes` on a protocol-112 socket)."""
+        entry = self._ah.get(self.machine(name).name)
+        if entry is None:
+            return None
+        return entry[1].datagrams(self.advert_bytes(name, priority, None, None), src, destinations)
 
     # --- sync groups ---------------------------------------------------------------
 

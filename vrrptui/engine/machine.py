@@ -22,6 +22,7 @@ from vrrptui.engine.outputs import (
     Counters,
     Dropped,
     LogLine,
+    LowerPriorityGratuitous,
     Output,
     Reason,
     RemoveVips,
@@ -435,12 +436,11 @@ class VrrpMachine:
             self._log("WARNING - equal priority advert received from remote host with our IP address.", level="warning")
             return
         if advert.priority < ours or (advert.priority == ours and address_order < 0):
-            # keepalived: answer a lower-priority master at once so it steps down
-            self._log(
-                f"Received advert from {src} with lower priority {advert.priority}, ours {ours}, forcing new election"
-            )
-            self._send(ours)
+            self._lower_priority_master(advert, src, ours)
             return
+        if self.instance.higher_prio_send_advert:
+            # keepalived: one advert of ours first, so the winner (lower priority to it) re-sends its GARPs
+            self._send(ours)
         if advert.priority > ours:
             self._log(f"Master received advert from {src} with higher priority {advert.priority}, ours {ours}")
         else:
@@ -452,6 +452,18 @@ class VrrpMachine:
         self._transition(State.BACKUP, Reason.HIGHER_PRIORITY, now, f"advert from {src} priority {advert.priority}")
         self._adopt_interval(advert, src)
         self._deadline = now + self.master_down_interval if self.may_take_over else None
+
+    def _lower_priority_master(self, advert: Advert, src: IPAddress, ours: int) -> None:
+        """Another master with lower priority (after a partition, or a backup that lost our adverts)."""
+        inst = self.instance
+        election = "" if inst.lower_prio_no_advert else ", forcing new election"
+        self._log(f"Received advert from {src} with lower priority {advert.priority}, ours {ours}{election}")
+        if not inst.lower_prio_no_advert:
+            self._send(ours)  # answered at once so it steps down
+        if inst.garp_lower_prio_repeat:
+            # clients may have followed its GARPs: point them back here
+            self._emit(LowerPriorityGratuitous(self.name))
+        self._emit(RunNotify(self.name, "MASTER_RX_LOWER_PRI", ours))
 
     # --- trackers and faults -----------------------------------------------------
 
@@ -518,13 +530,14 @@ class VrrpMachine:
         self._emit(RunNotify(self.name, _NOTIFY[new], self.effective_priority))
 
     def _enter_master(self, now: float) -> None:
-        # Advert first so backups stop their down timers, then the VIPs, then GARP/NA.
+        # The VIPs first: the old master lets go of them when our advert reaches it, so they must already be
+        # here (no moment with no holder); then the advert and the GARP/NA burst back to back (RFC 5798 6.4.1).
         self.counters.became_master += 1
         self.master_adver_int = self.instance.advert_int
         self.master_address, self.master_priority = self.primary_address, self.effective_priority
-        self._send(self.effective_priority)
         self._log("setting VIPs.")
         self._emit(AddVips(self.name))
+        self._send(self.effective_priority)
         self._emit(StartGratuitous(self.name))
         for vip in self.instance.all_vips:
             kind = "gratuitous ARPs" if vip.family == 4 else "Unsolicited Neighbour Adverts"

@@ -62,6 +62,14 @@ class StartGratuitous:
 
 
 @dataclass(frozen=True, slots=True)
+class LowerPriorityGratuitous:
+    """A master heard a lower-priority master: garp_lower_prio_repeat GARPs / NAs now, as many after
+    garp_lower_prio_delay (keepalived), so clients that followed the other master come back."""
+
+    instance: str
+
+
+@dataclass(frozen=True, slots=True)
 class StopGratuitous:
     instance: str
 
@@ -71,7 +79,7 @@ class RunNotify:
     """notify_<state> and `notify` scripts (keepalived's INSTANCE name STATE priority)."""
 
     instance: str
-    state: str  # MASTER, BACKUP, FAULT, STOP
+    state: str  # MASTER, BACKUP, FAULT, STOP; MASTER_RX_LOWER_PRI (its own script only)
     priority: int
 
 
@@ -124,7 +132,8 @@ class LogLine:
     level: str = "info"  # info, warning, error
 
 
-Action = SendAdvert | AddVips | RemoveVips | StartGratuitous | StopGratuitous | RunNotify | RunGroupNotify
+Action = (SendAdvert | AddVips | RemoveVips | StartGratuitous | LowerPriorityGratuitous | StopGratuitous | RunNotify
+          | RunGroupNotify)
 Event = StateChanged | AdvertAccepted | Dropped | LogLine
 Output = Action | Event
 

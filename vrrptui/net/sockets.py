@@ -1,5 +1,9 @@
 """Raw IP protocol 112 sockets: one per (interface, family), for sending and receiving adverts.
 
+IPv4 sockets for IP protocol 51 (AH, keepalived's `auth_type AH`) carry whole datagrams
+both ways: the AH ICV covers the IPv4 header, so it is built by the caller (IP_HDRINCL)
+and handed back whole on receipt.
+
 Runs in the network namespace of the calling process. Needs CAP_NET_RAW (raw socket,
 SO_BINDTODEVICE). A socket is tied to its interface index: if the interface is deleted and
 recreated (a VMAC, a hot-plugged NIC), close it and open a new one. The VRRP message is built and checked elsewhere
@@ -17,6 +21,7 @@ from dataclasses import dataclass
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 VRRP_PROTO = 112
+AH_PROTO = 51
 MCAST_V4 = ipaddress.IPv4Address("224.0.0.18")
 MCAST_V6 = ipaddress.IPv6Address("ff02::12")
 VRRP_TTL = 255  # RFC 5798 5.1.1.3 / 5.1.2.3: TTL and hop limit 255
@@ -41,7 +46,7 @@ _ANC_BUFSIZE = socket.CMSG_SPACE(_IN6_PKTINFO.size) + socket.CMSG_SPACE(_INT.siz
 class Received:
     """One protocol-112 packet: the VRRP message and what the IP header said about it."""
 
-    payload: bytes  # the VRRP message (after the IPv4 header / IPv6 header)
+    payload: bytes  # the VRRP message (after the IPv4 / IPv6 header); on an AH socket the whole IPv4 datagram
     src: IPAddress
     dst: IPAddress
     ttl: int  # TTL (IPv4) or hop limit (IPv6)
@@ -63,20 +68,23 @@ class VrrpSocket:
     `loop.add_reader` and call `recv()` until it returns None.
     """
 
-    def __init__(self, family: int, ifname: str, *, join_multicast: bool = True) -> None:
+    def __init__(self, family: int, ifname: str, *, join_multicast: bool = True, protocol: int = VRRP_PROTO) -> None:
         if family in (4, socket.AF_INET):
             self.family = socket.AF_INET
         elif family in (6, socket.AF_INET6):
             self.family = socket.AF_INET6
         else:
             raise ValueError(f"address family {family}: use 4 or 6 (socket.AF_INET / AF_INET6)")
+        if protocol not in (VRRP_PROTO, AH_PROTO) or (protocol == AH_PROTO and self.family != socket.AF_INET):
+            raise ValueError(f"IP protocol {protocol}: use 112 (VRRP), or 51 (AH) on IPv4")
+        self.protocol = protocol
         self.ifname = ifname
         try:
             self.ifindex = socket.if_nametoindex(ifname)
         except OSError as exc:
             raise OSError(exc.errno, f"interface {ifname!r} not found in this network namespace") from exc
         self.malformed = 0  # packets skipped because their IP header did not parse
-        self._sock = socket.socket(self.family, socket.SOCK_RAW | socket.SOCK_NONBLOCK, VRRP_PROTO)
+        self._sock = socket.socket(self.family, socket.SOCK_RAW | socket.SOCK_NONBLOCK, protocol)
         try:
             self._configure(join_multicast)
         except BaseException:
@@ -87,6 +95,8 @@ class VrrpSocket:
         s = self._sock
         s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, self.ifname.encode())
         if self.family == socket.AF_INET:
+            if self.protocol == AH_PROTO:
+                s.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
             s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, VRRP_TTL)
             s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, VRRP_TTL)
             s.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, VRRP_TOS)
@@ -122,13 +132,14 @@ class VrrpSocket:
 
         The checksum is the caller's: a v3 pseudo-header checksum needs the source
         address, so pass `src` whenever the message was built for a particular one.
+        On an AH socket `payload` is the whole IPv4 datagram (its header names the source).
         Raises OSError (e.g. ENETDOWN, EADDRNOTAVAIL for a source we do not own).
         """
         if self.family == socket.AF_INET:
             if dst.version != 4 or (src is not None and src.version != 4):
                 raise ValueError(f"IPv4 socket on {self.ifname}: cannot send {src} -> {dst}")
             ancillary = []
-            if src is not None:
+            if src is not None and self.protocol == VRRP_PROTO:
                 # ip(7): ipi_spec_dst is the source address; ifindex 0 lets SO_BINDTODEVICE decide
                 pktinfo = _IN_PKTINFO.pack(0, src.packed, b"\0" * 4)
                 ancillary.append((socket.IPPROTO_IP, IP_PKTINFO, pktinfo))
@@ -164,11 +175,11 @@ class VrrpSocket:
             return None
         header_len = (data[0] & 0x0F) * 4
         total_len = int.from_bytes(data[2:4], "big")
-        if header_len < 20 or len(data) < header_len or data[9] != VRRP_PROTO:
+        if header_len < 20 or len(data) < header_len or data[9] != self.protocol:
             return None
         end = total_len if header_len <= total_len <= len(data) else len(data)
         return Received(
-            payload=bytes(data[header_len:end]),
+            payload=bytes(data[header_len if self.protocol == VRRP_PROTO else 0 : end]),
             src=_ipv4(data[12:16]),
             dst=_ipv4(data[16:20]),
             ttl=data[8],
@@ -207,4 +218,4 @@ class VrrpSocket:
 
     def __repr__(self) -> str:
         family = 4 if self.family == socket.AF_INET else 6
-        return f"VrrpSocket(IPv{family}, {self.ifname!r}, fd={self._sock.fileno()})"
+        return f"VrrpSocket(IPv{family}, {self.ifname!r}, proto={self.protocol}, fd={self._sock.fileno()})"

@@ -9,11 +9,11 @@ presence) and `host` (psutil), each behind a small interface.
 from vrrptui.observe.heard import Heard, RouterKey
 from vrrptui.observe.peers import Mismatch, Peer, PeerTable
 from vrrptui.observe.timeline import Timeline
-from vrrptui.observe.drills import Drill, DrillTracker, append_drill, default_drills_path, read_drills
+from vrrptui.observe.drills import Drill, DrillTracker, append_drill, read_drills
 from vrrptui.observe.vips import VipPresence, VipView
 
 __all__ = [
     "Heard", "RouterKey", "Mismatch", "Peer", "PeerTable", "Timeline",
-    "Drill", "DrillTracker", "append_drill", "default_drills_path", "read_drills",
+    "Drill", "DrillTracker", "append_drill", "read_drills",
     "VipPresence", "VipView",
 ]

@@ -17,7 +17,6 @@ import os
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Mapping
 
 from vrrptui.observe.heard import Heard, RouterKey, address_text
 from vrrptui.observe.timeline import owed_adverts
@@ -25,25 +24,6 @@ from vrrptui.protocol.packet import Advert
 
 DEMOTE, FAILOVER = "demote", "failover"
 MIN_TIMEOUT = 10.0  # seconds; a drill also gets 10 master-down intervals
-
-
-ROOT_DRILLS_PATH = Path("/var/lib/vrrptui/drills.jsonl")
-
-
-def default_drills_path(euid: int | None = None, environ: Mapping[str, str] | None = None) -> Path:
-    """Where drills go without --drills (append_drill creates the directory).
-
-    As root (`sudo vrrptui`, the usual way on a router) /var/lib/vrrptui/drills.jsonl: the
-    router's history, not root's home. Otherwise the XDG state directory:
-    $XDG_STATE_HOME/vrrptui/drills.jsonl, else ~/.local/state/vrrptui/drills.jsonl.
-    """
-    if (os.geteuid() if euid is None else euid) == 0:
-        return ROOT_DRILLS_PATH
-    env = os.environ if environ is None else environ
-    base = env.get("XDG_STATE_HOME", "")
-    if not os.path.isabs(base):  # XDG Base Directory: a relative path is invalid, ignore it
-        base = os.path.join(env.get("HOME") or os.path.expanduser("~"), ".local", "state")
-    return Path(base) / "vrrptui" / "drills.jsonl"
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,9 +192,11 @@ class DrillTracker:
 
 
 def append_drill(path: str | os.PathLike, drill: Drill) -> None:
+    """Append to `path` (created 0600 with its directory), never through a symlink."""
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    with p.open("a", encoding="utf-8") as f:
+    p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(p, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as f:
         f.write(json.dumps(drill.to_json(), sort_keys=True) + "\n")
 
 

@@ -238,6 +238,10 @@ class PeerTable:
                     return s.src
         return None
 
+    def current(self, key: RouterKey) -> str | None:
+        """The source followed as the VRID's master, advert by advert (module docstring)."""
+        return self._current.get(key)
+
     def last_master_advert(self, key: RouterKey, src: str) -> float | None:
         """When `src` last advertised with priority > 0 (within the kept window)."""
         s = self._sources.get(key, {}).get(src)
@@ -279,9 +283,10 @@ class PeerTable:
                     flagged.update((a.src, b.src))
         return tuple(sorted(flagged))
 
-    def peers(self, now: float) -> list[Peer]:
+    def peers(self, now: float, only: RouterKey | None = None) -> list[Peer]:
         rows = []
-        for key in sorted(self._sources):
+        keys = sorted(self._sources) if only is None else [k for k in (only,) if k in self._sources]
+        for key in keys:
             sources = self._sources[key]
             split_srcs = self.split_brain(key, now)
             split = set(split_srcs)

@@ -20,7 +20,9 @@ from vrrptui.daemon.observations import AdvertSent, PacketReceived, RuntimeNote,
 from vrrptui.engine.outputs import Dropped, LogLine, State, StateChanged
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.observe.drills import Drill, DrillTracker, append_drill, read_drills
+from vrrptui.observe.health import Alarms, AlarmChange, RouterSeen, Verdict, assess
 from vrrptui.observe.heard import Heard, RouterKey, address_text, normal_address
+from vrrptui.observe.history import History
 from vrrptui.observe.peers import PeerTable
 from vrrptui.observe.prober import Claim, LocalPresence, ProbeEvent, ProbeSent
 from vrrptui.observe.timeline import Timeline
@@ -41,7 +43,7 @@ class LogEntry:
 
     seq: int
     at: float
-    kind: str  # "in", "out", "state", "drop", "note", "log"
+    kind: str  # "in", "out", "state", "drop", "note", "log", "alarm"
     vrid: int | None
     src: str | None
     record: object
@@ -69,6 +71,8 @@ class LogEntry:
             return [f"··· {who}{r.text}"]
         if isinstance(r, LogLine):
             return [f"··· {r.text}"]
+        if isinstance(r, AlarmChange):
+            return [("!!! " if r.raised else "··· ") + r.text()]
         return [str(r)]
 
 
@@ -124,6 +128,8 @@ class Session:
         self.packets: deque[tuple[float, bytes]] = deque(maxlen=max_packets)
         self.packets_total = 0
         self.peer_macs: dict[str, str] = {}  # MAC -> router address, learned by the prober
+        self.history = History(self.wall)
+        self.alarms = Alarms()
         self.own_macs: set[str] = set()
         if config is not None:
             self.vips.set_vips([(str(v.address), v.dev or inst.interface)
@@ -152,9 +158,12 @@ class Session:
                 self.wall_offset = item.wall - item.at
                 self.status_at = item.at
                 self.statuses = {s.name: s for s in item.instances}
+                for st in item.instances:
+                    self.history.status(st, item.at, self.scope(st.name))
             elif isinstance(item, StateChanged):
                 status = self.statuses.get(item.instance)
                 self._log(item.at, "state", status.vrid if status else None, None, item)
+                self.history.state_changed(item, self.scope(item.instance))
                 if item.new is State.MASTER:
                     self.drill_tracker.became_master(item.instance, item.at)
             elif isinstance(item, Dropped):
@@ -171,6 +180,8 @@ class Session:
 
     def heard(self, h: Heard) -> None:
         self.peers.heard(h)
+        if h.key is not None:
+            self.history.heard(h, self.peers.current(h.key))
         self.timeline.heard(h)
         self.drill_tracker.heard(h)
         self._log(h.at, "out" if h.outgoing else "in", h.vrid, address_text(h.src), h)
@@ -196,6 +207,35 @@ class Session:
         self.log.append(LogEntry(self.log_seq, at, kind, vrid, src, record, self.wall(at)))
 
     # --- derived -------------------------------------------------------------------
+
+    def scope(self, instance: str) -> str:
+        """How the history names one of our instances: "VI_1 (eth0 vrid 51 IPv4)"."""
+        st = self.statuses.get(instance)
+        if st is None or st.interface is None:
+            return instance
+        return f"{instance} ({RouterKey(st.interface, st.vrid, st.family)})"
+
+    def verdicts(self, now: float) -> list[Verdict]:
+        """One health verdict per virtual router: ours, and every other one heard."""
+        ours = {RouterKey(s.interface, s.vrid, s.family): s for s in self.statuses.values() if s.interface}
+        answering: dict[str, set[str]] = {}  # router address -> VIPs its MAC answered for lately
+        for v in self.vips.view(now, self.mac_owner):
+            for a in v.answers:
+                if a.owner:
+                    answering.setdefault(a.owner, set()).add(v.vip)
+        out = []
+        for key in sorted(set(self.peers.keys()) | set(ours)):
+            routers = [RouterSeen(p.src, p.local, p.priority, self.peers.last_master_advert(key, p.src), p.interval,
+                                  p.version, tuple(m.value for m in p.mismatches),
+                                  bool(answering.get(p.src, set()) & set(p.vips)))
+                       for p in self.peers.peers(now, key)]
+            out.append(assess(key, now, instance=ours.get(key), routers=routers,
+                              split_brain=self.peers.split_brain(key, now)))
+        return out
+
+    def operator(self, action: str, instance: str, now: float, detail: str = "") -> None:
+        """The operator acted on an instance (recorded in the event history)."""
+        self.history.operator(now, action, self.scope(instance), detail)
 
     def mac_owner(self, mac: str) -> str | None:
         mac = mac.lower()
@@ -252,8 +292,12 @@ class Session:
     def tick(self, now: float) -> list[Drill]:
         """Finish drills that are done: recorded in memory and appended to the JSON Lines file."""
         done = self.drill_tracker.tick(now)
+        for change in self.alarms.update(self.verdicts(now), now):
+            self.history.alarm(change)
+            self._log(now, "alarm", change.verdict.key.vrid, None, change)
         for d in done:
             self.drills.append(d)
+            self.history.drill(d, now, self.scope(d.instance), None, None)
             if self.drills_path is not None:
                 try:
                     append_drill(self.drills_path, d)

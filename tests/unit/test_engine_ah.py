@@ -1,0 +1,84 @@
+"""Fake-clock tests of `auth_type AH` in the engine: two routers talk through whole IPv4 datagrams."""
+
+from __future__ import annotations
+
+from test_machine import ME, PEER, instance
+from vrrptui.config.model import Authentication, Config
+from vrrptui.engine.engine import Engine
+from vrrptui.engine.outputs import Dropped, Output, SendAdvert, State
+from vrrptui.protocol import ah
+from vrrptui.protocol.packet import MCAST_V4, DropReason
+
+AH_AUTH = Authentication("AH", "secret12")
+
+
+def engine(priority: int, address, auth: Authentication | None = AH_AUTH) -> Engine:
+    inst = instance(priority=priority, authentication=auth)
+    e = Engine(Config(path="k.conf", instances=(inst,)), {"VI_1": address}, now=0.0)
+    e.start(0.0)
+    return e
+
+
+def fire(e: Engine, until: float) -> list[Output]:
+    out: list[Output] = []
+    while (t := e.get_timer()) is not None and t <= until:
+        out += e.handle_timer(t)
+    return out
+
+
+def datagrams(e: Engine, outs: list[Output], src) -> list[bytes]:
+    sent: list[bytes] = []
+    for o in outs:
+        if isinstance(o, SendAdvert):
+            sent += e.ah_datagrams(o.instance, o.priority, src, [MCAST_V4]) or []
+    return sent
+
+
+def drops(outs: list[Output]) -> list[str]:
+    return [o.detail for o in outs if isinstance(o, Dropped)]
+
+
+def test_master_counts_ids_and_sequence_numbers_from_one() -> None:
+    a = engine(150, ME)
+    sent = datagrams(a, fire(a, 10.0), ME)
+    parsed = [ah.parse(d) for d in sent]
+    assert [p.sequence for p in parsed] == list(range(1, len(sent) + 1))  # type: ignore[union-attr]
+    assert [int.from_bytes(d[4:6], "big") for d in sent] == list(range(1, len(sent) + 1))
+    assert a.machine("VI_1").state is State.MASTER
+
+
+def test_backup_accepts_verified_adverts_and_continues_the_sequence_when_it_takes_over() -> None:
+    a, b = engine(150, ME), engine(100, PEER)
+    now, last = 0.0, b""
+    for _ in range(6):
+        now += 1.0
+        for d in datagrams(a, fire(a, now), ME):
+            assert drops(b.receive_ah_packet("eth0", d, now)) == []
+            last = d
+        fire(b, now)
+    assert b.machine("VI_1").state is State.BACKUP
+    heard = ah.parse(last).sequence  # type: ignore[union-attr]
+    assert drops(b.receive_ah_packet("eth0", last, now)) == [
+        f"IPSEC-AH : sequence number {heard} already processed. Packet dropped. Local({heard})"]
+    outs = fire(b, now + 10.0)  # a went silent
+    assert b.machine("VI_1").state is State.MASTER
+    first = ah.parse(datagrams(b, outs, PEER)[0])
+    assert first.sequence == heard + 1  # type: ignore[union-attr]
+
+
+def test_wrong_password_is_an_auth_drop() -> None:
+    a, b = engine(150, ME), engine(100, PEER, Authentication("AH", "other"))
+    d = datagrams(a, fire(a, 5.0), ME)[0]
+    assert drops(b.receive_ah_packet("eth0", d, 5.0)) == [
+        "IPSEC-AH : invalid IPSEC HMAC-MD5 value. Due to fields mutation or bad password !"]
+    assert b.machine("VI_1").counters.drops[DropReason.AUTH.value] == 1
+
+
+def test_plain_adverts_to_an_ah_instance_and_ah_to_a_plain_one_are_dropped() -> None:
+    plain, secured = engine(150, ME, None), engine(100, PEER)
+    payload = plain.advert_bytes("VI_1", 150, ME, MCAST_V4)
+    assert drops(secured.receive_packet("eth0", ME, MCAST_V4, 255, payload, 1.0)) == [
+        f"No AH header but auth type is AH (from {ME})"]
+    d = datagrams(secured, [SendAdvert("VI_1", 100)], PEER)[0]
+    assert drops(plain.receive_ah_packet("eth0", d, 1.0)) == [f"Received AH header but auth type not AH (from {PEER})"]
+    assert plain.ah_datagrams("VI_1", 150, ME, [MCAST_V4]) is None

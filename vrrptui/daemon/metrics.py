@@ -1,0 +1,305 @@
+"""`--metrics ADDR:PORT`: /metrics for Prometheus, with the keepalived exporters' names.
+
+Existing dashboards and alerts for keepalived (mehdy/keepalived-exporter,
+gen2brain/keepalived_exporter) work unchanged: `keepalived_up`,
+`keepalived_vrrp_state{iname,intf,vrid,ip_address}` (0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT;
+one series per VIP, ip_address without its prefix length), the per-instance counters
+`keepalived_*_total{iname,intf,vrid}` and `keepalived_script_status{name}` (1 GOOD, 0 BAD).
+keepalived's three authentication counters: vrrptui has one reason for an advert whose
+authentication does not match ours, counted as authentication_failure.
+
+What only vrrptui knows, as `vrrptui_*`: effective priority and why, the master-down
+countdown, peers heard per VRID, split brain (this router is MASTER while another source
+keeps advertising as master: at least two adverts with priority > 0 since we became master
+and within Master_Down_Interval, the console's rule), the last takeover as this router saw
+it (old master's last advert to our becoming MASTER), and drops by reason.
+
+Scrapes are answered from the HTTP server's thread; everything is computed on the
+runtime's loop (one call per scrape), so the engine is never read from two threads.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import ipaddress
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from prometheus_client import start_http_server
+from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from vrrptui.daemon.observations import PacketReceived
+from vrrptui.engine.outputs import AdvertAccepted, State, StateChanged
+from vrrptui.engine.status import InstanceStatus
+from vrrptui.protocol.packet import Advert
+
+STATE_VALUE = {"INIT": 0, "BACKUP": 1, "MASTER": 2, "FAULT": 3}
+SCRAPE_TIMEOUT = 2.0  # seconds to wait for the loop's answer before keepalived_up 0
+HEARD_WINDOW_INTERVALS = 3  # a source counts as heard while its last advert is this many intervals old
+# keepalived counter -> the vrrptui drop reasons it sums
+KEEPALIVED_DROPS = {
+    "packet_length_errors": ("short", "length", "count"),
+    "advertisements_interval_errors": ("interval",),
+    "ip_ttl_errors": ("ttl",),
+    "invalid_type_received": ("type", "version"),
+    "address_list_errors": ("address_list",),
+    "authentication_invalid": (),
+    "authentication_mismatch": (),
+    "authentication_failure": ("auth",),
+}
+COUNTERS = {  # keepalived name -> (Counters field, help)
+    "advertisements_received": ("adverts_received", "Advertisements received"),
+    "advertisements_sent": ("adverts_sent", "Advertisements sent"),
+    "become_master": ("became_master", "Became master"),
+    "release_master": ("released_master", "Released master"),
+    "priority_zero_received": ("priority_zero_received", "Priority zero received"),
+    "priority_zero_sent": ("priority_zero_sent", "Priority zero sent"),
+}
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """`ADDR:PORT`, `[V6]:PORT` or `:PORT` (every address) -> (addr, port). Raises ValueError."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"--metrics {text!r}: use ADDR:PORT, e.g. 127.0.0.1:9165 or [::1]:9165")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if host:
+        ipaddress.ip_address(host)  # ValueError for a name: bind an address
+    return host or "0.0.0.0", int(port)
+
+
+@dataclass
+class _Source:
+    adverts: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=64))  # (at, priority)
+
+
+@dataclass
+class _Vrid:
+    sources: dict[str, _Source] = field(default_factory=dict)
+    last_master: tuple[str, float] | None = None  # (src, at) of the last advert with priority > 0
+
+
+class Watch:
+    """The runtime's observer when --metrics is on: who is heard per VRID, takeovers, split brain.
+
+    Called on the runtime's loop with batches of observations; bounded (64 adverts per
+    source, sources beyond MAX_SOURCES per VRID ignored).
+    """
+
+    MAX_SOURCES = 16
+
+    def __init__(self) -> None:
+        self.vrids: dict[tuple[str, int, int], _Vrid] = {}  # (ifname, vrid, family)
+        self.master_since: dict[str, float] = {}
+        self.takeover: dict[str, float] = {}  # instance -> seconds, last takeover seen here
+        self._keys: dict[str, tuple[str, int, int]] = {}  # instance -> key, learned from accepted adverts
+
+    def __call__(self, batch: Iterable[Any]) -> None:
+        for item in batch:
+            kind = type(item)
+            if kind is PacketReceived and isinstance(item.result, Advert):
+                self._heard(item)
+            elif kind is AdvertAccepted and item.instance not in self._keys:
+                key = self._key_of_accepted(item)
+                if key is not None:
+                    self._keys[item.instance] = key
+            elif kind is StateChanged:
+                self._state(item)
+
+    def _heard(self, p: PacketReceived) -> None:
+        advert = p.result
+        assert isinstance(advert, Advert)
+        key = (p.ifname, advert.vrid, p.src.version)
+        vrid = self.vrids.setdefault(key, _Vrid())
+        src = str(p.src)
+        source = vrid.sources.get(src)
+        if source is None:
+            if len(vrid.sources) >= self.MAX_SOURCES:
+                return
+            source = vrid.sources[src] = _Source()
+        source.adverts.append((p.at, advert.priority))
+        if advert.priority > 0:
+            vrid.last_master = (src, p.at)
+
+    def _key_of_accepted(self, a: AdvertAccepted) -> tuple[str, int, int] | None:
+        for key, vrid in self.vrids.items():
+            if key[1] == a.advert.vrid and key[2] == a.src.version and str(a.src) in vrid.sources:
+                return key
+        return None
+
+    def _state(self, change: StateChanged) -> None:
+        if change.new is State.MASTER:
+            self.master_since[change.instance] = change.at
+            key = self._keys.get(change.instance)
+            vrid = self.vrids.get(key) if key else None
+            if vrid is not None and vrid.last_master is not None:
+                self.takeover[change.instance] = change.at - vrid.last_master[1]
+        else:
+            self.master_since.pop(change.instance, None)
+
+    def key_for(self, status: InstanceStatus, ifname: str) -> tuple[str, int, int]:
+        return self._keys.get(status.name) or (ifname, status.vrid, status.family)
+
+    def peers_heard(self, key: tuple[str, int, int], status: InstanceStatus, now: float) -> int:
+        vrid = self.vrids.get(key)
+        if vrid is None:
+            return 0
+        window = HEARD_WINDOW_INTERVALS * max(status.advert_int, status.learned_advert_int or 0.0)
+        return sum(1 for src, s in vrid.sources.items()
+                   if src != status.primary_address and s.adverts and now - s.adverts[-1][0] <= window)
+
+    def split_brain(self, key: tuple[str, int, int], status: InstanceStatus, now: float) -> bool:
+        since = self.master_since.get(status.name)
+        vrid = self.vrids.get(key)
+        if status.state != "MASTER" or since is None or vrid is None:
+            return False
+        window = max(status.master_down_interval, 3 * status.advert_int)
+        for src, s in vrid.sources.items():
+            if src == status.primary_address:
+                continue
+            if sum(1 for at, prio in s.adverts if prio > 0 and at > since and now - at <= window) >= 2:
+                return True
+        return False
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Everything one scrape needs, computed on the loop."""
+
+    now: float
+    statuses: tuple[InstanceStatus, ...]
+    interfaces: dict[str, str]  # instance -> the interface adverts are received on
+    peers: dict[str, int]
+    split: dict[str, bool]
+    takeover: dict[str, float]
+    scripts: dict[str, bool]  # vrp_script name -> ok
+
+
+class RuntimeCollector(Collector):
+    def __init__(self, runtime: Any, watch: Watch) -> None:
+        self.runtime = runtime
+        self.watch = watch
+
+    def sample(self) -> Sample:
+        """On the loop thread."""
+        rt, watch = self.runtime, self.watch
+        now = rt.loop.time()
+        statuses = rt.status_now()
+        interfaces, peers, split = {}, {}, {}
+        instances = {i.name: i for i in rt.config.instances}
+        for s in statuses:
+            inst = instances.get(s.name)
+            ifname = rt.recv_interface(inst) if inst is not None else (s.interface or "")
+            interfaces[s.name] = s.interface or ifname
+            key = watch.key_for(s, ifname)
+            peers[s.name] = watch.peers_heard(key, s, now)
+            split[s.name] = watch.split_brain(key, s, now)
+        scripts = {}
+        for s in statuses:
+            for name, state, _weight in s.trackers:
+                if state in ("ok", "failing"):
+                    scripts[name] = state == "ok"
+        return Sample(now, statuses, interfaces, peers, split, dict(watch.takeover), scripts)
+
+    def _sample_from_loop(self) -> Sample | None:
+        loop = self.runtime.loop
+        if loop is None or loop.is_closed() or self.runtime.engine is None:
+            return None
+        future: concurrent.futures.Future[Sample] = concurrent.futures.Future()
+
+        def compute() -> None:
+            try:
+                future.set_result(self.sample())
+            except Exception as exc:
+                future.set_exception(exc)
+
+        try:
+            loop.call_soon_threadsafe(compute)
+            return future.result(SCRAPE_TIMEOUT)
+        except (RuntimeError, concurrent.futures.TimeoutError):
+            return None
+
+    def collect(self) -> Iterator[Metric]:
+        sample = self._sample_from_loop()
+        up = GaugeMetricFamily("keepalived_up", "Status")
+        up.add_metric([], 1.0 if sample is not None else 0.0)
+        yield up
+        if sample is not None:
+            yield from families(sample)
+
+
+def families(sample: Sample) -> Iterator[Metric]:
+    labels = ["iname", "intf", "vrid"]
+    state = GaugeMetricFamily("keepalived_vrrp_state", "State of vrrp (0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT)",
+                              labels=[*labels, "ip_address"])
+    counters = {name: CounterMetricFamily(f"keepalived_{name}", text, labels=labels)
+                for name, (_field, text) in COUNTERS.items()}
+    errors = {name: CounterMetricFamily(f"keepalived_{name}", name.replace("_", " ").capitalize(), labels=labels)
+              for name in KEEPALIVED_DROPS}
+    drops = CounterMetricFamily("vrrptui_dropped_adverts", "Received packets not used, by reason",
+                                labels=[*labels, "reason"])
+    effective = GaugeMetricFamily("vrrptui_effective_priority", "Priority advertised now and why "
+                                  "(reason: configured, a tracker, operator)", labels=[*labels, "reason"])
+    configured = GaugeMetricFamily("vrrptui_configured_priority", "Priority in the config", labels=labels)
+    countdown = GaugeMetricFamily("vrrptui_master_down_seconds", "BACKUP: seconds until the master-down "
+                                  "timer fires (-1 when not armed)", labels=labels)
+    peers = GaugeMetricFamily("vrrptui_peers_heard", "Other routers heard advertising on this VRID recently",
+                              labels=labels)
+    split = GaugeMetricFamily("vrrptui_split_brain", "1 while this router is MASTER and another keeps "
+                              "advertising as master", labels=labels)
+    takeover = GaugeMetricFamily("vrrptui_takeover_seconds", "Last takeover seen here: old master's last "
+                                 "advert to this router becoming MASTER", labels=labels)
+    held = GaugeMetricFamily("vrrptui_operator_hold", "1 while an operator hold (demote, failover, priority) "
+                             "is in force", labels=labels)
+    for s in sample.statuses:
+        values = [s.name, sample.interfaces.get(s.name, s.interface or ""), str(s.vrid)]
+        for vip in s.vips or ("",):
+            state.add_metric([*values, vip.split("/")[0]], STATE_VALUE.get(s.state, 0))
+        c = s.counters
+        for name, (attr, _text) in COUNTERS.items():
+            counters[name].add_metric(values, getattr(c, attr))
+        for name, reasons in KEEPALIVED_DROPS.items():
+            errors[name].add_metric(values, sum(c.drops.get(r, 0) for r in reasons))
+        for reason, n in sorted(c.drops.items()):
+            drops.add_metric([*values, reason], n)
+        effective.add_metric([*values, s.priority_reason or "configured"], s.effective_priority)
+        configured.add_metric(values, s.configured_priority)
+        countdown.add_metric(values, -1.0 if s.master_down_at is None else max(s.master_down_at - sample.now, 0.0))
+        peers.add_metric(values, sample.peers.get(s.name, 0))
+        split.add_metric(values, 1.0 if sample.split.get(s.name) else 0.0)
+        if s.name in sample.takeover:
+            takeover.add_metric(values, sample.takeover[s.name])
+        held.add_metric(values, 1.0 if s.held else 0.0)
+    scripts = GaugeMetricFamily("keepalived_script_status", "Tracker Script Status (1 GOOD, 0 BAD)", labels=["name"])
+    for name, ok in sorted(sample.scripts.items()):
+        scripts.add_metric([name], 1.0 if ok else 0.0)
+    yield state
+    yield from counters.values()
+    yield from errors.values()
+    yield from (drops, scripts, effective, configured, countdown, peers, split, takeover, held)
+
+
+class MetricsServer:
+    """The HTTP endpoint: start() in the process that runs the loop (after any fork)."""
+
+    def __init__(self, address: str, runtime: Any) -> None:
+        self.addr, self.port = parse_address(address)
+        self.watch = Watch()
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(RuntimeCollector(runtime, self.watch))
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Bind and serve; raises OSError (address in use, not here)."""
+        self._server, self._thread = start_http_server(self.port, self.addr, registry=self.registry)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
