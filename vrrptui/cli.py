@@ -22,6 +22,8 @@ usage: vrrptui CONF                      console: the VRRP engine with a live vi
        vrrptui sniff IFACE               passive console: every VRRP router on a segment
        vrrptui lab up|down|status [--peer vrrptui|keepalived]
                                          the DENT demo topology in network namespaces
+       vrrptui lab peer stop|start|freeze|thaw
+                                         drills on the lab's peer: resign, start, hang, resume
        vrrptui install-service           install the systemd unit (contrib/systemd/vrrptui.service)
 Each command takes --help.
 """
