@@ -25,7 +25,7 @@ Prints tables and writes benchmarks/console-results.json.
 
 Diagnostics (environment of the driver, for whoever chases the figures): BENCH_BURSTS=1 prints
 every UI-thread callback over 50 ms to the driver's stderr; BENCH_SWITCH=SECONDS sets
-sys.setswitchinterval.
+sys.setswitchinterval; BENCH_PROFILE=FILE writes the UI thread's cProfile stats there at quit.
 """
 
 from __future__ import annotations
@@ -318,6 +318,14 @@ def driver_main(argv: list[str]) -> int:
     if os.environ.get("BENCH_SWITCH"):
         sys.setswitchinterval(float(os.environ["BENCH_SWITCH"]))
     try:
+        if os.environ.get("BENCH_PROFILE"):
+            import cProfile
+
+            profile = cProfile.Profile()
+            try:
+                return profile.runcall(asyncio.run, _drive(app))
+            finally:
+                profile.dump_stats(os.environ["BENCH_PROFILE"])
         return asyncio.run(_drive(app))
     finally:
         app.shutdown_backend()
@@ -720,7 +728,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=None, help="takeover repetitions (default 5, --quick 2)")
     parser.add_argument("--generator", default="keepalived", choices=("keepalived", "vrrptui"),
                         help="what sends the 255 VRIDs (default keepalived: the cheaper, steadier sender)")
-    parser.add_argument("--skip", default="", help="comma-separated: console,sniff,takeover")
+    parser.add_argument("--skip", default="", help="comma-separated: idle,console,sniff,takeover")
+    parser.add_argument("--idle-window", type=float, default=None, help="idle window in s (default 60, --quick 20)")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
@@ -735,6 +744,15 @@ def main(argv: list[str] | None = None) -> int:
     segments: list[SegmentResult] = []
     takeovers: list[TakeoverResult] = []
     errors: list[str] = []
+    idle = None
+    if "idle" not in skip:
+        from console_idle import print_idle, run_idle
+
+        try:
+            idle = run_idle(args.idle_window or (20.0 if args.quick else 60.0), args.generator)
+            print_idle(idle)
+        except Exception as exc:
+            errors.append(f"idle: {exc}")
     for mode, w in (("console", window), ("sniff", sniff_window)):
         if mode in skip:
             continue
@@ -761,6 +779,7 @@ def main(argv: list[str] | None = None) -> int:
         "host": {"kernel": platform.release(), "cpus": os.cpu_count(), "python": platform.python_version()},
         "args": {"window_s": window, "sniff_window_s": sniff_window, "presses": presses, "reps": reps,
                  "generator": args.generator},
+        "idle": asdict(idle) if idle else None,
         "segments": [asdict(s) for s in segments],
         "takeover": [asdict(t) for t in takeovers],
         "errors": errors,

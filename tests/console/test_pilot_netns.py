@@ -84,7 +84,8 @@ def test_console_keys_act_on_the_wire_and_move_the_vip(make_lab, tcpdump_ok, tmp
         assert all(a.priority == 150 for a in adverts_after(cap, t_asked, R1))
 
         # d, y: graceful handover: a priority-0 advert from us, then r2 is master and holds the VIP.
-        t_demote = ui.ask("press d y")["t"]
+        ui.ask("press d")
+        t_demote = ui.ask("press y")["t"]
         wait_holder(lab, "r2")
         ui.wait_state("BACKUP")
         time.sleep(0.3)
@@ -100,7 +101,8 @@ def test_console_keys_act_on_the_wire_and_move_the_vip(make_lab, tcpdump_ok, tmp
         assert any(a.priority == 150 for a in adverts_after(cap, t_resume, R1))
 
         # f: force failover on the master: silent, no priority 0; r2 takes over as from a dead router.
-        t_fail = ui.ask("press f y")["t"]
+        ui.ask("press f")
+        t_fail = ui.ask("press y")["t"]
         wait_holder(lab, "r2")
         time.sleep(0.3)
         assert not [a for a in adverts_after(cap, t_fail, R1) if a.priority == 0]

@@ -101,7 +101,7 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):
         prober_factory: Callable[[Callable[[list[Any]], None]], Any] | None = None,
         lab_ping_path: Path = LAB_PING_LOG,
         pcap_dir: Path = Path("."),
-        refresh_every: float = 0.25,
+        refresh_every: float = 0.5,
         timers: bool = True,
         start_backend: bool = True,
         keymap: dict[str, str] | None = None,

@@ -20,6 +20,7 @@ from textual.containers import Vertical
 from textual.geometry import Size
 from textual.message import Message
 from textual.strip import Strip
+from textual.widget import Widget
 from textual.widgets import Log, Static
 
 from vrrptui.observe.session import Session, parse_filter
@@ -108,9 +109,17 @@ class AdvertLog(Log):
         return self._wrap_width
 
     def _set_virtual_size(self, width: int) -> None:
+        """virtual_size is a layout reactive: a new line would relayout the whole screen. Only the
+        scrollbar needs to know, unless it appears or goes (then the width for text changes)."""
         self._width = width
         size = Size(width, len(self._lines))
-        if size != self.virtual_size:
+        if size == self.virtual_size:
+            return
+        height = self.scrollable_content_region.height
+        if width == self.virtual_size.width and (size.height > height) == (self.virtual_size.height > height):
+            self.set_reactive(Widget.virtual_size, size)
+            self._scroll_update(size)
+        else:
             self.virtual_size = size
 
     def on_resize(self, _event: events.Resize) -> None:

@@ -93,9 +93,11 @@ class KeyedTable(DataTable):
             else:
                 for (col, _), before, after in zip(self.COLUMNS, old, cells):
                     if before != after:
-                        # textual re-measures the whole column for every narrower cell: O(rows^2) per
-                        # refresh with 255 instances, so big tables' columns only grow
-                        resize = len(self._cells) <= SHRINK_ROWS or _cell_width(after) > _cell_width(before)
+                        # update_width re-measures the column and relayouts the screen: only when the
+                        # width changed (a ticking "1m05s" never does); big tables' columns only grow
+                        # (a narrower cell re-measures the whole column: O(rows^2) with 255 instances)
+                        width, was = _cell_width(after), _cell_width(before)
+                        resize = width > was or (width < was and len(self._cells) <= SHRINK_ROWS)
                         self.update_cell(key, col, after, update_width=resize)
             self._cells[key] = cells
         for key in [k for k in self._cells if k not in seen]:
