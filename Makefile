@@ -5,10 +5,10 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
-APT_PACKAGES := iproute2 keepalived tcpdump iputils-ping procps python3 python3-venv prometheus
+APT_PACKAGES := iproute2 keepalived tcpdump iputils-ping procps nftables python3 python3-venv prometheus
 PEER ?= vrrptui
 
-.PHONY: all deps apt venv test demo lab-down bench bench-quick screenshots check clean
+.PHONY: all deps apt venv lint test demo lab-down bench bench-quick screenshots check clean
 
 all: test
 
@@ -37,7 +37,13 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 
-test: deps
+# Layers (import-linter contracts in pyproject.toml), ruff, mypy: all three must pass.
+lint: venv
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+test: deps lint
 	$(PY) -m pytest -q
 
 check: venv

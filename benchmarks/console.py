@@ -165,7 +165,7 @@ async def _latency(app: Any, watch: FrameWatch, kind: str, n: int) -> dict[str, 
         send(key, char)
         try:
             await asyncio.wait_for(watch.event.wait(), 5.0)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             watch.pred = None
             return None
         return (watch.t - t0) * 1000
@@ -303,7 +303,7 @@ def driver_main(argv: list[str]) -> int:
     import asyncio
     from functools import partial
 
-    from vrrptui.console.app import build_console, build_sniff
+    from vrrptui.console.cli import build_console, build_sniff
     from vrrptui.console.backends import RuntimeBackend
     from vrrptui.daemon.runtime import Runtime
 
@@ -343,7 +343,8 @@ class Driver:
         drills = lab.node_dir(node) / "drills.jsonl"
         self.stderr_path = lab.node_dir(node) / f"driver-{mode}.stderr"
         err = open(self.stderr_path, "w")
-        self.proc = lab.popen(node, [sys.executable, str(Path(__file__).resolve()), "driver", mode, target, str(drills)],
+        self.proc = lab.popen(node, [sys.executable, str(Path(__file__).resolve()), "driver", mode, target,
+                                     str(drills)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True, bufsize=1)
         err.close()
         ready = self.read()
@@ -476,7 +477,8 @@ def run_segment(mode: str, window: float, presses: int, gen_impl: str) -> Segmen
         gen_proc = start_peer(lab, gen_impl, "r1", config("r1", GEN_PRIORITY, V3, INSTANCES))
         vips = {f"10.10.{vrid}.1" for vrid in range(1, INSTANCES + 1)}
         if not lab.wait_for(lambda: vips <= lab.addresses("r1"), 30, 0.2):
-            raise RuntimeError(f"{gen_impl} generator: not master of {INSTANCES} VRIDs after 30 s\n{lab.log(gen_proc)[-1500:]}")
+            raise RuntimeError(f"{gen_impl} generator: not master of {INSTANCES} VRIDs after 30 s\n"
+                               f"{lab.log(gen_proc)[-1500:]}")
         gen = _tree(gen_proc.pid)
         src = lab.ip4("r1")
         cap = lab.capture("r2", bpf="vrrp", name="segment")
@@ -668,12 +670,14 @@ def print_segments(results: list[SegmentResult]) -> None:
         diff = "-" if r.difference is None else f"{r.difference:+d}"
         print(f"{r.mode:<22} {r.generator:<10} {r.window_s:>8.1f} {r.gen_rate_per_s:>7.1f} {count:>9} "
               f"{r.tcpdump_count:>9} {diff:>5}  {r.cpu_percent:>6.1f}  {rss:<32} {r.frames_per_s:g}")
-        threads = ", ".join(f"{k} {v:.1f}" for k, v in sorted(r.thread_cpu_percent.items(), key=lambda kv: -kv[1]) if v >= 0.1)
+        threads = ", ".join(f"{k} {v:.1f}" for k, v in sorted(r.thread_cpu_percent.items(),
+                                                              key=lambda kv: -kv[1]) if v >= 0.1)
         print(f"    threads CPU %: {threads}")
         if r.worker_rss_mb:
             print(f"    engine worker process: CPU {r.worker_cpu_percent:.1f} %, RSS {r.worker_rss_mb:.1f} MB "
                   f"(the CPU % column is the UI process)")
-        print(f"    hook count {r.console_hook_count}; tcpdump packets within 50 ms of a boundary {r.tcpdump_near_boundaries}; "
+        print(f"    hook count {r.console_hook_count}; "
+              f"tcpdump packets within 50 ms of a boundary {r.tcpdump_near_boundaries}; "
               f"raw-socket drops {r.raw_socket_drops}; inbox dropped {r.inbox_dropped}; {r.tcpdump_kernel_drops}")
         b = r.ui_bursts
         if b.get("n"):
@@ -685,16 +689,20 @@ def print_segments(results: list[SegmentResult]) -> None:
     print(f"{'key-press-to-screen ms':<30} {'n':>3} {'median':>7} {'p95':>7} {'max':>7}   close: median p95")
     for r in results:
         for lat in r.latency:
-            what = {"priority": "p (priority dialog)", "help": "? (help screen)", "cursor": "cursor down/up"}[lat["kind"]]
+            what = {"priority": "p (priority dialog)", "help": "? (help screen)",
+                    "cursor": "cursor down/up"}[lat["kind"]]
             close = _stats(lat["close_ms"]).split() if lat.get("close_ms") else []
             close_txt = f"{close[0]} {close[1]}" if close else "-"
             missed = f"  ({lat['missed']} missed)" if lat["missed"] else ""
-            print(f"{(r.mode.split()[0] + ': ' + what):<30} {len(lat['ms']):>3} {_stats(lat['ms'])}   {close_txt}{missed}")
-    print("time from the key event entering the app to the first compositor frame showing the result (target < 100 ms).")
+            label = r.mode.split()[0] + ": " + what
+            print(f"{label:<30} {len(lat['ms']):>3} {_stats(lat['ms'])}   {close_txt}{missed}")
+    print("time from the key event entering the app to the first compositor frame showing the result "
+          "(target < 100 ms).")
 
 
 def print_takeover(results: list[TakeoverResult]) -> None:
-    print(f"{'takeover (cable pull, v3 0.1 s)':<32} {'theory s':>9} {'headless s':>22} {'console s':>22} {'console-headless ms':>20}")
+    print(f"{'takeover (cable pull, v3 0.1 s)':<32} {'theory s':>9} {'headless s':>22} {'console s':>22} "
+          f"{'console-headless ms':>20}")
     for segment in dict.fromkeys(r.segment for r in results):
         row = {r.backup: r for r in results if r.segment == segment}
         h, c = row.get("headless"), row.get("console")
@@ -756,7 +764,8 @@ def main(argv: list[str] | None = None) -> int:
     for mode, w in (("console", window), ("sniff", sniff_window)):
         if mode in skip:
             continue
-        print(f"segment: {mode}, {INSTANCES} VRIDs from {args.generator}, {w:g} s window ...", file=sys.stderr, flush=True)
+        print(f"segment: {mode}, {INSTANCES} VRIDs from {args.generator}, {w:g} s window ...", file=sys.stderr,
+              flush=True)
         try:
             segments.append(run_segment(mode, w, presses, args.generator))
         except Exception as exc:
@@ -777,8 +786,13 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "host": {"kernel": platform.release(), "cpus": os.cpu_count(), "python": platform.python_version()},
-        "args": {"window_s": window, "sniff_window_s": sniff_window, "presses": presses, "reps": reps,
-                 "generator": args.generator},
+        "args": {
+            "window_s": window,
+            "sniff_window_s": sniff_window,
+            "presses": presses,
+            "reps": reps,
+            "generator": args.generator,
+        },
         "idle": asdict(idle) if idle else None,
         "segments": [asdict(s) for s in segments],
         "takeover": [asdict(t) for t in takeovers],

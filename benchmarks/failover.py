@@ -54,7 +54,8 @@ TIMINGS = (Timing(2, 1.0), Timing(3, 0.1))
 
 
 def instance_block(name: str, vrid: int, priority: int, timing: Timing, vips: list[str], iface: str = "eth0") -> str:
-    auth = "    authentication {\n        auth_type PASS\n        auth_pass 1212\n    }\n" if timing.version == 2 else ""
+    auth = ("    authentication {\n        auth_type PASS\n        auth_pass 1212\n    }\n"
+            if timing.version == 2 else "")
     addrs = "\n".join(f"        {v}" for v in vips)
     return (
         f"vrrp_instance {name} {{\n    state BACKUP\n    interface {iface}\n    virtual_router_id {vrid}\n"
@@ -68,7 +69,8 @@ def config(router_id: str, priority: int, timing: Timing, instances: int = 1) ->
     head = f"global_defs {{\n    router_id {router_id}\n    vrrp_version {timing.version}\n}}\n"
     if instances == 1:
         return head + instance_block("VI_1", 51, priority, timing, [f"{VIP}/24"])
-    blocks = [instance_block(f"VI_{vrid}", vrid, priority, timing, [f"10.10.{vrid}.1/32"]) for vrid in range(1, instances + 1)]
+    blocks = [instance_block(f"VI_{vrid}", vrid, priority, timing, [f"10.10.{vrid}.1/32"])
+              for vrid in range(1, instances + 1)]
     return head + "".join(blocks)
 
 
@@ -154,7 +156,7 @@ def run_drills(impl: str, timing: Timing, reps: int) -> list[DrillResult]:
                 else:
                     lab.stop(pair.procs[MASTER], signal.SIGTERM)
                 ok = lab.wait_for(lambda: lab.has_vip(BACKUP, VIP), mdi * 3 + 3, 0.005)
-                lab.wait_for(lambda: len(pinger.reply_times()) and pinger.reply_times()[-1] > event
+                lab.wait_for(lambda event=event: len(pinger.reply_times()) and pinger.reply_times()[-1] > event
                              and pinger.replies_since(event) > 3, 3, 0.01)
                 time.sleep(2 * timing.interval)
                 cap.stop()
@@ -232,7 +234,8 @@ def run_load(impl: str, instances: int, seconds: float) -> LoadResult:
         backup = start_peer(lab, impl, BACKUP, config(BACKUP, 100, timing, instances))
         vips = {f"10.10.{vrid}.1" for vrid in range(1, instances + 1)}
         if not lab.wait_for(lambda: vips <= lab.addresses(MASTER) and not vips & lab.addresses(BACKUP), 30, 0.2):
-            raise RuntimeError(f"{impl}: {instances} instances did not settle with r1 master\n{lab.log(master)[-1500:]}")
+            raise RuntimeError(f"{impl}: {instances} instances did not settle with r1 master\n"
+                               f"{lab.log(master)[-1500:]}")
         time.sleep(6)  # past keepalived's second gratuitous-ARP burst (garp_master_delay 5 s)
         trees = {MASTER: _tree(master.pid), BACKUP: _tree(backup.pid)}
         start = {n: _cpu_seconds(t) for n, t in trees.items()}
@@ -319,7 +322,8 @@ def print_load(results: list[LoadResult]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--impl", default=None,
-                        help="comma-separated implementations (default: keepalived, plus vrrptui once its headless daemon exists)")
+                        help="comma-separated implementations "
+                             "(default: keepalived, plus vrrptui once its headless daemon exists)")
     parser.add_argument("--quick", action="store_true", help="one repetition per drill, 8 s load window")
     parser.add_argument("--reps", type=int, default=None, help="repetitions per drill (default 3, --quick 1)")
     parser.add_argument("--instances", type=int, default=255)
@@ -366,7 +370,9 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "host": {"kernel": platform.release(), "cpus": os.cpu_count(), "python": platform.python_version()},
-        "keepalived": subprocess.run(["keepalived", "--version"], capture_output=True, text=True).stderr.splitlines()[:1],
+        "keepalived": subprocess.run(["keepalived", "--version"], capture_output=True, text=True).stderr.splitlines()[
+            :1
+        ],
         "reps": reps,
         "drills": [asdict(d) for d in drills],
         "load": [asdict(x) for x in loads],

@@ -24,7 +24,8 @@ from pathlib import Path
 
 from textual.widgets import TabbedContent
 
-from vrrptui.console.app import VrrpConsole, build_console, build_sniff
+from vrrptui.console.app import VrrpConsole
+from vrrptui.console.cli import build_console, build_sniff
 from vrrptui.console.backends import RuntimeBackend
 from vrrptui.console.history_pane import banner
 from vrrptui.daemon.runtime import Runtime

@@ -21,7 +21,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from vrrptui.lab.cli import VIP, dent_lab, ping_vip
 from vrrptui.lab.netns import BRIDGE, Lab
@@ -132,12 +133,15 @@ def run(lab: Lab, out: Path) -> None:
 
 def main() -> int:
     if os.geteuid() != 0:
-        print("make_screenshots: needs root (it builds the lab in network namespaces); run it with sudo", file=sys.stderr)
+        print("make_screenshots: needs root (it builds the lab in network namespaces); run it with sudo",
+              file=sys.stderr)
         return 1
     for tool in ("ip", "ping", "stdbuf", "unshare"):
         if shutil.which(tool) is None:
-            print(f"make_screenshots: {tool} not found; install iproute2, iputils-ping, coreutils, util-linux",
-                  file=sys.stderr)
+            print(
+                f"make_screenshots: {tool} not found; install iproute2, iputils-ping, coreutils, util-linux",
+                file=sys.stderr,
+            )
             return 1
     # SIGTERM ends the run like ctrl+c: through `finally`, which deletes the namespaces.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

@@ -20,6 +20,8 @@ usage: vrrptui CONF                      console: the VRRP engine with a live vi
        vrrptui status [IFACE] [VRID] [--json]
                                          ask running vrrptui daemons what they do
        vrrptui sniff IFACE               passive console: every VRRP router on a segment
+       vrrptui replay FILE [--summary|--json] [--speed X]
+                                         a tcpdump capture through the console; every failover in it
        vrrptui lab up|down|status [--peer vrrptui|keepalived]
                                          the DENT demo topology in network namespaces
        vrrptui lab peer stop|start|freeze|thaw
@@ -36,7 +38,7 @@ def _status(args: list[str]) -> int:
 
 
 def _sniff(args: list[str]) -> int:
-    from vrrptui.console.app import sniff_main
+    from vrrptui.console.cli import sniff_main
 
     return sniff_main(args)
 
@@ -45,6 +47,12 @@ def _lab(args: list[str]) -> int:
     from vrrptui.lab.cli import main as lab_main
 
     return lab_main(args)
+
+
+def _replay(args: list[str]) -> int:
+    from vrrptui.replay.cli import main as replay_main
+
+    return replay_main(args)
 
 
 def _install_service(args: list[str]) -> int:
@@ -57,6 +65,7 @@ SUBCOMMANDS: dict[str, Callable[[list[str]], int]] = {
     "status": _status,
     "sniff": _sniff,
     "lab": _lab,
+    "replay": _replay,
     "install-service": _install_service,
 }
 
@@ -84,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         from vrrptui.daemon.service import main as service_main
 
         return service_main(args)
-    from vrrptui.console.app import console_main
+    from vrrptui.console.cli import console_main
 
     return console_main(args)
 
@@ -109,7 +118,8 @@ def _check_keys(path: str) -> int:
     import argparse
     from pathlib import Path
 
-    from vrrptui.console.app import VrrpConsole, _keymap
+    from vrrptui.console.app import VrrpConsole
+    from vrrptui.console.cli import _keymap
     from vrrptui.console.keys import KeymapError
 
     try:

@@ -5,15 +5,16 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
+from vrrptui.daemon.drillfile import DrillFile
 from vrrptui.config.parser import parse_config
 from vrrptui.console.app import VrrpConsole
 from vrrptui.console.backends import NullBackend
-from vrrptui.daemon.observations import AdvertSent, PacketReceived, StatusSnapshot
-from vrrptui.engine.outputs import Counters, Reason, State, StateChanged
+from vrrptui.records import AdvertSent, PacketReceived, StatusSnapshot
+from vrrptui.engine.outputs import Counters, Reason
 from vrrptui.engine.status import InstanceStatus
-from vrrptui.observe.host import HostStats, OtherDaemon
-from vrrptui.observe.prober import Claim, LocalPresence, ProbeSent
-from vrrptui.protocol.packet import Advert, ChecksumForm, Drop, DropReason, encode
+from vrrptui.records import HostStats, OtherDaemon
+from vrrptui.records import Claim, LocalPresence, ProbeSent
+from vrrptui.protocol.packet import Advert, Drop, DropReason, encode
 
 NOW = 1000.0
 WALL = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
@@ -145,7 +146,7 @@ def make_app(tmp_path: Path, *, engine: bool = True, clock: Clock | None = None,
     from vrrptui.observe.session import Session
 
     cfg = config(tmp_path) if with_config and engine else None
-    session = Session(cfg, drills_path=tmp_path / "drills.jsonl")
+    session = Session(cfg, drill_store=DrillFile(tmp_path / "drills.jsonl"))
     session.own_macs = {MAC_ME}
     session.vips.own_macs = {MAC_ME}
     session.peer_macs[MAC_PEER] = PEER
@@ -156,6 +157,6 @@ def make_app(tmp_path: Path, *, engine: bool = True, clock: Clock | None = None,
 
 def heard(p: PacketReceived, mac: str | None = None, outgoing: bool = False):
     """The sniffer's view of a packet (sniff mode)."""
-    from vrrptui.observe.heard import Heard
+    from vrrptui.records import Heard
 
     return Heard(p.ifname, p.at, p.src, p.dst, p.ttl, p.result, p.payload, mac, outgoing)

@@ -21,11 +21,11 @@ import sys
 import time
 from functools import partial
 
-from vrrptui.console.app import build_console, build_sniff
+from vrrptui.console.cli import build_console, build_sniff
 from vrrptui.console.backends import RuntimeBackend
 from vrrptui.console.history_pane import banner
 from vrrptui.daemon.runtime import Runtime
-from vrrptui.observe.heard import RouterKey
+from vrrptui.records import RouterKey
 
 
 def say(obj) -> None:

@@ -25,10 +25,12 @@ from pathlib import Path
 import psutil
 import pytest
 
+from vrrptui.engine.commands import Demote, SetPriority
+from vrrptui.daemon.drillfile import DrillFile
 from vrrptui.config.parser import parse_config
 from vrrptui.console.app import VrrpConsole
 from vrrptui.console.backends import RuntimeBackend
-from vrrptui.daemon.observations import AdvertSent, RuntimeNote, StatusSnapshot
+from vrrptui.records import AdvertSent, RuntimeNote, StatusSnapshot
 from vrrptui.daemon.worker import FrameReader, Outbox, frame
 from vrrptui.engine.outputs import LogLine
 from vrrptui.lab.netns import VIP, Lab
@@ -149,7 +151,7 @@ def _console(lab: Lab, tmp_path: Path, text: str) -> RecordingConsole:
     path.write_text(text)
     config = parse_config(str(path), check_interfaces=False)
     backend = NetnsBackend(lab.ns("r1"), config, runtime_factory=partial(Runtime, control_path=None))
-    return RecordingConsole(Session(config, drills_path=tmp_path / "drills.jsonl"), backend, host=None,
+    return RecordingConsole(Session(config, drill_store=DrillFile(tmp_path / "drills.jsonl")), backend, host=None,
                             lab_ping_path=tmp_path / "no-ping.log", pcap_dir=tmp_path, refresh_every=0.05)
 
 
@@ -170,8 +172,8 @@ def test_a_refused_command_reaches_the_ui_from_the_worker(make_lab, tmp_path):
             await _until(pilot, lambda: "VI_1" in app.session.statuses, "no status from the worker")
             worker = app.backend.process
             assert worker is not None and worker.pid != os.getpid()
-            app._command("set_priority", "VI_1", 300)
-            app._command("demote", "VI_9")
+            app._command(SetPriority("VI_1", 300))
+            app._command(Demote("VI_9"))
             await _until(pilot, lambda: len([n for n in app.notices if n[1] == "error"]) == 2, "no error notices")
             errors = [n[0] for n in app.notices if n[1] == "error"]
             assert "set_priority VI_1: priority 300 is out of range: use 1-254 (255 is the address owner's)" in errors

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import harness as h
+from vrrptui.engine.commands import Demote
 
 
 def master_items():
@@ -56,7 +57,7 @@ def test_demote_on_a_master_asks_and_y_starts_the_drill(tmp_path):
                      "VI_1 is then held as backup (priority 0) until r"]
     assert commands == []
     asked, commands, _, _ = run(tmp_path, ["d", "y"], master_items())
-    assert asked is None and commands == [("demote", "VI_1", ())]
+    assert asked is None and commands == [Demote("VI_1")]
 
 
 def test_failover_says_how_long_clients_wait_or_what_a_backup_takes(tmp_path):
@@ -71,6 +72,6 @@ def test_failover_says_how_long_clients_wait_or_what_a_backup_takes(tmp_path):
 
 def test_yes_skips_every_question(tmp_path):
     asked, commands, _, _ = run(tmp_path, ["d"], master_items(), assume_yes=True)
-    assert asked is None and commands == [("demote", "VI_1", ())]
+    assert asked is None and commands == [Demote("VI_1")]
     asked, _, stopped, code = run(tmp_path, ["q"], master_items(), assume_yes=True)
     assert asked is None and stopped == 1 and code == 0

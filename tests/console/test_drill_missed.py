@@ -5,8 +5,9 @@ from __future__ import annotations
 import harness as h
 import pytest
 
-from vrrptui.observe.heard import RouterKey
-from vrrptui.observe.prober import Claim
+from vrrptui.daemon.drillfile import DrillFile
+from vrrptui.records import RouterKey
+from vrrptui.records import Claim
 from vrrptui.observe.session import Session
 
 KEY = RouterKey("eth0", 150, 4)
@@ -16,7 +17,7 @@ def test_failover_drill_counts_missed_adverts_from_the_old_masters_last_advert(t
     # We are master (1 s adverts at .3), force a failover at 10.0 (0.7 s after our last advert),
     # and the peer takes over after its Master_Down_Interval. Counting from the key press would
     # say 2; the timeline shows 3 x (due 10.3, 11.3, 12.3), and so must the drill.
-    s = Session(h.config(tmp_path), drills_path=tmp_path / "drills.jsonl")
+    s = Session(h.config(tmp_path), drill_store=DrillFile(tmp_path / "drills.jsonl"))
     s.feed([h.snapshot(h.status(state="MASTER"), at=0.0)], 0.0)
     s.feed([h.heard(h.advert(src=h.ME, dst="224.0.0.18", prio=100, at=t + 0.3), outgoing=True)
             for t in range(10)], 9.9)
@@ -31,7 +32,7 @@ def test_failover_drill_counts_missed_adverts_from_the_old_masters_last_advert(t
 
 
 def test_demote_drill_counts_nothing_after_the_old_masters_priority_zero(tmp_path):
-    s = Session(h.config(tmp_path), drills_path=tmp_path / "drills.jsonl")
+    s = Session(h.config(tmp_path), drill_store=DrillFile(tmp_path / "drills.jsonl"))
     s.feed([h.snapshot(h.status(state="MASTER"), at=0.0)], 0.0)
     s.feed([h.heard(h.advert(src=h.ME, dst="224.0.0.18", prio=100, at=t + 0.3), outgoing=True)
             for t in range(10)], 9.9)

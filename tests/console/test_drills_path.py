@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vrrptui.console.app import build_sniff
+from vrrptui.console.cli import build_sniff
 from vrrptui.console.backends import NullBackend
 
 
@@ -13,11 +13,11 @@ def sniff(argv):
 
 def test_drills_option_wins_over_the_default(tmp_path):
     app = sniff(["lo", "--drills", str(tmp_path / "team" / "drills.jsonl")])
-    assert app.session.drills_path == tmp_path / "team" / "drills.jsonl"
+    assert app.session.drill_store.path == tmp_path / "team" / "drills.jsonl"
 
 
 def test_drills_and_events_default_to_the_state_dir_scoped_to_what_is_watched(tmp_path, monkeypatch):
     monkeypatch.setenv("VRRPTUI_STATE_DIR", str(tmp_path / "state"))
     app = sniff(["lo"])
-    assert app.session.drills_path == tmp_path / "state/vrrptui/sniff-lo/drills.jsonl"
+    assert app.session.drill_store.path == tmp_path / "state/vrrptui/sniff-lo/drills.jsonl"
     assert app.files.directory.path == tmp_path / "state/vrrptui/sniff-lo"

@@ -7,7 +7,9 @@ import asyncio
 import harness as h
 import pytest
 
-from vrrptui.console.app import VrrpConsole, build_sniff
+from vrrptui.engine.commands import Demote
+from vrrptui.console.app import VrrpConsole
+from vrrptui.console.cli import build_sniff
 from vrrptui.console.backends import NullBackend
 from vrrptui.console.keys import KeymapError, parse_keymap
 
@@ -93,7 +95,7 @@ def test_remapped_key_acts_and_the_help_shows_it(tmp_path):
             return before, list(app.backend.commands), app.help_rows()
 
     before, after, rows = asyncio.run(run())
-    assert before == [] and after == [("demote", "VI_1", ())]
+    assert before == [] and after == [Demote("VI_1")]
     assert ("x", "Hand over gracefully (priority 0) and hold as backup; starts a drill", "demote") in rows
 
 

@@ -131,6 +131,7 @@ def test_console_keys_act_on_the_wire_and_move_the_vip(make_lab, tcpdump_ok, tmp
         # q on the master: resign with priority 0 and release the VIP, exactly as headless.
         ui.ask("press r")
         wait_holder(lab, "r1")
+        ui.wait_state("MASTER")  # the console knows it too: q asks first
         t_quit = time.time()
         assert ui.quit([f"this router is MASTER for VI_1: quitting hands {VIP} to {R2}"]) == 0
         wait_holder(lab, "r2")

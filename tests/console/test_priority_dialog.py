@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import harness as h
+from vrrptui.engine.commands import SetPriority
 
 
 def press_priority(tmp_path, *keys: str):
@@ -36,4 +37,4 @@ def test_out_of_range_priority_is_refused(tmp_path):
 
 def test_a_whole_priority_is_applied(tmp_path):
     commands, error = press_priority(tmp_path, "1", "5", "0")
-    assert commands == [("set_priority", "VI_1", (150,))] and error is None
+    assert commands == [SetPriority("VI_1", 150)] and error is None

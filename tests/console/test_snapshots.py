@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import harness as h
+from vrrptui.engine.commands import Demote
 from vrrptui.engine.outputs import Reason, State, StateChanged
-from vrrptui.observe.host import OtherDaemon
-from vrrptui.observe.prober import Claim, LocalPresence, ProbeSent
+from vrrptui.records import OtherDaemon
+from vrrptui.records import Claim, LocalPresence, ProbeSent
 
 SIZE = (150, 45)
 
@@ -100,7 +101,7 @@ def test_drill_result_in_drills_pane_and_timeline(snap_compare, tmp_path):
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
-    assert app.backend.commands == [("demote", "VI_1", ())]
+    assert app.backend.commands == [Demote("VI_1")]
     (drill,) = app.session.drills
     assert (drill.result, drill.takeover_ms, drill.vip_ms, drill.adverts_missed) == ("ok", 600.0, 620.0, 0)
 

@@ -7,8 +7,10 @@ import struct
 import time
 
 import harness as h
-from vrrptui.console.app import VrrpConsole, build_sniff
+from vrrptui.console.app import VrrpConsole
+from vrrptui.console.cli import build_sniff
 from vrrptui.console.backends import NullBackend
+from vrrptui.protocol.pcap import LINKTYPE_RAW, write_pcap
 
 
 def test_sniffed_adverts_are_logged_and_written_with_the_time_of_day(tmp_path):
@@ -21,6 +23,8 @@ def test_sniffed_adverts_are_logged_and_written_with_the_time_of_day(tmp_path):
     app.session.feed([h.heard(packet, h.MAC_PEER)], now)
     line = app.session.log[-1].text()[0]
     assert line.startswith(time.strftime("%H:%M:%S", time.localtime(time.time()))[:5]), line
-    count = app.session.write_pcap(tmp_path / "x.pcap")
+    frames = app.session.pcap_frames()
+    write_pcap(tmp_path / "x.pcap", frames, LINKTYPE_RAW)
+    count = len(frames)
     record_seconds = struct.unpack("<I", (tmp_path / "x.pcap").read_bytes()[24:28])[0]
     assert count == 1 and abs(record_seconds - time.time()) < 5

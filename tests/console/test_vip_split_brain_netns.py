@@ -7,7 +7,6 @@ other owner's answer (r2 holding the same address); r1's own VMAC answering is n
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 

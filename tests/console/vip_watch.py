@@ -12,7 +12,8 @@ import sys
 import threading
 import time
 
-from vrrptui.observe.prober import Claim, LocalPresence, ProbeSent, VipProber
+from vrrptui.net.prober import VipProber
+from vrrptui.records import Claim, LocalPresence, ProbeSent
 from vrrptui.observe.vips import VipPresence
 
 

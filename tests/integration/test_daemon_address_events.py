@@ -13,12 +13,12 @@ answers every call.
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
 from net_helpers import enter_netns
 
+from vrrptui.engine.commands import Demote, Resume
 from vrrptui.config.parser import parse_config
 from vrrptui.daemon import runtime as runtime_module
 from vrrptui.daemon.runtime import Runtime
@@ -91,9 +91,9 @@ def test_own_vip_events_cost_no_dump_and_another_address_costs_one(lab: Lab, cou
     assert CountingNetlink.dumps == ["eth0"], "startup: one dump for the one interface, not one per instance"
     assert lab.wait_for(lambda: masters(rt) == INSTANCES and vips <= lab.addresses("r1"), WAIT)
     # demote one and resume it: its VIP goes (RTM_DELADDR) and comes back (RTM_NEWADDR)
-    rt.command("demote", "VI_1").result(WAIT)
+    rt.command(Demote("VI_1")).result(WAIT)
     assert lab.wait_for(lambda: "10.10.1.1" not in lab.addresses("r1"), WAIT)
-    rt.command("resume", "VI_1").result(WAIT)
+    rt.command(Resume("VI_1")).result(WAIT)
     assert lab.wait_for(lambda: masters(rt) == INSTANCES and vips <= lab.addresses("r1"), WAIT)
 
     # a secondary in eth0's subnet: not a VIP, so one dump of eth0; it changes no primary.

@@ -107,7 +107,7 @@ def test_master_returns_and_preempts(lab: Lab) -> None:
 
 
 def test_nopreempt_returning_master_stays_backup(lab: Lab) -> None:
-    p2 = lab.start_vrrptui("r2", conf(100), ["--log-detail"])
+    lab.start_vrrptui("r2", conf(100), ["--log-detail"])
     assert wait_holders(lab, ["r2"])
     p1 = lab.start_vrrptui("r1", conf(150, extra="nopreempt"), ["--log-detail"])
     assert wait_state(lab, "r1", p1, "BACKUP")

@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from net_helpers import enter_netns
 
+from vrrptui.engine.commands import Demote, SetPriority
 from vrrptui.config.parser import parse_config
-from vrrptui.daemon.observations import AdvertSent, PacketReceived, StatusSnapshot
+from vrrptui.records import AdvertSent, PacketReceived, StatusSnapshot
 from vrrptui.daemon.runtime import Runtime
 from vrrptui.engine.outputs import LogLine, StateChanged
 from vrrptui.lab.netns import VIP, Lab
@@ -75,8 +76,8 @@ def test_runtime_in_a_worker_thread_reports_to_its_observer_and_obeys_commands(l
         assert abs(snap.wall - time.time()) < 60  # a wall-clock stamp, not a monotonic one
 
         # operator: raise our priority above the master's -> we preempt it
-        host.runtime.command("set_priority", "VI_1", 200).result(timeout=WAIT)
-        assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT), [l.text for l in host.lines]
+        host.runtime.command(SetPriority("VI_1", 200)).result(timeout=WAIT)
+        assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT), [entry.text for entry in host.lines]
         assert lab.wait_for(lambda: host.state() == "MASTER", WAIT)
         sent = host.seen(AdvertSent)
         assert sent and sent[-1].priority == 200
@@ -84,9 +85,9 @@ def test_runtime_in_a_worker_thread_reports_to_its_observer_and_obeys_commands(l
         assert ("BACKUP", "MASTER", "master down timer expired") in changes or \
                ("BACKUP", "MASTER", "preempted") in changes, changes
         with pytest.raises(ValueError, match="1-254"):
-            host.runtime.command("set_priority", "VI_1", 0).result(timeout=WAIT)
+            host.runtime.command(SetPriority("VI_1", 0)).result(timeout=WAIT)
         with pytest.raises(ValueError, match="VI_7"):
-            host.runtime.command("demote", "VI_7").result(timeout=WAIT)
+            host.runtime.command(Demote("VI_7")).result(timeout=WAIT)
         assert [s.state for s in host.runtime.status().result(timeout=WAIT)] == ["MASTER"]
     finally:
         host.runtime.stop()
@@ -106,7 +107,7 @@ def test_a_crash_on_the_loop_still_resigns_and_removes_the_vips(lab: Lab) -> Non
     host = Host(lab.ns("r1"), conf_path, lab.node_dir("r1") / "control.sock")
     try:
         assert host.runtime.started.wait(WAIT)
-        assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT), [l.text for l in host.lines]
+        assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT), [entry.text for entry in host.lines]
         cap = lab.capture()
         loop = host.runtime.loop
         assert loop is not None
@@ -120,7 +121,7 @@ def test_a_crash_on_the_loop_still_resigns_and_removes_the_vips(lab: Lab) -> Non
         host.runtime.stop()
         host.thread.join(WAIT)
     assert host.exit_code == 1
-    assert any("internal error, stopping: ZeroDivisionError" in l.text for l in host.lines)
+    assert any("internal error, stopping: ZeroDivisionError" in entry.text for entry in host.lines)
     assert "r1" not in lab.vip_holders(VIP)
     assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r2"], WAIT), lab.log(peer)
     assert any(a.src == "192.168.1.11" and a.priority == 0 for a in cap.adverts())

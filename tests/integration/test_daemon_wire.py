@@ -58,7 +58,8 @@ CASES = {
         "    version 3\n    advert_int 0.05\n",
         "2001:db8:1::100/64",
         "2001:db8:1::100",
-        r"IP6 \(class 0xc0, (flowlabel 0x[0-9a-f]+, )?hlim 255,.*fe80::[0-9a-f:]+ > ff02::12: VRRPv3, Advertisement, vrid 51, prio 150, "
+        r"IP6 \(class 0xc0, (flowlabel 0x[0-9a-f]+, )?hlim 255,.*fe80::[0-9a-f:]+ > ff02::12: "
+        r"VRRPv3, Advertisement, vrid 51, prio 150, "
         r"intvl 5cs, length 24, addrs: 2001:db8:1::100",
     ),
     "v2-pass": (
@@ -72,8 +73,9 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_adverts_carry_ttl_255_interval_priority_and_vips_with_good_checksums(make_lab, tcpdump_ok: str,
-                                                                               case: str) -> None:
+def test_adverts_carry_ttl_255_interval_priority_and_vips_with_good_checksums(
+    make_lab, tcpdump_ok: str, case: str
+) -> None:
     lab: Lab = make_lab(routers=("r1",))
     body, vips, vip, pattern = CASES[case]
     cap = lab.capture(bpf="ip proto 112 or ip6 proto 112")
@@ -104,7 +106,9 @@ def test_use_vmac_vip_is_answered_from_the_virtual_mac(make_lab, tcpdump_ok: str
     assert neigh.get("192.168.1.100") == "00:00:5e:00:01:33"
     frames = cap.read(["-e"])
     arp_replies = [f for f in frames if "ARP" in f and "Reply 192.168.1.100 is-at" in f]
-    assert arp_replies and all(f.startswith(tuple("0123456789")) and "00:00:5e:00:01:33 >" in f for f in arp_replies), frames
+    assert arp_replies and all(f.startswith(tuple("0123456789")) and "00:00:5e:00:01:33 >" in f for f in arp_replies), (
+        frames
+    )
     adverts = [f for f in frames if "VRRPv3" in f and "prio 150" in f]
     assert adverts and all("00:00:5e:00:01:33 > 01:00:5e:00:00:12" in f for f in adverts), adverts
     assert lab.stop(proc, signal.SIGTERM) == 0

@@ -57,7 +57,7 @@ def test_add_vip_with_prefix_and_label_shows_as_alias(lab):
     ns_r, _, netlink = lab
     v = vip("10.0.0.100/24", label="eth0:10")
     assert netlink.add_vip(v, "eth0") is True
-    line = next(l for l in ip_addr(ns_r).splitlines() if "10.0.0.100" in l)
+    line = next(text for text in ip_addr(ns_r).splitlines() if "10.0.0.100" in text)
     assert "inet 10.0.0.100/24" in line and line.split("\\")[0].rstrip().endswith("eth0:10")
     assert netlink.has_address(v.address)
     assert netlink.has_address(v.address, "eth0")
@@ -74,7 +74,7 @@ def test_add_vip_honours_dev_brd_and_scope(lab):
     ns_r, _, netlink = lab
     v = vip("10.0.1.1/24", dev="eth1", brd="+", scope="link")
     assert netlink.add_vip(v, "eth0")
-    line = next(l for l in ip_addr(ns_r).splitlines() if "10.0.1.1" in l)
+    line = next(text for text in ip_addr(ns_r).splitlines() if "10.0.1.1" in text)
     assert line.split()[1] == "eth1"
     assert "brd 10.0.1.255" in line and "scope link" in line
     host = vip("10.0.2.1", scope="host")  # no /LEN: /32
@@ -94,7 +94,7 @@ def test_ipv6_vip_skips_dad_and_is_usable_at_once(lab):
     ns_r, _, netlink = lab
     v = vip("2001:db8::100/64")
     assert netlink.add_vip(v, "eth0")
-    line = next(l for l in ip_addr(ns_r).splitlines() if "2001:db8::100" in l)
+    line = next(text for text in ip_addr(ns_r).splitlines() if "2001:db8::100" in text)
     assert "nodad" in line and "tentative" not in line
     assert netlink.has_address(ipaddress.ip_address("2001:db8::100"), "eth0")
     assert netlink.remove_vip(v, "eth0")

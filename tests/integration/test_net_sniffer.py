@@ -25,7 +25,7 @@ def segment(netns_ok: None):
     with namespaces("sn-br", "sn-a", "sn-b", "sn-c") as (ns_br, *hosts):
         ip("-n", ns_br, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0")
         ip("-n", ns_br, "link", "set", "br0", "up")
-        for port, ns, address in zip(("pa", "pb", "pc"), hosts, (A, B, C)):
+        for port, ns, address in zip(("pa", "pb", "pc"), hosts, (A, B, C), strict=False):
             veth(ns, "eth0", ns_br, port)
             ip("-n", ns_br, "link", "set", port, "master", "br0")
             ip("-n", ns, "addr", "add", f"{address}/24", "dev", "eth0")
@@ -47,7 +47,9 @@ def capture(sniffer: VrrpSniffer, count: int, timeout: float = 3.0) -> list[Capt
 
 
 def advert(src, dst, vrid=51) -> bytes:
-    return encode(Advert.from_fields(3, vrid, 100, 0.1, ["10.0.0.100"] if src.version == 4 else ["fe80::100"]), src, dst)
+    return encode(
+        Advert.from_fields(3, vrid, 100, 0.1, ["10.0.0.100"] if src.version == 4 else ["fe80::100"]), src, dst
+    )
 
 
 def test_bridge_sniffer_sees_unicast_between_two_other_hosts_and_only_vrrp(segment):

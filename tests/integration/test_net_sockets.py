@@ -78,7 +78,10 @@ def test_ipv4_multicast_advert_arrives_with_ttl_255(pair):
     assert (got.src, got.dst, got.ttl) == (A4, MCAST_V4, 255)
     assert_same_advert(got, advert)
     assert "tos 0xc0, ttl 255" in text and "proto VRRP (112)" in text
-    assert f"{A4} > {MCAST_V4}: VRRPv3, Advertisement, vrid 51, prio 150, intvl 10cs, length 12, addrs: 192.0.2.100" in text
+    assert (
+        f"{A4} > {MCAST_V4}: VRRPv3, Advertisement, vrid 51, prio 150, intvl 10cs, length 12, addrs: 192.0.2.100"
+        in text
+    )
     assert "bad vrrp cksum" not in text
 
 

@@ -43,7 +43,8 @@ def test_vmac_answers_arp_for_the_vip(lab):
     with in_netns(ns_r):
         assert create_vmac("eth0", "vrrp.51", VMAC, netlink=netlink) is True
         settings = {
-            key: read_sysctl(4, "vrrp.51", key) for key in ("arp_ignore", "accept_local", "rp_filter", "promote_secondaries")
+            key: read_sysctl(4, "vrrp.51", key)
+            for key in ("arp_ignore", "accept_local", "rp_filter", "promote_secondaries")
         }
         base = (read_sysctl(4, "eth0", "arp_ignore"), read_sysctl(4, "eth0", "arp_filter"))
         assert read_sysctl(6, "vrrp.51", "disable_ipv6") == "1"

@@ -10,7 +10,6 @@ import pytest
 
 from vrrptui.protocol.packet import (
     AUTH_NONE,
-    AUTH_PASS,
     MCAST_V4,
     MCAST_V6,
     Advert,

@@ -51,7 +51,9 @@ def v3_adverts(draw: st.DrawFn, family: int) -> Advert:
 
 
 @st.composite
-def packets(draw: st.DrawFn) -> tuple[bytes, ipaddress.IPv4Address | ipaddress.IPv6Address, ipaddress.IPv4Address | ipaddress.IPv6Address]:
+def packets(
+    draw: st.DrawFn,
+) -> tuple[bytes, ipaddress.IPv4Address | ipaddress.IPv6Address, ipaddress.IPv4Address | ipaddress.IPv6Address]:
     """A valid advert on the wire with the IP addresses it travelled between."""
     family = draw(st.sampled_from([4, 6]))
     if family == 4 and draw(st.booleans()):

@@ -22,11 +22,14 @@ ip = ipaddress.ip_address
 CASES = [
     ("v2-none", "192.168.1.11", "224.0.0.18", Advert.from_fields(2, 51, 100, 1, ["192.168.1.13"])),
     ("v2-pass", "192.168.1.11", "224.0.0.18", Advert.from_fields(2, 150, 101, 1, ["192.168.1.13"], auth_pass="1212")),
-    ("v2-pass-8", "10.0.0.2", "10.0.0.3", Advert.from_fields(2, 255, 1, 255, ["10.0.0.9", "10.0.0.10"], auth_pass="12345678")),
+    ("v2-pass-8", "10.0.0.2", "10.0.0.3", Advert.from_fields(2, 255, 1, 255, ["10.0.0.9", "10.0.0.10"],
+                                                             auth_pass="12345678")),
     ("v3-v4", "192.168.1.12", "224.0.0.18", Advert.from_fields(3, 150, 100, 0.1, ["192.168.1.13"])),
-    ("v3-v4-multi", "10.1.1.1", "224.0.0.18", Advert.from_fields(3, 7, 254, 40.95, [f"10.1.2.{i}" for i in range(1, 9)])),
+    ("v3-v4-multi", "10.1.1.1", "224.0.0.18", Advert.from_fields(3, 7, 254, 40.95, [f"10.1.2.{i}" for i in range(1,
+                                                                                                                 9)])),
     ("v3-v6", "fe80::1", "ff02::12", Advert.from_fields(3, 45, 191, 10, ["fe80::45"])),
-    ("v3-v6-multi", "fe80::2", "ff02::12", Advert.from_fields(3, 200, 255, 0.05, ["fe80::c8", "2001:db8::1", "2001:db8::2"])),
+    ("v3-v6-multi", "fe80::2", "ff02::12", Advert.from_fields(3, 200, 255, 0.05, ["fe80::c8", "2001:db8::1",
+                                                                                  "2001:db8::2"])),
 ]
 IDS = [case[0] for case in CASES]
 

@@ -52,7 +52,8 @@ def test_include_glob_relative_to_including_file_and_nested():
 
 
 def test_include_matching_nothing_is_a_warning_with_its_line(tmp_path):
-    path = write(tmp_path, "! nothing here yet\ninclude conf.d/*.conf\n" + instance_conf("  virtual_ipaddress { 10.0.0.1 }\n"))
+    path = write(tmp_path,
+                 "! nothing here yet\ninclude conf.d/*.conf\n" + instance_conf("  virtual_ipaddress { 10.0.0.1 }\n"))
     (warning,) = parse(path).warnings
     assert str(warning).startswith(f"{path}:2: warning: include 'conf.d/*.conf' matches no file")
 

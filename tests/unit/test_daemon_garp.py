@@ -22,7 +22,9 @@ def loop():  # type: ignore[no-untyped-def]
 
 def schedule(loop: asyncio.AbstractEventLoop) -> tuple[GratuitousSchedule, list[tuple[str, int, float, bool]]]:
     bursts: list[tuple[str, int, float, bool]] = []
-    sched = GratuitousSchedule(loop, lambda inst, count, spacing, first: bursts.append((inst.name, count, spacing, first)))
+    sched = GratuitousSchedule(
+        loop, lambda inst, count, spacing, first: bursts.append((inst.name, count, spacing, first))
+    )
     return sched, bursts
 
 

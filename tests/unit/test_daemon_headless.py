@@ -83,7 +83,11 @@ def test_load_config_names_vip_dev_that_does_not_exist(tmp_path: Path) -> None:
     conf.write_text(GOOD.format(iface=IFACE).replace("192.168.1.100/24", "192.168.1.100/24 dev nope0"))
     with pytest.raises(PreflightError) as err:
         load_config(str(conf))
-    assert f"{conf}:8: error: vrrp_instance VI_1: virtual_ipaddress 192.168.1.100/24 dev 'nope0' does not exist on this host" in str(err.value)
+    assert (
+        f"{conf}:8: error: vrrp_instance VI_1: virtual_ipaddress 192.168.1.100/24 dev 'nope0' "
+        "does not exist on this host"
+        in str(err.value)
+    )
 
 
 def test_console_log_stamps_like_keepalived_and_hides_detail_lines(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from prometheus_client import generate_latest
 from prometheus_client.core import CollectorRegistry
 
 from vrrptui.daemon.metrics import RuntimeCollector, Watch, parse_address
-from vrrptui.daemon.observations import PacketReceived
+from vrrptui.records import PacketReceived
 from vrrptui.engine.outputs import AdvertAccepted, Counters, Reason, State, StateChanged
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.protocol.packet import Advert

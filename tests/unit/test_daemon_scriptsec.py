@@ -83,7 +83,8 @@ def test_insecure_script_without_script_security_runs_with_a_warning(tmp_path: P
 def test_bare_program_name_is_resolved_by_path_search_with_keepalived_warning() -> None:
     command, logs = prepare("true", None, None, SECURE)
     assert os.path.isabs(command.argv[0]) and command.argv[0].endswith("/true")
-    assert logs[0].text == f"WARNING - script `true` resolved by path search to `{command.argv[0]}`. Please specify full path."
+    assert logs[0].text == (f"WARNING - script `true` resolved by path search to `{command.argv[0]}`. "
+                            "Please specify full path.")
 
 
 def test_missing_script_is_refused() -> None:

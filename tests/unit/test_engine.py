@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from test_machine import EXACT, ME, PEER, actions, advert_for, changes, instance, logs, sends, vip
+from vrrptui.engine.commands import CommandError, Demote, Resume, SetPriority
 from vrrptui.config.model import Config, GlobalDefs, SyncGroup, TrackScript, VrrpScript
 from vrrptui.engine.engine import Engine
 from vrrptui.engine.outputs import (
@@ -243,26 +244,34 @@ def test_script_result_is_logged_once_per_change():
 
 def test_operator_commands_name_the_known_instances_when_the_name_is_wrong():
     engine = Engine(config(), PRIMARY)
-    with pytest.raises(ValueError, match=r"no vrrp_instance 'VI_9' .*instances: VI_1, VI_2"):
-        engine.demote("VI_9", 0.0)
+    with pytest.raises(CommandError, match=r"no vrrp_instance 'VI_9' .*instances: VI_1, VI_2"):
+        engine.command(Demote("VI_9"), 0.0)
 
 
 def test_operator_demote_and_resume_through_the_engine():
     engine = Engine(config(VI_1), PRIMARY)
     engine.start(0.0)
     now, _ = run(engine, 0.0, 4.0)
-    out = engine.demote("VI_1", now)
+    out = engine.command(Demote("VI_1"), now)
     assert sends(out) == [0]
     assert engine.status(now)[0].held == "demoted"
-    engine.resume("VI_1", now)
+    engine.command(Resume("VI_1"), now)
     _, out = run(engine, now, now + 4.0)
     assert changes(out) == [(State.BACKUP, State.MASTER, Reason.TIMEOUT)]
 
 
-def test_set_priority_through_the_engine_validates():
+@pytest.mark.parametrize("priority", [0, 255, 300, -1])
+def test_set_priority_outside_1_to_254_is_refused_by_the_engine(priority):
     engine = Engine(config(), PRIMARY)
-    with pytest.raises(ValueError, match="outside 1..254"):
-        engine.set_priority("VI_1", 0, 0.0)
+    with pytest.raises(CommandError, match="out of range: use 1-254"):
+        engine.command(SetPriority("VI_1", priority), 0.0)
+
+
+@pytest.mark.parametrize("priority", ["150", 150.0, 1e400, True, None, [150]])
+def test_set_priority_that_is_not_a_whole_number_is_refused_by_the_engine(priority):
+    engine = Engine(config(), PRIMARY)
+    with pytest.raises(CommandError, match="not a whole number"):
+        engine.command(SetPriority("VI_1", priority), 0.0)
 
 
 # --- lifecycle ---------------------------------------------------------------------------------

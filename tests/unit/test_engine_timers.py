@@ -14,6 +14,7 @@ import pytest
 
 from test_engine import config, wire
 from test_machine import advert_for, instance, vip
+from vrrptui.engine.commands import CommandError, Demote, Failover, Resume, SetPriority
 from vrrptui.config.model import SyncGroup
 from vrrptui.engine.engine import Engine
 from vrrptui.engine.outputs import State
@@ -60,17 +61,10 @@ def test_timer_heap_matches_a_scan_of_every_machine(seed: int, grouped: bool) ->
                 engine.handle_timer(now)
         else:  # an operator command
             name = rng.choice(names)
-            command = rng.choice(["set_priority", "demote", "resume", "failover"])
+            command = rng.choice([SetPriority(name, rng.randint(1, 254)), Demote(name), Resume(name), Failover(name)])
             try:
-                if command == "set_priority":
-                    engine.set_priority(name, rng.randint(1, 254), now)
-                elif command == "demote":
-                    engine.demote(name, now)
-                elif command == "failover":
-                    engine.force_failover(name, now)
-                else:
-                    engine.resume(name, now)
-            except ValueError:
+                engine.command(command, now)
+            except CommandError:
                 pass
         now += rng.random() * 0.05
     assert engine.get_timer() == earliest(engine)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from vrrptui.engine.outputs import Counters
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.observe.health import Alarms, Code, Level, RouterSeen, assess, silence_limit
-from vrrptui.observe.heard import RouterKey
+from vrrptui.records import RouterKey
 
 KEY = RouterKey("eth0", 150, 4)
 ME, PEER = "192.168.1.11", "192.168.1.12"

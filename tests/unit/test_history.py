@@ -11,7 +11,7 @@ import pytest
 
 from vrrptui.console.statefiles import StateDir, config_name, state_root
 from vrrptui.engine.outputs import Reason, State, StateChanged
-from vrrptui.observe.heard import Heard
+from vrrptui.records import Heard
 from vrrptui.observe.history import HistoryEvent, iso_time, parse_events, to_csv, to_jsonl
 from vrrptui.observe.session import Session
 from vrrptui.protocol.packet import Advert

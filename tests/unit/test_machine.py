@@ -682,13 +682,6 @@ def test_backup_whose_priority_rises_above_the_master_preempts_at_its_down_timer
 # --- operator --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("priority", [0, 255, 300, -1])
-def test_set_priority_outside_1_to_254_is_refused(priority):
-    m = machine()
-    with pytest.raises(ValueError, match="outside 1..254"):
-        m.set_priority(priority, 0.0)
-
-
 def test_operator_priority_goes_out_in_the_next_advert_and_resume_restores_it():
     clock = as_master()
     clock.m.set_priority(42, clock.now)
@@ -718,31 +711,31 @@ def test_demote_resigns_with_priority_zero_and_holds_backup_until_resume():
     assert changes(clock.advance(4.0)) == [(State.BACKUP, State.MASTER, Reason.TIMEOUT)]
 
 
-def test_force_failover_on_master_goes_silent_without_priority_zero():
+def test_failover_on_master_goes_silent_without_priority_zero():
     clock = as_master()
-    out = clock.m.force_failover(clock.now)
+    out = clock.m.failover(clock.now)
     assert changes(out) == [(State.MASTER, State.BACKUP, Reason.OPERATOR)]
     assert actions(out) == [StopGratuitous("VI_1"), RemoveVips("VI_1"), RunNotify("VI_1", "BACKUP", 100)]
     assert clock.m.status(clock.now).held == "failed"
     assert actions(clock.advance(30.0)) == []
 
 
-def test_force_failover_on_backup_takes_over_now():
+def test_failover_on_backup_takes_over_now():
     clock = Clock(machine())
     clock.start()
     clock.advance(1.0)
     clock.receive(advert_for(clock.m, 150))
-    out = clock.m.force_failover(clock.now)
+    out = clock.m.failover(clock.now)
     assert changes(out) == [(State.BACKUP, State.MASTER, Reason.OPERATOR)]
     assert actions(out)[:2] == [AddVips("VI_1"), SendAdvert("VI_1", 100)]
 
 
-def test_force_failover_in_fault_is_refused_with_the_reason():
+def test_failover_in_fault_is_refused_with_the_reason():
     m = machine()
     m.start(0.0)
     m.interface_state("eth0", False, 1.0)
     with pytest.raises(ValueError, match="interface eth0 down"):
-        m.force_failover(2.0)
+        m.failover(2.0)
 
 
 # --- status ---------------------------------------------------------------------------------

@@ -6,7 +6,9 @@ import ipaddress
 import json
 
 from vrrptui.config.model import Authentication, Config, VirtualAddress, VrrpInstance
-from vrrptui.observe import DrillTracker, Heard, PeerTable, RouterKey, Timeline, VipPresence, append_drill, read_drills
+from vrrptui.daemon.drillfile import append_drill, read_drills
+from vrrptui.observe import DrillTracker, PeerTable, Timeline, VipPresence
+from vrrptui.records import Heard, RouterKey
 from vrrptui.observe.peers import Mismatch
 from vrrptui.protocol.packet import Advert, ChecksumForm, Drop, DropReason
 
@@ -207,7 +209,7 @@ def test_timeline_history_per_source_is_a_bounded_ring():
 
 
 def test_at_most_max_sources_per_router_the_master_kept_the_quietest_forgotten():
-    from vrrptui.observe.heard import MAX_SOURCES
+    from vrrptui.observe.addresses import MAX_SOURCES
 
     tl, peers = Timeline(config()), PeerTable(config())
     for i in range(MAX_SOURCES + 4):

@@ -200,6 +200,6 @@ def test_format_packet_matches_tcpdump_on_randomly_damaged_adverts(tcpdump_ok: s
     for case in damaged:
         ours += format_packet(case.payload, *case.ips, **case.ip_fields())
     theirs = result.stdout.splitlines()
-    mismatches = [(a, b) for a, b in zip(theirs, ours) if a != b]
+    mismatches = [(a, b) for a, b in zip(theirs, ours, strict=False) if a != b]
     assert not mismatches[:3]
     assert len(theirs) == len(ours)

@@ -22,7 +22,9 @@ from vrrptui.protocol.timers import master_down_interval, skew_time, v3_interval
         (3, 100, 3.0, 1.828, 10.828),  # v3 skew is
     ],
 )
-def test_master_down_interval_table(version: int, priority: int, interval: float, skew: float, master_down: float) -> None:
+def test_master_down_interval_table(
+    version: int, priority: int, interval: float, skew: float, master_down: float
+) -> None:
     assert round(skew_time(version, priority, interval), 3) == skew
     assert round(master_down_interval(version, priority, interval), 3) == master_down
 
@@ -40,6 +42,8 @@ def test_higher_priority_backup_times_out_first() -> None:
         assert len(set(downs)) == 255
 
 
-@pytest.mark.parametrize(("seconds", "centiseconds"), [(0.1, 10), (1.0, 100), (0.05, 5), (40.95, 4095), (41, 4095), (0.001, 1)])
+@pytest.mark.parametrize(
+    ("seconds", "centiseconds"), [(0.1, 10), (1.0, 100), (0.05, 5), (40.95, 4095), (41, 4095), (0.001, 1)]
+)
 def test_v3_interval_centiseconds(seconds: float, centiseconds: int) -> None:
     assert v3_interval_centiseconds(seconds) == centiseconds

@@ -36,7 +36,7 @@ def _interface_cell(inst: VrrpInstance) -> list[str]:
 
 
 def _state_cell(inst: VrrpInstance) -> list[str]:
-    lines = [inst.initial_state]
+    lines: list[str] = [inst.initial_state]
     if inst.nopreempt:
         lines.append("nopreempt")
     if inst.preempt_delay:
@@ -71,9 +71,9 @@ def _track_cell(inst: VrrpInstance, config: Config) -> list[str]:
     lines = []
     for t in inst.track_interfaces:
         lines.append(f"interface {t.name}" + (f" weight {t.weight}" if t.weight else " (down: FAULT)"))
-    for t in inst.track_scripts:
-        weight = t.weight if t.weight is not None else config.script(t.name).weight
-        lines.append(f"script {t.name}" + (f" weight {weight}" if weight else " (fail: FAULT)"))
+    for ts in inst.track_scripts:
+        weight = ts.weight if ts.weight is not None else config.script(ts.name).weight
+        lines.append(f"script {ts.name}" + (f" weight {weight}" if weight else " (fail: FAULT)"))
     return lines or ["-"]
 
 
@@ -106,10 +106,10 @@ def render_table(headers: Sequence[str], rows: list[list[list[str]]]) -> str:
     for row in rows:
         for i, cell in enumerate(row):
             widths[i] = max(widths[i], *(len(line) for line in cell))
-    out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
+    out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=False)).rstrip()]
     for row in rows:
         for k in range(max(len(cell) for cell in row)):
-            parts = [(cell[k] if k < len(cell) else "").ljust(w) for cell, w in zip(row, widths)]
+            parts = [(cell[k] if k < len(cell) else "").ljust(w) for cell, w in zip(row, widths, strict=False)]
             out.append("  ".join(parts).rstrip())
     return "\n".join(out)
 

@@ -7,12 +7,11 @@ rules that need the whole block (family, version, interval range, owner).
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from vrrptui.config import values as v
 from vrrptui.config.blocks import Statement
+from vrrptui.config.draft import Handler, InstanceDraft
 from vrrptui.config.model import (
     Authentication,
     GlobalDefs,
@@ -32,28 +31,6 @@ VIP_OPTIONS_WITH_VALUE = {"brd", "dev", "scope", "label"}
 VIP_OPTIONS_IGNORED_WITH_VALUE = {"preferred_lft", "track_group"}  # keepalived options vrrptui does not act on
 VIP_FLAGS_IGNORED = {"no_track", "home", "-nodad", "nodad", "noprefixroute", "autojoin"}
 MAX_AUTH_PASS = 8  # RFC 3768 5.3.10: 8 octets of authentication data
-
-
-@dataclass
-class InstanceDraft:
-    name: str
-    statement: Statement
-    fields: dict[str, Any] = field(default_factory=dict)  # VrrpInstance keyword arguments
-    where: dict[str, Statement] = field(default_factory=dict)  # keyword -> statement, for later diagnostics
-    state_given: bool = False
-    advert_int: float | None = None
-    track_script_lines: list[Statement] = field(default_factory=list)  # parallel to fields["track_scripts"]
-    track_interface_lines: list[Statement] = field(default_factory=list)
-    seen: set[str] = field(default_factory=set)  # keywords present, even with a bad value
-
-    def set(self, st: Statement, name: str, value: Any) -> None:
-        if value is None:
-            return
-        self.fields[name] = value
-        self.where[name] = st
-
-
-Handler = Callable[[Reporter, InstanceDraft, Statement], None]
 
 
 # --- simple keywords ---------------------------------------------------------

@@ -13,11 +13,12 @@ import os
 from collections.abc import Callable
 
 from vrrptui.config.blocks import Statement, read_statements
-from vrrptui.config.instance import InstanceDraft, finish_instance, read_instance
+from vrrptui.config.draft import InstanceDraft
+from vrrptui.config.instance import finish_instance, read_instance
 from vrrptui.config.model import Config, ConfigError, Diagnostic, GlobalDefs, SyncGroup, VrrpInstance, VrrpScript
 from vrrptui.config.sections import read_global_defs, read_sync_group, read_vrrp_script
 from vrrptui.config.tokens import Lexer
-from vrrptui.config.values import Reporter
+from vrrptui.config.values import Located, Reporter
 
 SYS_CLASS_NET = "/sys/class/net"
 
@@ -134,7 +135,8 @@ def _unique_scripts(r: Reporter, scripts: list[VrrpScript]) -> dict[str, VrrpScr
     return by_name
 
 
-def _unique_instances(r: Reporter, built: list[tuple[InstanceDraft, VrrpInstance]]) -> list[tuple[InstanceDraft, VrrpInstance]]:
+def _unique_instances(r: Reporter, built: list[tuple[InstanceDraft, VrrpInstance]]) -> list[tuple[InstanceDraft,
+                                                                                                  VrrpInstance]]:
     seen: dict[str, VrrpInstance] = {}
     unique = []
     for draft, inst in built:
@@ -152,7 +154,7 @@ def _resolve_trackers(r: Reporter, draft: InstanceDraft, inst: VrrpInstance,
                       scripts: dict[str, VrrpScript]) -> VrrpInstance:
     """track_script names must exist; weighted trackers do nothing on the address owner."""
     track_scripts = []
-    for tracker, line in zip(inst.track_scripts, draft.track_script_lines):
+    for tracker, line in zip(inst.track_scripts, draft.track_script_lines, strict=False):
         script = scripts.get(tracker.name)
         if script is None:
             known = ", ".join(sorted(scripts)) or "none defined"
@@ -166,12 +168,12 @@ def _resolve_trackers(r: Reporter, draft: InstanceDraft, inst: VrrpInstance,
             continue
         track_scripts.append(tracker)
     track_interfaces = []
-    for tracker, line in zip(inst.track_interfaces, draft.track_interface_lines):
-        if inst.owner and tracker.weight:
-            r.warning(line, f"tracked interface '{tracker.name}' has weight {tracker.weight} but priority 255 "
+    for tracked, line in zip(inst.track_interfaces, draft.track_interface_lines, strict=False):
+        if inst.owner and tracked.weight:
+            r.warning(line, f"tracked interface '{tracked.name}' has weight {tracked.weight} but priority 255 "
                             f"(address owner) cannot change: keepalived ignores this tracker")
             continue
-        track_interfaces.append(tracker)
+        track_interfaces.append(tracked)
     return dataclasses.replace(inst, track_scripts=tuple(track_scripts), track_interfaces=tuple(track_interfaces))
 
 
@@ -216,7 +218,7 @@ def _apply_sync_groups(r: Reporter, instances: list[VrrpInstance], groups: list[
 
 def _check_interfaces(r: Reporter, built: list[tuple[InstanceDraft, VrrpInstance]], existing: set[str]) -> None:
     """Configs are often checked off-box, so a missing interface is a warning, not an error."""
-    def missing(name: str | None, where: Statement | VrrpInstance, what: str) -> None:
+    def missing(name: str | None, where: Located, what: str) -> None:
         if name and name not in existing:
             r.warning(where, f"{what} '{name}' does not exist on this host (fine if this config is for another "
                              f"machine)")

@@ -105,7 +105,13 @@ class Lexer:
             else:
                 start = i
                 word: list[str] = []
-                while i < n and not raw[i].isspace() and raw[i] not in BRACES and raw[i] not in COMMENT_CHARS and raw[i] != '"':
+                while (
+                    i < n
+                    and not raw[i].isspace()
+                    and raw[i] not in BRACES
+                    and raw[i] not in COMMENT_CHARS
+                    and raw[i] != '"'
+                ):
                     if raw[i] == "\\" and i + 1 < n and raw[i + 1] in COMMENT_CHARS:
                         i += 1  # keepalived: `\#` and `\!` are literal outside quotes
                     word.append(raw[i])

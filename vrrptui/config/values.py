@@ -15,8 +15,11 @@ from vrrptui.config.tokens import Token
 
 
 class Located(Protocol):
-    file: str
-    line: int
+    @property
+    def file(self) -> str: ...
+
+    @property
+    def line(self) -> int: ...
 
 
 class Reporter:
@@ -32,7 +35,9 @@ class Reporter:
         self.diagnostics.append(Diagnostic(where.file, where.line, "warning", message))
 
     def unknown_keyword(self, st: Statement, section: str) -> None:
-        self.warning(st, f"unknown keyword '{st.name}' in {section}: ignored (check the spelling against keepalived.conf(5))")
+        self.warning(
+            st, f"unknown keyword '{st.name}' in {section}: ignored (check the spelling against keepalived.conf(5))"
+        )
 
     def not_implemented(self, st: Statement, section: str) -> None:
         self.warning(st, f"'{st.name}' in {section} is a keepalived keyword vrrptui does not act on: ignored")

@@ -9,15 +9,12 @@ what keepalived reports (its own wording quoted) at the line that causes it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from vrrptui.config import values as v
 from vrrptui.config.blocks import Statement
+from vrrptui.config.draft import Handler, InstanceDraft
 from vrrptui.config.model import GlobalDefs
 from vrrptui.config.values import Reporter
-
-if TYPE_CHECKING:
-    from vrrptui.config.instance import Handler, InstanceDraft
 
 LOOPBACK = "lo"
 TRUE_WORDS = {"true", "yes", "on"}

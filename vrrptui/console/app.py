@@ -1,4 +1,4 @@
-"""`vrrptui CONF` and `vrrptui sniff IFACE`: the Textual console.
+"""The Textual console of `vrrptui CONF` and `vrrptui sniff IFACE` (started by vrrptui.console.cli).
 
 The VRRP runtime runs in a process of its own (RuntimeBackend, vrrptui.daemon.worker), so
 rendering never delays the engine; a thread worker relays its batches to the observer,
@@ -8,45 +8,45 @@ the inbox on its own thread and feeds the sans-I/O Session, which the panes read
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import gc
-import os
 import signal
-import sys
 import threading
 import time
 from collections import deque
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
+from collections.abc import Callable, Iterable
 
 from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
-from vrrptui.console.backends import Backend, NullBackend, RuntimeBackend, SniffBackend
-from vrrptui.console.history_pane import DRILLS_FILE, HistoryFiles, HistoryPane, banner, export_history
+from vrrptui.console.backends import Backend, NullBackend
+from vrrptui.console.history_pane import HistoryFiles, HistoryPane, banner, export_history
 from vrrptui.console.panes import (
     LAB_PING_LOG, DrillsPane, HeaderBar, InstancesPane, LabPingPane, PeersPane, TimelinePane, VipPane,
     counters_text,
 )
 from vrrptui.console.confirm import ConfirmDialog, SafeKeys, demote_consequences, failover_consequences
+from vrrptui.console.keys import binding_ids
 from vrrptui.console.layout import CONSOLE_CSS, adapt
 from vrrptui.console.logview import LogView
-from vrrptui.console.peer_detail import PeerDetailScreen
 from vrrptui.console.navigation import NAVIGATION_BINDINGS, Navigation
-from vrrptui.console.keys import KEYS_ENV, KeymapError, binding_ids, keys_file, load_keymap
+from vrrptui.console.peer_detail import PeerDetailScreen
 from vrrptui.console.screens import FilterDialog, HelpScreen, PriorityDialog, SearchDialog
+from vrrptui.engine.commands import Command, Demote, Failover, Resume, SetPriority
 from vrrptui.engine.status import InstanceStatus
-from vrrptui.console.statefiles import StateDir, config_name
 from vrrptui.observe.drills import DEMOTE, FAILOVER
-from vrrptui.observe.host import HostMonitor, HostStats
 from vrrptui.observe.session import Session
+from vrrptui.protocol.pcap import LINKTYPE_RAW, write_pcap
+from vrrptui.records import HostStats
 
 INBOX_LIMIT = 100_000  # observations waiting for the UI; beyond this the oldest are dropped, never the engine slowed
 
@@ -56,7 +56,7 @@ class Notice:
     """A message for the operator from another thread (a command the engine refused...)."""
 
     text: str
-    severity: str = "information"
+    severity: SeverityLevel = "information"
 
 
 class Observed(Message):
@@ -66,7 +66,7 @@ class Observed(Message):
         return isinstance(message, Observed)
 
 
-class VrrpConsole(SafeKeys, Navigation, App[int]):
+class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # SafeKeys.action_quit is sync
     TITLE = "vrrptui"
     CSS = CONSOLE_CSS
     ALLOW_IN_MAXIMIZED_VIEW = "HeaderBar, Footer"  # a zoomed pane keeps the alarms and the keys
@@ -314,14 +314,15 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):
             key = next(iter(self.session.statuses))
         return self.session.statuses.get(key) if key else None
 
-    def _command(self, name: str, instance: str, *args: Any) -> None:
-        self.session.operator(name, instance, self.clock(), " ".join(map(str, args)))
-        future = self.backend.command(name, instance, *args)
+    def _command(self, cmd: Command) -> None:
+        detail = str(cmd.priority) if isinstance(cmd, SetPriority) else ""
+        self.session.operator(cmd.verb, cmd.instance, self.clock(), detail)
+        future = self.backend.command(cmd)
 
         def done(f: Any) -> None:
             exc = f.exception()
             if exc is not None:
-                self.observer([Notice(f"{name} {instance}: {exc}", "error")])
+                self.observer([Notice(f"{cmd.verb} {cmd.instance}: {exc}", "error")])
 
         future.add_done_callback(done)
 
@@ -338,34 +339,35 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):
 
         def apply(value: int | None) -> None:
             if value is not None:
-                self._command("set_priority", status.name, value)
+                self._command(SetPriority(status.name, value))
                 self.notify(f"{status.name}: priority {value} (held until resume)")
 
         self.push_screen(PriorityDialog(status.name, status.effective_priority), apply)
 
-    def _drill(self, action: str, command: str, consequences: Callable[..., list[str]]) -> None:
+    def _drill(self, action: str, command: type[Demote] | type[Failover],
+               consequences: Callable[..., list[str]]) -> None:
         status = self._with_selected()
         if status is None:
             return
 
         def go() -> None:
             self.session.start_drill(action, status.name, self.clock())
-            self._command(command, status.name)
+            self._command(command(status.name))
             self.notify(f"{status.name}: {action} drill started")
             self.query_one("#tabs", TabbedContent).active = "tab-drills"
 
         self.confirm(f"{action.capitalize()} {status.name}?", consequences(status, self.session, self.clock()), go)
 
     def action_demote(self) -> None:
-        self._drill(DEMOTE, "demote", demote_consequences)
+        self._drill(DEMOTE, Demote, demote_consequences)
 
     def action_failover(self) -> None:
-        self._drill(FAILOVER, "force_failover", failover_consequences)
+        self._drill(FAILOVER, Failover, failover_consequences)
 
     def action_resume(self) -> None:
         status = self._with_selected()
         if status is not None:
-            self._command("resume", status.name)
+            self._command(Resume(status.name))
             self.notify(f"{status.name}: resumed (configured priority {status.configured_priority})")
 
     def action_counters(self) -> None:
@@ -388,7 +390,9 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):
     def action_write_pcap(self) -> None:
         path = self.pcap_dir / time.strftime("vrrptui-%Y%m%d-%H%M%S.pcap")
         try:
-            count = self.session.write_pcap(path)
+            frames = self.session.pcap_frames()
+            write_pcap(path, frames, LINKTYPE_RAW)
+            count = len(frames)
         except OSError as exc:
             self.notify(f"cannot write {path}: {exc.strerror}", severity="error")
             return
@@ -438,155 +442,4 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):
         self.backend.stop()
 
 
-# --- entry points -----------------------------------------------------------------------
-
-def _parser(prog: str, what: str) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=prog)
-    p.add_argument(what)
-    p.add_argument("--drills", type=Path, default=None,
-                   help="JSON Lines file drills are appended to (default: beside the event history, "
-                        "$STATE_DIR/vrrptui/<config-name>/drills.jsonl; README: Event history and replay)")
-    p.add_argument("--pcap-dir", type=Path, default=Path("."), help="where `w` writes pcap files")
-    p.add_argument("--show-secrets", action="store_true", help="show VRRPv2 passwords in clear (default: masked)")
-    p.add_argument("--yes", action="store_true",
-                   help="q, d and f act at once instead of saying what will happen and asking (scripted drills)")
-    p.add_argument("--keys", type=Path, default=None, metavar="FILE",
-                   help=f"remap keys: lines `binding_id = key`, e.g. `demote = x` (default ${KEYS_ENV}; "
-                        "`?` in the console lists the ids)")
-    return p
-
-
-def _keymap(args: argparse.Namespace, app_class: type[VrrpConsole]) -> tuple[dict[str, str] | None, str | None]:
-    """The user's keymap from --keys / $VRRPTUI_KEYS, checked; raises KeymapError."""
-    found = keys_file(args.keys)
-    if found is None:
-        return None, None
-    path, source = found
-    return load_keymap(path, source, app_class.binding_scopes(), app_class._normalize_keymap), source
-
-
-def _run(app: VrrpConsole, backend: Backend) -> int:
-    try:
-        code = app.run()
-    finally:
-        app.shutdown_backend()  # also after a crash in the UI: resign, remove VIPs
-    if app.failure:
-        print(f"vrrptui: the engine stopped: {app.failure}", file=sys.stderr)
-        for line in list(getattr(backend, "lines", ()))[-20:]:
-            print(f"  {line.text}", file=sys.stderr)
-        return 1
-    if app.return_code not in (None, 0):
-        return app.return_code
-    return int(code or 0)
-
-
-def build_console(
-    argv: list[str],
-    *,
-    app_class: type[VrrpConsole] = VrrpConsole,
-    backend_factory: Callable[..., Backend] | None = None,
-    prober_factory: Callable[..., Any] | None = None,
-    host_factory: Callable[[], Any] | None = HostMonitor,
-) -> VrrpConsole | int:
-    """`vrrptui CONF` up to the point of running: the app, or an exit code when a check failed.
-
-    Root, the config (file:line) and its interfaces are checked here, before any UI.
-    """
-    from vrrptui.daemon.preflight import PreflightError, preflight
-
-    args = _parser("vrrptui", "config").parse_args(argv)
-    try:
-        keymap, keys_source = _keymap(args, app_class)
-    except KeymapError as exc:
-        print(f"vrrptui: {exc}", file=sys.stderr)
-        return 2
-    try:
-        config = preflight(args.config)
-    except PreflightError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    for warning in config.warnings:
-        if warning.severity == "warning":
-            print(str(warning), file=sys.stderr)
-    state = StateDir.for_config(config_name(args.config))
-    session = Session(config, drills_path=args.drills or state.path / DRILLS_FILE,
-                      wall_offset=time.time() - time.monotonic())  # events before the first snapshot are dated
-    backend = (backend_factory or RuntimeBackend)(config)
-    if prober_factory is None:
-        from vrrptui.observe.prober import VipProber
-
-        prober_factory = VipProber
-    return app_class(session, backend, title=os.path.abspath(args.config),
-                     host=host_factory() if host_factory else None, prober_factory=prober_factory,
-                     pcap_dir=args.pcap_dir, keymap=keymap, keys_source=keys_source,
-                     assume_yes=args.yes, show_secrets=args.show_secrets, files=HistoryFiles(state, session))
-
-
-def console_main(argv: list[str], **factories: Any) -> int:
-    """`vrrptui CONF`. `factories` (app_class, backend_factory, prober_factory, host_factory) are for tests."""
-    app = build_console(argv, **factories)
-    if isinstance(app, int):
-        return app
-    return _run(app, app.backend)
-
-
-def build_sniff(
-    argv: list[str],
-    *,
-    app_class: type[VrrpConsole] = VrrpConsole,
-    backend_factory: Callable[[str], Backend] | None = None,
-    prober_factory: Callable[..., Any] | None = None,
-    host_factory: Callable[[], Any] | None = HostMonitor,
-) -> VrrpConsole | int:
-    """`vrrptui sniff IFACE` up to the point of running. Listens only: no VRRP, no ARP unless --probe."""
-    from vrrptui.config.parser import host_interfaces
-
-    p = _parser("vrrptui sniff", "interface")
-    p.add_argument("--probe", action="store_true",
-                   help="actively ask (ARP / NS, 1/s per VIP) who answers for each VIP; default: listen only")
-    args = p.parse_args(argv)
-    try:
-        keymap, keys_source = _keymap(args, app_class)
-    except KeymapError as exc:
-        print(f"vrrptui sniff: {exc}", file=sys.stderr)
-        return 2
-    existing = host_interfaces()
-    if args.interface not in existing:
-        print(f"vrrptui sniff: interface {args.interface!r} does not exist here; interfaces in this network "
-              f"namespace: {', '.join(sorted(existing)) or 'none'}", file=sys.stderr)
-        return 2
-    backend = (backend_factory or SniffBackend)(args.interface)
-    if backend_factory is None:
-        try:  # CAP_NET_RAW is all sniff needs: check it before the UI starts
-            from vrrptui.net.sniffer import VrrpSniffer
-
-            VrrpSniffer(args.interface).close()
-        except PermissionError:
-            print("vrrptui sniff: capturing needs CAP_NET_RAW: run it with sudo "
-                  "(or setcap cap_net_raw+ep on the Python binary)", file=sys.stderr)
-            return 2
-        except OSError as exc:
-            print(f"vrrptui sniff: cannot capture on {args.interface}: {exc}", file=sys.stderr)
-            return 2
-    if prober_factory is None:
-        from vrrptui.observe.prober import VipProber
-
-        prober_factory = partial(VipProber, active=args.probe, netlink=None)
-    state = StateDir.for_config(config_name(f"sniff-{args.interface}"))
-    session = Session(None, drills_path=args.drills or state.path / DRILLS_FILE,
-                      wall_offset=time.time() - time.monotonic())  # captures are dated: log lines, pcap
-    return app_class(session, backend, title=f"sniff {args.interface}",
-                     host=host_factory() if host_factory else None, prober_factory=prober_factory,
-                     pcap_dir=args.pcap_dir, keymap=keymap, keys_source=keys_source,
-                     assume_yes=args.yes, show_secrets=args.show_secrets, files=HistoryFiles(state, session))
-
-
-def sniff_main(argv: list[str], **factories: Any) -> int:
-    """`vrrptui sniff IFACE`: the console without an engine."""
-    app = build_sniff(argv, **factories)
-    if isinstance(app, int):
-        return app
-    return _run(app, app.backend)
-
-
-__all__ = ["VrrpConsole", "build_console", "build_sniff", "console_main", "sniff_main", "NullBackend", "Notice", "Observed"]
+__all__ = ["VrrpConsole", "NullBackend", "Notice", "Observed"]

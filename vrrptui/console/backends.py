@@ -20,13 +20,15 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import IO, Any, Protocol
+from collections.abc import Callable
 
 import vrrptui
 from vrrptui.config.model import Config
 from vrrptui.daemon.worker import FrameReader, frame
+from vrrptui.engine.commands import Command, CommandError
 from vrrptui.engine.outputs import LogLine
-from vrrptui.observe.heard import Heard
+from vrrptui.records import Heard
 from vrrptui.protocol.packet import decode
 
 Observer = Callable[[tuple[object, ...]], None]
@@ -42,7 +44,7 @@ class Backend(Protocol):
 
     def run(self, observer: Observer) -> int: ...  # blocks until stop(); in a worker thread
 
-    def command(self, name: str, instance: str, *args: Any) -> concurrent.futures.Future[None]: ...
+    def command(self, cmd: Command) -> concurrent.futures.Future[None]: ...
 
     def stop(self, timeout: float = 10.0) -> None: ...  # thread-safe, idempotent; waits for run() to end
 
@@ -122,7 +124,7 @@ class RuntimeBackend:
             raise
         finally:
             theirs.close()
-        self._stderr = stderr
+        self._stderr: IO[bytes] | None = stderr
         self._sock = ours
         ours.sendall(frame(("start", self.config, self.factory)))
         return ours
@@ -223,7 +225,7 @@ class RuntimeBackend:
     def running(self) -> bool:
         return self._started.is_set() and not self._done.is_set()
 
-    def command(self, name: str, instance: str, *args: Any) -> concurrent.futures.Future[None]:
+    def command(self, cmd: Command) -> concurrent.futures.Future[None]:
         future: concurrent.futures.Future[None] = concurrent.futures.Future()
         with self._send_lock:
             if self._sock is None:
@@ -233,7 +235,7 @@ class RuntimeBackend:
             ident = self._next_id
             self._futures[ident] = future
             try:
-                self._sock.sendall(frame(("command", ident, name, instance, args)))
+                self._sock.sendall(frame(("command", ident, cmd)))
             except OSError as exc:
                 self._futures.pop(ident, None)
                 future.set_exception(ValueError(f"the engine is not reachable: {exc.strerror or exc}"))
@@ -254,78 +256,12 @@ class RuntimeBackend:
         self._done.wait(timeout)
 
 
-class ThreadRuntimeBackend:
-    """The VRRP runtime on its own asyncio loop in a thread of the UI process (tests that want it).
-
-    Rendering holds the GIL for long stretches: under load this engine misses adverts.
-    `vrrptui CONF` uses RuntimeBackend (a process of its own) instead.
-    """
-
-    engine = True
-
-    def __init__(self, config: Config, runtime_factory: Callable[..., Any] | None = None) -> None:
-        if runtime_factory is None:
-            from vrrptui.daemon.runtime import Runtime
-
-            runtime_factory = Runtime
-        self._factory = runtime_factory
-        self.config = config
-        self.runtime: Any = None
-        self.lines: deque[LogLine] = deque(maxlen=200)  # the runtime's own log, printed after a failure
-        self._created = threading.Event()
-        self._done = threading.Event()
-        self._stop_requested = False
-        self.exit_code: int | None = None
-        self.error: BaseException | None = None
-
-    def run(self, observer: Observer) -> int:
-        try:
-            self.runtime = self._factory(self.config, log=self.lines.append, observer=observer)
-            self._created.set()
-            if self._stop_requested:
-                self.runtime.stop()
-            self.exit_code = self.runtime.run_forever()
-        except BaseException as exc:  # reported by the app; the runtime already cleaned up
-            self.error = exc
-            self.exit_code = 1
-        finally:
-            self._created.set()
-            self._done.set()
-        return self.exit_code or 0
-
-    def wait_started(self, timeout: float) -> bool:
-        return self._created.wait(timeout) and self.runtime is not None and self.runtime.started.wait(timeout)
-
-    def command(self, name: str, instance: str, *args: Any) -> concurrent.futures.Future[None]:
-        if self.runtime is None:
-            future: concurrent.futures.Future[None] = concurrent.futures.Future()
-            future.set_exception(ValueError("the engine is not running yet"))
-            return future
-        return self.runtime.command(name, instance, *args)
-
-    @property
-    def running(self) -> bool:
-        return self._created.is_set() and not self._done.is_set()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Resign (priority 0), remove VIPs, and wait for the runtime to finish."""
-        self._stop_requested = True
-        if self.runtime is not None:
-            self.runtime.stop()
-        if self._created.is_set() or self.runtime is not None:
-            self._done.wait(timeout)
-
-
 class SniffBackend:
     """`vrrptui sniff IFACE`: capture only. Nothing here can transmit VRRP."""
 
     engine = False
 
-    def __init__(self, ifname: str, sniffer_factory: Callable[[str], Any] | None = None) -> None:
-        if sniffer_factory is None:
-            from vrrptui.net.sniffer import VrrpSniffer
-
-            sniffer_factory = VrrpSniffer
+    def __init__(self, ifname: str, sniffer_factory: Callable[[str], Any]) -> None:
         self.ifname = ifname
         self._factory = sniffer_factory
         self._stop = threading.Event()
@@ -347,7 +283,7 @@ class SniffBackend:
             while not self._stop.is_set():
                 if not select.select([sniffer], [], [], 0.1)[0]:
                     continue
-                batch = []
+                batch: list[Heard] = []
                 while len(batch) < 2000:
                     cap = sniffer.recv()
                     if cap is None:
@@ -362,9 +298,9 @@ class SniffBackend:
             self._done.set()
         return 0
 
-    def command(self, name: str, instance: str, *args: Any) -> concurrent.futures.Future[None]:
+    def command(self, cmd: Command) -> concurrent.futures.Future[None]:
         future: concurrent.futures.Future[None] = concurrent.futures.Future()
-        future.set_exception(ValueError("sniff mode runs no engine: there is nothing to command"))
+        future.set_exception(CommandError("sniff mode runs no engine: there is nothing to command"))
         return future
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -378,14 +314,14 @@ class NullBackend:
 
     def __init__(self, engine: bool = True) -> None:
         self.engine = engine
-        self.commands: list[tuple[str, str, tuple[Any, ...]]] = []
+        self.commands: list[Command] = []
         self.stopped = 0
 
     def run(self, observer: Observer) -> int:
         return 0
 
-    def command(self, name: str, instance: str, *args: Any) -> concurrent.futures.Future[None]:
-        self.commands.append((name, instance, args))
+    def command(self, cmd: Command) -> concurrent.futures.Future[None]:
+        self.commands.append(cmd)
         future: concurrent.futures.Future[None] = concurrent.futures.Future()
         future.set_result(None)
         return future

@@ -17,8 +17,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from vrrptui.engine.status import InstanceStatus
-from vrrptui.observe.heard import RouterKey
 from vrrptui.observe.session import Session
+from vrrptui.records import RouterKey
 
 CONFIRM_CSS = """
 ConfirmDialog { align: center middle; }

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from rich.text import Text
+from textual.notifications import SeverityLevel
 
 from vrrptui.console.panes import HEALTH_STYLE, KeyedTable
 from vrrptui.console.statefiles import StateDir
@@ -55,7 +56,7 @@ class HistoryFiles:
                 self.directory.write_new(f"events-{stamp}.jsonl", to_jsonl(events))]
 
 
-def export_history(files: HistoryFiles | None, session: Session) -> tuple[str, str]:
+def export_history(files: HistoryFiles | None, session: Session) -> tuple[str, SeverityLevel]:
     """`e`: (what to tell the operator, severity)."""
     if files is None:
         return "the event history is kept in memory only here: nothing to export to", "warning"

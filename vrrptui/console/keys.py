@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from textual.binding import Binding
 from textual.keys import Keys, _character_to_key
@@ -58,7 +58,7 @@ def binding_ids(bindings: Iterable[Binding]) -> dict[str, str]:
 
 
 def parse_keymap(text: str, source: str, screens: list[dict[str, str]],
-                 normalize: Callable[[dict[str, str]], dict[str, str]]) -> dict[str, str]:
+                 normalize: Callable[[dict[str, str]], Mapping[str, str]]) -> dict[str, str]:
     """`binding_id = key` lines -> a keymap. `screens`: the ids of each binding scope (the app first).
 
     `normalize` is the app's own key normaliser ("?" -> "question_mark"), so clashes are
@@ -122,7 +122,7 @@ def keys_file(arg: Path | None) -> tuple[Path, str] | None:
 
 
 def load_keymap(path: Path, source: str, screens: list[dict[str, str]],
-                normalize: Callable[[dict[str, str]], dict[str, str]]) -> dict[str, str]:
+                normalize: Callable[[dict[str, str]], Mapping[str, str]]) -> dict[str, str]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

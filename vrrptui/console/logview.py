@@ -16,6 +16,7 @@ from rich.highlighter import Highlighter
 from rich.style import Style
 from rich.text import Text
 from textual import events
+from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.geometry import Size
 from textual.message import Message
@@ -228,7 +229,7 @@ class LogView(Vertical):
         self._filter: tuple[int | None, str | None] = (None, None)
         self.matches = 0
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         yield AdvertLog(id="log")
         yield Static(id="log-status")
 

@@ -10,11 +10,13 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from rich.cells import cell_len
 from rich.text import Text
 from textual.cache import LRUCache
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Static
 
 from vrrptui.console.format import duration, interval, millis, size
@@ -22,8 +24,7 @@ from vrrptui.console.peer_detail import auth_shown
 from vrrptui.console.timeline_pane import TimelinePane  # noqa: F401  (a pane; the app imports panes from here)
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.observe.health import Level
-from vrrptui.observe.heard import RouterKey
-from vrrptui.observe.host import HostStats
+from vrrptui.records import HostStats, RouterKey
 from vrrptui.observe.session import Session
 
 STATE_STYLE = {"MASTER": "bold green", "BACKUP": "cyan", "FAULT": "bold red", "INIT": "dim"}
@@ -45,10 +46,10 @@ class KeyedTable(DataTable):
         self._lazy: tuple[list[str], Callable[[str], tuple[Any, ...]]] | None = None
         # DataTable keeps up to 10,000 rendered cells and 1,000 lines, most of them stale after an
         # update_cell; at 2,550 adverts/s every cached object lengthens Python's full GC pause.
-        for cache, size in (("_line_cache", RENDER_CACHE_LINES), ("_row_render_cache", RENDER_CACHE_LINES),
+        for cache, cache_size in (("_line_cache", RENDER_CACHE_LINES), ("_row_render_cache", RENDER_CACHE_LINES),
                             ("_cell_render_cache", RENDER_CACHE_LINES * 12)):
             if isinstance(getattr(self, cache, None), LRUCache):
-                setattr(self, cache, LRUCache(size))
+                setattr(self, cache, LRUCache(cache_size))
 
     def on_mount(self) -> None:
         for key, label in self.COLUMNS:
@@ -70,17 +71,21 @@ class KeyedTable(DataTable):
     def _keys_in_view(self) -> set[str]:
         top = round(self.scroll_y)
         shown = self.scrollable_content_region.height - (self.header_height if self.show_header else 0)
-        keys = set()
+        keys: set[str] = set()
         for index in range(top, top + max(shown, 1) + 1):
             row_key = self._row_locations.get_key(index)
-            if row_key is not None:
+            if row_key is not None and row_key.value is not None:
                 keys.add(row_key.value)
         return keys
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
         if self._lazy is not None and round(old) != round(new):
-            self.call_later(lambda: self._lazy and self.sync_lazily(*self._lazy))
+            self.call_later(self._sync_lazy)
+
+    def _sync_lazy(self) -> None:
+        if self._lazy is not None:
+            self.sync_lazily(*self._lazy)
 
     def sync(self, rows: list[tuple[str, tuple[Any, ...]]], present: set[str] | None = None) -> None:
         """Rows as (key, cells); `present`: every key still in the table when `rows` is a subset."""
@@ -91,7 +96,7 @@ class KeyedTable(DataTable):
             if old is None:
                 self.add_row(*cells, key=key)
             else:
-                for (col, _), before, after in zip(self.COLUMNS, old, cells):
+                for (col, _), before, after in zip(self.COLUMNS, old, cells, strict=False):
                     if before != after:
                         # update_width re-measures the column and relayouts the screen: only when the
                         # width changed (a ticking "1m05s" never does); big tables' columns only grow
@@ -109,7 +114,7 @@ class KeyedTable(DataTable):
         if not self._cells or self.cursor_row < 0:
             return None
         try:
-            return self.coordinate_to_cell_key((self.cursor_row, 0)).row_key.value
+            return self.coordinate_to_cell_key(Coordinate(self.cursor_row, 0)).row_key.value
         except Exception:
             return None
 
@@ -127,7 +132,8 @@ class HeaderBar(Static):
         text.append("vrrptui ", style="bold")
         text.append(title)
         if stats is not None:
-            text.append(f"  host {stats.hostname}  cpu {stats.cpu_percent:.1f}%  mem {size(stats.rss_bytes)}", style="dim")
+            text.append(f"  host {stats.hostname}  cpu {stats.cpu_percent:.1f}%  mem {size(stats.rss_bytes)}",
+                        style="dim")
         for note in notes:
             text.append(f"  [{note}]", style="yellow")
         if stats is not None and stats.warning:
@@ -149,7 +155,8 @@ def update_if_changed(widget: Static, text: Text) -> None:
     width = widget.content_region.width or 1
     fits = old is not None and all(cell_len(line) <= width for line in (old.plain + "\n" + text.plain).splitlines())
     widget._shown_text = text  # type: ignore[attr-defined]
-    widget.update(text, layout=not (fits and old.plain.count("\n") == text.plain.count("\n")))
+    same_height = old is not None and old.plain.count("\n") == text.plain.count("\n")
+    widget.update(text, layout=not (fits and same_height))
 
 
 # --- instances ------------------------------------------------------------------------

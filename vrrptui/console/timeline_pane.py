@@ -19,7 +19,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from vrrptui.console.format import interval
-from vrrptui.observe.heard import RouterKey
+from vrrptui.records import RouterKey
 from vrrptui.observe.session import Session
 from vrrptui.observe.timeline import MASTER, MISSED, PRIORITY, RESIGN, TimelineRow
 

@@ -23,12 +23,31 @@ import socket
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from vrrptui import __version__
+from vrrptui.config.model import Config
+from vrrptui.engine.commands import VERBS, Command, Demote, Failover, Resume, SetPriority
+from vrrptui.engine.status import InstanceStatus
 
-if TYPE_CHECKING:
-    from vrrptui.daemon.runtime import Runtime
+
+class Runtime(Protocol):
+    """What the control socket needs from the daemon's runtime (which imports this module)."""
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None: ...
+
+    @property
+    def config(self) -> Config: ...
+
+    @property
+    def reloads(self) -> int: ...
+
+    def wall_time(self, at: float) -> float: ...
+
+    def status_now(self) -> tuple[InstanceStatus, ...]: ...
+
+    def command_now(self, cmd: Command) -> None: ...
 
 DEFAULT_DIR = "/run/vrrptui"
 DEFAULT_LINK = "default"
@@ -147,13 +166,22 @@ class ControlServer:
         try:
             if cmd == "status":
                 return {"ok": True, **self.status()}
-            if cmd == "set_priority":
-                self.runtime.command_now("set_priority", str(request.get("instance")), request.get("priority"))
-            elif cmd in ("demote", "failover", "resume"):
-                self.runtime.command_now(cmd, str(request.get("instance")))
-            else:
-                return {"ok": False, "error": f"unknown cmd {cmd!r}: use status, set_priority, demote, failover, resume"}
-        except ValueError as exc:
+            instance = str(request.get("instance"))
+            command: Command
+            match cmd:
+                case SetPriority.verb:
+                    priority: Any = request.get("priority")  # any JSON value: the engine checks it is 1-254
+                    command = SetPriority(instance, priority)
+                case Demote.verb:
+                    command = Demote(instance)
+                case Failover.verb:
+                    command = Failover(instance)
+                case Resume.verb:
+                    command = Resume(instance)
+                case _:
+                    return {"ok": False, "error": f"unknown cmd {cmd!r}: use status, {', '.join(VERBS)}"}
+            self.runtime.command_now(command)
+        except ValueError as exc:  # CommandError: the engine's reason
             return {"ok": False, "error": str(exc)}
         return {"ok": True}
 

@@ -54,7 +54,9 @@ class GratuitousSchedule:
         handles = self._handles.get(instance.name)
         if handles is None:
             return
-        self._send_burst(instance, instance.garp_master_refresh_repeat, max(instance.garp_interval, instance.gna_interval), False)
+        self._send_burst(
+            instance, instance.garp_master_refresh_repeat, max(instance.garp_interval, instance.gna_interval), False
+        )
         # keep the list short: the fired refresh handle is replaced by the next one
         handles[:] = [h for h in handles if h.when() > self._loop.time()] if handles else []
         handles.append(self._loop.call_later(instance.garp_master_refresh, self._refresh, instance))

@@ -1,4 +1,4 @@
-"""What this process changes on the host (VIPs, VMACs, ARP/NA announcements), and its undo.
+"""What this process changes on the host (VIPs, VMACs, ARP/NA announcements, no_accept drop rules), and its undo.
 
 The runtime must give back exactly what it took: on exit only the VIPs this process
 added are removed (an address that was already there, e.g. an address owner's own
@@ -14,6 +14,7 @@ from vrrptui.config.model import Config, VirtualAddress, VrrpInstance
 from vrrptui.engine.outputs import LogLine
 from vrrptui.net import gratuitous
 from vrrptui.net.netlink import Netlink
+from vrrptui.net.nftables import VipFirewall
 from vrrptui.protocol.packet import IPAddress
 
 LogFn = Callable[[LogLine], None]
@@ -44,6 +45,7 @@ class HostChanges:
         self.added_vips: dict[str, list[tuple[VirtualAddress, str]]] = {}  # instance -> (VIP, default dev)
         self.vmacs: list[str] = []
         self._gratuitous = gratuitous.GratuitousSender()  # one socket for the process's lifetime
+        self.firewall = VipFirewall()  # keepalived's drop rules for masters without Accept_Mode
 
     # --- VMACs ----------------------------------------------------------------------
 
@@ -96,12 +98,24 @@ class HostChanges:
                 try:
                     self.netlink.remove_vip(vip, dev_default)
                     self._log(LogLine(
-                        f"({inst.name}) removed {vip} from {vip.dev or dev_default}, left by an earlier run", detail=True))
+                        f"({inst.name}) removed {vip} from {vip.dev or dev_default}, left by an earlier run",
+                        detail=True))
                 except OSError as exc:
                     self._log(LogLine(f"({inst.name}) cannot remove stale VIP {vip}: {exc}", level="error"))
 
+    def remove_stale_firewall(self, instances: Iterable[VrrpInstance]) -> None:
+        """A crashed run's drop rules go before the engine runs (nft is needed only if some instance uses it)."""
+        if all(inst.accept for inst in instances):
+            return
+        try:
+            self.firewall.clear()
+        except OSError as exc:
+            self._log(LogLine(f"cannot remove firewall drop rules left by an earlier run: {exc}", level="error"))
+
     def add_vips(self, inst: VrrpInstance) -> None:
         dev_default = default_dev(inst)
+        if not inst.accept:
+            self._block(inst, dev_default)
         added = self.added_vips.setdefault(inst.name, [])
         for vip in inst.all_vips:
             if any(v == vip for v, _ in added):
@@ -125,6 +139,28 @@ class HostChanges:
                                   level="error"))
         if added:
             self._note(name, f"VIPs removed: {', '.join(str(v) for v, _ in added)}")
+        self._unblock(name)
+
+    # --- no_accept: keepalived's firewall drop rule -------------------------------------
+
+    def _block(self, inst: VrrpInstance, dev_default: str) -> None:
+        """Before the VIPs go up, as keepalived: nothing may reach them between the two steps."""
+        first = inst.name not in self.firewall.blocked
+        try:
+            self.firewall.block(inst.name, [(vip.address, vip.dev or dev_default) for vip in inst.all_vips])
+        except OSError as exc:
+            self._log(LogLine(f"({inst.name}) cannot set firewall drop rule: {exc}; the VIPs will accept traffic "
+                              f"although Accept_Mode is off", level="error"))
+            return
+        if first:
+            self._log(LogLine(f"({inst.name}) setting firewall drop rule"))
+
+    def _unblock(self, name: str) -> None:
+        try:
+            if self.firewall.unblock(name):
+                self._log(LogLine(f"({name}) removing firewall drop rule"))
+        except OSError as exc:
+            self._log(LogLine(f"({name}) cannot remove firewall drop rule: {exc}", level="error"))
 
     def holding(self) -> list[str]:
         """Instances for which we hold VIPs right now."""

@@ -32,7 +32,7 @@ from prometheus_client import start_http_server
 from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from vrrptui.daemon.observations import PacketReceived
+from vrrptui.records import PacketReceived
 from vrrptui.engine.outputs import AdvertAccepted, State, StateChanged
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.protocol.packet import Advert

@@ -83,7 +83,12 @@ def missing_interfaces(config: Config, existing: set[str]) -> list[str]:
         need(inst.interface, *where, f"vrrp_instance {inst.name}: interface")
         need(inst.unicast_src_dev, *where, f"vrrp_instance {inst.name}: unicast_src_ip dev")
         for vip in inst.all_vips:
-            need(vip.dev, vip.file or inst.file, vip.line or inst.line, f"vrrp_instance {inst.name}: virtual_ipaddress {vip} dev")
+            need(
+                vip.dev,
+                vip.file or inst.file,
+                vip.line or inst.line,
+                f"vrrp_instance {inst.name}: virtual_ipaddress {vip} dev",
+            )
         for tracked in inst.track_interfaces:
             need(tracked.name, *where, f"vrrp_instance {inst.name}: track_interface")
     return problems

@@ -8,7 +8,7 @@ re-arms one `loop.call_at(engine.get_timer())` after every engine call.
     exit_code = asyncio.run(runtime.run())       # headless: handle_signals=True
     # or, from a console hosting it in a worker thread:
     threading.Thread(target=runtime.run_forever).start(); runtime.started.wait()
-    runtime.command("demote", "VI_1").result()   # thread-safe, returns a Future
+    runtime.command(Demote("VI_1")).result()   # thread-safe, returns a Future
     runtime.stop()                               # thread-safe: resign, remove VIPs, exit
 
 Lifecycle without loss: VIPs of our instances left on the host by a crashed run are
@@ -34,10 +34,11 @@ from vrrptui.config.model import Config, VrrpInstance
 from vrrptui.daemon.garp import GratuitousSchedule
 from vrrptui.daemon.host import HostChanges, configured_source
 from vrrptui.daemon.notify import NotifyRunner
-from vrrptui.daemon.observations import AdvertSent, Observation, PacketReceived, RuntimeNote, StatusSnapshot
+from vrrptui.records import AdvertSent, Observation, PacketReceived, RuntimeNote, StatusSnapshot
 from vrrptui.daemon.scripts import ScriptRunner
 from vrrptui.daemon.vipguard import VipGuard
 from vrrptui.engine.ah_state import uses_ah
+from vrrptui.engine.commands import Command, CommandError
 from vrrptui.engine.engine import Engine
 from vrrptui.engine.outputs import (
     AddVips,
@@ -66,7 +67,6 @@ Observer = Callable[[tuple[Observation, ...]], None]
 
 SNAPSHOT_PERIOD = 0.1  # seconds between StatusSnapshots to the observer
 RECV_BATCH = 256  # packets read per wake-up before letting timers run
-COMMANDS = ("set_priority", "demote", "failover", "resume")
 
 
 EPOLL_ROUNDING = 0.001  # seconds: epoll_wait takes whole milliseconds, rounded up by asyncio
@@ -146,11 +146,8 @@ class Runtime:
         """Reload (thread-safe): re-parse the config file (or use `config`); True when applied."""
         return self._submit(self._reload(config))
 
-    def command(self, name: str, instance: str, *args: Any) -> concurrent.futures.Future[None]:
-        """Operator command (thread-safe): set_priority PRIO, demote, failover, resume.
-
-        The returned Future raises ValueError for an unknown instance/command or a bad priority.
-        """
+    def command(self, cmd: Command) -> concurrent.futures.Future[None]:
+        """Operator command (thread-safe); the Future raises CommandError when the engine refuses it."""
         future: concurrent.futures.Future[None] = concurrent.futures.Future()
         loop = self._require_loop()
 
@@ -158,7 +155,8 @@ class Runtime:
             if not future.set_running_or_notify_cancel():
                 return
             try:
-                future.set_result(self.command_now(name, instance, *args))
+                self.command_now(cmd)
+                future.set_result(None)
             except Exception as exc:
                 future.set_exception(exc)
 
@@ -190,34 +188,12 @@ class Runtime:
             return ()
         return self.engine.status(self.loop.time())
 
-    def command_now(self, name: str, instance: str, *args: Any) -> None:
-        """Operator command on the loop thread (the control socket calls this)."""
+    def command_now(self, cmd: Command) -> None:
+        """Operator command on the loop thread (the control socket and the worker call this)."""
         engine, loop = self.engine, self.loop
         if engine is None or loop is None:
-            raise ValueError("the engine is not running yet")
-        if instance not in {i.name for i in self.config.instances}:
-            known = ", ".join(i.name for i in self.config.instances)
-            raise ValueError(f"no vrrp_instance {instance!r} here (instances: {known})")
-        now = loop.time()
-        if name == "set_priority":
-            if len(args) != 1:
-                raise ValueError("set_priority needs one priority, 1-254")
-            try:
-                priority = int(args[0])
-            except (TypeError, ValueError):
-                raise ValueError(f"priority {args[0]!r} is not a number: use 1-254") from None
-            if not 1 <= priority <= 254:
-                raise ValueError(f"priority {priority} is out of range: use 1-254 (255 is the address owner's)")
-            outs = engine.set_priority(instance, priority, now)
-        elif name == "demote":
-            outs = engine.demote(instance, now)
-        elif name in ("failover", "force_failover"):
-            outs = engine.force_failover(instance, now)
-        elif name == "resume":
-            outs = engine.resume(instance, now)
-        else:
-            raise ValueError(f"unknown command {name!r}: use one of {', '.join(COMMANDS)}")
-        self._process(outs)  # the engine logs the operator's action in its own words
+            raise CommandError("the engine is not running yet")
+        self._process(engine.command(cmd, loop.time()))  # the engine logs the operator's action
 
     async def run(self) -> int:
         """Start, serve until stop() / SIGTERM / SIGINT, clean up. Returns the exit code."""
@@ -265,6 +241,7 @@ class Runtime:
                                   self._announce_again, self._log)
         host.create_vmacs(self.config.instances)
         host.remove_stale_vips(self.config.instances)
+        host.remove_stale_firewall(self.config.instances)
         self._primary = self._primary_addresses(self.config)
         self._open_sockets(self.config)
         self._open_linkwatch()
@@ -358,7 +335,7 @@ class Runtime:
             if configured is not None:
                 result[inst.name] = configured
         for ifname, instances in self._followers.items():
-            for inst, address in zip(instances, self._interface_primaries(ifname, instances, None)):
+            for inst, address in zip(instances, self._interface_primaries(ifname, instances, None), strict=False):
                 if address is None:
                     address = _unspecified(inst.family)
                     self._log(LogLine(
@@ -583,7 +560,7 @@ class Runtime:
             if not instances:
                 continue
             index = self._linkwatch.index(ifname) if self._linkwatch is not None else None
-            for inst, new in zip(instances, self._interface_primaries(ifname, instances, index)):
+            for inst, new in zip(instances, self._interface_primaries(ifname, instances, index), strict=False):
                 self._follow_primary(inst, ifname, new)
 
     def _follow_primary(self, inst: VrrpInstance, ifname: str, new: IPAddress | None) -> None:
@@ -619,35 +596,35 @@ class Runtime:
         observer = self.observer
         gratuitous_starts: list[VrrpInstance] = []
         for out in outs:
-            kind = type(out)
-            if kind is SendAdvert:
-                self._send_advert(out.instance, out.priority)  # type: ignore[union-attr]
-            elif kind is LogLine:
-                self.log(out)  # type: ignore[arg-type]
-            elif kind is AddVips:
-                inst = self._instances.get(out.instance)  # type: ignore[union-attr]
-                if inst is not None and self.host is not None:
-                    self.host.add_vips(inst)
-            elif kind is RemoveVips:
-                if self.host is not None:
-                    self.host.remove_vips(out.instance)  # type: ignore[union-attr]
-            elif kind is StartGratuitous:
-                inst = self._instances.get(out.instance)  # type: ignore[union-attr]
-                if inst is not None:
-                    gratuitous_starts.append(inst)
-            elif kind is LowerPriorityGratuitous:
-                inst = self._instances.get(out.instance)  # type: ignore[union-attr]
-                if inst is not None and self._garp is not None:
-                    self._garp.lower_priority(inst)
-            elif kind is StopGratuitous:
-                if self._garp is not None:
-                    self._garp.stop(out.instance)  # type: ignore[union-attr]
-            elif kind is RunNotify:
-                self.notify.run(out, self._instances.get(out.instance))  # type: ignore[arg-type, union-attr]
-            elif kind is RunGroupNotify:
-                self.notify.run_group(out)  # type: ignore[arg-type]
-            if observer is not None and kind in (StateChanged, AdvertAccepted, Dropped, LogLine):
-                self._observe(out)  # type: ignore[arg-type]
+            match out:
+                case SendAdvert():
+                    self._send_advert(out.instance, out.priority)
+                case LogLine():
+                    self.log(out)
+                case AddVips():
+                    inst = self._instances.get(out.instance)
+                    if inst is not None and self.host is not None:
+                        self.host.add_vips(inst)
+                case RemoveVips():
+                    if self.host is not None:
+                        self.host.remove_vips(out.instance)
+                case StartGratuitous():
+                    inst = self._instances.get(out.instance)
+                    if inst is not None:
+                        gratuitous_starts.append(inst)
+                case LowerPriorityGratuitous():
+                    inst = self._instances.get(out.instance)
+                    if inst is not None and self._garp is not None:
+                        self._garp.lower_priority(inst)
+                case StopGratuitous():
+                    if self._garp is not None:
+                        self._garp.stop(out.instance)
+                case RunNotify():
+                    self.notify.run(out, self._instances.get(out.instance))
+                case RunGroupNotify():
+                    self.notify.run_group(out)
+            if observer is not None and isinstance(out, StateChanged | AdvertAccepted | Dropped | LogLine):
+                self._observe(out)
         # after the batch: the engine's "setting VIPs." / "Sending/queueing" lines come first, as in keepalived
         for inst in gratuitous_starts:
             if self._garp is not None and self.engine is not None:
@@ -761,8 +738,8 @@ class Runtime:
             except PreflightError as exc:
                 for line in str(exc).splitlines():
                     self._log(LogLine(line, level="error"))
-                self._log(LogLine("Reload failed: the configuration above has errors; keeping the running configuration",
-                                  level="error"))
+                self._log(LogLine("Reload failed: the configuration above has errors; "
+                                  "keeping the running configuration", level="error"))
                 return False
             for warning in new_config.warnings:
                 self._log(LogLine(str(warning), level="warning"))
@@ -860,11 +837,13 @@ class Runtime:
         for step in (self._stop_timers, self._close_control):
             await self._step(step)
         await self._step(self._resign)
-        await self._step(lambda: self.host and self.host.remove_all_vips())
+        if self.host is not None:
+            await self._step(self.host.remove_all_vips)
         await self._step(self.scripts.stop)
         await self._step(lambda: self.notify.drain(timeout=3.0))
         await self._step(self._close_sockets)
-        await self._step(lambda: self.host and self.host.delete_vmacs())
+        if self.host is not None:
+            await self._step(self.host.delete_vmacs)
         if self._pending and self.observer is not None:
             self._flush()
         if self.netlink is not None:

@@ -84,7 +84,7 @@ class TrackedScript:
             return self._result(False, None)
         try:
             status = await asyncio.wait_for(proc.wait(), self.timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             _kill_group(proc.pid)
             await proc.wait()
             return self._result(False, None, timed_out=True)
@@ -164,7 +164,7 @@ class ScriptRunner:
                 new[name] = old
             else:
                 await old.stop()
-        for name, tracked in new.items():
+        for tracked in new.values():
             if tracked._task is None:
                 tracked.start()
         self.scripts = new

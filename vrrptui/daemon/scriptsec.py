@@ -128,7 +128,8 @@ class ScriptRefused(Exception):
         return f"Disabling {what} {name} since not found/accessible"
 
 
-def prepare(text: str, user: str | None, group: str | None, global_defs: GlobalDefs) -> tuple[ScriptCommand, list[LogLine]]:
+def prepare(text: str, user: str | None, group: str | None, global_defs: GlobalDefs) -> tuple[ScriptCommand,
+                                                                                              list[LogLine]]:
     """Resolve and check a script; raise ScriptRefused (already worded for the log) if it must not run."""
     argv = split_command(text)
     if not argv:
@@ -142,7 +143,9 @@ def prepare(text: str, user: str | None, group: str | None, global_defs: GlobalD
         found = shutil.which(program)
         if found is None:
             raise ScriptRefused(f"Cannot find script {program} in path")
-        logs.append(LogLine(f"WARNING - script `{program}` resolved by path search to `{found}`. Please specify full path."))
+        logs.append(
+            LogLine(f"WARNING - script `{program}` resolved by path search to `{found}`. Please specify full path.")
+        )
         program = found
     try:
         st = os.stat(program)

@@ -6,7 +6,7 @@ its sockets. It runs the same Runtime as headless, with its signal handling (SIG
 resign and exit), and talks to the console over one stream socket (FD), in frames:
 
     console -> worker   ("start", config, runtime_factory)   first frame, once
-                        ("command", id, name, instance, args)
+                        ("command", id, command)             a vrrptui.engine.commands.Command
                         ("stop",)
     worker -> console   ("started", error | None)            once the engine runs, or failed to
                         ("batch", observations, dropped_batches, dropped_items)
@@ -39,7 +39,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from vrrptui.daemon.observations import RuntimeNote, StatusSnapshot
+from vrrptui.records import RuntimeNote, StatusSnapshot
 from vrrptui.engine.outputs import LogLine, StateChanged
 
 FLUSH_PERIOD = 0.03  # seconds between observation batches to the console
@@ -303,9 +303,9 @@ class Worker:
     def _handle(self, message: tuple[Any, ...]) -> None:
         kind = message[0]
         if kind == "command":
-            _, ident, name, instance, args = message
+            _, ident, command = message
             try:
-                self.runtime.command_now(name, instance, *args)
+                self.runtime.command_now(command)
             except Exception as exc:
                 self.outbox.send(("reply", ident, portable(exc)))  # type: ignore[union-attr]
             else:

@@ -12,11 +12,11 @@ CONTRACT (the runtime and console are written against it):
     outs = engine.receive_packet(ifname, src, dst, ttl, payload, now)  # bytes after the IP header
     outs = engine.handle_timer(now)            # call when now >= get_timer()
     t    = engine.get_timer()                  # next deadline or None
-    outs = engine.set_priority(name, prio, now)  # operator: 1..254, held until resume
-    outs = engine.demote(name, now)            # priority-0 advert, VIPs removed, hold BACKUP
-    outs = engine.force_failover(name, now)    # master: go silent (no prio 0), VIPs removed, hold;
-                                               # backup: take over now
-    outs = engine.resume(name, now)            # configured priority, normal behaviour
+    outs = engine.command(cmd, now)            # operator (vrrptui.engine.commands): SetPriority 1..254
+                                               # held until Resume; Demote: priority-0 advert, VIPs
+                                               # removed, hold BACKUP; Failover: master goes silent
+                                               # (no prio 0), backup takes over now; Resume: configured
+                                               # priority. Raises CommandError, checked here only.
     outs = engine.interface_state(ifname, up, now)   # netlink link up/down
     outs = engine.set_primary_address(name, address, now)  # the interface's primary address changed
     outs = engine.script_state(script_name, ok, now, exit_status=1, timed_out=False)
@@ -43,10 +43,11 @@ from collections.abc import Callable, Iterable, Mapping
 
 from vrrptui.config.model import Config, VrrpInstance, VrrpScript
 from vrrptui.engine.ah_state import AhState, uses_ah
+from vrrptui.engine.commands import Command, CommandError, Demote, Failover, Resume, SetPriority
 from vrrptui.engine.machine import VrrpMachine
 from vrrptui.engine.outputs import Dropped, LogLine, Output, Reason, RunGroupNotify, State, StateChanged
 from vrrptui.engine.status import InstanceStatus
-from vrrptui.engine.tracking import script_outcome
+from vrrptui.engine.tracking import PRIORITY_MAX_BACKUP, PRIORITY_MIN, script_outcome
 from vrrptui.protocol import ah
 from vrrptui.protocol.packet import AdvertCache, Drop, DropReason, IPAddress, decode
 
@@ -276,21 +277,29 @@ class Engine:
 
     # --- operator ------------------------------------------------------------------
 
-    def set_priority(self, name: str, priority: int, now: float) -> list[Output]:
+    def command(self, cmd: Command, now: float) -> list[Output]:
+        """Carry out an operator command; CommandError (a ValueError) says why one is refused."""
+        machine = self._machines.get(cmd.instance)
+        if machine is None:
+            known = ", ".join(self._machines) or "none"
+            raise CommandError(f"no vrrp_instance {cmd.instance!r} here (instances: {known})")
+        match cmd:
+            case SetPriority(priority=priority):
+                if isinstance(priority, bool) or not isinstance(priority, int):
+                    raise CommandError(f"priority {priority!r} is not a whole number: use 1-254")
+                if not PRIORITY_MIN <= priority <= PRIORITY_MAX_BACKUP:
+                    raise CommandError(f"priority {priority} is out of range: use 1-254 (255 is the address owner's)")
+                outs = machine.set_priority(priority, now)
+            case Demote():
+                outs = machine.demote(now)
+            case Failover():
+                outs = machine.failover(now)
+            case Resume():
+                outs = machine.resume(now)
+            case _:
+                raise CommandError(f"unknown command {cmd!r}: use SetPriority, Demote, Failover or Resume")
         self._rescan = True
-        return self._coordinate(self.machine(name).set_priority(priority, now), now)
-
-    def demote(self, name: str, now: float) -> list[Output]:
-        self._rescan = True
-        return self._coordinate(self.machine(name).demote(now), now)
-
-    def force_failover(self, name: str, now: float) -> list[Output]:
-        self._rescan = True
-        return self._coordinate(self.machine(name).force_failover(now), now)
-
-    def resume(self, name: str, now: float) -> list[Output]:
-        self._rescan = True
-        return self._coordinate(self.machine(name).resume(now), now)
+        return self._coordinate(outs, now)
 
     # --- lifecycle -----------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from vrrptui.config.model import VrrpInstance, VrrpScript
+from vrrptui.engine.commands import CommandError
 from vrrptui.engine.checks import address_list_mismatch, check_advert, expected_auth
 from vrrptui.engine.outputs import (
     AddVips,
@@ -34,7 +35,7 @@ from vrrptui.engine.outputs import (
     StopGratuitous,
 )
 from vrrptui.engine.status import InstanceStatus
-from vrrptui.engine.tracking import PRIORITY_MAX_BACKUP, PRIORITY_MIN, PRIORITY_OWNER, Tracking
+from vrrptui.engine.tracking import PRIORITY_OWNER, Tracking
 from vrrptui.protocol import timers
 from vrrptui.protocol.packet import Advert, ChecksumForm, DropReason, IPAddress
 
@@ -281,11 +282,7 @@ class VrrpMachine:
     # --- operator ----------------------------------------------------------------
 
     def set_priority(self, priority: int, now: float) -> list[Output]:
-        if not PRIORITY_MIN <= priority <= PRIORITY_MAX_BACKUP:
-            raise ValueError(
-                f"{self.name}: priority {priority} is outside 1..254 "
-                "(255 is the address owner, set in the config; 0 is used by demote)"
-            )
+        """Operator priority (1..254, checked by Engine.command), held until resume()."""
         self._operator_priority = priority
         self.held = HOLD_PRIORITY if self.held is None else self.held
         self._log(f"operator set priority {priority}")
@@ -302,7 +299,7 @@ class VrrpMachine:
             self._deadline = None
         return self._flush()
 
-    def force_failover(self, now: float) -> list[Output]:
+    def failover(self, now: float) -> list[Output]:
         """MASTER: go silent as if dead (no priority 0), VIPs removed, hold BACKUP. BACKUP: take over now."""
         if self.state is State.MASTER:
             self.held = HOLD_FAILED
@@ -315,7 +312,7 @@ class VrrpMachine:
             self._deadline = None
             self._transition(State.MASTER, Reason.OPERATOR, now, "forced takeover")
         else:
-            raise ValueError(
+            raise CommandError(
                 f"{self.name} is {self.state.value} ({', '.join(self._fault_reasons()) or 'not running'}): "
                 "only a MASTER or BACKUP instance can fail over; clear the fault first"
             )

@@ -152,7 +152,7 @@ class Counters:
     checksum_message: int = 0
     drops: dict[str, int] = field(default_factory=lambda: {r.value: 0 for r in DropReason})
 
-    def copy(self) -> "Counters":
+    def copy(self) -> Counters:
         c = Counters(**{k: getattr(self, k) for k in self.__slots__ if k != "drops"})
         c.drops = dict(self.drops)
         return c

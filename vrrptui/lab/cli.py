@@ -122,7 +122,7 @@ def up(peer: str, config_dir: Path, run_dir: Path) -> int:
         if daemon.poll() is not None:
             print(f"lab: {peer} on dent3 exited with {daemon.returncode}:\n{lab.log(daemon)[-2000:]}", file=sys.stderr)
             raise LabError(f"{peer} did not start on dent3")
-        state = {
+        state: dict[str, Any] = {
             "peer": peer,
             "config": str(conf),
             "namespaces": lab.namespaces,
@@ -152,7 +152,7 @@ def down(run_dir: Path, quiet: bool = False) -> int:
         destroy_namespace(ns)
     # Processes the lab started are in its namespaces; a recorded pid that still lives elsewhere
     # (a namespace deleted by hand) is stopped only if it is still the program we started.
-    for name, pid in (state.get("pids") or {}).items():
+    for _name, pid in (state.get("pids") or {}).items():
         if _is_lab_process(pid):
             try:
                 os.kill(pid, signal.SIGTERM)
@@ -178,7 +178,7 @@ def _is_lab_process(pid: int) -> bool:
     return any(word in text for word in (b"keepalived", b"vrrptui", b"ping", b"stdbuf"))
 
 
-def _state(run_dir: Path) -> dict[str, object]:
+def _state(run_dir: Path) -> dict[str, Any]:
     try:
         return dict(json.loads((run_dir / STATE_FILE).read_text()))
     except (OSError, ValueError):

@@ -20,6 +20,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from functools import partial
 import tempfile
 import threading
 import time
@@ -176,7 +177,8 @@ class Capture:
 
     def __init__(self, lab: Lab, node: str, iface: str, bpf: str, path: Path, snaplen: int = 262144):
         self.lab, self.node, self.iface, self.bpf, self.path = lab, node, iface, bpf, path
-        argv = ["tcpdump", "-n", "-U", "--immediate-mode", "-B", "16384", "-Z", "root", "-s", str(snaplen), "-i", iface, "-w", str(path)]
+        argv = ["tcpdump", "-n", "-U", "--immediate-mode", "-B", "16384", "-Z", "root", "-s", str(snaplen), "-i",
+                iface, "-w", str(path)]
         if bpf:
             argv.append(bpf)
         self._stderr_path = path.with_suffix(".stderr")
@@ -271,7 +273,7 @@ class Pinger:
         Only gaps closed by a reply count: wait for replies to resume before asking.
         """
         times = [t for t in self.reply_times() if (start is None or t >= start) and (end is None or t <= end)]
-        return max((b - a for a, b in zip(times, times[1:])), default=0.0)
+        return max((b - a for a, b in zip(times, times[1:], strict=False)), default=0.0)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -438,7 +440,8 @@ class Lab:
         for n in self.nodes:
             # accept_dad=0: addresses are usable at once instead of after ~1 s of DAD.
             self._sysctl(n, {"net.ipv6.conf.all.accept_dad": "0", "net.ipv6.conf.default.accept_dad": "0"})
-        batch = ["link set lo up", f"link add {self.bridge_name} type bridge stp_state 0 forward_delay 0 mcast_snooping 0"]
+        batch = ["link set lo up",
+                 f"link add {self.bridge_name} type bridge stp_state 0 forward_delay 0 mcast_snooping 0"]
         for n in self.nodes:
             node = self._nodes[n]
             batch += [
@@ -458,7 +461,7 @@ class Lab:
                 f"link set {ifname} up",
             ])
         for n in self.nodes:
-            if not wait_for(lambda n=n: self.link_local(n), timeout=5):
+            if not wait_for(partial(self.link_local, n), timeout=5):
                 raise LabError(f"{self.ns(n)}: no IPv6 link-local address on {self.iface(n)} after 5 s")
 
     def down(self) -> None:
@@ -552,7 +555,8 @@ class Lab:
 
     # -- running things --
 
-    def exec(self, node: str, argv: Sequence[str], *, check: bool = False, **kw: Any) -> subprocess.CompletedProcess[str]:
+    def exec(self, node: str, argv: Sequence[str], *, check: bool = False,
+             **kw: Any) -> subprocess.CompletedProcess[str]:
         """Run ARGV in NODE's namespace and wait (text, output captured unless overridden)."""
         kw.setdefault("text", True)
         if "stdout" not in kw and "stderr" not in kw:

@@ -48,10 +48,9 @@ def peer_action(action: str, lab: Lab, state: dict[str, Any]) -> str:
     """Do ACTION on dent3's daemon; returns what happened (one line), raises LabError when it cannot."""
     peer = str(state.get("peer", "vrrptui"))
     pids = dict(state.get("pids") or {})
-    pid = pids.get(NODE)
-    running = _running(pid)
+    pid: int | None = pids.get(NODE)
     if action == "start":
-        if running:
+        if pid is not None and _running(pid):
             raise LabError(f"{peer} already runs on {NODE} (pid {pid})" + (
                 "; it is frozen: `vrrptui lab peer thaw`" if _frozen(pid) else ""))
         conf = Path(str(state.get("config", "")))
@@ -67,9 +66,8 @@ def peer_action(action: str, lab: Lab, state: dict[str, Any]) -> str:
         state["pids"] = pids
         state.setdefault("logs", {})[NODE] = str(proc.log_path)  # type: ignore[attr-defined]
         return f"{NODE}: {peer} started (pid {proc.pid}) with {conf}"
-    if not running:
+    if pid is None or not _running(pid):
         raise LabError(f"{peer} does not run on {NODE}: `vrrptui lab peer start`")
-    assert pid is not None
     if action == "stop":
         os.killpg(pid, signal.SIGCONT)  # a frozen daemon must run to resign
         os.killpg(pid, signal.SIGTERM)

@@ -125,7 +125,7 @@ class GratuitousSender:
             self._sock.close()
             self._sock = None
 
-    def __enter__(self) -> "GratuitousSender":
+    def __enter__(self) -> GratuitousSender:
         return self
 
     def __exit__(self, *exc: object) -> None:

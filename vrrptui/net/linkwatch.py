@@ -90,7 +90,7 @@ def _ifname(data: bytes, start: int, end: int) -> str | None:
 
 def _ifaddress(family: int, data: bytes, start: int, end: int) -> Address | None:
     """The interface's own address: IFA_LOCAL for IPv4 (IFA_ADDRESS is the peer on point-to-point links)."""
-    size = {socket.AF_INET: 4, socket.AF_INET6: 16}.get(family)
+    size = {int(socket.AF_INET): 4, int(socket.AF_INET6): 16}.get(family)
     if size is None:
         return None
     found: dict[int, bytes] = {}
@@ -209,10 +209,10 @@ class LinkWatcher:
             return
         if kind == RTM_DELLINK:
             self._names.pop(index, None)
-            if self._up.pop(name, None):
+            if self._up.pop(name, False):
                 changes.append((name, False))
             return
-        if old_name is not None and old_name != name and self._up.pop(old_name, None):
+        if old_name is not None and old_name != name and self._up.pop(old_name, False):
             changes.append((old_name, False))  # renamed: the old name is gone
         self._names[index] = name
         if self._last_index.setdefault(name, index) != index:

@@ -193,7 +193,8 @@ class Netlink:
                 continue
             ifname = names.get(msg["index"], str(msg["index"]))
             label = msg.get("IFA_LABEL")
-            result.append((ifname, ipaddress.ip_interface(f"{local}/{msg['prefixlen']}"), None if label in (None, ifname) else label))
+            interface = ipaddress.ip_interface(f"{local}/{msg['prefixlen']}")
+            result.append((ifname, interface, None if label in (None, ifname) else label))
         return result
 
     def has_address(self, address: IPAddress, ifname: str | None = None) -> bool:
@@ -246,7 +247,8 @@ class Netlink:
         ifname = vip.dev or default_dev
         index = self.require_index(ifname)
         interface = vip.interface
-        request: dict[str, Any] = {"index": index, "address": str(interface.ip), "prefixlen": interface.network.prefixlen}
+        request: dict[str, Any] = {"index": index, "address": str(interface.ip),
+                                   "prefixlen": interface.network.prefixlen}
         if interface.version == 4:
             if vip.label:
                 request["label"] = vip.label

@@ -76,6 +76,8 @@ def parse_frame(frame: bytes, ts: float = 0.0, outgoing: bool = False) -> Captur
         ethertype = int.from_bytes(frame[16:18], "big")
         ip_start += 4
     ip = frame[ip_start:]
+    src: ipaddress.IPv4Address | ipaddress.IPv6Address
+    dst: ipaddress.IPv4Address | ipaddress.IPv6Address
     if ethertype == ETH_P_IP:
         if len(ip) < 20 or ip[0] >> 4 != 4 or ip[9] != VRRP_PROTO:
             return None
@@ -94,7 +96,9 @@ def parse_frame(frame: bytes, ts: float = 0.0, outgoing: bool = False) -> Captur
         ttl, payload = ip[7], ip[40:end]
     else:
         return None
-    return Captured(ts, bytes(frame), _mac(frame[6:12]), _mac(frame[0:6]), family, src, dst, ttl, bytes(payload), outgoing)
+    return Captured(
+        ts, bytes(frame), _mac(frame[6:12]), _mac(frame[0:6]), family, src, dst, ttl, bytes(payload), outgoing
+    )
 
 
 class VrrpSniffer:

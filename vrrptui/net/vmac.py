@@ -160,7 +160,7 @@ def delete_vmac(name: str, *, netlink: Netlink | None = None) -> bool:
             raise OSError(f"refusing to delete {name!r}: it is not a macvlan (VMAC) interface")
         base_index = link.get("IFLA_LINK")
         base_name = next(
-            (l.get("IFLA_IFNAME") for l in nl.request("get_links") if l["index"] == base_index), None
+            (link.get("IFLA_IFNAME") for link in nl.request("get_links") if link["index"] == base_index), None
         )
         nl.request("link", "del", index=link["index"])
         if base_name is not None:

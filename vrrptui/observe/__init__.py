@@ -2,18 +2,19 @@
 
 Models here are fed observations and `now` (seconds, monotonic) and never read a
 clock, open a socket or import textual: the console renders them, tests drive them
-with a fake clock. The only I/O lives in `prober` (ARP/NS on raw sockets, netlink
-presence) and `host` (psutil), each behind a small interface.
+with a fake clock. Their I/O lives below or beside them: the VIP prober in vrrptui.net.prober, host
+statistics in vrrptui.daemon.hoststats, the drills file in vrrptui.daemon.drillfile.
 """
 
-from vrrptui.observe.heard import Heard, RouterKey
+from vrrptui.records import Heard, RouterKey
 from vrrptui.observe.peers import Mismatch, Peer, PeerTable
 from vrrptui.observe.timeline import Timeline
-from vrrptui.observe.drills import Drill, DrillTracker, append_drill, read_drills
+from vrrptui.observe.drills import DrillStore, DrillTracker
+from vrrptui.records import Drill
 from vrrptui.observe.vips import VipPresence, VipView
 
 __all__ = [
     "Heard", "RouterKey", "Mismatch", "Peer", "PeerTable", "Timeline",
-    "Drill", "DrillTracker", "append_drill", "read_drills",
+    "Drill", "DrillStore", "DrillTracker",
     "VipPresence", "VipView",
 ]

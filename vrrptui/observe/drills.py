@@ -12,13 +12,13 @@ interval once half an interval late (`timeline.owed_adverts`).
 
 from __future__ import annotations
 
-import json
-import os
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Protocol
 
-from vrrptui.observe.heard import Heard, RouterKey, address_text
+from vrrptui.observe.addresses import address_text
+from vrrptui.records import Drill, Heard, RouterKey
 from vrrptui.observe.timeline import owed_adverts
 from vrrptui.protocol.packet import Advert
 
@@ -26,33 +26,15 @@ DEMOTE, FAILOVER = "demote", "failover"
 MIN_TIMEOUT = 10.0  # seconds; a drill also gets 10 master-down intervals
 
 
-@dataclass(frozen=True, slots=True)
-class Drill:
-    """One drill. Times are monotonic seconds (`started` is wall clock, ISO 8601)."""
-
-    action: str  # demote | failover
-    instance: str
-    interface: str
-    vrid: int
-    family: int
-    started: str
-    acted_at: float
-    old_master: str | None
-    new_master: str | None = None
-    new_master_first_advert_at: float | None = None
-    vip_answered_at: float | None = None
-    vip_answered_by: str | None = None  # MAC
-    adverts_missed: int | None = None
-    takeover_ms: float | None = None  # acted -> new master's first advert
-    vip_ms: float | None = None  # acted -> VIP answered from the new owner
-    result: str = "running"  # running | ok | incomplete
+class DrillStore(Protocol):
+    """Where finished drills are kept (vrrptui.daemon.drillfile.DrillFile: a JSON Lines file)."""
 
     @property
-    def key(self) -> RouterKey:
-        return RouterKey(self.interface, self.vrid, self.family)
+    def path(self) -> Path: ...
 
-    def to_json(self) -> dict:
-        return asdict(self)
+    def read(self) -> list[Drill]: ...
+
+    def append(self, drill: Drill) -> None: ...
 
 
 @dataclass(slots=True)
@@ -189,26 +171,3 @@ class DrillTracker:
                 keep.append(a)
         self._active = keep
         return done
-
-
-def append_drill(path: str | os.PathLike, drill: Drill) -> None:
-    """Append to `path` (created 0600 with its directory), never through a symlink."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(p, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    with os.fdopen(fd, "a", encoding="utf-8") as f:
-        f.write(json.dumps(drill.to_json(), sort_keys=True) + "\n")
-
-
-def read_drills(path: str | os.PathLike) -> list[Drill]:
-    """The drills recorded so far; lines that are not drills (hand edits, truncation) are skipped."""
-    p = Path(path)
-    if not p.exists():
-        return []
-    out = []
-    for line in p.read_text(encoding="utf-8").splitlines():
-        try:
-            out.append(Drill(**json.loads(line)))
-        except (ValueError, TypeError):
-            continue
-    return out

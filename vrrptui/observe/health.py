@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from collections.abc import Iterable, Sequence
 
 from vrrptui.engine.status import InstanceStatus
-from vrrptui.observe.heard import RouterKey
+from vrrptui.records import RouterKey
 from vrrptui.protocol.timers import master_down_interval
 
 MISSED_AFTER = 1.5  # advert intervals of silence before a master counts as late (timeline's `x`)

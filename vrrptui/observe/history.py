@@ -29,9 +29,10 @@ from collections.abc import Callable, Iterable
 
 from vrrptui.engine.outputs import StateChanged
 from vrrptui.engine.status import InstanceStatus
-from vrrptui.observe.drills import Drill
+from vrrptui.records import Drill
 from vrrptui.observe.health import AlarmChange
-from vrrptui.observe.heard import Heard, RouterKey, address_order, address_text
+from vrrptui.observe.addresses import address_order, address_text
+from vrrptui.records import Heard, RouterKey
 from vrrptui.observe.timeline import owed_adverts
 from vrrptui.protocol.packet import Advert
 
@@ -98,7 +99,7 @@ class _Master:
 
 
 class History:
-    def __init__(self, wall: Callable[[float], float], max_events: int = MAX_EVENTS) -> None:
+    def __init__(self, wall: Callable[[float], float], max_events: int | None = MAX_EVENTS) -> None:
         self.wall = wall  # engine / capture clock -> epoch seconds
         self.events: deque[HistoryEvent] = deque(maxlen=max_events)
         self.pending: list[HistoryEvent] = []  # not yet written to the file
@@ -149,7 +150,7 @@ class History:
         if advert.priority == 0 or current_master != src:
             return
         if m is not None:
-            self._missed(key, m, h.at if m.resigned_at is None else min(h.at, m.resigned_at))
+            missed = self._missed(key, m, h.at if m.resigned_at is None else min(h.at, m.resigned_at))
             if m.resigned_at is not None:
                 how, start = "after its priority-0 advert", m.resigned_at
             elif (advert.priority, address_order(src)) > (m.priority, address_order(m.src)) and \
@@ -157,17 +158,19 @@ class History:
                 how, start = "preempted", m.last
             else:
                 how, start = "took over after silence", m.last
-            ms = round((h.at - start) * 1000, 1)
+            ms = round((h.at - start) * 1000, 3)
             self.add(h.at, "master", scope, f"master {m.src} -> {src} ({how}, takeover {ms:.0f} ms)",
-                     old=m.src, new=src, how=how, takeover_ms=ms)
+                     old=m.src, new=src, how=how, takeover_ms=ms, missed=missed, vrid=key.vrid, family=key.family,
+                     old_last_advert=round(self.wall(start), 6))
         self._masters[key] = _Master(src, advert.priority, h.at, advert.max_advert_int)
 
-    def _missed(self, key: RouterKey, m: _Master, until: float) -> None:
+    def _missed(self, key: RouterKey, m: _Master, until: float) -> int:
         owed = owed_adverts(m.last, until, m.interval)
         if owed:
             self.add(until, "missed", str(key), f"{m.src} missed {len(owed)} advert{'s' * (len(owed) > 1)} "
                      f"({(until - m.last) * 1000:.0f} ms without one)", src=m.src, missed=len(owed),
                      silent_ms=round((until - m.last) * 1000, 1))
+        return len(owed)
 
     # --- the engine and the operator -------------------------------------------------
 

@@ -19,7 +19,8 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from vrrptui.config.model import Config, VrrpInstance
-from vrrptui.observe.heard import MAX_SOURCES, Heard, RouterKey, address_order, address_text
+from vrrptui.observe.addresses import MAX_SOURCES, address_order, address_text
+from vrrptui.records import Heard, RouterKey
 from vrrptui.protocol.packet import AUTH_NONE, AUTH_PASS, Advert, ChecksumForm, Drop, DropReason
 from vrrptui.protocol.timers import master_down_interval
 
@@ -161,7 +162,8 @@ class PeerTable:
         s = sources.get(src)
         if s is None:
             if len(sources) >= MAX_SOURCES:
-                quietest = min((o for o in sources.values() if o.src != self._current.get(key)), key=lambda o: o.last_seen)
+                quietest = min((o for o in sources.values() if o.src != self._current.get(key)),
+                               key=lambda o: o.last_seen)
                 del sources[quietest.src]
             s = sources[src] = _Source(src, first_seen=h.at)
         s.last_seen = max(s.last_seen, h.at)
@@ -273,7 +275,8 @@ class PeerTable:
         sources = [s for s in self._sources.get(key, {}).values() if s.last_advert is not None]
         flagged: set[str] = set()
         for i, a in enumerate(sources):
-            for b in sources[i + 1:]:
+            for b in sources[i + 1 :]:
+                assert a.last_advert is not None and b.last_advert is not None
                 window = max(_down_interval(a.last_advert), _down_interval(b.last_advert))
                 ta = [t for t, p in a.recent if p > 0 and t >= now - window]
                 tb = [t for t, p in b.recent if p > 0 and t >= now - window]
@@ -307,11 +310,12 @@ class PeerTable:
 
     def _peer_reference(self, key: RouterKey, s: _Source) -> Reference | None:
         """Without a config: compare with the highest-priority other router of the VRID."""
-        others = [o for o in self._sources[key].values() if o is not s and o.last_advert is not None]
+        others = [(o.last_advert, o.last_seen) for o in self._sources[key].values()
+                  if o is not s and o.last_advert is not None]
         if not others:
             return None
-        best = max(others, key=lambda o: (o.last_advert.priority, o.last_seen))
-        return Reference.from_advert(best.last_advert)
+        best, _ = max(others, key=lambda pair: (pair[0].priority, pair[1]))
+        return Reference.from_advert(best)
 
     def _row(self, key: RouterKey, s: _Source, ref: Reference | None, now: float, split: bool, master: bool) -> Peer:
         a = s.last_advert

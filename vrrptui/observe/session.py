@@ -12,23 +12,22 @@ import ipaddress
 import struct
 from collections import deque
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Iterable
+from collections.abc import Iterable
 
 from vrrptui.config.model import Config
-from vrrptui.daemon.observations import AdvertSent, PacketReceived, RuntimeNote, StatusSnapshot
+from vrrptui.records import AdvertSent, PacketReceived, RuntimeNote, StatusSnapshot
 from vrrptui.engine.outputs import Dropped, LogLine, State, StateChanged
 from vrrptui.engine.status import InstanceStatus
-from vrrptui.observe.drills import Drill, DrillTracker, append_drill, read_drills
+from vrrptui.observe.addresses import address_text, normal_address
+from vrrptui.observe.drills import DrillStore, DrillTracker
 from vrrptui.observe.health import Alarms, AlarmChange, RouterSeen, Verdict, assess
-from vrrptui.observe.heard import Heard, RouterKey, address_text, normal_address
 from vrrptui.observe.history import History
+from vrrptui.records import Drill, Heard, RouterKey
 from vrrptui.observe.peers import PeerTable
-from vrrptui.observe.prober import Claim, LocalPresence, ProbeEvent, ProbeSent
+from vrrptui.records import Claim, LocalPresence, ProbeEvent, ProbeSent
 from vrrptui.observe.timeline import Timeline
 from vrrptui.observe.vips import VipPresence
-from vrrptui.protocol.packet import VRRP_PROTO, Advert, Drop, decode
-from vrrptui.protocol.pcap import LINKTYPE_RAW, write_pcap
+from vrrptui.protocol.packet import VRRP_PROTO, Advert, decode
 from vrrptui.protocol.tcpdump import format_compact, format_packet
 
 # Every per-packet store is a ring; at 2,550 adverts/s (255 VRIDs at VRRPv3 0.1 s) they fill, then stay flat.
@@ -58,7 +57,8 @@ class LogEntry:
                     line += f", (ttl {r.ttl})"
                 return [line + (" [sent]" if r.outgoing else "")]
             lines = format_packet(r.payload, r.src, r.dst, ts=self.wall, ttl=r.ttl, verbose=False)
-            return lines + [f"    ^ not used: {r.result.reason.value}" + (f" ({r.result.detail})" if r.result.detail else "")]
+            detail = f" ({r.result.detail})" if r.result.detail else ""
+            return lines + [f"    ^ not used: {r.result.reason.value}{detail}"]
         if isinstance(r, StateChanged):
             detail = f" ({r.detail})" if r.detail else ""
             return [f"--- ({r.instance}) {r.old.value} -> {r.new.value}: {r.reason.value}{detail}"]
@@ -109,15 +109,15 @@ def raw_ip_packet(h: Heard) -> bytes:
 
 
 class Session:
-    def __init__(self, config: Config | None = None, *, drills_path: str | Path | None = None,
+    def __init__(self, config: Config | None = None, *, drill_store: DrillStore | None = None,
                  max_log: int = MAX_LOG, max_packets: int = MAX_PACKETS, wall_offset: float = 0.0) -> None:
         self.config = config
         self.peers = PeerTable(config)
         self.timeline = Timeline(config)
         self.vips = VipPresence()
         self.drill_tracker = DrillTracker()
-        self.drills_path = Path(drills_path) if drills_path else None
-        self.drills: list[Drill] = read_drills(self.drills_path)[-DRILL_HISTORY:] if self.drills_path else []
+        self.drill_store = drill_store
+        self.drills: list[Drill] = drill_store.read()[-DRILL_HISTORY:] if drill_store is not None else []
         self.drill_errors: list[str] = []
         self.statuses: dict[str, InstanceStatus] = {}
         self.status_at: float | None = None
@@ -298,22 +298,20 @@ class Session:
         for d in done:
             self.drills.append(d)
             self.history.drill(d, now, self.scope(d.instance), None, None)
-            if self.drills_path is not None:
+            if self.drill_store is not None:
                 try:
-                    append_drill(self.drills_path, d)
+                    self.drill_store.append(d)
                 except OSError as e:
-                    self.drill_errors.append(f"cannot append to {self.drills_path}: {e.strerror}")
+                    self.drill_errors.append(f"cannot append to {self.drill_store.path}: {e.strerror}")
         del self.drills[:-DRILL_HISTORY]
         self.peers.expire(now)
         return done
 
     # --- pcap ----------------------------------------------------------------------
 
-    def write_pcap(self, path: str | Path) -> int:
-        """Write the captured packets (IP, no link layer) to `path`; returns how many."""
-        frames = list(self.packets)
-        write_pcap(path, frames, LINKTYPE_RAW)
-        return len(frames)
+    def pcap_frames(self) -> list[tuple[float, bytes]]:
+        """The captured packets (IP, no link layer: LINKTYPE_RAW) with their wall-clock times."""
+        return list(self.packets)
 
     def entries(self, vrid: int | None = None, src: str | None = None, after: int = 0) -> list[LogEntry]:
         """Entries newer than seq `after` (filtered), oldest first; reads only those, from the newest back."""

@@ -14,7 +14,8 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from vrrptui.config.model import Config
-from vrrptui.observe.heard import MAX_SOURCES, Heard, RouterKey, address_order, address_text
+from vrrptui.observe.addresses import MAX_SOURCES, address_order, address_text
+from vrrptui.records import Heard, RouterKey
 from vrrptui.protocol.packet import Advert
 
 SPAN = 60.0  # seconds shown
@@ -164,7 +165,7 @@ class Timeline:
             if resigned:
                 end = min(end, resigned[0])
             times = [t for t, p, _ in r.adverts.get(src, ()) if start <= t < end and p > 0]
-            for a, b in zip(times, times[1:] + [end]):
+            for a, b in zip(times, times[1:] + [end], strict=False):
                 out.extend((due, src) for due in owed_adverts(a, b, r.slot))
         return out
 
@@ -224,7 +225,7 @@ class Timeline:
                 if 0 <= idx - first < n and cells[idx - first] == " ":
                     cells[idx - first] = MISSED
             # Timer drift can leave a slot empty between two on-time adverts: not a miss.
-            for (t0, p0, _), (t1, _, _) in zip(history, history[1:]):
+            for (t0, p0, _), (t1, _, _) in zip(history, history[1:], strict=False):
                 if p0 > 0 and t1 - t0 <= 1.5 * r.slot:
                     for idx in range(self._index(r, t0) + 1, self._index(r, t1)):
                         if 0 <= idx - first < n and cells[idx - first] == " ":
@@ -241,6 +242,7 @@ class Timeline:
 
     @staticmethod
     def _index(r: _Router, t: float) -> int:
+        assert r.origin is not None  # set by the first advert, before any row is drawn
         return math.floor((t - r.origin) / r.slot + 1e-9)
 
 

@@ -1,6 +1,6 @@
 """Who holds each VIP: on a local interface (netlink) and on the wire (ARP / NS answers).
 
-Fed by the prober (`vrrptui.observe.prober`), which asks for every VIP about once a
+Fed by the prober (`vrrptui.net.prober`), which asks for every VIP about once a
 second. Split brain (two routers both think they own the address) shows two ways:
 - two different MACs answer the same probe (seen from a backup or a bystander);
 - the VIP is on a local interface and a MAC that is not ours answers for it (seen
@@ -15,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 REPLY_WINDOW = 0.5  # seconds after a probe in which a reply belongs to it
 ROUNDS_KEPT = 3  # probe rounds that can show split brain

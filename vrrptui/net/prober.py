@@ -16,9 +16,10 @@ import socket
 import struct
 import threading
 import time
-from typing import Callable, NamedTuple
+from collections.abc import Callable
 
 from vrrptui.protocol.packet import internet_checksum, pseudo_header
+from vrrptui.records import Claim, LocalPresence, ProbeEvent, ProbeSent
 
 log = logging.getLogger(__name__)
 
@@ -30,25 +31,6 @@ ICMPV6 = 58
 NS, NA = 135, 136
 
 
-class ProbeSent(NamedTuple):
-    vip: str
-    at: float
-
-
-class Claim(NamedTuple):
-    vip: str
-    mac: str
-    at: float
-    kind: str  # "reply" | "announce"
-
-
-class LocalPresence(NamedTuple):
-    vip: str
-    present: bool
-    at: float
-
-
-ProbeEvent = ProbeSent | Claim | LocalPresence
 
 
 def mac_text(raw: bytes) -> str:

@@ -4,38 +4,12 @@ from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass
 
 import psutil
 
+from vrrptui.records import HostStats, OtherDaemon
+
 VRRP_DAEMONS = ("keepalived", "vrrptui", "vrrpd", "frr-vrrpd")
-
-
-@dataclass(frozen=True, slots=True)
-class OtherDaemon:
-    pid: int
-    name: str
-    cmdline: str
-    same_netns: bool  # shares our network namespace: it can fight us for the VIPs
-
-    def __str__(self) -> str:
-        where = "" if self.same_netns else " (other netns)"
-        return f"{self.name}[{self.pid}]{where}"
-
-
-@dataclass(frozen=True, slots=True)
-class HostStats:
-    hostname: str
-    cpu_percent: float  # of one core
-    rss_bytes: int
-    others: tuple[OtherDaemon, ...]
-
-    @property
-    def warning(self) -> str | None:
-        rivals = [o for o in self.others if o.same_netns]
-        if not rivals:
-            return None
-        return "another VRRP daemon runs here: " + ", ".join(map(str, rivals))
 
 
 def _netns(pid: int | str) -> int | None:
