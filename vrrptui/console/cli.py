@@ -7,7 +7,6 @@ This is where the console is wired to its I/O: the engine's worker process or a 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -101,7 +100,7 @@ def build_console(
         from vrrptui.net.prober import VipProber
 
         prober_factory = VipProber
-    return app_class(session, backend, title=os.path.abspath(args.config),
+    return app_class(session, backend, title=args.config,  # as given: screenshots never show a machine path
                      host=host_factory() if host_factory else None, prober_factory=prober_factory,
                      pcap_dir=args.pcap_dir, keymap=keymap, keys_source=keys_source,
                      assume_yes=args.yes, show_secrets=args.show_secrets, files=HistoryFiles(state, session))
