@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 USAGE = """\
 usage: vrrptui CONF                      console: the VRRP engine with a live view
-       vrrptui --check CONF [--keys FILE]
+       vrrptui --check [--strict] [-i ID] CONF [--keys FILE]
                                          check a keepalived.conf and show what would run (and a keys file)
        vrrptui [-n] [-l] [-D] [-f CONF] [-p PIDFILE] [-r VRRP_PIDFILE] [-i CONFIG_ID] [-t]
                [--metrics ADDR:PORT] ...

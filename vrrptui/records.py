@@ -1,13 +1,17 @@
 """Observation records: what the daemon layer hands the console, defined below both.
 
-What the runtime hands its `observer` (the console): immutable records, in batches.
+One VRRP packet is one `Heard`, built once, from the engine's one decode, where it was
+received (the runtime, or the capture of `vrrptui sniff`) or sent (`outgoing`, with the
+advert the engine encoded), and carried as is to the console's models and advert log.
 
-The observer is called on the runtime's loop thread with a tuple of records: every
-packet received (with its decode result), every advert sent, every engine event
-(StateChanged, AdvertAccepted, Dropped, LogLine from vrrptui.engine.outputs, as they
-are) and a StatusSnapshot about every 100 ms. Times `at` are the engine's clock
-(`loop.time()`, monotonic); `Runtime.wall_time(at)` turns one into epoch seconds.
-The console must not block in the callback: post a message to the UI and return.
+The runtime calls its `observer` on its loop thread with tuples of: Heard, the engine's
+StateChanged and Dropped events (vrrptui.engine.outputs, as they are), RuntimeNote and a
+StatusSnapshot about every 100 ms. The runtime's log lines (LogLine) reach the console by
+the log, not the observer. Times `at` are the engine's clock (`loop.time()`, monotonic);
+StatusSnapshot.wall - at turns one into epoch seconds. The observer must not block: post
+a message to the UI and return.
+
+Also here: the VIP prober's events, the host's statistics and the drills the console runs.
 """
 
 from __future__ import annotations
@@ -15,31 +19,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
-from vrrptui.engine.outputs import Event
+from vrrptui.engine.outputs import Dropped, StateChanged
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.protocol.packet import Advert, Drop, IPAddress
-
-
-@dataclass(frozen=True, slots=True)
-class PacketReceived:
-    at: float
-    ifname: str
-    src: IPAddress
-    dst: IPAddress
-    ttl: int
-    payload: bytes  # the VRRP message (no IP header), for the pcap writer
-    result: Advert | Drop  # vrrptui.protocol.packet.decode() of it
-
-
-@dataclass(frozen=True, slots=True)
-class AdvertSent:
-    at: float
-    instance: str
-    ifname: str
-    src: IPAddress
-    dst: IPAddress
-    priority: int
-    payload: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +38,6 @@ class RuntimeNote:
     at: float
     instance: str | None
     text: str
-
-
-Observation = PacketReceived | AdvertSent | StatusSnapshot | RuntimeNote | Event
 
 
 # --- what the VIP prober (vrrptui.net.prober) reports -------------------------------------
@@ -175,6 +154,9 @@ class Drill:
     takeover_ms: float | None = None  # acted -> new master's first advert
     vip_ms: float | None = None  # acted -> VIP answered from the new owner
     result: str = "running"  # running | ok | incomplete
+    old_last_advert_at: float | None = None  # the old master's last advert with priority > 0
+    theory_ms: float | None = None  # acted -> new master's first advert as the RFC's timers have it
+    client_outage_ms: float | None = None  # the lab client's longest time without a ping reply, beyond its interval
 
     @property
     def key(self) -> RouterKey:
@@ -182,3 +164,6 @@ class Drill:
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+Observation = Heard | StateChanged | Dropped | RuntimeNote | StatusSnapshot

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from vrrptui.daemon.drillfile import DrillFile
 from vrrptui.config.parser import parse_config
 from vrrptui.console.app import VrrpConsole
 from vrrptui.console.backends import NullBackend
-from vrrptui.records import AdvertSent, PacketReceived, StatusSnapshot
+from vrrptui.records import Heard, StatusSnapshot
 from vrrptui.engine.outputs import Counters, Reason
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.records import HostStats, OtherDaemon
@@ -103,27 +104,27 @@ def snapshot(*instances: InstanceStatus, at: float = NOW) -> StatusSnapshot:
 
 
 def advert(src: str = PEER, at: float = NOW, prio: int = 101, vrid: int = 150, pw: str = "1212",
-           interval: float = 1.0, dst: str = ME, ttl: int = 255, vips=(VIP,)) -> PacketReceived:
+           interval: float = 1.0, dst: str = ME, ttl: int = 255, vips=(VIP,)) -> Heard:
     a = Advert.from_fields(2, vrid, prio, interval, vips, auth_pass=pw)
     s, d = ipaddress.ip_address(src), ipaddress.ip_address(dst)
     payload = encode(a, s, d)
     from vrrptui.protocol.packet import decode
 
-    return PacketReceived(at, "eth0", s, d, ttl, payload, decode(payload, s, d))
+    return Heard("eth0", at, s, d, ttl, decode(payload, s, d), payload)
 
 
-def bad_checksum(src: str = ROGUE, at: float = NOW) -> PacketReceived:
+def bad_checksum(src: str = ROGUE, at: float = NOW) -> Heard:
     a = Advert.from_fields(2, 150, 90, 1.0, (VIP,), auth_pass="1212")
     s, d = ipaddress.ip_address(src), ipaddress.ip_address("224.0.0.18")
     payload = encode(a, s, d)
     payload = payload[:6] + b"\x12\x34" + payload[8:]
-    return PacketReceived(at, "eth0", s, d, 255, payload, Drop(DropReason.CHECKSUM, "bad checksum"))
+    return Heard("eth0", at, s, d, 255, Drop(DropReason.CHECKSUM, "bad checksum"), payload)
 
 
-def sent(at: float, prio: int = 100, src: str = "fe80::11", vrid: int = 45) -> AdvertSent:
+def sent(at: float, prio: int = 100, src: str = "fe80::11", vrid: int = 45) -> Heard:
     a = Advert.from_fields(3, vrid, prio, 0.1, ("fd00::45",))
     s, d = ipaddress.ip_address(src), ipaddress.ip_address("ff02::12")
-    return AdvertSent(at, "VI_6", "eth0", s, d, prio, encode(a, s, d))
+    return Heard("eth0", at, s, d, 255, a, encode(a, s, d), outgoing=True)
 
 
 def steady_backup(seconds: int = 20) -> list:
@@ -155,8 +156,6 @@ def make_app(tmp_path: Path, *, engine: bool = True, clock: Clock | None = None,
                        lab_ping_path=tmp_path / "no-ping.log", pcap_dir=tmp_path, keymap=keymap, assume_yes=assume_yes)
 
 
-def heard(p: PacketReceived, mac: str | None = None, outgoing: bool = False):
-    """The sniffer's view of a packet (sniff mode)."""
-    from vrrptui.records import Heard
-
-    return Heard(p.ifname, p.at, p.src, p.dst, p.ttl, p.result, p.payload, mac, outgoing)
+def heard(p: Heard, mac: str | None = None, outgoing: bool = False) -> Heard:
+    """The sniffer's view of a packet (sniff mode): with the sender's MAC."""
+    return dataclasses.replace(p, src_mac=mac, outgoing=outgoing)

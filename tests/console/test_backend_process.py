@@ -25,12 +25,13 @@ from pathlib import Path
 import psutil
 import pytest
 
+from vrrptui.protocol.packet import Advert
 from vrrptui.engine.commands import Demote, SetPriority
 from vrrptui.daemon.drillfile import DrillFile
 from vrrptui.config.parser import parse_config
 from vrrptui.console.app import VrrpConsole
 from vrrptui.console.backends import RuntimeBackend
-from vrrptui.records import AdvertSent, RuntimeNote, StatusSnapshot
+from vrrptui.records import Heard, RuntimeNote, StatusSnapshot
 from vrrptui.daemon.worker import FrameReader, Outbox, frame
 from vrrptui.engine.outputs import LogLine
 from vrrptui.lab.netns import VIP, Lab
@@ -47,9 +48,10 @@ DRIVER = Path(__file__).with_name("pilot_driver.py")
 
 # --- the worker's outbox: drop, never block ---------------------------------------------------
 
-def _sent(i: int) -> AdvertSent:
+def _sent(i: int) -> Heard:
     src, dst = ipaddress.ip_address("192.168.1.11"), ipaddress.ip_address("224.0.0.18")
-    return AdvertSent(float(i), "VI_1", "eth0", src, dst, 100, bytes(40))
+    return Heard("eth0", float(i), src, dst, 255, Advert.from_fields(3, 1, 100, 1.0, ["192.168.1.100"]), bytes(40),
+                 outgoing=True)
 
 
 def _read_all(sock: socket.socket) -> list:
@@ -97,7 +99,7 @@ def test_outbox_drops_observation_batches_when_the_console_does_not_read():
         got_snapshots = [i for i in items if isinstance(i, StatusSnapshot)]
         assert got_snapshots[-1] == snapshots[-1]
         assert [i for i in items if isinstance(i, RuntimeNote)] == notes  # never dropped for packets
-        got_packets = sum(isinstance(i, AdvertSent) for i in items)
+        got_packets = sum(isinstance(i, Heard) for i in items)
         last_batch = [m for m in received if m[0] == "batch"][-1]
         assert last_batch[2:] == (outbox.dropped_batches, outbox.dropped_items)
         assert got_packets + outbox.dropped_items == packets

@@ -35,7 +35,7 @@ def status_line(app) -> str:
 
 
 def newest_text(app) -> str:
-    return app.session.log[-1].text()[-1].split(", ")[-1]
+    return app.session.text(app.session.log[-1])[-1].split(", ")[-1]
 
 
 async def more(app, pilot, at: float, n: int = 5):

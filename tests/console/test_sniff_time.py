@@ -21,7 +21,7 @@ def test_sniffed_adverts_are_logged_and_written_with_the_time_of_day(tmp_path):
     now = time.monotonic()
     packet = dataclasses.replace(h.advert(), at=now)
     app.session.feed([h.heard(packet, h.MAC_PEER)], now)
-    line = app.session.log[-1].text()[0]
+    line = app.session.text(app.session.log[-1])[0]
     assert line.startswith(time.strftime("%H:%M:%S", time.localtime(time.time()))[:5]), line
     frames = app.session.pcap_frames()
     write_pcap(tmp_path / "x.pcap", frames, LINKTYPE_RAW)

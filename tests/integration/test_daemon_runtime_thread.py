@@ -17,7 +17,7 @@ from net_helpers import enter_netns
 
 from vrrptui.engine.commands import Demote, SetPriority
 from vrrptui.config.parser import parse_config
-from vrrptui.records import AdvertSent, PacketReceived, StatusSnapshot
+from vrrptui.records import Heard, StatusSnapshot
 from vrrptui.daemon.runtime import Runtime
 from vrrptui.engine.outputs import LogLine, StateChanged
 from vrrptui.lab.netns import VIP, Lab
@@ -54,6 +54,9 @@ class Host:
     def seen(self, kind: type) -> list[Any]:
         return [o for batch in list(self.batches) for o in batch if isinstance(o, kind)]
 
+    def received(self) -> list[Heard]:
+        return [h for h in self.seen(Heard) if not h.outgoing]
+
     def state(self) -> str | None:
         snaps = self.seen(StatusSnapshot)
         return snaps[-1].instances[0].state if snaps else None
@@ -67,8 +70,8 @@ def test_runtime_in_a_worker_thread_reports_to_its_observer_and_obeys_commands(l
     host = Host(lab.ns("r1"), conf_path, lab.node_dir("r1") / "control.sock")
     try:
         assert host.runtime.started.wait(WAIT) and host.runtime.start_error is None
-        assert lab.wait_for(lambda: host.state() == "BACKUP" and len(host.seen(PacketReceived)) >= 3, WAIT)
-        received = host.seen(PacketReceived)[-1]
+        assert lab.wait_for(lambda: host.state() == "BACKUP" and len(host.received()) >= 3, WAIT)
+        received = host.received()[-1]
         assert isinstance(received.result, Advert) and received.result.priority == 150
         assert (str(received.src), received.ttl, received.ifname) == ("192.168.1.12", 255, "eth0")
         snap = host.seen(StatusSnapshot)[-1]
@@ -79,8 +82,8 @@ def test_runtime_in_a_worker_thread_reports_to_its_observer_and_obeys_commands(l
         host.runtime.command(SetPriority("VI_1", 200)).result(timeout=WAIT)
         assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT), [entry.text for entry in host.lines]
         assert lab.wait_for(lambda: host.state() == "MASTER", WAIT)
-        sent = host.seen(AdvertSent)
-        assert sent and sent[-1].priority == 200
+        sent = [h for h in host.seen(Heard) if h.outgoing]
+        assert sent and isinstance(sent[-1].result, Advert) and sent[-1].result.priority == 200
         changes = [(e.old.value, e.new.value, e.reason.value) for e in host.seen(StateChanged)]
         assert ("BACKUP", "MASTER", "master down timer expired") in changes or \
                ("BACKUP", "MASTER", "preempted") in changes, changes

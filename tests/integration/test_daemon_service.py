@@ -146,3 +146,21 @@ def test_without_dont_fork_it_detaches_and_the_pid_file_names_the_daemon(lab: La
     assert lab.wait_for(lambda: gone(pid), WAIT)
     assert not pidfile.exists()
     assert lab.vip_holders("192.168.1.100") == []
+
+
+def test_a_detached_start_that_fails_says_why_and_leaves_no_pid_file(lab: Lab, tmp_path: Path) -> None:
+    env = {**os.environ, "VRRPTUI_RUNTIME_DIR": str(lab.node_dir("r1") / "run")}
+    first = lab.node_dir("r1") / "first.conf"
+    first.write_text(conf(150))
+    holder = lab.popen("r1", [*vrrptui_command(), "-n", "-G", "-f", str(first), "--metrics", "192.168.1.11:9165"],
+                       env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    assert lab.wait_for(lambda: lab.vip_holders("192.168.1.100") == ["r1"], WAIT)
+    second = lab.node_dir("r1") / "second.conf"
+    second.write_text(conf(150, vrid=52).replace("192.168.1.100", "192.168.1.101"))
+    pidfile = tmp_path / "second.pid"
+    out = lab.exec("r1", [*vrrptui_command(), "-G", "-f", str(second), "-p", str(pidfile), "--metrics",
+                          "192.168.1.11:9165"], env=env, timeout=60)
+    assert out.returncode == 1
+    assert "vrrptui: cannot serve metrics on 192.168.1.11:9165: Address already in use" in out.stderr
+    assert lab.wait_for(lambda: not pidfile.exists(), WAIT)
+    assert holder.poll() is None

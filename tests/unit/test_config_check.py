@@ -66,7 +66,7 @@ def test_missing_file_exits_2_with_a_clear_message(tmp_path, capsys):
 
 def test_usage_error_exits_2(capsys):
     assert cli_main(["--check"]) == 2
-    assert "usage: vrrptui --check CONF" in capsys.readouterr().err
+    assert "usage: vrrptui --check [--strict] [-i|--config-id ID] CONF" in capsys.readouterr().err
 
 
 def test_installed_console_script_checks_a_config():

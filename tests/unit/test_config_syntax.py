@@ -52,8 +52,8 @@ def test_include_glob_relative_to_including_file_and_nested():
 
 
 def test_include_matching_nothing_is_a_warning_with_its_line(tmp_path):
-    path = write(tmp_path,
-                 "! nothing here yet\ninclude conf.d/*.conf\n" + instance_conf("  virtual_ipaddress { 10.0.0.1 }\n"))
+    path = write(tmp_path, "! nothing here yet\ninclude conf.d/*.conf\n"
+                 + instance_conf("  virtual_ipaddress { 10.0.0.1 }\n"))
     (warning,) = parse(path).warnings
     assert str(warning).startswith(f"{path}:2: warning: include 'conf.d/*.conf' matches no file")
 
@@ -93,7 +93,7 @@ def test_comment_markers_inside_quotes_are_kept(tmp_path):
           virtual_ipaddress { 10.0.0.1 }
         """))
     (vi,) = parse(path).instances
-    assert vi.notify_master == "/usr/local/bin/notify.sh master #1 !urgent"
+    assert vi.notify_master.command == "/usr/local/bin/notify.sh master #1 !urgent"
 
 
 def test_quoted_command_with_spaces_and_unquoted_rest_of_line(tmp_path):
@@ -104,7 +104,7 @@ def test_quoted_command_with_spaces_and_unquoted_rest_of_line(tmp_path):
         }
         """ + instance_conf("""\
           notify "/etc/keepalived/notify.sh" ! the notify script
-          notify_backup /etc/keepalived/backup.sh --reason "two words"
+          notify_backup "/etc/keepalived/backup.sh --reason 'two words'" keepalived_script
           track_script {
             chk
           }
@@ -114,8 +114,10 @@ def test_quoted_command_with_spaces_and_unquoted_rest_of_line(tmp_path):
     script = config.script("chk")
     assert (script.script, script.weight, script.weight_reverse) == ("/bin/sh -c 'exit 0'", -20, True)
     (vi,) = config.instances
-    assert vi.notify == "/etc/keepalived/notify.sh"
-    assert vi.notify_backup == "/etc/keepalived/backup.sh --reason two words"
+    assert vi.notify.command == "/etc/keepalived/notify.sh"
+    # keepalived's `SCRIPT [user [group]]`: the quoted script splits again into argv, then the user.
+    assert vi.notify_backup.argv == ("/etc/keepalived/backup.sh", "--reason", "two words")
+    assert (vi.notify_backup.user, vi.notify_backup.group) == ("keepalived_script", None)
 
 
 def test_braces_on_the_same_line_as_values_and_on_the_next_line(tmp_path):
@@ -224,7 +226,7 @@ def test_everything_else_an_instance_can_say(tmp_path):
     assert (vi.use_vmac, vi.vmac_interface, vi.dont_track_primary) == (True, "vrrp51", True)
     assert (vi.garp_master_delay, vi.garp_master_repeat, vi.garp_master_refresh, vi.garp_master_refresh_repeat,
             vi.garp_interval, vi.gna_interval) == (1.0, 3, 60.0, 2, 0.001, 0.002)
-    assert (vi.notify_fault, vi.notify_stop) == ("/bin/fault.sh", "/bin/stop.sh")
+    assert (vi.notify_fault.command, vi.notify_stop.command) == ("/bin/fault.sh", "/bin/stop.sh")
     # Excluded addresses may mix families (keepalived allows it) and are not advertised.
     assert [str(v) for v in vi.virtual_ipaddresses_excluded] == ["10.9.9.9/24", "2001:db8::9/64"]
     assert [str(v) for v in vi.advertised_vips] == ["10.0.0.1/32"]
@@ -247,7 +249,7 @@ def test_sync_group_members_and_notify(tmp_path):
         """)
     config = parse(path)
     (group,) = config.sync_groups
-    assert (group.name, group.members, group.notify_master) == ("VG_1", ("VI_1", "VI_2"), "/bin/vg.sh master")
+    assert (group.name, group.members, group.notify_master.command) == ("VG_1", ("VI_1", "VI_2"), "/bin/vg.sh master")
     assert [i.sync_group for i in config.instances] == ["VG_1", "VG_1"]
 
 

@@ -10,8 +10,8 @@ from prometheus_client import generate_latest
 from prometheus_client.core import CollectorRegistry
 
 from vrrptui.daemon.metrics import RuntimeCollector, Watch, parse_address
-from vrrptui.records import PacketReceived
-from vrrptui.engine.outputs import AdvertAccepted, Counters, Reason, State, StateChanged
+from vrrptui.engine.outputs import Counters, Reason, State, StateChanged
+from vrrptui.records import Heard
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.protocol.packet import Advert
 
@@ -41,26 +41,33 @@ def advert(priority: int) -> Advert:
     return Advert.from_fields(3, 51, priority, 0.1, [ipaddress.ip_address("192.168.1.100")])
 
 
-def heard(at: float, priority: int, src: ipaddress.IPv4Address = PEER) -> PacketReceived:
-    return PacketReceived(at, "eth0", src, ipaddress.ip_address("224.0.0.18"), 255, b"", advert(priority))
+def heard(at: float, priority: int, src: ipaddress.IPv4Address = PEER) -> Heard:
+    return Heard("eth0", at, src, ipaddress.ip_address("224.0.0.18"), 255, advert(priority))
+
+
+KEY = ("eth0", 51, 4)
+
+
+def watch_eth0() -> Watch:
+    return Watch(lambda name: KEY if name == "VI_1" else None)
 
 
 def test_takeover_is_the_old_master_s_last_advert_to_our_becoming_master() -> None:
-    watch = Watch()
-    watch([heard(1.0, 100), AdvertAccepted("VI_1", PEER, advert(100), 1.0), heard(1.1, 100)])
+    watch = watch_eth0()
+    watch([heard(1.0, 100), heard(1.1, 100)])
     watch([StateChanged("VI_1", State.BACKUP, State.MASTER, Reason.TIMEOUT, 1.44)])
     assert watch.takeover["VI_1"] == pytest.approx(0.34)
-    key = watch.key_for(status("MASTER"), "eth0")
+    key = KEY
     assert watch.peers_heard(key, status("MASTER"), 1.2) == 1
     assert watch.peers_heard(key, status("MASTER"), 5.0) == 0  # silent for more than 3 intervals
 
 
 def test_split_brain_needs_the_other_to_keep_advertising_while_we_are_master() -> None:
-    watch = Watch()
-    watch([heard(0.9, 100), AdvertAccepted("VI_1", PEER, advert(100), 0.9),
+    watch = watch_eth0()
+    watch([heard(0.9, 100),
            StateChanged("VI_1", State.BACKUP, State.MASTER, Reason.TIMEOUT, 1.0)])
     master = status("MASTER")
-    key = watch.key_for(master, "eth0")
+    key = KEY
     watch([heard(1.05, 100)])  # one advert after ours: a normal handover answers once
     assert not watch.split_brain(key, master, 1.1)
     watch([heard(1.15, 100), heard(1.25, 100)])
@@ -75,5 +82,5 @@ def test_a_runtime_that_does_not_answer_is_keepalived_up_0() -> None:
         engine = None
 
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(RuntimeCollector(Stopped(), Watch()))
+    registry.register(RuntimeCollector(Stopped(), watch_eth0()))
     assert generate_latest(registry).decode().splitlines()[-1] == "keepalived_up 0.0"

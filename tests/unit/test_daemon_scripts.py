@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from vrrptui.config.model import Config, GlobalDefs, SyncGroup, VrrpInstance, VrrpScript
+from vrrptui.config.model import Config, GlobalDefs, NotifyScript, SyncGroup, VrrpInstance, VrrpScript
 from vrrptui.daemon.notify import NotifyRunner
 from vrrptui.daemon.scripts import ScriptRunner, TrackedScript
 from vrrptui.daemon.scriptsec import prepare
@@ -166,7 +166,8 @@ def test_notify_scripts_get_keepalived_arguments(tmp_path: Path) -> None:
     master = tmp_path / "master.sh"
     master.write_text(f'#!/bin/sh\necho "master $*" >> {record}\n')
     master.chmod(0o755)
-    inst = VrrpInstance("VI_1", "lo", 1, notify=str(notify), notify_master=f"{master} one 'two words'")
+    inst = VrrpInstance("VI_1", "lo", 1, notify=NotifyScript(str(notify)),
+                        notify_master=NotifyScript(f"{master} one 'two words'"))
     config = Config(path="x.conf", global_defs=ROOT_USER, instances=(inst,))
     runner = NotifyRunner(lambda line: None)
     runner.configure(config)
@@ -187,7 +188,8 @@ def test_sync_group_notify_scripts_get_keepalived_group_arguments(tmp_path: Path
     notify = tmp_path / "notify.sh"
     notify.write_text(f'#!/bin/sh\necho "$@" >> {record}\n')
     notify.chmod(0o755)
-    group = SyncGroup("G1", ("VI_1",), notify=str(notify), notify_fault=f"{notify} group-fault")
+    group = SyncGroup("G1", ("VI_1",), notify=NotifyScript(str(notify)),
+                      notify_fault=NotifyScript(f"{notify} group-fault"))
     config = Config(path="x.conf", global_defs=ROOT_USER, instances=(VrrpInstance("VI_1", "lo", 1),),
                     sync_groups=(group,))
     runner = NotifyRunner(lambda line: None)
@@ -206,3 +208,36 @@ def test_sync_group_notify_scripts_get_keepalived_group_arguments(tmp_path: Path
     # keepalived 2.2.7: `notify` gets GROUP name STATE 0; notify_fault only what the config wrote
     assert sorted(record.read_text().splitlines()) == sorted(
         ["GROUP G1 MASTER 0", "GROUP G1 FAULT 0", "group-fault", "GROUP G1 STOP 0"])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run a script as another user")
+def test_notify_script_runs_as_the_user_and_group_of_its_line(tmp_path: Path) -> None:
+    # `notify_master "SCRIPT ARGS" nobody nogroup`, parsed from a real line: keepalived runs it as nobody:nogroup.
+    import tempfile
+
+    from vrrptui.config.parser import parse_config
+
+    shared = Path(tempfile.mkdtemp(prefix="vrrptui-notify-"))
+    try:
+        shared.chmod(0o777)
+        record = shared / "id.txt"
+        script = shared / "notify.sh"
+        script.write_text(f'#!/bin/sh\necho "$(id -u):$(id -g) $*" > {record}\n')
+        script.chmod(0o755)
+        conf = tmp_path / "keepalived.conf"
+        conf.write_text("global_defs {\n  script_user root\n}\nvrrp_instance VI_1 {\n  interface eth0\n"
+                        f"  virtual_router_id 1\n  notify_master \"{script} one 'two words'\" nobody nogroup\n}}\n")
+        config = parse_config(str(conf), check_interfaces=False)
+        runner = NotifyRunner(lambda line: None)
+        runner.configure(config)
+
+        async def drive() -> None:
+            runner.run(RunNotify("VI_1", "MASTER", 100))
+            await runner.drain(timeout=5)
+
+        run(drive())
+        assert record.read_text() == "65534:65534 one two words\n"
+    finally:
+        for path in shared.iterdir():
+            path.unlink()
+        shared.rmdir()

@@ -83,7 +83,7 @@ def test_alarms_go_to_the_history_and_the_advert_log():
     s.tick(WALL + 1.0)
     (alarm,) = [e for e in s.history.events if e.kind == "alarm"]
     assert alarm.text.startswith(f"NO MASTER for 0.9 s: master {A} silent") and alarm.data["code"] == "no master"
-    assert s.log[-1].text() == [f"!!! ALARM eth0 vrid 51 IPv4: {alarm.text}"]
+    assert s.text(s.log[-1]) == [f"!!! ALARM eth0 vrid 51 IPv4: {alarm.text}"]
     s.feed([advert(A, WALL + 1.05, 150)], WALL + 1.05)
     s.tick(WALL + 1.06)
     assert [e.kind for e in s.history.events][-2:] == ["missed", "cleared"]

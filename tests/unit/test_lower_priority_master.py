@@ -39,7 +39,7 @@ def test_instance_values_and_strict_mode(tmp_path):
     inst = parsed(tmp_path, inside="garp_lower_prio_repeat 3\n  garp_lower_prio_delay 2\n  lower_prio_no_advert false"
                                    "\n  notify_master_rx_lower_pri /usr/local/bin/reclaim.sh")
     assert (inst.garp_lower_prio_repeat, inst.garp_lower_prio_delay, inst.lower_prio_no_advert) == (3, 2.0, False)
-    assert inst.notify_master_rx_lower_pri == "/usr/local/bin/reclaim.sh"
+    assert inst.notify_master_rx_lower_pri.command == "/usr/local/bin/reclaim.sh"
     strict = parsed(tmp_path, "global_defs {\n  vrrp_strict\n}")
     assert (strict.garp_lower_prio_repeat, strict.garp_lower_prio_delay, strict.lower_prio_no_advert) == (0, 0.0, True)
     assert strict.higher_prio_send_advert is False

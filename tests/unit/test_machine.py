@@ -19,7 +19,6 @@ from vrrptui.config.model import (
 from vrrptui.engine.machine import LOG_RATE_LIMIT, VrrpMachine
 from vrrptui.engine.outputs import (
     AddVips,
-    AdvertAccepted,
     Dropped,
     LogLine,
     Output,
@@ -78,6 +77,11 @@ def logs(outs: list[Output], detail: bool | None = None) -> list[str]:
 
 def changes(outs: list[Output]) -> list[tuple[State, State, Reason]]:
     return [(o.old, o.new, o.reason) for o in outs if isinstance(o, StateChanged)]
+
+
+def accepted(outs: list[Output]) -> bool:
+    """The advert passed every check (nothing dropped)."""
+    return not any(isinstance(o, Dropped) for o in outs)
 
 
 def sends(outs: list[Output]) -> list[int]:
@@ -240,7 +244,7 @@ def test_backup_resets_down_timer_on_higher_priority_advert():
     for _ in range(10):
         clock.advance(1.0)
         out = clock.receive(advert_for(clock.m, 150))
-        assert isinstance(out[0], AdvertAccepted)
+        assert accepted(out)
     assert clock.m.state is State.BACKUP
     assert clock.m.get_timer() == pytest.approx(10.0 + 3.609375, abs=EXACT)
     assert clock.m.master_address == PEER and clock.m.master_priority == 150
@@ -464,12 +468,14 @@ def test_multicast_advert_with_ttl_other_than_255_is_dropped():
     assert clock.m.get_timer() == pytest.approx(3.609375, abs=EXACT)  # not reset
 
 
-def test_unicast_advert_skips_the_ttl_check():
+def test_unicast_advert_with_ttl_63_is_dropped():
+    # RFC 5798 7.1 (keepalived skips this for unicast): a routed advert is never from our segment
     clock = Clock(machine(instance(unicast_peers=(UnicastPeer(PEER),))))
     clock.start()
     out = clock.receive(advert_for(clock.m, 150), ttl=63, unicast=True)
-    assert not [o for o in out if isinstance(o, Dropped)]
-    assert clock.m.counters.drops["ttl"] == 0
+    assert [o.reason for o in out if isinstance(o, Dropped)] == [DropReason.TTL]
+    assert logs(out) == ["(VI_1) invalid TTL/HL from 192.168.1.12 (unicast). Received 63 and expect 255"]
+    assert clock.m.counters.drops["ttl"] == 1
 
 
 def test_v2_wrong_password_is_dropped():
@@ -480,7 +486,7 @@ def test_v2_wrong_password_is_dropped():
     assert logs(out) == ["(VI_1) received an invalid passwd from 192.168.1.12!"]
     assert clock.m.counters.drops["auth"] == 1
     good = clock.receive(advert_for(clock.m, 150))
-    assert isinstance(good[0], AdvertAccepted)
+    assert accepted(good)
 
 
 def test_v2_auth_type_mismatch_is_dropped():
@@ -504,7 +510,7 @@ def test_v3_interval_mismatch_is_accepted():
     clock = Clock(machine(v3_instance()))
     clock.start()
     out = clock.receive(advert_for(clock.m, 150, max_advert_int=0.2))
-    assert isinstance(out[0], AdvertAccepted)
+    assert accepted(out)
     assert clock.m.counters.drops["interval"] == 0
 
 
@@ -529,14 +535,15 @@ def test_check_unicast_src_drops_adverts_from_unknown_sources():
     out = m.receive(advert_for(m, 150), stranger, 255, True, 0.5)
     assert logs(out) == ["(VI_1) unicast source address 192.168.1.99 not a unicast peer"]
     assert m.counters.drops["unicast_source"] == 1
-    assert isinstance(m.receive(advert_for(m, 150), PEER, 255, True, 0.6)[0], AdvertAccepted)
+    assert accepted(m.receive(advert_for(m, 150), PEER, 255, True, 0.6))
+    assert m.master_address == PEER
 
 
 def test_unicast_source_is_not_checked_without_vrrp_check_unicast_src():
     m = machine(instance(unicast_peers=(UnicastPeer(PEER),)))
     m.start(0.0)
     out = m.receive(advert_for(m, 150), ipaddress.IPv4Address("192.168.1.99"), 255, True, 0.5)
-    assert isinstance(out[0], AdvertAccepted)
+    assert accepted(out)
 
 
 def test_version_mismatch_is_dropped():
@@ -727,7 +734,9 @@ def test_failover_on_backup_takes_over_now():
     clock.receive(advert_for(clock.m, 150))
     out = clock.m.failover(clock.now)
     assert changes(out) == [(State.BACKUP, State.MASTER, Reason.OPERATOR)]
-    assert actions(out)[:2] == [AddVips("VI_1"), SendAdvert("VI_1", 100)]
+    # held at 254 so the live master (150) yields to our first advert
+    assert actions(out)[:2] == [AddVips("VI_1"), SendAdvert("VI_1", 254)]
+    assert clock.m.status(clock.now).held == "forced"
 
 
 def test_failover_in_fault_is_refused_with_the_reason():

@@ -227,9 +227,10 @@ def test_session_entries_after_a_seq_are_the_newer_ones_filtered_oldest_first():
     s = Session(config(), max_log=50)
     for i in range(80):
         s.heard(heard(A if i % 2 else B, float(i), advert()))
-    assert [e.seq for e in s.entries(after=75)] == [76, 77, 78, 79, 80]
-    assert [e.seq for e in s.entries(src=A, after=74)] == [76, 78, 80]
-    assert [e.seq for e in s.entries()] == list(range(31, 81))  # the ring keeps the newest 50
+    assert [seq for seq, _ in s.entries(after=75)] == [76, 77, 78, 79, 80]
+    assert [seq for seq, _ in s.entries(src=A, after=74)] == [76, 78, 80]
+    assert [seq for seq, _ in s.entries()] == list(range(31, 81))  # the ring keeps the newest 50
+    assert [r.at for _, r in s.entries(after=78)] == [78.0, 79.0]
 
 
 # --- Drills ------------------------------------------------------------------------

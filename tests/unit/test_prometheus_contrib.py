@@ -32,6 +32,7 @@ def test_promtool_rule_unit_tests_pass(promtool_ok: str) -> None:
 
 def served() -> set[str]:
     base = status("MASTER")
+    base.counters.drops["auth"] = 1  # drops are served per reason seen
     sample = Sample(now=0.0, statuses=(base,), interfaces={"VI_1": "eth0"}, peers={"VI_1": 1},
                     split={"VI_1": False}, takeover={"VI_1": 0.3}, scripts={"chk": True})
     names = {"keepalived_up"}

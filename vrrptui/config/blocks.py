@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from vrrptui.config.model import Diagnostic
 from vrrptui.config.tokens import Token
 
+MAX_BLOCK_DEPTH = 16  # nested `{ }` levels; real configurations use 4 at most
+
 
 @dataclass(slots=True)
 class Statement:
@@ -39,13 +41,15 @@ class Statement:
 class BlockReader:
     """Recursive reader over the token list; appends brace errors to `diagnostics`."""
 
-    def __init__(self, tokens: list[Token], diagnostics: list[Diagnostic], indents: dict[tuple[str, int], int]):
+    def __init__(self, tokens: list[Token], diagnostics: list[Diagnostic], indents: dict[int, int]):
         self.tokens = tokens
         self.pos = 0
         self.diagnostics = diagnostics
-        self.indents = indents  # (file, line) -> column of the line's first token
+        self.indents = indents  # row -> column of the line's first token
         # `}` tokens indented left of the statement they close: the likely place a `}` went missing.
         self.suspect_openers: list[Statement] = []
+        self.unclosed_reported = False
+        self.depth = 0
 
     def read(self) -> list[Statement]:
         statements = self._read_block(opener=None)
@@ -54,18 +58,41 @@ class BlockReader:
     def _error(self, token: Token, message: str) -> None:
         self.diagnostics.append(Diagnostic(token.file, token.line, "error", message))
 
+    def _warning(self, token: Token, message: str) -> None:
+        self.diagnostics.append(Diagnostic(token.file, token.line, "warning", message))
+
     def _peek(self) -> Token | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
 
     def _read_block(self, opener: Statement | None) -> list[Statement]:
+        if opener is not None and self.depth >= MAX_BLOCK_DEPTH:
+            self._error(opener.keyword, f"blocks nest more than {MAX_BLOCK_DEPTH} deep here (real configurations use "
+                                        f"4 at most): remove the extra '{{'")
+            self._skip_block()
+            return []
+        self.depth += 1
+        try:
+            return self._read_block_body(opener)
+        finally:
+            self.depth -= 1
+
+    def _skip_block(self) -> None:
+        """Past the `}` that closes the block just opened, without recursion."""
+        level = 1
+        while level and (token := self._peek()) is not None:
+            self.pos += 1
+            level += 1 if token.is_brace("{") else -1 if token.is_brace("}") else 0
+
+    def _read_block_body(self, opener: Statement | None) -> list[Statement]:
         statements: list[Statement] = []
         while (token := self._peek()) is not None:
             if token.is_brace("}"):
                 self.pos += 1
                 if opener is None:
-                    self._error(token, "unexpected '}': it closes no block; remove it or add the missing '{'")
+                    self._warning(token, "unexpected '}': it closes no block; keepalived ignores it (\"Extra '}' "
+                                         "found\"): remove it or add the missing '{'")
                     continue
-                if token.column < self.indents.get((opener.file, opener.line), 0) and token.file == opener.file:
+                if token.column < self.indents.get(opener.keyword.row, 0) and token.file == opener.file:
                     self.suspect_openers.append(opener)
                 return statements
             if token.is_brace("{"):
@@ -82,7 +109,7 @@ class BlockReader:
         keyword = self.tokens[self.pos]
         self.pos += 1
         statement = Statement(keyword)
-        while (token := self._peek()) is not None and (token.file, token.line) == (keyword.file, keyword.line):
+        while (token := self._peek()) is not None and token.row == keyword.row:
             if token.is_brace("{") or token.is_brace("}"):
                 break
             statement.values.append(token)
@@ -94,28 +121,23 @@ class BlockReader:
         return statement
 
     def _report_unclosed(self, innermost: Statement) -> None:
+        """keepalived reads the rest of the configuration into the unclosed block and runs ("There are N
+        missing '}'s"); so does vrrptui, warning once at the likely culprit."""
+        if self.unclosed_reported:
+            return
+        self.unclosed_reported = True
         # A missing `}` usually shows as a later `}` indented like an outer block.
         culprit = self.suspect_openers[0] if self.suspect_openers else innermost
-        self._error(
+        self._warning(
             culprit.keyword,
-            f"'{{' of '{culprit.name}' is never closed; add '}}' at the end of the '{culprit.name}' block",
+            f"'{{' of '{culprit.name}' is never closed: keepalived reads everything after it, to the end of the "
+            f"configuration, as part of this block (its keywords are ignored elsewhere); add '}}' at the end of "
+            f"the '{culprit.name}' block",
         )
-        self.suspect_openers.clear()
-        # Report it once: the outer blocks were closed by the same missing brace.
-        self.pos = len(self.tokens)
-        raise _Unclosed
-
-
-class _Unclosed(Exception):
-    """Raised to unwind the recursion once an unclosed block has been reported."""
 
 
 def read_statements(tokens: list[Token], diagnostics: list[Diagnostic]) -> list[Statement]:
-    indents: dict[tuple[str, int], int] = {}
+    indents: dict[int, int] = {}
     for token in tokens:
-        indents.setdefault((token.file, token.line), token.column)
-    reader = BlockReader(tokens, diagnostics, indents)
-    try:
-        return reader.read()
-    except _Unclosed:
-        return []
+        indents.setdefault(token.row, token.column)
+    return BlockReader(tokens, diagnostics, indents).read()

@@ -3,20 +3,25 @@
 Warnings and errors go to stderr as `file:line: severity: message`; when the
 configuration would run, stdout gets one table row per instance and a summary.
 Exit 0: it would run. Exit 2: it would not (errors, unreadable file, usage).
+
+`--strict` turns warnings about the file into errors (for CI pipelines); warnings about
+this host (an interface that does not exist here) stay warnings. `-i/--config-id ID`
+selects `@ID` lines as keepalived's `-i` does.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from vrrptui.config.model import Config, ConfigError, VrrpInstance
+from vrrptui.config.model import Config, ConfigError, Diagnostic, VrrpInstance
 from vrrptui.config.parser import parse_config
 
 EXIT_OK = 0
 EXIT_INVALID = 2
-USAGE = "usage: vrrptui --check CONF\n"
+USAGE = "usage: vrrptui --check [--strict] [-i|--config-id ID] CONF\n"
 HEADERS = ("INSTANCE", "INTERFACE", "VRID", "VERSION", "STATE", "PRIORITY", "ADVERT", "TRANSPORT", "AUTH",
            "VIPS", "TRACK", "NOTIFY")
 MULTICAST_GROUP = {4: "224.0.0.18", 6: "ff02::12"}  # RFC 5798 5.1.1.2 / 5.1.2.2
@@ -114,22 +119,55 @@ def render_table(headers: Sequence[str], rows: list[list[list[str]]]) -> str:
     return "\n".join(out)
 
 
+def parse_args(argv: list[str]) -> tuple[str, str | None, bool] | None:
+    """(path, config_id, strict), or None on a usage error."""
+    path: str | None = None
+    config_id: str | None = None
+    strict = False
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        if arg == "--strict":
+            strict = True
+        elif arg in ("-i", "--config-id") and args:
+            config_id = args.pop(0)
+        elif arg.startswith("--config-id="):
+            config_id = arg.split("=", 1)[1]
+        elif arg.startswith("-") or path is not None:
+            return None
+        else:
+            path = arg
+    return (path, config_id, strict) if path is not None else None
+
+
+def _strict(diagnostics: list[Diagnostic] | tuple[Diagnostic, ...]) -> list[Diagnostic]:
+    return [dataclasses.replace(d, severity="error", message=f"{d.message} [--strict]")
+            if d.severity == "warning" and not d.host else d for d in diagnostics]
+
+
+def _invalid(stderr: TextIO, path: str, diagnostics: list[Diagnostic]) -> int:
+    for d in diagnostics:
+        stderr.write(str(d) + "\n")
+    errors = sum(1 for d in diagnostics if d.severity == "error")
+    stderr.write(f"Configuration {path} is invalid: {errors} error{'s' if errors != 1 else ''}; "
+                 f"vrrptui would not start\n")
+    return EXIT_INVALID
+
+
 def main(argv: list[str], stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
-    if len(argv) != 1 or argv[0].startswith("-"):
+    parsed = parse_args(argv)
+    if parsed is None:
         stderr.write(USAGE)
         return EXIT_INVALID
-    path = argv[0]
+    path, config_id, strict = parsed
     try:
-        config = parse_config(path)
+        config = parse_config(path, config_id=config_id)
     except ConfigError as exc:
-        for d in exc.diagnostics:
-            stderr.write(str(d) + "\n")
-        errors = sum(1 for d in exc.diagnostics if d.severity == "error")
-        stderr.write(f"Configuration {path} is invalid: {errors} error{'s' if errors != 1 else ''}; "
-                     f"vrrptui would not start\n")
-        return EXIT_INVALID
+        return _invalid(stderr, path, _strict(exc.diagnostics) if strict else exc.diagnostics)
+    if strict and any(not d.host for d in config.warnings):
+        return _invalid(stderr, path, _strict(config.warnings))
     for d in config.warnings:
         stderr.write(str(d) + "\n")
     if config.instances:

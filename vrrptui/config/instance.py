@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+from vrrptui.config import routes
 from vrrptui.config import values as v
 from vrrptui.config.blocks import Statement
 from vrrptui.config.draft import Handler, InstanceDraft
@@ -51,12 +52,27 @@ def _state(r: Reporter, d: InstanceDraft, st: Statement) -> None:
 
 def _interface(r: Reporter, d: InstanceDraft, st: Statement) -> None:
     token = v.single(r, st, "interface eth0")
-    if token is not None:
-        d.set(st, "interface", token.text)
+    if token is None:
+        return
+    d.set(st, "interface", v.interface_name(r, token, "interface"))
 
 
 def _virtual_router_id(r: Reporter, d: InstanceDraft, st: Statement) -> None:
-    d.set(st, "vrid", v.integer(r, st, 1, 255, "virtual_router_id 51", what="virtual_router_id"))
+    # keepalived 2.2.7 does not drop such an instance: "the virtual router id must be set", then its VRRP
+    # process exits with a permanent CONFIG error. So this stays an error.
+    token = v.single(r, st, "virtual_router_id 51")
+    if token is None:
+        return
+    why = "keepalived 2.2.7 does not start either: \"the virtual router id must be set\""
+    if not token.text.isascii() or not token.text.isdigit():
+        r.error(token, f"virtual_router_id '{token.text}' is not a whole number: use 1-255, e.g. "
+                       f"`virtual_router_id 51` ({why})")
+        return
+    if not 1 <= int(token.text) <= 255:
+        r.error(token, f"virtual_router_id {int(token.text)} is out of range: use 1-255, e.g. "
+                       f"`virtual_router_id 51` ({why})")
+        return
+    d.set(st, "vrid", int(token.text))
 
 
 def _priority(r: Reporter, d: InstanceDraft, st: Statement) -> None:
@@ -102,7 +118,7 @@ def _count(name: str, low: int, high: int) -> Handler:
 
 def _notify(name: str) -> Handler:
     def handler(r: Reporter, d: InstanceDraft, st: Statement) -> None:
-        d.set(st, name, v.command(r, st))
+        d.set(st, name, v.notify_script(r, st))
     return handler
 
 
@@ -168,13 +184,16 @@ def _unicast_peer(r: Reporter, d: InstanceDraft, st: Statement) -> None:
 def _authentication(r: Reporter, d: InstanceDraft, st: Statement) -> None:
     auth_type: str | None = None
     auth_pass: str | None = None
+    unknown_type = False
     for line in v.block_of(r, st, "authentication { auth_type PASS auth_pass secret }"):
         if line.name == "auth_type":
             token = v.single(r, line, "auth_type PASS")
             if token is not None and token.text in ("PASS", "AH"):
                 auth_type = token.text
             elif token is not None:
-                r.error(token, f"auth_type '{token.text}' is not known: use PASS (or AH)")
+                unknown_type = True
+                r.warning(token, f"unknown auth_type '{token.text}': keepalived runs this instance without "
+                                 f"authentication, and so does vrrptui; write `auth_type PASS` (or AH)")
         elif line.name == "auth_pass":
             token = v.single(r, line, "auth_pass secret")
             if token is not None:
@@ -185,6 +204,8 @@ def _authentication(r: Reporter, d: InstanceDraft, st: Statement) -> None:
                     auth_pass = auth_pass[:MAX_AUTH_PASS]
         else:
             r.unknown_keyword(line, "authentication")
+    if unknown_type:
+        return
     if auth_type is None:
         r.error(st, "authentication needs `auth_type PASS` (or AH)")
         return
@@ -200,7 +221,8 @@ def parse_vip(r: Reporter, line: Statement) -> VirtualAddress | None:
     try:
         iface = ipaddress.ip_interface(line.keyword.text)
     except ValueError:
-        r.error(line, f"invalid virtual address '{line.keyword.text}': expected ADDR[/LEN], e.g. 192.168.1.13/24 "
+        r.warning(line, f"invalid virtual address '{line.keyword.text}': keepalived skips it (\"VRRP parsed invalid "
+                        f"IP\") and so does vrrptui; expected ADDR[/LEN], e.g. 192.168.1.13/24 "
                       f"or 2001:db8::ff/64")
         return None
     options: dict[str, str] = {}
@@ -219,9 +241,14 @@ def parse_vip(r: Reporter, line: Statement) -> VirtualAddress | None:
         elif option.text in VIP_FLAGS_IGNORED:
             r.warning(option, f"virtual address option '{option.text}' is not acted on by vrrptui: ignored")
         else:
-            r.error(option, f"unknown virtual address option '{option.text}': use brd, dev, scope or label, "
-                            f"e.g. `{example}`")
-            return None
+            r.warning(option, f"unknown virtual address option '{option.text}': keepalived ignores it (\"Unknown "
+                              f"configuration entry\") and so does vrrptui; use brd, dev, scope or label, "
+                              f"e.g. `{example}`")
+    if len(options.get("label", "")) > v.IFNAMSIZ or len(options.get("dev", "")) > v.IFNAMSIZ:
+        what = "label" if len(options.get("label", "")) > v.IFNAMSIZ else "dev"
+        r.error(line, f"{what} '{options[what][:40]}' is longer than {v.IFNAMSIZ} characters, which the kernel refuses "
+                      f"(the VIP would not be added): shorten it")
+        return None
     if "scope" in options and options["scope"] not in VIP_SCOPES and not options["scope"].isdigit():
         r.error(line, f"scope '{options['scope']}' is not known: use one of {', '.join(sorted(VIP_SCOPES))}")
         return None
@@ -337,17 +364,9 @@ INSTANCE_HANDLERS: dict[str, Handler] = {
     "debug": _debug,
     "dont_track_primary": _flag("dont_track_primary"),
     **WIRE_HANDLERS,
+    "virtual_routes": lambda r, d, st: d.set(st, "virtual_routes", routes.read_routes(r, st)),
+    "virtual_rules": lambda r, d, st: d.set(st, "virtual_rules", routes.read_rules(r, st)),
 }
-
-# keepalived keywords that vrrptui parses past without acting on them.
-INSTANCE_NOT_IMPLEMENTED = {
-    "smtp_alert", "lvs_sync_daemon_interface", "native_ipv6",
-    "kernel_rx_buf_size", "track_file", "track_process", "track_bfd", "virtual_routes", "virtual_rules",
-    "unicast_ttl", "check_unicast_src", "mcast_dst_ip", "skip_check_adv_addr", "use_ipvlan", "notify_deleted",
-    "notify_priority_changes", "old_unicast_checksum", "unicast_fault_no_peer", "linkbeat_use_polling",
-    "down_timer_adverts", "garp_extra_if", "vmac_xmit_base_src",
-}
-
 
 def read_instance(r: Reporter, st: Statement) -> InstanceDraft | None:
     if len(st.values) != 1:
@@ -359,8 +378,6 @@ def read_instance(r: Reporter, st: Statement) -> InstanceDraft | None:
         handler = INSTANCE_HANDLERS.get(line.name)
         if handler is not None:
             handler(r, draft, line)
-        elif line.name in INSTANCE_NOT_IMPLEMENTED:
-            r.not_implemented(line, SECTION)
         else:
             r.unknown_keyword(line, SECTION)
     return draft
@@ -403,7 +420,14 @@ def _advert_int_for(r: Reporter, d: InstanceDraft, version: int) -> float:
         return 1.0
     where = d.where["advert_int"]
     value = d.advert_int
-    if version == 2 and (value != int(value) or not 1 <= value <= 255):
+    if version == 2 and value != int(value):
+        # keepalived: "VRRPv2 advertisement interval 0.4s must be an integer. rounding" (half up, at least 1 s).
+        rounded = max(1, int(value + 0.5))
+        r.warning(where, f"advert_int {value:g} is not a whole number of seconds, which VRRPv2 needs: keepalived "
+                         f"rounds it to {rounded} s and so does vrrptui; write `advert_int {rounded}` (or "
+                         f"`version 3` for 0.01-40.95 s)")
+        return float(rounded)
+    if version == 2 and not 1 <= value <= 255:
         r.error(where, f"advert_int {value:g} is not valid for VRRPv2: use whole seconds 1-255 "
                        f"(or `version 3` for 0.01-40.95 s)")
         return 1.0
@@ -411,6 +435,9 @@ def _advert_int_for(r: Reporter, d: InstanceDraft, version: int) -> float:
         r.error(where, f"advert_int {value:g} is out of range for VRRPv3: use 0.01-40.95 s "
                        f"(12-bit centiseconds, RFC 5798 5.2.7)")
         return 1.0
+    if version == 3 and abs(value * 100 - round(value * 100)) > 1e-6:
+        r.warning(where, f"advert_int {value:g}: VRRPv3 counts centiseconds, so keepalived and vrrptui use "
+                         f"{round(value, 2):g} s; write `advert_int {round(value, 2):g}`")
     return round(value, 2) if version == 3 else float(value)
 
 

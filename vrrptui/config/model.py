@@ -8,6 +8,7 @@ objects an operator may be pointed at later (instances, scripts, VIPs).
 from __future__ import annotations
 
 import ipaddress
+import shlex
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -23,6 +24,7 @@ class Diagnostic:
     line: int
     severity: Literal["error", "warning"]
     message: str
+    host: bool = False  # about this host rather than the file (a missing interface): `--strict` keeps it a warning
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line > 0 else self.file  # line 0: the file as a whole
@@ -62,6 +64,51 @@ class VirtualAddress:
         return str(self.interface)
 
 
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True, slots=True)
+class StaticRoute:
+    """A virtual_routes / static_routes line (`ip route add` syntax, the options vrrptui acts on)."""
+
+    destination: IPNetwork
+    gateway: IPAddress | None = None
+    dev: str | None = None  # None: the instance's interface (virtual_routes), else the kernel's choice
+    source: IPAddress | None = None  # `src`: the preferred source address
+    scope: int | None = None
+    table: int | None = None
+    metric: int | None = None
+    protocol: int | None = None
+    kind: str = "unicast"  # or blackhole, unreachable, prohibit, throw
+    onlink: bool = False
+    text: str = ""
+    file: str = ""
+    line: int = 0
+
+    @property
+    def family(self) -> int:
+        return self.destination.version
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRule:
+    """A virtual_rules / static_rules line (`ip rule add` syntax, lookup rules)."""
+
+    family: int
+    table: int
+    source: IPNetwork | None = None
+    destination: IPNetwork | None = None
+    priority: int | None = None
+    iif: str | None = None
+    oif: str | None = None
+    fwmark: int | None = None
+    fwmask: int | None = None
+    invert: bool = False
+    text: str = ""
+    file: str = ""
+    line: int = 0
+
+
 @dataclass(frozen=True, slots=True)
 class UnicastPeer:
     address: IPAddress
@@ -84,6 +131,34 @@ class TrackInterface:
 class TrackScript:
     name: str
     weight: int | None = None  # None: the vrrp_script's own weight
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyScript:
+    """A notify line as keepalived reads it: `notify_master SCRIPT [user [group]]`.
+
+    SCRIPT is one word, quoted when it has arguments (`"/bin/n.sh master 'two words'"`), which
+    keepalived splits again into the program and its arguments; the words after it name the
+    user and group the script runs as (default: script_user, else keepalived_script, else root).
+    """
+
+    command: str
+    user: str | None = None
+    group: str | None = None
+    file: str = ""
+    line: int = 0
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        """The program and its arguments (`'` and `"` quote, as in keepalived)."""
+        try:
+            return tuple(shlex.split(self.command))
+        except ValueError:
+            return tuple(self.command.split())
+
+    def __str__(self) -> str:
+        run_as = f" (as {self.user}{':' + self.group if self.group else ''})" if self.user else ""
+        return self.command + run_as
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,11 +199,11 @@ class VrrpInstance:
     virtual_ipaddresses_excluded: tuple[VirtualAddress, ...] = ()
     track_interfaces: tuple[TrackInterface, ...] = ()
     track_scripts: tuple[TrackScript, ...] = ()
-    notify_master: str | None = None
-    notify_backup: str | None = None
-    notify_fault: str | None = None
-    notify_stop: str | None = None
-    notify: str | None = None
+    notify_master: NotifyScript | None = None
+    notify_backup: NotifyScript | None = None
+    notify_fault: NotifyScript | None = None
+    notify_stop: NotifyScript | None = None
+    notify: NotifyScript | None = None
     use_vmac: bool = False
     vmac_name: str | None = None  # default vrrp.<VRID>
     vmac_xmit_base: bool = False
@@ -145,12 +220,14 @@ class VrrpInstance:
     # a master hearing a higher priority advertises once before stepping down, so the winner hears a lower-priority
     # master and re-sends its GARPs (after a partition); keepalived's default is off, vrrptui's on
     higher_prio_send_advert: bool = True
-    notify_master_rx_lower_pri: str | None = None
+    notify_master_rx_lower_pri: NotifyScript | None = None
     debug: int = 0
     dont_track_primary: bool = False
     strict_mode: bool = False  # vrrp_strict / strict_mode: RFC-only behaviour, as keepalived
     accept: bool = True  # Accept_Mode: False -> packets to the VIPs are dropped while master (nftables)
     sync_group: str | None = None
+    virtual_routes: tuple[StaticRoute, ...] = ()  # installed while MASTER
+    virtual_rules: tuple[PolicyRule, ...] = ()
     file: str = ""
     line: int = 0
 
@@ -185,11 +262,11 @@ class VrrpInstance:
 class SyncGroup:
     name: str
     members: tuple[str, ...]
-    notify_master: str | None = None
-    notify_backup: str | None = None
-    notify_fault: str | None = None
-    notify_stop: str | None = None
-    notify: str | None = None
+    notify_master: NotifyScript | None = None
+    notify_backup: NotifyScript | None = None
+    notify_fault: NotifyScript | None = None
+    notify_stop: NotifyScript | None = None
+    notify: NotifyScript | None = None
     file: str = ""
     line: int = 0
 
@@ -214,6 +291,7 @@ class GlobalDefs:
     vrrp_higher_prio_send_advert: bool | None = None
     vrrp_skip_check_adv_addr: bool = False
     vrrp_strict: bool = False
+    default_interface: str | None = None  # static addresses without `dev` (keepalived's default: eth0)
     vrrp_iptables: bool = False
 
 
@@ -226,6 +304,9 @@ class Config:
     sync_groups: tuple[SyncGroup, ...] = ()
     warnings: tuple[Diagnostic, ...] = ()
     files: tuple[str, ...] = ()  # every file read, main file first (includes)
+    static_addresses: tuple[VirtualAddress, ...] = ()  # static_ipaddress: from start-up to exit, any state
+    static_routes: tuple[StaticRoute, ...] = ()
+    static_rules: tuple[PolicyRule, ...] = ()
 
     def instance(self, name: str) -> VrrpInstance:
         for inst in self.instances:

@@ -12,22 +12,28 @@ import dataclasses
 import os
 from collections.abc import Callable
 
+from vrrptui.config import routes
+from vrrptui.config import values as v
 from vrrptui.config.blocks import Statement, read_statements
 from vrrptui.config.draft import InstanceDraft
-from vrrptui.config.instance import finish_instance, read_instance
-from vrrptui.config.model import Config, ConfigError, Diagnostic, GlobalDefs, SyncGroup, VrrpInstance, VrrpScript
+from vrrptui.config.instance import finish_instance, parse_vip, read_instance
+from vrrptui.config.model import (
+    Config,
+    ConfigError,
+    Diagnostic,
+    GlobalDefs,
+    PolicyRule,
+    StaticRoute,
+    SyncGroup,
+    VirtualAddress,
+    VrrpInstance,
+    VrrpScript,
+)
 from vrrptui.config.sections import read_global_defs, read_sync_group, read_vrrp_script
 from vrrptui.config.tokens import Lexer
 from vrrptui.config.values import Located, Reporter
 
 SYS_CLASS_NET = "/sys/class/net"
-
-# Top-level keepalived sections that belong to its other daemons (LVS, BFD) or to features vrrptui lacks.
-TOP_NOT_IMPLEMENTED = {
-    "virtual_server", "virtual_server_group", "real_server", "static_ipaddress", "static_routes", "static_rules",
-    "vrrp_track_file", "track_file", "vrrp_track_process", "track_process", "bfd_instance", "linkbeat_interfaces",
-    "net_namespace", "instance", "use_pid_dir", "child_wait_time",
-}
 
 
 @dataclasses.dataclass
@@ -36,6 +42,24 @@ class _Sections:
     instances: list[InstanceDraft] = dataclasses.field(default_factory=list)
     scripts: list[VrrpScript] = dataclasses.field(default_factory=list)
     sync_groups: list[SyncGroup] = dataclasses.field(default_factory=list)
+    static_addresses: list[VirtualAddress] = dataclasses.field(default_factory=list)
+    static_routes: list[StaticRoute] = dataclasses.field(default_factory=list)
+    static_rules: list[PolicyRule] = dataclasses.field(default_factory=list)
+
+
+def _static_ipaddress(r: Reporter, s: _Sections, st: Statement) -> None:
+    for line in v.block_of(r, st, "static_ipaddress { 192.168.1.1/24 dev eth0 }"):
+        address = parse_vip(r, line)
+        if address is not None:
+            s.static_addresses.append(address)
+
+
+def _static_routes(r: Reporter, s: _Sections, st: Statement) -> None:
+    s.static_routes.extend(routes.read_routes(r, st))
+
+
+def _static_rules(r: Reporter, s: _Sections, st: Statement) -> None:
+    s.static_rules.extend(routes.read_rules(r, st))
 
 
 def _global_defs(r: Reporter, s: _Sections, st: Statement) -> None:
@@ -65,6 +89,9 @@ TOP_HANDLERS: dict[str, Callable[[Reporter, _Sections, Statement], None]] = {
     "vrrp_instance": _vrrp_instance,
     "vrrp_script": _vrrp_script,
     "vrrp_sync_group": _vrrp_sync_group,
+    "static_ipaddress": _static_ipaddress,
+    "static_routes": _static_routes,
+    "static_rules": _static_rules,
 }
 
 
@@ -75,9 +102,13 @@ def host_interfaces() -> set[str]:
         return set()
 
 
-def parse_config(path: str, *, check_interfaces: bool = True, existing_interfaces: set[str] | None = None) -> Config:
-    """Parse a keepalived.conf; raise ConfigError (with all diagnostics) if any error was found."""
-    lexer = Lexer()
+def parse_config(path: str, *, config_id: str | None = None, check_interfaces: bool = True,
+                 existing_interfaces: set[str] | None = None) -> Config:
+    """Parse a keepalived.conf; raise ConfigError (with all diagnostics) if any error was found.
+
+    `config_id` selects `@ID` lines as keepalived's `-i` does (default: the first label of the host name).
+    """
+    lexer = Lexer(config_id)
     try:
         tokens = lexer.tokens(path)
     except OSError as exc:
@@ -89,8 +120,6 @@ def parse_config(path: str, *, check_interfaces: bool = True, existing_interface
         handler = TOP_HANDLERS.get(st.name)
         if handler is not None:
             handler(r, sections, st)
-        elif st.name in TOP_NOT_IMPLEMENTED:
-            r.not_implemented(st, "the top level")
         else:
             r.unknown_keyword(st, "the top level")
 
@@ -120,6 +149,9 @@ def parse_config(path: str, *, check_interfaces: bool = True, existing_interface
         sync_groups=tuple(sections.sync_groups),
         warnings=tuple(diagnostics),
         files=tuple(lexer.files),
+        static_addresses=tuple(sections.static_addresses),
+        static_routes=tuple(sections.static_routes),
+        static_rules=tuple(sections.static_rules),
     )
 
 
@@ -135,15 +167,18 @@ def _unique_scripts(r: Reporter, scripts: list[VrrpScript]) -> dict[str, VrrpScr
     return by_name
 
 
-def _unique_instances(r: Reporter, built: list[tuple[InstanceDraft, VrrpInstance]]) -> list[tuple[InstanceDraft,
-                                                                                                  VrrpInstance]]:
+Built = list[tuple[InstanceDraft, VrrpInstance]]
+
+
+def _unique_instances(r: Reporter, built: Built) -> Built:
     seen: dict[str, VrrpInstance] = {}
     unique = []
     for draft, inst in built:
         if inst.name in seen:
             first = seen[inst.name]
-            r.error(draft.statement, f"vrrp_instance {inst.name} is defined twice (first at {first.file}:"
-                                     f"{first.line}): instance names must be unique")
+            r.warning(draft.statement, f"vrrp_instance {inst.name} is defined twice (first at {first.file}:"
+                                       f"{first.line}): keepalived keeps the first and ignores this one, and so "
+                                       f"does vrrptui; rename or remove one")
             continue
         seen[inst.name] = inst
         unique.append((draft, inst))
@@ -158,8 +193,9 @@ def _resolve_trackers(r: Reporter, draft: InstanceDraft, inst: VrrpInstance,
         script = scripts.get(tracker.name)
         if script is None:
             known = ", ".join(sorted(scripts)) or "none defined"
-            r.error(line, f"track_script '{tracker.name}' names no vrrp_script (known: {known}); "
-                          f"define `vrrp_script {tracker.name} {{ script \"...\" }}` or fix the name")
+            r.warning(line, f"track_script '{tracker.name}' names no vrrp_script (known: {known}): keepalived "
+                            f"ignores this tracker and so does vrrptui; define `vrrp_script {tracker.name} "
+                            f"{{ script \"...\" }}` or fix the name")
             continue
         weight = tracker.weight if tracker.weight is not None else script.weight
         if inst.owner and weight:
@@ -221,7 +257,7 @@ def _check_interfaces(r: Reporter, built: list[tuple[InstanceDraft, VrrpInstance
     def missing(name: str | None, where: Located, what: str) -> None:
         if name and name not in existing:
             r.warning(where, f"{what} '{name}' does not exist on this host (fine if this config is for another "
-                             f"machine)")
+                             f"machine)", host=True)
 
     for draft, inst in built:
         missing(inst.interface, draft.where.get("interface", draft.statement), "interface")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from vrrptui.config import keywords
 from vrrptui.config import values as v
 from vrrptui.config.blocks import Statement
 from vrrptui.config.model import GlobalDefs, SyncGroup, VrrpScript
@@ -44,15 +45,12 @@ def _user_group(user_field: str, group_field: str) -> FieldHandler:
 
 
 def _read_fields(r: Reporter, block: list[Statement], handlers: dict[str, FieldHandler],
-                 not_implemented: set[str], section: str) -> dict[str, Any]:
+                 section: str) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     for st in block:
         handler = handlers.get(st.name)
         if handler is None:
-            if st.name in not_implemented:
-                r.not_implemented(st, section)
-            else:
-                r.unknown_keyword(st, section)
+            r.unknown_keyword(st, section)  # or "known to keepalived, not acted on" (keywords.py)
             continue
         result = handler(r, st)
         for name, value in ([result] if isinstance(result, tuple) else result or []):
@@ -83,24 +81,11 @@ GLOBAL_HANDLERS: dict[str, FieldHandler] = {
     "vrrp_skip_check_adv_addr": _flag("vrrp_skip_check_adv_addr"),
     "vrrp_strict": _flag("vrrp_strict"),
     "vrrp_iptables": _flag("vrrp_iptables"),
+    "default_interface": _word("default_interface", "default_interface eth0"),
 }
-
-GLOBAL_NOT_IMPLEMENTED = {
-    "notification_email", "notification_email_from", "smtp_server", "smtp_connect_timeout", "smtp_helo_name",
-    "enable_traps", "enable_snmp_vrrp", "enable_snmp_checker", "enable_snmp_rfc", "enable_snmp_rfcv2",
-    "enable_snmp_rfcv3", "lvs_id", "lvs_sync_daemon", "max_auto_priority", "vrrp_mcast_group4",
-    "vrrp_mcast_group6", "vrrp_priority", "vrrp_no_swap", "vrrp_rt_priority", "checker_priority",
-    "dynamic_interfaces", "vrrp_notify_fifo", "vrrp_notify_fifo_script", "notify_fifo", "notify_fifo_script",
-    "script_security", "process_names", "vrrp_startup_delay", "vrrp_min_garp", "vrrp_netlink_cmd_rcv_bufs",
-    "vrrp_netlink_monitor_rcv_bufs", "nftables", "nftables_priority", "vrrp_ipsets", "vrrp_rx_bufs_policy",
-    "vrrp_rx_bufs_multiplier", "default_interface", "linkbeat_use_polling", "vrrp_dont_track_primary",
-    "vrrp_garp_extra_if", "vrrp_own_all_if",
-}
-
 
 def read_global_defs(r: Reporter, st: Statement, current: GlobalDefs) -> GlobalDefs:
-    fields = _read_fields(r, v.block_of(r, st, "global_defs { router_id LB1 }"), GLOBAL_HANDLERS,
-                          GLOBAL_NOT_IMPLEMENTED, "global_defs")
+    fields = _read_fields(r, v.block_of(r, st, "global_defs { router_id LB1 }"), GLOBAL_HANDLERS, "global_defs")
     # Several global_defs blocks merge, as in keepalived.
     return GlobalDefs(**{**{f: getattr(current, f) for f in current.__slots__}, **fields})
 
@@ -132,14 +117,19 @@ def read_vrrp_script(r: Reporter, st: Statement) -> VrrpScript | None:
         r.error(st, "vrrp_script needs one name, e.g. `vrrp_script chk_service {`")
         return None
     fields = _read_fields(r, v.block_of(r, st, "vrrp_script chk { script \"/bin/true\" }", named=True), SCRIPT_HANDLERS,
-                          set(), "vrrp_script")
+                          "vrrp_script")
     if "script" not in fields:
-        r.error(st, f"vrrp_script {st.values[0].text} has no `script \"COMMAND\"`: add the command to run")
+        r.warning(st, f"vrrp_script {st.values[0].text} has no `script \"COMMAND\"`: keepalived removes it (and "
+                      f"the trackers naming it), and so does vrrptui; add the command to run")
         return None
     return VrrpScript(name=st.values[0].text, file=st.file, line=st.line, **fields)
 
 
 # --- vrrp_sync_group -------------------------------------------------------------
+
+SYNC_GROUP_NOTIFY = ("notify", "notify_master", "notify_backup", "notify_fault", "notify_stop")
+SYNC_GROUP_KEYWORDS = ("group", *SYNC_GROUP_NOTIFY)
+
 
 def read_sync_group(r: Reporter, st: Statement) -> SyncGroup | None:
     if len(st.values) != 1:
@@ -152,14 +142,17 @@ def read_sync_group(r: Reporter, st: Statement) -> SyncGroup | None:
             # Members may sit on one line (`group { VI_1 VI_2 }`) or one per line.
             for member in v.block_of(r, line, "group { VI_1 VI_2 }"):
                 members.extend([member.name, *member.words()])
-        elif line.name in ("notify", "notify_master", "notify_backup", "notify_fault", "notify_stop"):
-            notify[line.name] = v.command(r, line)
-        elif line.name in ("smtp_alert", "global_tracking", "sync_group_tracking_weight", "track_interface",
-                           "track_script", "track_file", "track_bfd", "notify_priority_changes"):
+        elif line.name in SYNC_GROUP_NOTIFY:
+            notify[line.name] = v.notify_script(r, line)
+        elif keywords.effect("vrrp_sync_group", line.name) is not None:
             r.not_implemented(line, "vrrp_sync_group")
+        elif not line.values and line.block is None:
+            r.warning(line, f"'{line.name}' alone in vrrp_sync_group: keepalived ignores it (\"Unknown keyword\"); "
+                            f"instance names go inside `group {{ {line.name} }}`")
         else:
             r.unknown_keyword(line, "vrrp_sync_group")
     if not members:
-        r.error(st, f"vrrp_sync_group {st.values[0].text} has no members: add `group {{ VI_1 VI_2 }}`")
+        r.warning(st, f"vrrp_sync_group {st.values[0].text} has no members: keepalived removes the group and runs "
+                      f"its instances unsynchronised, and so does vrrptui; list them in `group {{ VI_1 VI_2 }}`")
         return None
     return SyncGroup(name=st.values[0].text, members=tuple(members), file=st.file, line=st.line, **notify)

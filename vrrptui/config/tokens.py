@@ -10,14 +10,26 @@ from __future__ import annotations
 
 import glob
 import os
+import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from vrrptui.config.expand import Expander, default_config_id
 from vrrptui.config.model import Diagnostic
 
 COMMENT_CHARS = "!#"
+QUOTES = "\"'"
 BRACES = "{}"
-MAX_INCLUDE_DEPTH = 16
+# Limits (checked before anything starts): far above any real configuration, low enough that a hostile or
+# broken file cannot hang or exhaust the checker or the daemon.
+# `include` and its variants (which add checks keepalived reports as config errors; vrrptui warns alike)
+INCLUDES = {"include", "includer", "includem", "includew", "includeb", "includea"}
+MAX_INCLUDE_DEPTH = 8  # levels of include below the main file
+MAX_FILES = 1000  # files read, main file included
+MAX_TOTAL_BYTES = 16 * 1024 * 1024  # all files together
+MAX_LINE_LENGTH = 8192  # characters in one line
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +39,7 @@ class Token:
     line: int
     column: int  # 0-based; the block reader compares it with indentation
     quoted: bool = False
+    row: int = 0  # logical line (an expanded definition gives several rows the same file line)
 
     def is_brace(self, brace: str) -> bool:
         return not self.quoted and self.text == brace
@@ -35,9 +48,12 @@ class Token:
 class Lexer:
     """Turns a main file (and what it includes) into tokens; collects diagnostics."""
 
-    def __init__(self) -> None:
+    def __init__(self, config_id: str | None = None) -> None:
         self.diagnostics: list[Diagnostic] = []
         self.files: list[str] = []
+        self.rows = 0
+        self.total_bytes = 0
+        self.expander = Expander(config_id if config_id is not None else default_config_id(), self.error)
 
     def error(self, file: str, line: int, message: str) -> None:
         self.diagnostics.append(Diagnostic(file, line, "error", message))
@@ -48,15 +64,53 @@ class Lexer:
     def tokens(self, path: str) -> list[Token]:
         return list(self._file_tokens(path, stack=()))
 
+    def _read(self, path: str) -> str | None:
+        """The file's text; None (with the error recorded) when a limit is exceeded."""
+        # O_NONBLOCK: a FIFO given as the configuration must not hang the checker.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                self.error(path, 0, "not a regular file (a FIFO, device or directory): give the path of the "
+                                    "configuration file itself")
+                return None
+            if len(self.files) >= MAX_FILES:
+                self.error(path, 0, f"more than {MAX_FILES} configuration files are included: reduce the includes")
+                return None
+            data = f.read(MAX_TOTAL_BYTES - self.total_bytes + 1)
+        self.total_bytes += len(data)
+        if self.total_bytes > MAX_TOTAL_BYTES:
+            self.error(path, 0, f"the configuration (with its includes) is over {MAX_TOTAL_BYTES // 2**20} MiB: "
+                                f"vrrptui reads at most that much; split out or remove what is not needed")
+            return None
+        return data.decode("utf-8", errors="replace")
+
+    def _lines(self, text: str, path: str) -> list[str]:
+        """Physical lines (LF or CRLF); over-long lines and control bytes are errors (the line is dropped)."""
+        lines = text.split("\n")
+        for number, line in enumerate(lines, start=1):
+            line = line[:-1] if line.endswith("\r") else line
+            if len(line) > MAX_LINE_LENGTH:
+                self.error(path, number, f"line is {len(line):,} characters long, over the limit of "
+                                         f"{MAX_LINE_LENGTH:,}: shorten it")
+                line = ""
+            elif (bad := CONTROL.search(line)) is not None:
+                self.error(path, number, f"control byte 0x{ord(bad.group(0)):02x} at column {bad.start() + 1}: "
+                                         f"remove it (keepalived.conf is text)")
+                line = ""
+            lines[number - 1] = line
+        return lines
+
     def _file_tokens(self, path: str, stack: tuple[str, ...]) -> Iterator[Token]:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            text = f.read()
+        text = self._read(path)
+        if text is None:
+            return
         if path not in self.files:
             self.files.append(path)
         stack = stack + (os.path.realpath(path),)
-        for number, raw in enumerate(text.splitlines(), start=1):
+        for number, raw in self.expander.lines(self._lines(text, path), path):
+            self.rows += 1
             line_tokens = self._split_line(raw, path, number)
-            if line_tokens and line_tokens[0].text == "include" and not line_tokens[0].quoted:
+            if line_tokens and line_tokens[0].text in INCLUDES and not line_tokens[0].quoted:
                 yield from self._include(line_tokens, path, number, stack)
             else:
                 yield from line_tokens
@@ -74,16 +128,25 @@ class Lexer:
             self.warning(path, number, f"include '{line_tokens[1].text}' matches no file (looked for {pattern})")
             return
         for match in matches:
-            if os.path.realpath(match) in stack or len(stack) >= MAX_INCLUDE_DEPTH:
+            if os.path.realpath(match) in stack:
                 self.error(path, number, f"include loop: '{match}' is already being read; remove the circular include")
                 continue
+            if len(stack) > MAX_INCLUDE_DEPTH:
+                self.error(path, number, f"includes nest more than {MAX_INCLUDE_DEPTH} levels deep: '{match}' is not "
+                                         f"read; include the files from fewer levels")
+                return
             try:
                 yield from self._file_tokens(match, stack)
             except OSError as exc:
                 self.error(path, number, f"cannot read included file '{match}': {exc.strerror}")
 
     def _split_line(self, raw: str, path: str, number: int) -> list[Token]:
-        """Split one line into words, quoted strings and braces; drop the comment."""
+        """Split one line into words and braces as keepalived does; drop the comment.
+
+        `"` and `'` quote (and are removed); a quoted part may sit inside a word
+        (`abc" d "e` is one word `abc d e`) and takes escapes; `#` and `!` outside
+        quotes start a comment, `\\#` and `\\!` outside quotes are literal.
+        """
         tokens: list[Token] = []
         i, n = 0, len(raw)
         while i < n:
@@ -93,31 +156,23 @@ class Lexer:
             elif ch in COMMENT_CHARS:
                 break
             elif ch in BRACES:
-                tokens.append(Token(ch, path, number, i))
+                tokens.append(Token(ch, path, number, i, row=self.rows))
                 i += 1
-            elif ch == '"':
-                end = raw.find('"', i + 1)
-                if end < 0:
-                    self.error(path, number, 'unterminated quoted string: add the closing `"`')
-                    end = n
-                tokens.append(Token(raw[i + 1 : end], path, number, i, quoted=True))
-                i = end + 1
             else:
                 start = i
                 word: list[str] = []
-                while (
-                    i < n
-                    and not raw[i].isspace()
-                    and raw[i] not in BRACES
-                    and raw[i] not in COMMENT_CHARS
-                    and raw[i] != '"'
-                ):
+                quoted = False
+                while i < n and not raw[i].isspace() and raw[i] not in BRACES and raw[i] not in COMMENT_CHARS:
+                    if raw[i] in QUOTES:
+                        quoted = True
+                        i = self._quoted(raw, i, word, path, number)
+                        continue
                     if raw[i] == "\\" and i + 1 < n and raw[i + 1] in COMMENT_CHARS:
-                        i += 1  # keepalived: `\#` and `\!` are literal outside quotes
+                        i += 1  # keepalived: `\\#` and `\\!` are literal outside quotes
                     word.append(raw[i])
                     i += 1
                 value = "".join(word)
-                tokens.append(Token(value, path, number, start))
+                tokens.append(Token(value, path, number, start, quoted=quoted, row=self.rows))
                 if i < n and raw[i] in COMMENT_CHARS:
                     # keepalived cuts the line here too, which silently shortens e.g. a password.
                     self.warning(
@@ -128,3 +183,36 @@ class Lexer:
                         f"'{raw[i]}' belongs to it",
                     )
         return tokens
+
+    def _quoted(self, raw: str, i: int, word: list[str], path: str, number: int) -> int:
+        """Append the quoted part starting at raw[i] (a quote) to `word`; return the index after it."""
+        quote, i, n = raw[i], i + 1, len(raw)
+        while i < n and raw[i] != quote:
+            if raw[i] == "\\" and i + 1 < n:
+                text, i = unescape(raw, i + 1)
+                word.append(text)
+                continue
+            word.append(raw[i])
+            i += 1
+        if i >= n:
+            self.error(path, number, f"unterminated quoted string: add the closing `{quote}`")
+        return i + 1
+
+
+ESCAPES = {"a": "\a", "b": "\b", "E": "\x1b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+OCTAL = re.compile(r"[0-7]{1,3}")
+HEX = re.compile(r"[0-9A-Fa-f]+")
+
+
+def unescape(raw: str, i: int) -> tuple[str, int]:
+    """keepalived.conf(5) escapes in quoted strings: raw[i] follows the backslash."""
+    ch = raw[i]
+    if ch in ESCAPES:
+        return ESCAPES[ch], i + 1
+    if (m := OCTAL.match(raw, i)) is not None:
+        return chr(int(m.group(0), 8) & 0xFF), m.end()
+    if ch == "x" and (m := HEX.match(raw, i + 1)) is not None:
+        return chr(int(m.group(0)[-2:], 16)), m.end()
+    if ch == "c" and i + 1 < len(raw):
+        return chr(ord(raw[i + 1].upper()) ^ 0x40), i + 2
+    return ch, i + 1

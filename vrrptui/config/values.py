@@ -7,10 +7,13 @@ would be valid, and returns None so the handler can skip the setting.
 from __future__ import annotations
 
 import ipaddress
+import pwd
+import re
 from typing import Protocol
 
+from vrrptui.config import keywords
 from vrrptui.config.blocks import Statement
-from vrrptui.config.model import Diagnostic, IPAddress
+from vrrptui.config.model import Diagnostic, IPAddress, NotifyScript
 from vrrptui.config.tokens import Token
 
 
@@ -31,26 +34,32 @@ class Reporter:
     def error(self, where: Located, message: str) -> None:
         self.diagnostics.append(Diagnostic(where.file, where.line, "error", message))
 
-    def warning(self, where: Located, message: str) -> None:
-        self.diagnostics.append(Diagnostic(where.file, where.line, "warning", message))
+    def warning(self, where: Located, message: str, host: bool = False) -> None:
+        self.diagnostics.append(Diagnostic(where.file, where.line, "warning", message, host))
 
     def unknown_keyword(self, st: Statement, section: str) -> None:
-        self.warning(
-            st, f"unknown keyword '{st.name}' in {section}: ignored (check the spelling against keepalived.conf(5))"
-        )
+        """A keyword with no handler: known to keepalived (see keywords.py) or truly unknown."""
+        if keywords.effect(section, st.name) is not None:
+            self.not_implemented(st, section)
+            return
+        self.warning(st, f"unknown keyword '{st.name}' in {section}: ignored (check the spelling against "
+                         f"keepalived.conf(5))")
 
     def not_implemented(self, st: Statement, section: str) -> None:
-        self.warning(st, f"'{st.name}' in {section} is a keepalived keyword vrrptui does not act on: ignored")
+        what = keywords.effect(section, st.name)
+        self.warning(st, f"'{st.name}' in {section} is known to keepalived, not acted on by vrrptui: ignored"
+                         + (f" (keepalived: {what})" if what else ""))
 
 
 def single(r: Reporter, st: Statement, example: str) -> Token | None:
-    """The one value a keyword takes; extra values are an error (keepalived would misread them)."""
+    """The one value a keyword takes; keepalived reads the first word and ignores the rest of the line."""
     if not st.values:
         r.error(st, f"'{st.name}' needs a value, e.g. `{example}`")
         return None
     if len(st.values) > 1:
-        r.error(st.values[1], f"'{st.name}' takes one value, got {len(st.values)}: `{example}`")
-        return None
+        ignored = " ".join(t.text for t in st.values[1:])
+        r.warning(st.values[1], f"'{st.name}' takes one value: keepalived uses '{st.values[0].text}' and ignores "
+                                f"'{ignored}' (put `{ignored}` on its own line if it is a setting)")
     return st.values[0]
 
 
@@ -122,10 +131,12 @@ def boolean(r: Reporter, st: Statement) -> bool:
 
 
 def address(r: Reporter, token: Token, what: str, example: str) -> IPAddress | None:
+    """keepalived skips a malformed address ("malformed ... address. Skipping"): a warning, not an error."""
     try:
         return ipaddress.ip_address(token.text)
     except ValueError:
-        r.error(token, f"{what} '{token.text}' is not a valid IPv4 or IPv6 address, e.g. `{example}`")
+        r.warning(token, f"{what} '{token.text}' is not a valid IPv4 or IPv6 address: keepalived skips it and so "
+                         f"does vrrptui; e.g. `{example}`")
         return None
 
 
@@ -135,6 +146,47 @@ def command(r: Reporter, st: Statement) -> str | None:
         r.error(st, f"'{st.name}' needs a command, e.g. `{st.name} \"/etc/keepalived/notify.sh arg\"`")
         return None
     return " ".join(t.text for t in st.values)
+
+
+IFNAMSIZ = 15  # Linux interface names (and address labels) are at most 15 characters
+
+
+def interface_name(r: Reporter, token: Token, what: str) -> str | None:
+    """An interface name the kernel can have."""
+    name = token.text
+    if not name or len(name) > IFNAMSIZ or "/" in name or any(c.isspace() for c in name):
+        r.error(token, f"{what} '{name[:40]}' is not a Linux interface name (1-{IFNAMSIZ} characters, no '/' or "
+                       f"spaces)")
+        return None
+    return name
+
+
+USER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*[$]?$")
+
+
+def notify_script(r: Reporter, st: Statement) -> NotifyScript | None:
+    """`notify_X SCRIPT [user [group]]` as keepalived reads it (extra words: ignored, with a warning)."""
+    if not st.values:
+        r.error(st, f"'{st.name}' needs a command, e.g. `{st.name} \"/etc/keepalived/notify.sh arg\"`")
+        return None
+    command, *run_as = [t.text for t in st.values]
+    if len(run_as) > 2:
+        r.warning(st.values[3], f"'{st.name}' takes a script and an optional user and group: keepalived ignores "
+                                f"'{' '.join(run_as[2:])}'; quote the script with its arguments: "
+                                f"`{st.name} \"{' '.join([command, *run_as])}\"`")
+    user, group = (run_as + [None, None])[:2]
+    for word, what in ((user, "user"), (group, "group")):
+        if word is not None and not USER_NAME.match(word):
+            r.warning(st, f"keepalived reads '{word}' after the script as the {what} to run it as, not as an "
+                          f"argument (and ignores the script when no such {what} exists); to pass arguments, quote "
+                          f"the whole command: `{st.name} \"{' '.join([command, *run_as])}\"`")
+    if user is not None and USER_NAME.match(user):
+        try:
+            pwd.getpwnam(user)
+        except KeyError:
+            r.warning(st, f"user '{user}' does not exist on this host: keepalived ignores this {st.name} script "
+                          f"here (\"Invalid user/group\"), and so does vrrptui", host=True)
+    return NotifyScript(command, user, group, st.file, st.line)
 
 
 def no_block(r: Reporter, st: Statement) -> None:

@@ -28,8 +28,9 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
+from vrrptui import safefiles
 from vrrptui.console.backends import Backend, NullBackend
-from vrrptui.console.history_pane import HistoryFiles, HistoryPane, banner, export_history
+from vrrptui.console.history_pane import lab_ping_lines, HistoryFiles, HistoryPane, banner, export_history
 from vrrptui.console.panes import (
     LAB_PING_LOG, DrillsPane, HeaderBar, InstancesPane, LabPingPane, PeersPane, TimelinePane, VipPane,
     counters_text,
@@ -41,6 +42,7 @@ from vrrptui.console.logview import LogView
 from vrrptui.console.navigation import NAVIGATION_BINDINGS, Navigation
 from vrrptui.console.peer_detail import PeerDetailScreen
 from vrrptui.console.screens import FilterDialog, HelpScreen, PriorityDialog, SearchDialog
+from vrrptui.console.statefiles import state_root
 from vrrptui.engine.commands import Command, Demote, Failover, Resume, SetPriority
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.observe.drills import DEMOTE, FAILOVER
@@ -100,7 +102,7 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
         host: Any = None,
         prober_factory: Callable[[Callable[[list[Any]], None]], Any] | None = None,
         lab_ping_path: Path = LAB_PING_LOG,
-        pcap_dir: Path = Path("."),
+        pcap_dir: Path | None = None,
         refresh_every: float = 0.5,
         timers: bool = True,
         start_backend: bool = True,
@@ -120,7 +122,7 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
         self.prober_factory = prober_factory
         self.prober: Any = None
         self.lab_ping_path = lab_ping_path
-        self.pcap_dir = pcap_dir
+        self.pcap_dir = pcap_dir or state_root() / "vrrptui" / "pcaps"
         self.refresh_every = refresh_every
         self.timers = timers
         self.start_backend = start_backend
@@ -240,7 +242,7 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
 
     def refresh_panes(self) -> None:
         now = self.clock()
-        for drill in self.session.tick(now):
+        for drill in self.session.tick(now, client_lines=partial(lab_ping_lines, self.lab_ping_path)):
             self.notify(f"drill {drill.action} {drill.instance}: {drill.result}, takeover "
                         f"{drill.takeover_ms if drill.takeover_ms is not None else '-'} ms, VIP "
                         f"{drill.vip_ms if drill.vip_ms is not None else '-'} ms",
@@ -388,13 +390,14 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
         self.query_one(LogView).toggle_following()
 
     def action_write_pcap(self) -> None:
-        path = self.pcap_dir / time.strftime("vrrptui-%Y%m%d-%H%M%S.pcap")
+        path = self.pcap_dir.absolute() / time.strftime("vrrptui-%Y%m%d-%H%M%S.pcap")
         try:
+            safefiles.private_dir(path.parent)  # ours, nobody else may write there: no planted symlinks
             frames = self.session.pcap_frames()
             write_pcap(path, frames, LINKTYPE_RAW)
             count = len(frames)
         except OSError as exc:
-            self.notify(f"cannot write {path}: {exc.strerror}", severity="error")
+            self.notify(f"cannot write {path}: {exc.strerror or exc}", severity="error")
             return
         self.notify(f"wrote {count} packets to {path} (tcpdump -r / Wireshark)")
 

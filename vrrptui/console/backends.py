@@ -143,8 +143,9 @@ class RuntimeBackend:
                 if kind == "batch":
                     _, items, self.dropped_batches, self.dropped_items = message
                     observer(items)
-                elif kind == "lines":
+                elif kind == "lines":  # the runtime's log, once: kept for a failure report, and shown
                     self.lines.extend(message[1])
+                    observer(message[1])
                 elif kind == "reply":
                     _, ident, exc = message
                     future = self._futures.pop(ident, None)

@@ -30,7 +30,9 @@ def _parser(prog: str, what: str) -> argparse.ArgumentParser:
     p.add_argument("--drills", type=Path, default=None,
                    help="JSON Lines file drills are appended to (default: beside the event history, "
                         "$STATE_DIR/vrrptui/<config-name>/drills.jsonl; README: Event history and replay)")
-    p.add_argument("--pcap-dir", type=Path, default=Path("."), help="where `w` writes pcap files")
+    p.add_argument("--pcap-dir", type=Path, default=None,
+                   help="where `w` writes pcap files, a directory only you may write to "
+                        "(default: $STATE_DIR/vrrptui/pcaps)")
     p.add_argument("--show-secrets", action="store_true", help="show VRRPv2 passwords in clear (default: masked)")
     p.add_argument("--yes", action="store_true",
                    help="q, d and f act at once instead of saying what will happen and asking (scripted drills)")

@@ -7,6 +7,7 @@ at start-up; `e` exports the history to CSV and JSON Lines beside it.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -65,6 +66,16 @@ def export_history(files: HistoryFiles | None, session: Session) -> tuple[str, S
     except OSError as exc:
         return f"cannot export the event history: {exc.strerror}", "error"
     return "event history written to " + " and ".join(map(str, paths)), "information"
+
+
+def lab_ping_lines(path: Path, size: int = 65536) -> list[str]:
+    """The end of the lab client's ping log (about the last 3 minutes at 5 pings/s); [] without a lab."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - size))
+            return f.read().decode("utf-8", "replace").splitlines()[1:]
+    except OSError:
+        return []
 
 
 class HistoryPane(KeyedTable):

@@ -76,8 +76,8 @@ class AdvertLog(Log):
             what = "entries" if vrid is None and src is None else "entries (before the filter)"
             lines.append(f"··· {skipped} {what} skipped: paused, hidden or too many to show; `{self.pcap_key}` "
                          "writes the captured packets")
-        for e in session.entries(vrid, src, after=cut):
-            lines.extend(e.text())
+        for _, record in session.entries(vrid, src, after=cut):
+            lines.extend(session.text(record))
         self.written = newest
         self.append(lines)
 

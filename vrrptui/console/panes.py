@@ -23,7 +23,7 @@ from vrrptui.console.format import duration, interval, millis, size
 from vrrptui.console.peer_detail import auth_shown
 from vrrptui.console.timeline_pane import TimelinePane  # noqa: F401  (a pane; the app imports panes from here)
 from vrrptui.engine.status import InstanceStatus
-from vrrptui.observe.health import Level
+from vrrptui.observe.health import Code, Level
 from vrrptui.records import HostStats, RouterKey
 from vrrptui.observe.session import Session
 
@@ -202,7 +202,10 @@ def instance_cells(s: InstanceStatus, session: Session, now: float) -> tuple[Any
     fam = f"v{s.version}/IPv{s.family}"
     verdict = session.alarms.verdict(RouterKey(s.interface, s.vrid, s.family)) if s.interface else None
     health = Text("-", style="dim") if verdict is None else Text(verdict.short, style=HEALTH_STYLE[verdict.level])
-    return (s.name, s.interface or "-", str(s.vrid), fam, state, health, prio, master,
+    # the engine still names the master it last accepted: struck through once the VRID has none (bug: frozen peer)
+    gone = verdict is not None and verdict.code in (Code.NO_MASTER, Code.ALL_HELD) and s.state != "MASTER"
+    return (s.name, s.interface or "-", str(s.vrid), fam, state, health, prio,
+            Text(master, style="strike bold red") if gone else master,
             f"{interval(s.advert_int)}{learned}", down, vips)
 
 
@@ -293,7 +296,8 @@ class VipPane(KeyedTable):
 class DrillsPane(KeyedTable):
     COLUMNS = (
         ("started", "Started"), ("instance", "Instance"), ("action", "Action"), ("masters", "Old -> new master"),
-        ("takeover", "Takeover"), ("vip", "VIP answered"), ("missed", "Missed (x)"), ("result", "Result"),
+        ("takeover", "Takeover (theory)"), ("vip", "VIP answered"), ("missed", "Missed (x)"),
+        ("outage", "Client outage"), ("result", "Result"),
     )
 
     def refresh_from(self, session: Session, now: float) -> None:
@@ -302,8 +306,9 @@ class DrillsPane(KeyedTable):
             result = Text(d.result, style={"ok": "green", "incomplete": "bold red"}.get(d.result, "yellow"))
             rows.append((f"{d.instance}@{d.acted_at}", (
                 d.started[11:19] if len(d.started) >= 19 else d.started, d.instance, d.action,
-                f"{d.old_master or '?'} -> {d.new_master or '...'}", millis(d.takeover_ms), millis(d.vip_ms),
-                "-" if d.adverts_missed is None else str(d.adverts_missed), result,
+                f"{d.old_master or '?'} -> {d.new_master or '...'}",
+                f"{millis(d.takeover_ms)} ({millis(d.theory_ms)})", millis(d.vip_ms),
+                "-" if d.adverts_missed is None else str(d.adverts_missed), millis(d.client_outage_ms), result,
             )))
         self.sync(rows)
 

@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Callable, Iterable
 
 from vrrptui.config.model import Config, VirtualAddress, VrrpInstance
+from vrrptui.daemon.routing import Routing
 from vrrptui.engine.outputs import LogLine
 from vrrptui.net import gratuitous
 from vrrptui.net.netlink import Netlink
@@ -46,6 +47,7 @@ class HostChanges:
         self.vmacs: list[str] = []
         self._gratuitous = gratuitous.GratuitousSender()  # one socket for the process's lifetime
         self.firewall = VipFirewall()  # keepalived's drop rules for masters without Accept_Mode
+        self.routing = Routing(netlink, log)  # virtual_routes/rules as MASTER, static_* for the process's life
 
     # --- VMACs ----------------------------------------------------------------------
 
@@ -127,9 +129,11 @@ class HostChanges:
                 self._log(LogLine(f"({inst.name}) cannot add VIP {vip} on {vip.dev or dev_default}: {exc}",
                                   level="error"))
         self._note(inst.name, f"VIPs added: {', '.join(str(v) for v, _ in added) or 'none'}")
+        self.routing.add_instance(inst, dev_default)  # after the VIPs: a route may use one as `src`
 
     def remove_vips(self, name: str) -> None:
-        """Remove exactly the VIPs this process added for the instance, nothing else."""
+        """Remove exactly the VIPs (and virtual routes/rules) this process added for the instance."""
+        self.routing.remove_instance(name)
         added = self.added_vips.pop(name, [])
         for vip, dev_default in added:
             try:

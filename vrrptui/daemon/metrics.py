@@ -24,7 +24,7 @@ import concurrent.futures
 import ipaddress
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,11 +32,12 @@ from prometheus_client import start_http_server
 from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from vrrptui.records import PacketReceived
-from vrrptui.engine.outputs import AdvertAccepted, State, StateChanged
+from vrrptui.engine.outputs import State, StateChanged
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.protocol.packet import Advert
+from vrrptui.records import Heard
 
+Key = tuple[str, int, int]  # (interface adverts are received on, VRID, family)
 STATE_VALUE = {"INIT": 0, "BACKUP": 1, "MASTER": 2, "FAULT": 3}
 SCRAPE_TIMEOUT = 2.0  # seconds to wait for the loop's answer before keepalived_up 0
 HEARD_WINDOW_INTERVALS = 3  # a source counts as heard while its last advert is this many intervals old
@@ -92,25 +93,21 @@ class Watch:
 
     MAX_SOURCES = 16
 
-    def __init__(self) -> None:
-        self.vrids: dict[tuple[str, int, int], _Vrid] = {}  # (ifname, vrid, family)
+    def __init__(self, key_of: Callable[[str], Key | None]) -> None:
+        self.key_of = key_of  # instance -> (interface adverts are received on, VRID, family)
+        self.vrids: dict[Key, _Vrid] = {}
         self.master_since: dict[str, float] = {}
         self.takeover: dict[str, float] = {}  # instance -> seconds, last takeover seen here
-        self._keys: dict[str, tuple[str, int, int]] = {}  # instance -> key, learned from accepted adverts
 
     def __call__(self, batch: Iterable[Any]) -> None:
         for item in batch:
             kind = type(item)
-            if kind is PacketReceived and isinstance(item.result, Advert):
+            if kind is Heard and not item.outgoing and isinstance(item.result, Advert):
                 self._heard(item)
-            elif kind is AdvertAccepted and item.instance not in self._keys:
-                key = self._key_of_accepted(item)
-                if key is not None:
-                    self._keys[item.instance] = key
             elif kind is StateChanged:
                 self._state(item)
 
-    def _heard(self, p: PacketReceived) -> None:
+    def _heard(self, p: Heard) -> None:
         advert = p.result
         assert isinstance(advert, Advert)
         key = (p.ifname, advert.vrid, p.src.version)
@@ -125,26 +122,17 @@ class Watch:
         if advert.priority > 0:
             vrid.last_master = (src, p.at)
 
-    def _key_of_accepted(self, a: AdvertAccepted) -> tuple[str, int, int] | None:
-        for key, vrid in self.vrids.items():
-            if key[1] == a.advert.vrid and key[2] == a.src.version and str(a.src) in vrid.sources:
-                return key
-        return None
-
     def _state(self, change: StateChanged) -> None:
         if change.new is State.MASTER:
             self.master_since[change.instance] = change.at
-            key = self._keys.get(change.instance)
+            key = self.key_of(change.instance)
             vrid = self.vrids.get(key) if key else None
             if vrid is not None and vrid.last_master is not None:
                 self.takeover[change.instance] = change.at - vrid.last_master[1]
         else:
             self.master_since.pop(change.instance, None)
 
-    def key_for(self, status: InstanceStatus, ifname: str) -> tuple[str, int, int]:
-        return self._keys.get(status.name) or (ifname, status.vrid, status.family)
-
-    def peers_heard(self, key: tuple[str, int, int], status: InstanceStatus, now: float) -> int:
+    def peers_heard(self, key: Key, status: InstanceStatus, now: float) -> int:
         vrid = self.vrids.get(key)
         if vrid is None:
             return 0
@@ -152,10 +140,10 @@ class Watch:
         return sum(1 for src, s in vrid.sources.items()
                    if src != status.primary_address and s.adverts and now - s.adverts[-1][0] <= window)
 
-    def split_brain(self, key: tuple[str, int, int], status: InstanceStatus, now: float) -> bool:
-        since = self.master_since.get(status.name)
+    def split_brain(self, key: Key, status: InstanceStatus, now: float) -> bool:
+        since = self.master_since.get(status.name, status.state_since)  # MASTER before we watched
         vrid = self.vrids.get(key)
-        if status.state != "MASTER" or since is None or vrid is None:
+        if status.state != "MASTER" or vrid is None:
             return False
         window = max(status.master_down_interval, 3 * status.advert_int)
         for src, s in vrid.sources.items():
@@ -190,12 +178,9 @@ class RuntimeCollector(Collector):
         now = rt.loop.time()
         statuses = rt.status_now()
         interfaces, peers, split = {}, {}, {}
-        instances = {i.name: i for i in rt.config.instances}
         for s in statuses:
-            inst = instances.get(s.name)
-            ifname = rt.recv_interface(inst) if inst is not None else (s.interface or "")
-            interfaces[s.name] = s.interface or ifname
-            key = watch.key_for(s, ifname)
+            key = watch.key_of(s.name) or (s.interface or "", s.vrid, s.family)
+            interfaces[s.name] = s.interface or key[0]
             peers[s.name] = watch.peers_heard(key, s, now)
             split[s.name] = watch.split_brain(key, s, now)
         scripts = {}
@@ -240,7 +225,7 @@ def families(sample: Sample) -> Iterator[Metric]:
                 for name, (_field, text) in COUNTERS.items()}
     errors = {name: CounterMetricFamily(f"keepalived_{name}", name.replace("_", " ").capitalize(), labels=labels)
               for name in KEEPALIVED_DROPS}
-    drops = CounterMetricFamily("vrrptui_dropped_adverts", "Received packets not used, by reason",
+    drops = CounterMetricFamily("vrrptui_dropped_adverts", "Received packets not used, by reason (reasons seen)",
                                 labels=[*labels, "reason"])
     effective = GaugeMetricFamily("vrrptui_effective_priority", "Priority advertised now and why "
                                   "(reason: configured, a tracker, operator)", labels=[*labels, "reason"])
@@ -265,7 +250,8 @@ def families(sample: Sample) -> Iterator[Metric]:
         for name, reasons in KEEPALIVED_DROPS.items():
             errors[name].add_metric(values, sum(c.drops.get(r, 0) for r in reasons))
         for reason, n in sorted(c.drops.items()):
-            drops.add_metric([*values, reason], n)
+            if n:  # 12 reasons x 255 instances of zeros would double the scrape
+                drops.add_metric([*values, reason], n)
         effective.add_metric([*values, s.priority_reason or "configured"], s.effective_priority)
         configured.add_metric(values, s.configured_priority)
         countdown.add_metric(values, -1.0 if s.master_down_at is None else max(s.master_down_at - sample.now, 0.0))
@@ -288,7 +274,12 @@ class MetricsServer:
 
     def __init__(self, address: str, runtime: Any) -> None:
         self.addr, self.port = parse_address(address)
-        self.watch = Watch()
+
+        def key_of(name: str) -> Key | None:
+            inst = next((i for i in runtime.config.instances if i.name == name), None)
+            return None if inst is None else (runtime.recv_interface(inst), inst.vrid, inst.family)
+
+        self.watch = Watch(key_of)
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(RuntimeCollector(runtime, self.watch))
         self._server: Any = None

@@ -6,7 +6,6 @@ message (what, where, what to do) and exit code 2, like keepalived refusing to s
 
 from __future__ import annotations
 
-import inspect
 import os
 from typing import Any
 
@@ -37,11 +36,7 @@ def use_config_id(config_id: str | None) -> None:
 def load_config_file(path: str, *, config_id: str | None = None) -> Config:
     """parse_config without the interface check, with -i's config id when given. Raises ConfigError."""
     config_id = config_id if config_id is not None else _config_id[0]
-    if config_id is None:
-        return parse_config(path, check_interfaces=False)
-    if "config_id" not in inspect.signature(parse_config).parameters:
-        raise PreflightError("vrrptui: -i/--config-id is not supported by this version's config parser yet")
-    return parse_config(path, check_interfaces=False, config_id=config_id)  # type: ignore[call-arg]
+    return parse_config(path, check_interfaces=False, config_id=config_id)
 
 
 def load_config(path: str, *, netlink: Any = None, config_id: str | None = None) -> Config:

@@ -34,7 +34,7 @@ from vrrptui.config.model import Config, VrrpInstance
 from vrrptui.daemon.garp import GratuitousSchedule
 from vrrptui.daemon.host import HostChanges, configured_source
 from vrrptui.daemon.notify import NotifyRunner
-from vrrptui.records import AdvertSent, Observation, PacketReceived, RuntimeNote, StatusSnapshot
+from vrrptui.records import Heard, Observation, RuntimeNote, StatusSnapshot
 from vrrptui.daemon.scripts import ScriptRunner
 from vrrptui.daemon.vipguard import VipGuard
 from vrrptui.engine.ah_state import uses_ah
@@ -42,7 +42,6 @@ from vrrptui.engine.commands import Command, CommandError
 from vrrptui.engine.engine import Engine
 from vrrptui.engine.outputs import (
     AddVips,
-    AdvertAccepted,
     Dropped,
     LogLine,
     LowerPriorityGratuitous,
@@ -58,9 +57,9 @@ from vrrptui.engine.outputs import (
 )
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.net.netlink import Netlink, choose_primary
-from vrrptui.net.sockets import AH_PROTO, MCAST_V4, MCAST_V6, VRRP_PROTO, Received, VrrpSocket
+from vrrptui.net.sockets import AH_PROTO, MCAST_V4, MCAST_V6, VRRP_PROTO, VRRP_TTL, Received, VrrpSocket
 from vrrptui.protocol import ah
-from vrrptui.protocol.packet import Advert, IPAddress, decode, encode
+from vrrptui.protocol.packet import Advert, IPAddress, encode
 
 LogFn = Callable[[LogLine], None]
 Observer = Callable[[tuple[Observation, ...]], None]
@@ -188,6 +187,10 @@ class Runtime:
             return ()
         return self.engine.status(self.loop.time())
 
+    def unclaimed_drops(self) -> dict[str, int]:
+        """Packets no instance here claims (VRID not configured, undecodable), per drop reason."""
+        return dict(self.engine.drops) if self.engine is not None else {}
+
     def command_now(self, cmd: Command) -> None:
         """Operator command on the loop thread (the control socket and the worker call this)."""
         engine, loop = self.engine, self.loop
@@ -242,6 +245,7 @@ class Runtime:
         host.create_vmacs(self.config.instances)
         host.remove_stale_vips(self.config.instances)
         host.remove_stale_firewall(self.config.instances)
+        host.routing.add_static(self.config)
         self._primary = self._primary_addresses(self.config)
         self._open_sockets(self.config)
         self._open_linkwatch()
@@ -455,11 +459,13 @@ class Runtime:
                 if outs:
                     self._process(outs)
                 continue
-            if observer is not None:
-                result = decode(received.payload, received.src, received.dst)
-                self._observe(PacketReceived(now, ifname, received.src, received.dst, received.ttl,
-                                             received.payload, result))
-            outs = engine.receive_packet(ifname, received.src, received.dst, received.ttl, received.payload, now)
+            payload, src, dst, ttl = received
+            if observer is not None:  # one decode, shared by the engine and the observer
+                result = engine.decode(payload, src, dst)
+                self._observe(Heard(ifname, now, src, dst, ttl, result, payload))
+                outs = engine.receive_packet(ifname, src, dst, ttl, payload, now, result)
+            else:
+                outs = engine.receive_packet(ifname, src, dst, ttl, payload, now)
             if outs:
                 self._process(outs)
         self._rearm()
@@ -468,8 +474,9 @@ class Runtime:
         """The observer sees the VRRP message inside an AH datagram, like any other advert."""
         packet = ah.parse(received.payload)
         if isinstance(packet, ah.AhPacket):
-            self._observe(PacketReceived(now, ifname, packet.src, packet.dst, packet.ttl, packet.message,
-                                         decode(packet.message, packet.src, packet.dst)))
+            result = self.engine.decode(packet.message, packet.src, packet.dst) if self.engine else None
+            if result is not None:
+                self._observe(Heard(ifname, now, packet.src, packet.dst, packet.ttl, result, packet.message))
 
     def _on_link_event(self) -> None:
         engine = self.engine
@@ -623,7 +630,7 @@ class Runtime:
                     self.notify.run(out, self._instances.get(out.instance))
                 case RunGroupNotify():
                     self.notify.run_group(out)
-            if observer is not None and isinstance(out, StateChanged | AdvertAccepted | Dropped | LogLine):
+            if observer is not None and isinstance(out, StateChanged | Dropped):
                 self._observe(out)
         # after the batch: the engine's "setting VIPs." / "Sending/queueing" lines come first, as in keepalived
         for inst in gratuitous_starts:
@@ -658,7 +665,8 @@ class Runtime:
             if self._send_errors:
                 self._send_errors.discard(name)
             if self.observer is not None:
-                self._observe(AdvertSent(now, name, key[0], src, dst, priority, payload))
+                self._observe(Heard(key[0], now, src, dst, VRRP_TTL, engine.advert(name, priority), payload,
+                                    outgoing=True))
 
     def _send_failed(self, inst: VrrpInstance, ifname: str, dst: IPAddress, exc: OSError) -> None:
         # rate-limited: one line per instance until a send succeeds again
@@ -765,6 +773,7 @@ class Runtime:
         # instances that are gone: whatever VIPs we still hold for them go too
         current = {i.name for i in new_config.instances}
         self._host().remove_all_vips(keep=current)
+        self._host().routing.reload(old_config, new_config)
         self._instances = {i.name: i for i in new_config.instances}
         self._primary = {k: v for k, v in self._primary.items() if k in current}
         self._open_sockets(new_config)
@@ -814,19 +823,11 @@ class Runtime:
             self._log(LogLine(f"internal error: {context.get('message')}", level="error"))
 
     def _log(self, line: LogLine) -> None:
-        """The runtime's own lines: to the log, and to the observer when on the loop thread."""
+        """The runtime's own lines (the console reads them from the log, as it reads the engine's)."""
         try:
             self.log(line)
         except Exception:
             pass
-        if self.observer is not None and self._on_loop_thread():
-            self._observe(line)
-
-    def _on_loop_thread(self) -> bool:
-        try:
-            return asyncio.get_running_loop() is self.loop
-        except RuntimeError:
-            return False
 
     async def _cleanup(self) -> None:
         """Resign, remove our VIPs, delete VMACs, close everything. Each step runs even if one fails."""
@@ -839,6 +840,7 @@ class Runtime:
         await self._step(self._resign)
         if self.host is not None:
             await self._step(self.host.remove_all_vips)
+            await self._step(self.host.routing.remove_static)
         await self._step(self.scripts.stop)
         await self._step(lambda: self.notify.drain(timeout=3.0))
         await self._step(self._close_sockets)

@@ -16,7 +16,7 @@ resign and exit), and talks to the console over one stream socket (FD), in frame
 
 Observations are batched every FLUSH_PERIOD. The worker never blocks its loop on the socket:
 while more than HIGH_WATER bytes wait for a console that does not read, observation batches
-are dropped (counted, reported in the next batch); state changes, log lines and runtime notes
+are dropped (counted, reported in the next batch); state changes and runtime notes
 are kept (bounded), and so is the latest StatusSnapshot, which goes out as soon as there is room.
 
 The worker resigns and exits when the console says stop, when the socket reaches EOF (the
@@ -39,17 +39,18 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from vrrptui.daemon import children
 from vrrptui.records import RuntimeNote, StatusSnapshot
 from vrrptui.engine.outputs import LogLine, StateChanged
 
 FLUSH_PERIOD = 0.03  # seconds between observation batches to the console
 HIGH_WATER = 1 << 20  # bytes waiting for the console beyond which observation batches are dropped
-KEPT_LIMIT = 5000  # state changes / log lines / notes held while the console does not read
+KEPT_LIMIT = 5000  # state changes / notes held while the console does not read
 LINES_KEPT = 200  # the runtime's own log lines held for the console
 FINAL_DRAIN = 2.0  # seconds the worker waits, after cleanup, for the console to take its last frames
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 _HEADER = struct.Struct("!I")
-_KEPT = (StateChanged, LogLine, RuntimeNote)  # rare and meaningful: never dropped for packets
+_KEPT = (StateChanged, RuntimeNote)  # rare and meaningful: never dropped for packets
 
 
 # --- framing (both sides) -------------------------------------------------------------------
@@ -349,6 +350,7 @@ def main(argv: list[str]) -> int:
         return 2
     fd, parent = int(argv[0]), int(argv[1])
     die_with_parent()
+    children.become_subreaper()  # what a script daemonises is ours to reap
     if os.getppid() != parent:  # the console died before prctl took effect
         return 1
     worker = _read_start(socket.socket(fileno=fd))

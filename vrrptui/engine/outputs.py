@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from vrrptui.protocol.packet import Advert, DropReason, IPAddress
+from vrrptui.protocol.packet import DropReason, IPAddress
 
 
 class State(enum.Enum):
@@ -104,14 +104,6 @@ class StateChanged:
 
 
 @dataclass(frozen=True, slots=True)
-class AdvertAccepted:
-    instance: str
-    src: IPAddress
-    advert: Advert
-    at: float
-
-
-@dataclass(frozen=True, slots=True)
 class Dropped:
     instance: str | None  # None: no instance matched (unknown VRID, undecodable)
     reason: DropReason
@@ -134,7 +126,7 @@ class LogLine:
 
 Action = (SendAdvert | AddVips | RemoveVips | StartGratuitous | LowerPriorityGratuitous | StopGratuitous | RunNotify
           | RunGroupNotify)
-Event = StateChanged | AdvertAccepted | Dropped | LogLine
+Event = StateChanged | Dropped | LogLine
 Output = Action | Event
 
 
@@ -150,6 +142,7 @@ class Counters:
     priority_zero_received: int = 0
     checksum_pseudo: int = 0  # adverts received using each v3/IPv4 checksum form
     checksum_message: int = 0
+    replies_limited: int = 0  # lower-priority / priority-0 adverts a master did not answer at once (rate)
     drops: dict[str, int] = field(default_factory=lambda: {r.value: 0 for r in DropReason})
 
     def copy(self) -> Counters:

@@ -16,7 +16,7 @@ import functools
 import ipaddress
 import socket
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -42,15 +42,13 @@ _RECV_BUFSIZE = 65535
 _ANC_BUFSIZE = socket.CMSG_SPACE(_IN6_PKTINFO.size) + socket.CMSG_SPACE(_INT.size)
 
 
-@dataclass(frozen=True)
-class Received:
+class Received(NamedTuple):
     """One protocol-112 packet: the VRRP message and what the IP header said about it."""
 
     payload: bytes  # the VRRP message (after the IPv4 / IPv6 header); on an AH socket the whole IPv4 datagram
     src: IPAddress
     dst: IPAddress
     ttl: int  # TTL (IPv4) or hop limit (IPv6)
-    ifindex: int
 
 
 @functools.lru_cache(maxsize=4096)
@@ -178,26 +176,20 @@ class VrrpSocket:
         if header_len < 20 or len(data) < header_len or data[9] != self.protocol:
             return None
         end = total_len if header_len <= total_len <= len(data) else len(data)
-        return Received(
-            payload=bytes(data[header_len if self.protocol == VRRP_PROTO else 0 : end]),
-            src=_ipv4(data[12:16]),
-            dst=_ipv4(data[16:20]),
-            ttl=data[8],
-            ifindex=self.ifindex,
-        )
+        return Received(bytes(data[header_len if self.protocol == VRRP_PROTO else 0 : end]), _ipv4(data[12:16]),
+                        _ipv4(data[16:20]), data[8])
 
     def _parse_ipv6(self, data: bytes, ancdata: list, address: tuple) -> Received | None:
         # raw IPv6 sockets deliver the payload only (ipv6(7)): TTL and dst come as ancillary data
         hop_limit: int | None = None
         dst: IPAddress | None = None
-        ifindex = self.ifindex
         for level, kind, value in ancdata:
             if level != socket.IPPROTO_IPV6:
                 continue
             if kind == socket.IPV6_HOPLIMIT and len(value) >= _INT.size:
                 hop_limit = _INT.unpack_from(value)[0]
             elif kind == socket.IPV6_PKTINFO and len(value) >= _IN6_PKTINFO.size:
-                raw_dst, ifindex = _IN6_PKTINFO.unpack_from(value)
+                raw_dst, _ifindex = _IN6_PKTINFO.unpack_from(value)
                 dst = ipaddress.IPv6Address(raw_dst)
         if hop_limit is None or dst is None:
             return None
@@ -205,7 +197,7 @@ class VrrpSocket:
             src = ipaddress.IPv6Address(address[0].split("%", 1)[0])
         except (ValueError, IndexError, AttributeError):
             return None
-        return Received(payload=bytes(data), src=src, dst=dst, ttl=hop_limit, ifindex=ifindex)
+        return Received(bytes(data), src, dst, hop_limit)
 
     def close(self) -> None:
         self._sock.close()

@@ -12,6 +12,7 @@ interval once half an interval late (`timeline.owed_adverts`).
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Protocol
 from vrrptui.observe.addresses import address_text
 from vrrptui.records import Drill, Heard, RouterKey
 from vrrptui.observe.timeline import owed_adverts
+from vrrptui.protocol.timers import master_down_interval, skew_time
 from vrrptui.protocol.packet import Advert
 
 DEMOTE, FAILOVER = "demote", "failover"
@@ -135,7 +137,7 @@ class DrillTracker:
         missed = len(owed_adverts(last, until, a.interval)) if a.interval > 0 else None
         a.drill = replace(
             d, new_master=src, new_master_first_advert_at=at, adverts_missed=missed,
-            takeover_ms=round((at - d.acted_at) * 1000, 1),
+            takeover_ms=round((at - d.acted_at) * 1000, 1), old_last_advert_at=a.old_last_advert,
         )
 
     def claim(self, vip: str, mac: str, at: float) -> None:
@@ -171,3 +173,39 @@ class DrillTracker:
                 keep.append(a)
         self._active = keep
         return done
+
+
+def theory_ms(d: Drill, version: int, interval: float, new_priority: int | None, we_took_over: bool) -> float | None:
+    """Acted -> the new master's first advert as RFC 5798 6.4.2 times it.
+
+    demote: the backup hears priority 0 and waits Skew_Time; failover of a master: the backup
+    waits Master_Down_Interval from the old master's last advert (part of it gone before the
+    act); failover of a backup: it takes over at once.
+    """
+    if new_priority is None:
+        return None
+    if d.action == DEMOTE:
+        return round(skew_time(version, new_priority, interval) * 1000, 1)
+    if we_took_over and d.old_master != d.new_master and d.old_last_advert_at is not None \
+            and d.acted_at - d.old_last_advert_at < interval:
+        return 0.0  # `f` on a backup: no timer
+    since = d.acted_at - (d.old_last_advert_at if d.old_last_advert_at is not None else d.acted_at)
+    return round(max(0.0, master_down_interval(version, new_priority, interval) - since) * 1000, 1)
+
+
+_PING_REPLY = re.compile(r"^\[(\d+\.\d+)\] \d+ bytes from ")
+
+
+def client_outage_ms(ping_lines: list[str], start: float, end: float) -> float | None:
+    """From `ping -D` lines (the lab's pc1): the longest gap between replies around [start, end]
+    (epoch seconds) beyond the ping interval; None when no reply brackets the window."""
+    times = [float(m[1]) for line in ping_lines if (m := _PING_REPLY.match(line))]
+    before = [t for t in times if t <= start]
+    after = [t for t in times if t >= end]
+    if not before or not after or len(times) < 3:
+        return None
+    span = [t for t in times if before[-1] <= t <= after[0]]
+    gaps = sorted(b - a for a, b in zip(times, times[1:], strict=False))
+    nominal = gaps[len(gaps) // 2]
+    longest = max(b - a for a, b in zip(span, span[1:], strict=False))
+    return round(max(0.0, longest - nominal) * 1000, 1)

@@ -198,12 +198,12 @@ class History:
             self.add(change.at, "cleared", v.scope, f"{change.cleared.code.value} over: {v.text}",
                      code=change.cleared.code.value)
 
-    def drill(self, d: Drill, at: float, scope: str, theory_ms: float | None, outage_ms: float | None) -> None:
+    def drill(self, d: Drill, at: float, scope: str) -> None:
         parts = [f"{d.action} {d.result}: {d.old_master or '?'} -> {d.new_master or '?'}",
-                 f"takeover {_ms(d.takeover_ms)} (theory {_ms(theory_ms)})", f"VIP {_ms(d.vip_ms)}"]
-        if outage_ms is not None:
-            parts.append(f"client outage {_ms(outage_ms)}")
-        self.add(at, "drill", scope, ", ".join(parts), **d.to_json(), theory_ms=theory_ms, client_outage_ms=outage_ms)
+                 f"takeover {_ms(d.takeover_ms)} (theory {_ms(d.theory_ms)})", f"VIP {_ms(d.vip_ms)}"]
+        if d.client_outage_ms is not None:
+            parts.append(f"client outage {_ms(d.client_outage_ms)}")
+        self.add(at, "drill", scope, ", ".join(parts), **d.to_json())
 
 
 def _ms(value: float | None) -> str:

@@ -22,6 +22,7 @@ from vrrptui.config.model import Config, VrrpInstance
 from vrrptui.observe.addresses import MAX_SOURCES, address_order, address_text
 from vrrptui.records import Heard, RouterKey
 from vrrptui.protocol.packet import AUTH_NONE, AUTH_PASS, Advert, ChecksumForm, Drop, DropReason
+from vrrptui.observe.health import RouterSeen
 from vrrptui.protocol.timers import master_down_interval
 
 RATE_WINDOW = 10.0  # seconds of adverts kept per source for adverts/s and split brain
@@ -240,6 +241,11 @@ class PeerTable:
                     return s.src
         return None
 
+    def priority(self, key: RouterKey, src: str) -> int | None:
+        """The priority in `src`'s last advert for `key`."""
+        s = self._sources.get(key, {}).get(src)
+        return s.last_advert.priority if s is not None and s.last_advert is not None else None
+
     def current(self, key: RouterKey) -> str | None:
         """The source followed as the VRID's master, advert by advert (module docstring)."""
         return self._current.get(key)
@@ -307,6 +313,22 @@ class PeerTable:
                 s = self._sources[peer.key][peer.src]
                 return PeerDetail(peer, tuple(s.history), tuple(s.last_adverts), interval_stats(s.recent))
         return None
+
+    def seen(self, key: RouterKey, now: float, answering: dict[str, set[str]]) -> list[RouterSeen]:
+        """What the health verdict needs of each source of `key` (no rates: cheap every tick).
+
+        `answering`: router address -> the addresses its MAC answered ARP / NS for lately.
+        """
+        out = []
+        for s in self._sources.get(key, {}).values():
+            a = s.last_advert
+            ref = self._references.get(key) or self._peer_reference(key, s)
+            out.append(RouterSeen(
+                s.src, s.local, a.priority if a else None, self.last_master_advert(key, s.src),
+                a.max_advert_int if a else None, a.version if a else None,
+                tuple(m.value for m in _mismatches(s, ref, now)),
+                bool(a and s.src in answering and answering[s.src] & {str(v) for v in a.addresses})))
+        return out
 
     def _peer_reference(self, key: RouterKey, s: _Source) -> Reference | None:
         """Without a config: compare with the highest-priority other router of the VRID."""

@@ -11,69 +11,57 @@ from __future__ import annotations
 import ipaddress
 import struct
 from collections import deque
-from dataclasses import dataclass
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from vrrptui.config.model import Config
-from vrrptui.records import AdvertSent, PacketReceived, RuntimeNote, StatusSnapshot
+from vrrptui.records import RuntimeNote, StatusSnapshot
 from vrrptui.engine.outputs import Dropped, LogLine, State, StateChanged
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.observe.addresses import address_text, normal_address
-from vrrptui.observe.drills import DrillStore, DrillTracker
-from vrrptui.observe.health import Alarms, AlarmChange, RouterSeen, Verdict, assess
+from vrrptui.observe.drills import DrillStore, DrillTracker, client_outage_ms, theory_ms
+from vrrptui.observe.health import Alarms, AlarmChange, Verdict, assess
 from vrrptui.observe.history import History
 from vrrptui.records import Drill, Heard, RouterKey
 from vrrptui.observe.peers import PeerTable
 from vrrptui.records import Claim, LocalPresence, ProbeEvent, ProbeSent
 from vrrptui.observe.timeline import Timeline
 from vrrptui.observe.vips import VipPresence
-from vrrptui.protocol.packet import VRRP_PROTO, Advert, decode
+from vrrptui.protocol.packet import VRRP_PROTO, Advert
 from vrrptui.protocol.tcpdump import format_compact, format_packet
 
 # Every per-packet store is a ring; at 2,550 adverts/s (255 VRIDs at VRRPv3 0.1 s) they fill, then stay flat.
 MAX_LOG = 20_000  # advert-log entries (~8 s at 2,550/s, ~1 KB each with the decoded advert)
 MAX_PACKETS = 100_000  # frames kept for `w` (~40 s at 2,550/s, ~180 B each: ~18 MB)
 DRILL_HISTORY = 100
+CLIENT_WAIT = 3.0  # seconds a finished drill waits for the lab client's pings to come back
 
 
-@dataclass(frozen=True, slots=True)
-class LogEntry:
-    """One advert-log item; `text()` formats it when (and only if) it is shown."""
+LogRecord = Heard | StateChanged | Dropped | RuntimeNote | AlarmChange  # what the advert log holds, as received
 
-    seq: int
-    at: float
-    kind: str  # "in", "out", "state", "drop", "note", "log", "alarm"
-    vrid: int | None
-    src: str | None
-    record: object
-    wall: float
 
-    def text(self) -> list[str]:
-        r = self.record
-        if isinstance(r, Heard):
-            if isinstance(r.result, Advert):
-                line = format_compact(r.result, r.src, r.dst, ts=self.wall, ttl=r.ttl)
-                if r.ttl != 255 and not r.outgoing:
-                    line += f", (ttl {r.ttl})"
-                return [line + (" [sent]" if r.outgoing else "")]
-            lines = format_packet(r.payload, r.src, r.dst, ts=self.wall, ttl=r.ttl, verbose=False)
-            detail = f" ({r.result.detail})" if r.result.detail else ""
-            return lines + [f"    ^ not used: {r.result.reason.value}{detail}"]
-        if isinstance(r, StateChanged):
-            detail = f" ({r.detail})" if r.detail else ""
-            return [f"--- ({r.instance}) {r.old.value} -> {r.new.value}: {r.reason.value}{detail}"]
-        if isinstance(r, Dropped):
-            who = f"({r.instance}) " if r.instance else ""
-            detail = f" ({r.detail})" if r.detail else ""
-            return [f"!!! {who}dropped advert from {r.src}: {r.reason.value}{detail}"]
-        if isinstance(r, RuntimeNote):
-            who = f"({r.instance}) " if r.instance else ""
-            return [f"··· {who}{r.text}"]
-        if isinstance(r, LogLine):
-            return [f"··· {r.text}"]
-        if isinstance(r, AlarmChange):
-            return [("!!! " if r.raised else "··· ") + r.text()]
-        return [str(r)]
+def log_text(r: LogRecord, wall: float) -> list[str]:
+    """An advert-log record as text (formatted when, and only if, it is shown); `wall`: its epoch time."""
+    if isinstance(r, Heard):
+        if isinstance(r.result, Advert):
+            line = format_compact(r.result, r.src, r.dst, ts=wall, ttl=r.ttl)
+            if r.ttl != 255 and not r.outgoing:
+                line += f", (ttl {r.ttl})"
+            return [line + (" [sent]" if r.outgoing else "")]
+        lines = format_packet(r.payload, r.src, r.dst, ts=wall, ttl=r.ttl, verbose=False)
+        detail = f" ({r.result.detail})" if r.result.detail else ""
+        return lines + [f"    ^ not used: {r.result.reason.value}{detail}"]
+    if isinstance(r, StateChanged):
+        detail = f" ({r.detail})" if r.detail else ""
+        return [f"--- ({r.instance}) {r.old.value} -> {r.new.value}: {r.reason.value}{detail}"]
+    if isinstance(r, Dropped):
+        who = f"({r.instance}) " if r.instance else ""
+        detail = f" ({r.detail})" if r.detail else ""
+        return [f"!!! {who}dropped advert from {r.src}: {r.reason.value}{detail}"]
+    if isinstance(r, AlarmChange):
+        return [("!!! " if r.raised else "··· ") + r.text()]
+    who = f"({r.instance}) " if r.instance else ""
+    return [f"··· {who}{r.text}"]
 
 
 def parse_filter(text: str) -> tuple[int | None, str | None]:
@@ -123,12 +111,13 @@ class Session:
         self.status_at: float | None = None
         # wall clock minus engine clock: from the latest StatusSnapshot, or given (sniff has no engine)
         self.wall_offset = wall_offset
-        self.log: deque[LogEntry] = deque(maxlen=max_log)
-        self.log_seq = 0
+        self.log: deque[LogRecord] = deque(maxlen=max_log)
+        self.log_seq = 0  # records ever logged: the newest in `log` has this seq, the one before seq - 1...
         self.packets: deque[tuple[float, bytes]] = deque(maxlen=max_packets)
         self.packets_total = 0
         self.peer_macs: dict[str, str] = {}  # MAC -> router address, learned by the prober
         self.history = History(self.wall)
+        self._awaiting_client: list[Drill] = []  # finished, waiting for the lab client's pings
         self.alarms = Alarms()
         self.own_macs: set[str] = set()
         if config is not None:
@@ -147,12 +136,7 @@ class Session:
 
     def feed(self, items: Iterable[object], now: float) -> None:
         for item in items:
-            if isinstance(item, PacketReceived):
-                self.heard(Heard(item.ifname, item.at, item.src, item.dst, item.ttl, item.result, item.payload))
-            elif isinstance(item, AdvertSent):
-                self.heard(Heard(item.ifname, item.at, item.src, item.dst, 255,
-                                 decode(item.payload, item.src, item.dst), item.payload, outgoing=True))
-            elif isinstance(item, Heard):
+            if isinstance(item, Heard):
                 self.heard(item)
             elif isinstance(item, StatusSnapshot):
                 self.wall_offset = item.wall - item.at
@@ -161,20 +145,15 @@ class Session:
                 for st in item.instances:
                     self.history.status(st, item.at, self.scope(st.name))
             elif isinstance(item, StateChanged):
-                status = self.statuses.get(item.instance)
-                self._log(item.at, "state", status.vrid if status else None, None, item)
+                self._log(item)
                 self.history.state_changed(item, self.scope(item.instance))
                 if item.new is State.MASTER:
                     self.drill_tracker.became_master(item.instance, item.at)
-            elif isinstance(item, Dropped):
-                status = self.statuses.get(item.instance) if item.instance else None
-                self._log(item.at, "drop", status.vrid if status else None,
-                          str(item.src) if item.src else None, item)
-            elif isinstance(item, RuntimeNote):
-                self._log(item.at, "note", None, None, item)
-            elif isinstance(item, LogLine):
+            elif isinstance(item, Dropped | RuntimeNote):
+                self._log(item)
+            elif isinstance(item, LogLine):  # the runtime's log: warnings and errors go in the advert log
                 if item.level != "info":
-                    self._log(now, "log", None, None, item)
+                    self._log(RuntimeNote(now, None, item.text))
             elif isinstance(item, (ProbeSent, Claim, LocalPresence)):
                 self.probe_event(item)
 
@@ -184,7 +163,7 @@ class Session:
             self.history.heard(h, self.peers.current(h.key))
         self.timeline.heard(h)
         self.drill_tracker.heard(h)
-        self._log(h.at, "out" if h.outgoing else "in", h.vrid, address_text(h.src), h)
+        self._log(h)
         if h.payload:
             self.packets.append((self.wall(h.at), raw_ip_packet(h)))
             self.packets_total += 1
@@ -202,9 +181,9 @@ class Session:
             else:
                 self.peer_macs[ev.mac] = ev.vip  # a router's own address: its MAC
 
-    def _log(self, at: float, kind: str, vrid: int | None, src: str | None, record: object) -> None:
+    def _log(self, record: LogRecord) -> None:
         self.log_seq += 1
-        self.log.append(LogEntry(self.log_seq, at, kind, vrid, src, record, self.wall(at)))
+        self.log.append(record)
 
     # --- derived -------------------------------------------------------------------
 
@@ -223,15 +202,9 @@ class Session:
             for a in v.answers:
                 if a.owner:
                     answering.setdefault(a.owner, set()).add(v.vip)
-        out = []
-        for key in sorted(set(self.peers.keys()) | set(ours)):
-            routers = [RouterSeen(p.src, p.local, p.priority, self.peers.last_master_advert(key, p.src), p.interval,
-                                  p.version, tuple(m.value for m in p.mismatches),
-                                  bool(answering.get(p.src, set()) & set(p.vips)))
-                       for p in self.peers.peers(now, key)]
-            out.append(assess(key, now, instance=ours.get(key), routers=routers,
-                              split_brain=self.peers.split_brain(key, now)))
-        return out
+        return [assess(key, now, instance=ours.get(key), routers=self.peers.seen(key, now, answering),
+                       split_brain=self.peers.split_brain(key, now))
+                for key in sorted(set(self.peers.keys()) | set(ours))]
 
     def operator(self, action: str, instance: str, now: float, detail: str = "") -> None:
         """The operator acted on an instance (recorded in the event history)."""
@@ -289,15 +262,29 @@ class Session:
         self.timeline.mark(key, now, "D" if action == "demote" else "F")
         return drill
 
-    def tick(self, now: float) -> list[Drill]:
-        """Finish drills that are done: recorded in memory and appended to the JSON Lines file."""
-        done = self.drill_tracker.tick(now)
+    def tick(self, now: float, client_lines: Callable[[], list[str]] | None = None) -> list[Drill]:
+        """Finish drills that are done: recorded in memory, in the history and in the drill store.
+
+        `client_lines`: the lab client's `ping -D` output, when there is one: a drill then waits
+        (up to CLIENT_WAIT) for the client's pings to come back, to say how long it was cut off.
+        """
+        done = self._awaiting_client + self.drill_tracker.tick(now)
+        self._awaiting_client = []
         for change in self.alarms.update(self.verdicts(now), now):
             self.history.alarm(change)
-            self._log(now, "alarm", change.verdict.key.vrid, None, change)
+            self._log(change)
+        finished = []
         for d in done:
+            ended = max(t for t in (d.acted_at, d.new_master_first_advert_at, d.vip_answered_at) if t is not None)
+            lines = client_lines() if client_lines is not None else []
+            outage = client_outage_ms(lines, self.wall(d.acted_at), self.wall(ended)) if lines else None
+            if lines and outage is None and now - ended < CLIENT_WAIT:
+                self._awaiting_client.append(d)
+                continue
+            d = replace(d, theory_ms=self._theory_ms(d), client_outage_ms=outage)
+            finished.append(d)
             self.drills.append(d)
-            self.history.drill(d, now, self.scope(d.instance), None, None)
+            self.history.drill(d, now, self.scope(d.instance))
             if self.drill_store is not None:
                 try:
                     self.drill_store.append(d)
@@ -305,7 +292,15 @@ class Session:
                     self.drill_errors.append(f"cannot append to {self.drill_store.path}: {e.strerror}")
         del self.drills[:-DRILL_HISTORY]
         self.peers.expire(now)
-        return done
+        return finished
+
+    def _theory_ms(self, d: Drill) -> float | None:
+        st = self.statuses.get(d.instance)
+        if st is None or d.new_master is None:
+            return None
+        ours = d.new_master in (st.primary_address, "this host")
+        priority = st.effective_priority if ours else self.peers.priority(d.key, d.new_master)
+        return theory_ms(d, st.version, st.learned_advert_int or st.advert_int, priority, ours)
 
     # --- pcap ----------------------------------------------------------------------
 
@@ -313,13 +308,37 @@ class Session:
         """The captured packets (IP, no link layer: LINKTYPE_RAW) with their wall-clock times."""
         return list(self.packets)
 
-    def entries(self, vrid: int | None = None, src: str | None = None, after: int = 0) -> list[LogEntry]:
-        """Entries newer than seq `after` (filtered), oldest first; reads only those, from the newest back."""
+    def entries(self, vrid: int | None = None, src: str | None = None,
+                after: int = 0) -> list[tuple[int, LogRecord]]:
+        """(seq, record) newer than seq `after` (filtered), oldest first; reads only those, from the newest back."""
         out = []
-        for e in reversed(self.log):
-            if e.seq <= after:
+        seq = self.log_seq
+        for record in reversed(self.log):
+            if seq <= after:
                 break
-            if (vrid is None or e.vrid == vrid) and (src is None or e.src == src):
-                out.append(e)
+            if (vrid is None or self._vrid(record) == vrid) and (src is None or self._src(record) == src):
+                out.append((seq, record))
+            seq -= 1
         out.reverse()
         return out
+
+    def text(self, record: LogRecord) -> list[str]:
+        return log_text(record, self.wall(record.at))
+
+    def _vrid(self, r: LogRecord) -> int | None:
+        if isinstance(r, Heard):
+            return r.vrid
+        if isinstance(r, AlarmChange):
+            return r.verdict.key.vrid
+        if isinstance(r, StateChanged | Dropped) and r.instance:
+            status = self.statuses.get(r.instance)
+            return status.vrid if status else None
+        return None
+
+    @staticmethod
+    def _src(r: LogRecord) -> str | None:
+        if isinstance(r, Heard):
+            return address_text(r.src)
+        if isinstance(r, Dropped) and r.src is not None:
+            return address_text(r.src)
+        return None

@@ -45,6 +45,7 @@ class DropReason(enum.Enum):
     AUTH = "auth"
     ADDRESS_LIST = "address_list"
     UNICAST_SOURCE = "unicast_source"
+    OWNER_CONFLICT = "owner_conflict"  # priority 255 from another router while we own the addresses
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,6 +300,7 @@ class AdvertCache:
         self._template = template
         self._checksum_form = checksum_form
         self._built: dict[tuple[int, IPAddress | None, IPAddress | None], bytes] = {}
+        self._adverts: dict[int, Advert] = {}
 
     @property
     def template(self) -> Advert:
@@ -309,6 +311,16 @@ class AdvertCache:
         if template != self._template:
             self._template = template
             self._built.clear()
+            self._adverts.clear()
+
+    def advert(self, priority: int) -> Advert:
+        """The advert with `priority` (checksum 0: encode computes it per destination)."""
+        found = self._adverts.get(priority)
+        if found is None:
+            if len(self._adverts) >= self.MAX_ENTRIES:
+                self._adverts.clear()
+            found = self._adverts[priority] = replace(self._template, priority=priority)
+        return found
 
     def get(self, priority: int, src: IPAddress | None = None, dst: IPAddress | None = None) -> bytes:
         template = self._template
@@ -318,6 +330,6 @@ class AdvertCache:
         if message is None:
             if len(self._built) >= self.MAX_ENTRIES:
                 self._built.clear()
-            message = encode(replace(self._template, priority=priority), src, dst, self._checksum_form)
+            message = encode(self.advert(priority), src, dst, self._checksum_form)
             self._built[key] = message
         return message

@@ -1,0 +1,71 @@
+"""virtual_routes / virtual_rules / static_* parsed from `ip route` / `ip rule` syntax."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from vrrptui.config.model import PolicyRule, StaticRoute
+from vrrptui.config.parser import parse_config
+
+CONF = """\
+global_defs {
+  default_interface eth1
+}
+static_ipaddress {
+  192.168.51.1/24
+}
+static_routes {
+  10.50.0.0/16 via 192.168.50.254
+  blackhole 10.66.0.0/16 table 100
+  192.168.100.0/24 table 6909 nexthop via 192.168.101.1 dev wlan0
+}
+static_rules {
+  from 10.0.0.0/8 goto 40
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 51
+  virtual_ipaddress { 192.168.50.100/24 }
+  virtual_routes {
+    src 192.168.50.100 to 10.60.0.0/16 via 192.168.50.254 dev eth0 metric 5 protocol bird scope global
+    default via 192.168.50.1 table main onlink no_track
+    2001:db8:1::/48 via fe80::1 dev eth0 inet6
+  }
+  virtual_rules {
+    from 192.168.50.100 table 200 priority 200
+    not to 2001:db8::/32 fwmark 0x10/0xff iif eth0 lookup local preference 10
+  }
+}
+"""
+
+
+def test_routes_and_rules_with_the_options_vrrptui_acts_on(tmp_path):
+    path = tmp_path / "keepalived.conf"
+    path.write_text(CONF)
+    config = parse_config(str(path), check_interfaces=False)
+    inst = config.instances[0]
+    net, addr = ipaddress.ip_network, ipaddress.ip_address
+    assert [(r.destination, r.gateway, r.dev, r.source, r.metric, r.protocol, r.scope, r.table, r.onlink)
+            for r in inst.virtual_routes] == [
+        (net("10.60.0.0/16"), addr("192.168.50.254"), "eth0", addr("192.168.50.100"), 5, 12, 0, None, False),
+        (net("0.0.0.0/0"), addr("192.168.50.1"), None, None, None, None, None, 254, True),
+        (net("2001:db8:1::/48"), addr("fe80::1"), "eth0", None, None, None, None, None, False)]
+    assert inst.virtual_rules == (
+        PolicyRule(family=4, table=200, source=net("192.168.50.100/32"), priority=200,
+                   text="from 192.168.50.100 table 200 priority 200", file=str(path), line=25),
+        PolicyRule(family=6, table=255, destination=net("2001:db8::/32"), priority=10, iif="eth0", fwmark=16,
+                   fwmask=255, invert=True, text="not to 2001:db8::/32 fwmark 0x10/0xff iif eth0 lookup local "
+                   "preference 10", file=str(path), line=26))
+    assert [str(a) for a in config.static_addresses] == ["192.168.51.1/24"]
+    assert config.global_defs.default_interface == "eth1"
+    assert config.static_routes == (
+        StaticRoute(net("10.50.0.0/16"), addr("192.168.50.254"), text="10.50.0.0/16 via 192.168.50.254",
+                    file=str(path), line=8),
+        StaticRoute(net("10.66.0.0/16"), table=100, kind="blackhole", text="blackhole 10.66.0.0/16 table 100",
+                    file=str(path), line=9))
+    assert config.static_rules == ()
+    # What vrrptui cannot install as written is reported, never installed differently.
+    assert [(d.line, d.message.split(":")[0]) for d in config.warnings] == [
+        (10, "route '192.168.100.0/24 table 6909 nexthop via 192.168.101.1 dev wlan0'"),
+        (13, "rule 'from 10.0.0.0/8 goto 40'")]
+    assert all("vrrptui does not install this" in d.message for d in config.warnings)

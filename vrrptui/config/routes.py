@@ -1,0 +1,176 @@
+"""Routes and policy rules: virtual_routes / virtual_rules (as master) and static_routes / static_rules.
+
+keepalived takes `ip route add` / `ip rule add` syntax. vrrptui acts on the options below; a line
+with any other option (multipath `nexthop`, `mtu`, `realms`, ...) is reported and not installed,
+rather than installed differently from what it says.
+
+    route: [src IP] [to] DEST|default [via|gw IP] [dev IF] [scope S] [table T] [metric|priority|preference N]
+           [protocol|proto P] [onlink] [inet6] [no_track] [track_group G], or blackhole|unreachable|prohibit|throw DEST
+    rule:  [not] [from PREFIX|all] [to PREFIX|all] [iif|iifname IF] [oif|oifname IF] [fwmark N[/M]]
+           [priority|preference|pref N] [table|lookup T] [inet6] [no_track] [track_group G]
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from vrrptui.config import values as v
+from vrrptui.config.blocks import Statement
+from vrrptui.config.model import PolicyRule, StaticRoute
+from vrrptui.config.values import Reporter
+
+RT_TABLES = "/etc/iproute2/rt_tables"
+TABLES = {"main": 254, "local": 255, "default": 253}
+PROTOCOLS = {"redirect": 1, "kernel": 2, "boot": 3, "static": 4, "ra": 9, "dhcp": 16, "keepalived": 18, "bird": 12,
+             "zebra": 11, "babel": 42, "bgp": 186, "isis": 187, "ospf": 188, "rip": 189}
+SCOPES = {"global": 0, "universe": 0, "site": 200, "link": 253, "host": 254, "nowhere": 255}
+ROUTE_TYPES = {"blackhole", "unreachable", "prohibit", "throw"}
+IGNORED_FLAGS = {"no_track", "append"}  # keepalived bookkeeping; no effect on what is installed here
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _table(text: str) -> int:
+    if text in TABLES:
+        return TABLES[text]
+    if text.isdigit():
+        return int(text)
+    try:
+        with open(RT_TABLES, encoding="utf-8") as f:
+            for line in f:
+                words = line.split("#", 1)[0].split()
+                if len(words) == 2 and words[1] == text and words[0].isdigit():
+                    return int(words[0])
+    except OSError:
+        pass
+    raise _Unsupported(f"table '{text}' is neither a number nor named in {RT_TABLES}")
+
+
+def _network(text: str, inet6: bool) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    if text in ("default", "all"):
+        return None if text == "all" else ipaddress.ip_network("::/0" if inet6 else "0.0.0.0/0")
+    try:
+        return ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise _Unsupported(f"'{text}' is not an address or prefix") from None
+
+
+def _words(st: Statement) -> list[str]:
+    return [st.keyword.text, *st.words()]
+
+
+def parse_route(r: Reporter, st: Statement) -> StaticRoute | None:
+    words = _words(st)
+    text = " ".join(words)
+    inet6 = "inet6" in words
+    fields: dict[str, object] = {}
+    try:
+        while words:
+            word = words.pop(0)
+            if word in ("inet6", "inet") or word in IGNORED_FLAGS:
+                continue
+            if word == "onlink":
+                fields["onlink"] = True
+                continue
+            if word in ROUTE_TYPES:
+                fields["kind"] = word
+                continue
+            if word == "track_group" and words:
+                words.pop(0)
+                continue
+            if word in ("src", "via", "gw", "dev", "scope", "table", "metric", "priority", "preference", "protocol",
+                        "proto", "to"):
+                if not words:
+                    raise _Unsupported(f"'{word}' needs a value")
+                value = words.pop(0)
+                if word == "to":
+                    fields["destination"] = _network(value, inet6)
+                elif word == "src":
+                    fields["source"] = ipaddress.ip_address(value)
+                elif word in ("via", "gw"):
+                    fields["gateway"] = ipaddress.ip_address(value)
+                elif word == "dev":
+                    fields["dev"] = value
+                elif word == "scope":
+                    if value not in SCOPES:
+                        raise _Unsupported(f"scope '{value}' is not known")
+                    fields["scope"] = SCOPES[value]
+                elif word == "table":
+                    fields["table"] = _table(value)
+                elif word in ("protocol", "proto"):
+                    fields["protocol"] = int(value) if value.isdigit() else PROTOCOLS[value]
+                else:
+                    fields["metric"] = int(value)
+                continue
+            if "destination" not in fields:
+                fields["destination"] = _network(word, inet6)
+                continue
+            raise _Unsupported(f"option '{word}' is not acted on by vrrptui")
+        if fields.get("destination") is None:
+            raise _Unsupported("no destination")
+    except (_Unsupported, ValueError, KeyError) as exc:
+        reason = str(exc) if isinstance(exc, _Unsupported) else f"bad value ({exc})"
+        r.warning(st, f"route '{text}': {reason}: vrrptui does not install this route (keepalived would); "
+                      f"see docs/keepalived-compat.md")
+        return None
+    return StaticRoute(text=text, file=st.file, line=st.line, **fields)  # type: ignore[arg-type]
+
+
+def parse_rule(r: Reporter, st: Statement) -> PolicyRule | None:
+    words = _words(st)
+    text = " ".join(words)
+    inet6 = "inet6" in words
+    fields: dict[str, object] = {}
+    try:
+        while words:
+            word = words.pop(0)
+            if word in ("inet6", "inet") or word in IGNORED_FLAGS:
+                continue
+            if word == "not":
+                fields["invert"] = True
+                continue
+            if not words:
+                raise _Unsupported(f"'{word}' needs a value" if word in ("from", "to", "table") else
+                                   f"option '{word}' is not acted on by vrrptui")
+            value = words.pop(0)
+            if word in ("from", "to"):
+                fields["source" if word == "from" else "destination"] = _network(value, inet6)
+            elif word in ("table", "lookup"):
+                fields["table"] = _table(value)
+            elif word in ("priority", "preference", "pref"):
+                fields["priority"] = int(value)
+            elif word in ("iif", "iifname"):
+                fields["iif"] = value
+            elif word in ("oif", "oifname"):
+                fields["oif"] = value
+            elif word == "fwmark":
+                mark, _, mask = value.partition("/")
+                fields["fwmark"] = int(mark, 0)
+                if mask:
+                    fields["fwmask"] = int(mask, 0)
+            elif word == "track_group":
+                continue
+            else:
+                raise _Unsupported(f"option '{word}' is not acted on by vrrptui")
+        if "table" not in fields:
+            raise _Unsupported("no table (vrrptui installs lookup rules only)")
+    except (_Unsupported, ValueError) as exc:
+        reason = str(exc) if isinstance(exc, _Unsupported) else f"bad value ({exc})"
+        r.warning(st, f"rule '{text}': {reason}: vrrptui does not install this rule (keepalived would); "
+                      f"see docs/keepalived-compat.md")
+        return None
+    family = 6 if inet6 or any(isinstance(fields.get(k), ipaddress.IPv6Network)
+                               for k in ("source", "destination")) else 4
+    return PolicyRule(text=text, family=family, file=st.file, line=st.line, **fields)  # type: ignore[arg-type]
+
+
+def read_routes(r: Reporter, st: Statement) -> tuple[StaticRoute, ...]:
+    parsed = (parse_route(r, line) for line in v.block_of(r, st, f"{st.name} {{ 10.1.0.0/16 via 10.0.0.1 }}"))
+    return tuple(route for route in parsed if route is not None)
+
+
+def read_rules(r: Reporter, st: Statement) -> tuple[PolicyRule, ...]:
+    parsed = (parse_rule(r, line) for line in v.block_of(r, st, f"{st.name} {{ from 10.1.0.0/16 table 100 }}"))
+    return tuple(rule for rule in parsed if rule is not None)
