@@ -102,3 +102,4 @@ static_rules {
     assert lab.stop(p2) == 0
     text = kernel(lab, "r2") + lab.exec("r2", ["ip", "-o", "addr", "show", "dev", "eth0"]).stdout
     assert "10.89.0.0" not in text and "10.90.0.0" not in text and "10.91.0.0" not in text and "10.88.0.1" not in text
+

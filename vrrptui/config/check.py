@@ -79,6 +79,8 @@ def _track_cell(inst: VrrpInstance, config: Config) -> list[str]:
     for ts in inst.track_scripts:
         weight = ts.weight if ts.weight is not None else config.script(ts.name).weight
         lines.append(f"script {ts.name}" + (f" weight {weight}" if weight else " (fail: FAULT)"))
+    for tf in inst.track_files:
+        lines.append(f"file {tf.name}" + (f" weight {tf.weight}" if tf.weight else " (non-zero: FAULT)"))
     return lines or ["-"]
 
 

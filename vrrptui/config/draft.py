@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vrrptui.config.blocks import Statement
+from vrrptui.config.model import TrackFile
 from vrrptui.config.values import Reporter
 
 
@@ -20,6 +21,8 @@ class InstanceDraft:
     advert_int: float | None = None
     track_script_lines: list[Statement] = field(default_factory=list)  # parallel to fields["track_scripts"]
     track_interface_lines: list[Statement] = field(default_factory=list)
+    # track_file entries (tracker, weight given on the line, line): weights resolved once track_files are known
+    track_file_entries: list[tuple[TrackFile, bool, Statement]] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)  # keywords present, even with a bad value
 
     def set(self, st: Statement, name: str, value: Any) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from vrrptui.config import routes
+from vrrptui.config import routes, trackfile
 from vrrptui.config import values as v
 from vrrptui.config.blocks import Statement
 from vrrptui.config.draft import Handler, InstanceDraft
@@ -364,6 +364,7 @@ INSTANCE_HANDLERS: dict[str, Handler] = {
     "debug": _debug,
     "dont_track_primary": _flag("dont_track_primary"),
     **WIRE_HANDLERS,
+    "track_file": trackfile.instance_track_file,
     "virtual_routes": lambda r, d, st: d.set(st, "virtual_routes", routes.read_routes(r, st)),
     "virtual_rules": lambda r, d, st: d.set(st, "virtual_rules", routes.read_rules(r, st)),
 }

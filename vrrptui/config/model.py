@@ -134,6 +134,28 @@ class TrackScript:
 
 
 @dataclass(frozen=True, slots=True)
+class TrackFile:
+    """An instance's `track_file { NAME [weight N [reverse]] }` entry, weight resolved (reverse applied)."""
+
+    name: str
+    weight: int  # 0: a non-zero value means FAULT; else value * weight is added to the priority
+
+
+@dataclass(frozen=True, slots=True)
+class TrackFileDef:
+    """`track_file NAME { file PATH  weight N [reverse]  init_file [VALUE] [overwrite] }` (top level)."""
+
+    name: str
+    path: str
+    weight: int = 1
+    reverse: bool = False
+    init_value: int | None = None  # None: no init_file
+    overwrite: bool = False
+    file: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class NotifyScript:
     """A notify line as keepalived reads it: `notify_master SCRIPT [user [group]]`.
 
@@ -199,6 +221,7 @@ class VrrpInstance:
     virtual_ipaddresses_excluded: tuple[VirtualAddress, ...] = ()
     track_interfaces: tuple[TrackInterface, ...] = ()
     track_scripts: tuple[TrackScript, ...] = ()
+    track_files: tuple[TrackFile, ...] = ()
     notify_master: NotifyScript | None = None
     notify_backup: NotifyScript | None = None
     notify_fault: NotifyScript | None = None
@@ -267,6 +290,7 @@ class SyncGroup:
     notify_fault: NotifyScript | None = None
     notify_stop: NotifyScript | None = None
     notify: NotifyScript | None = None
+    tracking_weight: bool = False  # sync_group_tracking_weight: members keep weighted trackers
     file: str = ""
     line: int = 0
 
@@ -292,6 +316,9 @@ class GlobalDefs:
     vrrp_skip_check_adv_addr: bool = False
     vrrp_strict: bool = False
     default_interface: str | None = None  # static addresses without `dev` (keepalived's default: eth0)
+    notify_fifo: str | None = None  # FIFO for every notify event (keepalived's line format)
+    vrrp_notify_fifo: str | None = None  # FIFO for VRRP notify events
+    vrrp_startup_delay: float = 0.0  # seconds between start-up and the instances starting (bonds settling)
     vrrp_iptables: bool = False
 
 
@@ -307,6 +334,7 @@ class Config:
     static_addresses: tuple[VirtualAddress, ...] = ()  # static_ipaddress: from start-up to exit, any state
     static_routes: tuple[StaticRoute, ...] = ()
     static_rules: tuple[PolicyRule, ...] = ()
+    track_files: tuple[TrackFileDef, ...] = ()  # the track_file definitions some instance uses
 
     def instance(self, name: str) -> VrrpInstance:
         for inst in self.instances:

@@ -12,11 +12,11 @@ import dataclasses
 import os
 from collections.abc import Callable
 
-from vrrptui.config import routes
+from vrrptui.config import routes, trackfile
 from vrrptui.config import values as v
 from vrrptui.config.blocks import Statement, read_statements
 from vrrptui.config.draft import InstanceDraft
-from vrrptui.config.instance import finish_instance, parse_vip, read_instance
+from vrrptui.config.instance import INSTANCE_HANDLERS, finish_instance, parse_vip, read_instance
 from vrrptui.config.model import (
     Config,
     ConfigError,
@@ -25,6 +25,8 @@ from vrrptui.config.model import (
     PolicyRule,
     StaticRoute,
     SyncGroup,
+    TrackFileDef,
+    TrackScript,
     VirtualAddress,
     VrrpInstance,
     VrrpScript,
@@ -45,6 +47,14 @@ class _Sections:
     static_addresses: list[VirtualAddress] = dataclasses.field(default_factory=list)
     static_routes: list[StaticRoute] = dataclasses.field(default_factory=list)
     static_rules: list[PolicyRule] = dataclasses.field(default_factory=list)
+    track_files: dict[str, TrackFileDef] = dataclasses.field(default_factory=dict)
+    group_trackers: dict[str, list[Statement]] = dataclasses.field(default_factory=dict)  # sync group -> trackers
+
+
+def _track_file(r: Reporter, s: _Sections, st: Statement) -> None:
+    definition = trackfile.read_track_file(r, st)
+    if definition is not None:
+        s.track_files[definition.name] = definition
 
 
 def _static_ipaddress(r: Reporter, s: _Sections, st: Statement) -> None:
@@ -79,9 +89,10 @@ def _vrrp_script(r: Reporter, s: _Sections, st: Statement) -> None:
 
 
 def _vrrp_sync_group(r: Reporter, s: _Sections, st: Statement) -> None:
-    group = read_sync_group(r, st)
-    if group is not None:
-        s.sync_groups.append(group)
+    read = read_sync_group(r, st)
+    if read is not None:
+        s.sync_groups.append(read[0])
+        s.group_trackers[read[0].name] = read[1]
 
 
 TOP_HANDLERS: dict[str, Callable[[Reporter, _Sections, Statement], None]] = {
@@ -90,6 +101,8 @@ TOP_HANDLERS: dict[str, Callable[[Reporter, _Sections, Statement], None]] = {
     "vrrp_script": _vrrp_script,
     "vrrp_sync_group": _vrrp_sync_group,
     "static_ipaddress": _static_ipaddress,
+    "track_file": _track_file,
+    "vrrp_track_file": _track_file,
     "static_routes": _static_routes,
     "static_rules": _static_rules,
 }
@@ -125,11 +138,15 @@ def parse_config(path: str, *, config_id: str | None = None, check_interfaces: b
 
     scripts = _unique_scripts(r, sections.scripts)
     built: list[tuple[InstanceDraft, VrrpInstance]] = []
+    _add_group_trackers(r, sections)
     for draft in sections.instances:
         instance = finish_instance(r, draft, sections.global_defs)
         if instance is not None:
+            instance = dataclasses.replace(instance, track_files=trackfile.resolve(
+                r, draft.track_file_entries, sections.track_files, instance.owner))
             built.append((draft, _resolve_trackers(r, draft, instance, scripts)))
     built = _unique_instances(r, built)
+    built = _sync_group_weights(r, built, sections.sync_groups, scripts)
     _check_duplicate_vrids(r, built)
     instances = _apply_sync_groups(r, [inst for _, inst in built], sections.sync_groups)
     if check_interfaces:
@@ -152,6 +169,8 @@ def parse_config(path: str, *, config_id: str | None = None, check_interfaces: b
         static_addresses=tuple(sections.static_addresses),
         static_routes=tuple(sections.static_routes),
         static_rules=tuple(sections.static_rules),
+        track_files=tuple(d for d in sections.track_files.values()
+                          if any(t.name == d.name for inst in instances for t in inst.track_files)),
     )
 
 
@@ -211,6 +230,49 @@ def _resolve_trackers(r: Reporter, draft: InstanceDraft, inst: VrrpInstance,
             continue
         track_interfaces.append(tracked)
     return dataclasses.replace(inst, track_scripts=tuple(track_scripts), track_interfaces=tuple(track_interfaces))
+
+
+def _add_group_trackers(r: Reporter, sections: _Sections) -> None:
+    """keepalived: a sync group's track_interface/track_script/track_file apply to every member."""
+    drafts = {d.name: d for d in sections.instances}
+    for group in sections.sync_groups:
+        for member in group.members:
+            draft = drafts.get(member)
+            if draft is None:
+                continue  # reported by _apply_sync_groups
+            for st in sections.group_trackers.get(group.name, []):
+                INSTANCE_HANDLERS[st.name](r, draft, st)
+
+
+def _sync_group_weights(r: Reporter, built: Built, groups: list[SyncGroup], scripts: dict[str, VrrpScript]) -> Built:
+    """In a sync group without sync_group_tracking_weight keepalived ignores weighted trackers (with a message)."""
+    plain = {m: g for g in groups if not g.tracking_weight for m in g.members}
+    kept: Built = []
+    for draft, inst in built:
+        group = plain.get(inst.name)
+        if group is None:
+            kept.append((draft, inst))
+            continue
+
+        def weighted(kind: str, name: str, weight: int | None, group: SyncGroup = group,
+                     where: Statement = draft.statement, inst: VrrpInstance = inst) -> bool:
+            if weight:
+                r.warning(where, f"({inst.name}) ignoring tracked {kind} {name} with weights due to SYNC group "
+                                 f"{group.name}, as keepalived does (sync_group_tracking_weight in the group keeps "
+                                 f"them)")
+            return bool(weight)
+
+        def script_weight(t: TrackScript) -> int:
+            script = scripts.get(t.name)
+            return t.weight if t.weight is not None else (script.weight if script else 0)
+
+        kept.append((draft, dataclasses.replace(
+            inst,
+            track_interfaces=tuple(t for t in inst.track_interfaces if not weighted("interface", t.name, t.weight)),
+            track_scripts=tuple(t for t in inst.track_scripts if not weighted("script", t.name, script_weight(t))),
+            track_files=tuple(t for t in inst.track_files if not weighted("file", t.name, t.weight)),
+        )))
+    return kept
 
 
 def _check_duplicate_vrids(r: Reporter, built: list[tuple[InstanceDraft, VrrpInstance]]) -> None:

@@ -33,6 +33,19 @@ def _integer(name: str, low: int, high: int, example: str) -> FieldHandler:
     return lambda r, st: (name, v.integer(r, st, low, high, example))
 
 
+def _fifo(name: str) -> FieldHandler:
+    """`notify_fifo FIFO_NAME [username [groupname]]`: an absolute path; the owner words are not acted on."""
+    def handler(r: Reporter, st: Statement) -> tuple[str, Any] | None:
+        if not st.values or not st.values[0].text.startswith("/"):
+            r.error(st, f"'{name}' needs the absolute path of a FIFO, e.g. `{name} /run/keepalived/notify.fifo`")
+            return None
+        if len(st.values) > 1:
+            r.warning(st.values[1], f"the owner of '{name}' ('{' '.join(st.words()[1:])}') is not acted on by "
+                                    f"vrrptui: the FIFO is created for root, mode 0600")
+        return (name, st.values[0].text)
+    return handler
+
+
 def _user_group(user_field: str, group_field: str) -> FieldHandler:
     """`script_user USER [GROUP]` / `user USER [GROUP]`."""
     def handler(r: Reporter, st: Statement) -> list[tuple[str, Any]] | None:
@@ -82,6 +95,9 @@ GLOBAL_HANDLERS: dict[str, FieldHandler] = {
     "vrrp_strict": _flag("vrrp_strict"),
     "vrrp_iptables": _flag("vrrp_iptables"),
     "default_interface": _word("default_interface", "default_interface eth0"),
+    "notify_fifo": _fifo("notify_fifo"),
+    "vrrp_notify_fifo": _fifo("vrrp_notify_fifo"),
+    "vrrp_startup_delay": _seconds("vrrp_startup_delay", 0, 3600, "vrrp_startup_delay 5"),
 }
 
 def read_global_defs(r: Reporter, st: Statement, current: GlobalDefs) -> GlobalDefs:
@@ -128,15 +144,22 @@ def read_vrrp_script(r: Reporter, st: Statement) -> VrrpScript | None:
 # --- vrrp_sync_group -------------------------------------------------------------
 
 SYNC_GROUP_NOTIFY = ("notify", "notify_master", "notify_backup", "notify_fault", "notify_stop")
-SYNC_GROUP_KEYWORDS = ("group", *SYNC_GROUP_NOTIFY)
+SYNC_GROUP_KEYWORDS = ("group", *SYNC_GROUP_NOTIFY, "track_interface", "track_script", "track_file",
+                       "sync_group_tracking_weight")
 
 
-def read_sync_group(r: Reporter, st: Statement) -> SyncGroup | None:
+SYNC_GROUP_TRACKERS = ("track_interface", "track_script", "track_file")
+
+
+def read_sync_group(r: Reporter, st: Statement) -> tuple[SyncGroup, list[Statement]] | None:
+    """The group, and its tracker statements (applied to every member by the parser)."""
     if len(st.values) != 1:
         r.error(st, "vrrp_sync_group needs one name, e.g. `vrrp_sync_group VG_1 {`")
         return None
     members: list[str] = []
     notify: dict[str, Any] = {}
+    trackers: list[Statement] = []
+    tracking_weight = False
     for line in v.block_of(r, st, "vrrp_sync_group VG_1 { group { VI_1 VI_2 } }", named=True):
         if line.name == "group":
             # Members may sit on one line (`group { VI_1 VI_2 }`) or one per line.
@@ -144,6 +167,10 @@ def read_sync_group(r: Reporter, st: Statement) -> SyncGroup | None:
                 members.extend([member.name, *member.words()])
         elif line.name in SYNC_GROUP_NOTIFY:
             notify[line.name] = v.notify_script(r, line)
+        elif line.name in SYNC_GROUP_TRACKERS:
+            trackers.append(line)
+        elif line.name == "sync_group_tracking_weight":
+            tracking_weight = v.flag(r, line)
         elif keywords.effect("vrrp_sync_group", line.name) is not None:
             r.not_implemented(line, "vrrp_sync_group")
         elif not line.values and line.block is None:
@@ -155,4 +182,6 @@ def read_sync_group(r: Reporter, st: Statement) -> SyncGroup | None:
         r.warning(st, f"vrrp_sync_group {st.values[0].text} has no members: keepalived removes the group and runs "
                       f"its instances unsynchronised, and so does vrrptui; list them in `group {{ VI_1 VI_2 }}`")
         return None
-    return SyncGroup(name=st.values[0].text, members=tuple(members), file=st.file, line=st.line, **notify)
+    group = SyncGroup(name=st.values[0].text, members=tuple(members), tracking_weight=tracking_weight, file=st.file,
+                      line=st.line, **notify)
+    return group, trackers

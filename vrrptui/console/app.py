@@ -429,6 +429,8 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
 
     def quit_now(self) -> None:
         """Resign and remove VIPs first (exactly as headless), then leave."""
+        for name in self.session.statuses if self.backend.engine else ():
+            self.session.operator("quit", name, self.clock())
         self.shutdown_backend()
         self.exit(0)
 
@@ -443,6 +445,8 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
         if self.prober is not None:
             self.prober.stop()
         self.backend.stop()
+        if self.files is not None:
+            self.files.save(self.session)  # what happened since the last tick, the quit included
 
 
 __all__ = ["VrrpConsole", "NullBackend", "Notice", "Observed"]

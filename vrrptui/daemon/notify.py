@@ -12,14 +12,13 @@ process group, and so is any still running when the daemon stops.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 from vrrptui.config.model import Config, NotifyScript, VrrpInstance
 from vrrptui.daemon import children
+from vrrptui.daemon.notifyfifo import NotifyFifo, group_line, instance_line
 from vrrptui.daemon.scriptsec import ScriptCommand, ScriptRefused, prepare
-from vrrptui.engine.outputs import LogLine, RunGroupNotify, RunNotify
+from vrrptui.engine.outputs import LogFn, LogLine, RunGroupNotify, RunNotify
 
-LogFn = Callable[[LogLine], None]
 
 _STATE_FIELD = {"MASTER": "notify_master", "BACKUP": "notify_backup", "FAULT": "notify_fault", "STOP": "notify_stop"}
 # events with a script of their own and no `notify` call (keepalived's send_event_notify)
@@ -34,10 +33,12 @@ class NotifyRunner:
         self._config: Config | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.started = 0  # scripts launched (for tests and status)
+        self._fifos: dict[str, NotifyFifo] = {}  # notify_fifo / vrrp_notify_fifo by path
 
     def configure(self, config: Config) -> None:
-        """Check every notify script of `config` once (keepalived checks them at start-up)."""
+        """Check every notify script of `config` once (keepalived checks them at start-up); open its FIFOs."""
         self._config = config
+        self._open_fifos(config)
         self._commands = {}
         for inst in config.instances:
             for fieldname in (*_STATE_FIELD.values(), *_EVENT_FIELD.values(), "notify"):
@@ -65,9 +66,30 @@ class NotifyRunner:
             self._log(line)
         return command
 
+    def _open_fifos(self, config: Config) -> None:
+        wanted = {p for p in (config.global_defs.notify_fifo, config.global_defs.vrrp_notify_fifo) if p}
+        for path in [p for p in self._fifos if p not in wanted]:
+            self._fifos.pop(path).close()
+        for path in wanted - set(self._fifos):
+            try:
+                self._fifos[path] = NotifyFifo(path, self._log)
+            except OSError as exc:
+                self._log(LogLine(f"Unable to open notify FIFO {path}: {exc.strerror or exc}", level="error"))
+
+    def _fifo_line(self, line: str) -> None:
+        for fifo in self._fifos.values():
+            fifo.write(line)
+
+    def close(self) -> None:
+        """At exit, after the last events: close the FIFOs (a reader sees end of file)."""
+        for fifo in self._fifos.values():
+            fifo.close()
+        self._fifos = {}
+
     def run(self, action: RunNotify, instance: VrrpInstance | None = None) -> None:
         """Launch the scripts for `action` (instance: its config when it is no longer in ours)."""
         name = action.instance
+        self._fifo_line(instance_line(name, action.state, action.priority))
         event_field = _EVENT_FIELD.get(action.state)
         if event_field:
             command = self._lookup(name, event_field, instance)
@@ -85,6 +107,7 @@ class NotifyRunner:
 
     def run_group(self, action: RunGroupNotify) -> None:
         """Launch a sync group's scripts for the state the group entered."""
+        self._fifo_line(group_line(action.group, action.state))
         state_field = _STATE_FIELD.get(action.state)
         command = self._group_commands.get((action.group, state_field)) if state_field else None
         if command is not None:

@@ -20,19 +20,27 @@ PRIORITY_MIN = 1
 PRIORITY_MAX_BACKUP = 254
 
 
+FILE_FAULT_BELOW = -253  # track_file: value * weight below this means FAULT (keepalived.conf(5))
+
+
 @dataclass(slots=True)
 class Tracker:
-    kind: Literal["interface", "script"]
+    kind: Literal["interface", "script", "file"]
     name: str
     weight: int  # signed, `reverse` already applied
-    up: bool = True  # interface up / script OK
+    up: bool = True  # interface up / script OK / file value 0
+    value: int = 0  # track_file: the number in the file
 
     @property
     def faulting(self) -> bool:
+        if self.kind == "file" and self.weight:
+            return self.weight * self.value < FILE_FAULT_BELOW
         return self.weight == 0 and not self.up
 
     @property
     def contribution(self) -> int:
+        if self.kind == "file":
+            return 0 if self.faulting else min(self.weight * self.value, -FILE_FAULT_BELOW)
         if self.weight > 0 and self.up:
             return self.weight
         if self.weight < 0 and not self.up:
@@ -41,13 +49,19 @@ class Tracker:
 
     @property
     def condition(self) -> str:
+        if self.kind == "file":
+            return f"value {self.value}"
         if self.kind == "interface":
             return "up" if self.up else "down"
         return "ok" if self.up else "failing"
 
     def describe(self) -> str:
-        """E.g. "track_script chk_api failed (-20)", "track_interface eth1 down (fault)"."""
-        state = ("up" if self.up else "down") if self.kind == "interface" else ("ok" if self.up else "failed")
+        """E.g. "track_script chk_api failed (-20)", "track_interface eth1 down (fault)",
+        "track_file f value 2 (-20)"."""
+        if self.kind == "file":
+            state = f"value {self.value}"
+        else:
+            state = ("up" if self.up else "down") if self.kind == "interface" else ("ok" if self.up else "failed")
         effect = "fault" if self.weight == 0 else f"{self.contribution:+d}"
         return f"track_{self.kind} {self.name} {state} ({effect})"
 
@@ -86,6 +100,8 @@ class Tracking:
                 weight = -weight
             init_ok = not (script is not None and script.init_fail)
             self.trackers.append(Tracker("script", ts.name, weight, init_ok))
+        for tf in instance.track_files:
+            self.trackers.append(Tracker("file", tf.name, tf.weight))
 
     def set_interface(self, ifname: str, up: bool) -> bool:
         """Record a link change; True when anything this instance tracks changed."""
@@ -111,6 +127,15 @@ class Tracking:
         for t in self.trackers:
             if t.kind == "script" and t.name == name and t.up != ok:
                 t.up = ok
+                changed = True
+        return changed
+
+    def set_file(self, name: str, value: int) -> bool:
+        """A track_file's new value; True when a tracker of this instance changed."""
+        changed = False
+        for t in self.trackers:
+            if t.kind == "file" and t.name == name and t.value != value:
+                t.value, t.up = value, value == 0
                 changed = True
         return changed
 
