@@ -90,6 +90,7 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
         Binding("ctrl+c", "quit", "Quit", id="quit_ctrl_c", show=False, priority=True),
         *NAVIGATION_BINDINGS,
     ]
+    PASSIVE_NOTE = "  (sniff: passive, no engine)"  # the header's note without an engine
     ENGINE_ACTIONS = {"priority", "demote", "failover", "resume", "counters"}
 
     def __init__(
@@ -289,7 +290,7 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
         if dropped:
             notes.append(f"{dropped} observations dropped (UI too slow)")
         notes.extend(self.session.drill_errors[-1:] + ([self.files.error] if self.files and self.files.error else []))
-        title = self.title_text + ("" if self.backend.engine else "  (sniff: passive, no engine)")
+        title = self.title_text + ("" if self.backend.engine else self.PASSIVE_NOTE)
         self.query_one("#header", HeaderBar).show(title, self.host_stats, notes, banner(self.session, self.clock()))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
