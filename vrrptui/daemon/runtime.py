@@ -36,6 +36,7 @@ from vrrptui.daemon.host import HostChanges, configured_source
 from vrrptui.daemon.notify import NotifyRunner
 from vrrptui.records import Heard, Observation, RuntimeNote, StatusSnapshot
 from vrrptui.daemon.scripts import ScriptRunner
+from vrrptui.daemon.processes import ProcessWatch
 from vrrptui.daemon.trackfiles import FileWatch
 from vrrptui.daemon.vipguard import VipGuard
 from vrrptui.engine.ah_state import uses_ah
@@ -124,6 +125,7 @@ class Runtime:
         self._vipguard: VipGuard | None = None
         self.scripts = ScriptRunner(self._on_script_change, self._log)
         self.files = FileWatch(self._on_file_value, self._log)
+        self.processes = ProcessWatch(self._on_process_state, self._log)
         self.notify = NotifyRunner(self._log)
         self.reloads = 0
 
@@ -263,6 +265,7 @@ class Runtime:
         for name in self.scripts.refused:
             self._process(self.engine.disable_script(name, now))
         self.files.start(self.config, loop)  # track_file values before the instances leave INIT
+        self.processes.start(self.config, loop)
         self._log(LogLine("Startup complete"))
         self._process(self.engine.start(now))
         for ifname in self._watched_interfaces(self.config):
@@ -613,6 +616,14 @@ class Runtime:
         self._process(engine.file_value(name, value, loop.time()))
         self._rearm()
 
+    def _on_process_state(self, name: str, ok: bool) -> None:
+        engine, loop = self.engine, self.loop
+        if engine is None or loop is None:
+            return
+        self._log(LogLine(f"Track process {name} {'quorum met' if ok else 'quorum lost'}", detail=True))
+        self._process(engine.process_state(name, ok, loop.time()))
+        self._rearm()
+
     def _process(self, outs: Iterable[Output]) -> None:
         """Carry out the engine's outputs in order; hand events to the log and the observer."""
         observer = self.observer
@@ -795,6 +806,7 @@ class Runtime:
         self._host().delete_vmacs(keep=new_config)
         await self.scripts.replace(new_config, scripts)
         self.files.replace(new_config)
+        self.processes.replace(new_config)
         self.reloads += 1
         self._log(LogLine("Reload complete"))
         return True
@@ -859,6 +871,7 @@ class Runtime:
             await self._step(self.host.routing.remove_static)
         await self._step(self.scripts.stop)
         await self._step(self.files.stop)
+        await self._step(self.processes.stop)
         await self._step(lambda: self.notify.drain(timeout=3.0))
         await self._step(self.notify.close)
         await self._step(self._close_sockets)
