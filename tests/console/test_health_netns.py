@@ -34,6 +34,9 @@ def test_demoted_router_with_a_frozen_master_raises_no_master_and_logs_it(make_l
         ui.ask("press d")
         wait_holder(lab, "r2")
         lab.wait_for(lambda: ui.ask("health VI_1")["code"] == "backup silent", WAIT)
+        (drill,) = lab.wait_for(lambda: ui.ask("drills"), WAIT)
+        # r2 (priority 100) hears our priority 0 and waits Skew_Time: (256 - 100) * 0.1 s / 256
+        assert (drill["action"], drill["new_master"], drill["theory_ms"]) == ("demote", R2, 60.9)
 
         os.killpg(peer.pid, signal.SIGSTOP)
         frozen = True
@@ -65,6 +68,7 @@ def test_demoted_router_with_a_frozen_master_raises_no_master_and_logs_it(make_l
         lab.stop(peer)
     events_file = state_dir / "vrrptui" / "console" / "events.jsonl"
     stored = [json.loads(line) for line in events_file.read_text().splitlines()]
+    assert [e["action"] for e in stored if e["kind"] == "operator"] == ["demote", "quit"]
     no_master = [e["kind"] for e in stored if e.get("code") == "no master"]
     assert no_master == ["alarm", "cleared"]
     assert all(e["time"][:4] == time.strftime("%Y") for e in stored)

@@ -66,6 +66,7 @@ def test_strict_keepalived_and_strict_vrrptui_agree_on_the_wire(make_lab, keepal
         assert "(VI_1) Strict mode does not support authentication. Ignoring." in log
     assert "State MASTER must match being address owner" in vt_log
     assert "(VI_1) setting firewall drop rule" in vt_log and "table inet vrrptui" in nft_tables(lab, "r1")
+    assert not pings(lab)  # strict VRRPv2: no Accept_Mode, the master drops it
     assert "Entering MASTER STATE" not in ka_log and "auth" not in ka_log.split("Startup complete")[-1], ka_log
 
     # keepalived takes over when vrrptui resigns, and vrrptui comes back as its backup
@@ -77,6 +78,7 @@ def test_strict_keepalived_and_strict_vrrptui_agree_on_the_wire(make_lab, keepal
     assert st is not None and (st["state"], st["master_priority"]) == ("BACKUP", 100), lab.log(vt)
     assert sum(st["counters"]["drops"].values()) == 0, st["counters"]
     assert "vrrptui" not in nft_tables(lab, "r1")  # a backup blocks nothing
+    assert not pings(lab) and not pings(lab, "r1")  # keepalived's master drops it too, from anyone
     lab.stop(vt, signal.SIGTERM)
     lab.stop(ka, signal.SIGTERM)
 

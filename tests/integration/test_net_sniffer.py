@@ -11,7 +11,8 @@ from net_helpers import in_netns, ip, link_mac, namespaces, nsexec, veth
 
 from vrrptui.net.sniffer import Captured, VrrpSniffer, parse_frame
 from vrrptui.net.sockets import MCAST_V4, MCAST_V6, VrrpSocket
-from vrrptui.protocol.packet import Advert, decode, encode
+from vrrptui.protocol import ah
+from vrrptui.protocol.packet import AUTH_AH, Advert, decode, encode
 
 pytestmark = pytest.mark.netns
 
@@ -110,3 +111,21 @@ def test_parse_frame_never_raises_on_garbage():
     assert parse_frame(ipv4_header_only) is None
     for n in range(0, 80, 7):
         parse_frame(b"\0" * 12 + b"\x86\xdd" + b"\x60" + b"\x70" * n)
+
+
+def test_sniffer_sees_the_vrrp_message_inside_keepalived_ah(segment):
+    _, ns_a, _, ns_c = segment
+    message = encode(Advert(2, 51, 100, 1.0, (ipaddress.IPv4Address("10.0.0.100"),), AUTH_AH, bytes(8)))
+    datagram = ah.build(message, A, MCAST_V4, ip_id=1, sequence=1, key=ah.hmac_key("secret"), unicast=False)
+    with in_netns(ns_c):
+        sniffer = VrrpSniffer("eth0", promiscuous=False)
+    with in_netns(ns_a):
+        sender = VrrpSocket(4, "eth0", protocol=ah.AH_PROTO)
+    try:
+        sender.send(datagram, MCAST_V4)
+        got = capture(sniffer, 1)
+    finally:
+        sender.close()
+        sniffer.close()
+    assert [(c.src, c.dst, c.ttl, c.payload) for c in got] == [(A, MCAST_V4, 255, message)]
+    assert got[0].frame[14:] == datagram  # the pcap keeps the datagram as sent, AH header included

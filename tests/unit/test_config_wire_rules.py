@@ -110,3 +110,13 @@ def test_strict_mode_value_must_be_a_boolean(tmp_path: Path) -> None:
     assert inst.strict_mode is False
     assert warnings == [f"{path}:5: warning: invalid value 'maybe' for strict_mode: keepalived ignores the line; "
                         f"use true/false, yes/no or on/off"]
+
+
+def test_strict_ipv6_wants_a_link_local_first_vip(tmp_path: Path) -> None:
+    six = "  virtual_ipaddress {\n    2001:db8::10/64\n    fe80::10/64\n  }\n"
+    _, warnings, path = load(tmp_path, STRICT + instance("  priority 100\n", vips=six))
+    assert warnings == [f"{path}:9: warning: (VI_1) the first IPv6 VIP address must be link local (strict mode, "
+                        f"RFC 5798 5.2.9): keepalived runs the instance anyway; list a fe80:: address first"]
+    _, warnings, _ = load(tmp_path, STRICT + instance("  priority 100\n", vips=six.replace(
+        "2001:db8::10/64\n    fe80::10/64", "fe80::10/64\n    2001:db8::10/64")))
+    assert warnings == []

@@ -13,6 +13,7 @@ from vrrptui.config.model import Config, GlobalDefs, SyncGroup, TrackScript, Vrr
 from vrrptui.engine.engine import Engine
 from vrrptui.engine.outputs import (
     Dropped,
+    LogLine,
     Output,
     Reason,
     RemoveVips,
@@ -77,7 +78,8 @@ def test_unknown_vrid_is_dropped_without_an_instance_and_counted_by_the_engine()
     engine.start(0.0)
     stray = Advert(2, 99, 100, 1.0, (ipaddress.IPv4Address("192.168.1.9"),))
     out = engine.receive_packet("eth0", PEER, MCAST_V4, 255, wire(stray), 1.0)
-    assert out == [Dropped(None, DropReason.VRID, PEER, 1.0, "VRID 99 on eth0: no vrrp_instance")]
+    assert out == [Dropped(None, DropReason.VRID, PEER, 1.0, "VRID 99 on eth0: no vrrp_instance here"),
+                   LogLine("dropped packet: VRID 99 on eth0: no vrrp_instance here", detail=True)]
     assert engine.drops["vrid"] == 1
 
 
@@ -92,14 +94,19 @@ def test_codec_drop_is_counted_by_the_instance_owning_the_vrid():
     assert engine.machine("VI_1").counters.drops["checksum"] == 1
 
 
-def test_unicast_destination_skips_the_ttl_check():
+def test_ttl_is_checked_whatever_the_destination():
+    # RFC 5798 7.1: a routed advert (TTL 63/64) sent to our own address is dropped like a multicast one
     engine = Engine(config(), PRIMARY)
     engine.start(0.0)
     ad = advert_for(engine.machine("VI_1"), 150)
     out = engine.receive_packet("eth0", PEER, ME, 64, wire(ad, PEER, ME), 1.0)
-    assert not [o for o in out if isinstance(o, Dropped)] and engine.machine("VI_1").master_address == PEER
+    assert [(o.reason, o.detail) for o in out if isinstance(o, Dropped)] == [
+        (DropReason.TTL, "invalid TTL/HL from 192.168.1.12 (unicast). Received 64 and expect 255")]
     multicast = engine.receive_packet("eth0", PEER, MCAST_V4, 64, wire(ad), 1.1)
     assert isinstance(multicast[0], Dropped)
+    accepted = engine.receive_packet("eth0", PEER, ME, 255, wire(ad, PEER, ME), 1.2)
+    assert not [o for o in accepted if isinstance(o, Dropped)] and engine.machine("VI_1").master_address == PEER
+    assert engine.machine("VI_1").counters.drops["ttl"] == 2
 
 
 def test_engine_timer_is_the_earliest_machine_deadline():

@@ -468,12 +468,14 @@ def test_multicast_advert_with_ttl_other_than_255_is_dropped():
     assert clock.m.get_timer() == pytest.approx(3.609375, abs=EXACT)  # not reset
 
 
-def test_unicast_advert_skips_the_ttl_check():
+def test_unicast_advert_with_ttl_63_is_dropped():
+    # RFC 5798 7.1 (keepalived skips this for unicast): a routed advert is never from our segment
     clock = Clock(machine(instance(unicast_peers=(UnicastPeer(PEER),))))
     clock.start()
     out = clock.receive(advert_for(clock.m, 150), ttl=63, unicast=True)
-    assert not [o for o in out if isinstance(o, Dropped)]
-    assert clock.m.counters.drops["ttl"] == 0
+    assert [o.reason for o in out if isinstance(o, Dropped)] == [DropReason.TTL]
+    assert logs(out) == ["(VI_1) invalid TTL/HL from 192.168.1.12 (unicast). Received 63 and expect 255"]
+    assert clock.m.counters.drops["ttl"] == 1
 
 
 def test_v2_wrong_password_is_dropped():
@@ -732,7 +734,9 @@ def test_failover_on_backup_takes_over_now():
     clock.receive(advert_for(clock.m, 150))
     out = clock.m.failover(clock.now)
     assert changes(out) == [(State.BACKUP, State.MASTER, Reason.OPERATOR)]
-    assert actions(out)[:2] == [AddVips("VI_1"), SendAdvert("VI_1", 100)]
+    # held at 254 so the live master (150) yields to our first advert
+    assert actions(out)[:2] == [AddVips("VI_1"), SendAdvert("VI_1", 254)]
+    assert clock.m.status(clock.now).held == "forced"
 
 
 def test_failover_in_fault_is_refused_with_the_reason():

@@ -86,6 +86,10 @@ def apply_wire_rules(r: Reporter, d: InstanceDraft, global_defs: GlobalDefs, sta
         r.warning(where["unicast_peers"], f"({name}) unicast peers are not VRRP as RFC 5798 defines it: keepalived "
                                           f"2.2.7 runs them in strict mode, later keepalived versions refuse this "
                                           f"instance (\"Unicast peers are not supported in strict mode\")")
+    vips = fields.get("virtual_ipaddresses", ())
+    if strict and family == 6 and vips and not fields.get("unicast_peers") and not vips[0].address.is_link_local:
+        r.warning(vips[0], f"({name}) the first IPv6 VIP address must be link local (strict mode, RFC 5798 "
+                           f"5.2.9): keepalived runs the instance anyway; list a fe80:: address first")
     if strict and fields.get("preempt_delay") and decided.state != "MASTER":
         r.warning(where["preempt_delay"], f"({name}) preempt_delay is incompatible with strict mode - resetting "
                                           f"(as keepalived: no delay)")

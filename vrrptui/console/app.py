@@ -27,6 +27,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
+from vrrptui import safefiles
 from vrrptui.console.backends import Backend, NullBackend
 from vrrptui.console.history_pane import lab_ping_lines, HistoryFiles, HistoryPane, banner, export_history
 from vrrptui.console.panes import (
@@ -35,6 +36,7 @@ from vrrptui.console.panes import (
 )
 from vrrptui.console.keys import binding_ids
 from vrrptui.console.screens import FilterDialog, HelpScreen, PriorityDialog
+from vrrptui.console.statefiles import state_root
 from vrrptui.engine.commands import Command, Demote, Failover, Resume, SetPriority
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.observe.drills import DEMOTE, FAILOVER
@@ -101,7 +103,7 @@ class VrrpConsole(App[int]):
         host: Any = None,
         prober_factory: Callable[[Callable[[list[Any]], None]], Any] | None = None,
         lab_ping_path: Path = LAB_PING_LOG,
-        pcap_dir: Path = Path("."),
+        pcap_dir: Path | None = None,
         refresh_every: float = 0.25,
         timers: bool = True,
         start_backend: bool = True,
@@ -119,7 +121,7 @@ class VrrpConsole(App[int]):
         self.prober_factory = prober_factory
         self.prober: Any = None
         self.lab_ping_path = lab_ping_path
-        self.pcap_dir = pcap_dir
+        self.pcap_dir = pcap_dir or state_root() / "vrrptui" / "pcaps"
         self.refresh_every = refresh_every
         self.timers = timers
         self.start_backend = start_backend
@@ -390,13 +392,14 @@ class VrrpConsole(App[int]):
         self.refresh_header()
 
     def action_write_pcap(self) -> None:
-        path = self.pcap_dir / time.strftime("vrrptui-%Y%m%d-%H%M%S.pcap")
+        path = self.pcap_dir.absolute() / time.strftime("vrrptui-%Y%m%d-%H%M%S.pcap")
         try:
+            safefiles.private_dir(path.parent)  # ours, nobody else may write there: no planted symlinks
             frames = self.session.pcap_frames()
             write_pcap(path, frames, LINKTYPE_RAW)
             count = len(frames)
         except OSError as exc:
-            self.notify(f"cannot write {path}: {exc.strerror}", severity="error")
+            self.notify(f"cannot write {path}: {exc.strerror or exc}", severity="error")
             return
         self.notify(f"wrote {count} packets to {path} (tcpdump -r / Wireshark)")
 
@@ -435,6 +438,8 @@ class VrrpConsole(App[int]):
 
     def action_quit(self) -> None:  # type: ignore[override]  # sync: also the SIGTERM handler
         """Resign and remove VIPs first (exactly as headless), then leave."""
+        for name in self.session.statuses if self.backend.engine else ():
+            self.session.operator("quit", name, self.clock())
         self.shutdown_backend()
         self.exit(0)
 
@@ -449,6 +454,8 @@ class VrrpConsole(App[int]):
         if self.prober is not None:
             self.prober.stop()
         self.backend.stop()
+        if self.files is not None:
+            self.files.save(self.session)  # what happened since the last tick, the quit included
 
 
 __all__ = ["VrrpConsole", "NullBackend", "Notice", "Observed"]

@@ -31,7 +31,9 @@ def _parser(prog: str, what: str) -> argparse.ArgumentParser:
     p.add_argument("--drills", type=Path, default=None,
                    help="JSON Lines file drills are appended to (default: beside the event history, "
                         "$STATE_DIR/vrrptui/<config-name>/drills.jsonl; README: Event history and replay)")
-    p.add_argument("--pcap-dir", type=Path, default=Path("."), help="where `w` writes pcap files")
+    p.add_argument("--pcap-dir", type=Path, default=None,
+                   help="where `w` writes pcap files, a directory only you may write to "
+                        "(default: $STATE_DIR/vrrptui/pcaps)")
     p.add_argument("--keys", type=Path, default=None, metavar="FILE",
                    help=f"remap keys: lines `binding_id = key`, e.g. `demote = x` (default ${KEYS_ENV}; "
                         "`?` in the console lists the ids)")

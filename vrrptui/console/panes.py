@@ -23,7 +23,7 @@ from textual.widgets import DataTable, Log, Static
 from vrrptui.console.format import duration, interval, millis, size
 from vrrptui.console.timeline_pane import TimelinePane  # noqa: F401  (a pane; the app imports panes from here)
 from vrrptui.engine.status import InstanceStatus
-from vrrptui.observe.health import Level
+from vrrptui.observe.health import Code, Level
 from vrrptui.records import HostStats, RouterKey
 from vrrptui.observe.session import Session
 
@@ -200,7 +200,10 @@ def instance_cells(s: InstanceStatus, session: Session, now: float) -> tuple[Any
     fam = f"v{s.version}/IPv{s.family}"
     verdict = session.alarms.verdict(RouterKey(s.interface, s.vrid, s.family)) if s.interface else None
     health = Text("-", style="dim") if verdict is None else Text(verdict.short, style=HEALTH_STYLE[verdict.level])
-    return (s.name, s.interface or "-", str(s.vrid), fam, state, health, prio, master,
+    # the engine still names the master it last accepted: struck through once the VRID has none (bug: frozen peer)
+    gone = verdict is not None and verdict.code in (Code.NO_MASTER, Code.ALL_HELD) and s.state != "MASTER"
+    return (s.name, s.interface or "-", str(s.vrid), fam, state, health, prio,
+            Text(master, style="strike bold red") if gone else master,
             f"{interval(s.advert_int)}{learned}", down, vips)
 
 

@@ -6,8 +6,8 @@
 
 STATE_DIR is $VRRPTUI_STATE_DIR when set; as root (`sudo vrrptui`, the usual way on a router)
 /var/lib; otherwise the XDG state directory ($XDG_STATE_HOME, else ~/.local/state).
-Below STATE_DIR every directory and file is opened relative to its parent's descriptor with
-O_NOFOLLOW, and created private (0700 / 0600): root never writes through a planted symlink.
+Below STATE_DIR every directory is ours and private (0700) and every file is created 0600 and
+opened without following symlinks (vrrptui.safefiles): root never writes through a planted one.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import os
 import re
 from pathlib import Path
 from collections.abc import Iterable, Mapping
+
+from vrrptui import safefiles
 
 STATE_ENV = "VRRPTUI_STATE_DIR"
 TAIL_BYTES = 4 << 20  # read at most this much of a history file at start-up
@@ -45,8 +47,8 @@ def config_name(config_path: str | os.PathLike[str]) -> str:
 
 
 class StateDir:
-    """A directory `root/part/part...`: `root` is trusted as given, each part below it is created
-    0700 and opened with O_NOFOLLOW, and so is every file in it."""
+    """A directory `root/part/part...`: `root` is trusted as given, each part below it is a private
+    directory of ours (created 0700), and its files are never opened through a symlink."""
 
     def __init__(self, root: Path, *parts: str) -> None:
         self.root = root
@@ -57,58 +59,33 @@ class StateDir:
         """STATE_DIR/vrrptui/<scope>: `scope` is config_name(...), or e.g. `sniff-eth0`."""
         return cls(state_root(euid, environ), "vrrptui", scope)
 
-    @classmethod
-    def for_file(cls, path: Path) -> tuple[StateDir, str]:
-        """A file the operator named (--drills FILE): its directory is trusted, the file is not."""
-        return cls(path.parent), path.name
-
     @property
     def path(self) -> Path:
         return self.root.joinpath(*self.parts)
 
-    def _open(self, create: bool) -> int:
-        if create:
-            self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        try:
-            for part in self.parts:
-                if create:
-                    try:
-                        os.mkdir(part, 0o700, dir_fd=fd)
-                    except FileExistsError:
-                        pass
-                child = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
-                os.close(fd)
-                fd = child
-        except BaseException:
-            os.close(fd)
-            raise
-        return fd
-
-    def _file(self, name: str, flags: int, create_dirs: bool) -> int:
-        dfd = self._open(create_dirs)
-        try:
-            return os.open(name, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dfd)
-        finally:
-            os.close(dfd)
+    def _private(self) -> Path:
+        """Each part below `root` a directory of ours, 0700, not a symlink (vrrptui.safefiles)."""
+        path = self.root
+        for part in self.parts:
+            path = safefiles.private_dir(path / part)
+        return path
 
     def append(self, name: str, lines: Iterable[str]) -> None:
         """Append text lines to the file `name` (created 0600)."""
         data = "".join(line + "\n" for line in lines).encode()
         if data:
-            with os.fdopen(self._file(name, os.O_WRONLY | os.O_APPEND | os.O_CREAT, True), "ab") as f:
-                f.write(data)
+            safefiles.append(self._private() / name, data)
 
     def write_new(self, name: str, data: str) -> Path:
         """Create the file `name` (0600) with `data`; refuses one that exists. Returns its path."""
-        with os.fdopen(self._file(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, True), "w", encoding="utf-8") as f:
-            f.write(data)
-        return self.path / name
+        path = self._private() / name
+        safefiles.write_new(path, data.encode())
+        return path
 
     def tail(self, name: str, limit: int) -> list[str]:
         """The last `limit` lines of the file `name`; [] when there is none yet."""
         try:
-            fd = self._file(name, os.O_RDONLY, False)
+            fd = os.open(self.path / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         except FileNotFoundError:
             return []
         with os.fdopen(fd, "rb") as f:

@@ -29,6 +29,17 @@ from vrrptui import __version__
 from vrrptui.config.model import Config
 from vrrptui.engine.commands import VERBS, Command, Demote, Failover, Resume, SetPriority
 from vrrptui.engine.status import InstanceStatus
+from vrrptui.daemon.controlguard import (
+    IDLE_TIMEOUT,
+    MAX_CLIENTS,
+    MAX_REQUEST,
+    UnsafeDirectory,
+    bind_private,
+    check_directory,
+    parse_request,
+    prepare_directory,
+    printable,
+)
 
 
 class Runtime(Protocol):
@@ -47,11 +58,12 @@ class Runtime(Protocol):
 
     def status_now(self) -> tuple[InstanceStatus, ...]: ...
 
+    def unclaimed_drops(self) -> dict[str, int]: ...
+
     def command_now(self, cmd: Command) -> None: ...
 
 DEFAULT_DIR = "/run/vrrptui"
 DEFAULT_LINK = "default"
-MAX_REQUEST = 64 * 1024
 
 
 def runtime_dir() -> Path:
@@ -95,17 +107,16 @@ class ControlServer:
         self.runtime = runtime
         self.path = Path(path)
         self._server: asyncio.AbstractServer | None = None
+        self._clients: set[asyncio.Task[Any]] = set()
         self._linked = False
         self.namespace = network_namespace_name()
 
     async def start(self) -> None:
         directory = self.path.parent
-        directory.mkdir(parents=True, exist_ok=True)
+        prepare_directory(directory)  # refuses a directory another user could write to
         _remove_stale_sockets(directory)
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
-        self._server = await asyncio.start_unix_server(self._serve, path=str(self.path), limit=MAX_REQUEST)
-        os.chmod(self.path, 0o600)  # root only: the commands move VIPs
+        sock = bind_private(self.path)  # 0600 (root only: the commands move VIPs), no race
+        self._server = await asyncio.start_unix_server(self._serve, sock=sock, limit=MAX_REQUEST)
         link = directory / DEFAULT_LINK
         try:
             tmp = directory / f".{DEFAULT_LINK}.{os.getpid()}"
@@ -120,6 +131,9 @@ class ControlServer:
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
+            for task in self._clients:  # connected clients end quietly with the daemon
+                task.cancel()
+            await asyncio.gather(*self._clients, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 1.0)
             self._server = None
@@ -133,19 +147,28 @@ class ControlServer:
                     _relink_newest(self.path.parent)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None  # asyncio runs each connection's handler as a task
         try:
+            if len(self._clients) >= MAX_CLIENTS:
+                await self._reply(writer, {"ok": False, "error": f"busy: {MAX_CLIENTS} clients connected"})
+                return
+            self._clients.add(task)
             while True:
                 try:
-                    line = await reader.readline()
+                    line = await asyncio.wait_for(reader.readline(), IDLE_TIMEOUT)
                 except (asyncio.LimitOverrunError, ValueError):
                     await self._reply(writer, {"ok": False, "error": f"request longer than {MAX_REQUEST} bytes"})
                     break
+                except TimeoutError:
+                    break  # idle: a held connection must not pin a file descriptor forever
                 if not line:
                     break
                 await self._reply(writer, self.handle(line))
-        except (ConnectionError, asyncio.IncompleteReadError):
+        except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
             pass
         finally:
+            self._clients.discard(task)
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
@@ -153,14 +176,12 @@ class ControlServer:
     @staticmethod
     async def _reply(writer: asyncio.StreamWriter, reply: dict[str, Any]) -> None:
         writer.write(json.dumps(reply, default=str).encode() + b"\n")
-        await writer.drain()
+        await asyncio.wait_for(writer.drain(), IDLE_TIMEOUT)  # a client that never reads is idle too
 
     def handle(self, line: bytes) -> dict[str, Any]:
         try:
-            request = json.loads(line)
-            if not isinstance(request, dict):
-                raise ValueError("a request is a JSON object")
-        except ValueError as exc:
+            request = parse_request(line)
+        except (ValueError, RecursionError) as exc:
             return {"ok": False, "error": f"bad request: {exc}"}
         cmd = request.get("cmd")
         try:
@@ -202,6 +223,7 @@ def status_reply(rt: Runtime, namespace: str | None) -> dict[str, Any]:
         "wall": rt.wall_time(loop_now),
         "reloads": rt.reloads,
         "instances": [s.to_json() for s in rt.status_now()],
+        "unclaimed_drops": rt.unclaimed_drops(),
     }
 
 
@@ -323,6 +345,10 @@ def format_status(reply: dict[str, Any]) -> str:
                      f"priority 0 sent {c.get('priority_zero_sent', 0)}, received {c.get('priority_zero_received', 0)}")
         drops = {k: v for k, v in (c.get("drops") or {}).items() if v}
         lines.append("    drops            " + (", ".join(f"{k} {v}" for k, v in sorted(drops.items())) or "none"))
+    unclaimed = {k: v for k, v in (reply.get("unclaimed_drops") or {}).items() if v}
+    lines.append("")
+    lines.append("  packets no instance here claims: "
+                 + (", ".join(f"{k} {v}" for k, v in sorted(unclaimed.items())) or "none"))
     return "\n".join(lines)
 
 
@@ -354,6 +380,11 @@ def _status_args(argv: list[str]) -> argparse.Namespace:
 def _status_paths(args: argparse.Namespace) -> tuple[list[Path], str | None]:
     if args.socket:
         return [Path(args.socket)], None
+    try:  # a socket another user could have put there could forge a status or capture a command
+        if os.path.lexists(runtime_dir()):
+            check_directory(runtime_dir())
+    except UnsafeDirectory as exc:
+        return [], f"not trusting {runtime_dir()}: {exc}"
     if args.pid is not None:
         path = runtime_dir() / f"{args.pid}.sock"
         if not path.exists():
@@ -396,5 +427,5 @@ def status_main(argv: list[str]) -> int:
         json.dump({"daemons": replies, "errors": errors}, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
     elif replies:
-        print("\n\n".join(format_status(r) for r in replies))
+        print(printable("\n\n".join(format_status(r) for r in replies)))  # no escape sequences from a reply
     return 0 if replies and not errors else 1

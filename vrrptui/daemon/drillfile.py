@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+from vrrptui import safefiles
 from vrrptui.records import Drill
 
 
@@ -13,9 +14,7 @@ def append_drill(path: str | os.PathLike, drill: Drill) -> None:
     """Append to `path` (created 0600 with its directory), never through a symlink."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(p, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    with os.fdopen(fd, "a", encoding="utf-8") as f:
-        f.write(json.dumps(drill.to_json(), sort_keys=True) + "\n")
+    safefiles.append(p, (json.dumps(drill.to_json(), sort_keys=True) + "\n").encode())  # a FIFO never blocks
 
 
 def read_drills(path: str | os.PathLike) -> list[Drill]:

@@ -10,11 +10,11 @@ $VRRPTUI_DUMP_DIR moves both files (tests, or a host whose /tmp is not for this)
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from vrrptui import safefiles
 from vrrptui.daemon.control import format_status
 
 DEFAULT_DUMP_DIR = "/tmp"
@@ -66,6 +66,9 @@ def format_stats(reply: dict[str, Any]) -> str:
             f"    pseudo-header: {c.get('checksum_pseudo', 0)}",
             f"    message only: {c.get('checksum_message', 0)}",
         ]
+    unclaimed = reply.get("unclaimed_drops") or {}
+    lines.append("Packets no instance here claims (VRID not configured, or undecodable):")
+    lines += [f"    {reason}: {count}" for reason, count in sorted(unclaimed.items())]
     return "\n".join(lines) + "\n"
 
 
@@ -75,14 +78,4 @@ def write_private(path: Path, text: str) -> None:
     Written to a fresh file beside it and renamed over it: a symlink planted at a fixed
     name in /tmp is replaced, never followed.
     """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    safefiles.replace(path, text.encode())

@@ -4,7 +4,9 @@
 arguments), a vrrp_sync_group's as `SCRIPT GROUP <name> <STATE> 0` (keepalived 2.2.7 passes
 priority 0 for groups); the notify_<state> script runs first, with the arguments written in
 the config only. Both are started without waiting for them: the engine never waits for a
-script. Their exit is reaped in the background and a failure is a detail log line.
+script. Their exit is reaped in the background and a failure is a detail log line; one
+still running after NOTIFY_TIMEOUT (60 s; keepalived has no limit) is killed with its
+process group, and so is any still running when the daemon stops.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 from collections.abc import Callable
 
 from vrrptui.config.model import Config, NotifyScript, VrrpInstance
+from vrrptui.daemon import children
 from vrrptui.daemon.notifyfifo import NotifyFifo, group_line, instance_line
 from vrrptui.daemon.scriptsec import ScriptCommand, ScriptRefused, prepare
 from vrrptui.engine.outputs import LogLine, RunGroupNotify, RunNotify
@@ -132,23 +135,23 @@ class NotifyRunner:
 
     async def _run(self, command: ScriptCommand, argv: tuple[str, ...]) -> None:
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL,
-                start_new_session=True,
-                user=command.uid or None,
-                group=command.gid or None,
-            )
+            status = await children.run(command, argv, children.NOTIFY_TIMEOUT)
         except OSError as exc:
             self._log(LogLine(f"Failed to exec notify script {command.text}: {exc.strerror or exc}", level="error"))
             return
-        status = await proc.wait()
-        if status != 0:
+        if status is None:
+            self._log(LogLine(f"Notify script {' '.join(argv)} still running after {children.NOTIFY_TIMEOUT:g} s: "
+                              "killed with its process group", level="warning"))
+        elif status != 0:
             self._log(LogLine(f"Notify script {' '.join(argv)} exited with status {status}", detail=True))
 
     async def drain(self, timeout: float) -> None:
-        """At exit: let launched scripts (notify_stop above all) get started and finish, within `timeout`."""
+        """At exit: let launched scripts (notify_stop above all) get started and finish, within `timeout`;
+        then kill what is left, process groups and all: no script outlives the daemon."""
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=timeout)
+        pending = set(self._tasks)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)

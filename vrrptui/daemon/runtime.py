@@ -191,6 +191,10 @@ class Runtime:
             return ()
         return self.engine.status(self.loop.time())
 
+    def unclaimed_drops(self) -> dict[str, int]:
+        """Packets no instance here claims (VRID not configured, undecodable), per drop reason."""
+        return dict(self.engine.drops) if self.engine is not None else {}
+
     def command_now(self, cmd: Command) -> None:
         """Operator command on the loop thread (the control socket and the worker call this)."""
         engine, loop = self.engine, self.loop

@@ -12,11 +12,10 @@ one place), and a flapping script costs one call per change.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 from collections.abc import Callable
 
 from vrrptui.config.model import Config, VrrpScript
+from vrrptui.daemon import children
 from vrrptui.daemon.scriptsec import ScriptCommand, ScriptRefused, prepare
 from vrrptui.engine.outputs import LogLine
 
@@ -68,29 +67,13 @@ class TrackedScript:
         """Run the script once, apply rise/fall; returns whether it succeeded this time."""
         name = self.script.name
         self.runs += 1
-        status: int | None
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *self.command.argv,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL,
-                start_new_session=True,  # its own process group, so a timeout kills its children too
-                user=self.command.uid or None,
-                group=self.command.gid or None,
-            )
+            status = await children.run(self.command, self.command.argv, self.timeout)
         except OSError as exc:
             self._log(LogLine(f"VRRP_Script({name}) cannot be run: {exc.strerror or exc}", level="error"))
             return self._result(False, None)
-        try:
-            status = await asyncio.wait_for(proc.wait(), self.timeout)
-        except TimeoutError:
-            _kill_group(proc.pid)
-            await proc.wait()
+        if status is None:  # timed out: its whole process group was killed
             return self._result(False, None, timed_out=True)
-        except asyncio.CancelledError:
-            _kill_group(proc.pid)
-            raise
         return self._result(status == 0, status)
 
     def _result(self, success: bool, status: int | None, timed_out: bool = False) -> bool:
@@ -112,13 +95,6 @@ class TrackedScript:
             # like keepalived, a run that does not flip the state is not logged
             self._on_change(name, success, status, timed_out)
         return success
-
-
-def _kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 class ScriptRunner:

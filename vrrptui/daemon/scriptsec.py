@@ -85,10 +85,15 @@ def _is_executable_by(st: os.stat_result, uid: int, gid: int) -> bool:
     return bool(st.st_mode & stat.S_IXOTH)
 
 
+MAX_SYMLINKS = 40  # as the kernel's path walk
+
+
 def _unsafe(st: os.stat_result) -> bool:
-    """Could a non-root user change what this path component runs?"""
+    """Could a non-root user change what this path component (lstat) runs?"""
     if st.st_uid != 0:
         return True
+    if stat.S_ISLNK(st.st_mode):
+        return False  # a symlink's own mode means nothing; its directory and its target are checked
     sticky_dir = stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_ISVTX
     if sticky_dir:
         return False
@@ -96,16 +101,71 @@ def _unsafe(st: os.stat_result) -> bool:
     return bool(group_writable or st.st_mode & stat.S_IWOTH)
 
 
+def walked_paths(path: str) -> list[str]:
+    """Every path the kernel looks at to reach `path`: `/`, each directory, each symlink and the
+    directories of its target, and the final file (what anyone who may change one may swap)."""
+    seen = ["/"]
+    pending = os.path.abspath(path).split("/")[1:]
+    current = "/"
+    links = 0
+    while pending:
+        part = pending.pop(0)
+        if part in ("", "."):
+            continue
+        if part == "..":
+            current = os.path.dirname(current)
+            continue
+        step = os.path.join(current, part)
+        seen.append(step)
+        if os.path.islink(step):
+            links += 1
+            if links > MAX_SYMLINKS:
+                break
+            target = os.readlink(step)
+            pending = target.split("/") + pending
+            current = "/" if target.startswith("/") else current
+            continue
+        current = step
+    return seen
+
+
 def insecure_component(program: str) -> str | None:
-    """The first of `/`, each parent directory and `program` that a non-root user could change."""
-    parts = os.path.abspath(program).split("/")[1:]
-    paths = ["/"] + ["/" + "/".join(parts[: i + 1]) for i in range(len(parts))]
-    for path in paths:
+    """The first path walked to `program` (its symlinks' targets too) that a non-root user could change."""
+    for path in walked_paths(program):
         try:
-            if _unsafe(os.stat(path)):
+            if _unsafe(os.lstat(path)):
                 return path
         except OSError:
             return None
+    return None
+
+
+def _interpreter(program: str) -> str | None:
+    """The `#!` interpreter of a script, if `program` starts with one."""
+    try:
+        with open(program, "rb") as f:
+            head = f.read(256)
+    except OSError:
+        return None
+    if not head.startswith(b"#!"):
+        return None
+    words = head[2:].split(b"\n", 1)[0].split()
+    return os.fsdecode(words[0]) if words else None
+
+
+def insecure_paths(argv: list[str]) -> str | None:
+    """The first thing a non-root user could change in what `argv` runs: the program, the interpreter
+    of its `#!` line, and every argument naming an existing file (`/bin/sh /path/x.sh` runs x.sh)."""
+    candidates: list[str] = []
+    for path in [argv[0], *(a for a in argv[1:] if "/" in a and os.path.isfile(a))]:
+        candidates.append(path)
+        interpreter = _interpreter(path)
+        if interpreter is not None:
+            candidates.append(interpreter)
+    for path in candidates:
+        bad = insecure_component(path)
+        if bad is not None:
+            return bad
     return None
 
 
@@ -154,7 +214,7 @@ def prepare(text: str, user: str | None, group: str | None, global_defs: GlobalD
     if not _is_executable_by(st, uid, gid):
         logs.append(LogLine(f"WARNING - script '{program}' is not executable for uid:gid {uid}:{gid}. Please fix."))
     elif uid == 0 or gid == 0:
-        bad = insecure_component(program)
+        bad = insecure_paths([program, *argv[1:]])
         if bad is not None and global_defs.enable_script_security:
             raise ScriptRefused(f"Unsafe permissions found for script '{program}' - disabling.", "insecure")
         if bad is not None:

@@ -21,7 +21,7 @@ import time
 from typing import Any
 
 from vrrptui import __version__
-from vrrptui.daemon import cmdline
+from vrrptui.daemon import children, cmdline
 from vrrptui.daemon.daemonize import ReadyPipe, daemonize
 from vrrptui.daemon.logsink import ConsoleLog, LogFn, discard
 from vrrptui.daemon.pidfile import PidFile, PidFileError, PidFiles, config_claim
@@ -99,6 +99,7 @@ def run(config: Any, args: argparse.Namespace, log: LogFn, ready: ReadyPipe | No
         log(LogLine(str(warning)))
     log(LogLine(f"Starting VRRP child process, pid={os.getpid()}"))
     control = None if args.no_control else (args.control or DEFAULT)
+    children.become_subreaper()  # what a script daemonises is ours to reap
     runtime = Runtime(config, log=log, control_path=control, handle_signals=True)
     metrics = None
     if args.metrics:

@@ -39,6 +39,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from vrrptui.daemon import children
 from vrrptui.records import RuntimeNote, StatusSnapshot
 from vrrptui.engine.outputs import LogLine, StateChanged
 
@@ -349,6 +350,7 @@ def main(argv: list[str]) -> int:
         return 2
     fd, parent = int(argv[0]), int(argv[1])
     die_with_parent()
+    children.become_subreaper()  # what a script daemonises is ours to reap
     if os.getppid() != parent:  # the console died before prctl took effect
         return 1
     worker = _read_start(socket.socket(fileno=fd))

@@ -35,9 +35,11 @@ def check_advert(
     unicast: bool,
     check_unicast_src: bool,
 ) -> tuple[DropReason, str] | None:
-    # RFC 5798 7.1: TTL/hop limit must be 255; keepalived skips this for unicast
-    if not unicast and ttl != VRRP_TTL:
-        return DropReason.TTL, f"invalid TTL/HL from {src}. Received {ttl} and expect {VRRP_TTL}"
+    # RFC 5798 7.1: TTL/hop limit must be 255 whatever the destination (keepalived skips this for
+    # unicast, so a host on another subnet could send adverts to our own address)
+    if ttl != VRRP_TTL:
+        sent_to = " (unicast)" if unicast else ""
+        return DropReason.TTL, f"invalid TTL/HL from {src}{sent_to}. Received {ttl} and expect {VRRP_TTL}"
     if advert.version != instance.version:
         return DropReason.VERSION, f"wrong version from {src}. Received {advert.version} and expect {instance.version}"
     if advert.family != instance.family:
@@ -75,3 +77,11 @@ def address_list_mismatch(
         f"ip address associated with VRID {instance.vrid} not present in MASTER advert from {src} : "
         + ", ".join(map(str, missing))
     )
+
+
+def compare_addresses(a: IPAddress, b: IPAddress) -> int:
+    """RFC 5798 6.4.3: the primary addresses compared as unsigned integers."""
+    if a.version != b.version:
+        return 0
+    ia, ib = int(a), int(b)
+    return (ia > ib) - (ia < ib)

@@ -44,7 +44,8 @@ from collections.abc import Callable, Iterable, Mapping
 from vrrptui.config.model import Config, VrrpInstance, VrrpScript
 from vrrptui.engine.ah_state import AhState, uses_ah
 from vrrptui.engine.commands import Command, CommandError, Demote, Failover, Resume, SetPriority
-from vrrptui.engine.machine import VrrpMachine
+from vrrptui.engine.machine import LOG_RATE_LIMIT, VrrpMachine
+from vrrptui.engine.ratelimit import LogLimiter
 from vrrptui.engine.outputs import Dropped, LogLine, Output, Reason, RunGroupNotify, State, StateChanged
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.engine.tracking import PRIORITY_MAX_BACKUP, PRIORITY_MIN, script_outcome
@@ -70,6 +71,7 @@ class Engine:
         self.config = config
         self.created_at = now
         self.drops: dict[str, int] = {r.value: 0 for r in DropReason}  # packets no instance claimed
+        self._log_limit = LogLimiter(LOG_RATE_LIMIT)
         self._machines: dict[str, VrrpMachine] = {}
         self._by_key: dict[DemuxKey, VrrpMachine] = {}
         self._peers: dict[str, tuple[str, ...]] = {}  # instance -> the other members of its sync group
@@ -87,6 +89,7 @@ class Engine:
         # other entry point is rare and rebuilds the heap (O(n)). With 255 instances a scan of all
         # machines per packet cost more than the rest of the receive path.
         self._timers: list[tuple[float, int, str]] = []
+        self._pushed: dict[str, float] = {}  # each machine's deadline in the heap: one entry, however many packets
         self._timer_seq = itertools.count()
         self._rescan = True
         for inst in config.instances:
@@ -155,6 +158,8 @@ class Engine:
             if machine is not None and machine.get_timer() == deadline:
                 return deadline
             heapq.heappop(heap)
+            if self._pushed.get(name) == deadline:
+                del self._pushed[name]
         return None
 
     def handle_timer(self, now: float) -> list[Output]:
@@ -164,6 +169,7 @@ class Engine:
         heap = self._timers
         while heap and heap[0][0] <= now:
             _, _, name = heapq.heappop(heap)
+            self._pushed.pop(name, None)
             machine = self._machines.get(name)
             if machine is not None and (t := machine.get_timer()) is not None and t <= now:
                 due[name] = machine
@@ -175,12 +181,15 @@ class Engine:
 
     def _push_timer(self, machine: VrrpMachine) -> None:
         deadline = machine.get_timer()
-        if deadline is not None:
+        # a flood of dropped adverts leaves the deadline where it was: no entry per packet
+        if deadline is not None and self._pushed.get(machine.name) != deadline:
+            self._pushed[machine.name] = deadline
             heapq.heappush(self._timers, (deadline, next(self._timer_seq), machine.name))
 
     def _rebuild_timers(self) -> None:
         self._timers = [(t, next(self._timer_seq), m.name) for m in self._machines.values()
                         if (t := m.get_timer()) is not None]
+        self._pushed = {name: t for t, _, name in self._timers}
         heapq.heapify(self._timers)
         self._rescan = False
 
@@ -208,12 +217,10 @@ class Engine:
                 out = self._coordinate(machine.note_drop(result.reason, src, now, text), now)
                 self._push_timer(machine)
                 return out
-            self.drops[result.reason.value] += 1
-            return [Dropped(None, result.reason, src, now, text)]
+            return self._unclaimed(result.reason, src, now, text)
         machine = self._by_key.get((ifname, family, result.vrid))
         if machine is None:
-            self.drops[DropReason.VRID.value] += 1
-            return [Dropped(None, DropReason.VRID, src, now, f"VRID {result.vrid} on {ifname}: no vrrp_instance")]
+            return self._unclaimed(DropReason.VRID, src, now, f"VRID {result.vrid} on {ifname}: no vrrp_instance here")
         if machine.name in self._ah:
             out = machine.note_drop(DropReason.AUTH, src, now, f"No AH header but auth type is AH (from {src})")
         else:
@@ -228,14 +235,12 @@ class Engine:
         if packet is None:  # AH around another protocol: not VRRP
             return []
         if isinstance(packet, Drop):
-            self.drops[packet.reason.value] += 1
-            return [Dropped(None, packet.reason, None, now, packet.detail)]
+            return self._unclaimed(packet.reason, None, now, packet.detail)
         result = _decode(packet.message, packet.src, packet.dst, 4)
         vrid = result.vrid if not isinstance(result, Drop) else (packet.message[1] if len(packet.message) > 1 else -1)
         machine = self._by_key.get((ifname, 4, vrid))
         if machine is None:
-            self.drops[DropReason.VRID.value] += 1
-            return [Dropped(None, DropReason.VRID, packet.src, now, f"VRID {vrid} on {ifname}: no vrrp_instance")]
+            return self._unclaimed(DropReason.VRID, packet.src, now, f"VRID {vrid} on {ifname}: no vrrp_instance here")
         state = self._ah.get(machine.name)
         if isinstance(result, Drop):
             text = _codec_drop_text(result, packet.src, packet.message)
@@ -249,6 +254,15 @@ class Engine:
             out = machine.receive(result, packet.src, packet.ttl, not _is_multicast(packet.dst), now)
         out = self._coordinate(out, now)
         self._push_timer(machine)
+        return out
+
+    def _unclaimed(self, reason: DropReason, src: IPAddress | None, now: float, text: str) -> list[Output]:
+        """A packet no instance claims: counted (status, stats dump), logged at a bounded rate (--log-detail)."""
+        self.drops[reason.value] += 1
+        out: list[Output] = [Dropped(None, reason, src, now, text)]
+        line = self._log_limit.text(reason, now, f"dropped packet: {text}")
+        if line is not None:
+            out.append(LogLine(line, detail=True))
         return out
 
     def interface_state(self, ifname: str, up: bool, now: float) -> list[Output]:

@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from vrrptui.config.model import VrrpInstance, VrrpScript
+from vrrptui.engine.checks import address_list_mismatch, check_advert, compare_addresses, expected_auth
 from vrrptui.engine.commands import CommandError
-from vrrptui.engine.checks import address_list_mismatch, check_advert, expected_auth
+from vrrptui.engine.ratelimit import LogLimiter, TokenBucket
 from vrrptui.engine.outputs import (
     AddVips,
     Counters,
@@ -33,12 +34,14 @@ from vrrptui.engine.outputs import (
     StateChanged,
     StopGratuitous,
 )
-from vrrptui.engine.status import InstanceStatus
-from vrrptui.engine.tracking import PRIORITY_OWNER, Tracking
+from vrrptui.engine.status import InstanceStatus, machine_status
+from vrrptui.engine.tracking import PRIORITY_MAX_BACKUP, PRIORITY_OWNER, Tracking
 from vrrptui.protocol import timers
 from vrrptui.protocol.packet import Advert, ChecksumForm, DropReason, IPAddress
 
-LOG_RATE_LIMIT = 10.0  # seconds between two identical receive-error lines (same reason, same source)
+LOG_RATE_LIMIT = 10.0  # seconds between two receive-error lines of one reason (any source: floods come from many)
+REPLY_BURST = 3  # a master answers lower-priority / priority-0 adverts at once, this many in a row,
+# then one per advert interval: a flood of them cannot make it send more than that
 
 # Legal transitions; anything else is a bug in this module, reported as such.
 _NEXT: dict[State, frozenset[State]] = {
@@ -51,9 +54,11 @@ _NEXT: dict[State, frozenset[State]] = {
 # keepalived's notify argument for the state entered; INIT after start means stopped.
 _NOTIFY = {State.MASTER: "MASTER", State.BACKUP: "BACKUP", State.FAULT: "FAULT", State.INIT: "STOP"}
 
-# Holds an operator can put on an instance; the first two keep it from taking over.
+# Holds an operator can put on an instance, each until resume(); the first two keep it from taking over,
+# HOLD_FORCED keeps it MASTER at priority 254 (any master but an owner or a 254 with a higher address yields).
 HOLD_DEMOTED = "demoted"
 HOLD_FAILED = "failed"
+HOLD_FORCED = "forced"
 HOLD_PRIORITY = "priority"
 
 
@@ -95,7 +100,8 @@ class VrrpMachine:
         self._preempt_not_before: float | None = None
         self._takeover_reason = Reason.TIMEOUT
         self._stopped = False
-        self._log_next: dict[tuple[DropReason, IPAddress | None], float] = {}
+        self._log_limit = LogLimiter(LOG_RATE_LIMIT)
+        self._replies = TokenBucket(1.0 / instance.advert_int, REPLY_BURST)
         self._out: list[Output] = []
         self._recompute_priority(log=False)
 
@@ -118,6 +124,10 @@ class VrrpMachine:
     def minimum_skew(self) -> float:
         """keepalived's VRRP_TIMER_SKEW_MIN: the skew of priority 255."""
         return timers.skew_time(self.instance.version, PRIORITY_OWNER, self.master_adver_int)
+
+    @property
+    def _forced_priority(self) -> int:
+        return PRIORITY_OWNER if self.owner else PRIORITY_MAX_BACKUP
 
     @property
     def may_take_over(self) -> bool:
@@ -172,6 +182,9 @@ class VrrpMachine:
             else:
                 self.counters.checksum_message += 1
         failed = check_advert(self.instance, advert, src, ttl, unicast, self.check_unicast_src)
+        if failed is None and advert.priority == PRIORITY_OWNER and self.owner and self.state is State.MASTER:
+            # RFC 5798 1.6: the owner's priority is final; another "owner" is a misconfiguration or a spoof
+            failed = DropReason.OWNER_CONFLICT, f"advert from {src} claims priority 255 but we own the addresses"
         if failed is not None:
             self._drop(failed[0], src, now, failed[1])
             return self._flush()
@@ -179,7 +192,7 @@ class VrrpMachine:
         if mismatch is not None:
             # RFC 5798 7.1: counted and logged, the advert is still used
             self.counters.drops[DropReason.ADDRESS_LIST.value] += 1
-            self._log_limited(DropReason.ADDRESS_LIST, src, now, mismatch)
+            self._log_limited(DropReason.ADDRESS_LIST, now, mismatch)
         if advert.priority == 0:
             self.counters.priority_zero_received += 1
         if self.state is State.BACKUP:
@@ -306,8 +319,9 @@ class VrrpMachine:
             self._transition(State.BACKUP, Reason.OPERATOR, now, "forced failover")
             self._deadline = None
         elif self.state is State.BACKUP:
-            self.held = None if self.held in (HOLD_DEMOTED, HOLD_FAILED) else self.held
-            self._log("operator forced takeover")
+            self.held = HOLD_FORCED
+            self._log(f"operator forced takeover: MASTER at priority {self._forced_priority} until resume")
+            self._recompute_priority()
             self._deadline = None
             self._transition(State.MASTER, Reason.OPERATOR, now, "forced takeover")
         else:
@@ -340,40 +354,7 @@ class VrrpMachine:
         return self._flush()
 
     def status(self, now: float) -> InstanceStatus:
-        inst = self.instance
-        is_master = self.state is State.MASTER
-        return InstanceStatus(
-            name=self.name,
-            interface=inst.interface,
-            vrid=inst.vrid,
-            version=inst.version,
-            family=inst.family,
-            state=self.state.value,
-            state_since=self.state_since,
-            configured_priority=inst.priority,
-            effective_priority=self.effective_priority,
-            priority_reason=self.priority_reason,
-            primary_address=str(self.primary_address),
-            master_address=str(self.primary_address if is_master else self.master_address)
-            if (is_master or self.master_address is not None)
-            else None,
-            master_priority=self.effective_priority if is_master else self.master_priority,
-            advert_int=inst.advert_int,
-            learned_advert_int=self.master_adver_int if inst.version == 3 and not is_master else None,
-            skew_time=self.skew_time,
-            master_down_interval=self.master_down_interval,
-            master_down_at=self._deadline if self.state is State.BACKUP else None,
-            preempt=self.preempt,
-            preempt_delay=self.preempt_delay,
-            last_transition=self.last_transition,
-            last_reason=self.last_reason.value if self.last_reason else "",
-            vips=tuple(str(v) for v in inst.all_vips),
-            vmac=inst.vmac_address if inst.use_vmac else None,
-            unicast_peers=tuple(str(p.address) for p in inst.unicast_peers),
-            trackers=self.tracking.rows(),
-            held=self.held,
-            counters=self.counters.copy(),
-        )
+        return machine_status(self, now)
 
     # --- receiving, per state (RFC 5798 6.4.2 / 6.4.3) ---------------------------
 
@@ -382,7 +363,8 @@ class VrrpMachine:
         if advert.priority == 0:
             # RFC 5798 6.4.2: the master resigned; take over after Skew_Time
             self.master_priority = 0
-            self._log("Backup received priority 0 advertisement", detail=True)
+            self._log_limited("priority_zero", now, "Backup received priority 0 advertisement", "info",
+                              detail=True)
             if self.may_take_over:
                 self._deadline = now + self.skew_time
                 self._takeover_reason = Reason.PRIORITY_ZERO
@@ -391,7 +373,9 @@ class VrrpMachine:
         lower = advert.priority < self.effective_priority
         if lower and self.preempt and not self._preempt_held_off(now):
             # RFC 5798 6.4.2: lower priority with preemption: let the down timer run out
-            self._log(f"received lower priority ({advert.priority}) advert from {src} - discarding", detail=True)
+            self._log_limited("lower_priority", now,
+                              f"received lower priority ({advert.priority}) advert from {src} - discarding", "info",
+                              detail=True)
             self._takeover_reason = Reason.PREEMPTED
             return
         if not lower and self._preempt_not_before is not None and self.preempt_delay:
@@ -422,17 +406,19 @@ class VrrpMachine:
     def _master_rx(self, advert: Advert, src: IPAddress, now: float) -> None:
         ours = self.effective_priority
         if advert.priority == 0:
-            # RFC 5798 6.4.3: answer at once and restart the Adver timer
-            self._log("Master received priority 0 or lower priority advert")
-            self._send(ours)
-            self._deadline = now + self.instance.advert_int
+            # RFC 5798 6.4.3: answer at once and restart the Adver timer (at a bounded rate)
+            self._log_limited("priority_zero", now, "Master received priority 0 or lower priority advert", "info")
+            if self._may_answer(now):
+                self._send(ours)
+                self._deadline = now + self.instance.advert_int
             return
-        address_order = _compare_addresses(src, self.primary_address)
+        address_order = compare_addresses(src, self.primary_address)
         if advert.priority == ours and address_order == 0:
-            self._log("WARNING - equal priority advert received from remote host with our IP address.", level="warning")
+            self._log_limited("own_address", now,
+                              "WARNING - equal priority advert received from remote host with our IP address.")
             return
         if advert.priority < ours or (advert.priority == ours and address_order < 0):
-            self._lower_priority_master(advert, src, ours)
+            self._lower_priority_master(advert, src, ours, now)
             return
         if self.instance.higher_prio_send_advert:
             # keepalived: one advert of ours first, so the winner (lower priority to it) re-sends its GARPs
@@ -449,11 +435,19 @@ class VrrpMachine:
         self._adopt_interval(advert, src)
         self._deadline = now + self.master_down_interval if self.may_take_over else None
 
-    def _lower_priority_master(self, advert: Advert, src: IPAddress, ours: int) -> None:
-        """Another master with lower priority (after a partition, or a backup that lost our adverts)."""
+    def _lower_priority_master(self, advert: Advert, src: IPAddress, ours: int, now: float) -> None:
+        """Another master with lower priority (after a partition, or a backup that lost our adverts).
+
+        The answer (advert, GARPs, notify script) is rate-limited (REPLY_BURST, then one per
+        interval): a flood of spoofed lower-priority adverts cannot turn into a flood of ours.
+        """
         inst = self.instance
         election = "" if inst.lower_prio_no_advert else ", forcing new election"
-        self._log(f"Received advert from {src} with lower priority {advert.priority}, ours {ours}{election}")
+        self._log_limited("lower_priority", now,
+                          f"Received advert from {src} with lower priority {advert.priority}, ours {ours}{election}",
+                          "info")
+        if not self._may_answer(now):
+            return
         if not inst.lower_prio_no_advert:
             self._send(ours)  # answered at once so it steps down
         if inst.garp_lower_prio_repeat:
@@ -470,7 +464,9 @@ class VrrpMachine:
     def _recompute_priority(self, log: bool = True) -> None:
         base = self._operator_priority if self._operator_priority is not None else self.instance.priority
         priority, reason = self.tracking.effective_priority(base, self.owner)
-        if self._operator_priority is not None:
+        if self.held == HOLD_FORCED:
+            priority, reason = self._forced_priority, "operator forced takeover"
+        elif self._operator_priority is not None:
             reason = "operator" + (f", {reason}" if reason else "")
         if log and priority != self.effective_priority:
             self._log(f"Changing effective priority from {self.effective_priority} to {priority}")
@@ -569,13 +565,21 @@ class VrrpMachine:
     def _drop(self, reason: DropReason, src: IPAddress | None, now: float, text: str) -> None:
         self.counters.drops[reason.value] += 1
         self._emit(Dropped(self.name, reason, src, now, text))
-        self._log_limited(reason, src, now, text)
+        self._log_limited(reason, now, text)
 
-    def _log_limited(self, reason: DropReason, src: IPAddress | None, now: float, text: str) -> None:
-        key = (reason, src)
-        if now >= self._log_next.get(key, float("-inf")):
-            self._log_next[key] = now + LOG_RATE_LIMIT
-            self._log(text, level="warning")
+    def _may_answer(self, now: float) -> bool:
+        """Whether an advert may be answered now (REPLY_BURST, then one per interval); counts the ones not."""
+        if self._replies.take(now):
+            return True
+        self.counters.replies_limited += 1
+        return False
+
+    def _log_limited(self, key: DropReason | str, now: float, text: str, level: str = "warning",
+                     detail: bool = False) -> None:
+        """One line per `key` (a drop reason or a kind of line, whatever the source) per LOG_RATE_LIMIT s."""
+        line = self._log_limit.text(key, now, text)
+        if line is not None:
+            self._log(line, detail=detail, level=level)
 
     def _log(self, text: str, detail: bool = False, level: str = "info") -> None:
         self._emit(LogLine(f"({self.name}) {text}", detail=detail, level=level))
@@ -586,11 +590,3 @@ class VrrpMachine:
     def _flush(self) -> list[Output]:
         out, self._out = self._out, []
         return out
-
-
-def _compare_addresses(a: IPAddress, b: IPAddress) -> int:
-    """RFC 5798 6.4.3: the primary addresses compared as unsigned integers."""
-    if a.version != b.version:
-        return 0
-    ia, ib = int(a), int(b)
-    return (ia > ib) - (ia < ib)

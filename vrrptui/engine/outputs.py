@@ -142,6 +142,7 @@ class Counters:
     priority_zero_received: int = 0
     checksum_pseudo: int = 0  # adverts received using each v3/IPv4 checksum form
     checksum_message: int = 0
+    replies_limited: int = 0  # lower-priority / priority-0 adverts a master did not answer at once (rate)
     drops: dict[str, int] = field(default_factory=lambda: {r.value: 0 for r in DropReason})
 
     def copy(self) -> Counters:

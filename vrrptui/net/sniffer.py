@@ -3,8 +3,9 @@
 An AF_PACKET socket (CAP_NET_RAW) sees every frame on the interface, ours included
 (PACKET_OUTGOING) and, with promiscuous mode, unicast between other hosts when the
 segment floods it to us. A classic BPF filter keeps everything but IPv4/IPv6 protocol
-112 in the kernel, so a busy segment costs Python nothing. Kernel receive timestamps
-(SO_TIMESTAMPNS) make takeover latencies measurable to the microsecond.
+112 and IPv4 AH (keepalived's `auth_type AH`) in the kernel, so a busy segment costs
+Python nothing. Kernel receive timestamps (SO_TIMESTAMPNS) make takeover latencies
+measurable to the microsecond.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import socket
 import struct
 import time
 from dataclasses import dataclass
+
+from vrrptui.protocol import ah
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -33,13 +36,15 @@ SCM_TIMESTAMPNS = SO_TIMESTAMPNS
 _TIMESPEC = struct.Struct("=qq")
 _SNAPLEN = 65535
 
-# Classic BPF: accept IPv4 with protocol 112 or IPv6 with next header 112 (no extension
-# headers: VRRP never carries any), drop the rest. (code, jt, jf, k); jumps are relative.
+# Classic BPF: accept IPv4 with protocol 112 or 51 (AH, whose next header parse_frame checks)
+# or IPv6 with next header 112 (no extension headers: VRRP never carries any), drop the rest.
+# (code, jt, jf, k); jumps are relative.
 _VRRP_FILTER = (
     (0x28, 0, 0, 12),  # ldh [12]            ethertype
-    (0x15, 0, 2, ETH_P_IP),  # jeq #0x800 ? next : +2
+    (0x15, 0, 3, ETH_P_IP),  # jeq #0x800 ? next : +3
     (0x30, 0, 0, ETH_HLEN + 9),  # ldb [23]   IPv4 protocol
-    (0x15, 3, 4, VRRP_PROTO),  # jeq #112 ? accept : drop
+    (0x15, 4, 0, VRRP_PROTO),  # jeq #112 ? accept : next
+    (0x15, 3, 4, ah.AH_PROTO),  # jeq #51 ? accept : drop
     (0x15, 0, 3, ETH_P_IPV6),  # jeq #0x86dd ? next : drop
     (0x30, 0, 0, ETH_HLEN + 6),  # ldb [20]   IPv6 next header
     (0x15, 0, 1, VRRP_PROTO),  # jeq #112 ? accept : drop
@@ -62,7 +67,7 @@ class Captured:
     src: IPAddress
     dst: IPAddress
     ttl: int  # TTL or hop limit
-    payload: bytes  # the VRRP message
+    payload: bytes  # the VRRP message (inside the AH header for keepalived's auth_type AH)
     outgoing: bool  # sent by this host (PACKET_OUTGOING)
 
 
@@ -78,7 +83,12 @@ def parse_frame(frame: bytes, ts: float = 0.0, outgoing: bool = False) -> Captur
     ip = frame[ip_start:]
     src: ipaddress.IPv4Address | ipaddress.IPv6Address
     dst: ipaddress.IPv4Address | ipaddress.IPv6Address
-    if ethertype == ETH_P_IP:
+    if ethertype == ETH_P_IP and len(ip) >= 20 and ip[9] == ah.AH_PROTO:
+        packet = ah.parse(bytes(ip))
+        if not isinstance(packet, ah.AhPacket):
+            return None
+        family, src, dst, ttl, payload = 4, packet.src, packet.dst, packet.ttl, packet.message
+    elif ethertype == ETH_P_IP:
         if len(ip) < 20 or ip[0] >> 4 != 4 or ip[9] != VRRP_PROTO:
             return None
         header_len = (ip[0] & 0x0F) * 4

@@ -45,6 +45,7 @@ class DropReason(enum.Enum):
     AUTH = "auth"
     ADDRESS_LIST = "address_list"
     UNICAST_SOURCE = "unicast_source"
+    OWNER_CONFLICT = "owner_conflict"  # priority 255 from another router while we own the addresses
 
 
 @dataclass(frozen=True, slots=True)

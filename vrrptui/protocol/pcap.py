@@ -11,6 +11,8 @@ import struct
 from collections.abc import Iterable
 from os import PathLike
 
+from vrrptui import safefiles
+
 LINKTYPE_ETHERNET = 1
 LINKTYPE_RAW = 101  # an IPv4 or IPv6 packet with no link-layer header
 SNAPLEN = 262144
@@ -43,8 +45,7 @@ def pcap_bytes(frames: Iterable[tuple[float, bytes]], linktype: int = LINKTYPE_E
 def write_pcap(
     path: str | PathLike[str], frames: Iterable[tuple[float, bytes]], linktype: int = LINKTYPE_ETHERNET
 ) -> int:
-    """Write (timestamp, frame) pairs to `path` as a pcap file; returns the number of bytes written."""
+    """Write (timestamp, frame) pairs to a new pcap file `path` (0600); returns the number of bytes written."""
     data = pcap_bytes(frames, linktype)
-    with open(path, "wb") as out:
-        out.write(data)
+    safefiles.write_new(path, data)  # never over an existing file or through a symlink
     return len(data)

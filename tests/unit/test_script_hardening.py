@@ -1,0 +1,155 @@
+"""Scripts run as root cannot be swapped by another user, and what they start is bounded:
+every path walked (symlink targets, `#!` interpreters, script arguments) is checked, users lose
+the daemon's supplementary groups, timeouts kill the process group, orphans are reaped."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pwd
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from vrrptui.config.model import GlobalDefs
+from vrrptui.daemon import children
+from vrrptui.daemon.notify import NotifyRunner
+from vrrptui.daemon.scriptsec import ScriptCommand, ScriptRefused, insecure_paths, prepare, walked_paths
+from vrrptui.engine.outputs import LogLine
+
+SECURE = GlobalDefs(enable_script_security=True, script_user="root")
+ROOT = ScriptCommand("test", (), 0, 0)
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="ownership and user switching need root")
+
+
+def tree(tmp_path: Path) -> tuple[Path, Path]:
+    """A root-only directory (like /usr/local/bin) and one another user owns (like /home/u)."""
+    safe = tmp_path / "bin"
+    safe.mkdir(mode=0o755)
+    home = tmp_path / "home"
+    home.mkdir(mode=0o755)
+    nobody = pwd.getpwnam("nobody")
+    os.chown(home, nobody.pw_uid, nobody.pw_gid)
+    return safe, home
+
+
+def write(path: Path, text: str, mode: int = 0o755) -> Path:
+    path.write_text(text)
+    path.chmod(mode)
+    return path
+
+
+def test_symlink_into_a_user_directory_is_refused(tmp_path: Path) -> None:
+    safe, home = tree(tmp_path)
+    target = write(home / "chk.sh", "#!/bin/sh\nexit 0\n")
+    os.chown(target, 0, 0)  # the file itself is root's: only its directory is not
+    link = safe / "chk"
+    link.symlink_to(target)
+    assert str(home) in walked_paths(str(link))
+    with pytest.raises(ScriptRefused, match="Unsafe permissions"):
+        prepare(str(link), None, None, SECURE)
+
+
+def test_relative_symlink_chains_are_followed(tmp_path: Path) -> None:
+    safe, home = tree(tmp_path)
+    write(home / "x.sh", "#!/bin/sh\n")
+    (safe / "a").symlink_to("b")
+    (safe / "b").symlink_to("../home/x.sh")
+    assert insecure_paths([str(safe / "a")]) == str(home)
+
+
+def test_script_given_to_an_interpreter_is_checked(tmp_path: Path) -> None:
+    _, home = tree(tmp_path)
+    user_script = write(home / "x.sh", "id\n")
+    os.chown(user_script, 0, 0)
+    with pytest.raises(ScriptRefused, match="Unsafe permissions"):
+        prepare(f"/bin/sh {user_script}", None, None, SECURE)
+
+
+def test_shebang_interpreter_in_a_user_directory_is_refused(tmp_path: Path) -> None:
+    safe, home = tree(tmp_path)
+    write(home / "python", "#!/bin/sh\n")
+    script = write(safe / "chk", f"#!{home / 'python'} -u\nexit 0\n")
+    assert insecure_paths([str(script)]) == str(home)
+    with pytest.raises(ScriptRefused):
+        prepare(str(script), None, None, SECURE)
+
+
+def test_a_safe_script_still_runs(tmp_path: Path) -> None:
+    safe, _ = tree(tmp_path)
+    script = write(safe / "chk", "#!/bin/sh\nexit 0\n")
+    command, _ = prepare(f"/bin/sh {script} --flag", None, None, SECURE)
+    assert command.argv == ("/bin/sh", str(script), "--flag")
+
+
+def test_a_script_run_as_a_user_loses_the_daemons_supplementary_groups() -> None:
+    nobody = pwd.getpwnam("nobody")
+    with tempfile.TemporaryDirectory(dir="/tmp") as where:  # a place nobody can write to
+        os.chmod(where, 0o777)
+        out = Path(where) / "groups"
+        command = ScriptCommand("id", (), nobody.pw_uid, nobody.pw_gid)
+        before = os.getgroups()
+        os.setgroups([0, 4])  # as a daemon started by a root shell: root, adm
+        try:
+            status = asyncio.run(children.run(command, ("/bin/sh", "-c", f"id -G > {out}"), 10.0))
+        finally:
+            os.setgroups(before)
+        assert status == 0
+        assert out.read_text().split() == [str(nobody.pw_gid)]
+
+
+def _gone(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
+    pidfile = tmp_path / "pid"
+
+    async def main() -> int | None:
+        return await children.run(ROOT, ("/bin/sh", "-c", f"sleep 30 & echo $! > {pidfile}; sleep 30"), 0.5)
+
+    assert asyncio.run(main()) is None
+    child = int(pidfile.read_text())
+    assert _wait(lambda: not Path(f"/proc/{child}").exists() or _zombie(child))
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def _wait(predicate, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_notify_scripts_still_running_at_stop_are_killed_with_their_group(tmp_path: Path) -> None:
+    pidfile = tmp_path / "pid"
+    lines: list[LogLine] = []
+
+    async def main() -> None:
+        runner = NotifyRunner(lines.append)
+        runner._launch(ROOT, ("/bin/sh", "-c", f"echo $$ > {pidfile}; sleep 30"))
+        await asyncio.sleep(0.5)
+        await runner.drain(timeout=0.2)
+
+    asyncio.run(main())
+    pgid = int(pidfile.read_text())
+    assert _wait(lambda: _gone(pgid))
+
+
+def test_notify_timeout_is_60_seconds() -> None:
+    assert children.NOTIFY_TIMEOUT == 60.0
