@@ -8,7 +8,7 @@ PYTHON ?= python3
 APT_PACKAGES := iproute2 keepalived tcpdump iputils-ping procps nftables python3 python3-venv prometheus
 PEER ?= vrrptui
 
-.PHONY: all deps apt venv lint test demo lab-down bench bench-quick screenshots check clean
+.PHONY: all deps apt venv lint test demo lab-down bench bench-quick faults faults-quick screenshots check clean
 
 all: test
 
@@ -59,10 +59,20 @@ lab-down: venv
 bench: deps
 	$(PY) benchmarks/failover.py
 	$(PY) benchmarks/console.py
+	$(PY) benchmarks/service.py
+	$(PY) benchmarks/reload_rss.py
+
+faults: deps
+	$(PY) benchmarks/faults.py
+
+faults-quick: deps
+	$(PY) benchmarks/faults.py --quick
 
 bench-quick: deps
 	$(PY) benchmarks/failover.py --quick
 	$(PY) benchmarks/console.py --quick
+	$(PY) benchmarks/service.py --quick
+	$(PY) benchmarks/reload_rss.py --reloads 100
 
 screenshots: deps
 	$(PY) screenshots/make_screenshots.py

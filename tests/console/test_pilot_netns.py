@@ -78,9 +78,12 @@ def test_console_keys_act_on_the_wire_and_move_the_vip(make_lab, tcpdump_ok, tmp
         wait_holder(lab, "r2")
         ui.wait_state("BACKUP")
         time.sleep(0.3)
-        ours = adverts_after(cap, t_demote, R1)
-        assert [a.priority for a in ours][:1] == [0]
-        assert all(a.priority == 0 for a in ours)  # held as backup: silent after resigning
+        # Regular adverts may leave while the key travels to the engine's process; then
+        # priority 0, and nothing else: held as backup, silent after resigning.
+        ours = [a.priority for a in adverts_after(cap, t_demote, R1)]
+        assert 0 in ours
+        assert set(ours[: ours.index(0)]) <= {150}
+        assert set(ours[ours.index(0) :]) == {0}
         assert adverts_after(cap, t_demote, R2)
 
         # r: resume: r1 (150) preempts r2 (100) and takes the VIP back.

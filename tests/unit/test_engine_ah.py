@@ -82,3 +82,16 @@ def test_plain_adverts_to_an_ah_instance_and_ah_to_a_plain_one_are_dropped() -> 
     d = datagrams(secured, [SendAdvert("VI_1", 100)], PEER)[0]
     assert drops(plain.receive_ah_packet("eth0", d, 1.0)) == [f"Received AH header but auth type not AH (from {PEER})"]
     assert plain.ah_datagrams("VI_1", 150, ME, [MCAST_V4]) is None
+
+
+def test_reload_keeps_the_counters_of_an_unchanged_instance_only() -> None:
+    a = engine(150, ME)
+    sent = datagrams(a, fire(a, 10.0), ME)
+    config = a.config
+    a.reload(config, {"VI_1": ME}, 10.0)
+    (after,) = datagrams(a, [SendAdvert("VI_1", 150)], ME)
+    assert ah.parse(after).sequence == len(sent) + 1  # type: ignore[union-attr]
+    changed = Config(path="k.conf", instances=(instance(priority=150, authentication=Authentication("AH", "new")),))
+    a.reload(changed, {"VI_1": ME}, 10.0)
+    (fresh,) = datagrams(a, [SendAdvert("VI_1", 150)], ME)
+    assert ah.parse(fresh).sequence == 1  # type: ignore[union-attr]

@@ -91,6 +91,7 @@ class VrrpConsole(App[int]):
         Binding("q", "quit", "Quit", id="quit", tooltip="Quit: resign (priority 0) and remove the VIPs"),
         Binding("ctrl+c", "quit", "Quit", id="quit_ctrl_c", show=False, priority=True),
     ]
+    PASSIVE_NOTE = "  (sniff: passive, no engine)"  # the header's note without an engine
     ENGINE_ACTIONS = {"priority", "demote", "failover", "resume", "counters"}
 
     def __init__(
@@ -231,7 +232,7 @@ class VrrpConsole(App[int]):
         except Exception:
             return False
 
-    def write_log(self, catch_up: bool = False) -> None:
+    def write_log(self) -> None:
         if self.paused or not self._visible("tab-log"):
             return
         try:
@@ -293,12 +294,12 @@ class VrrpConsole(App[int]):
         if dropped:
             notes.append(f"{dropped} observations dropped (UI too slow)")
         notes.extend(self.session.drill_errors[-1:] + ([self.files.error] if self.files and self.files.error else []))
-        title = self.title_text + ("" if self.backend.engine else "  (sniff: passive, no engine)")
+        title = self.title_text + ("" if self.backend.engine else self.PASSIVE_NOTE)
         self.query_one("#header", HeaderBar).show(title, self.host_stats, notes, banner(self.session, self.clock()))
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "tab-log":
-            self.write_log(catch_up=True)
+            self.write_log()
         self.refresh_panes()
 
     # --- actions --------------------------------------------------------------------
@@ -380,7 +381,7 @@ class VrrpConsole(App[int]):
             log = self.query_one("#log", AdvertLog)
             log.clear()
             log.written = 0
-            self.write_log(catch_up=True)
+            self.write_log()
             self.refresh_header()
 
         self.push_screen(FilterDialog(self.log_filter), apply)
@@ -388,7 +389,7 @@ class VrrpConsole(App[int]):
     def action_pause(self) -> None:
         self.paused = not self.paused
         if not self.paused:
-            self.write_log(catch_up=True)
+            self.write_log()
         self.refresh_header()
 
     def action_write_pcap(self) -> None:

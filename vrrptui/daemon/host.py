@@ -11,14 +11,14 @@ import asyncio
 from collections.abc import Callable, Iterable
 
 from vrrptui.config.model import Config, VirtualAddress, VrrpInstance
+from vrrptui.daemon.stale import VipJournal
 from vrrptui.daemon.routing import Routing
-from vrrptui.engine.outputs import LogLine
+from vrrptui.engine.outputs import LogFn, LogLine
 from vrrptui.net import gratuitous
 from vrrptui.net.netlink import Netlink
 from vrrptui.net.nftables import VipFirewall
 from vrrptui.protocol.packet import IPAddress
 
-LogFn = Callable[[LogLine], None]
 NoteFn = Callable[[str, str], None]  # (instance, text) for the observer
 
 
@@ -37,7 +37,8 @@ def configured_source(inst: VrrpInstance) -> IPAddress | None:
 
 class HostChanges:
     def __init__(self, netlink: Netlink, loop: asyncio.AbstractEventLoop, log: LogFn, note: NoteFn,
-                 guard: Callable[[Callable[..., None]], Callable[..., None]]) -> None:
+                 guard: Callable[[Callable[..., None]], Callable[..., None]], journal: VipJournal | None = None
+                 ) -> None:
         self.netlink = netlink
         self._loop = loop
         self._log = log
@@ -46,6 +47,8 @@ class HostChanges:
         self.added_vips: dict[str, list[tuple[VirtualAddress, str]]] = {}  # instance -> (VIP, default dev)
         self.vmacs: list[str] = []
         self._gratuitous = gratuitous.GratuitousSender()  # one socket for the process's lifetime
+        self._journal = journal
+        self._journal_due = False
         self.firewall = VipFirewall()  # keepalived's drop rules for masters without Accept_Mode
         self.routing = Routing(netlink, log)  # virtual_routes/rules as MASTER, static_* for the process's life
 
@@ -130,6 +133,7 @@ class HostChanges:
                                   level="error"))
         self._note(inst.name, f"VIPs added: {', '.join(str(v) for v, _ in added) or 'none'}")
         self.routing.add_instance(inst, dev_default)  # after the VIPs: a route may use one as `src`
+        self.journal_soon()
 
     def remove_vips(self, name: str) -> None:
         """Remove exactly the VIPs (and virtual routes/rules) this process added for the instance."""
@@ -143,7 +147,25 @@ class HostChanges:
                                   level="error"))
         if added:
             self._note(name, f"VIPs removed: {', '.join(str(v) for v, _ in added)}")
+            self.journal_soon()
         self._unblock(name)
+
+    def journal_soon(self) -> None:
+        """Record the held VIPs after the current batch (never between a new master's VIPs and its advert)."""
+        if self._journal is not None and not self._journal_due:
+            self._journal_due = True
+            self._loop.call_soon(self._guard(self.journal_now))
+
+    def journal_now(self) -> None:
+        self._journal_due = False
+        if self._journal is None:
+            return
+        try:
+            self._journal.write((vip.dev or dev, str(vip.interface)) for added in self.added_vips.values()
+                                for vip, dev in added)
+        except OSError as exc:
+            self._log(LogLine(f"cannot record the VIPs held in {self._journal.path}: {exc.strerror or exc}",
+                              level="warning"))
 
     # --- no_accept: keepalived's firewall drop rule -------------------------------------
 
@@ -178,6 +200,10 @@ class HostChanges:
             self.remove_vips(name)
 
     # --- gratuitous ARP / unsolicited NA ----------------------------------------------
+
+    def announce_again(self, inst: VrrpInstance) -> None:
+        """A master's first burst again (its VIP was put back)."""
+        self.send_gratuitous_burst(inst, inst.garp_master_repeat, max(inst.garp_interval, inst.gna_interval), False)
 
     def send_gratuitous_burst(self, inst: VrrpInstance, count: int, spacing: float, first: bool) -> None:
         """`count` GARPs (IPv4) / unsolicited NAs (IPv6) for every VIP of the instance."""

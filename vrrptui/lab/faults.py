@@ -13,6 +13,12 @@ benchmarks/faults.py share these, so what the benchmark measures is what the tes
 
 from __future__ import annotations
 
+import re
+import subprocess
+import time
+from collections.abc import Callable
+from datetime import datetime
+
 from vrrptui.lab.netns import BRIDGE, Lab, LabError
 
 PARTITION_TABLE = "vrrptui_partition"
@@ -103,3 +109,58 @@ table inet {LOSS_TABLE} {{
 
 def clear_loss(lab: Lab, node: str) -> None:
     _nft(lab, node, f"delete table inet {LOSS_TABLE}\n")
+
+
+class AddressWatch:
+    """`ip -ts monitor address` in each router: when the VIP came and went, to the microsecond.
+
+    `nobody(vip, after)` / `both(vip, after)` give the longest time after `after` during which no
+    router / more than one router held the VIP, and `first(...)` the first add or delete seen.
+    """
+
+    def __init__(self, lab: Lab, nodes: tuple[str, ...] | None = None) -> None:
+        self.lab = lab
+        self.nodes = nodes or lab.routers
+        self._paths = {n: lab.workdir / f"{n}-addr-monitor.txt" for n in self.nodes}
+        for node, path in self._paths.items():
+            with open(path, "w") as out:
+                lab.popen(node, ["ip", "-ts", "monitor", "address"], stdout=out, stderr=subprocess.DEVNULL)
+        time.sleep(0.2)  # the monitors subscribe before anything happens
+
+    def events(self, vip: str) -> list[tuple[float, str, bool]]:
+        """(epoch time, node, added) for VIP on any watched router, in time order."""
+        found: list[tuple[float, str, bool]] = []
+        for node, path in self._paths.items():
+            for line in path.read_text(errors="replace").splitlines():
+                m = _MONITOR_RE.match(line)
+                if m and m["address"] == vip:
+                    found.append((datetime.fromisoformat(m["time"]).timestamp(), node, not m["deleted"]))
+        return sorted(found)
+
+    def first(self, vip: str, node: str, added: bool, after: float) -> float | None:
+        return next((t for t, n, a in self.events(vip) if n == node and a == added and t >= after), None)
+
+    def _longest(self, vip: str, after: float, until: float, wanted: Callable[[int], bool]) -> float:
+        """Longest stretch of [after, until] during which `wanted(number of holders)` held."""
+        held: set[str] = set()  # the monitors start before any daemon: nobody holds it at first
+        longest, since = 0.0, (after if wanted(0) else None)
+        for t, node, added in [*self.events(vip), (until, "", True)]:
+            t = min(max(t, after), until)
+            if node:
+                (held.add if added else held.discard)(node)
+            if since is not None and not wanted(len(held)):
+                longest, since = max(longest, t - since), None
+            elif since is None and wanted(len(held)):
+                since = t
+        if since is not None:
+            longest = max(longest, until - since)
+        return longest
+
+    def nobody(self, vip: str, after: float, until: float) -> float:
+        return self._longest(vip, after, until, lambda n: n == 0)
+
+    def both(self, vip: str, after: float, until: float) -> float:
+        return self._longest(vip, after, until, lambda n: n >= 2)
+
+
+_MONITOR_RE = re.compile(r"^\[(?P<time>[\d\-T:.]+)\] (?P<deleted>Deleted )?\d+: \S+\s+inet6? (?P<address>[^/\s]+)/")

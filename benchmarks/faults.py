@@ -1,0 +1,244 @@
+"""Fault benchmark in the namespace lab (`make faults`, `make faults-quick`; not part of the tests).
+
+Each case runs with keepalived 2.2.7 and with vrrptui on both routers (r1 priority 150, master;
+r2 priority 100), VRRPv3 at 0.1 s, pc1 pinging the VIP every 10 ms. `ip -ts monitor address`
+in each router times when the VIP came and went (microseconds); tcpdump on the bridge is the
+wire's witness. Faults are injected by vrrptui.lab.faults (ip, nftables).
+
+  vip-deleted      `ip addr del VIP` on the master: longest time nobody held the VIP
+  primary-deleted  the master's own address deleted (the kernel flushes the VIP): nobody-holds time
+  iface-recreated  the master's interface deleted and re-created: nobody-holds, two holders, r1 back
+  link-down-up     cable pull on the master then back: nobody-holds time
+  partition-heal   r1 and r2 cut apart 5 s (both master), then healed: pings lost after the heal
+  kill-restart     kill -9 of the master, restart 3 s later: stale VIP removed, master again,
+                   two holders, nobody-holds at the hand-back
+  takeover-garp    graceful stop of the master: the new master's first GARP minus its first advert
+  loss-50          50 % of VRRP into the backup dropped: false takeovers (model N(1-p)p^3)
+
+Prints a table (median over the runs, and the worst) and writes benchmarks/faults-results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from vrrptui.lab import faults
+from vrrptui.lab.faults import AddressWatch
+from vrrptui.lab.netns import VIP, Lab, fast_v3_conf
+
+IMPLS = ("keepalived", "vrrptui")
+RESULTS = Path(__file__).with_name("faults-results.json")
+ADVERT_INT = 0.1
+PING_INTERVAL = 0.01
+WAIT = 10.0
+
+Figures = dict[str, float]
+
+
+class Run:
+    """One lab with r1 (150) master and r2 (100) backup of one implementation, a pinger and monitors."""
+
+    def __init__(self, impl: str, *, r1_extra: str = "") -> None:
+        self.impl = impl
+        self.lab = Lab(routers=("r1", "r2"), clients=("pc1",))
+        self.watch = AddressWatch(self.lab)
+        self.r1 = self.start("r1", 150, r1_extra)
+        self.lab.wait_for(lambda: self.lab.vip_holders(VIP) == ["r1"], WAIT)
+        self.r2 = self.start("r2", 100)
+        time.sleep(1.0)  # r2 settles as backup
+        self.ping = self.lab.pinger("pc1", VIP, PING_INTERVAL)
+        self.lab.wait_for(lambda: self.ping.replies_since(0) > 5, WAIT)
+
+    def start(self, node: str, priority: int, extra: str = "", tag: str | None = None) -> subprocess.Popen[Any]:
+        conf = fast_v3_conf(priority, extra=extra)
+        if self.impl == "keepalived":
+            return self.lab.start_keepalived(node, conf, tag=tag or "keepalived")
+        return self.lab.start_vrrptui(node, conf, tag=tag or "vrrptui")
+
+    def nobody(self, after: float, until: float) -> float:
+        return self.watch.nobody(VIP, after, until)
+
+    def both(self, after: float, until: float) -> float:
+        return self.watch.both(VIP, after, until)
+
+    def close(self) -> None:
+        self.lab.down()
+
+
+def case_vip_deleted(run: Run) -> Figures:
+    t0 = time.time()
+    faults.delete_vip(run.lab, "r1", f"{VIP}/24")
+    time.sleep(2.0)
+    return {"nobody_ms": 1000 * run.nobody(t0, time.time()), "holders_at_end": len(run.lab.vip_holders(VIP))}
+
+
+def case_primary_deleted(run: Run) -> Figures:
+    t0 = time.time()
+    faults.delete_primary(run.lab, "r1")
+    time.sleep(1.5)
+    t1 = time.time()
+    faults.restore_primary(run.lab, "r1")
+    time.sleep(2.0)
+    back = run.watch.first(VIP, "r1", True, t1)
+    return {"nobody_ms": 1000 * run.nobody(t0, time.time()),
+            "r1_master_again_s": (back - t1) if back else float("nan"),
+            "holders_at_end": len(run.lab.vip_holders(VIP))}
+
+
+def case_iface_recreated(run: Run) -> Figures:
+    t0 = time.time()
+    faults.delete_interface(run.lab, "r1")
+    time.sleep(1.0)
+    t1 = time.time()
+    faults.create_interface(run.lab, "r1")
+    time.sleep(3.0)
+    back = run.watch.first(VIP, "r1", True, t1)
+    end = time.time()
+    return {"nobody_ms": 1000 * run.nobody(t0, end), "two_holders_ms": 1000 * run.both(t1, end),
+            "r1_master_again_s": (back - t1) if back else float("nan"),
+            "holders_at_end": len(run.lab.vip_holders(VIP))}
+
+
+def case_link_down_up(run: Run) -> Figures:
+    t0 = time.time()
+    run.lab.cut("r1")
+    time.sleep(1.0)
+    run.lab.heal("r1")
+    time.sleep(2.0)
+    end = time.time()
+    return {"nobody_ms": 1000 * run.nobody(t0, end), "ping_gap_ms": 1000 * run.ping.outage(t0, end),
+            "holders_at_end": len(run.lab.vip_holders(VIP))}
+
+
+def case_partition_heal(run: Run) -> Figures:
+    faults.partition(run.lab, "r1", "r2")
+    time.sleep(5.0)
+    t1 = time.time()
+    faults.heal_partition(run.lab)
+    time.sleep(5.0)
+    gap = run.ping.outage(t1, time.time())
+    return {"ping_gap_after_heal_ms": 1000 * gap, "pings_lost": max(0, round(gap / PING_INTERVAL) - 1),
+            "holders_at_end": len(run.lab.vip_holders(VIP))}
+
+
+def kill_tree(proc: subprocess.Popen[Any]) -> None:
+    """kill -9 of the daemon and its children at once (keepalived's VRRP child would otherwise clean up)."""
+    tree = [psutil.Process(proc.pid)]
+    tree += tree[0].children(recursive=True)
+    for p in tree:
+        p.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
+def case_kill_restart(run: Run) -> Figures:
+    t0 = time.time()
+    kill_tree(run.r1)
+    time.sleep(3.0)
+    t1 = time.time()
+    run.r1 = run.start("r1", 150)  # same config file: keepalived and vrrptui find what the killed run left
+    time.sleep(3.0)
+    end = time.time()
+    removed = run.watch.first(VIP, "r1", False, t1)
+    back = run.watch.first(VIP, "r1", True, t1)
+    return {"stale_removed_s": (removed - t1) if removed else float("nan"),
+            "master_again_s": (back - t1) if back else float("nan"),
+            "two_holders_s": run.both(t0, end), "nobody_at_handback_ms": 1000 * run.nobody(t1, end),
+            "holders_at_end": len(run.lab.vip_holders(VIP))}
+
+
+def case_takeover_garp(run: Run) -> Figures:
+    cap = run.lab.capture(bpf="vrrp or arp")
+    r2_mac = run.lab.mac("r2")
+    t0 = time.time()
+    run.lab.stop(run.r1, signal.SIGTERM)
+    time.sleep(1.5)
+    advert = garp = None
+    for line in cap.read(["-e"]):
+        stamp = float(line.split()[0])
+        if stamp < t0 or line.split()[1] != r2_mac:
+            continue
+        if advert is None and "VRRP" in line and "prio 100" in line:
+            advert = stamp
+        if garp is None and f"who-has {VIP}" in line and f"tell {VIP}" in line:
+            garp = stamp
+    return {"garp_minus_advert_ms": 1000 * (garp - advert) if garp and advert else float("nan"),
+            "nobody_ms": 1000 * run.nobody(t0, time.time())}
+
+
+def loss_case(seconds: float) -> Callable[[Run], Figures]:
+    def case_loss(run: Run) -> Figures:
+        faults.drop_vrrp(run.lab, "r2", 0.5)
+        t0 = time.time()
+        time.sleep(seconds)
+        end = time.time()
+        faults.clear_loss(run.lab, "r2")
+        takeovers = sum(1 for t, node, added in run.watch.events(VIP) if node == "r2" and added and t0 <= t <= end)
+        adverts = seconds / ADVERT_INT
+        return {"false_takeovers": takeovers, "model": adverts * 0.5 * 0.5 ** 3,
+                "holders_at_end": len(run.lab.vip_holders(VIP))}
+    return case_loss
+
+
+def run_case(impl: str, case: Callable[[Run], Figures], reps: int, **kw: Any) -> list[Figures]:
+    out = []
+    for _ in range(reps):
+        run = Run(impl, **kw)
+        try:
+            out.append(case(run))
+        finally:
+            run.close()
+    return out
+
+
+def summary(values: list[float]) -> str:
+    values = [v for v in values if v == v]  # drop NaN (not measured)
+    if not values:
+        return "-"
+    med, worst = statistics.median(values), max(values)
+    fmt = (lambda v: f"{v:.0f}") if worst >= 100 else (lambda v: f"{v:.2f}".rstrip("0").rstrip("."))
+    return fmt(med) if len(values) == 1 or med == worst else f"{fmt(med)} (max {fmt(worst)})"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="one run per case, 20 s of loss")
+    args = ap.parse_args(argv)
+    reps = 1 if args.quick else 3
+    cases: list[tuple[str, Callable[[Run], Figures], int, dict[str, Any]]] = [
+        ("vip-deleted", case_vip_deleted, reps, {}),
+        ("primary-deleted", case_primary_deleted, reps, {}),
+        ("iface-recreated", case_iface_recreated, reps, {}),
+        ("link-down-up", case_link_down_up, reps, {}),
+        ("partition-heal", case_partition_heal, 1 if args.quick else 4, {"r1_extra": "garp_master_delay 0"}),
+        ("kill-restart", case_kill_restart, reps, {}),
+        ("takeover-garp", case_takeover_garp, reps, {}),
+        ("loss-50", loss_case(20.0 if args.quick else 60.0), 1, {}),
+    ]
+    results: dict[str, dict[str, list[Figures]]] = {}
+    for name, case, n, kw in cases:
+        results[name] = {}
+        for impl in IMPLS:
+            print(f"{name}: {impl} ({n} run{'s' if n > 1 else ''})", file=sys.stderr, flush=True)
+            results[name][impl] = run_case(impl, case, n, **kw)
+    print(f"{'case':<16} {'figure':<24} {'keepalived':>18} {'vrrptui':>18}")
+    for name, by_impl in results.items():
+        for key in by_impl["vrrptui"][0]:
+            cells = [summary([r[key] for r in by_impl[impl]]) for impl in IMPLS]
+            print(f"{name:<16} {key:<24} {cells[0]:>18} {cells[1]:>18}")
+    RESULTS.write_text(json.dumps({"quick": args.quick, "results": results}, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
