@@ -7,6 +7,7 @@ is master for VRID 52, so r1 ends with one MASTER and one BACKUP instance.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -117,6 +118,13 @@ def test_sd_notify_syslog_pid_file_reload_stop_and_a_second_daemon_refused(lab: 
         assert syslog.wait_for(lambda m: m.endswith("Reload complete"))
         assert [m.split("\n")[0] for m in notify.seen[:2]] == ["RELOADING=1", "READY=1"]
 
+        config.write_text(two_instances(150, 100).replace("virtual_router_id 52", "virtual_router_id 300"))
+        notify.seen.clear()
+        proc.send_signal(signal.SIGHUP)  # a broken config: READY=1 again, and STATUS says the reload failed
+        failed = notify.wait_for(lambda m: m.startswith("READY=1"))
+        assert failed == ("READY=1\nSTATUS=2 instances: 1 MASTER, 1 BACKUP; reload failed, running the previous "
+                          "configuration (see the log)"), notify.seen
+
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(WAIT) == 0
         assert notify.wait_for(lambda m: m == "STOPPING=1")
@@ -164,3 +172,26 @@ def test_a_detached_start_that_fails_says_why_and_leaves_no_pid_file(lab: Lab, t
     assert "vrrptui: cannot serve metrics on 192.168.1.11:9165: Address already in use" in out.stderr
     assert lab.wait_for(lambda: not pidfile.exists(), WAIT)
     assert holder.poll() is None
+
+
+def test_config_id_selects_at_lines_at_start_and_after_a_reload(lab: Lab, tmp_path: Path) -> None:
+    config = lab.node_dir("r1") / "k.conf"
+    config.write_text(conf(100).replace("    priority 100\n", "    @lb1 priority 200\n    @^lb1 priority 120\n"))
+    env = {**os.environ, "VRRPTUI_RUNTIME_DIR": str(lab.node_dir("r1") / "run")}
+    test = lab.exec("r1", [*vrrptui_command(), "-t", "-i", "lb1", "-f", str(config)], env=env, timeout=60)
+    assert test.returncode == 0, test.stderr
+    proc = lab.popen("r1", [*vrrptui_command(), "-n", "-l", "-i", "lb1", "-f", str(config)], env=env,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+
+    def priority() -> int | None:
+        out = lab.exec("r1", [*vrrptui_command(), "status", "--json", "--pid", str(proc.pid)], env=env, timeout=60)
+        daemons = json.loads(out.stdout or "{}").get("daemons") or [{}]
+        instances = daemons[0].get("instances") or [{}]
+        return instances[0].get("configured_priority")
+
+    assert lab.wait_for(lambda: priority() == 200, WAIT, 0.1)
+    proc.send_signal(signal.SIGHUP)  # the reload parses with the same -i
+    time.sleep(1.0)
+    assert priority() == 200
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(WAIT) == 0

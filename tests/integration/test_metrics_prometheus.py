@@ -16,8 +16,10 @@ from typing import Any
 
 import pytest
 
+from vrrptui.daemon.drillfile import append_drill
 from vrrptui.lab.netns import VIP, Lab
 from vrrptui.lab.netns import fast_v3_conf as conf
+from vrrptui.records import Drill
 
 pytestmark = pytest.mark.netns
 
@@ -80,11 +82,15 @@ def test_prometheus_sees_keepalived_vrrp_state_move_across_a_failover(lab: Lab, 
     assert list(takeover) == ["192.168.1.12"] and 0 < takeover["192.168.1.12"] < 1.0  # priority 0: within ~skew
 
 
-def test_promtool_accepts_a_scrape(lab: Lab, promtool_ok: str) -> None:
+def test_promtool_accepts_a_scrape(lab: Lab, promtool_ok: str, tmp_path: Path) -> None:
+    drills = tmp_path / "drills.jsonl"  # what the console records for the config
+    append_drill(drills, Drill("failover", "VI_1", "eth0", 51, 4, "2026-12-03T04:00:00", 1.0, "192.168.1.12",
+                               result="ok", takeover_ms=362.0, theory_ms=361.0, client_outage_ms=380.0))
     lab.start_vrrptui("r1", conf(150, extra="track_interface {\n        eth0 weight -20\n    }"),
-                      ["--metrics", f"192.168.1.11:{PORT}"])
+                      ["--metrics", f"192.168.1.11:{PORT}", "--drills", str(drills)])
     scrape = lab.wait_for(lambda: (t := fetch(lab, "pc1", f"http://192.168.1.11:{PORT}/metrics")) and
                           "keepalived_vrrp_state{" in t and t, WAIT, 0.1)
+    assert scrape and 'vrrptui_drill_takeover_seconds{action="failover",iname="VI_1"' in scrape
     assert scrape
     out = subprocess.run([promtool_ok, "check", "metrics"], input=scrape, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stdout + out.stderr

@@ -84,3 +84,25 @@ def test_a_runtime_that_does_not_answer_is_keepalived_up_0() -> None:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(RuntimeCollector(Stopped(), watch_eth0()))
     assert generate_latest(registry).decode().splitlines()[-1] == "keepalived_up 0.0"
+
+
+def test_drills_from_the_console_s_file_are_served_last_one_per_instance_and_action(tmp_path) -> None:
+    from vrrptui.daemon.drillfile import append_drill
+    from vrrptui.daemon.metrics import DrillCollector
+    from vrrptui.records import Drill
+
+    path = tmp_path / "drills.jsonl"
+    base = Drill("failover", "VI_1", "eth0", 51, 4, "2026-12-03T04:00:00", 1.0, "192.168.1.11")
+    append_drill(path, replace(base, result="ok", takeover_ms=400.0, theory_ms=361.0, client_outage_ms=380.0))
+    append_drill(path, replace(base, result="ok", takeover_ms=362.5, theory_ms=361.0))
+    append_drill(path, replace(base, action="demote", result="incomplete"))
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(DrillCollector(str(path)))
+    text = generate_latest(registry).decode()
+    labels = 'iname="VI_1",intf="eth0",vrid="51"'
+    assert f'vrrptui_drill_takeover_seconds{{action="failover",{labels}}} 0.3625' in text
+    assert f'vrrptui_drill_theory_seconds{{action="failover",{labels}}} 0.361' in text
+    assert "vrrptui_drill_client_outage_seconds{" not in text  # the last drill had no client
+    labels_with = 'iname="VI_1",intf="eth0",result="{}",vrid="51"'
+    assert f'vrrptui_drills_total{{action="failover",{labels_with.format("ok")}}} 2.0' in text
+    assert f'vrrptui_drills_total{{action="demote",{labels_with.format("incomplete")}}} 1.0' in text

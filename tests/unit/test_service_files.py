@@ -126,3 +126,15 @@ def test_a_stalled_syslog_never_blocks_the_daemon_lines_are_counted_instead(tmp_
     log(LogLine("caught up"))
     assert receiver.recv(4096).decode().endswith(f"{dropped} log lines dropped: syslog fell behind")
     assert receiver.recv(4096).decode().endswith("caught up")
+
+
+def test_without_a_syslog_socket_the_daemon_says_so_before_it_detaches(tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from vrrptui.daemon import cmdline
+    from vrrptui.daemon.service import make_log
+
+    make_log(cmdline.parse(["-n", "--syslog-socket", str(tmp_path / "nothing")]))
+    assert "no syslog socket at" in capsys.readouterr().err
+    make_log(cmdline.parse(["-n", "-l"]))
+    make_log(cmdline.parse(["-n", "-G"]))
+    assert capsys.readouterr().err == ""

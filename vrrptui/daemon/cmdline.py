@@ -20,7 +20,7 @@ or /etc/default/keepalived written for keepalived runs vrrptui unchanged:
 -P (VRRP only), -B (no BFD), -R (no respawn), -c/-b FILE (checker/BFD pid files) are
 accepted: vrrptui is one VRRP process, so they already hold. Options for keepalived's
 other daemons or features vrrptui lacks are refused with a message (REFUSED).
-`--headless` is `-n -l`. vrrptui's own: --metrics ADDR:PORT (metrics.py),
+`--headless` is `-n -l`. vrrptui's own: --metrics ADDR:PORT [--drills PATH] (metrics.py),
 --control/--no-control, --syslog-socket, --syslog-ident.
 """
 
@@ -99,6 +99,8 @@ def build_parser(prog: str = "vrrptui") -> argparse.ArgumentParser:
     control.add_argument("--no-control", action="store_true", help="serve no control socket")
     p.add_argument("--metrics", metavar="ADDR:PORT", help="serve Prometheus metrics at http://ADDR:PORT/metrics "
                    "(keepalived exporters' names; off by default), e.g. 127.0.0.1:9165")
+    p.add_argument("--drills", metavar="PATH", help="with --metrics: also serve the drills the console recorded "
+                   "for this config, e.g. /var/lib/vrrptui/<config-name>/drills.jsonl")
     p.add_argument("--syslog-socket", metavar="PATH", default="/dev/log", help="syslog socket (default /dev/log)")
     p.add_argument("--syslog-ident", metavar="IDENT", default="Keepalived_vrrp",
                    help="syslog ident (default keepalived's VRRP process: Keepalived_vrrp)")
@@ -165,6 +167,8 @@ def parse(argv: list[str], prog: str = "vrrptui") -> argparse.Namespace:
             parser.error(f"-u/--umask {args.umask!r} is not an octal mask such as 022")
     if args.signum is not None and args.signum.upper() not in SIGNUMS:
         parser.error(f"--signum {args.signum!r}: use one of {', '.join(SIGNUMS)}")
+    if args.drills is not None and args.metrics is None:
+        parser.error("--drills serves drills as metrics: give --metrics ADDR:PORT too")
     if args.metrics is not None:
         from vrrptui.daemon.metrics import parse_address
 

@@ -15,7 +15,7 @@ from typing import TextIO
 
 from vrrptui.config.model import Config, ConfigError
 from vrrptui.daemon.cmdline import EXIT_CONFIG, EXIT_CONFIG_TEST, EXIT_CONFIG_TEST_SECURITY
-from vrrptui.daemon.preflight import PreflightError, load_config_file, missing_interfaces
+from vrrptui.daemon.preflight import load_config_file, missing_interfaces
 from vrrptui.daemon.scriptsec import ScriptRefused, prepare
 
 
@@ -67,9 +67,6 @@ def _run(path: str, config_id: str | None, report: TextIO) -> int:
         for d in exc.diagnostics:
             report.write(f"{d}\n")
         return EXIT_CONFIG_TEST
-    except PreflightError as exc:
-        report.write(f"{exc}\n")
-        return EXIT_CONFIG
     for warning in config.warnings:
         report.write(f"{warning}\n")
     from vrrptui.config.parser import host_interfaces

@@ -29,6 +29,7 @@ from vrrptui import __version__
 from vrrptui.config.model import Config
 from vrrptui.daemon.pidfile import runtime_dir
 from vrrptui.engine.commands import VERBS, Command, Demote, Failover, Resume, SetPriority
+from vrrptui.engine.outputs import LogFn, LogLine
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.daemon.controlguard import (
     IDLE_TIMEOUT,
@@ -106,6 +107,17 @@ class ControlServer:
         self._clients: set[asyncio.Task[Any]] = set()
         self._linked = False
         self.namespace = network_namespace_name()
+
+    @classmethod
+    async def serving(cls, runtime: Runtime, path: str, log: LogFn) -> ControlServer | None:
+        """A started server, or None (logged: the daemon runs without its control socket)."""
+        server = cls(runtime, path)
+        try:
+            await server.start()
+        except OSError as exc:
+            log(LogLine(f"control socket {path} not available: {exc.strerror or exc}", level="warning"))
+            return None
+        return server
 
     async def start(self) -> None:
         directory = self.path.parent

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from vrrptui import safefiles
-from vrrptui.daemon.control import format_status
+from vrrptui.daemon.control import Runtime, format_status, network_namespace_name, status_reply
+from vrrptui.engine.outputs import LogFn, LogLine
 
 DEFAULT_DUMP_DIR = "/tmp"
 DATA_FILE = "vrrptui.data"
@@ -79,3 +80,17 @@ def write_private(path: Path, text: str) -> None:
     name in /tmp is replaced, never followed.
     """
     safefiles.replace(path, text.encode())
+
+
+def on_signal(kind: str, runtime: Runtime, log: LogFn) -> None:
+    """SIGUSR1 (`kind` "data") or SIGUSR2 ("stats"): write the dump, say where (or why not)."""
+    control = getattr(runtime, "control", None)
+    reply = status_reply(runtime, control.namespace if control is not None else network_namespace_name())
+    name, render = (DATA_FILE, format_data) if kind == "data" else (STATS_FILE, format_stats)
+    path = dump_dir() / name
+    log(LogLine(f"Printing VRRP {kind} for process({os.getpid()}) on signal: {path}"))
+    try:
+        write_private(path, render(reply))
+    except OSError as exc:
+        log(LogLine(f"cannot write {path}: {exc.strerror or exc}; set VRRPTUI_DUMP_DIR to a writable directory",
+                    level="error"))

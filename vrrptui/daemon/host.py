@@ -14,13 +14,12 @@ from collections.abc import Callable, Iterable
 from vrrptui.config.model import Config, VirtualAddress, VrrpInstance
 from vrrptui.daemon.stale import VipJournal
 from vrrptui.daemon.routing import Routing
-from vrrptui.engine.outputs import LogLine
+from vrrptui.engine.outputs import LogFn, LogLine
 from vrrptui.net import gratuitous
 from vrrptui.net.netlink import Netlink
 from vrrptui.net.nftables import VipFirewall
 from vrrptui.protocol.packet import IPAddress
 
-LogFn = Callable[[LogLine], None]
 NoteFn = Callable[[str, str], None]  # (instance, text) for the observer
 
 
@@ -203,6 +202,10 @@ class HostChanges:
             self.remove_vips(name)
 
     # --- gratuitous ARP / unsolicited NA ----------------------------------------------
+
+    def announce_again(self, inst: VrrpInstance) -> None:
+        """A master's first burst again (its VIP was put back)."""
+        self.send_gratuitous_burst(inst, inst.garp_master_repeat, max(inst.garp_interval, inst.gna_interval), False)
 
     def send_gratuitous_burst(self, inst: VrrpInstance, count: int, spacing: float, first: bool) -> None:
         """`count` GARPs (IPv4) / unsolicited NAs (IPv6) for every VIP of the instance."""

@@ -10,12 +10,10 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Callable
 from typing import TextIO
 
 from vrrptui.engine.outputs import LogLine
 
-LogFn = Callable[[LogLine], None]
 
 
 def keepalived_timestamp(epoch: float | None = None) -> str:

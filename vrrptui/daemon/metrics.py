@@ -12,7 +12,8 @@ What only vrrptui knows, as `vrrptui_*`: effective priority and why, the master-
 countdown, peers heard per VRID, split brain (this router is MASTER while another source
 keeps advertising as master: at least two adverts with priority > 0 since we became master
 and within Master_Down_Interval, the console's rule), the last takeover as this router saw
-it (old master's last advert to our becoming MASTER), and drops by reason.
+it (old master's last advert to our becoming MASTER), drops by reason, and with `--drills
+PATH` the console's drills for this config (takeover, theory, client outage of the last one).
 
 Scrapes are answered from the HTTP server's thread; everything is computed on the
 runtime's loop (one call per scrape), so the engine is never read from two threads.
@@ -32,6 +33,7 @@ from prometheus_client import start_http_server
 from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from vrrptui.daemon.sockpool import recv_interface
 from vrrptui.engine.outputs import State, StateChanged
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.protocol.packet import Advert
@@ -269,19 +271,57 @@ def families(sample: Sample) -> Iterator[Metric]:
     yield from (drops, scripts, effective, configured, countdown, peers, split, takeover, held)
 
 
+class DrillCollector(Collector):
+    """The drills the console recorded for this config (`--drills PATH`), read at each scrape:
+    the last drill per instance and action, and how many ended each way."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def collect(self) -> Iterator[Metric]:
+        from vrrptui.daemon.drillfile import read_drills
+
+        labels = ["iname", "intf", "vrid", "action"]
+        takeover = GaugeMetricFamily("vrrptui_drill_takeover_seconds", "Last drill: the operator's action to the "
+                                     "new master's first advert", labels=labels)
+        theory = GaugeMetricFamily("vrrptui_drill_theory_seconds", "Last drill: the same as the RFC's timers "
+                                   "have it", labels=labels)
+        outage = GaugeMetricFamily("vrrptui_drill_client_outage_seconds", "Last drill: the lab client's longest "
+                                   "time without a ping reply", labels=labels)
+        count = CounterMetricFamily("vrrptui_drills", "Drills recorded, by result", labels=[*labels, "result"])
+        last: dict[tuple[str, str, str, str], Any] = {}
+        results: dict[tuple[str, str, str, str, str], int] = {}
+        for d in read_drills(self.path):
+            key = (d.instance, d.interface, str(d.vrid), d.action)
+            results[(*key, d.result)] = results.get((*key, d.result), 0) + 1
+            if d.takeover_ms is not None:
+                last[key] = d
+        for key, d in sorted(last.items()):
+            takeover.add_metric(list(key), d.takeover_ms / 1000)
+            if d.theory_ms is not None:
+                theory.add_metric(list(key), d.theory_ms / 1000)
+            if d.client_outage_ms is not None:
+                outage.add_metric(list(key), d.client_outage_ms / 1000)
+        for rkey, n in sorted(results.items()):
+            count.add_metric(list(rkey), n)
+        yield from (takeover, theory, outage, count)
+
+
 class MetricsServer:
     """The HTTP endpoint: start() in the process that runs the loop (after any fork)."""
 
-    def __init__(self, address: str, runtime: Any) -> None:
+    def __init__(self, address: str, runtime: Any, drills: str | None = None) -> None:
         self.addr, self.port = parse_address(address)
 
         def key_of(name: str) -> Key | None:
             inst = next((i for i in runtime.config.instances if i.name == name), None)
-            return None if inst is None else (runtime.recv_interface(inst), inst.vrid, inst.family)
+            return None if inst is None else (recv_interface(inst), inst.vrid, inst.family)
 
         self.watch = Watch(key_of)
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(RuntimeCollector(runtime, self.watch))
+        if drills is not None:
+            self.registry.register(DrillCollector(drills))
         self._server: Any = None
         self._thread: threading.Thread | None = None
 

@@ -12,15 +12,13 @@ process group, and so is any still running when the daemon stops.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 from vrrptui.config.model import Config, NotifyScript, VrrpInstance
 from vrrptui.daemon import children
 from vrrptui.daemon.notifyfifo import NotifyFifo, group_line, instance_line
 from vrrptui.daemon.scriptsec import ScriptCommand, ScriptRefused, prepare
-from vrrptui.engine.outputs import LogLine, RunGroupNotify, RunNotify
+from vrrptui.engine.outputs import LogFn, LogLine, RunGroupNotify, RunNotify
 
-LogFn = Callable[[LogLine], None]
 
 _STATE_FIELD = {"MASTER": "notify_master", "BACKUP": "notify_backup", "FAULT": "notify_fault", "STOP": "notify_stop"}
 # events with a script of their own and no `notify` call (keepalived's send_event_notify)

@@ -109,8 +109,13 @@ def config_lock_path(runtime_dir: Path, config_path: str) -> Path:
 
 def config_claim(config_path: str) -> PidFile:
     """The implicit pid file of a vrrptui running CONFIG_PATH here (daemon or console's worker)."""
+    from vrrptui.daemon.controlguard import UnsafeDirectory, prepare_directory
+
     directory = runtime_dir()
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        prepare_directory(directory)  # the lock is as safe as the control socket beside it
+    except UnsafeDirectory as exc:
+        raise PidFileError(f"vrrptui: unsafe runtime directory: {exc}") from None
     return PidFile(config_lock_path(directory, config_path), f"config {config_path} in this network namespace")
 
 

@@ -33,19 +33,23 @@ def use_config_id(config_id: str | None) -> None:
     _config_id[0] = config_id
 
 
+def config_id() -> str | None:
+    return _config_id[0]
+
+
 def load_config_file(path: str, *, config_id: str | None = None) -> Config:
     """parse_config without the interface check, with -i's config id when given. Raises ConfigError."""
-    config_id = config_id if config_id is not None else _config_id[0]
-    return parse_config(path, check_interfaces=False, config_id=config_id)
+    return parse_config(path, check_interfaces=False,
+                        config_id=config_id if config_id is not None else _config_id[0])
 
 
-def load_config(path: str, *, netlink: Any = None, config_id: str | None = None) -> Config:
+def load_config(path: str, *, netlink: Any = None) -> Config:
     """Parse `path` and check that every interface it names exists here.
 
     Raises PreflightError with every error as `file:line: error: ...`.
     """
     try:
-        config = load_config_file(path, config_id=config_id)
+        config = load_config_file(path)
     except ConfigError as exc:
         errors = [str(d) for d in exc.diagnostics if d.severity == "error"] or [str(exc)]
         raise PreflightError("\n".join(errors)) from None
@@ -89,7 +93,7 @@ def missing_interfaces(config: Config, existing: set[str]) -> list[str]:
     return problems
 
 
-def preflight(path: str, *, config_id: str | None = None) -> Config:
+def preflight(path: str) -> Config:
     """Root, then the config and its interfaces. Raises PreflightError."""
     require_root()
-    return load_config(path, config_id=config_id)
+    return load_config(path)

@@ -17,11 +17,10 @@ from collections.abc import Callable
 from vrrptui.config.model import Config, VrrpScript
 from vrrptui.daemon import children
 from vrrptui.daemon.scriptsec import ScriptCommand, ScriptRefused, prepare
-from vrrptui.engine.outputs import LogLine
+from vrrptui.engine.outputs import LogFn, LogLine
 
 # (script name, ok, exit status or None, timed out) -> None, on the loop thread when a script's state flips
 OnChange = Callable[[str, bool, "int | None", bool], None]
-LogFn = Callable[[LogLine], None]
 
 
 class TrackedScript:

@@ -23,7 +23,8 @@ from typing import Any
 from vrrptui import __version__
 from vrrptui.daemon import children, cmdline
 from vrrptui.daemon.daemonize import ReadyPipe, daemonize
-from vrrptui.daemon.logsink import ConsoleLog, LogFn, discard
+from vrrptui.daemon.logsink import ConsoleLog, discard
+from vrrptui.engine.outputs import LogFn
 from vrrptui.daemon.pidfile import PidFile, PidFileError, PidFiles, config_claim
 from vrrptui.daemon.preflight import EXIT_USAGE, PreflightError, preflight, require_root, use_config_id
 from vrrptui.daemon.sdnotify import Notifier
@@ -38,6 +39,9 @@ def make_log(args: argparse.Namespace) -> LogFn:
         return ConsoleLog(sys.stdout, detail=args.log_detail)
     if args.no_syslog:
         return discard
+    if not os.path.exists(args.syslog_socket):
+        print(f"vrrptui: warning: no syslog socket at {args.syslog_socket}: log lines are lost until one "
+              f"appears; use -l to log to the console", file=sys.stderr)
     return SyslogLog(socket_path=args.syslog_socket, ident=args.syslog_ident, facility=args.facility,
                      detail=args.log_detail)
 
@@ -80,9 +84,9 @@ def main(argv: list[str]) -> int:
     except OSError as exc:
         print(f"vrrptui: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    log = make_log(args)  # before detaching: a warning about syslog still reaches the terminal
     ready = None if args.dont_fork else daemonize()
     pids.write()
-    log = make_log(args)
     try:
         return run(config, args, log, ready)
     finally:
@@ -109,7 +113,7 @@ def run(config: Any, args: argparse.Namespace, log: LogFn, ready: ReadyPipe | No
     if args.metrics:
         from vrrptui.daemon.metrics import MetricsServer
 
-        metrics = MetricsServer(args.metrics, runtime)
+        metrics = MetricsServer(args.metrics, runtime, drills=args.drills)
         try:
             metrics.start()
         except OSError as exc:
@@ -188,10 +192,13 @@ class Service:
 
     async def reload(self) -> bool:
         self._notify(RELOADING=1, MONOTONIC_USEC=time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000)
+        ok = False
         try:
             ok = bool(await asyncio.wrap_future(self.runtime.request_reload()))
         finally:
-            self._notify(READY=1, STATUS=self._status_line())
+            line = self._status_line()
+            self._notify(READY=1, STATUS=line if ok else f"{line}; reload failed, running the previous "
+                                                         f"configuration (see the log)")
         return ok
 
     async def _follow_status(self) -> None:

@@ -18,10 +18,9 @@ from collections.abc import Callable, Iterable
 
 from vrrptui.config.model import VirtualAddress, VrrpInstance
 from vrrptui.daemon.host import HostChanges
-from vrrptui.engine.outputs import LogLine
+from vrrptui.engine.outputs import LogFn, LogLine
 from vrrptui.protocol.packet import IPAddress
 
-LogFn = Callable[[LogLine], None]
 
 
 class VipGuard:

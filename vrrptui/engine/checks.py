@@ -8,9 +8,8 @@ a mismatch is counted and logged but the advert is still used (RFC 5798 7.1 "MAY
 from __future__ import annotations
 
 from vrrptui.config.model import VrrpInstance
-from vrrptui.protocol.packet import AUTH_AH, AUTH_NONE, AUTH_PASS, Advert, DropReason, IPAddress, pad_auth
+from vrrptui.protocol.packet import AUTH_AH, AUTH_NONE, AUTH_PASS, VRRP_TTL, Advert, DropReason, IPAddress, pad_auth
 
-VRRP_TTL = 255
 
 
 def expected_auth(instance: VrrpInstance) -> tuple[int, bytes]:

@@ -5,9 +5,9 @@ Every entry point takes `now` (seconds, any monotonic clock) and returns the out
 reads a clock, touches a socket or starts a thread. `get_timer()` says when to call
 `handle_timer()` next: the Master_Down timer in BACKUP, the Adver timer in MASTER.
 
-State changes all go through `_transition`, driven by two tables (h11's idea):
-`_NEXT` lists the legal moves, `_ENTERING` / leaving MASTER give the fixed action
-sequences, so the order of actions is written down once.
+State changes all go through `_transition`, which writes down once the fixed order of
+actions on entering and leaving MASTER (VIPs, gratuitous ARP, adverts, notify scripts).
+Any state may follow any other; staying in the same state is a bug, reported as such.
 """
 
 from __future__ import annotations
@@ -42,14 +42,6 @@ from vrrptui.protocol.packet import Advert, ChecksumForm, DropReason, IPAddress
 LOG_RATE_LIMIT = 10.0  # seconds between two receive-error lines of one reason (any source: floods come from many)
 REPLY_BURST = 3  # a master answers lower-priority / priority-0 adverts at once, this many in a row,
 # then one per advert interval: a flood of them cannot make it send more than that
-
-# Legal transitions; anything else is a bug in this module, reported as such.
-_NEXT: dict[State, frozenset[State]] = {
-    State.INIT: frozenset({State.BACKUP, State.MASTER, State.FAULT}),
-    State.BACKUP: frozenset({State.MASTER, State.FAULT, State.INIT}),
-    State.MASTER: frozenset({State.BACKUP, State.FAULT, State.INIT}),
-    State.FAULT: frozenset({State.BACKUP, State.MASTER, State.INIT}),
-}
 
 # keepalived's notify argument for the state entered; INIT after start means stopped.
 _NOTIFY = {State.MASTER: "MASTER", State.BACKUP: "BACKUP", State.FAULT: "FAULT", State.INIT: "STOP"}
@@ -495,11 +487,11 @@ class VrrpMachine:
             else:
                 self._transition(State.BACKUP, recovered, now)
 
-    # --- the transition table at work --------------------------------------------
+    # --- transitions ---------------------------------------------------------------
 
     def _transition(self, new: State, reason: Reason, now: float, detail: str = "", resign: bool = False) -> None:
         old = self.state
-        if new not in _NEXT[old]:
+        if new is old:
             raise RuntimeError(f"{self.name}: no VRRP transition from {old.value} to {new.value} ({reason.value})")
         self.state = new
         self.state_since = now

@@ -7,6 +7,7 @@ what happened (for logs, counters, the console). All immutable.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from vrrptui.protocol.packet import DropReason, IPAddress
@@ -123,6 +124,8 @@ class LogLine:
     detail: bool = False
     level: str = "info"  # info, warning, error
 
+
+LogFn = Callable[[LogLine], None]  # where log lines go (the console, stderr/syslog, a test's list)
 
 Action = (SendAdvert | AddVips | RemoveVips | StartGratuitous | LowerPriorityGratuitous | StopGratuitous | RunNotify
           | RunGroupNotify)

@@ -18,13 +18,13 @@ import socket
 import struct
 from typing import NamedTuple
 
+from vrrptui.protocol.packet import VRRP_PROTO, VRRP_TTL
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-VRRP_PROTO = 112
 AH_PROTO = 51
 MCAST_V4 = ipaddress.IPv4Address("224.0.0.18")
 MCAST_V6 = ipaddress.IPv6Address("ff02::12")
-VRRP_TTL = 255  # RFC 5798 5.1.1.3 / 5.1.2.3: TTL and hop limit 255
 VRRP_TOS = 0xC0  # internetwork control precedence, as keepalived sets
 
 # Linux values missing from Python 3.11's socket module (include/uapi/linux/in.h).

@@ -27,7 +27,7 @@ from vrrptui.observe.peers import PeerTable
 from vrrptui.records import Claim, LocalPresence, ProbeEvent, ProbeSent
 from vrrptui.observe.timeline import Timeline
 from vrrptui.observe.vips import VipPresence
-from vrrptui.protocol.packet import VRRP_PROTO, Advert
+from vrrptui.protocol.packet import VRRP_PROTO, Advert, internet_checksum
 from vrrptui.protocol.tcpdump import format_compact, format_packet
 
 # Every per-packet store is a ring; at 2,550 adverts/s (255 VRIDs at VRRPv3 0.1 s) they fill, then stay flat.
@@ -85,11 +85,7 @@ def raw_ip_packet(h: Heard) -> bytes:
     if h.src.version == 4:
         header = struct.pack("!BBHHHBBH4s4s", 0x45, 0xC0, 20 + len(payload), 0, 0, h.ttl, VRRP_PROTO, 0,
                              h.src.packed, h.dst.packed)
-        words = struct.unpack("!10H", header)
-        total = sum(words)
-        while total >> 16:
-            total = (total & 0xFFFF) + (total >> 16)
-        header = header[:10] + struct.pack("!H", ~total & 0xFFFF) + header[12:]
+        header = header[:10] + struct.pack("!H", internet_checksum(header)) + header[12:]
         return header + payload
     header = struct.pack("!IHBB16s16s", (6 << 28) | (0xC0 << 20), len(payload), VRRP_PROTO, h.ttl,
                          h.src.packed, h.dst.packed)

@@ -22,7 +22,7 @@ import ipaddress
 import struct
 from dataclasses import dataclass
 
-from vrrptui.protocol.packet import VRRP_PROTO, Drop, DropReason, internet_checksum
+from vrrptui.protocol.packet import VRRP_PROTO, VRRP_TTL, Drop, DropReason, internet_checksum
 
 AH_PROTO = 51
 AH_LEN = 24
@@ -32,7 +32,6 @@ KEY_LEN = 8  # keepalived keys the HMAC with its 8-byte auth_data
 IPV4 = struct.Struct("!BBHHHBBH4s4s")
 AH = struct.Struct("!BBH4sI")  # next header, payload length, reserved, SPI, sequence number (then the ICV)
 VRRP_TOS = 0xC0
-VRRP_TTL = 255
 MAX_SEQUENCE = 0xFFFFFFFD  # keepalived stops counting here ("cycled")
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 VRRP_PROTO = 112
+VRRP_TTL = 255  # RFC 5798 5.1.1.3 / 5.1.2.3: IPv4 TTL and IPv6 hop limit of every advert
 MCAST_V4 = ipaddress.IPv4Address("224.0.0.18")
 MCAST_V6 = ipaddress.IPv6Address("ff02::12")
 AUTH_NONE = 0

@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 
 from vrrptui.config.model import VrrpInstance
-from vrrptui.daemon.garp import GratuitousSchedule
+from vrrptui.daemon.garp_schedule import GratuitousSchedule
 
 BASE = VrrpInstance("VI_1", "eth0", 51)
 

@@ -1,0 +1,125 @@
+"""How a runtime ends: stop requests, crashes, and the resignation every ending goes through.
+
+A crash anywhere on the loop (a callback, the engine, an unhandled task) is logged with
+its traceback and becomes a stop with exit code 1: cleanup always runs. Cleanup steps run
+one after another, each even if an earlier one failed. Masters resign with a priority-0
+advert (RFC 5798 6.4.3) so backups take over at once; if the engine itself is what
+failed, the advert is sent without it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import traceback
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from vrrptui.config.model import VrrpInstance
+from vrrptui.daemon.sockpool import SocketPool, destinations
+from vrrptui.engine.engine import Engine
+from vrrptui.engine.outputs import LogFn, LogLine, Output
+from vrrptui.net.sockets import AH_PROTO
+from vrrptui.protocol.packet import IPAddress
+
+
+class Lifecycle:
+    def __init__(self, log: LogFn) -> None:
+        self._log = log
+        self.exit_code = 0
+        self.stop_requested = False
+        self._stop_event: asyncio.Event | None = None
+
+    async def serve(self, seconds: float | None = None) -> bool:
+        """Until a stop is requested (before or while serving), or `seconds` passed: True when stopped."""
+        if self._stop_event is None:
+            self._stop_event = asyncio.Event()
+            if self.stop_requested:
+                self._stop_event.set()
+        try:
+            await asyncio.wait_for(self._stop_event.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
+
+    def request_stop(self) -> None:
+        self.stop_requested = True
+        if self._stop_event is not None:
+            self._stop_event.set()
+
+    def guarded(self, func: Callable[..., None]) -> Callable[..., None]:
+        """A callback for the loop: an exception is a crash (logged, cleanup, exit 1), never silent."""
+
+        def call(*args: Any) -> None:
+            try:
+                func(*args)
+            except Exception as exc:
+                self.crashed(exc)
+
+        return call
+
+    def crashed(self, exc: BaseException) -> None:
+        self.exit_code = 1
+        self._log(LogLine(f"internal error, stopping: {exc!r}", level="error"))
+        for line in traceback.format_exception(exc):
+            for part in line.rstrip().splitlines():
+                self._log(LogLine(part, detail=True, level="error"))
+        self.request_stop()
+
+    def on_loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        if isinstance(exc, Exception):
+            self.crashed(exc)
+        else:
+            self._log(LogLine(f"internal error: {context.get('message')}", level="error"))
+
+    async def run_steps(self, steps: Iterable[Callable[[], Any]]) -> None:
+        for step in steps:
+            try:
+                result = step()
+                if asyncio.iscoroutine(result):
+                    await result
+            except Exception as exc:
+                self.exit_code = self.exit_code or 1
+                self._log(LogLine(f"cleanup step {getattr(step, '__name__', step)!r} failed: {exc!r}",
+                                  level="error"))
+
+
+def on_loop(loop: asyncio.AbstractEventLoop, func: Callable[[], Any]) -> concurrent.futures.Future[Any]:
+    """Call `func` on the loop's thread, from any thread; its result or exception in the Future."""
+    future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+    def call() -> None:
+        if future.set_running_or_notify_cancel():
+            try:
+                future.set_result(func())
+            except Exception as exc:
+                future.set_exception(exc)
+
+    loop.call_soon_threadsafe(call)
+    return future
+
+
+def resign(engine: Engine, now: float, apply: Callable[[Iterable[Output]], None], holding: list[str],
+           instances: dict[str, VrrpInstance], sources: dict[str, IPAddress], pool: SocketPool, log: LogFn) -> None:
+    """engine.shutdown: priority-0 adverts from masters, RemoveVips, notify STOP; without the engine if it fails."""
+    try:
+        apply(engine.shutdown(now))
+    except Exception as exc:
+        log(LogLine(f"engine shutdown failed ({exc!r}): resigning without it", level="error"))
+        for name in holding:
+            inst, src = instances.get(name), sources.get(name)
+            if inst is not None and src is not None:
+                _emergency_resign(engine, inst, src, pool, log)
+
+
+def _emergency_resign(engine: Engine, inst: VrrpInstance, src: IPAddress, pool: SocketPool, log: LogFn) -> None:
+    key, sock = pool.for_sending(inst)
+    if sock is None or key[2] == AH_PROTO:  # an AH advert needs the engine's sequence number
+        return
+    for dst in destinations(inst):
+        try:
+            sock.send(engine.advert_bytes(inst.name, 0, src, dst), dst, src)
+            log(LogLine(f"({inst.name}) sent 0 priority"))
+        except (OSError, ValueError, LookupError) as exc:
+            log(LogLine(f"({inst.name}) cannot send priority-0 advert: {exc}", level="error"))

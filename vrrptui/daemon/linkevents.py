@@ -1,0 +1,103 @@
+"""What netlink says about the host's links and addresses, carried to the engine.
+
+Link up/down goes to the engine at once; an interface deleted and created again gets its
+VRRP sockets reopened; address changes are coalesced and each interface's primary
+refreshed once on the next loop iteration (an instance that loses its last address goes
+FAULT and resigns from it); a VIP deleted by hand is put back by the VipGuard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+
+from vrrptui.config.model import Config, VrrpInstance
+from vrrptui.daemon.sockpool import SocketPool
+from vrrptui.daemon.sources import SourceAddresses, unspecified
+from vrrptui.daemon.vipguard import VipGuard
+from vrrptui.engine.engine import Engine
+from vrrptui.engine.outputs import LogFn, LogLine, Output
+from vrrptui.net.linkwatch import LinkWatcher
+from vrrptui.protocol.packet import IPAddress
+
+
+class LinkEvents:
+    def __init__(self, loop: asyncio.AbstractEventLoop, engine: Engine, config: Callable[[], Config],
+                 sources: SourceAddresses, pool: SocketPool, process: Callable[[Iterable[Output]], None],
+                 log: LogFn, guarded: Callable[[Callable[..., None]], Callable[..., None]]) -> None:
+        self._loop, self._engine, self._config = loop, engine, config
+        self._sources, self._pool, self._process, self._log = sources, pool, process, log
+        self._guarded = guarded
+        self.guard: VipGuard | None = None
+        self._closed = False
+        self._watch = LinkWatcher(addresses=True)
+        loop.add_reader(self._watch.fileno(), guarded(self._on_event))
+
+    def index(self, ifname: str) -> int | None:
+        return self._watch.index(ifname)
+
+    def has_source(self, inst: VrrpInstance) -> bool:
+        return self._sources.has_source(inst, self.index(inst.unicast_src_dev or inst.interface or ""))
+
+    def close(self) -> None:
+        self._closed = True
+        try:
+            self._loop.remove_reader(self._watch.fileno())
+        except (ValueError, OSError):
+            pass
+        self._watch.close()
+
+    def _on_event(self) -> None:
+        watch, engine = self._watch, self._engine
+        changes = watch.read()
+        addresses = watch.changed_addresses()
+        removed = watch.removed_addresses()
+        recreated = watch.recreated()
+        if not (changes or addresses or recreated):
+            return
+        if recreated:
+            self._pool.reopen(recreated, self._config().instances)
+        for ifname, up in changes:
+            self._process(engine.interface_state(ifname, up, self._loop.time()))
+        for ifname, gone in removed.items():
+            self._sources_flushed(ifname, gone)
+        if addresses and self._sources.note(addresses):
+            self._loop.call_soon(self._guarded(self._refresh))
+        guard = self.guard
+        if guard is not None and any([guard.removed(ifname, gone) for ifname, gone in removed.items()]):
+            # after the primaries' refresh (queued above): a VIP flushed with the primary is not put back
+            self._loop.call_soon(self._guarded(guard.restore))
+        self._process(())
+
+    def _sources_flushed(self, ifname: str, gone: set[IPAddress]) -> None:
+        """The source address went together with the VIPs (the kernel flushes a deleted primary's secondaries):
+        resign now; the refresh queued for the interface finds any other address later."""
+        for inst in self._sources.followers(ifname):
+            if self._sources.primary.get(inst.name) in gone and any(v.address in gone for v in inst.all_vips):
+                self._follow(inst, ifname, None)
+
+    def _refresh(self) -> None:
+        if self._closed:
+            return
+        for change in list(self._sources.changes(self.index)):
+            self._follow(*change)
+        self._process(())
+
+    def _follow(self, inst: VrrpInstance, ifname: str, new: IPAddress | None) -> None:
+        engine, primary, now = self._engine, self._sources.primary, self._loop.time()
+        old = primary.get(inst.name)
+        if new is None:
+            if old is not None and not old.is_unspecified:
+                self._log(LogLine(f"Deassigned address {old} from interface {ifname}", detail=True))
+                self._log(LogLine(f"({inst.name}) no IPv{inst.family} address left on {ifname}: "
+                                  f"adverts cannot be sent until one is added", level="warning"))
+                # FAULT; a master resigns from the address it just lost, so the source changes after
+                self._process(engine.address_state(inst.name, False, now))
+                primary[inst.name] = unspecified(inst.family)
+            return
+        if new == old:
+            return
+        self._log(LogLine(f"Assigned address {new} for interface {ifname}", detail=True))
+        primary[inst.name] = new
+        self._process(engine.set_primary_address(inst.name, new, now))
+        self._process(engine.address_state(inst.name, True, now))

@@ -1,0 +1,114 @@
+"""SIGHUP: read the configuration again and apply it, all or nothing.
+
+The file is parsed in a child process (vrrptui.daemon.loader) while the loop keeps
+running; a config with errors is logged (file:line) and the running one kept. Applying
+it: VMACs and sockets for the new instances, their sources, notify and tracking scripts,
+then the engine, which keeps the state of unchanged instances. If a step fails, what was
+changed is undone and the running configuration stays as it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+import subprocess
+import sys
+from collections.abc import Callable, Iterable
+
+from vrrptui.config.model import Config, VrrpInstance
+from vrrptui.daemon import preflight
+from vrrptui.daemon.host import HostChanges
+from vrrptui.daemon.notify import NotifyRunner
+from vrrptui.daemon.scripts import ScriptRunner
+from vrrptui.daemon.sockpool import SocketPool
+from vrrptui.daemon.sources import SourceAddresses
+from vrrptui.daemon.trackfiles import FileWatch
+from vrrptui.engine.engine import Engine
+from vrrptui.engine.outputs import LogFn, LogLine, Output
+from vrrptui.protocol.packet import IPAddress
+
+
+async def parse_elsewhere(path: str) -> Config | str:
+    """The parsed config, or its errors as text. The child is waited for on the loop's executor
+    (threads it reuses), not a watcher thread per child."""
+    argv = [sys.executable, "-P", "-m", "vrrptui.daemon.loader", path]
+    config_id = preflight.config_id()
+    if config_id is not None:
+        argv.append(config_id)
+    def run() -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, check=False)
+
+    done = await asyncio.get_running_loop().run_in_executor(None, run)
+    try:
+        kind, value = pickle.loads(done.stdout)
+    except Exception:
+        return f"{path}: error: the configuration reader failed: {done.stderr.decode(errors='replace').strip()[-500:]}"
+    return value if kind == "ok" else str(value)
+
+
+class Reloader:
+    def __init__(self, engine: Engine, host: HostChanges, sources: SourceAddresses, pool: SocketPool,
+                 notify: NotifyRunner, scripts: ScriptRunner, files: FileWatch, instances: dict[str, VrrpInstance],
+                 apply: Callable[[Iterable[Output]], None], log: LogFn) -> None:
+        self._engine, self._host, self._sources, self._pool, self._files = engine, host, sources, pool, files
+        self._instances = instances  # the runtime's, by name: updated in place
+        self._notify, self._scripts, self._apply, self._log = notify, scripts, apply, log
+        self.count = 0
+
+    async def reload(self, config: Config, loop: asyncio.AbstractEventLoop) -> Config:
+        """The configuration now in force: the new one, or `config` when the new one was refused."""
+        self._log(LogLine("Reloading"))
+        self._log(LogLine(f"Opening file '{config.path}'."))
+        parsed = await parse_elsewhere(config.path)
+        if isinstance(parsed, str):
+            for line in parsed.splitlines():
+                self._log(LogLine(line, level="error"))
+            self._log(LogLine("Reload failed: the configuration above has errors; "
+                              "keeping the running configuration", level="error"))
+            return config
+        for warning in parsed.warnings:
+            self._log(LogLine(str(warning), level="warning"))
+        old_primary = dict(self._sources.primary)
+        try:
+            self._host.create_vmacs(parsed.instances)
+            known = {o.name for o in config.instances}
+            self._host.remove_stale_vips([i for i in parsed.instances if i.name not in known])
+            primary = {**old_primary, **self._sources.compute(parsed)}
+            # the new sockets open beside the old ones, kept until the engine let go of them
+            both = {**{i.name: i for i in config.instances}, **{i.name: i for i in parsed.instances}}
+            self._pool.open(both.values())
+            self._notify.configure(parsed)
+            scripts = self._scripts.prepare(parsed)
+            outs = self._engine.reload(parsed, primary, loop.time(), disabled_scripts=self._scripts.refused)
+        except (OSError, LookupError, ValueError) as exc:
+            self._log(LogLine(f"Reload failed while applying the new configuration: {exc}", level="error"))
+            self._undo(config, old_primary)
+            return config
+        current = {i.name: i for i in parsed.instances}
+        self._sources.primary.clear()
+        self._sources.primary.update({k: v for k, v in primary.items() if k in current})
+        self._instances.update(current)  # the engine's outputs may still name the instances that are gone
+        self._apply(outs)
+        self._instances.clear()
+        self._instances.update(current)
+        # instances that are gone: whatever VIPs we still hold for them go too
+        self._host.remove_all_vips(keep=set(current))
+        self._host.routing.reload(config, parsed)
+        self._pool.open(parsed.instances)
+        self._host.delete_vmacs(keep=parsed)
+        await self._scripts.replace(parsed, scripts)
+        self._files.replace(parsed)
+        self.count += 1
+        self._log(LogLine("Reload complete"))
+        return parsed
+
+    def _undo(self, config: Config, primary: dict[str, IPAddress]) -> None:
+        for step in (lambda: self._sources.compute(config), lambda: self._pool.open(config.instances),
+                     lambda: self._notify.configure(config), lambda: self._scripts.prepare(config),
+                     lambda: self._host.delete_vmacs(keep=config)):
+            try:
+                step()
+            except (OSError, LookupError, ValueError) as exc:
+                self._log(LogLine(f"undoing the reload: {exc}", level="error"))
+        self._sources.primary.clear()
+        self._sources.primary.update(primary)

@@ -1,0 +1,110 @@
+"""The runtime's VRRP sockets: one per (interface, family, IP protocol) its instances use.
+
+Adverts arrive on the base interface (multicast reaches it as well as a VMAC); keepalived
+sends from the VMAC unless `vmac_xmit_base`. `auth_type AH` instances send and receive
+IP protocol 51 (whole datagrams), the others 112. A send-only socket (VMAC) joins no
+group, so the kernel queues nothing on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+
+from vrrptui.config.model import VrrpInstance
+from vrrptui.engine.ah_state import uses_ah
+from vrrptui.engine.outputs import LogFn, LogLine
+from vrrptui.net.sockets import AH_PROTO, MCAST_V4, MCAST_V6, VRRP_PROTO, VrrpSocket
+from vrrptui.protocol.packet import IPAddress
+
+SocketKey = tuple[str, int, int]  # (interface, IP family, IP protocol)
+
+
+def recv_interface(inst: VrrpInstance) -> str:
+    return inst.unicast_src_dev or inst.interface or ""
+
+
+def send_interface(inst: VrrpInstance) -> str:
+    if inst.use_vmac and not inst.vmac_xmit_base:
+        return inst.vmac_interface
+    return recv_interface(inst)
+
+
+def socket_key(inst: VrrpInstance, ifname: str) -> SocketKey:
+    return ifname, inst.family, AH_PROTO if uses_ah(inst) else VRRP_PROTO
+
+
+def destinations(inst: VrrpInstance) -> list[IPAddress]:
+    """Where an instance's adverts go: its unicast peers, else the VRRP group of its family."""
+    return [p.address for p in inst.unicast_peers] or [MCAST_V4 if inst.family == 4 else MCAST_V6]
+
+
+class SocketPool:
+    """Opens what a set of instances needs, closes what they no longer need, reads with `on_readable`."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, on_readable: Callable[[str, VrrpSocket], None],
+                 log: LogFn) -> None:
+        self._loop = loop
+        self._on_readable = on_readable
+        self._log = log
+        self.receiving: dict[SocketKey, VrrpSocket] = {}
+        self.send_only: dict[SocketKey, VrrpSocket] = {}
+
+    def open(self, instances: Iterable[VrrpInstance]) -> None:
+        want_recv: dict[SocketKey, bool] = {}  # key -> join multicast
+        want_send: set[SocketKey] = set()
+        for inst in instances:
+            key = socket_key(inst, recv_interface(inst))
+            want_recv[key] = want_recv.get(key, False) or not inst.unicast
+            send_key = socket_key(inst, send_interface(inst))
+            if send_key != key:
+                want_send.add(send_key)
+        for key, join in want_recv.items():
+            if key not in self.receiving:
+                self._add_receiving(key, join)
+        for key in want_send - set(want_recv):
+            if key not in self.send_only:
+                self.send_only[key] = VrrpSocket(key[1], key[0], join_multicast=False, protocol=key[2])
+        for key in [k for k in self.receiving if k not in want_recv]:
+            self._close_receiving(key)
+        for key in [k for k in self.send_only if k not in want_send or k in want_recv]:
+            self.send_only.pop(key).close()
+
+    def reopen(self, interfaces: set[str], instances: Iterable[VrrpInstance]) -> None:
+        """`interfaces` were deleted and created again: sockets bound to the old ones are deaf and mute."""
+        for key in [k for k in self.receiving if k[0] in interfaces]:
+            self._close_receiving(key)
+        for key in [k for k in self.send_only if k[0] in interfaces]:
+            self.send_only.pop(key).close()
+        self._log(LogLine(f"{', '.join(sorted(interfaces))} created again: reopening its VRRP sockets"))
+        try:
+            self.open(instances)
+        except OSError as exc:  # gone again already: the next link event retries
+            self._log(LogLine(f"cannot reopen VRRP sockets: {exc}", level="warning"))
+
+    def for_sending(self, inst: VrrpInstance) -> tuple[SocketKey, VrrpSocket | None]:
+        key = socket_key(inst, send_interface(inst))
+        return key, self.receiving.get(key) or self.send_only.get(key)
+
+    def close(self) -> None:
+        for key in list(self.receiving):
+            self._close_receiving(key)
+        for sock in self.send_only.values():
+            sock.close()
+        self.send_only.clear()
+
+    def _add_receiving(self, key: SocketKey, join: bool) -> None:
+        sock = VrrpSocket(key[1], key[0], join_multicast=join, protocol=key[2])
+        self.receiving[key] = sock
+        self._loop.add_reader(sock.fileno(), self._on_readable, key[0], sock)
+        group = f"multicast, address({MCAST_V4 if key[1] == 4 else MCAST_V6})" if join else "unicast"
+        self._log(LogLine(f"VRRP sockpool: [ifindex({sock.ifindex:3d}), family(IPv{key[1]}), proto({key[2]}), "
+                          f"fd({sock.fileno()}) {group}]", detail=True))
+
+    def _close_receiving(self, key: SocketKey) -> None:
+        sock = self.receiving.pop(key)
+        try:
+            self._loop.remove_reader(sock.fileno())
+        except (ValueError, OSError):
+            pass
+        sock.close()
