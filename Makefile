@@ -60,6 +60,7 @@ bench: deps
 	$(PY) benchmarks/failover.py
 	$(PY) benchmarks/console.py
 	$(PY) benchmarks/service.py
+	$(PY) benchmarks/reload_rss.py
 
 faults: deps
 	$(PY) benchmarks/faults.py
@@ -71,6 +72,7 @@ bench-quick: deps
 	$(PY) benchmarks/failover.py --quick
 	$(PY) benchmarks/console.py --quick
 	$(PY) benchmarks/service.py --quick
+	$(PY) benchmarks/reload_rss.py --reloads 100
 
 screenshots: deps
 	$(PY) screenshots/make_screenshots.py

@@ -26,7 +26,10 @@ def test_address_added_and_removed_are_reported_per_interface(netns_ok: None) ->
     with namespaces("lwa-r", "lwa-p") as (ns_r, ns_p):
         veth(ns_r, "eth0", ns_p, "peer0")
         with opened_in(ns_r, lambda: LinkWatcher(addresses=True)) as watcher:
-            watcher.read()
+            # the veth's carrier comes up a moment after creation: drain until the watcher knows it
+            while not watcher.states().get("eth0"):
+                assert select.select([watcher], [], [], 5.0)[0], "eth0 never came up"
+                watcher.read()
             watcher.address_changes()  # whatever the link coming up brought (its link-local address)
             ip("-n", ns_r, "addr", "add", "10.9.9.1/24", "dev", "eth0")
             assert address_changes_until(watcher, "eth0") == {"eth0"}

@@ -23,6 +23,7 @@ NO_PING_LOG = Path("/nonexistent/vrrptui-replay")  # the lab's live ping has no 
 
 
 class ReplayConsole(VrrpConsole):
+    PASSIVE_NOTE = ""  # the title says replay
     BINDINGS = [
         *VrrpConsole.BINDINGS,
         Binding("k", "replay_play", "Play/pause", id="replay_play", tooltip="Play or pause the replay"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import pickle
+import subprocess
 import sys
 from collections.abc import Callable, Iterable
 
@@ -28,18 +29,20 @@ from vrrptui.protocol.packet import IPAddress
 
 
 async def parse_elsewhere(path: str) -> Config | str:
-    """The parsed config, or its errors as text."""
+    """The parsed config, or its errors as text. The child is waited for on the loop's executor
+    (threads it reuses), not a watcher thread per child."""
     argv = [sys.executable, "-P", "-m", "vrrptui.daemon.loader", path]
     config_id = preflight.config_id()
     if config_id is not None:
         argv.append(config_id)
-    proc = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.DEVNULL,
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await proc.communicate()
+    def run() -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, check=False)
+
+    done = await asyncio.get_running_loop().run_in_executor(None, run)
     try:
-        kind, value = pickle.loads(out)
+        kind, value = pickle.loads(done.stdout)
     except Exception:
-        return f"{path}: error: the configuration reader failed: {err.decode(errors='replace').strip()[-500:]}"
+        return f"{path}: error: the configuration reader failed: {done.stderr.decode(errors='replace').strip()[-500:]}"
     return value if kind == "ok" else str(value)
 
 
