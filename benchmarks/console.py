@@ -25,7 +25,7 @@ Prints tables and writes benchmarks/console-results.json.
 
 Diagnostics (environment of the driver, for whoever chases the figures): BENCH_BURSTS=1 prints
 every UI-thread callback over 50 ms to the driver's stderr; BENCH_SWITCH=SECONDS sets
-sys.setswitchinterval.
+sys.setswitchinterval; BENCH_PROFILE=FILE writes the UI thread's cProfile stats there at quit.
 """
 
 from __future__ import annotations
@@ -310,7 +310,7 @@ def driver_main(argv: list[str]) -> int:
     mode, target, drills = argv[:3]
     if mode == "console":
         factory = partial(RuntimeBackend, runtime_factory=partial(Runtime, control_path=None))
-        app = build_console([target, "--drills", drills], backend_factory=factory)
+        app = build_console([target, "--drills", drills, "--yes"], backend_factory=factory)
     else:
         app = build_sniff([target, "--drills", drills])
     if isinstance(app, int):
@@ -318,6 +318,14 @@ def driver_main(argv: list[str]) -> int:
     if os.environ.get("BENCH_SWITCH"):
         sys.setswitchinterval(float(os.environ["BENCH_SWITCH"]))
     try:
+        if os.environ.get("BENCH_PROFILE"):
+            import cProfile
+
+            profile = cProfile.Profile()
+            try:
+                return profile.runcall(asyncio.run, _drive(app))
+            finally:
+                profile.dump_stats(os.environ["BENCH_PROFILE"])
         return asyncio.run(_drive(app))
     finally:
         app.shutdown_backend()
@@ -728,7 +736,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=None, help="takeover repetitions (default 5, --quick 2)")
     parser.add_argument("--generator", default="keepalived", choices=("keepalived", "vrrptui"),
                         help="what sends the 255 VRIDs (default keepalived: the cheaper, steadier sender)")
-    parser.add_argument("--skip", default="", help="comma-separated: console,sniff,takeover")
+    parser.add_argument("--skip", default="", help="comma-separated: idle,console,sniff,takeover")
+    parser.add_argument("--idle-window", type=float, default=None, help="idle window in s (default 60, --quick 20)")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
@@ -743,6 +752,15 @@ def main(argv: list[str] | None = None) -> int:
     segments: list[SegmentResult] = []
     takeovers: list[TakeoverResult] = []
     errors: list[str] = []
+    idle = None
+    if "idle" not in skip:
+        from console_idle import print_idle, run_idle
+
+        try:
+            idle = run_idle(args.idle_window or (20.0 if args.quick else 60.0), args.generator)
+            print_idle(idle)
+        except Exception as exc:
+            errors.append(f"idle: {exc}")
     for mode, w in (("console", window), ("sniff", sniff_window)):
         if mode in skip:
             continue
@@ -775,6 +793,7 @@ def main(argv: list[str] | None = None) -> int:
             "reps": reps,
             "generator": args.generator,
         },
+        "idle": asdict(idle) if idle else None,
         "segments": [asdict(s) for s in segments],
         "takeover": [asdict(t) for t in takeovers],
         "errors": errors,

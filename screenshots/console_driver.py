@@ -89,7 +89,7 @@ def main() -> int:
     if args.mode == "console":
         # No control socket: the screenshot lab must not take /run/vrrptui from a demo running beside it.
         factory = partial(RuntimeBackend, runtime_factory=partial(Runtime, control_path=None))
-        app = build_console([args.target, "--drills", args.drills], backend_factory=factory)
+        app = build_console([args.target, "--drills", args.drills, "--yes"], backend_factory=factory)
     else:
         app = build_sniff([args.target, "--drills", args.drills])
     if isinstance(app, int):

@@ -24,6 +24,8 @@ usage: vrrptui CONF                      console: the VRRP engine with a live vi
                                          a tcpdump capture through the console; every failover in it
        vrrptui lab up|down|status [--peer vrrptui|keepalived]
                                          the DENT demo topology in network namespaces
+       vrrptui lab peer stop|start|freeze|thaw
+                                         drills on the lab's peer: resign, start, hang, resume
        vrrptui install-service           install the systemd unit (contrib/systemd/vrrptui.service)
 Each command takes --help.
 """

@@ -143,7 +143,7 @@ def steady_backup(seconds: int = 20) -> list:
 
 
 def make_app(tmp_path: Path, *, engine: bool = True, clock: Clock | None = None, host=None,
-             with_config: bool = True, keymap: dict[str, str] | None = None) -> VrrpConsole:
+             with_config: bool = True, keymap: dict[str, str] | None = None, assume_yes: bool = False) -> VrrpConsole:
     from vrrptui.observe.session import Session
 
     cfg = config(tmp_path) if with_config and engine else None
@@ -153,7 +153,7 @@ def make_app(tmp_path: Path, *, engine: bool = True, clock: Clock | None = None,
     session.peer_macs[MAC_PEER] = PEER
     return VrrpConsole(session, NullBackend(engine=engine), title="/etc/keepalived/keepalived.conf",
                        clock=clock or Clock(), host=host or FrozenHost(), timers=False, start_backend=False,
-                       lab_ping_path=tmp_path / "no-ping.log", pcap_dir=tmp_path, keymap=keymap)
+                       lab_ping_path=tmp_path / "no-ping.log", pcap_dir=tmp_path, keymap=keymap, assume_yes=assume_yes)
 
 
 def heard(p: Heard, mac: str | None = None, outgoing: bool = False) -> Heard:

@@ -9,7 +9,8 @@ Each stdin line is a command, each answer one JSON line on stdout:
   peers                -> [[src, vrid, priority], ...]
   health NAME          -> {"code": ..., "text": ..., "banner": [line, ...]} for instance NAME's virtual router
   events               -> [[kind, scope, text], ...] (the event history)
-  quit                 -> presses q; {"t": ...} then the process exits with the app's code
+  screen               -> {"screen": class name of the screen on top, "text": what a confirmation says}
+  quit                 -> presses q (and y if asked); {"t": ..., "asked": [lines]} then the process exits
 """
 
 from __future__ import annotations
@@ -66,10 +67,16 @@ async def drive(app) -> int:
                 say([[e.kind, e.scope, e.text] for e in app.session.history.events])
             elif cmd == "log":
                 say([line.text for line in getattr(app.backend, "lines", ())])
+            elif cmd == "screen":
+                say({"screen": type(app.screen).__name__, "text": getattr(app.screen, "consequences", None)})
             elif cmd == "quit":
                 t = time.time()
                 await pilot.press("q")
-                say({"t": t})
+                await pilot.pause()
+                asked = getattr(app.screen, "consequences", None)
+                if asked is not None:
+                    await pilot.press("y")
+                say({"t": t, "asked": asked})
                 break
     return app.return_code or 0
 

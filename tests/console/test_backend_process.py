@@ -180,7 +180,7 @@ def test_a_refused_command_reaches_the_ui_from_the_worker(make_lab, tmp_path):
             errors = [n[0] for n in app.notices if n[1] == "error"]
             assert "set_priority VI_1: priority 300 is out of range: use 1-254 (255 is the address owner's)" in errors
             assert "demote VI_9: no vrrp_instance 'VI_9' here (instances: VI_1)" in errors
-            await pilot.press("q")
+            await pilot.press("q", "y")  # the master asks first
         assert app.backend.process.wait(WAIT) == 0
 
     asyncio.run(drive())

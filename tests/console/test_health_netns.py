@@ -31,7 +31,7 @@ def test_demoted_router_with_a_frozen_master_raises_no_master_and_logs_it(make_l
     try:
         ui.wait_state("MASTER")
         wait_holder(lab, "r1")
-        ui.ask("press d")
+        ui.ask("press d y")  # d asks first on a master
         wait_holder(lab, "r2")
         lab.wait_for(lambda: ui.ask("health VI_1")["code"] == "backup silent", WAIT)
         (drill,) = lab.wait_for(lambda: ui.ask("drills"), WAIT)

@@ -30,8 +30,9 @@ def test_swapping_two_keys_is_not_a_clash():
 def test_unknown_binding_id_names_the_line_and_lists_the_valid_ids():
     with pytest.raises(KeymapError) as e:
         parse("demote = x\ndemolish = y\n")
-    assert str(e.value).startswith("keys.conf:2: unknown binding id 'demolish'; valid ids: counters, demote, ")
-    for binding_id in ("priority", "failover", "resume", "write_pcap", "quit", "dialog.cancel", "help.close"):
+    assert str(e.value).startswith("keys.conf:2: unknown binding id 'demolish'; valid ids: clear_focus, ")
+    for binding_id in ("priority", "failover", "resume", "write_pcap", "quit", "dialog.cancel", "help.close",
+                       "confirm.yes", "detail.close", "zoom", "pane1", "search"):
         assert binding_id in str(e.value)
 
 
@@ -59,18 +60,18 @@ def sniff(argv, tmp_path):
 
 def test_keys_option_and_environment_reach_the_app(tmp_path, monkeypatch):
     keys = tmp_path / "keys"
-    keys.write_text("pause = z\n")
+    keys.write_text("pause = y\n")
     app = sniff(["lo", "--keys", str(keys)], tmp_path)
     assert isinstance(app, VrrpConsole)
-    assert app._keymap == {"pause": "z"} and app.keys_source == str(keys)
+    assert app._keymap == {"pause": "y"} and app.keys_source == str(keys)
     monkeypatch.setenv("VRRPTUI_KEYS", str(keys))
     app = sniff(["lo"], tmp_path)
-    assert app._keymap == {"pause": "z"} and app.keys_source == f"{keys} ($VRRPTUI_KEYS)"
+    assert app._keymap == {"pause": "y"} and app.keys_source == f"{keys} ($VRRPTUI_KEYS)"
 
 
 def test_bad_keys_file_stops_before_the_ui(tmp_path, monkeypatch, capsys):
     keys = tmp_path / "keys"
-    keys.write_text("pause = z\nhelpme = h\n")
+    keys.write_text("pause = y\nhelpme = h\n")
     monkeypatch.setenv("VRRPTUI_KEYS", str(keys))
     assert sniff(["lo"], tmp_path) == 2
     err = capsys.readouterr().err
@@ -89,7 +90,7 @@ def test_remapped_key_acts_and_the_help_shows_it(tmp_path):
             await pilot.press("d")  # no longer demote
             await pilot.pause()
             before = list(app.backend.commands)
-            await pilot.press("x")
+            await pilot.press("x", "y")
             await pilot.pause()
             return before, list(app.backend.commands), app.help_rows()
 

@@ -48,8 +48,8 @@ class Driver:
         while self.ask("status VI_1").get("state") != state:
             assert time.monotonic() < deadline, f"VI_1 never became {state}"
 
-    def quit(self) -> int:
-        self.ask("quit")
+    def quit(self, asked: list[str] | None = None) -> int:
+        assert self.ask("quit")["asked"] == asked
         return self.proc.wait(WAIT)
 
 
@@ -73,8 +73,19 @@ def test_console_keys_act_on_the_wire_and_move_the_vip(make_lab, tcpdump_ok, tmp
         ui.wait_state("MASTER")
         wait_holder(lab, "r1")
 
-        # d: graceful handover: a priority-0 advert from us, then r2 is master and holds the VIP.
-        t_demote = ui.ask("press d")["t"]
+        # d asks first, saying what will happen; Escape leaves everything as it was.
+        t_asked = ui.ask("press d")["t"]
+        assert ui.ask("screen") == {"screen": "ConfirmDialog", "text": [
+            f"VI_1 is MASTER: demote sends priority 0 and {R2} takes {VIP} at once",
+            "VI_1 is then held as backup (priority 0) until r"]}
+        ui.ask("press escape")
+        time.sleep(0.5)
+        assert lab.vip_holders(VIP) == ["r1"] and ui.ask("status VI_1")["state"] == "MASTER"
+        assert all(a.priority == 150 for a in adverts_after(cap, t_asked, R1))
+
+        # d, y: graceful handover: a priority-0 advert from us, then r2 is master and holds the VIP.
+        ui.ask("press d")
+        t_demote = ui.ask("press y")["t"]
         wait_holder(lab, "r2")
         ui.wait_state("BACKUP")
         time.sleep(0.3)
@@ -93,7 +104,8 @@ def test_console_keys_act_on_the_wire_and_move_the_vip(make_lab, tcpdump_ok, tmp
         assert any(a.priority == 150 for a in adverts_after(cap, t_resume, R1))
 
         # f: force failover on the master: silent, no priority 0; r2 takes over as from a dead router.
-        t_fail = ui.ask("press f")["t"]
+        ui.ask("press f")
+        t_fail = ui.ask("press y")["t"]
         wait_holder(lab, "r2")
         time.sleep(0.3)
         assert not [a for a in adverts_after(cap, t_fail, R1) if a.priority == 0]
@@ -122,8 +134,9 @@ def test_console_keys_act_on_the_wire_and_move_the_vip(make_lab, tcpdump_ok, tmp
         # q on the master: resign with priority 0 and release the VIP, exactly as headless.
         ui.ask("press r")
         wait_holder(lab, "r1")
+        ui.wait_state("MASTER")  # the console knows it too: q asks first
         t_quit = time.time()
-        assert ui.quit() == 0
+        assert ui.quit([f"this router is MASTER for VI_1: quitting hands {VIP} to {R2}"]) == 0
         wait_holder(lab, "r2")
         assert not lab.has_vip("r1", VIP)
         time.sleep(0.2)
@@ -147,7 +160,7 @@ def test_sniff_sends_nothing(make_lab, tcpdump_ok, tmp_path):
     try:
         lab.wait_for(lambda: any(p[0] == R1 and p[2] == 150 for p in ui.ask("peers")), WAIT)
         time.sleep(1.0)
-        assert ui.quit() == 0
+        assert ui.quit(None) == 0
     finally:
         if ui.proc.poll() is None:
             ui.proc.kill()

@@ -90,7 +90,7 @@ def test_drill_result_in_drills_pane_and_timeline(snap_compare, tmp_path):
         items += [h.advert(src=h.ME, dst="224.0.0.18", prio=100, at=h.NOW - i + 0.5) for i in range(20, 10, -1)]
         app.observe(items)
         await pilot.pause()
-        await pilot.press("d")  # acted at NOW - 10
+        await pilot.press("d", "y")  # acted at NOW - 10
         app.observe([h.advert(src=h.ME, dst="224.0.0.18", prio=0, at=h.NOW - 9.999)]
                     + [h.advert(src=h.PEER, dst="224.0.0.18", prio=101, at=h.NOW - 9.4 + i) for i in range(10)]
                     + [Claim(h.VIP, h.MAC_PEER, h.NOW - 9.38, "announce"),
@@ -145,3 +145,35 @@ def test_vip_split_brain_seen_from_the_master(snap_compare, tmp_path):
         Claim(h.VIP, h.MAC_ROGUE, h.NOW - 0.199, "reply"),  # our own kernel's answer is never heard
     ]
     assert snap_compare(app, terminal_size=SIZE, run_before=then(fed(app, items), tab("tab-vips")))
+
+
+def test_steady_state_at_80x24_keeps_q_and_wraps_log_lines(snap_compare, tmp_path):
+    app = h.make_app(tmp_path)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=fed(app, h.steady_backup()))
+
+
+def test_steady_state_at_200x60(snap_compare, tmp_path):
+    app = h.make_app(tmp_path)
+    assert snap_compare(app, terminal_size=(200, 60), run_before=fed(app, h.steady_backup()))
+
+
+def test_paused_log_says_so_at_80x24(snap_compare, tmp_path):
+    app = h.make_app(tmp_path)
+    assert snap_compare(app, terminal_size=(80, 24), press=["3", "pageup"], run_before=fed(app, h.steady_backup()))
+
+
+def test_peers_zoomed_at_80x24(snap_compare, tmp_path):
+    app = h.make_app(tmp_path)
+    assert snap_compare(app, terminal_size=(80, 24), press=["4", "z"], run_before=fed(app, h.steady_backup()))
+
+
+def test_quit_on_a_master_asks_first_at_80x24(snap_compare, tmp_path):
+    app = h.make_app(tmp_path)
+    items = h.steady_backup() + [h.snapshot(h.status(state="MASTER", master_address=h.ME), h.v6_status())]
+    assert snap_compare(app, terminal_size=(80, 24), press=["q"], run_before=fed(app, items))
+
+
+def test_peer_detail_at_200x60(snap_compare, tmp_path):
+    app = h.make_app(tmp_path)
+    assert snap_compare(app, terminal_size=(200, 60), press=["4", "down", "enter"],
+                        run_before=fed(app, h.steady_backup()))

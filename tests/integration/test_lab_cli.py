@@ -68,3 +68,36 @@ def test_lab_up_then_down_with_keepalived_leaves_nothing(private_lab, keepalived
 def test_lab_up_then_down_with_vrrptui_leaves_nothing(private_lab, capsys) -> None:
     names, run_dir = private_lab
     _up_then_down("vrrptui", names, run_dir, capsys)
+
+
+def _stat(pid: int) -> str:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+def test_lab_peer_freeze_thaw_stop_start(private_lab, capsys) -> None:
+    names, run_dir = private_lab
+    assert cli.main(["up", "--peer", "vrrptui"]) == 0
+    lab = cli.make_lab(run_dir)
+    assert wait_for(lambda: lab.has_vip("dent3", cli.VIP), 15)
+    pid = json.loads((run_dir / "lab.json").read_text())["pids"]["dent3"]
+    capsys.readouterr()
+
+    assert cli.main(["peer", "freeze"]) == 0
+    assert capsys.readouterr().out.startswith(f"dent3: vrrptui frozen (SIGSTOP, pid {pid}): no adverts, the VIP")
+    assert wait_for(lambda: _stat(pid) == "T", 5) and lab.has_vip("dent3", cli.VIP)
+    assert cli.main(["peer", "start"]) == 1
+    assert "already runs on dent3" in capsys.readouterr().err
+    assert cli.main(["peer", "thaw"]) == 0
+    assert capsys.readouterr().out == f"dent3: vrrptui thawed (SIGCONT, pid {pid})\n"
+    assert wait_for(lambda: _stat(pid) in "RS", 5)
+
+    assert cli.main(["peer", "stop"]) == 0
+    assert capsys.readouterr().out == "dent3: vrrptui stopped (SIGTERM: resigned with priority 0, VIP removed)\n"
+    assert not _alive(pid) and not lab.has_vip("dent3", cli.VIP)
+    assert cli.main(["peer", "freeze"]) == 1
+    assert "does not run on dent3: `vrrptui lab peer start`" in capsys.readouterr().err
+
+    assert cli.main(["peer", "start"]) == 0
+    new_pid = json.loads((run_dir / "lab.json").read_text())["pids"]["dent3"]
+    assert new_pid != pid and _alive(new_pid)
+    assert wait_for(lambda: lab.has_vip("dent3", cli.VIP), 15)

@@ -46,6 +46,19 @@ def test_multicast_advert_with_ttl_other_than_255_is_dropped():
     assert clock.m.get_timer() == pytest.approx(3.609375, abs=EXACT)  # not reset
 
 
+def test_the_same_advert_again_is_checked_again_when_what_came_with_it_differs():
+    # a master repeats its bytes and decode() returns the same object: the checks' verdict is reused
+    # only for the same advert from the same source with the same TTL
+    clock = Clock(machine())
+    clock.start()
+    ad = advert_for(clock.m, 150)
+    assert accepted(clock.receive(ad))
+    assert accepted(clock.receive(ad))
+    out = clock.receive(ad, ttl=64)
+    assert [o.reason for o in out if isinstance(o, Dropped)] == [DropReason.TTL]
+    assert clock.m.counters.adverts_received == 3 and clock.m.counters.drops["ttl"] == 1
+
+
 def test_unicast_advert_with_ttl_63_is_dropped():
     # RFC 5798 7.1 (keepalived skips this for unicast): a routed advert is never from our segment
     clock = Clock(machine(instance(unicast_peers=(UnicastPeer(PEER),))))

@@ -19,33 +19,38 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Callable, Iterable
 
-from textual.app import App, ComposeResult, SystemCommand
+from textual import events
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
 from vrrptui import safefiles
 from vrrptui.console.backends import Backend, NullBackend
 from vrrptui.console.history_pane import lab_ping_lines, HistoryFiles, HistoryPane, banner, export_history
 from vrrptui.console.panes import (
-    LAB_PING_LOG, AdvertLog, DrillsPane, HeaderBar, InstancesPane, LabPingPane, PeersPane, TimelinePane, VipPane,
+    LAB_PING_LOG, DrillsPane, HeaderBar, InstancesPane, LabPingPane, PeersPane, TimelinePane, VipPane,
     counters_text,
 )
+from vrrptui.console.confirm import ConfirmDialog, SafeKeys, demote_consequences, failover_consequences
 from vrrptui.console.keys import binding_ids
-from vrrptui.console.screens import FilterDialog, HelpScreen, PriorityDialog
+from vrrptui.console.layout import CONSOLE_CSS, adapt
+from vrrptui.console.logview import LogView
+from vrrptui.console.navigation import NAVIGATION_BINDINGS, Navigation
+from vrrptui.console.peer_detail import PeerDetailScreen
+from vrrptui.console.screens import FilterDialog, HelpScreen, PriorityDialog, SearchDialog
 from vrrptui.console.statefiles import state_root
 from vrrptui.engine.commands import Command, Demote, Failover, Resume, SetPriority
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.observe.drills import DEMOTE, FAILOVER
+from vrrptui.observe.session import Session
 from vrrptui.protocol.pcap import LINKTYPE_RAW, write_pcap
 from vrrptui.records import HostStats
-from vrrptui.observe.session import Session, parse_filter
 
 INBOX_LIMIT = 100_000  # observations waiting for the UI; beyond this the oldest are dropped, never the engine slowed
-LOG_CATCH_UP = 2000  # entries written at most per tick (also when shown again, resumed or refiltered)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,19 +68,14 @@ class Observed(Message):
         return isinstance(message, Observed)
 
 
-class VrrpConsole(App[int]):
+class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # SafeKeys.action_quit is sync
     TITLE = "vrrptui"
-    CSS = """
-    HeaderBar { height: auto; background: $boost; padding: 0 1; }
-    #instances { height: auto; max-height: 14; }
-    #counters { height: auto; padding: 0 1; display: none; }
-    #middle { height: auto; max-height: 45%; min-height: 8; }
-    #timeline-scroll { width: 3fr; height: auto; max-height: 100%; border: round $primary-darken-2; }
-    #timeline-scroll:focus-within { border: round $accent; }
-    #labping { width: 1fr; height: auto; padding: 0 1; border: round $primary-darken-2; }
-    #tabs { height: 1fr; }
-    """
+    CSS = CONSOLE_CSS
+    ALLOW_IN_MAXIMIZED_VIEW = "HeaderBar, Footer"  # a zoomed pane keeps the alarms and the keys
+    # q and ? first: the footer is cut at the right on narrow terminals, and they must always show
     BINDINGS = [
+        Binding("q", "quit", "Quit", id="quit", tooltip="Quit: resign (priority 0) and remove the VIPs"),
+        Binding("question_mark", "help", "Help", id="help", tooltip="Keys and what they do"),
         Binding("p", "priority", "Priority", id="priority", tooltip="Set the selected instance's priority (1-254)"),
         Binding("d", "demote", "Demote", id="demote",
                 tooltip="Hand over gracefully (priority 0) and hold as backup; starts a drill"),
@@ -84,12 +84,11 @@ class VrrpConsole(App[int]):
         Binding("r", "resume", "Resume", id="resume", tooltip="Configured priority and normal behaviour again"),
         Binding("c", "counters", "Counters", id="counters", tooltip="Show the selected instance's counters"),
         Binding("slash", "filter", "Filter", id="filter", tooltip="Filter the advert log by VRID or source"),
-        Binding("space", "pause", "Pause log", id="pause", tooltip="Pause / resume the advert log"),
+        Binding("space", "pause", "Pause log", id="pause", tooltip="Pause / follow the advert log (End follows too)"),
         Binding("w", "write_pcap", "Write pcap", id="write_pcap", tooltip="Write the captured packets to a pcap file"),
         Binding("e", "export_history", "Export", id="export_history", tooltip="Export the event history (CSV, JSONL)"),
-        Binding("question_mark", "help", "Help", id="help", tooltip="Keys and what they do"),
-        Binding("q", "quit", "Quit", id="quit", tooltip="Quit: resign (priority 0) and remove the VIPs"),
         Binding("ctrl+c", "quit", "Quit", id="quit_ctrl_c", show=False, priority=True),
+        *NAVIGATION_BINDINGS,
     ]
     PASSIVE_NOTE = "  (sniff: passive, no engine)"  # the header's note without an engine
     ENGINE_ACTIONS = {"priority", "demote", "failover", "resume", "counters"}
@@ -105,11 +104,13 @@ class VrrpConsole(App[int]):
         prober_factory: Callable[[Callable[[list[Any]], None]], Any] | None = None,
         lab_ping_path: Path = LAB_PING_LOG,
         pcap_dir: Path | None = None,
-        refresh_every: float = 0.25,
+        refresh_every: float = 0.5,
         timers: bool = True,
         start_backend: bool = True,
         keymap: dict[str, str] | None = None,
         keys_source: str | None = None,
+        assume_yes: bool = False,
+        show_secrets: bool = False,
         files: HistoryFiles | None = None,
     ) -> None:
         super().__init__()
@@ -126,8 +127,6 @@ class VrrpConsole(App[int]):
         self.refresh_every = refresh_every
         self.timers = timers
         self.start_backend = start_backend
-        self.paused = False
-        self.log_filter = ""
         self.host_stats: HostStats | None = None
         self.inbox_dropped = 0
         self._inbox: deque[Any] = deque()
@@ -136,6 +135,8 @@ class VrrpConsole(App[int]):
         self._stopping = False
         self.failure: str | None = None
         self.keys_source = keys_source  # where the keymap came from, for the help screen
+        self.assume_yes = assume_yes  # --yes: q, d and f act without asking
+        self.show_secrets = show_secrets  # --show-secrets: VRRPv2 passwords in clear in Peers
         if keymap:
             self.set_keymap(keymap)
 
@@ -152,9 +153,9 @@ class VrrpConsole(App[int]):
             yield LabPingPane(self.lab_ping_path, id="labping")
         with TabbedContent(id="tabs"):
             with TabPane("Advert log", id="tab-log"):
-                yield AdvertLog(id="log")
+                yield LogView(self.session, id="logview")
             with TabPane("Peers", id="tab-peers"):
-                yield PeersPane(id="peers")
+                yield PeersPane(self.show_secrets, id="peers")
             with TabPane("VIP presence", id="tab-vips"):
                 yield VipPane(id="vips")
             with TabPane("Drills", id="tab-drills"):
@@ -163,7 +164,11 @@ class VrrpConsole(App[int]):
                 yield HistoryPane(id="history")
         yield Footer()
 
+    def on_resize(self, event: events.Resize) -> None:
+        adapt(self, event.size)
+
     def on_mount(self) -> None:
+        adapt(self, self.size)
         self.query_one("#timeline-scroll").border_title = "Timeline (last minute)"
         if self.start_backend:
             self.run_worker(partial(self.backend.run, self.observer), thread=True, name="vrrp-engine",
@@ -174,7 +179,7 @@ class VrrpConsole(App[int]):
         try:  # SIGTERM quits like `q`: the runtime resigns and removes its VIPs
             import asyncio
 
-            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self.action_quit)
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self.quit_now)
         except (RuntimeError, NotImplementedError, ValueError):
             pass
         if self.timers:
@@ -233,13 +238,8 @@ class VrrpConsole(App[int]):
             return False
 
     def write_log(self) -> None:
-        if self.paused or not self._visible("tab-log"):
-            return
-        try:
-            vrid, src = parse_filter(self.log_filter)
-        except ValueError:
-            vrid, src = None, None
-        self.query_one("#log", AdvertLog).follow(self.session, vrid, src, LOG_CATCH_UP)
+        if self._visible("tab-log"):
+            self.query_one(LogView).tick()
 
     def refresh_panes(self) -> None:
         now = self.clock()
@@ -286,16 +286,16 @@ class VrrpConsole(App[int]):
 
     def refresh_header(self) -> None:
         notes = []
-        if self.paused:
-            notes.append("log paused")
-        if self.log_filter:
-            notes.append(f"filter {self.log_filter}")
         dropped = self.inbox_dropped + getattr(self.backend, "dropped_items", 0)  # here, and in the engine's process
         if dropped:
             notes.append(f"{dropped} observations dropped (UI too slow)")
         notes.extend(self.session.drill_errors[-1:] + ([self.files.error] if self.files and self.files.error else []))
         title = self.title_text + ("" if self.backend.engine else self.PASSIVE_NOTE)
         self.query_one("#header", HeaderBar).show(title, self.host_stats, notes, banner(self.session, self.clock()))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "peers" and event.row_key.value:
+            self.push_screen(PeerDetailScreen(self.session, event.row_key.value, self.clock, self.show_secrets))
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "tab-log":
@@ -347,20 +347,25 @@ class VrrpConsole(App[int]):
 
         self.push_screen(PriorityDialog(status.name, status.effective_priority), apply)
 
-    def _drill(self, action: str, command: type[Demote] | type[Failover]) -> None:
+    def _drill(self, action: str, command: type[Demote] | type[Failover],
+               consequences: Callable[..., list[str]]) -> None:
         status = self._with_selected()
         if status is None:
             return
-        self.session.start_drill(action, status.name, self.clock())
-        self._command(command(status.name))
-        self.notify(f"{status.name}: {action} drill started")
-        self.query_one("#tabs", TabbedContent).active = "tab-drills"
+
+        def go() -> None:
+            self.session.start_drill(action, status.name, self.clock())
+            self._command(command(status.name))
+            self.notify(f"{status.name}: {action} drill started")
+            self.query_one("#tabs", TabbedContent).active = "tab-drills"
+
+        self.confirm(f"{action.capitalize()} {status.name}?", consequences(status, self.session, self.clock()), go)
 
     def action_demote(self) -> None:
-        self._drill(DEMOTE, Demote)
+        self._drill(DEMOTE, Demote, demote_consequences)
 
     def action_failover(self) -> None:
-        self._drill(FAILOVER, Failover)
+        self._drill(FAILOVER, Failover, failover_consequences)
 
     def action_resume(self) -> None:
         status = self._with_selected()
@@ -374,23 +379,16 @@ class VrrpConsole(App[int]):
         self.refresh_panes()
 
     def action_filter(self) -> None:
-        def apply(value: str | None) -> None:
-            if value is None:
-                return
-            self.log_filter = value
-            log = self.query_one("#log", AdvertLog)
-            log.clear()
-            log.written = 0
-            self.write_log()
-            self.refresh_header()
+        view = self.query_one(LogView)
 
-        self.push_screen(FilterDialog(self.log_filter), apply)
+        def apply(value: str | None) -> None:
+            if value is not None:
+                view.set_filter(value)
+
+        self.push_screen(FilterDialog(view.filter_text), apply)
 
     def action_pause(self) -> None:
-        self.paused = not self.paused
-        if not self.paused:
-            self.write_log()
-        self.refresh_header()
+        self.query_one(LogView).toggle_following()
 
     def action_write_pcap(self) -> None:
         path = self.pcap_dir.absolute() / time.strftime("vrrptui-%Y%m%d-%H%M%S.pcap")
@@ -427,17 +425,10 @@ class VrrpConsole(App[int]):
         """Binding ids a keys file may set, per scope (the app, then each dialog)."""
         return [binding_ids(b for b in cls.BINDINGS if isinstance(b, Binding))] + [
             binding_ids(b for b in screen.BINDINGS if isinstance(b, Binding))
-            for screen in (PriorityDialog, FilterDialog, HelpScreen)
+            for screen in (PriorityDialog, FilterDialog, SearchDialog, ConfirmDialog, PeerDetailScreen, HelpScreen)
         ]
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        for binding in self.BINDINGS:
-            assert isinstance(binding, Binding)
-            if binding.show and self.check_action(binding.action, ()):
-                yield SystemCommand(binding.description, binding.tooltip, partial(self.run_action, binding.action))
-
-    def action_quit(self) -> None:  # type: ignore[override]  # sync: also the SIGTERM handler
+    def quit_now(self) -> None:
         """Resign and remove VIPs first (exactly as headless), then leave."""
         for name in self.session.statuses if self.backend.engine else ():
             self.session.operator("quit", name, self.clock())

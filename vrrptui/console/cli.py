@@ -7,7 +7,6 @@ This is where the console is wired to its I/O: the engine's worker process or a 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -34,6 +33,9 @@ def _parser(prog: str, what: str) -> argparse.ArgumentParser:
     p.add_argument("--pcap-dir", type=Path, default=None,
                    help="where `w` writes pcap files, a directory only you may write to "
                         "(default: $STATE_DIR/vrrptui/pcaps)")
+    p.add_argument("--show-secrets", action="store_true", help="show VRRPv2 passwords in clear (default: masked)")
+    p.add_argument("--yes", action="store_true",
+                   help="q, d and f act at once instead of saying what will happen and asking (scripted drills)")
     p.add_argument("--keys", type=Path, default=None, metavar="FILE",
                    help=f"remap keys: lines `binding_id = key`, e.g. `demote = x` (default ${KEYS_ENV}; "
                         "`?` in the console lists the ids)")
@@ -100,9 +102,10 @@ def build_console(
         from vrrptui.net.prober import VipProber
 
         prober_factory = VipProber
-    return app_class(session, backend, title=os.path.abspath(args.config),
+    return app_class(session, backend, title=args.config,  # as given: screenshots never show a machine path
                      host=host_factory() if host_factory else None, prober_factory=prober_factory,
-                     pcap_dir=args.pcap_dir, keymap=keymap, keys_source=keys_source, files=HistoryFiles(state, session))
+                     pcap_dir=args.pcap_dir, keymap=keymap, keys_source=keys_source,
+                     assume_yes=args.yes, show_secrets=args.show_secrets, files=HistoryFiles(state, session))
 
 
 def console_main(argv: list[str], **factories: Any) -> int:
@@ -162,7 +165,8 @@ def build_sniff(
                       wall_offset=time.time() - time.monotonic())  # captures are dated: log lines, pcap
     return app_class(session, backend, title=f"sniff {args.interface}",
                      host=host_factory() if host_factory else None, prober_factory=prober_factory,
-                     pcap_dir=args.pcap_dir, keymap=keymap, keys_source=keys_source, files=HistoryFiles(state, session))
+                     pcap_dir=args.pcap_dir, keymap=keymap, keys_source=keys_source,
+                     assume_yes=args.yes, show_secrets=args.show_secrets, files=HistoryFiles(state, session))
 
 
 def sniff_main(argv: list[str], **factories: Any) -> int:

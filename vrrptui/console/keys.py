@@ -101,9 +101,9 @@ def parse_keymap(text: str, source: str, screens: list[dict[str, str]],
                     errors.append(f"{source}:{lines[binding_id]}: {key} is taken by {RESERVED[key]}; "
                                   f"choose another key for {binding_id}")
                 elif key in owner:
-                    other = owner[key]
-                    line_no = lines.get(binding_id) or lines.get(other)
-                    errors.append(f"{source}:{line_no}: {key} would do both {other} and {binding_id}; give one "
+                    # the binding the file set first: that is the line to look at
+                    first, second = (binding_id, owner[key]) if binding_id in lines else (owner[key], binding_id)
+                    errors.append(f"{source}:{lines.get(first)}: {key} would do both {first} and {second}; give one "
                                   "of them another key")
                 owner[key] = binding_id
     if errors:

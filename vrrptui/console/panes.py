@@ -17,10 +17,10 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.cache import LRUCache
 from textual.coordinate import Coordinate
-from textual.geometry import Size
-from textual.widgets import DataTable, Log, Static
+from textual.widgets import DataTable, Static
 
 from vrrptui.console.format import duration, interval, millis, size
+from vrrptui.console.peer_detail import auth_shown
 from vrrptui.console.timeline_pane import TimelinePane  # noqa: F401  (a pane; the app imports panes from here)
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.observe.health import Code, Level
@@ -98,9 +98,11 @@ class KeyedTable(DataTable):
             else:
                 for (col, _), before, after in zip(self.COLUMNS, old, cells, strict=False):
                     if before != after:
-                        # textual re-measures the whole column for every narrower cell: O(rows^2) per
-                        # refresh with 255 instances, so big tables' columns only grow
-                        resize = len(self._cells) <= SHRINK_ROWS or _cell_width(after) > _cell_width(before)
+                        # update_width re-measures the column and relayouts the screen: only when the
+                        # width changed (a ticking "1m05s" never does); big tables' columns only grow
+                        # (a narrower cell re-measures the whole column: O(rows^2) with 255 instances)
+                        width, was = _cell_width(after), _cell_width(before)
+                        resize = width > was or (width < was and len(self._cells) <= SHRINK_ROWS)
                         self.update_cell(key, col, after, update_width=resize)
             self._cells[key] = cells
         for key in [k for k in self._cells if k not in seen]:
@@ -236,10 +238,16 @@ def counters_text(s: InstanceStatus | None) -> Text:
 # --- peers ----------------------------------------------------------------------------
 
 class PeersPane(KeyedTable):
+    """Every router heard; Enter opens its detail (vrrptui.console.peer_detail)."""
+
     COLUMNS = (
         ("if", "If"), ("vrid", "VRID"), ("src", "Source"), ("ver", "Ver"), ("prio", "Prio"), ("intvl", "Intvl"),
         ("auth", "Auth"), ("vips", "VIPs"), ("rate", "Adv/s"), ("seen", "Last seen"), ("flags", "Flags"),
     )
+
+    def __init__(self, show_secrets: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.show_secrets = show_secrets
 
     def refresh_from(self, session: Session, now: float) -> None:
         rows = []
@@ -258,7 +266,8 @@ class PeersPane(KeyedTable):
             src = p.src + (f" {p.src_mac}" if p.src_mac else "")
             rows.append((p.row_key, (
                 p.key.ifname, str(p.key.vrid), src, "-" if p.version is None else f"v{p.version}",
-                "-" if p.priority is None else str(p.priority), interval(p.interval), p.auth,
+                "-" if p.priority is None else str(p.priority), interval(p.interval),
+                auth_shown(p.auth, self.show_secrets),
                 " ".join(p.vips) or "-", f"{p.adverts_per_s:.1f}", f"{duration(now - p.last_seen)} ago", flags,
             )))
         self.sync(rows)
@@ -304,55 +313,7 @@ class DrillsPane(KeyedTable):
         self.sync(rows)
 
 
-# --- advert log -----------------------------------------------------------------------
-
-class AdvertLog(Log):
-    """tcpdump-style lines, appended once per tick; the app decides what (filter) and when (pause).
-
-    Log.write_lines starts a thread per call to measure the new lines and relayouts the screen
-    when the line count changes; at ~2,500 lines/s `append` measures them here instead (a
-    few µs a line), sets the virtual size only when it changed, and repaints the log alone.
-    """
-
-    MAX_LINES = 5000  # ~2 s of scrollback at 2,550 adverts/s
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(max_lines=self.MAX_LINES, auto_scroll=True, **kwargs)
-        self.written = 0  # seq of the last entry written (or skipped)
-
-    def follow(self, session: Session, vrid: int | None, src: str | None, limit: int) -> None:
-        """Append the entries logged since the last call (filtered by vrid/src), the newest `limit` at most.
-
-        Older ones (the log was paused, hidden or behind) are skipped and a line says how many.
-        """
-        newest = session.log_seq
-        cut = max(self.written, newest - limit)
-        skipped = cut - self.written if self.written else 0
-        lines: list[str] = []
-        if skipped:
-            what = "entries" if vrid is None and src is None else "entries (before the filter)"
-            lines.append(f"··· {skipped} {what} skipped: paused, hidden or too many to show; `w` writes "
-                         "the captured packets")
-        for _, record in session.entries(vrid, src, after=cut):
-            lines.extend(session.text(record))
-        self.written = newest
-        self.append(lines)
-
-    def append(self, lines: list[str]) -> None:
-        if not lines:
-            return
-        at_end = self.is_vertical_scroll_end
-        self._lines.extend(lines)
-        widest = max(map(cell_len, lines))
-        if self.max_lines is not None and len(self._lines) > self.max_lines:
-            self._prune_max_lines()
-        self._width = max(self._width, widest)
-        size = Size(self._width, len(self._lines))
-        if size != self.virtual_size:
-            self.virtual_size = size
-        if self.auto_scroll and at_end and not self.is_vertical_scrollbar_grabbed:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
-        self.refresh()
+# --- advert log: vrrptui.console.logview --------------------------------------------
 
 
 # --- lab client view ------------------------------------------------------------------

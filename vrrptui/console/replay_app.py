@@ -46,8 +46,9 @@ class ReplayConsole(VrrpConsole):
     def refresh_header(self) -> None:
         p = self.player
         state = f"playing x{p.speed:g}" if p.playing else "paused"
+        count = len(p.failovers)
         self.title_text = (f"replay {self.name_shown}  {state}  {iso_time(p.now())[:23]}  "
-                           f"(until {iso_time(p.end)[11:23]}, {len(p.failovers)} failovers)")
+                           f"(until {iso_time(p.end)[11:23]}, {count} failover{'s' * (count != 1)})")
         super().refresh_header()
 
     def action_replay_play(self) -> None:

@@ -1,4 +1,4 @@
-"""Modal screens: the priority dialog, the log filter, the help screen."""
+"""Modal screens: the priority dialog, the log filter and search, the help screen."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from textual.widgets import Input, Label, Static
 from vrrptui.observe.session import parse_filter
 
 DIALOG_CSS = """
-PriorityDialog, FilterDialog, HelpScreen { align: center middle; }
-#dialog { width: 80; height: auto; border: thick $accent; background: $surface; padding: 1 2; }
+PriorityDialog, FilterDialog, SearchDialog, HelpScreen { align: center middle; }
+#dialog { width: 80; max-width: 100%; height: auto; border: thick $accent; background: $surface; padding: 1 2; }
 #dialog .error { color: $error; }
-#help { width: 80; height: auto; max-height: 90%; border: thick $accent; background: $surface; padding: 1 2; }
+#help { width: 80; max-width: 100%; height: auto; max-height: 90%; border: thick $accent; background: $surface;
+        padding: 1 2; }
 """
 
 
@@ -91,6 +92,28 @@ class FilterDialog(ModalScreen[str | None]):
         if event.validation_result is not None and not event.validation_result.is_valid:
             self.query_one("#error", Label).update("; ".join(event.validation_result.failure_descriptions))
             return
+        self.dismiss(event.value.strip())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class SearchDialog(ModalScreen[str | None]):
+    """Text to find in the advert log (case-insensitive); empty clears the search."""
+
+    DEFAULT_CSS = DIALOG_CSS
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
+
+    def __init__(self, current: str) -> None:
+        super().__init__()
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label("Find in the advert log (n: older match, N: newer; empty: no search)")
+            yield Input(self.current, placeholder="prio 0 or 192.168.1.12", id="search")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value.strip())
 
     def action_cancel(self) -> None:

@@ -111,8 +111,8 @@ class TimelinePane(Widget):
         if row is None:
             return ()
         plain = "green" if row.master else ""
-        runs = [(f"  {row.label:<{LABEL_WIDTH - 2}}", "bold" if row.master else "")]
-        strip = row.strip.rjust(self._width)  # every strip ends at "now"
+        runs = [(f"  {fit_label(row.label, LABEL_WIDTH - 3):<{LABEL_WIDTH - 2}}", "bold" if row.master else "")]
+        strip = row.strip[-self._width:].rjust(self._width)  # every strip ends at "now"
         for style, chars in groupby(strip, key=lambda c: MARK_STYLE.get(c, plain)):
             runs.append(("".join(chars), style))
         return tuple(runs)
@@ -141,3 +141,11 @@ class TimelinePane(Widget):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._painted.clear()
+
+
+def fit_label(label: str, width: int) -> str:
+    """A source address in `width` columns: the middle elided (an IPv6 address's tail tells routers apart)."""
+    if len(label) <= width:
+        return label
+    head = (width - 1) // 2
+    return f"{label[:head]}…{label[len(label) - (width - 1 - head):]}"

@@ -68,6 +68,8 @@ class VrrpMachine:
         self.instance = instance
         self.name = instance.name
         self._advertised = tuple(v.address for v in instance.advertised_vips)  # checked per advert
+        # (advert, src, ttl, unicast, address-list mismatch) of the last advert that passed the checks
+        self._last_passed: tuple[Advert, IPAddress, int, bool, str | None] | None = None
         self.primary_address = primary_address
         self.check_unicast_src = check_unicast_src
         self.tracking = Tracking(instance, scripts or {})
@@ -173,14 +175,21 @@ class VrrpMachine:
                 self.counters.checksum_pseudo += 1
             else:
                 self.counters.checksum_message += 1
-        failed = check_advert(self.instance, advert, src, ttl, unicast, self.check_unicast_src)
+        seen = self._last_passed
+        if seen is not None and seen[0] is advert and seen[1] == src and seen[2] == ttl and seen[3] == unicast:
+            # the advert the master sent last time (decode() returns the same object for the same
+            # bytes), from the same source, already passed every check: the checks are pure
+            failed, mismatch = None, seen[4]
+        else:
+            failed = check_advert(self.instance, advert, src, ttl, unicast, self.check_unicast_src)
+            mismatch = None if failed else address_list_mismatch(self.instance, self._advertised, advert, src)
+            self._last_passed = None if failed else (advert, src, ttl, unicast, mismatch)
         if failed is None and advert.priority == PRIORITY_OWNER and self.owner and self.state is State.MASTER:
             # RFC 5798 1.6: the owner's priority is final; another "owner" is a misconfiguration or a spoof
             failed = DropReason.OWNER_CONFLICT, f"advert from {src} claims priority 255 but we own the addresses"
         if failed is not None:
             self._drop(failed[0], src, now, failed[1])
             return self._flush()
-        mismatch = address_list_mismatch(self.instance, self._advertised, advert, src)
         if mismatch is not None:
             # RFC 5798 7.1: counted and logged, the advert is still used
             self.counters.drops[DropReason.ADDRESS_LIST.value] += 1

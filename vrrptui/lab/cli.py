@@ -1,5 +1,7 @@
 """`vrrptui lab up|down|status [--peer vrrptui|keepalived]`: the DENT guide's topology in namespaces.
 
+`vrrptui lab peer stop|start|freeze|thaw` acts on dent3's daemon (vrrptui.lab.peer).
+
     vrrptui-pc1    eth0    192.168.1.2/24, default route via the VIP 192.168.1.13, pings it
     vrrptui-dent1  br0     the L2 switch: ports enp0s4 (pc1), enp0s5 (dent2), enp0s6 (dent3)
     vrrptui-dent2  enp0s4  192.168.1.11/24: left free for `vrrptui configs/dent2.conf` (the console)
@@ -29,6 +31,7 @@ from vrrptui.lab.netns import (
     list_namespaces,
     namespace_pids,
 )
+from vrrptui.lab.peer import peer_action, start_daemon
 
 RUN_DIR = "/run/vrrptui/lab"
 VIP = "192.168.1.13"
@@ -110,13 +113,7 @@ def up(peer: str, config_dir: Path, run_dir: Path) -> int:
     try:
         lab.up()
         lab.exec("pc1", ["ip", "route", "add", "default", "via", VIP], check=True)
-        conf_text = conf.read_text()
-        if peer == "keepalived":
-            daemon = lab.start_keepalived("dent3", conf_text)
-        else:
-            # The demo's daemon serves /run/vrrptui like any vrrptui, so `vrrptui status` finds it;
-            # a tagged (test) lab keeps its socket private.
-            daemon = lab.start_vrrptui("dent3", conf_text, private_runtime=bool(os.environ.get("VRRPTUI_LAB_TAG")))
+        daemon = start_daemon(lab, peer, conf.read_text())
         ping_log = run_dir / PING_LOG
         with open(ping_log, "w") as out:
             ping = ping_vip(lab, out)
@@ -239,9 +236,29 @@ def _tail(path: Path, n: int) -> list[str]:
         return []
 
 
+def peer(action: str | None, run_dir: Path) -> int:
+    state = _state(run_dir)
+    if action is None:
+        print("vrrptui lab peer: say what to do: stop, start, freeze or thaw", file=sys.stderr)
+        return 2
+    if not lab_present() or not state:
+        print("vrrptui lab peer: the lab is down: `vrrptui lab up` first", file=sys.stderr)
+        return 1
+    try:
+        said = peer_action(action, make_lab(run_dir), state)
+    except LabError as exc:
+        print(f"vrrptui lab peer {action}: {exc}", file=sys.stderr)
+        return 1
+    (run_dir / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
+    print(said)
+    return 0
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="vrrptui lab", description="The DENT demo topology in network namespaces.")
-    parser.add_argument("action", choices=("up", "down", "status"))
+    parser.add_argument("action", choices=("up", "down", "status", "peer"))
+    parser.add_argument("peer_action", nargs="?", choices=("stop", "start", "freeze", "thaw"),
+                        help="with `peer`: SIGTERM (resign), start again, SIGSTOP (hang), SIGCONT dent3's daemon")
     parser.add_argument("--peer", choices=("vrrptui", "keepalived"), default="vrrptui",
                         help="what runs on dent3 (default: vrrptui --headless)")
     parser.add_argument("--configs", type=Path, default=None, help="directory with dent2.conf and dent3.conf")
@@ -254,6 +271,8 @@ def main(argv: list[str]) -> int:
         return up(args.peer, (args.configs or default_config_dir()).resolve(), run_dir)
     if args.action == "down":
         return down(run_dir)
+    if args.action == "peer":
+        return peer(args.peer_action, run_dir)
     return status(run_dir)
 
 

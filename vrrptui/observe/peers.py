@@ -28,6 +28,8 @@ from vrrptui.protocol.timers import master_down_interval
 RATE_WINDOW = 10.0  # seconds of adverts kept per source for adverts/s and split brain
 FORGET_AFTER = 600.0  # a router silent this long leaves the table
 RECENT_MAX = 2000  # adverts kept per source: RATE_WINDOW at 200/s, twice VRRPv3's fastest (0.01 s)
+HISTORY_MAX = 16  # state changes kept per source for the peer detail
+LAST_ADVERTS = 8  # adverts kept whole per source for the peer detail
 
 
 class Mismatch(enum.Enum):
@@ -83,6 +85,29 @@ class _Source:
     recent: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=RECENT_MAX))  # (at, priority)
     drops: dict[str, int] = field(default_factory=dict)
     last_bad_checksum: float | None = None
+    history: deque[tuple[float, str]] = field(default_factory=lambda: deque(maxlen=HISTORY_MAX))
+    last_adverts: deque[tuple[float, Advert]] = field(default_factory=lambda: deque(maxlen=LAST_ADVERTS))
+
+
+@dataclass(frozen=True, slots=True)
+class IntervalStats:
+    """Gaps between one source's adverts over the kept window (RATE_WINDOW), in seconds."""
+
+    count: int
+    mean: float
+    low: float
+    high: float
+    jitter: float  # standard deviation of the gaps
+
+
+@dataclass(frozen=True, slots=True)
+class PeerDetail:
+    """Everything known about one source, for the Peers pane's detail view."""
+
+    peer: Peer
+    history: tuple[tuple[float, str], ...]  # (at, what), oldest first
+    last_adverts: tuple[tuple[float, Advert], ...]
+    intervals: IntervalStats | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +177,15 @@ class PeerTable:
             if h.result.reason is DropReason.CHECKSUM:
                 s.last_bad_checksum = h.at
             return
+        before = s.last_advert.priority if s.last_advert is not None else None
+        if before is None:
+            s.history.append((h.at, f"first heard, priority {h.result.priority}"))
+        elif before != h.result.priority:
+            s.history.append((h.at, "resigned (priority 0)" if h.result.priority == 0
+                              else f"priority {before} -> {h.result.priority}"))
         s.last_advert = h.result
         s.last_advert_at = max(s.last_advert_at, h.at)
+        s.last_adverts.append((h.at, h.result))
         self._elect(key, s, h.at, h.result.priority)
         s.adverts += 1
         s.recent.append((h.at, h.result.priority))
@@ -168,14 +200,22 @@ class PeerTable:
                 del self._current[key]
             return
         if current is None or current is s or current.last_advert is None or current.last_advert.priority == 0:
-            self._current[key] = s.src
+            self._set_master(key, current, s, at)
             return
         if (priority, _addr_sort(s.src)) > (current.last_advert.priority, _addr_sort(current.src)):
-            self._current[key] = s.src  # preemption (or a higher-priority router back)
+            self._set_master(key, current, s, at)  # preemption (or a higher-priority router back)
             return
         # A lower-priority source advertising: the current master stopped (it missed an advert).
         if at - current.last_advert_at > 1.5 * current.last_advert.max_advert_int:
-            self._current[key] = s.src
+            self._set_master(key, current, s, at)
+
+    def _set_master(self, key: RouterKey, old: _Source | None, new: _Source, at: float) -> None:
+        if old is new:
+            return
+        self._current[key] = new.src
+        new.history.append((at, "master" + (f" (after {old.src})" if old is not None else "")))
+        if old is not None:
+            old.history.append((at, f"backup ({new.src} is master)"))
 
     def expire(self, now: float) -> None:
         for key in list(self._sources):
@@ -266,6 +306,14 @@ class PeerTable:
                 rows.append(self._row(key, s, ref, now, src in split, src in masters))
         return rows
 
+    def detail(self, row_key: str, now: float) -> PeerDetail | None:
+        """The Peers pane's row `row_key` in full, or None once the source is forgotten."""
+        for peer in self.peers(now):
+            if peer.row_key == row_key:
+                s = self._sources[peer.key][peer.src]
+                return PeerDetail(peer, tuple(s.history), tuple(s.last_adverts), interval_stats(s.recent))
+        return None
+
     def seen(self, key: RouterKey, now: float, answering: dict[str, set[str]]) -> list[RouterSeen]:
         """What the health verdict needs of each source of `key` (no rates: cheap every tick).
 
@@ -316,6 +364,16 @@ class PeerTable:
 
 def _down_interval(a: Advert) -> float:
     return master_down_interval(a.version, max(a.priority, 1), a.max_advert_int)
+
+
+def interval_stats(recent: deque[tuple[float, int]]) -> IntervalStats | None:
+    times = [t for t, _ in recent]
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    if not gaps:
+        return None
+    mean = sum(gaps) / len(gaps)
+    jitter = (sum((g - mean) ** 2 for g in gaps) / len(gaps)) ** 0.5
+    return IntervalStats(len(gaps), mean, min(gaps), max(gaps), jitter)
 
 
 def _rate(recent: deque[tuple[float, int]], now: float) -> float:
