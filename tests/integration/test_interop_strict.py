@@ -138,3 +138,16 @@ def test_reload_to_accept_removes_the_drop_rule(make_lab) -> None:
     assert lab.wait_for(lambda: holders(lab, VIP) == ["r1"], WAIT), lab.log(vt)
     assert nft_tables(lab, "r1") == "" and pings(lab), lab.log(vt)
     assert lab.stop(vt, signal.SIGTERM) == 0
+
+
+def test_a_killed_run_leaves_the_table_and_the_next_run_removes_it(make_lab) -> None:
+    lab: Lab = make_lab()
+    fast = "    version 3\n    advert_int 0.1\n    no_accept\n"
+    vt = lab.start_vrrptui("r1", conf(priority=150, top="", body=fast))
+    assert lab.wait_for(lambda: holders(lab, VIP) == ["r1"], WAIT), lab.log(vt)
+    lab.stop(vt, signal.SIGKILL)
+    assert "table inet vrrptui" in nft_tables(lab, "r1")  # nothing ran to remove it
+    vt = lab.start_vrrptui("r1", conf(priority=150, top="", body=fast.replace("no_accept", "accept")), tag="again")
+    assert lab.wait_for(lambda: "Startup complete" in lab.log(vt), WAIT), lab.log(vt)
+    assert lab.wait_for(lambda: holders(lab, VIP) == ["r1"] and pings(lab), WAIT), lab.log(vt)
+    assert nft_tables(lab, "r1") == ""

@@ -69,3 +69,10 @@ def test_routes_and_rules_with_the_options_vrrptui_acts_on(tmp_path):
         (10, "route '192.168.100.0/24 table 6909 nexthop via 192.168.101.1 dev wlan0'"),
         (13, "rule 'from 10.0.0.0/8 goto 40'")]
     assert all("vrrptui does not install this" in d.message for d in config.warnings)
+
+
+def test_via_with_a_family_as_ip_route_allows(tmp_path):
+    path = tmp_path / "keepalived.conf"
+    path.write_text("static_routes {\n  default via inet6 2001:db8::1 dev eth1\n}\n")
+    (route,) = parse_config(str(path), check_interfaces=False).static_routes
+    assert (str(route.destination), str(route.gateway), route.dev) == ("::/0", "2001:db8::1", "eth1")

@@ -81,6 +81,9 @@ def _track_cell(inst: VrrpInstance, config: Config) -> list[str]:
         lines.append(f"script {ts.name}" + (f" weight {weight}" if weight else " (fail: FAULT)"))
     for tf in inst.track_files:
         lines.append(f"file {tf.name}" + (f" weight {tf.weight}" if tf.weight else " (non-zero: FAULT)"))
+    for tp in inst.track_processes:
+        lines.append(f"process {tp.name}" + (f" weight {tp.weight}" if tp.weight else " (not running: FAULT)")
+                     + (" reverse" if tp.reverse else ""))
     return lines or ["-"]
 
 

@@ -23,6 +23,8 @@ class InstanceDraft:
     track_interface_lines: list[Statement] = field(default_factory=list)
     # track_file entries (tracker, weight given on the line, line): weights resolved once track_files are known
     track_file_entries: list[tuple[TrackFile, bool, Statement]] = field(default_factory=list)
+    # track_process entries (name, (weight, reverse) given on the line, line)
+    track_process_entries: list[tuple[str, tuple[int, bool] | None, Statement]] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)  # keywords present, even with a bad value
 
     def set(self, st: Statement, name: str, value: Any) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from vrrptui.config import routes, trackfile
+from vrrptui.config import routes, trackfile, trackprocess
 from vrrptui.config import values as v
 from vrrptui.config.blocks import Statement
 from vrrptui.config.draft import Handler, InstanceDraft
@@ -365,6 +365,7 @@ INSTANCE_HANDLERS: dict[str, Handler] = {
     "dont_track_primary": _flag("dont_track_primary"),
     **WIRE_HANDLERS,
     "track_file": trackfile.instance_track_file,
+    "track_process": trackprocess.instance_track_process,
     "virtual_routes": lambda r, d, st: d.set(st, "virtual_routes", routes.read_routes(r, st)),
     "virtual_rules": lambda r, d, st: d.set(st, "virtual_rules", routes.read_rules(r, st)),
 }

@@ -156,6 +156,34 @@ class TrackFileDef:
 
 
 @dataclass(frozen=True, slots=True)
+class TrackProcess:
+    """An instance's `track_process` entry, weight resolved."""
+
+    name: str
+    weight: int  # 0: quorum not met means FAULT; >0 added while met, <0 added while not met
+    reverse: bool = False  # both turned round: subtract while met / FAULT while met
+
+
+@dataclass(frozen=True, slots=True)
+class TrackProcessDef:
+    """`vrrp_track_process NAME { ... }` (top level)."""
+
+    name: str
+    process: str
+    params: tuple[str, ...] = ()
+    param_match: str | None = None  # None: exact; "partial": the first params; "initial": last one a prefix
+    weight: int = 1
+    reverse: bool = False
+    quorum: int = 1
+    quorum_max: int | None = None
+    fork_delay: float = 0.0
+    terminate_delay: float = 0.0
+    full_command: bool = False
+    file: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class NotifyScript:
     """A notify line as keepalived reads it: `notify_master SCRIPT [user [group]]`.
 
@@ -222,6 +250,7 @@ class VrrpInstance:
     track_interfaces: tuple[TrackInterface, ...] = ()
     track_scripts: tuple[TrackScript, ...] = ()
     track_files: tuple[TrackFile, ...] = ()
+    track_processes: tuple[TrackProcess, ...] = ()
     notify_master: NotifyScript | None = None
     notify_backup: NotifyScript | None = None
     notify_fault: NotifyScript | None = None
@@ -335,6 +364,7 @@ class Config:
     static_routes: tuple[StaticRoute, ...] = ()
     static_rules: tuple[PolicyRule, ...] = ()
     track_files: tuple[TrackFileDef, ...] = ()  # the track_file definitions some instance uses
+    track_processes: tuple[TrackProcessDef, ...] = ()  # the vrrp_track_process definitions some instance uses
 
     def instance(self, name: str) -> VrrpInstance:
         for inst in self.instances:

@@ -12,7 +12,7 @@ import dataclasses
 import os
 from collections.abc import Callable
 
-from vrrptui.config import routes, trackfile
+from vrrptui.config import routes, trackfile, trackprocess
 from vrrptui.config import values as v
 from vrrptui.config.blocks import Statement, read_statements
 from vrrptui.config.draft import InstanceDraft
@@ -26,6 +26,7 @@ from vrrptui.config.model import (
     StaticRoute,
     SyncGroup,
     TrackFileDef,
+    TrackProcessDef,
     TrackScript,
     VirtualAddress,
     VrrpInstance,
@@ -48,6 +49,7 @@ class _Sections:
     static_routes: list[StaticRoute] = dataclasses.field(default_factory=list)
     static_rules: list[PolicyRule] = dataclasses.field(default_factory=list)
     track_files: dict[str, TrackFileDef] = dataclasses.field(default_factory=dict)
+    track_processes: dict[str, TrackProcessDef] = dataclasses.field(default_factory=dict)
     group_trackers: dict[str, list[Statement]] = dataclasses.field(default_factory=dict)  # sync group -> trackers
 
 
@@ -55,6 +57,12 @@ def _track_file(r: Reporter, s: _Sections, st: Statement) -> None:
     definition = trackfile.read_track_file(r, st)
     if definition is not None:
         s.track_files[definition.name] = definition
+
+
+def _track_process(r: Reporter, s: _Sections, st: Statement) -> None:
+    definition = trackprocess.read_track_process(r, st)
+    if definition is not None:
+        s.track_processes[definition.name] = definition
 
 
 def _static_ipaddress(r: Reporter, s: _Sections, st: Statement) -> None:
@@ -103,6 +111,8 @@ TOP_HANDLERS: dict[str, Callable[[Reporter, _Sections, Statement], None]] = {
     "static_ipaddress": _static_ipaddress,
     "track_file": _track_file,
     "vrrp_track_file": _track_file,
+    "vrrp_track_process": _track_process,
+    "track_process": _track_process,
     "static_routes": _static_routes,
     "static_rules": _static_rules,
 }
@@ -142,8 +152,11 @@ def parse_config(path: str, *, config_id: str | None = None, check_interfaces: b
     for draft in sections.instances:
         instance = finish_instance(r, draft, sections.global_defs)
         if instance is not None:
-            instance = dataclasses.replace(instance, track_files=trackfile.resolve(
-                r, draft.track_file_entries, sections.track_files, instance.owner))
+            instance = dataclasses.replace(
+                instance,
+                track_files=trackfile.resolve(r, draft.track_file_entries, sections.track_files, instance.owner),
+                track_processes=trackprocess.resolve(r, draft.track_process_entries, sections.track_processes,
+                                                     instance.owner))
             built.append((draft, _resolve_trackers(r, draft, instance, scripts)))
     built = _unique_instances(r, built)
     built = _sync_group_weights(r, built, sections.sync_groups, scripts)
@@ -171,6 +184,8 @@ def parse_config(path: str, *, config_id: str | None = None, check_interfaces: b
         static_rules=tuple(sections.static_rules),
         track_files=tuple(d for d in sections.track_files.values()
                           if any(t.name == d.name for inst in instances for t in inst.track_files)),
+        track_processes=tuple(d for d in sections.track_processes.values()
+                              if any(t.name == d.name for inst in instances for t in inst.track_processes)),
     )
 
 
@@ -271,6 +286,7 @@ def _sync_group_weights(r: Reporter, built: Built, groups: list[SyncGroup], scri
             track_interfaces=tuple(t for t in inst.track_interfaces if not weighted("interface", t.name, t.weight)),
             track_scripts=tuple(t for t in inst.track_scripts if not weighted("script", t.name, script_weight(t))),
             track_files=tuple(t for t in inst.track_files if not weighted("file", t.name, t.weight)),
+            track_processes=tuple(t for t in inst.track_processes if not weighted("process", t.name, t.weight)),
         )))
     return kept
 

@@ -85,6 +85,8 @@ def parse_route(r: Reporter, st: Statement) -> StaticRoute | None:
                 if not words:
                     raise _Unsupported(f"'{word}' needs a value")
                 value = words.pop(0)
+                if word in ("via", "gw") and value in ("inet", "inet6") and words:
+                    value = words.pop(0)  # `via inet6 ADDR`, as ip-route(8) allows
                 if word == "to":
                     fields["destination"] = _network(value, inet6)
                 elif word == "src":

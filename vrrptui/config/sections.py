@@ -144,11 +144,8 @@ def read_vrrp_script(r: Reporter, st: Statement) -> VrrpScript | None:
 # --- vrrp_sync_group -------------------------------------------------------------
 
 SYNC_GROUP_NOTIFY = ("notify", "notify_master", "notify_backup", "notify_fault", "notify_stop")
-SYNC_GROUP_KEYWORDS = ("group", *SYNC_GROUP_NOTIFY, "track_interface", "track_script", "track_file",
-                       "sync_group_tracking_weight")
-
-
-SYNC_GROUP_TRACKERS = ("track_interface", "track_script", "track_file")
+SYNC_GROUP_TRACKERS = ("track_interface", "track_script", "track_file", "track_process")
+SYNC_GROUP_KEYWORDS = ("group", *SYNC_GROUP_NOTIFY, *SYNC_GROUP_TRACKERS, "sync_group_tracking_weight")
 
 
 def read_sync_group(r: Reporter, st: Statement) -> tuple[SyncGroup, list[Statement]] | None:

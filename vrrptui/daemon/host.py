@@ -8,6 +8,7 @@ address, is never touched), and only the VMACs it created or adopted are deleted
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import Callable, Iterable
 
 from vrrptui.config.model import Config, VirtualAddress, VrrpInstance
@@ -109,8 +110,9 @@ class HostChanges:
                     self._log(LogLine(f"({inst.name}) cannot remove stale VIP {vip}: {exc}", level="error"))
 
     def remove_stale_firewall(self, instances: Iterable[VrrpInstance]) -> None:
-        """A crashed run's drop rules go before the engine runs (nft is needed only if some instance uses it)."""
-        if all(inst.accept for inst in instances):
+        """A killed run's drop rules go before the engine runs, whatever this config's Accept_Mode (they would
+        block its VIPs for good); without nft there can be none, unless an instance needs it (then: an error)."""
+        if shutil.which("nft") is None and all(inst.accept for inst in instances):
             return
         try:
             self.firewall.clear()

@@ -22,6 +22,7 @@ from vrrptui.daemon.notify import NotifyRunner
 from vrrptui.daemon.scripts import ScriptRunner
 from vrrptui.daemon.sockpool import SocketPool
 from vrrptui.daemon.sources import SourceAddresses
+from vrrptui.daemon.processes import ProcessWatch
 from vrrptui.daemon.trackfiles import FileWatch
 from vrrptui.engine.engine import Engine
 from vrrptui.engine.outputs import LogFn, LogLine, Output
@@ -48,9 +49,11 @@ async def parse_elsewhere(path: str) -> Config | str:
 
 class Reloader:
     def __init__(self, engine: Engine, host: HostChanges, sources: SourceAddresses, pool: SocketPool,
-                 notify: NotifyRunner, scripts: ScriptRunner, files: FileWatch, instances: dict[str, VrrpInstance],
+                 notify: NotifyRunner, scripts: ScriptRunner, watches: tuple[FileWatch, ProcessWatch],
+                 instances: dict[str, VrrpInstance],
                  apply: Callable[[Iterable[Output]], None], log: LogFn) -> None:
-        self._engine, self._host, self._sources, self._pool, self._files = engine, host, sources, pool, files
+        self._engine, self._host, self._sources, self._pool = engine, host, sources, pool
+        self._watches = watches  # track_file and vrrp_track_process watchers
         self._instances = instances  # the runtime's, by name: updated in place
         self._notify, self._scripts, self._apply, self._log = notify, scripts, apply, log
         self.count = 0
@@ -97,7 +100,8 @@ class Reloader:
         self._pool.open(parsed.instances)
         self._host.delete_vmacs(keep=parsed)
         await self._scripts.replace(parsed, scripts)
-        self._files.replace(parsed)
+        for watch in self._watches:
+            watch.replace(parsed)
         self.count += 1
         self._log(LogLine("Reload complete"))
         return parsed

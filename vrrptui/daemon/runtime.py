@@ -36,6 +36,7 @@ from vrrptui.daemon.sockpool import SocketPool
 from vrrptui.daemon.sources import SourceAddresses
 from vrrptui.daemon.stale import VipJournal
 from vrrptui.daemon.timer import EngineTimer
+from vrrptui.daemon.processes import ProcessWatch
 from vrrptui.daemon.trackfiles import FileWatch
 from vrrptui.daemon.vipguard import VipGuard
 from vrrptui.engine.commands import Command, CommandError
@@ -83,6 +84,7 @@ class Runtime:
         self.scripts = ScriptRunner(self._on_script_change, self._log)
         self.notify = NotifyRunner(self._log)
         self.files = FileWatch(self._on_file_value, self._log)
+        self.processes = ProcessWatch(self._on_process_state, self._log)
         self._instances: dict[str, VrrpInstance] = {i.name: i for i in config.instances}
         self._pool: SocketPool | None = None
         self._sources: SourceAddresses | None = None
@@ -210,11 +212,12 @@ class Runtime:
                                          guarded)
         links.guard = VipGuard(host, self._instances.get, self._is_master, links.has_source, host.announce_again,
                                self._log)
-        self._reloader = Reloader(engine, host, sources, pool, self.notify, self.scripts, self.files,
+        self._reloader = Reloader(engine, host, sources, pool, self.notify, self.scripts, (self.files, self.processes),
                                   self._instances, self._apply, self._log)
         for name in self.scripts.refused:
             self._process(engine.disable_script(name, now))
         self.files.start(config, loop)  # track_file values before the instances leave INIT
+        self.processes.start(config, loop)
         self._log(LogLine("Startup complete"))
         self._process(engine.start(now))
         for ifname in {n for i in config.instances for n in (i.interface, *(t.name for t in i.track_interfaces)) if n}:
@@ -284,6 +287,11 @@ class Runtime:
     def _on_file_value(self, name: str, value: int) -> None:
         if self.engine is not None and self.loop is not None:
             self._apply(self.engine.file_value(name, value, self.loop.time()))
+
+    def _on_process_state(self, name: str, ok: bool) -> None:
+        if self.engine is not None and self.loop is not None:
+            self._log(LogLine(f"Track process {name} {'quorum met' if ok else 'quorum lost'}", detail=True))
+            self._apply(self.engine.process_state(name, ok, self.loop.time()))
 
     def _apply(self, outs: Iterable[Output]) -> None:
         self._process(outs)
@@ -363,7 +371,8 @@ class Runtime:
         await self.lifecycle.run_steps([
             self._stop_timers, *([self.control.close] if self.control is not None else []), self._resign,
             *([host.remove_all_vips, host.routing.remove_static, host.journal_now] if host is not None else []),
-            self.scripts.stop, self.files.stop, lambda: self.notify.drain(timeout=3.0), self.notify.close,
+            self.scripts.stop, self.files.stop, self.processes.stop, lambda: self.notify.drain(timeout=3.0),
+            self.notify.close,
             self._close_sockets,
             *([host.delete_vmacs] if host is not None else []),
             *([feed.flush] if feed is not None else []),

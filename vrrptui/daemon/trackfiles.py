@@ -12,6 +12,7 @@ import asyncio
 import os
 from collections.abc import Callable
 
+from vrrptui import safefiles
 from vrrptui.config.model import Config, TrackFileDef
 from vrrptui.engine.outputs import LogLine
 
@@ -43,16 +44,14 @@ def read_value(path: str) -> int:
 def init_file(definition: TrackFileDef) -> None:
     if definition.init_value is None:
         return
-    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
-    flags |= os.O_TRUNC if definition.overwrite else os.O_EXCL
+    data = f"{definition.init_value}\n".encode()
+    if definition.overwrite:
+        safefiles.replace(definition.path, data, 0o644)
+        return
     try:
-        fd = os.open(definition.path, flags, 0o644)
+        safefiles.write_new(definition.path, data, 0o644)
     except FileExistsError:
-        return  # there already, and no `overwrite`
-    try:
-        os.write(fd, f"{definition.init_value}\n".encode())
-    finally:
-        os.close(fd)
+        pass  # there already, and no `overwrite`
 
 
 def _signature(path: str) -> tuple[int, int, int] | None:

@@ -79,7 +79,7 @@ class Engine:
         self._ah: dict[str, tuple[VrrpMachine, AhState]] = {}  # AH instances: counters live as long as the machine
         self._iface_up: dict[str, bool] = {}
         self._script_ok: dict[str, bool] = {}
-        self._file_value: dict[str, int] = {}  # track_file values, replayed into machines made later
+        self._tracked: dict[tuple[str, str], int] = {}  # track_file values / process quorums, for later machines
         self._disabled_scripts: set[str] = set()  # refused vrrp_scripts: no tracker anywhere
         self._group_state: dict[str, str] = {}  # sync group -> the state its notify scripts were last told
         self._started = False
@@ -109,8 +109,8 @@ class Engine:
             machine.tracking.set_interface(ifname, up)
         for name, ok in self._script_ok.items():
             machine.tracking.set_script(name, ok)
-        for name, value in self._file_value.items():
-            machine.tracking.set_file(name, value)
+        for (kind, name), value in self._tracked.items():
+            machine.tracking.set_tracked(kind, name, value)
         for name in self._disabled_scripts:
             machine.disable_script(name, self.created_at)
         return machine
@@ -294,8 +294,13 @@ class Engine:
 
     def file_value(self, name: str, value: int, now: float) -> list[Output]:
         """A track_file's value (read at start-up and whenever the file changes)."""
-        self._file_value[name] = value
-        return self._each(lambda m: m.file_state(name, value, now), now)
+        self._tracked[("file", name)] = value
+        return self._each(lambda m: m.tracked_state("file", name, value, now), now)
+
+    def process_state(self, name: str, ok: bool, now: float) -> list[Output]:
+        """Whether a vrrp_track_process has its quorum (after its fork/terminate delays)."""
+        self._tracked[("process", name)] = int(ok)
+        return self._each(lambda m: m.tracked_state("process", name, int(ok), now), now)
 
     def disable_script(self, script_name: str, now: float) -> list[Output]:
         """A vrrp_script that will never run (refused by enable_script_security).

@@ -254,8 +254,8 @@ class VrrpMachine:
             self._trackers_changed(now)
         return self._flush()
 
-    def file_state(self, name: str, value: int, now: float) -> list[Output]:
-        if self.tracking.set_file(name, value):
+    def tracked_state(self, kind: str, name: str, value: int, now: float) -> list[Output]:
+        if self.tracking.set_tracked(kind, name, value):
             self._trackers_changed(now)
         return self._flush()
 

@@ -25,7 +25,7 @@ FILE_FAULT_BELOW = -253  # track_file: value * weight below this means FAULT (ke
 
 @dataclass(slots=True)
 class Tracker:
-    kind: Literal["interface", "script", "file"]
+    kind: Literal["interface", "script", "file", "process"]
     name: str
     weight: int  # signed, `reverse` already applied
     up: bool = True  # interface up / script OK / file value 0
@@ -51,6 +51,8 @@ class Tracker:
     def condition(self) -> str:
         if self.kind == "file":
             return f"value {self.value}"
+        if self.kind == "process":
+            return "running" if self.up != bool(self.value) else "not running"
         if self.kind == "interface":
             return "up" if self.up else "down"
         return "ok" if self.up else "failing"
@@ -58,8 +60,8 @@ class Tracker:
     def describe(self) -> str:
         """E.g. "track_script chk_api failed (-20)", "track_interface eth1 down (fault)",
         "track_file f value 2 (-20)"."""
-        if self.kind == "file":
-            state = f"value {self.value}"
+        if self.kind in ("file", "process"):
+            state = self.condition
         else:
             state = ("up" if self.up else "down") if self.kind == "interface" else ("ok" if self.up else "failed")
         effect = "fault" if self.weight == 0 else f"{self.contribution:+d}"
@@ -102,6 +104,10 @@ class Tracking:
             self.trackers.append(Tracker("script", ts.name, weight, init_ok))
         for tf in instance.track_files:
             self.trackers.append(Tracker("file", tf.name, tf.weight))
+        for tp in instance.track_processes:
+            # `reverse` turns both round: quorum met counts as "down", with the weight's sign flipped
+            self.trackers.append(Tracker("process", tp.name, -tp.weight if tp.reverse else tp.weight, not tp.reverse,
+                                         value=int(tp.reverse)))
 
     def set_interface(self, ifname: str, up: bool) -> bool:
         """Record a link change; True when anything this instance tracks changed."""
@@ -130,12 +136,20 @@ class Tracking:
                 changed = True
         return changed
 
-    def set_file(self, name: str, value: int) -> bool:
-        """A track_file's new value; True when a tracker of this instance changed."""
+    def set_tracked(self, kind: str, name: str, value: int) -> bool:
+        """A track_file's new value, or a vrrp_track_process's quorum (1 met, 0 not); True when one changed.
+
+        A process tracker keeps `value` 1 when reversed: its `up` is then the quorum's opposite.
+        """
         changed = False
         for t in self.trackers:
-            if t.kind == "file" and t.name == name and t.value != value:
+            if t.kind != kind or t.name != name:
+                continue
+            if kind == "file" and t.value != value:
                 t.value, t.up = value, value == 0
+                changed = True
+            elif kind == "process" and t.up != (bool(value) != bool(t.value)):
+                t.up = not t.up
                 changed = True
         return changed
 
