@@ -35,8 +35,8 @@ from vrrptui.daemon.sender import AdvertSender
 from vrrptui.daemon.sockpool import SocketPool
 from vrrptui.daemon.sources import SourceAddresses
 from vrrptui.daemon.stale import VipJournal
-from vrrptui.daemon.timer import EngineTimer
 from vrrptui.daemon.processes import ProcessWatch
+from vrrptui.daemon.timer import EngineTimer
 from vrrptui.daemon.trackfiles import FileWatch
 from vrrptui.daemon.vipguard import VipGuard
 from vrrptui.engine.commands import Command, CommandError
@@ -111,7 +111,6 @@ class Runtime:
     exit_code = property(lambda self: self.lifecycle.exit_code)
     reloads = property(lambda self: self._reloader.count if self._reloader is not None else 0)
 
-    # --- public, thread-safe ------------------------------------------------------
 
     def run_forever(self) -> int:  # on a fresh event loop in the calling thread
         return asyncio.run(self.run())
@@ -135,7 +134,6 @@ class Runtime:
 
     wall_time = staticmethod(wall_time)
 
-    # --- on the loop ------------------------------------------------------------------
 
     def status_now(self) -> tuple[InstanceStatus, ...]:
         return self.engine.status(self.loop.time()) if self.engine is not None and self.loop is not None else ()
@@ -247,7 +245,6 @@ class Runtime:
     def _on_loop(self, func: Callable[[], Any]) -> concurrent.futures.Future[Any]:
         return on_loop(self._require_loop(), func)
 
-    # --- engine plumbing ----------------------------------------------------------------
 
     def _on_timer(self, now: float) -> None:
         if self.engine is not None:
@@ -372,8 +369,7 @@ class Runtime:
             self._stop_timers, *([self.control.close] if self.control is not None else []), self._resign,
             *([host.remove_all_vips, host.routing.remove_static, host.journal_now] if host is not None else []),
             self.scripts.stop, self.files.stop, self.processes.stop, lambda: self.notify.drain(timeout=3.0),
-            self.notify.close,
-            self._close_sockets,
+            self.notify.close, self._close_sockets,
             *([host.delete_vmacs] if host is not None else []),
             *([feed.flush] if feed is not None else []),
             *([self.netlink.close] if self.netlink is not None else []),
