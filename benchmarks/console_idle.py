@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from console import CONSOLE_PRIORITY, GEN_PRIORITY, Driver, _rss_mb, _thread_times
+from console_lab import CONSOLE_PRIORITY, GEN_PRIORITY, Driver, _rss_mb, _thread_times
 from failover import Timing, _cpu_seconds, _tree, config, start_peer
 
 from vrrptui.lab.netns import Lab
