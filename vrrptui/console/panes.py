@@ -46,10 +46,13 @@ class KeyedTable(DataTable):
         self._lazy: tuple[list[str], Callable[[str], tuple[Any, ...]]] | None = None
         # DataTable keeps up to 10,000 rendered cells and 1,000 lines, most of them stale after an
         # update_cell; at 2,550 adverts/s every cached object lengthens Python's full GC pause.
+        # DataTable has no public setting for these sizes: its (private) caches are shrunk through
+        # LRUCache's public maxsize, and left alone if a Textual release renames them.
         for cache, cache_size in (("_line_cache", RENDER_CACHE_LINES), ("_row_render_cache", RENDER_CACHE_LINES),
                             ("_cell_render_cache", RENDER_CACHE_LINES * 12)):
-            if isinstance(getattr(self, cache, None), LRUCache):
-                setattr(self, cache, LRUCache(cache_size))
+            lru = getattr(self, cache, None)
+            if isinstance(lru, LRUCache):
+                lru.maxsize = cache_size
 
     def on_mount(self) -> None:
         for key, label in self.COLUMNS:
@@ -149,12 +152,11 @@ class HeaderBar(Static):
 def update_if_changed(widget: Static, text: Text) -> None:
     """Static.update for a pane refreshed every tick: nothing when the text is the same, and a
     relayout of the screen only when its height may change (line count, or a line that wraps)."""
-    old: Text | None = getattr(widget, "_shown_text", None)
+    old = widget.content if isinstance(widget.content, Text) else None
     if old is not None and old.plain == text.plain and old.spans == text.spans and old.style == text.style:
         return
     width = widget.content_region.width or 1
     fits = old is not None and all(cell_len(line) <= width for line in (old.plain + "\n" + text.plain).splitlines())
-    widget._shown_text = text  # type: ignore[attr-defined]
     same_height = old is not None and old.plain.count("\n") == text.plain.count("\n")
     widget.update(text, layout=not (fits and same_height))
 
