@@ -206,6 +206,24 @@ def test_effective_priority_is_clamped_to_1():
     assert m.effective_priority == 1
 
 
+def test_notify_priority_changes_reports_each_effective_priority_change_once():
+    # keepalived 2.2.7 (vrrp_set_effective_priority): MASTER_PRIORITY as master, BACKUP_PRIORITY otherwise,
+    # with the new effective priority; FIFO lines only, nothing when the priority stays the same
+    inst = instance(track_scripts=(TrackScript("chk_api"),), notify_priority_changes=True)
+    clock = as_master(inst, scripts={"chk_api": script("chk_api", -20)})
+    out = clock.m.script_state("chk_api", False, clock.now)
+    assert actions(out) == [RunNotify("VI_1", "MASTER_PRIORITY", 80)]
+    assert actions(clock.m.script_state("chk_api", False, clock.now + 1)) == []
+    backup = machine(instance(track_interfaces=(TrackInterface("eth1", weight=-30),), notify_priority_changes=True))
+    backup.start(0.0)
+    assert actions(backup.interface_state("eth1", False, 1.0)) == [RunNotify("VI_1", "BACKUP_PRIORITY", 70)]
+    assert actions(backup.interface_state("eth1", True, 2.0)) == [RunNotify("VI_1", "BACKUP_PRIORITY", 100)]
+    owner = machine(instance(track_scripts=(TrackScript("chk_api"),), priority=255, notify_priority_changes=True),
+                    scripts={"chk_api": script("chk_api", -20)})
+    owner.start(0.0)
+    assert actions(owner.script_state("chk_api", False, 1.0)) == []  # the address owner's priority never moves
+
+
 def test_address_owner_ignores_tracker_weights():
     m = tracked(-20, priority=255)
     m.start(0.0)

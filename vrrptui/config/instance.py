@@ -361,6 +361,7 @@ INSTANCE_HANDLERS: dict[str, Handler] = {
     "lower_prio_no_advert": _boolean("lower_prio_no_advert"),
     "higher_prio_send_advert": _boolean("higher_prio_send_advert"),
     "notify_master_rx_lower_pri": _notify("notify_master_rx_lower_pri"),
+    "notify_priority_changes": _boolean("notify_priority_changes"),
     "debug": _debug,
     "dont_track_primary": _flag("dont_track_primary"),
     **WIRE_HANDLERS,

@@ -273,6 +273,8 @@ class VrrpInstance:
     # master and re-sends its GARPs (after a partition); keepalived's default is off, vrrptui's on
     higher_prio_send_advert: bool = True
     notify_master_rx_lower_pri: NotifyScript | None = None
+    # MASTER_PRIORITY / BACKUP_PRIORITY lines on the notify FIFOs; unset: the sync group's, else global_defs'
+    notify_priority_changes: bool | None = None
     debug: int = 0
     dont_track_primary: bool = False
     strict_mode: bool = False  # vrrp_strict / strict_mode: RFC-only behaviour, as keepalived
@@ -320,6 +322,7 @@ class SyncGroup:
     notify_stop: NotifyScript | None = None
     notify: NotifyScript | None = None
     tracking_weight: bool = False  # sync_group_tracking_weight: members keep weighted trackers
+    notify_priority_changes: bool | None = None  # for members that do not set their own
     file: str = ""
     line: int = 0
 
@@ -344,6 +347,7 @@ class GlobalDefs:
     vrrp_higher_prio_send_advert: bool | None = None
     vrrp_skip_check_adv_addr: bool = False
     vrrp_strict: bool = False
+    vrrp_notify_priority_changes: bool = False  # default of the instances' notify_priority_changes
     default_interface: str | None = None  # static addresses without `dev` (keepalived's default: eth0)
     notify_fifo: str | None = None  # FIFO for every notify event (keepalived's line format)
     vrrp_notify_fifo: str | None = None  # FIFO for VRRP notify events

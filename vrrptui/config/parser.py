@@ -161,7 +161,7 @@ def parse_config(path: str, *, config_id: str | None = None, check_interfaces: b
     built = _unique_instances(r, built)
     built = _sync_group_weights(r, built, sections.sync_groups, scripts)
     _check_duplicate_vrids(r, built)
-    instances = _apply_sync_groups(r, [inst for _, inst in built], sections.sync_groups)
+    instances = _apply_sync_groups(r, [inst for _, inst in built], sections.sync_groups, sections.global_defs)
     if check_interfaces:
         existing = host_interfaces() if existing_interfaces is None else existing_interfaces
         _check_interfaces(r, built, existing)
@@ -315,7 +315,9 @@ def _check_duplicate_vrids(r: Reporter, built: list[tuple[InstanceDraft, VrrpIns
                 break
 
 
-def _apply_sync_groups(r: Reporter, instances: list[VrrpInstance], groups: list[SyncGroup]) -> list[VrrpInstance]:
+def _apply_sync_groups(r: Reporter, instances: list[VrrpInstance], groups: list[SyncGroup],
+                       global_defs: GlobalDefs) -> list[VrrpInstance]:
+    """Group membership; notify_priority_changes as keepalived 2.2.7: the instance's, the group's, the global."""
     by_name = {inst.name: inst for inst in instances}
     for group in groups:
         for member in group.members:
@@ -327,6 +329,12 @@ def _apply_sync_groups(r: Reporter, instances: list[VrrpInstance], groups: list[
                                  f"an instance belongs to one group only: ignored here")
             else:
                 by_name[member] = dataclasses.replace(inst, sync_group=group.name)
+                if inst.notify_priority_changes is None:
+                    by_name[member] = dataclasses.replace(by_name[member],
+                                                          notify_priority_changes=group.notify_priority_changes)
+    for name, inst in by_name.items():
+        if inst.notify_priority_changes is None:
+            by_name[name] = dataclasses.replace(inst, notify_priority_changes=global_defs.vrrp_notify_priority_changes)
     return [by_name[inst.name] for inst in instances]
 
 

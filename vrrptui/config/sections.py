@@ -93,6 +93,7 @@ GLOBAL_HANDLERS: dict[str, FieldHandler] = {
     "vrrp_higher_prio_send_advert": lambda r, st: ("vrrp_higher_prio_send_advert", v.boolean(r, st)),
     "vrrp_skip_check_adv_addr": _flag("vrrp_skip_check_adv_addr"),
     "vrrp_strict": _flag("vrrp_strict"),
+    "vrrp_notify_priority_changes": lambda r, st: ("vrrp_notify_priority_changes", v.boolean(r, st)),
     "vrrp_iptables": _flag("vrrp_iptables"),
     "default_interface": _word("default_interface", "default_interface eth0"),
     "notify_fifo": _fifo("notify_fifo"),
@@ -145,7 +146,8 @@ def read_vrrp_script(r: Reporter, st: Statement) -> VrrpScript | None:
 
 SYNC_GROUP_NOTIFY = ("notify", "notify_master", "notify_backup", "notify_fault", "notify_stop")
 SYNC_GROUP_TRACKERS = ("track_interface", "track_script", "track_file", "track_process")
-SYNC_GROUP_KEYWORDS = ("group", *SYNC_GROUP_NOTIFY, *SYNC_GROUP_TRACKERS, "sync_group_tracking_weight")
+SYNC_GROUP_KEYWORDS = ("group", *SYNC_GROUP_NOTIFY, *SYNC_GROUP_TRACKERS, "sync_group_tracking_weight",
+                       "notify_priority_changes")
 
 
 def read_sync_group(r: Reporter, st: Statement) -> tuple[SyncGroup, list[Statement]] | None:
@@ -168,6 +170,8 @@ def read_sync_group(r: Reporter, st: Statement) -> tuple[SyncGroup, list[Stateme
             trackers.append(line)
         elif line.name == "sync_group_tracking_weight":
             tracking_weight = v.flag(r, line)
+        elif line.name == "notify_priority_changes":
+            notify["notify_priority_changes"] = v.boolean(r, line)
         elif keywords.effect("vrrp_sync_group", line.name) is not None:
             r.not_implemented(line, "vrrp_sync_group")
         elif not line.values and line.block is None:

@@ -23,6 +23,8 @@ from vrrptui.engine.outputs import LogFn, LogLine, RunGroupNotify, RunNotify
 _STATE_FIELD = {"MASTER": "notify_master", "BACKUP": "notify_backup", "FAULT": "notify_fault", "STOP": "notify_stop"}
 # events with a script of their own and no `notify` call (keepalived's send_event_notify)
 _EVENT_FIELD = {"MASTER_RX_LOWER_PRI": "notify_master_rx_lower_pri"}
+# notify_priority_changes: keepalived writes these on the FIFOs and runs no script
+_FIFO_ONLY = {"MASTER_PRIORITY", "BACKUP_PRIORITY"}
 
 
 class NotifyRunner:
@@ -90,6 +92,8 @@ class NotifyRunner:
         """Launch the scripts for `action` (instance: its config when it is no longer in ours)."""
         name = action.instance
         self._fifo_line(instance_line(name, action.state, action.priority))
+        if action.state in _FIFO_ONLY:
+            return
         event_field = _EVENT_FIELD.get(action.state)
         if event_field:
             command = self._lookup(name, event_field, instance)

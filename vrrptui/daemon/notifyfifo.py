@@ -2,9 +2,11 @@
 
 Each event is one line, as keepalived writes it: `INSTANCE "VI_1" MASTER 100`,
 `GROUP "VG_1" BACKUP 0`, `INSTANCE "VI_1" MASTER_RX_LOWER_PRI 100`, `INSTANCE "VI_1" STOP 0`
-at exit. The FIFO is created (mode 0600) when absent, never followed through a symlink, and
-opened read-write and non-blocking as keepalived does, so the daemon never waits for a reader;
-a line that does not fit in the pipe is dropped with a log line rather than stalling the engine.
+at exit, and with notify_priority_changes `INSTANCE "VI_1" MASTER_PRIORITY 90` (BACKUP_PRIORITY
+in any other state) when the effective priority changes. The FIFO is created (mode 0600) when
+absent, never followed through a symlink, and opened read-write and non-blocking as keepalived
+does, so the daemon never waits for a reader; a line that does not fit in the pipe is dropped
+with a log line rather than stalling the engine.
 """
 
 from __future__ import annotations

@@ -471,6 +471,9 @@ class VrrpMachine:
             reason = "operator" + (f", {reason}" if reason else "")
         if log and priority != self.effective_priority:
             self._log(f"Changing effective priority from {self.effective_priority} to {priority}")
+            if self.instance.notify_priority_changes:  # keepalived: FIFO only, BACKUP_PRIORITY unless MASTER
+                event = "MASTER_PRIORITY" if self.state is State.MASTER else "BACKUP_PRIORITY"
+                self._emit(RunNotify(self.name, event, priority))
         self.effective_priority, self.priority_reason = priority, reason
 
     def _fault_reasons(self) -> list[str]:

@@ -80,7 +80,8 @@ class RunNotify:
     """notify_<state> and `notify` scripts (keepalived's INSTANCE name STATE priority)."""
 
     instance: str
-    state: str  # MASTER, BACKUP, FAULT, STOP; MASTER_RX_LOWER_PRI (its own script only)
+    state: str  # MASTER, BACKUP, FAULT, STOP; MASTER_RX_LOWER_PRI (its own script only);
+    # MASTER_PRIORITY / BACKUP_PRIORITY (notify_priority_changes: the FIFOs only)
     priority: int
 
 
