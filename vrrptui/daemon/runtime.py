@@ -207,7 +207,7 @@ class Runtime:
         self._timer = EngineTimer(loop, engine, self._on_timer, guarded)
         self._sender = AdvertSender(loop, engine, sources.primary, pool, lambda: self._feed, self._log)
         self._links = links = LinkEvents(loop, engine, lambda: self.config, sources, pool, self._apply, self._log,
-                                         guarded)
+                                         guarded, host)
         links.guard = VipGuard(host, self._instances.get, self._is_master, links.has_source, host.announce_again,
                                self._log)
         self._reloader = Reloader(engine, host, sources, pool, self.notify, self.scripts, (self.files, self.processes),
@@ -218,7 +218,9 @@ class Runtime:
         self.processes.start(config, loop)
         self._log(LogLine("Startup complete"))
         self._process(engine.start(now))
-        for ifname in {n for i in config.instances for n in (i.interface, *(t.name for t in i.track_interfaces)) if n}:
+        for ifname in {n for i in config.instances
+                       for n in (i.interface, i.use_vmac and i.vmac_interface, *(t.name for t in i.track_interfaces))
+                       if n}:
             if not netlink.link_is_up(ifname):
                 self._process(engine.interface_state(ifname, False, loop.time()))
         self.scripts.start(config, scripts)
