@@ -6,16 +6,21 @@ in each router times when the VIP came and went (microseconds); tcpdump on the b
 wire's witness. Faults are injected by vrrptui.lab.faults (ip, nftables).
 
   vip-deleted      `ip addr del VIP` on the master: longest time nobody held the VIP
-  primary-deleted  the master's own address deleted (the kernel flushes the VIP): nobody-holds time
+  primary-deleted  the master's own address deleted (the kernel flushes the VIP): nobody-holds time;
+                   on the wire, r2's first advert after r1's priority-0 one (Skew_Time 60.9 ms + latency)
   iface-recreated  the master's interface deleted and re-created: nobody-holds, two holders, r1 back
   link-down-up     cable pull on the master then back: nobody-holds time
+                   (these two cannot resign: r2 takes over Master_Down_Interval, 360.9 ms, after r1's
+                   last advert, so nobody-holds is that minus the advert's age at the fault, 0-100 ms;
+                   on the wire, r2's first advert after r1's last one, which does not depend on it)
   partition-heal   r1 and r2 cut apart 5 s (both master), then healed: pings lost after the heal
   kill-restart     kill -9 of the master, restart 3 s later: stale VIP removed, master again,
                    two holders, nobody-holds at the hand-back
   takeover-garp    graceful stop of the master: the new master's first GARP minus its first advert
   loss-50          50 % of VRRP into the backup dropped: false takeovers (model N(1-p)p^3)
 
-Prints a table (median over the runs, and the worst) and writes benchmarks/faults-results.json.
+Prints a table (median over the runs, and the worst) and writes benchmarks/faults-results.json
+(not with --case, which runs one case: `python benchmarks/faults.py --case link-down-up --runs 5`).
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ class Run:
         self.impl = impl
         self.lab = Lab(routers=("r1", "r2"), clients=("pc1",))
         self.watch = AddressWatch(self.lab)
+        self.wire = self.lab.capture(bpf="vrrp")
         self.r1 = self.start("r1", 150, r1_extra)
         self.lab.wait_for(lambda: self.lab.vip_holders(VIP) == ["r1"], WAIT)
         self.r2 = self.start("r2", 100)
@@ -71,6 +77,13 @@ class Run:
 
     def both(self, after: float, until: float) -> float:
         return self.watch.both(VIP, after, until)
+
+    def takeover_on_wire(self, after: float) -> float:
+        """ms from r1's last advert (its priority 0 if it sent one) to r2's first after `after`, as tcpdump saw them."""
+        adverts = self.wire.adverts()
+        first = next((a.time for a in adverts if a.time > after and a.src == self.lab.ip4("r2")), None)
+        last = max((a.time for a in adverts if a.src == self.lab.ip4("r1") and first and a.time < first), default=None)
+        return 1000 * (first - last) if first is not None and last is not None and last > after - 0.2 else float("nan")
 
     def close(self) -> None:
         self.lab.down()
@@ -91,7 +104,7 @@ def case_primary_deleted(run: Run) -> Figures:
     faults.restore_primary(run.lab, "r1")
     time.sleep(2.0)
     back = run.watch.first(VIP, "r1", True, t1)
-    return {"nobody_ms": 1000 * run.nobody(t0, time.time()),
+    return {"nobody_ms": 1000 * run.nobody(t0, time.time()), "wire_takeover_ms": run.takeover_on_wire(t0),
             "r1_master_again_s": (back - t1) if back else float("nan"),
             "holders_at_end": len(run.lab.vip_holders(VIP))}
 
@@ -105,7 +118,8 @@ def case_iface_recreated(run: Run) -> Figures:
     time.sleep(3.0)
     back = run.watch.first(VIP, "r1", True, t1)
     end = time.time()
-    return {"nobody_ms": 1000 * run.nobody(t0, end), "two_holders_ms": 1000 * run.both(t1, end),
+    return {"nobody_ms": 1000 * run.nobody(t0, end), "wire_takeover_ms": run.takeover_on_wire(t0),
+            "two_holders_ms": 1000 * run.both(t1, end),
             "r1_master_again_s": (back - t1) if back else float("nan"),
             "holders_at_end": len(run.lab.vip_holders(VIP))}
 
@@ -117,7 +131,8 @@ def case_link_down_up(run: Run) -> Figures:
     run.lab.heal("r1")
     time.sleep(2.0)
     end = time.time()
-    return {"nobody_ms": 1000 * run.nobody(t0, end), "ping_gap_ms": 1000 * run.ping.outage(t0, end),
+    return {"nobody_ms": 1000 * run.nobody(t0, end), "wire_takeover_ms": run.takeover_on_wire(t0),
+            "ping_gap_ms": 1000 * run.ping.outage(t0, end),
             "holders_at_end": len(run.lab.vip_holders(VIP))}
 
 
@@ -220,18 +235,25 @@ def summary(values: list[float]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="one run per case, 20 s of loss")
+    ap.add_argument("--case", help="run only this case (results are printed, not written)")
+    ap.add_argument("--runs", type=int, help="runs per case (default 3, 1 with --quick)")
     args = ap.parse_args(argv)
-    reps = 1 if args.quick else 3
+    reps = args.runs or (1 if args.quick else 3)
     cases: list[tuple[str, Callable[[Run], Figures], int, dict[str, Any]]] = [
         ("vip-deleted", case_vip_deleted, reps, {}),
         ("primary-deleted", case_primary_deleted, reps, {}),
         ("iface-recreated", case_iface_recreated, reps, {}),
         ("link-down-up", case_link_down_up, reps, {}),
-        ("partition-heal", case_partition_heal, 1 if args.quick else 4, {"r1_extra": "garp_master_delay 0"}),
+        ("partition-heal", case_partition_heal, args.runs or (1 if args.quick else 4),
+         {"r1_extra": "garp_master_delay 0"}),
         ("kill-restart", case_kill_restart, reps, {}),
         ("takeover-garp", case_takeover_garp, reps, {}),
         ("loss-50", loss_case(20.0 if args.quick else 60.0), 1, {}),
     ]
+    if args.case is not None:
+        cases = [c for c in cases if c[0] == args.case]
+        if not cases:
+            ap.error(f"--case {args.case}: not a case (see the list at the top of {Path(__file__).name})")
     results: dict[str, dict[str, list[Figures]]] = {}
     for name, case, n, kw in cases:
         results[name] = {}
@@ -243,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
         for key in by_impl["vrrptui"][0]:
             cells = [summary([r[key] for r in by_impl[impl]]) for impl in IMPLS]
             print(f"{name:<16} {key:<24} {cells[0]:>18} {cells[1]:>18}")
-    RESULTS.write_text(json.dumps({"quick": args.quick, "results": results}, indent=1) + "\n")
+    if args.case is None:
+        RESULTS.write_text(json.dumps({"quick": args.quick, "results": results}, indent=1) + "\n")
     return 0
 
 

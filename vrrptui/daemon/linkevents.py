@@ -117,12 +117,12 @@ class LinkEvents:
         old = primary.get(inst.name)
         if new is None:
             if old is not None and not old.is_unspecified:
+                # FAULT; a master resigns from the address it just lost (first), so the source changes after
+                self._process(engine.address_state(inst.name, False, now))
+                primary[inst.name] = unspecified(inst.family)
                 self._log(LogLine(f"Deassigned address {old} from interface {ifname}", detail=True))
                 self._log(LogLine(f"({inst.name}) no IPv{inst.family} address left on {ifname}: "
                                   f"adverts cannot be sent until one is added", level="warning"))
-                # FAULT; a master resigns from the address it just lost, so the source changes after
-                self._process(engine.address_state(inst.name, False, now))
-                primary[inst.name] = unspecified(inst.family)
             return
         if new == old:
             return

@@ -301,16 +301,18 @@ class Runtime:
             self._timer.rearm()
 
     def _process(self, outs: Iterable[Output]) -> None:
-        """Carry out the engine's outputs in order; hand events to the log and the observer."""
+        """Carry out the engine's outputs in order; hand events to the log and the observer. The log lines are
+        written after the batch: a resigning master's priority-0 advert or a new master's VIPs and advert first."""
         feed, host, garp, instances = self._feed, self.host, self._garp, self._instances
         gratuitous_starts: list[VrrpInstance] = []
+        lines: list[LogLine] = []
         for out in outs:
             match out:
                 case SendAdvert():
                     if (inst := instances.get(out.instance)) is not None and self._sender is not None:
                         self._sender.send(inst, out.priority)
                 case LogLine():
-                    self.log(out)
+                    lines.append(out)
                 case AddVips():
                     if (inst := instances.get(out.instance)) is not None and host is not None:
                         host.add_vips(inst)
@@ -332,6 +334,8 @@ class Runtime:
                     self.notify.run_group(out)
                 case StateChanged() | Dropped() if feed is not None:
                     feed(out)
+        for line in lines:
+            self.log(line)
         # after the batch: the engine's "setting VIPs." / "Sending/queueing" lines come first, as in keepalived
         for inst in gratuitous_starts:
             if garp is not None:
