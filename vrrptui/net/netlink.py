@@ -1,17 +1,23 @@
-"""Interfaces and addresses through rtnetlink (pyroute2): lookups, primary address, VIPs.
+"""Interfaces and addresses through rtnetlink: lookups, primary address, VIPs; pyroute2 for the rest.
 
-One `Netlink` per process, in the network namespace the process runs in. pyroute2 0.9's
-synchronous IPRoute drives its own asyncio loop and refuses to run inside a running one
-("This event loop is already running"), so every call is made on a private worker thread
-that owns the IPRoute object: the methods are safe to call from asyncio code (they block
-for the ~0.1 ms a netlink round trip takes) and from plain threads alike.
+One `Netlink` per process, in the network namespace of the thread that makes it. Links,
+addresses and VIPs go through a plain rtnetlink socket (`vrrptui.net.rtaddr`, ~0.1 ms a
+call, no thread); the methods are safe to call from asyncio code and from plain threads alike.
+`request()` (VMACs, routes and rules) drives pyroute2's IPRoute, imported and opened on
+first use only: it costs ~10 MB of RSS and a thread, which a config without those
+features never pays. pyroute2 0.9's synchronous IPRoute drives its own asyncio loop and
+refuses to run inside a running one, so it lives on a private worker thread, moved into
+this object's namespace before it opens the IPRoute.
 Adding and removing addresses needs CAP_NET_ADMIN.
 """
 
 from __future__ import annotations
 
+import ctypes
 import ipaddress
+import os
 import socket
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,6 +25,7 @@ from typing import Any, TypeVar
 
 from vrrptui.config.model import IPAddress, IPInterface, VirtualAddress
 from vrrptui.net.rtaddr import AddressSocket
+from vrrptui.net.rtnl import Link
 
 T = TypeVar("T")
 
@@ -28,6 +35,7 @@ IFA_F_SECONDARY = 0x01
 IFA_F_NODAD = 0x02
 IFA_F_TENTATIVE = 0x40
 RT_SCOPE_LINK = 253
+CLONE_NEWNET = 0x40000000
 
 # `ip address` scope names (iproute2 /etc/iproute2/rt_scopes)
 SCOPES = {"global": 0, "universe": 0, "site": 200, "link": 253, "host": 254, "nowhere": 255}
@@ -51,17 +59,6 @@ def _scope(value: str) -> int:
     if not 0 <= number <= 255:
         raise ValueError(f"scope {value!r}: use one of {', '.join(SCOPES)} or 0-255")
     return number
-
-
-def _flags(msg: Any) -> int:
-    # IFA_FLAGS carries all 32 bits; the header byte only the low 8
-    value = msg.get("IFA_FLAGS")
-    return int(value) if value is not None else int(msg["flags"])
-
-
-def _local_address(msg: Any) -> str | None:
-    # IPv4: IFA_LOCAL is our address (IFA_ADDRESS is the peer on point-to-point links)
-    return msg.get("IFA_LOCAL") or msg.get("IFA_ADDRESS")
 
 
 @dataclass(frozen=True)
@@ -99,26 +96,45 @@ class Netlink:
     """rtnetlink access for the runtime. Call `close()` when done."""
 
     def __init__(self) -> None:
-        # the worker thread is born here, so it (and its IPRoute) live in the caller's namespace
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vrrptui-netlink")
-        self._ipr: Any = None
         self._added: set[tuple[int, IPInterface]] = set()  # (ifindex, VIP) we added ourselves
-        self._addresses = AddressSocket()  # VIPs: one request each, in this thread's namespace
+        self._rt = AddressSocket()  # in this thread's namespace
         try:
-            self._ipr = self._run(self._open)
+            self._netns = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)  # for pyroute2's thread
         except BaseException:
-            self._worker.shutdown(wait=False)
-            self._addresses.close()
+            self._rt.close()
             raise
+        self._pyroute2_lock = threading.Lock()
+        self._worker: ThreadPoolExecutor | None = None
+        self._ipr: Any = None
 
-    @staticmethod
-    def _open() -> Any:
-        from pyroute2 import IPRoute  # imported lazily: ~0.1 s, only processes that need netlink pay it
+    # --- pyroute2, on first use ----------------------------------------------------
+
+    def _enter_netns(self) -> None:
+        """On the worker thread: move into this object's namespace unless already there."""
+        if os.stat(f"/proc/self/fd/{self._netns}").st_ino == os.stat("/proc/thread-self/ns/net").st_ino:
+            return
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.setns(self._netns, CLONE_NEWNET) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"setns: {os.strerror(err)}")
+
+    def _open(self) -> Any:
+        self._enter_netns()
+        from pyroute2 import IPRoute  # imported lazily: ~10 MB, only configs with VMACs or routes pay it
 
         return IPRoute()
 
-    def _run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        return self._worker.submit(self._call, func, args, kwargs).result()
+    def _pyroute2(self) -> ThreadPoolExecutor:
+        with self._pyroute2_lock:
+            if self._worker is None:
+                worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vrrptui-netlink")
+                try:
+                    self._ipr = worker.submit(self._open).result()
+                except BaseException:
+                    worker.shutdown(wait=False)
+                    raise
+                self._worker = worker
+            return self._worker
 
     def _call(self, func: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
         try:
@@ -137,20 +153,23 @@ class Netlink:
             root.task_done()
 
     def request(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        """Call an IPRoute method (e.g. "link", "get_links") on the netlink thread; lists are materialised."""
+        """Call an IPRoute method (e.g. "link", "get_links") on the pyroute2 thread; lists are materialised."""
 
         def call() -> Any:
             result = getattr(self._ipr, method)(*args, **kwargs)
             return result if isinstance(result, (list, dict, int, str)) or result is None else list(result)
 
-        return self._run(call)
+        worker = self._pyroute2()
+        return worker.submit(self._call, call, (), {}).result()
 
     def close(self) -> None:
-        if self._ipr is not None:
-            self._run(self._ipr.close)
-            self._ipr = None
-        self._worker.shutdown(wait=True)
-        self._addresses.close()
+        with self._pyroute2_lock:
+            if self._worker is not None:
+                self._worker.submit(self._ipr.close).result()
+                self._worker.shutdown(wait=True)
+                self._worker = self._ipr = None
+        self._rt.close()
+        os.close(self._netns)
 
     def __enter__(self) -> Netlink:
         return self
@@ -161,18 +180,10 @@ class Netlink:
     # --- links -----------------------------------------------------------------
 
     def link_index(self, ifname: str) -> int | None:
-        found = self._run(self._ipr.link_lookup, ifname=ifname)
-        return found[0] if found else None
+        return self._rt.index(ifname)
 
     def link_names(self) -> list[str]:
-        return [link.get("IFLA_IFNAME") for link in self._run(lambda: list(self._ipr.get_links()))]
-
-    def _link(self, ifname: str) -> Any | None:
-        index = self.link_index(ifname)
-        if index is None:
-            return None
-        links = self._run(lambda: list(self._ipr.get_links(index)))
-        return links[0] if links else None
+        return [link.name for link in self._rt.links()]
 
     def require_index(self, ifname: str) -> int:
         index = self.link_index(ifname)
@@ -182,40 +193,29 @@ class Netlink:
 
     def link_is_up(self, ifname: str) -> bool:
         """Administratively up and operationally up (carrier present). False if missing."""
-        link = self._link(ifname)
+        link = self._rt.link_by_name(ifname)
         if link is None:
             return False
-        flags = int(link["flags"])
-        return bool(flags & IFF_UP) and bool(flags & IFF_RUNNING)
+        return bool(link.flags & IFF_UP) and bool(link.flags & IFF_RUNNING)
 
     def link_mac(self, ifname: str) -> str:
-        link = self._link(ifname)
+        link: Link | None = self._rt.link_by_name(ifname)
         if link is None:
             raise LookupError(f"interface {ifname!r} does not exist in this network namespace")
-        return str(link.get("IFLA_ADDRESS"))
+        return str(link.mac)
 
     # --- addresses ---------------------------------------------------------------
 
-    def _dump_addresses(self, index: int | None = None, family: int | None = None) -> list[Any]:
-        query: dict[str, int] = {}
-        if index is not None:
-            query["index"] = index
-        if family is not None:
-            query["family"] = family
-        return self._run(lambda: list(self._ipr.get_addr(**query)))
-
     def addresses(self) -> list[tuple[str, IPInterface, str | None]]:
         """Every address in the namespace: (ifname, address/prefix, label or None)."""
-        names = {link["index"]: link.get("IFLA_IFNAME") for link in self._run(lambda: list(self._ipr.get_links()))}
+        names = {link.index: link.name for link in self._rt.links()}
         result: list[tuple[str, IPInterface, str | None]] = []
-        for msg in self._dump_addresses():
-            local = _local_address(msg)
-            if local is None:
+        for entry in self._rt.addresses():
+            if entry.local is None:
                 continue
-            ifname = names.get(msg["index"], str(msg["index"]))
-            label = msg.get("IFA_LABEL")
-            interface = ipaddress.ip_interface(f"{local}/{msg['prefixlen']}")
-            result.append((ifname, interface, None if label in (None, ifname) else label))
+            ifname = names.get(entry.index, str(entry.index))
+            interface = ipaddress.ip_interface(f"{entry.local}/{entry.prefixlen}")
+            result.append((ifname, interface, None if entry.label in (None, ifname) else entry.label))
         return result
 
     def has_address(self, address: IPAddress, ifname: str | None = None) -> bool:
@@ -224,17 +224,13 @@ class Netlink:
 
     def interface_addresses(self, ifname: str, index: int | None = None) -> list[InterfaceAddress] | None:
         """Every address of one interface, both families, in kernel order: one netlink dump
-        (two without `index`). None if the interface does not exist."""
+        (and a lookup without `index`). None if the interface does not exist."""
         if index is None:
             index = self.link_index(ifname)
             if index is None:
                 return None
-        result: list[InterfaceAddress] = []
-        for msg in self._dump_addresses(index):
-            local = _local_address(msg)
-            if local is not None and msg["family"] in (socket.AF_INET, socket.AF_INET6):
-                result.append(InterfaceAddress(ipaddress.ip_address(local), _flags(msg)))
-        return result
+        return [InterfaceAddress(entry.local, entry.flags)
+                for entry in self._rt.addresses(index) if entry.local is not None]
 
     def added_on(self, index: int) -> set[IPAddress]:
         """The VIPs this object added on interface `index` (never a primary address)."""
@@ -248,12 +244,8 @@ class Netlink:
         index = self.link_index(ifname)
         if index is None:
             return None
-        af = _family_number(family)
-        entries = [
-            InterfaceAddress(ipaddress.ip_address(local), _flags(msg))
-            for msg in self._dump_addresses(index, af)
-            if (local := _local_address(msg)) is not None
-        ]
+        entries = [InterfaceAddress(entry.local, entry.flags)
+                   for entry in self._rt.addresses(index, _family_number(family)) if entry.local is not None]
         return choose_primary(entries, family, {*exclude, *self.added_on(index)})
 
     def add_vip(self, vip: VirtualAddress, default_dev: str) -> bool:
@@ -264,7 +256,7 @@ class Netlink:
         as keepalived adds them. One rtnetlink request (rtaddr), no thread hop.
         """
         ifname = vip.dev or default_dev
-        index = self._addresses.index(ifname)
+        index = self._rt.index(ifname)
         if index is None:
             raise LookupError(f"interface {ifname!r} does not exist in this network namespace")
         interface = vip.interface
@@ -275,7 +267,7 @@ class Netlink:
             elif vip.brd and vip.brd != "-":
                 broadcast = vip.brd
         try:
-            added = self._addresses.add(index, interface, label=vip.label if interface.version == 4 else None,
+            added = self._rt.add(index, interface, label=vip.label if interface.version == 4 else None,
                                         broadcast=broadcast, scope=_scope(vip.scope) if vip.scope else 0,
                                         nodad=interface.version == 6)
         except OSError as exc:
@@ -286,11 +278,11 @@ class Netlink:
 
     def remove_vip(self, vip: VirtualAddress, default_dev: str) -> bool:
         """Remove a virtual address. True if removed, False if it was not there."""
-        index = self._addresses.index(vip.dev or default_dev)
+        index = self._rt.index(vip.dev or default_dev)
         if index is None:
             return False  # the interface is gone, and the address with it
         interface = vip.interface
         try:
-            return self._addresses.delete(index, interface)
+            return self._rt.delete(index, interface)
         finally:
             self._added.discard((index, interface))
