@@ -317,8 +317,10 @@ def test_master_steps_down_on_higher_priority_advert():
     at = clock.now
     out = clock.receive(advert_for(clock.m, 101))
     assert changes(out) == [(State.MASTER, State.BACKUP, Reason.HIGHER_PRIORITY)]
-    # one advert of ours first (higher_prio_send_advert, on by default): the winner hears a lower-priority master
-    assert actions(out) == [SendAdvert("VI_1", 100), StopGratuitous("VI_1"), RemoveVips("VI_1"),
+    # the VIPs go before anything else (the winner holds them already), then one advert of ours
+    # (higher_prio_send_advert, on by default) so the winner hears a lower-priority master
+    assert out[0] == RemoveVips("VI_1")
+    assert actions(out) == [RemoveVips("VI_1"), SendAdvert("VI_1", 100), StopGratuitous("VI_1"),
                             RunNotify("VI_1", "BACKUP", 100)]
     assert logs(out) == [
         "(VI_1) Master received advert from 192.168.1.12 with higher priority 101, ours 100",

@@ -51,6 +51,9 @@ from vrrptui.protocol.pcap import LINKTYPE_RAW, write_pcap
 from vrrptui.records import HostStats
 
 INBOX_LIMIT = 100_000  # observations waiting for the UI; beyond this the oldest are dropped, never the engine slowed
+PANES_EVERY = 2  # timer ticks per full refresh (1 s at the 0.5 s tick): countdowns, timeline, header, alarms
+SLOW_EVERY = 1.0  # seconds between samples of the host, the lab client's pings and the prober's targets
+LOG_BUSY = 200  # log entries waiting that make the log catch up at every tick, not only with the panes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,6 +135,7 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
         self._inbox: deque[Any] = deque()
         self._inbox_lock = threading.Lock()
         self._posted = False
+        self._ticks = 0
         self._stopping = False
         self.failure: str | None = None
         self.keys_source = keys_source  # where the keymap came from, for the help screen
@@ -183,8 +187,7 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
         except (RuntimeError, NotImplementedError, ValueError):
             pass
         if self.timers:
-            self.set_interval(self.refresh_every, self.refresh_panes)
-            self.set_interval(1.0, self.refresh_slow)
+            self.set_interval(self.refresh_every, self._tick)
             self.set_timer(3.0, self._freeze_startup_objects)
         self.refresh_slow()
         self.refresh_panes()
@@ -241,6 +244,21 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
         if self._visible("tab-log"):
             self.query_one(LogView).tick()
 
+    def _tick(self) -> None:
+        """The timer. Every PANES_EVERY ticks everything at once, in one frame: at 1 s a missed advert
+        at 1 s still shows as a countdown a whole second lower, and a quiet console paints once a
+        second. In between only a busy advert log catches up (thousands of adverts a second)."""
+        self._ticks += 1
+        panes = self._ticks % PANES_EVERY == 0
+        slow = self._ticks % max(1, round(SLOW_EVERY / self.refresh_every)) == 0
+        with self.batch_update():
+            if slow:
+                self.refresh_slow(header=not panes)
+            if panes:
+                self.refresh_panes()
+            elif self._visible("tab-log") and self.query_one(LogView).backlog() >= LOG_BUSY:
+                self.write_log()
+
     def refresh_panes(self) -> None:
         now = self.clock()
         for drill in self.session.tick(now, client_lines=partial(lab_ping_lines, self.lab_ping_path)):
@@ -270,7 +288,8 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
                 self.query_one("#history", HistoryPane).refresh_from(self.session, now)
             self.refresh_header()
 
-    def refresh_slow(self) -> None:
+    def refresh_slow(self, header: bool = True) -> None:
+        """Once a second: the host's figures, the lab client's pings, the prober's targets."""
         if self.host is not None:
             self.host_stats = self.host.sample()
         self.query_one("#labping", LabPingPane).refresh_from()
@@ -278,7 +297,8 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
             self.prober.set_vips(self.session.probe_targets())
             self.session.own_macs = set(self.prober.own_macs)
             self.session.vips.own_macs = set(self.prober.own_macs)
-        self.refresh_header()
+        if header:
+            self.refresh_header()
         error = getattr(self.backend, "error", None)
         if error is not None and not self._stopping:
             self.failure = f"{type(error).__name__}: {error}"

@@ -244,6 +244,10 @@ class LogView(Vertical):
         if self.log_widget.following:
             self.log_widget.follow(self.session, *self._filter, LOG_CATCH_UP)
 
+    def backlog(self) -> int:
+        """Entries logged since the last write (all of them count, filtered or not)."""
+        return self.session.log_seq - self.log_widget.written
+
     def set_filter(self, text: str) -> None:
         """Only this VRID and/or source from now on: the log is refilled, following or not."""
         self.filter_text = text

@@ -39,9 +39,9 @@ class ReplayConsole(VrrpConsole):
         self.player = player
         self.name_shown = name
 
-    def refresh_slow(self) -> None:
+    def refresh_slow(self, header: bool = True) -> None:
         self.session.probe_targets()  # the VIPs heard in adverts, so ARP / NA answers count for them
-        super().refresh_slow()
+        super().refresh_slow(header)
 
     def refresh_header(self) -> None:
         p = self.player

@@ -68,6 +68,7 @@ class VrrpMachine:
         self.instance = instance
         self.name = instance.name
         self._advertised = tuple(v.address for v in instance.advertised_vips)  # checked per advert
+        self._ipv4 = instance.family == 4  # adverts reach the machine of their own family only
         # (advert, src, ttl, unicast, address-list mismatch) of the last advert that passed the checks
         self._last_passed: tuple[Advert, IPAddress, int, bool, str | None] | None = None
         self.primary_address = primary_address
@@ -170,13 +171,14 @@ class VrrpMachine:
         if self.state is State.INIT:
             return []
         self.counters.adverts_received += 1
-        if advert.version == 3 and advert.family == 4:
+        if advert.version == 3 and self._ipv4:
             if advert.checksum_form is ChecksumForm.PSEUDO:
                 self.counters.checksum_pseudo += 1
             else:
                 self.counters.checksum_message += 1
         seen = self._last_passed
-        if seen is not None and seen[0] is advert and seen[1] == src and seen[2] == ttl and seen[3] == unicast:
+        if seen is not None and seen[0] is advert and (seen[1] is src or seen[1] == src) and seen[2] == ttl \
+                and seen[3] == unicast:
             # the advert the master sent last time (decode() returns the same object for the same
             # bytes), from the same source, already passed every check: the checks are pure
             failed, mismatch = None, seen[4]
@@ -421,8 +423,10 @@ class VrrpMachine:
         if advert.priority < ours or (advert.priority == ours and address_order < 0):
             self._lower_priority_master(advert, src, ours, now)
             return
+        # the VIPs first (before our advert, logs, notify): the winner added them before its advert
+        self._emit(RemoveVips(self.name))
         if self.instance.higher_prio_send_advert:
-            # keepalived: one advert of ours first, so the winner (lower priority to it) re-sends its GARPs
+            # keepalived: one advert of ours, so the winner (lower priority to it) re-sends its GARPs
             self._send(ours)
         if advert.priority > ours:
             self._log(f"Master received advert from {src} with higher priority {advert.priority}, ours {ours}")
@@ -432,7 +436,8 @@ class VrrpMachine:
                 " but higher IP address than ours"
             )
         self.master_address, self.master_priority = src, advert.priority
-        self._transition(State.BACKUP, Reason.HIGHER_PRIORITY, now, f"advert from {src} priority {advert.priority}")
+        self._transition(State.BACKUP, Reason.HIGHER_PRIORITY, now, f"advert from {src} priority {advert.priority}",
+                         vips_removed=True)
         self._adopt_interval(advert, src)
         self._deadline = now + self.master_down_interval if self.may_take_over else None
 
@@ -501,7 +506,8 @@ class VrrpMachine:
 
     # --- transitions ---------------------------------------------------------------
 
-    def _transition(self, new: State, reason: Reason, now: float, detail: str = "", resign: bool = False) -> None:
+    def _transition(self, new: State, reason: Reason, now: float, detail: str = "", resign: bool = False,
+                    vips_removed: bool = False) -> None:
         old = self.state
         if new is old:
             raise RuntimeError(f"{self.name}: no VRRP transition from {old.value} to {new.value} ({reason.value})")
@@ -515,7 +521,7 @@ class VrrpMachine:
             self._log(f"Entering {new.value} STATE" + (" (init)" if init else ""))
         self._emit(StateChanged(self.name, old, new, reason, now, detail))
         if old is State.MASTER:
-            self._leave_master(resign)
+            self._leave_master(resign, vips_removed)
         self._deadline = None
         if new is State.MASTER:
             self._enter_master(now)
@@ -540,14 +546,15 @@ class VrrpMachine:
             self._log(f"Sending/queueing {kind} on {self._vip_interface(vip.dev)} for {vip.address}", detail=True)
         self._deadline = now + self.instance.advert_int
 
-    def _leave_master(self, resign: bool) -> None:
+    def _leave_master(self, resign: bool, vips_removed: bool = False) -> None:
         self.counters.released_master += 1
         if resign:
             self._send(0)
             self._log("sent 0 priority", detail=True)
         self._emit(StopGratuitous(self.name))
         self._log("removing VIPs.")
-        self._emit(RemoveVips(self.name))
+        if not vips_removed:
+            self._emit(RemoveVips(self.name))
         self.master_adver_int = self.instance.advert_int
         if self.master_address == self.primary_address:
             self.master_address, self.master_priority = None, None

@@ -2,7 +2,9 @@
 
 A thread sends one ARP request (IPv4) or neighbour solicitation (IPv6) per VIP per
 second on raw AF_PACKET sockets, hand-built (no scapy: its import costs seconds),
-reads replies and gratuitous announcements, and polls netlink for local addresses.
+reads replies and gratuitous announcements, and asks netlink which VIPs are local
+when an address event says something changed (once a second if events are unavailable).
+Between those it sleeps in one select() until the next probe is due: no polling.
 It reports batches of `ProbeSent` / `Claim` / `LocalPresence` through a callback
 (on its own thread: the caller marshals them, e.g. posts a message).
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import select
 import socket
 import struct
@@ -18,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from vrrptui.net.linkwatch import LinkWatcher
 from vrrptui.protocol.packet import internet_checksum, pseudo_header
 from vrrptui.records import Claim, LocalPresence, ProbeEvent, ProbeSent
 
@@ -29,8 +33,6 @@ BROADCAST = b"\xff" * 6
 PACKET_OUTGOING = 4
 ICMPV6 = 58
 NS, NA = 135, 136
-
-
 
 
 def mac_text(raw: bytes) -> str:
@@ -159,10 +161,18 @@ class VipProber:
         self._thread: threading.Thread | None = None
         self.errors: list[str] = []
         self.own_macs: set[str] = set()
+        self.wakeups = 0  # times the thread woke up (tests: it sleeps until something is due)
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)  # set_vips and stop wake the thread
+        self._wake_lock = threading.Lock()
+        self._closed = False
 
     def set_vips(self, vips: list[tuple[str, str | None]]) -> None:
+        new = {str(ipaddress.ip_address(v)): ifname for v, ifname in vips}
         with self._lock:
-            self._vips = {str(ipaddress.ip_address(v)): ifname for v, ifname in vips}
+            if new == self._vips:
+                return
+            self._vips = new
+        self._wake()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="vrrptui-vip-prober", daemon=True)
@@ -170,21 +180,53 @@ class VipProber:
 
     def stop(self, timeout: float = 2.0) -> None:
         self._stop.set()
+        self._wake()
         if self._thread is not None:
             self._thread.join(timeout)
+        if self._thread is None or not self._thread.is_alive():
+            with self._wake_lock:
+                if not self._closed:
+                    self._closed = True
+                    os.close(self._wake_r)
+                    os.close(self._wake_w)
+
+    def _wake(self) -> None:
+        with self._wake_lock:
+            if self._closed:
+                return
+            try:
+                os.write(self._wake_w, b"\0")
+            except BlockingIOError:  # the pipe is full: the thread is awake already
+                pass
+
+    def _address_events(self) -> LinkWatcher | None:
+        """Address events from rtnetlink; None (then netlink is asked once a second) if unavailable."""
+        if self._netlink is None:
+            return None
+        try:
+            return LinkWatcher(addresses=True)
+        except OSError as e:
+            self._error(f"address events: {e}; asking netlink once a second instead")
+            return None
 
     def _run(self) -> None:
         ports: dict[str, _Port] = {}
         local: dict[str, bool] = {}
         next_probe: dict[str, float] = {}
-        next_netlink = 0.0
+        known: dict[str, str | None] = {}  # the VIPs local addresses were last checked for
+        watcher = self._address_events()
+        recheck = True  # ask netlink for local addresses at the next turn
+        next_netlink = 0.0  # without address events: when to ask again
         try:
             while not self._stop.is_set():
                 now = self._clock()
                 events: list[ProbeEvent] = []
                 with self._lock:
                     vips = dict(self._vips)
-                if self._netlink is not None and now >= next_netlink:
+                if vips != known or (watcher is None and now >= next_netlink):
+                    recheck, known = True, vips
+                if self._netlink is not None and recheck:
+                    recheck = False
                     next_netlink = now + self._period
                     try:
                         present = self._netlink()
@@ -203,21 +245,51 @@ class VipProber:
                     port = self._port(ports, ifname, vips)
                     if port is not None and self.active and self._send(port, vip):
                         events.append(ProbeSent(vip, self._clock()))
-                ready = [s for p in ports.values() for s in p.sockets()]
-                if ready:
-                    readable = select.select(ready, [], [], 0.05)[0]
-                else:
-                    readable = []
-                    self._stop.wait(0.05)
-                for port in ports.values():
-                    for sock in port.sockets():
-                        if sock in readable:
-                            events.extend(self._receive(port, sock, vips))
                 if events:
                     self._report(events)
+                readable = self._sleep(ports, watcher, self._due(vips, next_probe, watcher, next_netlink))
+                if watcher is not None and watcher.fileno() in readable:
+                    try:
+                        watcher.read()
+                        recheck = bool(watcher.changed_addresses()) or recheck
+                    except OSError as e:
+                        self._error(f"address events: {e}; asking netlink once a second instead")
+                        watcher.close()
+                        watcher, recheck = None, True
+                claims: list[ProbeEvent] = []
+                for port in ports.values():
+                    for sock in port.sockets():
+                        if sock.fileno() in readable:
+                            claims.extend(self._receive(port, sock, vips))
+                if claims:
+                    self._report(claims)
         finally:
             for port in ports.values():
                 port.close()
+            if watcher is not None:
+                watcher.close()
+
+    def _due(self, vips: dict[str, str | None], next_probe: dict[str, float], watcher: LinkWatcher | None,
+             next_netlink: float) -> float | None:
+        """Seconds until the next probe (or netlink poll) is due; None: nothing is."""
+        due = [next_probe.get(vip, 0.0) for vip, ifname in vips.items() if ifname is not None]
+        if self._netlink is not None and watcher is None:
+            due.append(next_netlink)
+        return max(0.0, min(due) - self._clock()) if due else None
+
+    def _sleep(self, ports: dict[str, _Port], watcher: LinkWatcher | None, timeout: float | None) -> set[int]:
+        """Wait for a frame, an address event, a wake-up or the timeout; the readable file descriptors."""
+        fds = [s.fileno() for p in ports.values() for s in p.sockets()] + [self._wake_r]
+        if watcher is not None:
+            fds.append(watcher.fileno())
+        readable = set(select.select(fds, [], [], timeout)[0])
+        self.wakeups += 1
+        if self._wake_r in readable:
+            try:
+                os.read(self._wake_r, 4096)
+            except BlockingIOError:
+                pass
+        return readable
 
     def _port(self, ports: dict[str, _Port], ifname: str, vips: dict[str, str | None]) -> _Port | None:
         if ifname in ports:

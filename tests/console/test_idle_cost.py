@@ -1,0 +1,71 @@
+"""An idle console does little: one full refresh every PANES_EVERY ticks, nothing redrawn that did not
+change, and the log caught up between them only when it is busy. Counts, not times."""
+
+from __future__ import annotations
+
+import asyncio
+
+import harness as h
+from vrrptui.console.app import LOG_BUSY, PANES_EVERY
+from vrrptui.console.panes import HeaderBar, InstancesPane
+from vrrptui.console.timeline_pane import TimelinePane
+
+
+def counting(monkeypatch, cls, method: str) -> list[tuple]:
+    calls: list[tuple] = []
+    original = getattr(cls, method)
+
+    def wrapper(self, *args, **kwargs):
+        calls.append(args[:2])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(cls, method, wrapper)
+    return calls
+
+
+def test_nothing_changed_nothing_redrawn(tmp_path, monkeypatch):
+    asyncio.run(_nothing_changed(tmp_path, monkeypatch))
+
+
+async def _nothing_changed(tmp_path, monkeypatch):
+    app = h.make_app(tmp_path)
+    async with app.run_test(size=(150, 45)) as pilot:
+        app.observe(h.steady_backup())
+        app.refresh_slow()
+        app.refresh_panes()
+        await pilot.pause()
+        cells = counting(monkeypatch, InstancesPane, "update_cell")
+        rows = counting(monkeypatch, InstancesPane, "add_row")
+        header = counting(monkeypatch, HeaderBar, "update")
+        timeline = counting(monkeypatch, TimelinePane, "refresh")
+        for _ in range(3):  # the frozen clock: nothing moves
+            app.refresh_slow()
+            app.refresh_panes()
+            await pilot.pause()
+        assert (cells, rows, header, timeline) == ([], [], [], [])
+        app.clock.t += 1.0  # a second later: what depends on the time changes, nothing else
+        app.refresh_panes()
+        assert sorted(cells) == [("VI_1", "down"), ("VI_1", "health"), ("VI_1", "state"), ("VI_6", "state")]
+        assert rows == []
+
+
+def test_full_refresh_every_other_tick_busy_log_in_between(tmp_path, monkeypatch):
+    asyncio.run(_ticks(tmp_path, monkeypatch))
+
+
+async def _ticks(tmp_path, monkeypatch):
+    app = h.make_app(tmp_path)
+    async with app.run_test(size=(150, 45)) as pilot:
+        app.observe(h.steady_backup())
+        app.refresh_panes()
+        await pilot.pause()
+        panes = counting(monkeypatch, type(app), "refresh_panes")
+        logs = counting(monkeypatch, type(app), "write_log")
+        for _ in range(4 * PANES_EVERY):
+            app._tick()
+        assert (len(panes), len(logs)) == (4, 4)  # the log only with the panes while it is quiet
+        app.observe([h.advert(at=h.NOW + i * 0.001) for i in range(LOG_BUSY)])
+        app._ticks = 0
+        app._tick()  # not a panes tick, but the log is busy
+        assert (len(panes), len(logs)) == (4, 5)
+        assert app.query_one("#logview").backlog() == 0
