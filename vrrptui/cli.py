@@ -90,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         code = check_main(rest)
         return code or (_check_keys(keys) if keys else 0)
     if args[0].startswith("-") or "--headless" in args:
+        from vrrptui.daemon.notls import import_asyncio
+
+        import_asyncio()  # before any daemon module: without ssl, which the daemon never uses
         from vrrptui.daemon.stale import clean_up_early
 
         clean_up_early(args)  # a killed run's VIPs go first: before the imports and the config parse

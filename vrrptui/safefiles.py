@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import stat
 from pathlib import Path
 
@@ -83,7 +82,7 @@ def append(path: str | os.PathLike[str], data: bytes, mode: int = 0o600) -> None
 def replace(path: str | os.PathLike[str], data: bytes, mode: int = 0o600) -> None:
     """Replace `path` with a new file holding `data` (a symlink at `path` is replaced, its target untouched)."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    tmp = path.with_name(f".{path.name}.{os.urandom(4).hex()}")
     write_new(tmp, data, mode)
     try:
         os.replace(tmp, path)

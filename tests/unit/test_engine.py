@@ -450,3 +450,20 @@ def test_new_primary_address_is_the_source_of_status_and_elections():
     # equal priority from .12: RFC 5798 6.4.3 compares against the new address, so we stay MASTER
     out = engine.receive_packet("eth0", PEER, MCAST_V4, 255, wire(advert_for(engine.machine("VI_1"), 100)), now)
     assert changes(out) == [] and state(engine, "VI_1") is State.MASTER
+
+
+# --- the decode cache ----------------------------------------------------------------------
+
+
+def test_identical_bytes_decode_once_per_source_and_destination():
+    v3 = config(replace(VI_1, version=3, advert_int=0.1))
+    engine = Engine(v3, PRIMARY)
+    engine.start(0.0)
+    payload = wire(advert_for(engine.machine("VI_1"), 150))  # v3: the checksum covers PEER -> 224.0.0.18
+    first = engine.decode(payload, PEER, MCAST_V4)
+    again = engine.decode(bytes(payload), ipaddress.IPv4Address(str(PEER)), ipaddress.IPv4Address(str(MCAST_V4)))
+    assert isinstance(first, Advert) and again is first  # equal addresses, other objects: the same Advert
+    out = engine.receive_packet("eth0", PEER2, MCAST_V4, 255, payload, 1.0)  # same bytes, another source
+    assert [(o.instance, o.reason) for o in out if isinstance(o, Dropped)] == [("VI_1", DropReason.CHECKSUM)]
+    assert not engine.receive_packet("eth0", PEER, MCAST_V4, 255, payload, 1.1)
+    assert engine.machine("VI_1").counters.adverts_received == 2

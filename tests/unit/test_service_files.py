@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import socket
@@ -66,6 +67,9 @@ def test_config_lock_depends_on_the_config_s_real_path(tmp_path: Path) -> None:
     (tmp_path / "alias.conf").symlink_to(conf)
     assert config_lock_path(tmp_path, str(conf)) == config_lock_path(tmp_path, str(tmp_path / "alias.conf"))
     assert config_lock_path(tmp_path, str(conf)) != config_lock_path(tmp_path, str(tmp_path / "other.conf"))
+    # the name running daemons already hold: SHA-256 of the real path (the builtin digest, not OpenSSL's)
+    digest = hashlib.sha256(str(conf.resolve()).encode()).hexdigest()[:16]
+    assert config_lock_path(tmp_path, str(conf)).name == f"net{os.stat('/proc/self/ns/net').st_ino}-{digest}.pid"
 
 
 def test_sd_notify_sends_datagrams_and_takes_notify_socket_out_of_the_environment(

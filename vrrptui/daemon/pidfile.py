@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import os
 import stat
 from pathlib import Path
+
+try:  # the builtin SHA-256, as `random` does: hashlib would load OpenSSL's libcrypto (~3.6 MB of RSS) for one digest
+    from _sha256 import sha256  # type: ignore[import-not-found]
+except ImportError:  # Python 3.12+
+    from hashlib import sha256
 
 
 class PidFileError(Exception):
@@ -103,7 +107,7 @@ def config_lock_path(runtime_dir: Path, config_path: str) -> Path:
         namespace = f"net{os.stat('/proc/self/ns/net').st_ino}"
     except OSError:
         namespace = "net"
-    digest = hashlib.sha256(os.path.realpath(config_path).encode()).hexdigest()[:16]
+    digest = sha256(os.path.realpath(config_path).encode()).hexdigest()[:16]
     return runtime_dir / f"{namespace}-{digest}.pid"
 
 

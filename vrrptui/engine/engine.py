@@ -35,7 +35,6 @@ Outputs are the types in vrrptui.engine.outputs, in the order they must be carri
 
 from __future__ import annotations
 
-import functools
 import heapq
 import itertools
 
@@ -52,9 +51,32 @@ from vrrptui.engine.tracking import PRIORITY_MAX_BACKUP, PRIORITY_MIN, script_ou
 from vrrptui.protocol import ah
 from vrrptui.protocol.packet import Advert, AdvertCache, Drop, DropReason, IPAddress, decode
 
-# A master sends the same bytes every interval: decoding is pure, so identical packets are decoded
-# once (Advert and Drop are immutable). Bounded; keyed by the bytes and the addresses they came with.
-_decode = functools.lru_cache(maxsize=4096)(decode)
+
+class _DecodeCache:
+    """decode(), remembered: a master sends the same bytes every interval and decoding is pure, so
+    identical packets are decoded once (Advert and Drop are immutable; the same object comes back).
+
+    Keyed by the bytes; the addresses they came with are compared rather than hashed (ipaddress
+    hashes in Python, which cost more than the rest of the lookup). Bounded: emptied when full.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._by_payload: dict[bytes, tuple[IPAddress, IPAddress, int, Advert | Drop]] = {}
+
+    def __call__(self, payload: bytes, src: IPAddress, dst: IPAddress, family: int) -> Advert | Drop:
+        hit = self._by_payload.get(payload)
+        if hit is not None and (hit[0] is src or hit[0] == src) and (hit[1] is dst or hit[1] == dst) \
+                and hit[2] == family:
+            return hit[3]
+        result = decode(payload, src, dst, family)
+        if len(self._by_payload) >= self._size:
+            self._by_payload.clear()
+        self._by_payload[payload] = (src, dst, family, result)
+        return result
+
+
+_decode = _DecodeCache(4096)
 
 DemuxKey = tuple[str | None, int, int]  # (interface, IP family, VRID)
 
@@ -423,6 +445,8 @@ class Engine:
 
     def _coordinate(self, out: list[Output], now: float) -> list[Output]:
         """Sync groups move together: one FAULT -> all FAULT; one MASTER -> all MASTER; one steps down -> all."""
+        if not self._peers and not self._group_state and not self.config.sync_groups:
+            return out  # no sync group: nothing to coordinate (the common case, once per packet)
         if self._peers:  # other members' timers may move too
             self._rescan = True
         for name, others in self._peers.items():

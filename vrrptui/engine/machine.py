@@ -68,6 +68,7 @@ class VrrpMachine:
         self.instance = instance
         self.name = instance.name
         self._advertised = tuple(v.address for v in instance.advertised_vips)  # checked per advert
+        self._ipv4 = instance.family == 4  # adverts reach the machine of their own family only
         # (advert, src, ttl, unicast, address-list mismatch) of the last advert that passed the checks
         self._last_passed: tuple[Advert, IPAddress, int, bool, str | None] | None = None
         self.primary_address = primary_address
@@ -170,13 +171,14 @@ class VrrpMachine:
         if self.state is State.INIT:
             return []
         self.counters.adverts_received += 1
-        if advert.version == 3 and advert.family == 4:
+        if advert.version == 3 and self._ipv4:
             if advert.checksum_form is ChecksumForm.PSEUDO:
                 self.counters.checksum_pseudo += 1
             else:
                 self.counters.checksum_message += 1
         seen = self._last_passed
-        if seen is not None and seen[0] is advert and seen[1] == src and seen[2] == ttl and seen[3] == unicast:
+        if seen is not None and seen[0] is advert and (seen[1] is src or seen[1] == src) and seen[2] == ttl \
+                and seen[3] == unicast:
             # the advert the master sent last time (decode() returns the same object for the same
             # bytes), from the same source, already passed every check: the checks are pure
             failed, mismatch = None, seen[4]

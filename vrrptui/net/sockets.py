@@ -12,7 +12,6 @@ recreated (a VMAC, a hot-plugged NIC), close it and open a new one. The VRRP mes
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import socket
 import struct
@@ -52,10 +51,19 @@ class Received(NamedTuple):
     ttl: int  # TTL (IPv4) or hop limit (IPv6)
 
 
-@functools.lru_cache(maxsize=4096)
-def _ipv4(packed: bytes) -> ipaddress.IPv4Address:
-    # a segment has a handful of routers: reuse their address objects instead of parsing per packet
-    return ipaddress.IPv4Address(packed)
+_ADDRESS_PAIRS: dict[bytes, tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]] = {}
+_ADDRESS_PAIRS_MAX = 4096
+
+
+def _ipv4_pair(packed: bytes) -> tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]:
+    """(source, destination) of an IPv4 header's 8 address bytes. A segment has a handful of routers:
+    their address objects are reused, not parsed per packet (and the engine compares them by identity)."""
+    pair = _ADDRESS_PAIRS.get(packed)
+    if pair is None:
+        if len(_ADDRESS_PAIRS) >= _ADDRESS_PAIRS_MAX:
+            _ADDRESS_PAIRS.clear()
+        pair = _ADDRESS_PAIRS[packed] = (ipaddress.IPv4Address(packed[:4]), ipaddress.IPv4Address(packed[4:]))
+    return pair
 
 
 class VrrpSocket:
@@ -175,12 +183,12 @@ class VrrpSocket:
         if len(data) < 20 or data[0] >> 4 != 4:
             return None
         header_len = (data[0] & 0x0F) * 4
-        total_len = int.from_bytes(data[2:4], "big")
+        total_len = data[2] << 8 | data[3]
         if header_len < 20 or len(data) < header_len or data[9] != self.protocol:
             return None
         end = total_len if header_len <= total_len <= len(data) else len(data)
-        return Received(bytes(data[header_len if self.protocol == VRRP_PROTO else 0 : end]), _ipv4(data[12:16]),
-                        _ipv4(data[16:20]), data[8])
+        src, dst = _ipv4_pair(data[12:20])
+        return Received(data[header_len if self.protocol == VRRP_PROTO else 0 : end], src, dst, data[8])
 
     def _parse_ipv6(self, data: bytes, ancdata: list, address: tuple) -> Received | None:
         # raw IPv6 sockets deliver the payload only (ipv6(7)): TTL and dst come as ancillary data

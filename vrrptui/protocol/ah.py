@@ -16,8 +16,6 @@ keepalived does), the AH header with a zero ICV, and the VRRP message. Sans-I/O:
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import ipaddress
 import struct
 from dataclasses import dataclass
@@ -47,6 +45,9 @@ def _icv(key: bytes, header: bytes, ah: bytes, message: bytes, unicast: bool) ->
     if unicast:
         signed[8] = 0  # TTL: keepalived zeroes it for unicast peers only
     zero_icv = ah[: AH_LEN - ICV_LEN] + bytes(ICV_LEN)
+    import hashlib  # only auth_type AH pays for OpenSSL's libcrypto (~3.6 MB of RSS)
+    import hmac
+
     return hmac.new(key, bytes(signed) + zero_icv + message, hashlib.md5).digest()[:ICV_LEN]
 
 
@@ -105,6 +106,8 @@ def parse(datagram: bytes) -> AhPacket | Drop | None:
 def verify(packet: AhPacket, key: bytes, unicast: bool) -> str | None:
     """keepalived's check before the sequence number: the ICV, then the SPI. None when both hold."""
     expected = _icv(key, packet.header, packet.ah, packet.message, unicast)
+    import hmac
+
     if not hmac.compare_digest(expected, packet.ah[AH_LEN - ICV_LEN :]):
         return "IPSEC-AH : invalid IPSEC HMAC-MD5 value. Due to fields mutation or bad password !"
     if packet.spi != packet.src.packed:
