@@ -6,16 +6,24 @@ in each router times when the VIP came and went (microseconds); tcpdump on the b
 wire's witness. Faults are injected by vrrptui.lab.faults (ip, nftables).
 
   vip-deleted      `ip addr del VIP` on the master: longest time nobody held the VIP
-  primary-deleted  the master's own address deleted (the kernel flushes the VIP): nobody-holds time
+  primary-deleted  the master's own address deleted (the kernel flushes the VIP): nobody-holds time;
+                   on the wire, r2's first advert after r1's priority-0 one (Skew_Time 60.9 ms + latency)
   iface-recreated  the master's interface deleted and re-created: nobody-holds, two holders, r1 back
+  vmac-deleted     use_vmac on r1, its vrrp.51 deleted by hand: nobody-holds, two holders
+  v6-vip-deleted   the same with an IPv6 VIP
+  v6-link-local-deleted  IPv6 instance, the master's link-local address deleted, added back 1.5 s later
   link-down-up     cable pull on the master then back: nobody-holds time
+                   (these two cannot resign: r2 takes over Master_Down_Interval, 360.9 ms, after r1's
+                   last advert, so nobody-holds is that minus the advert's age at the fault, 0-100 ms;
+                   on the wire, r2's first advert after r1's last one, which does not depend on it)
   partition-heal   r1 and r2 cut apart 5 s (both master), then healed: pings lost after the heal
   kill-restart     kill -9 of the master, restart 3 s later: stale VIP removed, master again,
                    two holders, nobody-holds at the hand-back
   takeover-garp    graceful stop of the master: the new master's first GARP minus its first advert
   loss-50          50 % of VRRP into the backup dropped: false takeovers (model N(1-p)p^3)
 
-Prints a table (median over the runs, and the worst) and writes benchmarks/faults-results.json.
+Prints a table (median over the runs, and the worst) and writes benchmarks/faults-results.json
+(not a partial run: `python benchmarks/faults.py --case link-down-up --runs 5`).
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ RESULTS = Path(__file__).with_name("faults-results.json")
 ADVERT_INT = 0.1
 PING_INTERVAL = 0.01
 WAIT = 10.0
+VIP6 = "2001:db8:1::100"
 
 Figures = dict[str, float]
 
@@ -49,28 +58,41 @@ Figures = dict[str, float]
 class Run:
     """One lab with r1 (150) master and r2 (100) backup of one implementation, a pinger and monitors."""
 
-    def __init__(self, impl: str, *, r1_extra: str = "") -> None:
-        self.impl = impl
+    def __init__(self, impl: str, *, r1_extra: str = "", family: int = 4) -> None:
+        self.impl, self.family = impl, family
+        self.vip = VIP if family == 4 else VIP6
         self.lab = Lab(routers=("r1", "r2"), clients=("pc1",))
         self.watch = AddressWatch(self.lab)
+        self.wire = self.lab.capture(bpf="ip proto 112 or ip6 proto 112")
+        self.sources = [self.lab.ip4(n) if family == 4 else self.lab.link_local(n) for n in ("r1", "r2")]
         self.r1 = self.start("r1", 150, r1_extra)
-        self.lab.wait_for(lambda: self.lab.vip_holders(VIP) == ["r1"], WAIT)
+        self.lab.wait_for(lambda: self.lab.vip_holders(self.vip) == ["r1"], WAIT)
         self.r2 = self.start("r2", 100)
         time.sleep(1.0)  # r2 settles as backup
-        self.ping = self.lab.pinger("pc1", VIP, PING_INTERVAL)
+        self.ping = self.lab.pinger("pc1", self.vip, PING_INTERVAL)
         self.lab.wait_for(lambda: self.ping.replies_since(0) > 5, WAIT)
 
     def start(self, node: str, priority: int, extra: str = "", tag: str | None = None) -> subprocess.Popen[Any]:
         conf = fast_v3_conf(priority, extra=extra)
+        if self.family == 6:
+            conf = conf.replace(f"{VIP}/24", f"{VIP6}/64")
         if self.impl == "keepalived":
             return self.lab.start_keepalived(node, conf, tag=tag or "keepalived")
         return self.lab.start_vrrptui(node, conf, tag=tag or "vrrptui")
 
     def nobody(self, after: float, until: float) -> float:
-        return self.watch.nobody(VIP, after, until)
+        return self.watch.nobody(self.vip, after, until)
 
     def both(self, after: float, until: float) -> float:
-        return self.watch.both(VIP, after, until)
+        return self.watch.both(self.vip, after, until)
+
+    def takeover_on_wire(self, after: float) -> float:
+        """ms from r1's last advert (its priority 0 if it sent one) to r2's first after `after`, as tcpdump saw them."""
+        adverts = self.wire.adverts()
+        r1, r2 = self.sources
+        first = next((a.time for a in adverts if a.time > after and a.src == r2), None)
+        last = max((a.time for a in adverts if a.src == r1 and first and a.time < first), default=None)
+        return 1000 * (first - last) if first is not None and last is not None and last > after - 0.2 else float("nan")
 
     def close(self) -> None:
         self.lab.down()
@@ -78,9 +100,9 @@ class Run:
 
 def case_vip_deleted(run: Run) -> Figures:
     t0 = time.time()
-    faults.delete_vip(run.lab, "r1", f"{VIP}/24")
+    faults.delete_vip(run.lab, "r1", f"{VIP}/24" if run.family == 4 else f"{VIP6}/64")
     time.sleep(2.0)
-    return {"nobody_ms": 1000 * run.nobody(t0, time.time()), "holders_at_end": len(run.lab.vip_holders(VIP))}
+    return {"nobody_ms": 1000 * run.nobody(t0, time.time()), "holders_at_end": len(run.lab.vip_holders(run.vip))}
 
 
 def case_primary_deleted(run: Run) -> Figures:
@@ -91,7 +113,7 @@ def case_primary_deleted(run: Run) -> Figures:
     faults.restore_primary(run.lab, "r1")
     time.sleep(2.0)
     back = run.watch.first(VIP, "r1", True, t1)
-    return {"nobody_ms": 1000 * run.nobody(t0, time.time()),
+    return {"nobody_ms": 1000 * run.nobody(t0, time.time()), "wire_takeover_ms": run.takeover_on_wire(t0),
             "r1_master_again_s": (back - t1) if back else float("nan"),
             "holders_at_end": len(run.lab.vip_holders(VIP))}
 
@@ -105,9 +127,33 @@ def case_iface_recreated(run: Run) -> Figures:
     time.sleep(3.0)
     back = run.watch.first(VIP, "r1", True, t1)
     end = time.time()
-    return {"nobody_ms": 1000 * run.nobody(t0, end), "two_holders_ms": 1000 * run.both(t1, end),
+    return {"nobody_ms": 1000 * run.nobody(t0, end), "wire_takeover_ms": run.takeover_on_wire(t0),
+            "two_holders_ms": 1000 * run.both(t1, end),
             "r1_master_again_s": (back - t1) if back else float("nan"),
             "holders_at_end": len(run.lab.vip_holders(VIP))}
+
+
+def case_vmac_deleted(run: Run) -> Figures:
+    t0 = time.time()
+    run.lab.exec("r1", ["ip", "link", "del", "vrrp.51"], check=True)
+    time.sleep(2.0)
+    end = time.time()
+    return {"nobody_ms": 1000 * run.nobody(t0, end), "two_holders_ms": 1000 * run.both(t0, end),
+            "holders_at_end": len(run.lab.vip_holders(VIP))}
+
+
+def case_v6_link_local_deleted(run: Run) -> Figures:
+    link_local = run.lab.link_local("r1")
+    t0 = time.time()
+    run.lab.exec("r1", ["ip", "addr", "del", f"{link_local}/64", "dev", "eth0"], check=True)
+    time.sleep(1.5)
+    t1 = time.time()
+    run.lab.exec("r1", ["ip", "addr", "add", f"{link_local}/64", "dev", "eth0"], check=True)
+    time.sleep(2.0)
+    back = run.watch.first(run.vip, "r1", True, t1)
+    return {"nobody_ms": 1000 * run.nobody(t0, time.time()), "wire_takeover_ms": run.takeover_on_wire(t0),
+            "r1_master_again_s": (back - t1) if back else float("nan"),
+            "holders_at_end": len(run.lab.vip_holders(run.vip))}
 
 
 def case_link_down_up(run: Run) -> Figures:
@@ -117,7 +163,8 @@ def case_link_down_up(run: Run) -> Figures:
     run.lab.heal("r1")
     time.sleep(2.0)
     end = time.time()
-    return {"nobody_ms": 1000 * run.nobody(t0, end), "ping_gap_ms": 1000 * run.ping.outage(t0, end),
+    return {"nobody_ms": 1000 * run.nobody(t0, end), "wire_takeover_ms": run.takeover_on_wire(t0),
+            "ping_gap_ms": 1000 * run.ping.outage(t0, end),
             "holders_at_end": len(run.lab.vip_holders(VIP))}
 
 
@@ -230,6 +277,9 @@ def main(argv: list[str] | None = None) -> int:
         ("vip-deleted", case_vip_deleted, reps, {}),
         ("primary-deleted", case_primary_deleted, reps, {}),
         ("iface-recreated", case_iface_recreated, reps, {}),
+        ("vmac-deleted", case_vmac_deleted, reps, {"r1_extra": "use_vmac"}),
+        ("v6-vip-deleted", case_vip_deleted, reps, {"family": 6}),
+        ("v6-link-local-deleted", case_v6_link_local_deleted, reps, {"family": 6}),
         ("link-down-up", case_link_down_up, reps, {}),
         ("partition-heal", case_partition_heal, args.runs or (1 if args.quick else 4),
          {"r1_extra": "garp_master_delay 0"}),

@@ -262,6 +262,16 @@ def test_own_interface_down_means_fault_without_a_priority_zero_advert():
     assert changes(back) == [(State.FAULT, State.BACKUP, Reason.RECOVERED)]
 
 
+def test_vmac_down_is_a_fault_like_the_instances_own_interface():
+    clock = as_master(instance(use_vmac=True))
+    out = clock.m.interface_state("vrrp.51", False, clock.now)
+    assert changes(out) == [(State.MASTER, State.FAULT, Reason.FAULT)]
+    assert clock.m.tracking.faults() == ["VMAC vrrp.51 down"]
+    assert instance().vmac_interface == "vrrp.51" and machine().interface_state("vrrp.51", False, 1.0) == []
+    back = clock.m.interface_state("vrrp.51", True, clock.now + 1)
+    assert changes(back) == [(State.FAULT, State.BACKUP, Reason.RECOVERED)]
+
+
 def test_tracked_interface_with_weight_zero_down_is_a_fault():
     m = machine(instance(track_interfaces=(TrackInterface("eth1"),)))
     m.start(0.0)

@@ -68,6 +68,26 @@ class HostChanges:
             self._log(LogLine(f"({inst.name}) Setting VMAC {name} with address {inst.vmac_address} on {inst.interface}",
                               detail=True))
 
+    def restore_vmacs(self, instances: Iterable[VrrpInstance], names: set[str]) -> set[str]:
+        """Our VMACs `names` went down or vanished (by hand, or with their base): bring them up or create them
+        again; returns those done. keepalived re-creates them too, after a trip through FAULT."""
+        from vrrptui.net import vmac
+
+        done: set[str] = set()
+        for inst in instances:
+            name, base = inst.vmac_interface, inst.interface
+            if not inst.use_vmac or base is None or name not in names or name in done:
+                continue
+            try:
+                vmac.create_vmac(base, name, inst.vmac_address, netlink=self.netlink, again=True)
+            except (OSError, LookupError, ValueError) as exc:
+                self._log(LogLine(f"({inst.name}) cannot bring VMAC {name} back on {base}: {exc}", level="error"))
+                continue
+            done.add(name)
+            self._log(LogLine(f"({inst.name}) VMAC {name} went down or was deleted: brought it back on {base}",
+                              level="warning"))
+        return done
+
     def delete_vmacs(self, keep: Config | None = None) -> None:
         """Delete our VMACs (those `keep` still uses stay)."""
         from vrrptui.net import vmac

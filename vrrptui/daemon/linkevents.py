@@ -1,9 +1,11 @@
 """What netlink says about the host's links and addresses, carried to the engine.
 
 Link up/down goes to the engine at once; an interface deleted and created again gets its
-VRRP sockets reopened; address changes are coalesced and each interface's primary
-refreshed once on the next loop iteration (an instance that loses its last address goes
-FAULT and resigns from it); a VIP deleted by hand is put back by the VipGuard.
+VRRP sockets reopened; a VMAC set down or deleted (by hand, or with its base) is brought
+back as soon as its base exists, without a FAULT when that is at once; address changes are
+coalesced and each interface's primary refreshed once on the next loop iteration (an
+instance that loses its last address goes FAULT and resigns from it); a VIP deleted by
+hand is put back by the VipGuard.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 from collections.abc import Callable, Iterable
 
 from vrrptui.config.model import Config, VrrpInstance
+from vrrptui.daemon.host import HostChanges
 from vrrptui.daemon.sockpool import SocketPool
 from vrrptui.daemon.sources import SourceAddresses, unspecified
 from vrrptui.daemon.vipguard import VipGuard
@@ -24,12 +27,13 @@ from vrrptui.protocol.packet import IPAddress
 class LinkEvents:
     def __init__(self, loop: asyncio.AbstractEventLoop, engine: Engine, config: Callable[[], Config],
                  sources: SourceAddresses, pool: SocketPool, process: Callable[[Iterable[Output]], None],
-                 log: LogFn, guarded: Callable[[Callable[..., None]], Callable[..., None]]) -> None:
-        self._loop, self._engine, self._config = loop, engine, config
+                 log: LogFn, guarded: Callable[[Callable[..., None]], Callable[..., None]], host: HostChanges) -> None:
+        self._loop, self._engine, self._config, self._host = loop, engine, config, host
         self._sources, self._pool, self._process, self._log = sources, pool, process, log
         self._guarded = guarded
         self.guard: VipGuard | None = None
         self._closed = False
+        self._remade: set[str] = set()  # VMACs created again, not reported up yet: their downs are not faults
         self._watch = LinkWatcher(addresses=True)
         loop.add_reader(self._watch.fileno(), guarded(self._on_event))
 
@@ -49,7 +53,7 @@ class LinkEvents:
 
     def _on_event(self) -> None:
         watch, engine = self._watch, self._engine
-        changes = watch.read()
+        changes = self._keep_vmacs(watch.read())
         addresses = watch.changed_addresses()
         removed = watch.removed_addresses()
         recreated = watch.recreated()
@@ -68,6 +72,31 @@ class LinkEvents:
             # after the primaries' refresh (queued above): a VIP flushed with the primary is not put back
             self._loop.call_soon(self._guarded(guard.restore))
         self._process(())
+
+    def _keep_vmacs(self, changes: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
+        """Our VMACs that vanished, or went down on a base that is up, are brought back at once (before the
+        VipGuard puts their VIPs back) and their downs are not faults; the engine hears only what failed."""
+        host, watch = self._host, self._watch
+        if not host.vmacs:
+            return changes
+        states = watch.states()
+        bases = {i.vmac_interface: i.interface for i in self._config().instances if i.use_vmac and i.interface}
+        broken = {n for n in host.vmacs if watch.index(n) is None}
+        broken |= {n for n, up in changes if not up and n in host.vmacs and states.get(bases.get(n, ""), False)}
+        broken = {n for n in broken if n in bases and watch.index(bases[n]) is not None}
+        if broken:
+            fixed = host.restore_vmacs(self._config().instances, broken)
+            self._remade = (self._remade - broken) | fixed
+            changes += watch.read()  # the new links' events, already queued
+            changes += [(n, False) for n in sorted(broken - fixed) if (n, False) not in changes]
+        kept = []
+        for ifname, up in changes:
+            if ifname in self._remade:
+                if not up:
+                    continue
+                self._remade.discard(ifname)
+            kept.append((ifname, up))
+        return kept
 
     def _sources_flushed(self, ifname: str, gone: set[IPAddress]) -> None:
         """The source address went together with the VIPs (the kernel flushes a deleted primary's secondaries):
@@ -88,12 +117,12 @@ class LinkEvents:
         old = primary.get(inst.name)
         if new is None:
             if old is not None and not old.is_unspecified:
+                # FAULT; a master resigns from the address it just lost (first), so the source changes after
+                self._process(engine.address_state(inst.name, False, now))
+                primary[inst.name] = unspecified(inst.family)
                 self._log(LogLine(f"Deassigned address {old} from interface {ifname}", detail=True))
                 self._log(LogLine(f"({inst.name}) no IPv{inst.family} address left on {ifname}: "
                                   f"adverts cannot be sent until one is added", level="warning"))
-                # FAULT; a master resigns from the address it just lost, so the source changes after
-                self._process(engine.address_state(inst.name, False, now))
-                primary[inst.name] = unspecified(inst.family)
             return
         if new == old:
             return

@@ -211,7 +211,7 @@ class Runtime:
         self._timer = EngineTimer(loop, engine, self._on_timer, guarded)
         self._sender = AdvertSender(loop, engine, sources.primary, pool, lambda: self._feed, self._log)
         self._links = links = LinkEvents(loop, engine, lambda: self.config, sources, pool, self._apply, self._log,
-                                         guarded)
+                                         guarded, host)
         links.guard = VipGuard(host, self._instances.get, self._is_master, links.has_source, host.announce_again,
                                self._log)
         self._reloader = Reloader(engine, host, sources, pool, self.notify, self.scripts, (self.files, self.processes),
@@ -224,7 +224,9 @@ class Runtime:
         # the Master_Down_Timer counts from when we listen (daemon/earlylisten.py), not after the start-up
         since = pool.listening_since()
         self._process(engine.start(now if delay > 0 or since is None else min(since, now)))
-        for ifname in {n for i in config.instances for n in (i.interface, *(t.name for t in i.track_interfaces)) if n}:
+        for ifname in {n for i in config.instances
+                       for n in (i.interface, i.use_vmac and i.vmac_interface, *(t.name for t in i.track_interfaces))
+                       if n}:
             if not netlink.link_is_up(ifname):
                 self._process(engine.interface_state(ifname, False, loop.time()))
         for (ifname, _, _), sock in list(pool.receiving.items()):  # what was heard meanwhile, before any timer
@@ -307,16 +309,18 @@ class Runtime:
             self._timer.rearm()
 
     def _process(self, outs: Iterable[Output]) -> None:
-        """Carry out the engine's outputs in order; hand events to the log and the observer."""
+        """Carry out the engine's outputs in order; hand events to the log and the observer. The log lines are
+        written after the batch: a resigning master's priority-0 advert or a new master's VIPs and advert first."""
         feed, host, garp, instances = self._feed, self.host, self._garp, self._instances
         gratuitous_starts: list[VrrpInstance] = []
+        lines: list[LogLine] = []
         for out in outs:
             match out:
                 case SendAdvert():
                     if (inst := instances.get(out.instance)) is not None and self._sender is not None:
                         self._sender.send(inst, out.priority)
                 case LogLine():
-                    self.log(out)
+                    lines.append(out)
                 case AddVips():
                     if (inst := instances.get(out.instance)) is not None and host is not None:
                         host.add_vips(inst)
@@ -338,6 +342,8 @@ class Runtime:
                     self.notify.run_group(out)
                 case StateChanged() | Dropped() if feed is not None:
                     feed(out)
+        for line in lines:
+            self.log(line)
         # after the batch: the engine's "setting VIPs." / "Sending/queueing" lines come first, as in keepalived
         for inst in gratuitous_starts:
             if garp is not None:

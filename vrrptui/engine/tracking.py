@@ -91,6 +91,7 @@ class Tracking:
     def __init__(self, instance: VrrpInstance, scripts: Mapping[str, VrrpScript]) -> None:
         self.instance = instance
         self.link_up = True  # the instance's own interface
+        self.vmac_up = True  # its VMAC (use_vmac): deleted or down, the VIPs have nowhere to live
         self.address_up = True  # its interface still has an address to send adverts from
         self.trackers: list[Tracker] = []
         for ti in instance.track_interfaces:
@@ -114,6 +115,9 @@ class Tracking:
         changed = False
         if ifname == self.instance.interface and not self.instance.dont_track_primary and self.link_up != up:
             self.link_up = up
+            changed = True
+        if self.instance.use_vmac and ifname == self.instance.vmac_interface and self.vmac_up != up:
+            self.vmac_up = up
             changed = True
         for t in self.trackers:
             if t.kind == "interface" and t.name == ifname and t.up != up:
@@ -163,6 +167,8 @@ class Tracking:
     def faults(self) -> list[str]:
         """Why the instance must be in FAULT (empty: it need not be)."""
         found = [] if self.link_up else [f"interface {self.instance.interface} down"]
+        if not self.vmac_up:
+            found.append(f"VMAC {self.instance.vmac_interface} down")
         if not self.address_up:
             found.append(f"no IPv{self.instance.family} address on {self.instance.interface}")
         found += [t.describe() for t in self.trackers if t.faulting]

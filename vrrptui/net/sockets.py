@@ -30,6 +30,7 @@ VRRP_TOS = 0xC0  # internetwork control precedence, as keepalived sets
 # Linux values missing from Python 3.11's socket module (include/uapi/linux/in.h).
 IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)
 IP_TRANSPARENT = getattr(socket, "IP_TRANSPARENT", 19)
+IPV6_TRANSPARENT = getattr(socket, "IPV6_TRANSPARENT", 75)
 IP_MULTICAST_ALL = getattr(socket, "IP_MULTICAST_ALL", 49)
 IPV6_MULTICAST_ALL = getattr(socket, "IPV6_MULTICAST_ALL", 29)
 
@@ -129,6 +130,10 @@ class VrrpSocket:
             s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, self.ifindex)
             s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
             s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
+            try:  # as IPv4: a master whose link-local address was just deleted still resigns from it
+                s.setsockopt(socket.IPPROTO_IPV6, IPV6_TRANSPARENT, 1)
+            except PermissionError:
+                pass
             if join_multicast:
                 mreq = _IPV6_MREQ.pack(MCAST_V6.packed, self.ifindex)
                 s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq)

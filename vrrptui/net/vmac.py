@@ -14,6 +14,7 @@ Needs CAP_NET_ADMIN; runs in the caller's network namespace.
 
 from __future__ import annotations
 
+import errno
 import logging
 from typing import Any
 
@@ -69,12 +70,16 @@ def _with_netlink(netlink: Netlink | None) -> tuple[Netlink, bool]:
     return (netlink, False) if netlink is not None else (Netlink(), True)
 
 
-def create_vmac(base_ifname: str, name: str, mac: str, *, netlink: Netlink | None = None) -> bool:
+def create_vmac(base_ifname: str, name: str, mac: str, *, netlink: Netlink | None = None,
+                again: bool = False) -> bool:
     """Create (or adopt) the VMAC interface `name` on `base_ifname`. True if created now.
 
     An existing macvlan with the right MAC on the right base is reused (a restart after a
     crash); one with a wrong MAC or base is replaced. A non-macvlan interface of that name
-    is never touched: that is an error for the operator to resolve.
+    is never touched: that is an error for the operator to resolve. `again`: a VMAC this
+    process made went down or was deleted (by hand, or with its base): it is brought up or
+    created again, and the base's ARP settings are set again (a re-created base has the
+    defaults) without holding the base twice.
     """
     mac = mac.lower()
     family = 6 if mac.startswith(VMAC_PREFIX_V6) else 4
@@ -87,6 +92,8 @@ def create_vmac(base_ifname: str, name: str, mac: str, *, netlink: Netlink | Non
             raise LookupError(f"use_vmac: base interface {base_ifname!r} does not exist in this network namespace")
         created = True
         existing = _link(nl, name)
+        if existing is not None and again:
+            existing = _up_again(nl, existing)
         if existing is not None:
             if _kind(existing) != "macvlan":
                 raise OSError(f"use_vmac: {name!r} exists and is not a macvlan; rename it or set vmac name")
@@ -97,19 +104,33 @@ def create_vmac(base_ifname: str, name: str, mac: str, *, netlink: Netlink | Non
                 nl.request("link", "del", index=existing["index"])
         if created:
             nl.request("link", "add", ifname=name, kind="macvlan", link=base_index, macvlan_mode="private", address=mac)
-        _configure(nl, base_ifname, name, family, created)
+        _configure(nl, base_ifname, name, family, created, again)
         return created
     finally:
         if own:
             nl.close()
 
 
-def _configure(nl: Netlink, base_ifname: str, name: str, family: int, created: bool) -> None:
+def _up_again(nl: Netlink, link: Any) -> Any | None:
+    """Bring a VMAC that went down back up; None if it is gone. The request waits for the RTNL lock, so a
+    deletion in progress (its first event is the link going down) has finished when it fails."""
+    try:
+        nl.request("link", "set", index=link["index"], state="up")
+    except Exception as exc:  # pyroute2's NetlinkError is no OSError
+        if getattr(exc, "code", None) != errno.ENODEV:
+            raise OSError(f"cannot bring {link.get('IFLA_IFNAME')!r} up again: {exc}") from exc
+        return None
+    return link
+
+
+def _configure(nl: Netlink, base_ifname: str, name: str, family: int, created: bool, again: bool) -> None:
     write_sysctl(4, name, "arp_ignore", 1)
     write_sysctl(4, name, "accept_local", 1)
     write_sysctl(4, name, "rp_filter", 0)
     write_sysctl(4, name, "promote_secondaries", 1)
-    if created or base_ifname not in _base_saved:
+    if again and base_ifname in _base_saved:
+        _set_base_arp(base_ifname)
+    elif created or base_ifname not in _base_saved:
         _hold_base(base_ifname)
     if family == 4:
         write_sysctl(6, name, "disable_ipv6", 1)
@@ -128,9 +149,13 @@ def _hold_base(base_ifname: str) -> None:
     saved = _base_saved.get(base_ifname)
     if saved is None:
         saved = (read_sysctl(4, base_ifname, "arp_ignore"), read_sysctl(4, base_ifname, "arp_filter"), 0)
-        write_sysctl(4, base_ifname, "arp_ignore", 1)
-        write_sysctl(4, base_ifname, "arp_filter", 1)
+        _set_base_arp(base_ifname)
     _base_saved[base_ifname] = (saved[0], saved[1], saved[2] + 1)
+
+
+def _set_base_arp(base_ifname: str) -> None:
+    write_sysctl(4, base_ifname, "arp_ignore", 1)
+    write_sysctl(4, base_ifname, "arp_filter", 1)
 
 
 def _release_base(base_ifname: str) -> None:
