@@ -74,6 +74,7 @@ class Reloader:
         old_primary = dict(self._sources.primary)
         try:
             self._host.create_vmacs(parsed.instances)
+            self._host.routing.prepare(parsed)
             known = {o.name for o in config.instances}
             self._host.remove_stale_vips([i for i in parsed.instances if i.name not in known])
             primary = {**old_primary, **self._sources.compute(parsed)}
