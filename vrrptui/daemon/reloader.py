@@ -10,6 +10,7 @@ changed is undone and the running configuration stays as it was.
 from __future__ import annotations
 
 import asyncio
+import gc
 import pickle
 import subprocess
 import sys
@@ -104,6 +105,9 @@ class Reloader:
         for watch in self._watches:
             watch.replace(parsed)
         self.count += 1
+        # a full collection once the old configuration is dropped: without it RSS crept by ~0.6 kB
+        # per reload with no plateau by 500 (benchmarks/reload_rss.py), though no object stayed behind
+        gc.collect()
         self._log(LogLine("Reload complete"))
         return parsed
 
