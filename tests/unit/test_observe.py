@@ -233,6 +233,30 @@ def test_session_entries_after_a_seq_are_the_newer_ones_filtered_oldest_first():
     assert [r.at for _, r in s.entries(after=78)] == [78.0, 79.0]
 
 
+
+def test_session_log_keeps_adverts_as_plain_tuples_the_garbage_collector_stops_tracking():
+    import gc
+
+    from vrrptui.observe.session import Session, log_text, pack_heard, unpack_heard
+
+    v6 = Advert.from_fields(3, 45, 100, 0.1, ("fd00::45", "fd00::46"))
+    kinds = [heard(A, 1.0, advert()), heard(B, 2.0, advert(90), mac="02:00:00:00:00:0b", ttl=64),
+             heard("fe80::12%eth0", 3.0, v6, dst="ff02::12"),
+             Heard("eth0", 4.0, ipaddress.ip_address(A), ipaddress.ip_address("224.0.0.18"), 255, advert(), b"x",
+                   outgoing=True)]
+    for h in kinds:
+        assert unpack_heard(pack_heard(h)) == h
+        assert log_text(pack_heard(h), 1_700_000_000.0) == log_text(h, 1_700_000_000.0)
+    s = Session(config())
+    for i in range(500):
+        s.heard(heard(A if i % 2 else B, float(i), advert(100 + i % 3)))
+    s.heard(heard(A, 600.0, Drop(DropReason.CHECKSUM, "bad")))
+    gc.collect()
+    assert [isinstance(r, Heard) for r in s.log].count(True) == 1  # only the drop is kept as received
+    assert sum(gc.is_tracked(r) for r in s.log) == 1
+    assert s.entries(after=499)[0][1] == heard(A, 499.0, advert(101))
+
+
 # --- Drills ------------------------------------------------------------------------
 
 def test_failover_drill_times_takeover_and_vip_from_the_new_owner(tmp_path):

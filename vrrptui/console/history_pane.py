@@ -98,7 +98,7 @@ def _stamp(e: HistoryEvent) -> str:
 def banner(session: Session, now: float) -> list[tuple[str, str]]:
     """(line, style) for the header: every active alarm and every VIP split brain."""
     out = [(f"{v.scope}: {v.text}", HEALTH_STYLE[v.level]) for v in session.alarms.active()]
-    for v in session.vips.view(now, session.mac_owner):
+    for v in session.vip_view(now):
         if v.split_brain and v.local:  # we hold it: only the other owner is ever heard
             others = session.vips.split_brain(v.vip)
             out.append((f"SPLIT BRAIN: VIP {v.vip} is here and also answered by {', '.join(others)}",

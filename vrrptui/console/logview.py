@@ -76,8 +76,7 @@ class AdvertLog(Log):
             what = "entries" if vrid is None and src is None else "entries (before the filter)"
             lines.append(f"··· {skipped} {what} skipped: paused, hidden or too many to show; `{self.pcap_key}` "
                          "writes the captured packets")
-        for _, record in session.entries(vrid, src, after=cut):
-            lines.extend(session.text(record))
+        lines.extend(session.log_lines(vrid, src, after=cut))
         self.written = newest
         self.append(lines)
 

@@ -284,7 +284,7 @@ class VipPane(KeyedTable):
 
     def refresh_from(self, session: Session, now: float) -> None:
         rows = []
-        for v in session.vips.view(now, session.mac_owner):
+        for v in session.vip_view(now):
             local = Text("?", style="dim") if v.local is None else (
                 Text("here", style="green") if v.local else Text("not here"))
             answers = ", ".join(f"{a.mac} ({a.owner or 'unknown'})" for a in v.answers) or "-"

@@ -234,12 +234,16 @@ class PeerTable:
 
     def mac_owner(self, mac: str) -> str | None:
         """The source address of the router whose adverts came from `mac` (VRRP's own MAC map)."""
-        mac = mac.lower()
+        return self.mac_owners().get(mac.lower())
+
+    def mac_owners(self) -> dict[str, str]:
+        """MAC (lower case) -> the source address of the first router heard from it."""
+        owners: dict[str, str] = {}
         for sources in self._sources.values():
             for s in sources.values():
-                if s.src_mac and s.src_mac.lower() == mac:
-                    return s.src
-        return None
+                if s.src_mac:
+                    owners.setdefault(s.src_mac.lower(), s.src)
+        return owners
 
     def priority(self, key: RouterKey, src: str) -> int | None:
         """The priority in `src`'s last advert for `key`."""

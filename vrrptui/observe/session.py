@@ -26,28 +26,53 @@ from vrrptui.records import Drill, Heard, RouterKey
 from vrrptui.observe.peers import PeerTable
 from vrrptui.records import Claim, LocalPresence, ProbeEvent, ProbeSent
 from vrrptui.observe.timeline import Timeline
-from vrrptui.observe.vips import VipPresence
-from vrrptui.protocol.packet import VRRP_PROTO, Advert, internet_checksum
-from vrrptui.protocol.tcpdump import format_compact, format_packet
+from vrrptui.observe.vips import VipPresence, VipView
+from vrrptui.protocol.packet import VRRP_PROTO, Advert, ChecksumForm, internet_checksum
+from vrrptui.protocol.tcpdump import format_compact, format_packet, timestamp_text
 
 # Every per-packet store is a ring; at 2,550 adverts/s (255 VRIDs at VRRPv3 0.1 s) they fill, then stay flat.
-MAX_LOG = 20_000  # advert-log entries (~8 s at 2,550/s, ~1 KB each with the decoded advert)
+MAX_LOG = 20_000  # advert-log entries (~8 s at 2,550/s, ~0.3 KB each: adverts as plain tuples)
 MAX_PACKETS = 100_000  # frames kept for `w` (~40 s at 2,550/s, ~180 B each: ~18 MB)
+ADVERT_TEXTS = 4096  # distinct adverts whose log text is remembered (255 VRIDs from a few routers repeat theirs)
 DRILL_HISTORY = 100
 CLIENT_WAIT = 3.0  # seconds a finished drill waits for the lab client's pings to come back
 
 
 LogRecord = Heard | StateChanged | Dropped | RuntimeNote | AlarmChange  # what the advert log holds, as received
+# A heard advert as the log keeps it: a plain tuple of numbers, strings and bytes (pack_heard), which
+# Python's garbage collector stops tracking, so that full collections do not walk the whole ring.
+# (ifname, at, src, dst, ttl, payload, src_mac, outgoing, version, vrid, priority, max_advert_int,
+#  addresses separated by spaces, auth_type, auth_data, checksum, checksum_form value, type)
+PackedHeard = tuple[str, float, str, str, int, bytes, str | None, bool, int, int, int, float, str, int, bytes, int, str,
+                    int]
 
 
-def log_text(r: LogRecord, wall: float) -> list[str]:
+def pack_heard(h: Heard) -> Heard | PackedHeard:
+    """`h` as a plain tuple when its result is an Advert (unpack_heard gives an equal Heard back)."""
+    a = h.result
+    if not isinstance(a, Advert):
+        return h  # a drop: rare, kept as received
+    return (h.ifname, h.at, address_text(h.src), address_text(h.dst), h.ttl, h.payload, h.src_mac, h.outgoing,
+            a.version, a.vrid, a.priority, a.max_advert_int, " ".join(map(address_text, a.addresses)), a.auth_type,
+            a.auth_data, a.checksum, a.checksum_form.value, a.type)
+
+
+def unpack_heard(t: PackedHeard) -> Heard:
+    (ifname, at, src, dst, ttl, payload, src_mac, outgoing,
+     version, vrid, priority, interval, addresses, auth_type, auth_data, checksum, form, kind) = t
+    ip = ipaddress.ip_address
+    advert = Advert(version, vrid, priority, interval, tuple(ip(x) for x in addresses.split()), auth_type, auth_data,
+                    checksum, ChecksumForm(form), kind)
+    return Heard(ifname, at, ip(src), ip(dst), ttl, advert, payload, src_mac, outgoing)
+
+
+def log_text(r: LogRecord | PackedHeard, wall: float) -> list[str]:
     """An advert-log record as text (formatted when, and only if, it is shown); `wall`: its epoch time."""
+    if isinstance(r, tuple):
+        return [advert_line(r, wall)]
     if isinstance(r, Heard):
         if isinstance(r.result, Advert):
-            line = format_compact(r.result, r.src, r.dst, ts=wall, ttl=r.ttl)
-            if r.ttl != 255 and not r.outgoing:
-                line += f", (ttl {r.ttl})"
-            return [line + (" [sent]" if r.outgoing else "")]
+            return [timestamp_text(wall) + " " + _advert_text(r)]
         lines = format_packet(r.payload, r.src, r.dst, ts=wall, ttl=r.ttl, verbose=False)
         detail = f" ({r.result.detail})" if r.result.detail else ""
         return lines + [f"    ^ not used: {r.result.reason.value}{detail}"]
@@ -62,6 +87,29 @@ def log_text(r: LogRecord, wall: float) -> list[str]:
         return [("!!! " if r.raised else "··· ") + r.text()]
     who = f"({r.instance}) " if r.instance else ""
     return [f"··· {who}{r.text}"]
+
+
+def _advert_text(h: Heard) -> str:
+    """A heard advert's log line after the timestamp."""
+    assert isinstance(h.result, Advert)
+    line = format_compact(h.result, h.src, h.dst, ttl=h.ttl)
+    if h.ttl != 255 and not h.outgoing:
+        line += f", (ttl {h.ttl})"
+    return line + (" [sent]" if h.outgoing else "")
+
+
+_ADVERT_TEXTS: dict[tuple[object, ...], str] = {}  # packed advert less its time -> text: a VRID's adverts repeat
+
+
+def advert_line(r: PackedHeard, wall: float) -> str:
+    """A packed advert's log line: only the timestamp is formatted anew for each advert."""
+    key = r[:1] + r[2:]
+    text = _ADVERT_TEXTS.get(key)
+    if text is None:
+        if len(_ADVERT_TEXTS) >= ADVERT_TEXTS:
+            _ADVERT_TEXTS.clear()
+        text = _ADVERT_TEXTS[key] = _advert_text(unpack_heard(r))
+    return timestamp_text(wall) + " " + text
 
 
 def parse_filter(text: str) -> tuple[int | None, str | None]:
@@ -107,7 +155,7 @@ class Session:
         self.status_at: float | None = None
         # wall clock minus engine clock: from the latest StatusSnapshot, or given (sniff has no engine)
         self.wall_offset = wall_offset
-        self.log: deque[LogRecord] = deque(maxlen=max_log)
+        self.log: deque[LogRecord | PackedHeard] = deque(maxlen=max_log)
         self.log_seq = 0  # records ever logged: the newest in `log` has this seq, the one before seq - 1...
         self.packets: deque[tuple[float, bytes]] = deque(maxlen=max_packets)
         self.packets_total = 0
@@ -159,7 +207,7 @@ class Session:
             self.history.heard(h, self.peers.current(h.key))
         self.timeline.heard(h)
         self.drill_tracker.heard(h)
-        self._log(h)
+        self._log(pack_heard(h))
         if h.payload:
             self.packets.append((self.wall(h.at), raw_ip_packet(h)))
             self.packets_total += 1
@@ -177,7 +225,7 @@ class Session:
             else:
                 self.peer_macs[ev.mac] = ev.vip  # a router's own address: its MAC
 
-    def _log(self, record: LogRecord) -> None:
+    def _log(self, record: LogRecord | PackedHeard) -> None:
         self.log_seq += 1
         self.log.append(record)
 
@@ -194,7 +242,7 @@ class Session:
         """One health verdict per virtual router: ours, and every other one heard."""
         ours = {RouterKey(s.interface, s.vrid, s.family): s for s in self.statuses.values() if s.interface}
         answering: dict[str, set[str]] = {}  # router address -> VIPs its MAC answered for lately
-        for v in self.vips.view(now, self.mac_owner):
+        for v in self.vip_view(now):
             for a in v.answers:
                 if a.owner:
                     answering.setdefault(a.owner, set()).add(v.vip)
@@ -206,11 +254,16 @@ class Session:
         """The operator acted on an instance (recorded in the event history)."""
         self.history.operator(now, action, self.scope(instance), detail)
 
-    def mac_owner(self, mac: str) -> str | None:
+    def _mac_owner(self, mac: str, adverts_from: dict[str, str]) -> str | None:
         mac = mac.lower()
         if mac in self.own_macs:
             return "this host"
-        return self.peers.mac_owner(mac) or self.peer_macs.get(mac)
+        return adverts_from.get(mac) or self.peer_macs.get(mac)
+
+    def vip_view(self, now: float) -> list[VipView]:
+        """VIP presence with each answering MAC's owner (the MAC map built once, not once per VIP)."""
+        adverts_from = self.peers.mac_owners()
+        return self.vips.view(now, lambda mac: self._mac_owner(mac, adverts_from))
 
     def own_addresses(self) -> tuple[str, ...]:
         return tuple(sorted({s.primary_address for s in self.statuses.values() if s.primary_address}))
@@ -306,7 +359,11 @@ class Session:
 
     def entries(self, vrid: int | None = None, src: str | None = None,
                 after: int = 0) -> list[tuple[int, LogRecord]]:
-        """(seq, record) newer than seq `after` (filtered), oldest first; reads only those, from the newest back."""
+        """(seq, record) newer than seq `after` (filtered), oldest first."""
+        return [(seq, unpack_heard(r) if isinstance(r, tuple) else r) for seq, r in self._newer(vrid, src, after)]
+
+    def _newer(self, vrid: int | None, src: str | None, after: int) -> list[tuple[int, LogRecord | PackedHeard]]:
+        """(seq, record as kept) newer than seq `after` (filtered), oldest first; reads only those, newest first."""
         out = []
         seq = self.log_seq
         for record in reversed(self.log):
@@ -318,10 +375,19 @@ class Session:
         out.reverse()
         return out
 
-    def text(self, record: LogRecord) -> list[str]:
-        return log_text(record, self.wall(record.at))
+    def text(self, record: LogRecord | PackedHeard) -> list[str]:
+        return log_text(record, self.wall(record[1] if isinstance(record, tuple) else record.at))
 
-    def _vrid(self, r: LogRecord) -> int | None:
+    def log_lines(self, vrid: int | None = None, src: str | None = None, after: int = 0) -> list[str]:
+        """The text of the entries newer than seq `after` (filtered), oldest first."""
+        lines: list[str] = []
+        for _, record in self._newer(vrid, src, after):
+            lines.extend(self.text(record))
+        return lines
+
+    def _vrid(self, r: LogRecord | PackedHeard) -> int | None:
+        if isinstance(r, tuple):
+            return r[9]
         if isinstance(r, Heard):
             return r.vrid
         if isinstance(r, AlarmChange):
@@ -332,7 +398,9 @@ class Session:
         return None
 
     @staticmethod
-    def _src(r: LogRecord) -> str | None:
+    def _src(r: LogRecord | PackedHeard) -> str | None:
+        if isinstance(r, tuple):
+            return r[2]
         if isinstance(r, Heard):
             return address_text(r.src)
         if isinstance(r, Dropped) and r.src is not None:

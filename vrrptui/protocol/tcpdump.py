@@ -228,7 +228,7 @@ def _with_ip(
     length: int,
     verbose: bool,
 ) -> list[str]:
-    stamp = "" if ts is None else _timestamp(ts, ts_style) + " "
+    stamp = "" if ts is None else timestamp_text(ts, ts_style) + " "
     hosts = f"{tcpdump_address(src)} > {tcpdump_address(dst)}: {body}"
     if src.version == 6:
         if not verbose:
@@ -251,7 +251,8 @@ def _with_ip(
     return [header, f"    {hosts}"]
 
 
-def _timestamp(ts: float, style: TimestampStyle) -> str:
+def timestamp_text(ts: float, style: TimestampStyle = "local") -> str:
+    """The time at the start of a tcpdump line (`-tt`: epoch)."""
     seconds, microseconds = split_timestamp(ts)
     if style == "epoch":
         return f"{seconds}.{microseconds:06d}"
