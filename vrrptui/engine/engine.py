@@ -96,6 +96,8 @@ class Engine:
         self._log_limit = LogLimiter(LOG_RATE_LIMIT)
         self._machines: dict[str, VrrpMachine] = {}
         self._by_key: dict[DemuxKey, VrrpMachine] = {}
+        self._last_dst: IPAddress | None = None  # the last received packet's destination, and whether unicast
+        self._last_dst_unicast = False
         self._peers: dict[str, tuple[str, ...]] = {}  # instance -> the other members of its sync group
         self._adverts: dict[str, AdvertCache] = {}
         self._ah: dict[str, tuple[VrrpMachine, AhState]] = {}  # AH instances: counters live as long as the machine
@@ -246,7 +248,9 @@ class Engine:
         if machine.name in self._ah:
             out = machine.note_drop(DropReason.AUTH, src, now, f"No AH header but auth type is AH (from {src})")
         else:
-            out = machine.receive(result, src, ttl, not _is_multicast(dst), now)
+            if dst is not self._last_dst:  # one destination (the group) almost always: test it once
+                self._last_dst, self._last_dst_unicast = dst, not _is_multicast(dst)
+            out = machine.receive(result, src, ttl, self._last_dst_unicast, now)
         out = self._coordinate(out, now)
         self._push_timer(machine)
         return out

@@ -383,7 +383,8 @@ class VrrpMachine:
             return
         if not lower and self._preempt_not_before is not None and self.preempt_delay:
             self._preempt_not_before = None  # keepalived: a better master stops the preempt delay
-        self._adopt_interval(advert, src)
+        if advert.max_advert_int != self.master_adver_int:
+            self._adopt_interval(advert, src)
         if self.may_take_over:
             self._deadline = now + self.master_down_interval
         self._takeover_reason = Reason.TIMEOUT

@@ -12,6 +12,7 @@ recreated (a VMAC, a hot-plugged NIC), close it and open a new one. The VRRP mes
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 import struct
@@ -51,6 +52,7 @@ class Received(NamedTuple):
     ttl: int  # TTL (IPv4) or hop limit (IPv6)
 
 
+_received = functools.partial(tuple.__new__, Received)  # Received(...) without its Python-level __new__, per packet
 _ADDRESS_PAIRS: dict[bytes, tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]] = {}
 _ADDRESS_PAIRS_MAX = 4096
 
@@ -190,7 +192,7 @@ class VrrpSocket:
             return None
         end = total_len if header_len <= total_len <= len(data) else len(data)
         src, dst = _ipv4_pair(data[12:20])
-        return Received(data[header_len if self.protocol == VRRP_PROTO else 0 : end], src, dst, data[8])
+        return _received((data[header_len if self.protocol == VRRP_PROTO else 0 : end], src, dst, data[8]))
 
     def _parse_ipv6(self, data: bytes, ancdata: list, address: tuple) -> Received | None:
         # raw IPv6 sockets deliver the payload only (ipv6(7)): TTL and dst come as ancillary data

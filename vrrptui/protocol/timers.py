@@ -6,6 +6,8 @@ arithmetic on centiseconds where the RFC does so results are exact to the ms.
 
 from __future__ import annotations
 
+import functools
+
 
 def skew_time(version: int, priority: int, master_adver_interval: float) -> float:
     """v2: (256 - priority) / 256 s, not scaled. v3: (256 - priority) * interval / 256."""
@@ -14,6 +16,7 @@ def skew_time(version: int, priority: int, master_adver_interval: float) -> floa
     return (256 - priority) * master_adver_interval / 256.0
 
 
+@functools.lru_cache(maxsize=1024)  # pure; a backup asks once per advert received
 def master_down_interval(version: int, priority: int, master_adver_interval: float) -> float:
     """3 * Master_Adver_Interval + Skew_Time."""
     return 3 * master_adver_interval + skew_time(version, priority, master_adver_interval)
