@@ -1,12 +1,14 @@
 """kill -9 of a master, then a restart: the VIP the dead run left is removed first, from its journal.
 
-The daemon journals the VIPs it holds next to its per-config lock; the restarted daemon
-deletes them before its heavy start-up. A live daemon's journal is never acted on.
+The daemon journals the VIPs it holds (and the VRRP sockets it listens on) next to its
+per-config lock; the restarted daemon deletes them before its heavy start-up, then listens
+at once, and its Master_Down_Timer counts from then. A live daemon's journal is never acted on.
 """
 
 from __future__ import annotations
 
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -27,7 +29,7 @@ def test_killed_master_restarted_removes_its_stale_vip_first_then_takes_over(lab
     p1 = lab.start_vrrptui("r1", conf(150), ["--log-detail"])
     assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT)
     assert lab.wait_for(lambda: journals(lab, "r1"), WAIT)
-    assert journals(lab, "r1")[0].read_text() == f"eth0 {VIP}/24\n"
+    assert journals(lab, "r1")[0].read_text() == f"eth0 {VIP}/24\nlisten eth0 4 112 multicast\n"
     p2 = lab.start_vrrptui("r2", conf(100), ["--log-detail"])
     lab.stop(p1, signal.SIGKILL)
     assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1", "r2"], WAIT)  # nothing removes a killed run's VIP
@@ -49,3 +51,33 @@ def test_a_live_daemons_journal_is_left_alone(lab: Lab) -> None:
     assert lab.wait_for(lambda: second.poll() is not None, WAIT)
     assert lab.vip_holders(VIP) == ["r1"]
     assert "left by an earlier run" not in lab.log(p1)
+
+
+def test_a_restart_hearing_a_higher_priority_master_while_it_starts_stays_backup(lab: Lab) -> None:
+    """At 0.05 s adverts the restarted daemon's Master_Down_Timer (counted from when it began to
+    listen) runs out before its start-up is done: the adverts queued meanwhile are read first,
+    so it never takes over from the higher-priority master (tcpdump and the VIP as witnesses)."""
+    def fast(priority: int) -> str:
+        return conf(priority).replace("advert_int 0.1", "advert_int 0.05")
+
+    p1 = lab.start_vrrptui("r1", fast(150))
+    assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"] and journals(lab, "r1"), WAIT), lab.log(p1)
+    lab.stop(p1, signal.SIGKILL)
+    k2 = lab.start_keepalived("r2", fast(200))
+    assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1", "r2"], WAIT), lab.log(k2)  # r1's is stale
+    r1 = next(iter(lab.addresses("r1")))
+    cap = lab.capture(bpf="vrrp")
+    time.sleep(0.5)  # tcpdump is up
+    p1 = lab.start_vrrptui("r1", fast(150), ["--log-detail"])
+
+    def second_run() -> str:
+        return lab.log(p1).rsplit("Starting vrrptui", 1)[1] if lab.log(p1).count("Starting vrrptui") == 2 else ""
+
+    assert lab.wait_for(lambda: "Entering BACKUP STATE (init)" in second_run(), WAIT), lab.log(p1)
+    assert "left by an earlier run (killed)" in second_run()
+    time.sleep(1.0)  # 20 of r2's adverts
+    assert "Entering MASTER STATE" not in second_run(), second_run()
+    assert lab.vip_holders(VIP) == ["r2"]
+    sent = [line for line in cap.read() if f"{r1} > 224.0.0.18" in line]
+    assert sent == [], sent
+    assert [line for line in cap.read() if "prio 200" in line], lab.log(k2)  # the witness saw r2 meanwhile

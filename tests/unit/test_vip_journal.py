@@ -47,3 +47,22 @@ def test_a_live_daemons_journal_is_not_acted_on(runtime):
         assert VipJournal.for_config(config).path.exists()
     finally:
         lock.release()
+
+
+def test_the_receiving_sockets_are_recorded_with_the_vips(runtime):
+    journal = VipJournal.for_config("/etc/keepalived/keepalived.conf")
+    journal.listening = lambda: [(("eth1", 6, 112), True), (("eth0", 4, 51), False)]
+    journal.write([("eth0", "192.168.1.100/24")])
+    assert journal.path.read_text() == ("eth0 192.168.1.100/24\n"
+                                        "listen eth0 4 51 unicast\nlisten eth1 6 112 multicast\n")
+    assert journal.read() == [("eth0", ipaddress.ip_interface("192.168.1.100/24"))]
+    assert journal.read_listening() == [(("eth0", 4, 51), False), (("eth1", 6, 112), True)]
+    journal.write([])  # nothing held: no journal, whatever the sockets
+    assert not journal.path.exists()
+
+
+def test_a_malformed_socket_line_is_skipped(runtime):
+    journal = VipJournal.for_config("/etc/keepalived/keepalived.conf")
+    journal.path.write_text("eth0 192.168.1.100/24\nlisten eth0 x 112 multicast\n")
+    assert journal.read() == [("eth0", ipaddress.ip_interface("192.168.1.100/24"))]
+    assert journal.read_listening() == []

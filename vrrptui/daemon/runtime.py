@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from vrrptui.config.model import Config, VrrpInstance
-from vrrptui.daemon import dump
+from vrrptui.daemon import dump, earlylisten
 from vrrptui.daemon.control import ControlServer, default_socket_path
 from vrrptui.daemon.feed import Observer, ObserverFeed, wall_time
 from vrrptui.daemon.garp_schedule import GratuitousSchedule
@@ -183,7 +183,8 @@ class Runtime:
 
     async def _start(self) -> None:
         loop, config, guarded = self._require_loop(), self.config, self.lifecycle.guarded
-        if (delay := config.global_defs.vrrp_startup_delay) > 0:
+        delay = config.global_defs.vrrp_startup_delay
+        if delay > 0:
             # keepalived's vrrp_startup_delay: nothing is sent, read or changed until it has passed
             self._log(LogLine(f"Delaying startup for {delay:g} seconds"))
             if await self.lifecycle.serve(delay):
@@ -199,7 +200,10 @@ class Runtime:
         self._sources = sources = SourceAddresses(netlink, self._log)
         sources.primary = sources.compute(config)
         self._pool = pool = SocketPool(loop, guarded(self._on_readable), self._log)
-        pool.open(config.instances)
+        pool.open(config.instances)  # adopts what earlylisten opened
+        earlylisten.close_rest()
+        if journal is not None:
+            journal.listening = pool.listening
         self.notify.configure(config)
         scripts = self.scripts.prepare(config)  # refusals first: no instance ever counts them
         now = loop.time()
@@ -217,12 +221,16 @@ class Runtime:
         self.files.start(config, loop)  # track_file values before the instances leave INIT
         self.processes.start(config, loop)
         self._log(LogLine("Startup complete"))
-        self._process(engine.start(now))
+        # the Master_Down_Timer counts from when we listen (daemon/earlylisten.py), not after the start-up
+        since = pool.listening_since()
+        self._process(engine.start(now if delay > 0 or since is None else min(since, now)))
         for ifname in {n for i in config.instances
                        for n in (i.interface, i.use_vmac and i.vmac_interface, *(t.name for t in i.track_interfaces))
                        if n}:
             if not netlink.link_is_up(ifname):
                 self._process(engine.interface_state(ifname, False, loop.time()))
+        for (ifname, _, _), sock in list(pool.receiving.items()):  # what was heard meanwhile, before any timer
+            self._on_readable(ifname, sock)
         self.scripts.start(config, scripts)
         self._timer.rearm()
         if self.control_path is not None:

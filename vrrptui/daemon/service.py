@@ -55,6 +55,16 @@ def pid_files(args: argparse.Namespace) -> PidFiles:
     return PidFiles(files)
 
 
+def listen_early(config: Any) -> None:
+    """The VRRP sockets open as soon as the config is known, before the runtime's imports (earlylisten.py)."""
+    if config.global_defs.vrrp_startup_delay > 0:
+        return  # nothing is read until the delay has passed
+    from vrrptui.daemon import earlylisten
+    from vrrptui.daemon.sockpool import receive_keys
+
+    earlylisten.listen(receive_keys(config.instances).items())
+
+
 def main(argv: list[str]) -> int:
     args = cmdline.parse(argv)
     if args.version:
@@ -78,6 +88,7 @@ def main(argv: list[str]) -> int:
         config = preflight(args.config)
         pids = pid_files(args)
         pids.acquire()
+        listen_early(config)
     except (PreflightError, PidFileError) as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE

@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Callable, Iterable
 
 from vrrptui.config.model import VrrpInstance
+from vrrptui.daemon import earlylisten
 from vrrptui.engine.ah_state import uses_ah
 from vrrptui.engine.outputs import LogFn, LogLine
 from vrrptui.net.sockets import AH_PROTO, MCAST_V4, MCAST_V6, VRRP_PROTO, VrrpSocket
@@ -34,6 +35,15 @@ def socket_key(inst: VrrpInstance, ifname: str) -> SocketKey:
     return ifname, inst.family, AH_PROTO if uses_ah(inst) else VRRP_PROTO
 
 
+def receive_keys(instances: Iterable[VrrpInstance]) -> dict[SocketKey, bool]:
+    """The receiving sockets a set of instances needs, each with whether it joins the VRRP group."""
+    wanted: dict[SocketKey, bool] = {}
+    for inst in instances:
+        key = socket_key(inst, recv_interface(inst))
+        wanted[key] = wanted.get(key, False) or not inst.unicast
+    return wanted
+
+
 def destinations(inst: VrrpInstance) -> list[IPAddress]:
     """Where an instance's adverts go: its unicast peers, else the VRRP group of its family."""
     return [p.address for p in inst.unicast_peers] or [MCAST_V4 if inst.family == 4 else MCAST_V6]
@@ -51,18 +61,13 @@ class SocketPool:
         self.send_only: dict[SocketKey, VrrpSocket] = {}
 
     def open(self, instances: Iterable[VrrpInstance]) -> None:
-        want_recv: dict[SocketKey, bool] = {}  # key -> join multicast
-        want_send: set[SocketKey] = set()
-        for inst in instances:
-            key = socket_key(inst, recv_interface(inst))
-            want_recv[key] = want_recv.get(key, False) or not inst.unicast
-            send_key = socket_key(inst, send_interface(inst))
-            if send_key != key:
-                want_send.add(send_key)
+        instances = list(instances)
+        want_recv = receive_keys(instances)
+        want_send = {socket_key(inst, send_interface(inst)) for inst in instances} - set(want_recv)
         for key, join in want_recv.items():
             if key not in self.receiving:
                 self._add_receiving(key, join)
-        for key in want_send - set(want_recv):
+        for key in want_send:
             if key not in self.send_only:
                 self.send_only[key] = VrrpSocket(key[1], key[0], join_multicast=False, protocol=key[2])
         for key in [k for k in self.receiving if k not in want_recv]:
@@ -86,6 +91,14 @@ class SocketPool:
         key = socket_key(inst, send_interface(inst))
         return key, self.receiving.get(key) or self.send_only.get(key)
 
+    def listening(self) -> list[tuple[SocketKey, bool]]:
+        """(key, joined the group) of every receiving socket: what a restart after kill -9 opens first."""
+        return [(key, sock.multicast) for key, sock in self.receiving.items()]
+
+    def listening_since(self) -> float | None:
+        """When the last receiving socket was opened (loop clock); None without any."""
+        return max((sock.opened_at for sock in self.receiving.values()), default=None)
+
     def close(self) -> None:
         for key in list(self.receiving):
             self._close_receiving(key)
@@ -94,7 +107,7 @@ class SocketPool:
         self.send_only.clear()
 
     def _add_receiving(self, key: SocketKey, join: bool) -> None:
-        sock = VrrpSocket(key[1], key[0], join_multicast=join, protocol=key[2])
+        sock = earlylisten.take(key, join) or VrrpSocket(key[1], key[0], join_multicast=join, protocol=key[2])
         self.receiving[key] = sock
         self._loop.add_reader(sock.fileno(), self._on_readable, key[0], sock)
         group = f"multicast, address({MCAST_V4 if key[1] == 4 else MCAST_V6})" if join else "unicast"

@@ -1,13 +1,16 @@
 """VIPs left on the host by a daemon that was killed (kill -9, OOM, power cut of the process).
 
 While it runs, the daemon keeps a journal of the VIPs it holds next to its per-config lock
-(`<runtime dir>/net<ns>-<config hash>.vips`). A restarted daemon reads it first thing,
-before its heavy imports and the config parse, and deletes those addresses with one
-rtnetlink request each: the stale VIP is gone tens of milliseconds after the restart instead
-of after the whole start-up. Only while holding the per-config lock, so a live daemon's VIPs
-are never touched. The runtime's own check of every configured VIP still runs later.
+(`<runtime dir>/net<ns>-<config hash>.vips`), with the VRRP sockets it listens on. A
+restarted daemon reads it first thing, before its heavy imports and the config parse,
+deletes those addresses with one rtnetlink request each (the stale VIP is gone tens of
+milliseconds after the restart instead of after the whole start-up), then opens those
+sockets (daemon/earlylisten.py: its Master_Down_Timer counts from then). Only while holding
+the per-config lock, so a live daemon's VIPs are never touched. The runtime's own check of
+every configured VIP still runs later.
 
     journal = VipJournal.for_config("/etc/keepalived/keepalived.conf")
+    journal.listening = pool.listening                      # [(("eth0", 4, 112), True)]
     journal.write([("eth0", "192.168.1.100/24")])          # whenever the held VIPs change
     lines = remove_journalled("/etc/keepalived/keepalived.conf")   # at start-up
 """
@@ -17,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from vrrptui.daemon.pidfile import PidFileError, config_claim, config_lock_path, runtime_dir
@@ -25,10 +28,14 @@ from vrrptui.daemon.pidfile import PidFileError, config_claim, config_lock_path,
 SUFFIX = ".vips"
 removed_at_start: list[str] = []  # clean_up_early's log lines, for the daemon's log once it has one
 
+Listening = list[tuple[tuple[str, int, int], bool]]  # ((interface, IP family, IP protocol), joined the group)
+JOIN = {True: "multicast", False: "unicast"}
+
 
 class VipJournal:
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.listening: Callable[[], Listening] = list  # the receiving sockets, recorded with the VIPs
 
     @classmethod
     def for_config(cls, config_path: str) -> VipJournal:
@@ -40,6 +47,7 @@ class VipJournal:
         if not lines:
             self.clear()
             return
+        lines += sorted(f"listen {key[0]} {key[1]} {key[2]} {JOIN[join]}\n" for key, join in self.listening())
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         try:
@@ -49,18 +57,30 @@ class VipJournal:
         os.replace(tmp, self.path)
 
     def read(self) -> list[tuple[str, ipaddress.IPv4Interface | ipaddress.IPv6Interface]]:
+        entries = []
+        for line in self._lines():
+            if len(fields := line.split()) == 2:
+                with contextlib.suppress(ValueError):
+                    entries.append((fields[0], ipaddress.ip_interface(fields[1])))
+        return entries
+
+    def read_listening(self) -> Listening:
+        joins = {text: join for join, text in JOIN.items()}
+        entries = []
+        for line in self._lines():
+            fields = line.split()
+            if len(fields) == 5 and fields[0] == "listen" and fields[2] in ("4", "6") and fields[3].isdigit() \
+                    and fields[4] in joins:
+                entries.append(((fields[1], int(fields[2]), int(fields[3])), joins[fields[4]]))
+        return entries
+
+    def _lines(self) -> list[str]:
         try:
             fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         except OSError:
             return []
         with os.fdopen(fd) as f:
-            text = f.read(1 << 20)
-        entries = []
-        for line in text.splitlines():
-            ifname, _, address = line.partition(" ")
-            with contextlib.suppress(ValueError):
-                entries.append((ifname, ipaddress.ip_interface(address)))
-        return entries
+            return f.read(1 << 20).splitlines()
 
     def clear(self) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -82,7 +102,8 @@ def clean_up_early(argv: list[str]) -> None:
 
 
 def remove_journalled(config_path: str) -> list[str]:
-    """Delete the VIPs a dead daemon of this config (and network namespace) journalled; log lines to print.
+    """Delete the VIPs a dead daemon of this config (and network namespace) journalled, then listen
+    where it listened; log lines to print.
 
     Nothing happens while another daemon holds the config's lock, or without a journal.
     """
@@ -95,7 +116,12 @@ def remove_journalled(config_path: str) -> list[str]:
     except PidFileError:
         return []  # alive: its VIPs are its own
     try:
-        return _remove(journal)
+        listening = journal.read_listening()
+        lines = _remove(journal)  # clean up first
+        from vrrptui.daemon import earlylisten
+
+        earlylisten.listen(listening)
+        return lines
     finally:
         lock.release()
 

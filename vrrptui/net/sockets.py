@@ -16,6 +16,7 @@ import functools
 import ipaddress
 import socket
 import struct
+import time
 from typing import NamedTuple
 
 from vrrptui.protocol.packet import VRRP_PROTO, VRRP_TTL
@@ -99,6 +100,8 @@ class VrrpSocket:
         except BaseException:
             self._sock.close()
             raise
+        self.multicast = join_multicast
+        self.opened_at = time.monotonic()  # listening since (the event loop's clock)
 
     def _configure(self, join_multicast: bool) -> None:
         s = self._sock

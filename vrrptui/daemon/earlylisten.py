@@ -1,0 +1,45 @@
+"""VRRP sockets opened early in start-up, so the Master_Down_Timer counts from when the daemon listens.
+
+RFC 5798 6.4.1 starts a backup's Master_Down_Timer at start-up: it stands for the time the
+router has listened without hearing a master. Python's start-up (imports, the config parse,
+netlink) takes a few hundred ms, so the receiving sockets are opened as soon as they are
+known: from the journal of a killed run, first thing (daemon/stale.py), else right after the
+config parse (service.py). The runtime's socket pool adopts them and the engine starts at the
+time the last one it needs was opened; the adverts queued on them meanwhile are read before
+the first timer can fire. An advert read late resets the timer later than it would have been:
+the takeover can come late, never early.
+
+    listen([(("eth0", 4, 112), True)])       # (interface, family, IP protocol), join the group
+    sock = take(("eth0", 4, 112), True)      # the pool's; None: open one now
+    close_rest()                             # once the pool has what it needs
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from vrrptui.net.sockets import VrrpSocket
+
+SocketKey = tuple[str, int, int]  # (interface, IP family, IP protocol), as in daemon/sockpool.py
+
+_opened: dict[tuple[SocketKey, bool], VrrpSocket] = {}
+
+
+def listen(wanted: Iterable[tuple[SocketKey, bool]]) -> None:
+    """Open a receiving socket for each (key, join multicast) not open yet; one that fails is left to the pool."""
+    for key, join in wanted:
+        if (key, join) in _opened:
+            continue
+        try:
+            _opened[key, join] = VrrpSocket(key[1], key[0], join_multicast=join, protocol=key[2])
+        except (OSError, ValueError):
+            continue  # the pool opens it again and says why
+
+
+def take(key: SocketKey, join: bool) -> VrrpSocket | None:
+    return _opened.pop((key, join), None)
+
+
+def close_rest() -> None:
+    while _opened:
+        _opened.popitem()[1].close()
