@@ -257,6 +257,35 @@ def test_session_log_keeps_adverts_as_plain_tuples_the_garbage_collector_stops_t
     assert s.entries(after=499)[0][1] == heard(A, 499.0, advert(101))
 
 
+
+def test_per_advert_records_stay_out_of_the_garbage_collectors_walk():
+    """255 VRIDs, 40 adverts each: the log ring, the peers' last adverts (one object per repeated
+    advert), the timeline and the pcap ring hold about 70 tracked objects per VRID, not ~230."""
+    import gc
+    import types
+
+    from vrrptui.observe.session import Session
+
+    s = Session(None)
+    dst = ipaddress.ip_address("224.0.0.18")
+    for r in range(40):
+        for vrid in range(1, 256):
+            a = Advert(3, vrid, 200, 0.1, (ipaddress.ip_address(f"10.10.{vrid}.1"),))
+            s.heard(Heard("eth0", r * 0.1, ipaddress.ip_address("10.0.0.1"), dst, 255, a, b"\x31" + bytes([vrid])))
+    gc.collect()
+    seen: set[int] = set()
+    todo: list[object] = [s]
+    while todo:
+        o = todo.pop()
+        if id(o) not in seen and gc.is_tracked(o) and not isinstance(o, type | types.ModuleType | types.FunctionType):
+            seen.add(id(o))
+            todo.extend(gc.get_referents(o))
+    assert len(seen) < 100 * 255
+    detail = s.peers.detail(next(p for p in s.peers.peers(4.0) if p.key.vrid == 7).row_key, 4.0)
+    assert detail is not None and len(detail.last_adverts) == 8
+    assert len({id(a) for _, a in detail.last_adverts}) == 1
+
+
 # --- Drills ------------------------------------------------------------------------
 
 def test_failover_drill_times_takeover_and_vip_from_the_new_owner(tmp_path):

@@ -183,9 +183,12 @@ class PeerTable:
         elif before != h.result.priority:
             s.history.append((h.at, "resigned (priority 0)" if h.result.priority == 0
                               else f"priority {before} -> {h.result.priority}"))
-        s.last_advert = h.result
+        # A source repeats its advert: one object for the run, not one per packet (fewer objects
+        # for Python's garbage collector to walk while they age in last_adverts)
+        advert = s.last_advert if s.last_advert == h.result else h.result
+        s.last_advert = advert
         s.last_advert_at = max(s.last_advert_at, h.at)
-        s.last_adverts.append((h.at, h.result))
+        s.last_adverts.append((h.at, advert))
         self._elect(key, s, h.at, h.result.priority)
         s.adverts += 1
         s.recent.append((h.at, h.result.priority))
