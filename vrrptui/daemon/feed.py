@@ -1,4 +1,5 @@
-"""The runtime's observer (the console's worker, the metrics): records in batches, a status every 100 ms.
+"""The runtime's observer (the console's worker, the metrics): records in batches, the status within 100 ms
+of each change (looked at every 100 ms; an unchanged one is not sent again).
 
 Records collected during one loop iteration go out together on the next; the observer
 runs on the loop and must not block. A failing observer is logged, never fatal.
@@ -31,6 +32,7 @@ class ObserverFeed:
         self._pending: list[Observation] = []
         self._scheduled = False
         self._snapshot_cb = guarded(self._snapshot)
+        self._last_status: object = None
         self._snapshots = loop.call_later(SNAPSHOT_PERIOD, self._snapshot_cb) if snapshots else None
 
     def __call__(self, item: Observation) -> None:
@@ -57,5 +59,8 @@ class ObserverFeed:
 
     def _snapshot(self) -> None:
         now = self._loop.time()
-        self(StatusSnapshot(now, wall_time(now), self._engine.status(now)))
+        status = self._engine.status(now)
+        if status != self._last_status:  # an idle console's UI process then wakes ~3 times a second, not 10
+            self._last_status = status
+            self(StatusSnapshot(now, wall_time(now), status))
         self._snapshots = self._loop.call_later(SNAPSHOT_PERIOD, self._snapshot_cb)

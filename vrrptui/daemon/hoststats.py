@@ -39,7 +39,7 @@ def _daemon_name(proc: psutil.Process) -> str | None:
 class HostMonitor:
     """Call `sample()` about once a second (it is cheap after the first process scan)."""
 
-    def __init__(self, scan_every: int = 5) -> None:
+    def __init__(self, scan_every: int = 15) -> None:  # samples between scans for other daemons (~15 s)
         self._me = psutil.Process()
         self._me.cpu_percent(None)
         self._family = {os.getpid()} | {p.pid for p in self._me.parents()}
