@@ -69,3 +69,29 @@ async def _ticks(tmp_path, monkeypatch):
         app._tick()  # not a panes tick, but the log is busy
         assert (len(panes), len(logs)) == (4, 5)
         assert app.query_one("#logview").backlog() == 0
+
+
+def test_dialogs_opened_and_closed_leave_no_footer_keys_behind(tmp_path):
+    asyncio.run(_dialogs(tmp_path))
+
+
+async def _dialogs(tmp_path):
+    import gc
+
+    from textual.widgets._footer import FooterKey
+
+    def keys_alive() -> int:
+        gc.collect()
+        return sum(1 for o in gc.get_objects() if isinstance(o, FooterKey))
+
+    app = h.make_app(tmp_path)
+    async with app.run_test(size=(150, 45)) as pilot:
+        await pilot.pause()
+        shown = len(app.query(FooterKey))
+        for _ in range(5):  # each push and pop recomposes the footer
+            await pilot.press("question_mark")
+            await pilot.pause()
+            await pilot.press("escape")
+            await pilot.pause()
+        assert len(app.query(FooterKey)) == shown
+        assert keys_alive() <= 2 * shown  # Textual alone kept ~20 more per dialog

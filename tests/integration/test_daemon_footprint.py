@@ -12,9 +12,13 @@ import subprocess
 import sys
 
 import pytest
+from net_helpers import namespaces, opened_in
 
+from vrrptui.config.parser import parse_config
+from vrrptui.daemon.routing import Routing
 from vrrptui.lab.netns import VIP, Lab
 from vrrptui.lab.netns import fast_v3_conf as conf
+from vrrptui.net.netlink import Netlink
 
 pytestmark = pytest.mark.netns
 
@@ -41,3 +45,16 @@ def test_import_asyncio_leaves_ssl_importable() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "None"]  # ssl works for whoever needs it; asyncio's TLS stays off
+
+
+def test_pyroute2_opens_at_start_up_only_when_routes_will_need_it(netns_ok: None, tmp_path) -> None:
+    """virtual_routes go in at a MASTER transition: pyroute2 (~0.1-0.3 s to import) must be open by then."""
+    plain = tmp_path / "plain.conf"
+    plain.write_text(conf(150))
+    routed = tmp_path / "routed.conf"
+    routed.write_text(conf(150, extra="virtual_routes {\n    10.77.0.0/16 via 192.168.1.2\n}"))
+    with namespaces("fp") as (ns,):
+        for path, opened in ((plain, False), (routed, True)):
+            with opened_in(ns, Netlink) as netlink:
+                Routing(netlink, lambda line: None).add_static(parse_config(str(path), check_interfaces=False))
+                assert (netlink._worker is not None) is opened

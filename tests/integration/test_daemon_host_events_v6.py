@@ -23,9 +23,10 @@ WAIT = 10.0  # bounds a hang only; speed is in benchmarks/faults.py
 VIP6 = "2001:db8:1::100"
 
 
-def conf(lab: Lab, node: str, priority: int, unicast: bool = False) -> str:
+def conf(lab: Lab, node: str, priority: int, unicast: bool = False, peer_options: str = "") -> str:
     peer = "r2" if node == "r1" else "r1"
-    uni = f"unicast_src_ip {lab.ip6(node)}\n    unicast_peer {{\n        {lab.ip6(peer)}\n    }}" if unicast else ""
+    uni = (f"unicast_src_ip {lab.ip6(node)}\n    unicast_peer {{\n        {lab.ip6(peer)} {peer_options}\n    }}"
+           if unicast else "")
     return f"""
 vrrp_instance VI_6 {{
     state BACKUP
@@ -102,3 +103,19 @@ def test_ipv6_interface_deleted_and_recreated_ends_with_one_holder(lab: Lab, kee
     assert lab.wait_for(lambda: "Entering BACKUP STATE" in lab.log(p2).rsplit("Entering MASTER STATE", 1)[1], WAIT)
     time.sleep(1.0)  # and it stays so
     assert lab.vip_holders(VIP6) == ["r1"], logs(lab, p1, p2)
+
+
+def test_keepalived_ipv6_unicast_master_with_hop_limit_64_is_heard_through_min_ttl(lab: Lab, keepalived_ok: str,
+                                                                                  tcpdump_ok: str) -> None:
+    # keepalived 2.2.7 sends IPv6 unicast adverts with hop limit 64 (unless `unicast_ttl 255`); RFC 5798 7.1
+    # drops them, keepalived's `min_ttl` on that peer admits them
+    cap = lab.capture(bpf="ip6 proto 112")
+    ka = lab.start_keepalived("r1", conf(lab, "r1", 150, unicast=True))
+    assert lab.wait_for(lambda: lab.vip_holders(VIP6) == ["r1"], WAIT), lab.log(ka)
+    p2 = lab.start_vrrptui("r2", conf(lab, "r2", 100, unicast=True, peer_options="min_ttl 64"), ["--log-detail"])
+    assert lab.wait_for(lambda: "Entering BACKUP STATE" in lab.log(p2), WAIT), lab.log(p2)
+    time.sleep(1.0)
+    assert any(f"{lab.ip6('r1')} > {lab.ip6('r2')}: VRRPv3, Advertisement, (ttl 64)" in line
+               for line in cap.read()), cap.read()
+    assert lab.vip_holders(VIP6) == ["r1"], logs(lab, ka, p2)
+    assert "Entering MASTER STATE" not in lab.log(p2) and "invalid TTL/HL" not in lab.log(p2)

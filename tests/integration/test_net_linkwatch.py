@@ -5,7 +5,7 @@ from __future__ import annotations
 import select
 
 import pytest
-from net_helpers import ip, namespaces, opened_in, veth
+from net_helpers import ip, namespaces, opened_in, veth, wait_for
 
 from vrrptui.net.linkwatch import LinkWatcher
 
@@ -16,6 +16,8 @@ pytestmark = pytest.mark.netns
 def watched(netns_ok: None):
     with namespaces("lw-r", "lw-p") as (ns_r, ns_p):
         veth(ns_r, "eth0", ns_p, "peer0")
+        # the carrier comes up a moment after both ends: a watcher opened before sees eth0 down, then up
+        wait_for(lambda: "LOWER_UP" in ip("-n", ns_r, "link", "show", "eth0"))
         with opened_in(ns_r, LinkWatcher) as watcher:
             yield ns_r, ns_p, watcher
 

@@ -267,6 +267,33 @@ def test_unicast_instance_may_omit_interface(tmp_path):
     assert (vi.interface, vi.unicast) == (None, True)
 
 
+def test_unicast_peer_min_and_max_ttl(tmp_path):
+    path = write(tmp_path, """\
+        vrrp_instance VI_1 {
+          virtual_router_id 51
+          unicast_peer {
+            2001:db8:1::12 min_ttl 64 max_ttl 255
+            2001:db8:1::13
+          }
+          virtual_ipaddress { 2001:db8:1::100/64 }
+        }
+        """)
+    (vi,) = parse(path).instances
+    assert [(str(p.address), p.min_ttl, p.max_ttl) for p in vi.unicast_peers] == [
+        ("2001:db8:1::12", 64, 255), ("2001:db8:1::13", None, None)]
+    bad = write(tmp_path, """\
+        vrrp_instance VI_1 {
+          virtual_router_id 51
+          unicast_peer {
+            10.0.0.1 min_ttl 200 max_ttl 100
+          }
+          virtual_ipaddress { 10.0.0.10 }
+        }
+        """, "bad.conf")
+    with pytest.raises(ConfigError, match="min_ttl 200 is above max_ttl 100"):
+        parse(bad)
+
+
 def test_global_defs_keywords(tmp_path):
     path = write(tmp_path, """\
         global_defs {

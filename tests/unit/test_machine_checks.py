@@ -69,6 +69,27 @@ def test_unicast_advert_with_ttl_63_is_dropped():
     assert clock.m.counters.drops["ttl"] == 1
 
 
+def test_unicast_peer_ttl_range_admits_keepalived_ipv6_hop_limit_64_from_that_peer_only():
+    # keepalived 2.2.7 sends IPv6 unicast adverts with hop limit 64 unless `unicast_ttl 255`;
+    # keepalived's `unicast_peer { ADDR min_ttl N max_ttl M }` is the way to accept them
+    inst = instance(unicast_peers=(UnicastPeer(PEER, min_ttl=64, max_ttl=64),))
+    m = machine(inst)
+    m.start(0.0)
+    assert accepted(m.receive(advert_for(m, 150), PEER, 64, True, 0.5))
+    out = m.receive(advert_for(m, 150), PEER, 255, True, 0.6)  # outside the range: dropped
+    assert logs(out) == ["(VI_1) invalid TTL/HL from 192.168.1.12 (unicast). Received 255 and expect 64"]
+    out = m.receive(advert_for(m, 150), PEER, 64, False, 0.7)  # multicast: always 255 (log rate-limited)
+    assert [o.reason for o in out if isinstance(o, Dropped)] == [DropReason.TTL]
+    stranger = ipaddress.IPv4Address("192.168.1.99")  # a range turns on the unicast source check
+    out = m.receive(advert_for(m, 150), stranger, 255, True, 0.8)
+    assert logs(out) == ["(VI_1) unicast source address 192.168.1.99 not a unicast peer"]
+    m = machine(instance(unicast_peers=(UnicastPeer(PEER, min_ttl=60),)))
+    m.start(0.0)
+    assert accepted(m.receive(advert_for(m, 150), PEER, 255, True, 0.5))
+    out = m.receive(advert_for(m, 150), PEER, 59, True, 0.6)
+    assert logs(out) == ["(VI_1) invalid TTL/HL from 192.168.1.12 (unicast). Received 59 and expect 60-255"]
+
+
 def test_v2_wrong_password_is_dropped():
     clock = Clock(machine(instance(authentication=Authentication("PASS", "1212"))))
     clock.start()

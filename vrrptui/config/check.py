@@ -53,7 +53,9 @@ def _transport_cell(inst: VrrpInstance) -> list[str]:
     if inst.unicast:
         src = inst.unicast_src_ip or "(primary address)"
         lines = [f"unicast from {src}" + (f" dev {inst.unicast_src_dev}" if inst.unicast_src_dev else "")]
-        lines += [f"  to {p.address}" + (f" dev {p.dev}" if p.dev else "") for p in inst.unicast_peers]
+        lines += [f"  to {p.address}" + (f" dev {p.dev}" if p.dev else "")
+                  + (f" ttl {p.min_ttl or 0}-{255 if p.max_ttl is None else p.max_ttl}"
+                     if p.min_ttl is not None or p.max_ttl is not None else "") for p in inst.unicast_peers]
         return lines
     lines = [f"multicast {MULTICAST_GROUP[inst.family]}"]
     if inst.mcast_src_ip:

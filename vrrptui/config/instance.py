@@ -134,8 +134,10 @@ def _use_vmac(r: Reporter, d: InstanceDraft, st: Statement) -> None:
             d.set(st, "vmac_name", name)
 
 
-def _addr_with_dev(r: Reporter, st: Statement, tokens: list, what: str, example: str) -> tuple[Any, str | None] | None:
-    """`ADDR [dev IF]`: the address, and the old-style device if given."""
+def _addr_with_dev(r: Reporter, st: Statement, tokens: list, what: str, example: str,
+                   ttls: dict[str, int] | None = None) -> tuple[Any, str | None] | None:
+    """`ADDR [dev IF]`: the address, and the old-style device if given; with `ttls`, also
+    `min_ttl N` / `max_ttl N` (a unicast peer's), stored there."""
     if not tokens:
         r.error(st, f"'{st.name}' needs an address, e.g. `{example}`")
         return None
@@ -147,8 +149,11 @@ def _addr_with_dev(r: Reporter, st: Statement, tokens: list, what: str, example:
         if option.text == "dev" and len(rest) >= 2:
             dev = rest[1].text
             rest = rest[2:]
-        elif option.text in ("min_ttl", "max_ttl") and len(rest) >= 2:
-            r.warning(option, f"'{option.text}' on a unicast peer is not acted on by vrrptui: ignored")
+        elif option.text in ("min_ttl", "max_ttl") and len(rest) >= 2 and ttls is not None:
+            value = v.parse_integer(r, rest[1], 0, 255, option.text)
+            if value is None:
+                return None
+            ttls[option.text] = value
             rest = rest[2:]
         else:
             r.error(option, f"unexpected '{option.text}' after {what}: expected `{example}`")
@@ -172,12 +177,18 @@ def _mcast_src_ip(r: Reporter, d: InstanceDraft, st: Statement) -> None:
 def _unicast_peer(r: Reporter, d: InstanceDraft, st: Statement) -> None:
     peers: list[UnicastPeer] = list(d.fields.get("unicast_peers", ()))
     for line in v.block_of(r, st, "unicast_peer { 192.168.1.12 }"):
-        parsed = _addr_with_dev(r, line, [line.keyword, *line.values], "unicast peer", "192.168.1.12 [dev eth0]")
+        ttls: dict[str, int] = {}
+        parsed = _addr_with_dev(r, line, [line.keyword, *line.values], "unicast peer",
+                                "192.168.1.12 [dev eth0] [min_ttl 0-255] [max_ttl 0-255]", ttls)
         if parsed:
             if any(p.address == parsed[0] for p in peers):
                 r.warning(line, f"unicast peer {parsed[0]} is listed twice: the second is ignored")
                 continue
-            peers.append(UnicastPeer(parsed[0], parsed[1]))
+            if ttls.get("min_ttl", 0) > ttls.get("max_ttl", 255):
+                r.error(line, f"unicast peer {parsed[0]}: min_ttl {ttls['min_ttl']} is above max_ttl "
+                              f"{ttls['max_ttl']}: no advert could pass")
+                continue
+            peers.append(UnicastPeer(parsed[0], parsed[1], ttls.get("min_ttl"), ttls.get("max_ttl")))
     d.set(st, "unicast_peers", tuple(peers))
 
 

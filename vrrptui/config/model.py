@@ -113,6 +113,8 @@ class PolicyRule:
 class UnicastPeer:
     address: IPAddress
     dev: str | None = None  # old `IP dev IF` form, accepted and kept
+    min_ttl: int | None = None  # keepalived's TTL/hop limit range for this peer's adverts (default: 255 only)
+    max_ttl: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

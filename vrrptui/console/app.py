@@ -26,7 +26,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from vrrptui import safefiles
 from vrrptui.console.backends import Backend, NullBackend
@@ -37,7 +37,7 @@ from vrrptui.console.panes import (
 )
 from vrrptui.console.confirm import ConfirmDialog, SafeKeys, demote_consequences, failover_consequences
 from vrrptui.console.keys import binding_ids
-from vrrptui.console.layout import CONSOLE_CSS, adapt
+from vrrptui.console.layout import CONSOLE_CSS, ConsoleFooter, adapt
 from vrrptui.console.logview import LogView
 from vrrptui.console.navigation import NAVIGATION_BINDINGS, Navigation
 from vrrptui.console.peer_detail import PeerDetailScreen
@@ -172,7 +172,7 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
                 yield DrillsPane(id="drills")
             with TabPane("History", id="tab-history"):
                 yield HistoryPane(id="history")
-        yield Footer()
+        yield ConsoleFooter()
 
     def on_resize(self, event: events.Resize) -> None:
         adapt(self, event.size)

@@ -10,6 +10,7 @@ changed is undone and the running configuration stays as it was.
 from __future__ import annotations
 
 import asyncio
+import gc
 import pickle
 import subprocess
 import sys
@@ -74,6 +75,7 @@ class Reloader:
         old_primary = dict(self._sources.primary)
         try:
             self._host.create_vmacs(parsed.instances)
+            self._host.routing.prepare(parsed)
             known = {o.name for o in config.instances}
             self._host.remove_stale_vips([i for i in parsed.instances if i.name not in known])
             primary = {**old_primary, **self._sources.compute(parsed)}
@@ -103,6 +105,9 @@ class Reloader:
         for watch in self._watches:
             watch.replace(parsed)
         self.count += 1
+        # a full collection once the old configuration is dropped: without it RSS crept by ~0.6 kB
+        # per reload with no plateau by 500 (benchmarks/reload_rss.py), though no object stayed behind
+        gc.collect()
         self._log(LogLine("Reload complete"))
         return parsed
 

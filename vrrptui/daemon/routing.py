@@ -71,7 +71,15 @@ class Routing:
         self._devs.pop(name, None)
         self._remove(name)
 
+    def prepare(self, config: Config) -> None:
+        """With virtual_routes/rules configured, open pyroute2 now: the first MASTER transition
+        installs them, and must not wait for its import."""
+        if any(inst.virtual_routes or inst.virtual_rules for inst in config.instances):
+            self.netlink.open_pyroute2()
+
     def add_static(self, config: Config) -> None:
+        """At start-up: static_ipaddress/routes/rules go in (and pyroute2 opens if routes will need it)."""
+        self.prepare(config)
         dev = config.global_defs.default_interface
         self._add(None, [("address", address, address.dev or dev) for address in config.static_addresses]
                   + [("route", route, None) for route in config.static_routes]

@@ -309,18 +309,22 @@ class Runtime:
             self._timer.rearm()
 
     def _process(self, outs: Iterable[Output]) -> None:
-        """Carry out the engine's outputs in order; hand events to the log and the observer. The log lines are
-        written after the batch: a resigning master's priority-0 advert or a new master's VIPs and advert first."""
-        feed, host, garp, instances = self._feed, self.host, self._garp, self._instances
+        """Carry out the engine's outputs in order, a resigning master's priority-0 advert first (before the
+        log lines and observer events of its FAULT / BACKUP transition); hand events to the log and the observer."""
+        feed, host, garp, instances, sender = self._feed, self.host, self._garp, self._instances, self._sender
         gratuitous_starts: list[VrrpInstance] = []
-        lines: list[LogLine] = []
-        for out in outs:
+        batch = outs if isinstance(outs, list) else list(outs)
+        for out in batch:
+            if isinstance(out, SendAdvert) and out.priority == 0 and sender is not None:
+                if (inst := instances.get(out.instance)) is not None:
+                    sender.send(inst, 0)
+        for out in batch:
             match out:
                 case SendAdvert():
-                    if (inst := instances.get(out.instance)) is not None and self._sender is not None:
-                        self._sender.send(inst, out.priority)
+                    if out.priority and (inst := instances.get(out.instance)) is not None and sender is not None:
+                        sender.send(inst, out.priority)
                 case LogLine():
-                    lines.append(out)
+                    self.log(out)
                 case AddVips():
                     if (inst := instances.get(out.instance)) is not None and host is not None:
                         host.add_vips(inst)
@@ -342,8 +346,6 @@ class Runtime:
                     self.notify.run_group(out)
                 case StateChanged() | Dropped() if feed is not None:
                     feed(out)
-        for line in lines:
-            self.log(line)
         # after the batch: the engine's "setting VIPs." / "Sending/queueing" lines come first, as in keepalived
         for inst in gratuitous_starts:
             if garp is not None:

@@ -35,10 +35,16 @@ def check_advert(
     check_unicast_src: bool,
 ) -> tuple[DropReason, str] | None:
     # RFC 5798 7.1: TTL/hop limit must be 255 whatever the destination (keepalived skips this for
-    # unicast, so a host on another subnet could send adverts to our own address)
-    if ttl != VRRP_TTL:
+    # unicast, so a host on another subnet could send adverts to our own address), unless the peer
+    # has keepalived's `min_ttl` / `max_ttl` (keepalived 2.2.7 sends IPv6 unicast with hop limit 64
+    # unless `unicast_ttl 255`); those also turn on the unicast source check, as in keepalived
+    ranges = {p.address: (p.min_ttl or 0, VRRP_TTL if p.max_ttl is None else p.max_ttl)
+              for p in instance.unicast_peers if p.min_ttl is not None or p.max_ttl is not None}
+    low, high = ranges.get(src, (VRRP_TTL, VRRP_TTL)) if unicast else (VRRP_TTL, VRRP_TTL)
+    if not low <= ttl <= high:
         sent_to = " (unicast)" if unicast else ""
-        return DropReason.TTL, f"invalid TTL/HL from {src}{sent_to}. Received {ttl} and expect {VRRP_TTL}"
+        expect = f"{low}-{high}" if low != high else str(high)
+        return DropReason.TTL, f"invalid TTL/HL from {src}{sent_to}. Received {ttl} and expect {expect}"
     if advert.version != instance.version:
         return DropReason.VERSION, f"wrong version from {src}. Received {advert.version} and expect {instance.version}"
     if advert.family != instance.family:
@@ -51,7 +57,8 @@ def check_advert(
             )
         if auth_type == AUTH_PASS and pad_auth(advert.auth_data) != auth_data:
             return DropReason.AUTH, f"received an invalid passwd from {src}!"
-    if check_unicast_src and instance.unicast_peers and src not in {p.address for p in instance.unicast_peers}:
+    peers = instance.unicast_peers
+    if (check_unicast_src and peers or ranges) and src not in {p.address for p in peers}:
         return DropReason.UNICAST_SOURCE, f"unicast source address {src} not a unicast peer"
     # RFC 3768 7.1: a v2 advert with another interval is dropped (v3 adopts it instead)
     if instance.version == 2 and advert.max_advert_int != instance.advert_int:

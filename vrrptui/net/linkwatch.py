@@ -5,9 +5,9 @@ remembers which addresses were added or removed on which interface (`address_cha
 for the names, `changed_addresses()` for the addresses), so the runtime can pick up a new
 primary (source) address as keepalived does, and skip the echoes of its own VIPs.
 
-A plain netlink socket parsed by hand: the messages needed are tiny and this keeps the
-event path free of pyroute2's event loop. "Up" means administratively up and
-operationally running (carrier present), the same test as Netlink.link_is_up.
+A plain netlink socket, parsed with `vrrptui.net.rtnl`'s helpers (no pyroute2 on the event
+path). "Up" means administratively up and operationally running (carrier present), the same
+test as Netlink.link_is_up.
 Needs no privileges; runs in the caller's network namespace.
 """
 
@@ -17,38 +17,22 @@ import errno
 import ipaddress
 import select
 import socket
-import struct
 
-NETLINK_ROUTE = 0
+from vrrptui.net.rtnl import (
+    IFADDRMSG, IFINFOMSG, IFLA_IFNAME, NETLINK_ROUTE, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSGHDR,
+    RTM_GETLINK, RTM_NEWADDR, RTM_NEWLINK, attributes, messages, parse_address, text,
+)
+
 RTMGRP_LINK = 0x1
 RTMGRP_IPV4_IFADDR = 0x10
 RTMGRP_IPV6_IFADDR = 0x100
-NLMSG_ERROR = 2
-NLMSG_DONE = 3
-RTM_NEWLINK = 16
 RTM_DELLINK = 17
-RTM_GETLINK = 18
-RTM_NEWADDR = 20
 RTM_DELADDR = 21
-NLM_F_REQUEST = 0x1
-NLM_F_DUMP = 0x300
-IFLA_IFNAME = 3
-IFA_ADDRESS = 1
-IFA_LOCAL = 2
 IFF_UP = 0x1
 IFF_RUNNING = 0x40
 
-_NLMSGHDR = struct.Struct("=IHHII")  # length, type, flags, seq, pid
-_IFINFOMSG = struct.Struct("=BxHiII")  # family, type, index, flags, change
-_IFADDRMSG = struct.Struct("=BBBBI")  # family, prefixlen, flags, scope, index
-_RTATTR = struct.Struct("=HH")
 _RCVBUF = 1 << 20
 _DUMP_TIMEOUT = 5.0
-
-
-def _align(n: int) -> int:
-    return (n + 3) & ~3
-
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Message = tuple[int, int, int, str | None, int, Address | None]
@@ -57,52 +41,18 @@ Message = tuple[int, int, int, str | None, int, Address | None]
 def _parse(data: bytes) -> list[Message]:
     """(type, seq, index, ifname, flags, address) per message; NLMSG_DONE/ERROR carry index 0."""
     out: list[Message] = []
-    offset = 0
-    while offset + _NLMSGHDR.size <= len(data):
-        length, kind, _flags, seq, _pid = _NLMSGHDR.unpack_from(data, offset)
-        if length < _NLMSGHDR.size or offset + length > len(data):
-            break
-        body = offset + _NLMSGHDR.size
-        if kind in (RTM_NEWLINK, RTM_DELLINK) and length >= _NLMSGHDR.size + _IFINFOMSG.size:
-            family, _type, index, ifi_flags, _change = _IFINFOMSG.unpack_from(data, body)
+    for kind, seq, body in messages(data):
+        if kind in (RTM_NEWLINK, RTM_DELLINK) and len(body) >= IFINFOMSG.size:
+            family, _type, index, ifi_flags, _change = IFINFOMSG.unpack_from(body)
             if family == socket.AF_UNSPEC:  # AF_BRIDGE copies describe bridge ports, not links
-                out.append((kind, seq, index, _ifname(data, body + _IFINFOMSG.size, offset + length), ifi_flags, None))
-        elif kind in (RTM_NEWADDR, RTM_DELADDR) and length >= _NLMSGHDR.size + _IFADDRMSG.size:
-            family, _prefixlen, _flags, _scope, index = _IFADDRMSG.unpack_from(data, body)
-            address = _ifaddress(family, data, body + _IFADDRMSG.size, offset + length)
-            out.append((kind, seq, index, None, 0, address))
+                name = text(attributes(body, IFINFOMSG.size, len(body)).get(IFLA_IFNAME))
+                out.append((kind, seq, index, name, ifi_flags, None))
+        elif kind in (RTM_NEWADDR, RTM_DELADDR) and len(body) >= IFADDRMSG.size:
+            entry = parse_address(body)
+            out.append((kind, seq, entry.index, None, 0, entry.local))
         elif kind in (NLMSG_DONE, NLMSG_ERROR):
             out.append((kind, seq, 0, None, 0, None))
-        offset += _align(length)
     return out
-
-
-def _ifname(data: bytes, start: int, end: int) -> str | None:
-    while start + _RTATTR.size <= end:
-        length, kind = _RTATTR.unpack_from(data, start)
-        if length < _RTATTR.size:
-            return None
-        if kind == IFLA_IFNAME:
-            return data[start + _RTATTR.size : start + length].split(b"\0", 1)[0].decode(errors="replace")
-        start += _align(length)
-    return None
-
-
-def _ifaddress(family: int, data: bytes, start: int, end: int) -> Address | None:
-    """The interface's own address: IFA_LOCAL for IPv4 (IFA_ADDRESS is the peer on point-to-point links)."""
-    size = {int(socket.AF_INET): 4, int(socket.AF_INET6): 16}.get(family)
-    if size is None:
-        return None
-    found: dict[int, bytes] = {}
-    while start + _RTATTR.size <= end:
-        length, kind = _RTATTR.unpack_from(data, start)
-        if length < _RTATTR.size:
-            break
-        if kind in (IFA_ADDRESS, IFA_LOCAL) and length - _RTATTR.size == size:
-            found[kind] = data[start + _RTATTR.size : start + length]
-        start += _align(length)
-    raw = found.get(IFA_LOCAL) or found.get(IFA_ADDRESS)
-    return ipaddress.ip_address(raw) if raw is not None else None
 
 
 class LinkWatcher:
@@ -227,8 +177,8 @@ class LinkWatcher:
         """Dump every link (RTM_GETLINK) and return what differs from the known state."""
         self._seq += 1
         seq = self._seq
-        request = _NLMSGHDR.pack(_NLMSGHDR.size + _IFINFOMSG.size, RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, seq, 0)
-        self._sock.send(request + _IFINFOMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0))
+        request = NLMSGHDR.pack(NLMSGHDR.size + IFINFOMSG.size, RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, seq, 0)
+        self._sock.send(request + IFINFOMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0))
         before = dict(self._up)
         first_dump = not self._names
         changes: list[tuple[str, bool]] = []

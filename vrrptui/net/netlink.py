@@ -124,6 +124,11 @@ class Netlink:
 
         return IPRoute()
 
+    def open_pyroute2(self) -> None:
+        """Import and open pyroute2 now (~0.1-0.3 s), not at the first `request()`: a config whose
+        MASTER transitions install routes must not stall one on it."""
+        self._pyroute2()
+
     def _pyroute2(self) -> ThreadPoolExecutor:
         with self._pyroute2_lock:
             if self._worker is None:

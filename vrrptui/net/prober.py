@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 
 from vrrptui.net.linkwatch import LinkWatcher
+from vrrptui.net.rtnl import RtnlSocket
 from vrrptui.protocol.packet import internet_checksum, pseudo_header
 from vrrptui.records import Claim, LocalPresence, ProbeEvent, ProbeSent
 
@@ -102,11 +103,9 @@ def link_local(ifname: str) -> ipaddress.IPv6Address | None:
 
 
 def local_addresses() -> set[str]:
-    """Every address on a local interface, through netlink (pyroute2)."""
-    from pyroute2 import IPRoute
-
-    with IPRoute() as ipr:
-        return {str(ipaddress.ip_address(m.get("IFA_ADDRESS"))) for m in ipr.get_addr() if m.get("IFA_ADDRESS")}
+    """Every address on a local interface (one rtnetlink dump; no pyroute2 in the console's process)."""
+    with RtnlSocket() as rt:
+        return {str(entry.local) for entry in rt.addresses() if entry.local is not None}
 
 
 # --- the thread ----------------------------------------------------------------------

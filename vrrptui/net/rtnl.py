@@ -85,15 +85,29 @@ def attributes(data: bytes, start: int, end: int) -> dict[int, bytes]:
     return found
 
 
-def _text(raw: bytes | None) -> str | None:
+def text(raw: bytes | None) -> str | None:
+    """A NUL-terminated string attribute (None stays None)."""
     return None if raw is None else raw.split(b"\0", 1)[0].decode(errors="replace")
+
+
+def messages(data: bytes) -> list[tuple[int, int, bytes]]:
+    """(type, seq, body) of each netlink message in one datagram; a truncated one ends the list."""
+    out: list[tuple[int, int, bytes]] = []
+    offset = 0
+    while offset + NLMSGHDR.size <= len(data):
+        length, msg_type, _flags, seq, _pid = NLMSGHDR.unpack_from(data, offset)
+        if length < NLMSGHDR.size or offset + length > len(data):
+            break
+        out.append((msg_type, seq, data[offset + NLMSGHDR.size: offset + length]))
+        offset += (length + 3) & ~3
+    return out
 
 
 def parse_link(body: bytes) -> Link:
     _family, _type, index, flags, _change = IFINFOMSG.unpack_from(body)
     attrs = attributes(body, IFINFOMSG.size, len(body))
     mac = attrs.get(IFLA_ADDRESS)
-    return Link(index, _text(attrs.get(IFLA_IFNAME)) or str(index), flags,
+    return Link(index, text(attrs.get(IFLA_IFNAME)) or str(index), flags,
                 ":".join(f"{b:02x}" for b in mac) if mac else None)
 
 
@@ -104,7 +118,7 @@ def parse_address(body: bytes) -> AddressEntry:
     local = ipaddress.ip_address(raw) if raw is not None and len(raw) == _ADDRESS_SIZES.get(family) else None
     if IFA_FLAGS in attrs:
         flags = _U32.unpack(attrs[IFA_FLAGS][:4])[0]
-    return AddressEntry(family, prefixlen, flags, scope, index, local, _text(attrs.get(IFA_LABEL)))
+    return AddressEntry(family, prefixlen, flags, scope, index, local, text(attrs.get(IFA_LABEL)))
 
 
 class RtnlSocket:
@@ -159,7 +173,7 @@ class RtnlSocket:
             seq = self._send(kind, NLM_F_REQUEST | NLM_F_ACK | flags, body)
             answer: bytes | None = None
             while True:
-                for msg_type, msg_seq, payload in self._receive():
+                for msg_type, msg_seq, payload in messages(self._sock.recv(1 << 16)):
                     if msg_seq != seq:
                         continue
                     if msg_type == NLMSG_ERROR:
@@ -173,7 +187,7 @@ class RtnlSocket:
             seq = self._send(kind, NLM_F_REQUEST | NLM_F_DUMP, body)
             out: list[tuple[int, bytes]] = []
             while True:
-                for msg_type, msg_seq, payload in self._receive():
+                for msg_type, msg_seq, payload in messages(self._sock.recv(1 << 16)):
                     if msg_seq != seq:
                         continue
                     if msg_type == NLMSG_DONE:
@@ -187,19 +201,6 @@ class RtnlSocket:
         self._seq += 1
         self._sock.send(NLMSGHDR.pack(NLMSGHDR.size + len(body), kind, flags, self._seq, 0) + body)
         return self._seq
-
-    def _receive(self) -> list[tuple[int, int, bytes]]:
-        """(type, seq, body) of each message in one datagram."""
-        data = self._sock.recv(1 << 16)
-        out: list[tuple[int, int, bytes]] = []
-        offset = 0
-        while offset + NLMSGHDR.size <= len(data):
-            length, msg_type, _flags, seq, _pid = NLMSGHDR.unpack_from(data, offset)
-            if length < NLMSGHDR.size:
-                break
-            out.append((msg_type, seq, data[offset + NLMSGHDR.size: offset + length]))
-            offset += (length + 3) & ~3
-        return out
 
     def close(self) -> None:
         self._sock.close()

@@ -22,6 +22,7 @@ from vrrptui.observe.addresses import address_text, normal_address
 from vrrptui.observe.drills import DrillStore, DrillTracker, client_outage_ms, theory_ms
 from vrrptui.observe.health import Alarms, AlarmChange, Verdict, assess
 from vrrptui.observe.history import History
+from vrrptui.observe.packets import PacketRing
 from vrrptui.records import Drill, Heard, RouterKey
 from vrrptui.observe.peers import PeerTable
 from vrrptui.records import Claim, LocalPresence, ProbeEvent, ProbeSent
@@ -32,7 +33,7 @@ from vrrptui.protocol.tcpdump import format_compact, format_packet, timestamp_te
 
 # Every per-packet store is a ring; at 2,550 adverts/s (255 VRIDs at VRRPv3 0.1 s) they fill, then stay flat.
 MAX_LOG = 20_000  # advert-log entries (~8 s at 2,550/s, ~0.3 KB each: adverts as plain tuples)
-MAX_PACKETS = 100_000  # frames kept for `w` (~40 s at 2,550/s, ~180 B each: ~18 MB)
+MAX_PACKETS = 100_000  # frames kept for `w` (~40 s at 2,550/s, ~70 B each in a PacketRing: ~7 MB)
 ADVERT_TEXTS = 4096  # distinct adverts whose log text is remembered (255 VRIDs from a few routers repeat theirs)
 DRILL_HISTORY = 100
 CLIENT_WAIT = 3.0  # seconds a finished drill waits for the lab client's pings to come back
@@ -157,8 +158,7 @@ class Session:
         self.wall_offset = wall_offset
         self.log: deque[LogRecord | PackedHeard] = deque(maxlen=max_log)
         self.log_seq = 0  # records ever logged: the newest in `log` has this seq, the one before seq - 1...
-        self.packets: deque[tuple[float, bytes]] = deque(maxlen=max_packets)
-        self.packets_total = 0
+        self.packets = PacketRing(max_packets)
         self.peer_macs: dict[str, str] = {}  # MAC -> router address, learned by the prober
         self.history = History(self.wall)
         self._awaiting_client: list[Drill] = []  # finished, waiting for the lab client's pings
@@ -209,8 +209,7 @@ class Session:
         self.drill_tracker.heard(h)
         self._log(pack_heard(h))
         if h.payload:
-            self.packets.append((self.wall(h.at), raw_ip_packet(h)))
-            self.packets_total += 1
+            self.packets.append(self.wall(h.at), raw_ip_packet(h))
 
     def probe_event(self, ev: ProbeEvent) -> None:
         if isinstance(ev, ProbeSent):
@@ -355,7 +354,7 @@ class Session:
 
     def pcap_frames(self) -> list[tuple[float, bytes]]:
         """The captured packets (IP, no link layer: LINKTYPE_RAW) with their wall-clock times."""
-        return list(self.packets)
+        return self.packets.frames()
 
     def entries(self, vrid: int | None = None, src: str | None = None,
                 after: int = 0) -> list[tuple[int, LogRecord]]:
