@@ -319,6 +319,19 @@ def print_load(results: list[LoadResult]) -> None:
     print("CPU % of one core and RSS of the whole process tree (largest single process in brackets).")
 
 
+def keep_skipped_parts(report: dict[str, Any], output: Path, skipped: dict[str, bool]) -> None:
+    """A part not run this time keeps the figures of the run that made it, with that run's date."""
+    try:
+        previous = json.loads(output.read_text())
+    except (OSError, ValueError):
+        return
+    for part, was_skipped in skipped.items():
+        report[f"{part}_when"] = report["when"]
+        if was_skipped and previous.get(part):
+            report[part] = previous[part]
+            report[f"{part}_when"] = previous.get(f"{part}_when", previous.get("when"))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--impl", default=None,
@@ -379,6 +392,7 @@ def main(argv: list[str] | None = None) -> int:
         "errors": errors,
         "duration_s": round(time.time() - started, 1),
     }
+    keep_skipped_parts(report, args.output, skipped={"drills": args.skip_drills, "load": args.skip_load})
     args.output.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nwrote {args.output} ({report['duration_s']} s)")
     return 1 if errors else 0

@@ -119,3 +119,14 @@ def test_keepalived_ipv6_unicast_master_with_hop_limit_64_is_heard_through_min_t
                for line in cap.read()), cap.read()
     assert lab.vip_holders(VIP6) == ["r1"], logs(lab, ka, p2)
     assert "Entering MASTER STATE" not in lab.log(p2) and "invalid TTL/HL" not in lab.log(p2)
+
+
+def test_keepalived_ipv6_unicast_peer_without_min_ttl_is_dropped_with_the_fix_named(lab: Lab,
+                                                                                  keepalived_ok: str) -> None:
+    # RFC 5798 7.1 stays the default; the drop names the configuration line that admits the peer
+    ka = lab.start_keepalived("r1", conf(lab, "r1", 150, unicast=True))
+    assert lab.wait_for(lambda: lab.vip_holders(VIP6) == ["r1"], WAIT), lab.log(ka)
+    p2 = lab.start_vrrptui("r2", conf(lab, "r2", 100, unicast=True), ["--log-detail"])
+    hint = f"invalid TTL/HL from {lab.ip6('r1')} (unicast). Received 64 and expect 255 (if {lab.ip6('r1')} runs" \
+           " keepalived, add `min_ttl 64` to its unicast_peer line here"
+    assert lab.wait_for(lambda: hint in lab.log(p2), WAIT), lab.log(p2)

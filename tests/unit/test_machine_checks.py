@@ -65,8 +65,20 @@ def test_unicast_advert_with_ttl_63_is_dropped():
     clock.start()
     out = clock.receive(advert_for(clock.m, 150), ttl=63, unicast=True)
     assert [o.reason for o in out if isinstance(o, Dropped)] == [DropReason.TTL]
-    assert logs(out) == ["(VI_1) invalid TTL/HL from 192.168.1.12 (unicast). Received 63 and expect 255"]
+    assert logs(out) == ["(VI_1) invalid TTL/HL from 192.168.1.12 (unicast). Received 63 and expect 255"
+                         " (if 192.168.1.12 runs keepalived, add `min_ttl 63` to its unicast_peer line here,"
+                         " or `unicast_ttl 255` to its config)"]
     assert clock.m.counters.drops["ttl"] == 1
+
+
+def test_a_routed_unicast_advert_from_a_stranger_gets_no_hint():
+    # the hint is for a configured peer (keepalived 2.2.7 sends IPv6 unicast with hop limit 64);
+    # a stranger's routed advert is only dropped
+    m = machine(instance(unicast_peers=(UnicastPeer(PEER),)))
+    m.start(0.0)
+    stranger = ipaddress.IPv4Address("192.168.7.99")
+    out = m.receive(advert_for(m, 150), stranger, 63, True, 0.5)
+    assert logs(out) == ["(VI_1) invalid TTL/HL from 192.168.7.99 (unicast). Received 63 and expect 255"]
 
 
 def test_unicast_peer_ttl_range_admits_keepalived_ipv6_hop_limit_64_from_that_peer_only():

@@ -141,6 +141,7 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
         self._inbox_lock = threading.Lock()
         self._posted = False
         self._ticks = 0
+        self._help_rows: list[tuple[str, str, str]] | None = None
         self._stopping = False
         self.failure: str | None = None
         self.keys_source = keys_source  # where the keymap came from, for the help screen
@@ -445,7 +446,13 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
         return rows
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(self.help_rows(), self.keys_source))
+        rows = self.help_rows()
+        if rows != self._help_rows:  # built once and kept installed: a press only shows it again
+            if self.is_screen_installed("help"):
+                self.uninstall_screen("help")
+            self.install_screen(HelpScreen(rows, self.keys_source), "help")
+            self._help_rows = rows
+        self.push_screen("help")
 
     @classmethod
     def binding_scopes(cls) -> list[dict[str, str]]:

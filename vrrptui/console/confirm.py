@@ -13,9 +13,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from vrrptui.console.dimmed import DimmedModal
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.observe.session import Session
 from vrrptui.records import RouterKey
@@ -28,7 +28,7 @@ ConfirmDialog #confirm-keys { color: $text-muted; margin-top: 1; }
 """
 
 
-class ConfirmDialog(ModalScreen[bool]):
+class ConfirmDialog(DimmedModal[bool]):
     """What the key will do; y or Enter goes ahead, Escape (or n) leaves everything as it is."""
 
     DEFAULT_CSS = CONFIRM_CSS

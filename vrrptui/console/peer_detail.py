@@ -12,9 +12,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from vrrptui.console.dimmed import DimmedModal
 from vrrptui.console.format import interval
 from vrrptui.observe.peers import PeerDetail
 from vrrptui.observe.session import Session
@@ -76,7 +76,7 @@ def detail_text(d: PeerDetail, wall: Callable[[float], float], now: float, show_
     return out
 
 
-class PeerDetailScreen(ModalScreen[None]):
+class PeerDetailScreen(DimmedModal[None]):
     """Refreshed every second while open; Escape or Enter closes it."""
 
     DEFAULT_CSS = """

@@ -8,10 +8,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.validation import Function
 from textual.widgets import Input, Label, Static
 
+from vrrptui.console.dimmed import DimmedModal
 from vrrptui.observe.session import parse_filter
 
 DIALOG_CSS = """
@@ -23,7 +23,7 @@ PriorityDialog, FilterDialog, SearchDialog, HelpScreen { align: center middle; }
 """
 
 
-class PriorityDialog(ModalScreen[int | None]):
+class PriorityDialog(DimmedModal[int | None]):
     """Set the selected instance's priority: 1-254, checked before it is accepted."""
 
     DEFAULT_CSS = DIALOG_CSS
@@ -73,7 +73,7 @@ def _valid_filter(text: str) -> bool:
     return True
 
 
-class FilterDialog(ModalScreen[str | None]):
+class FilterDialog(DimmedModal[str | None]):
     DEFAULT_CSS = DIALOG_CSS
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
 
@@ -98,7 +98,7 @@ class FilterDialog(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class SearchDialog(ModalScreen[str | None]):
+class SearchDialog(DimmedModal[str | None]):
     """Text to find in the advert log (case-insensitive); empty clears the search."""
 
     DEFAULT_CSS = DIALOG_CSS
@@ -120,7 +120,7 @@ class SearchDialog(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(DimmedModal[None]):
     DEFAULT_CSS = DIALOG_CSS
     BINDINGS = [Binding("escape,q,question_mark", "close", "Close", id="help.close")]
 

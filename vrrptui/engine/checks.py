@@ -44,7 +44,13 @@ def check_advert(
     if not low <= ttl <= high:
         sent_to = " (unicast)" if unicast else ""
         expect = f"{low}-{high}" if low != high else str(high)
-        return DropReason.TTL, f"invalid TTL/HL from {src}{sent_to}. Received {ttl} and expect {expect}"
+        detail = f"invalid TTL/HL from {src}{sent_to}. Received {ttl} and expect {expect}"
+        if unicast and src not in ranges and any(p.address == src for p in instance.unicast_peers):
+            # a configured peer, most likely keepalived 2.2.7 (IPv6 unicast leaves with hop limit 64):
+            # say how to admit it, or the pair runs with two masters
+            detail += (f" (if {src} runs keepalived, add `min_ttl {ttl}` to its unicast_peer line here,"
+                       " or `unicast_ttl 255` to its config)")
+        return DropReason.TTL, detail
     if advert.version != instance.version:
         return DropReason.VERSION, f"wrong version from {src}. Received {advert.version} and expect {instance.version}"
     if advert.family != instance.family:
