@@ -43,6 +43,14 @@ class LinkEvents:
     def has_source(self, inst: VrrpInstance) -> bool:
         return self._sources.has_source(inst, self.index(inst.unicast_src_dev or inst.interface or ""))
 
+    def report_down_at_start(self, config: Config) -> None:
+        """Interfaces the instances use (theirs, their VMACs, tracked ones) that are down already."""
+        names = {n for i in config.instances
+                 for n in (i.interface, i.use_vmac and i.vmac_interface, *(t.name for t in i.track_interfaces)) if n}
+        for ifname in names:
+            if not self._host.netlink.link_is_up(ifname):
+                self._process(self._engine.interface_state(ifname, False, self._loop.time()))
+
     def close(self) -> None:
         self._closed = True
         try:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from vrrptui.config.model import Config, VrrpInstance
-from vrrptui.daemon import dump, earlylisten
+from vrrptui.daemon import dump
 from vrrptui.daemon.control import ControlServer, default_socket_path
 from vrrptui.daemon.feed import Observer, ObserverFeed, wall_time
 from vrrptui.daemon.garp_schedule import GratuitousSchedule
@@ -111,7 +111,6 @@ class Runtime:
     exit_code = property(lambda self: self.lifecycle.exit_code)
     reloads = property(lambda self: self._reloader.count if self._reloader is not None else 0)
 
-
     def run_forever(self) -> int:  # on a fresh event loop in the calling thread
         return asyncio.run(self.run())
 
@@ -133,7 +132,6 @@ class Runtime:
         return self._on_loop(self.status_now)
 
     wall_time = staticmethod(wall_time)
-
 
     def status_now(self) -> tuple[InstanceStatus, ...]:
         return self.engine.status(self.loop.time()) if self.engine is not None and self.loop is not None else ()
@@ -200,10 +198,9 @@ class Runtime:
         self._sources = sources = SourceAddresses(netlink, self._log)
         sources.primary = sources.compute(config)
         self._pool = pool = SocketPool(loop, guarded(self._on_readable), self._log)
-        pool.open(config.instances)  # adopts what earlylisten opened
-        earlylisten.close_rest()
+        pool.open_at_start(config.instances)
         if journal is not None:
-            journal.listening = pool.listening
+            journal.listening = pool.listening  # what a restart after kill -9 listens on first
         self.notify.configure(config)
         scripts = self.scripts.prepare(config)  # refusals first: no instance ever counts them
         now = loop.time()
@@ -212,8 +209,8 @@ class Runtime:
         self._sender = AdvertSender(loop, engine, sources.primary, pool, lambda: self._feed, self._log)
         self._links = links = LinkEvents(loop, engine, lambda: self.config, sources, pool, self._apply, self._log,
                                          guarded, host)
-        links.guard = VipGuard(host, self._instances.get, self._is_master, links.has_source, host.announce_again,
-                               self._log)
+        links.guard = VipGuard(host, self._instances.get, lambda name: engine.machine(name).state is State.MASTER,
+                               links.has_source, host.announce_again, self._log)
         self._reloader = Reloader(engine, host, sources, pool, self.notify, self.scripts, (self.files, self.processes),
                                   self._instances, self._apply, self._log)
         for name in self.scripts.refused:
@@ -224,13 +221,8 @@ class Runtime:
         # the Master_Down_Timer counts from when we listen (daemon/earlylisten.py), not after the start-up
         since = pool.listening_since()
         self._process(engine.start(now if delay > 0 or since is None else min(since, now)))
-        for ifname in {n for i in config.instances
-                       for n in (i.interface, i.use_vmac and i.vmac_interface, *(t.name for t in i.track_interfaces))
-                       if n}:
-            if not netlink.link_is_up(ifname):
-                self._process(engine.interface_state(ifname, False, loop.time()))
-        for (ifname, _, _), sock in list(pool.receiving.items()):  # what was heard meanwhile, before any timer
-            self._on_readable(ifname, sock)
+        links.report_down_at_start(config)
+        pool.drain(self._on_readable)  # what was heard meanwhile, before any timer
         self.scripts.start(config, scripts)
         self._timer.rearm()
         if self.control_path is not None:
@@ -254,7 +246,6 @@ class Runtime:
 
     def _on_loop(self, func: Callable[[], Any]) -> concurrent.futures.Future[Any]:
         return on_loop(self._require_loop(), func)
-
 
     def _on_timer(self, now: float) -> None:
         if self.engine is not None:
@@ -309,15 +300,12 @@ class Runtime:
             self._timer.rearm()
 
     def _process(self, outs: Iterable[Output]) -> None:
-        """Carry out the engine's outputs in order, a resigning master's priority-0 advert first (before the
-        log lines and observer events of its FAULT / BACKUP transition); hand events to the log and the observer."""
+        """Carry out the engine's outputs in order, priority-0 adverts first (sender.resign_first)."""
         feed, host, garp, instances, sender = self._feed, self.host, self._garp, self._instances, self._sender
         gratuitous_starts: list[VrrpInstance] = []
         batch = outs if isinstance(outs, list) else list(outs)
-        for out in batch:
-            if isinstance(out, SendAdvert) and out.priority == 0 and sender is not None:
-                if (inst := instances.get(out.instance)) is not None:
-                    sender.send(inst, 0)
+        if sender is not None:
+            sender.resign_first(batch, instances)
         for out in batch:
             match out:
                 case SendAdvert():
@@ -328,18 +316,16 @@ class Runtime:
                 case AddVips():
                     if (inst := instances.get(out.instance)) is not None and host is not None:
                         host.add_vips(inst)
-                case RemoveVips():
-                    if host is not None:
-                        host.remove_vips(out.instance)
+                case RemoveVips() if host is not None:
+                    host.remove_vips(out.instance)
                 case StartGratuitous():
                     if (inst := instances.get(out.instance)) is not None:
                         gratuitous_starts.append(inst)
                 case LowerPriorityGratuitous():
                     if (inst := instances.get(out.instance)) is not None and garp is not None:
                         garp.lower_priority(inst)
-                case StopGratuitous():
-                    if garp is not None:
-                        garp.stop(out.instance)
+                case StopGratuitous() if garp is not None:
+                    garp.stop(out.instance)
                 case RunNotify():
                     self.notify.run(out, instances.get(out.instance))
                 case RunGroupNotify():
@@ -347,12 +333,9 @@ class Runtime:
                 case StateChanged() | Dropped() if feed is not None:
                     feed(out)
         # after the batch: the engine's "setting VIPs." / "Sending/queueing" lines come first, as in keepalived
-        for inst in gratuitous_starts:
-            if garp is not None:
+        if garp is not None:
+            for inst in gratuitous_starts:
                 garp.start(inst)
-
-    def _is_master(self, name: str) -> bool:
-        return self.engine is not None and self.engine.machine(name).state is State.MASTER
 
     def _note(self, instance: str, text: str) -> None:
         if self._feed is not None and self.loop is not None:

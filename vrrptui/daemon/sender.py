@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import errno
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from vrrptui.config.model import VrrpInstance
 from vrrptui.daemon.feed import ObserverFeed
 from vrrptui.daemon.sockpool import SocketPool, destinations
 from vrrptui.engine.engine import Engine
-from vrrptui.engine.outputs import LogFn, LogLine
+from vrrptui.engine.outputs import LogFn, LogLine, Output, SendAdvert
 from vrrptui.protocol.packet import VRRP_TTL, IPAddress
 from vrrptui.records import Heard
 
@@ -21,6 +21,12 @@ class AdvertSender:
         self._loop, self._engine, self._sources, self._pool, self._feed, self._log = (
             loop, engine, sources, pool, feed, log)
         self._failing: set[str] = set()  # instances whose last send failed (logged once)
+
+    def resign_first(self, batch: list[Output], instances: Mapping[str, VrrpInstance]) -> None:
+        """Send a batch's priority-0 adverts before anything else in it (its log lines, observer events)."""
+        for out in batch:
+            if isinstance(out, SendAdvert) and out.priority == 0 and (inst := instances.get(out.instance)):
+                self.send(inst, 0)
 
     def send(self, inst: VrrpInstance, priority: int) -> None:
         name, engine = inst.name, self._engine

@@ -75,6 +75,16 @@ class SocketPool:
         for key in [k for k in self.send_only if k not in want_send or k in want_recv]:
             self.send_only.pop(key).close()
 
+    def open_at_start(self, instances: Iterable[VrrpInstance]) -> None:
+        """`open`, adopting what `earlylisten` opened after a kill -9 (the rest is closed)."""
+        self.open(instances)
+        earlylisten.close_rest()
+
+    def drain(self, on_readable: Callable[[str, VrrpSocket], None]) -> None:
+        """Read what every receiving socket queued while the daemon was starting."""
+        for (ifname, _, _), sock in list(self.receiving.items()):
+            on_readable(ifname, sock)
+
     def reopen(self, interfaces: set[str], instances: Iterable[VrrpInstance]) -> None:
         """`interfaces` were deleted and created again: sockets bound to the old ones are deaf and mute."""
         for key in [k for k in self.receiving if k[0] in interfaces]:

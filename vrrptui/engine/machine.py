@@ -48,10 +48,7 @@ _NOTIFY = {State.MASTER: "MASTER", State.BACKUP: "BACKUP", State.FAULT: "FAULT",
 
 # Holds an operator can put on an instance, each until resume(); the first two keep it from taking over,
 # HOLD_FORCED keeps it MASTER at priority 254 (any master but an owner or a 254 with a higher address yields).
-HOLD_DEMOTED = "demoted"
-HOLD_FAILED = "failed"
-HOLD_FORCED = "forced"
-HOLD_PRIORITY = "priority"
+HOLD_DEMOTED, HOLD_FAILED, HOLD_FORCED, HOLD_PRIORITY = "demoted", "failed", "forced", "priority"
 
 
 class VrrpMachine:
@@ -581,10 +578,9 @@ class VrrpMachine:
 
     def _may_answer(self, now: float) -> bool:
         """Whether an advert may be answered now (REPLY_BURST, then one per interval); counts the ones not."""
-        if self._replies.take(now):
-            return True
-        self.counters.replies_limited += 1
-        return False
+        allowed = self._replies.take(now)
+        self.counters.replies_limited += not allowed
+        return allowed
 
     def _log_limited(self, key: DropReason | str, now: float, text: str, level: str = "warning",
                      detail: bool = False) -> None:
