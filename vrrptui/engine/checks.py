@@ -38,14 +38,16 @@ def check_advert(
     # unicast, so a host on another subnet could send adverts to our own address), unless the peer
     # has keepalived's `min_ttl` / `max_ttl` (keepalived 2.2.7 sends IPv6 unicast with hop limit 64
     # unless `unicast_ttl 255`); those also turn on the unicast source check, as in keepalived
+    peers = instance.unicast_peers
+    peer_addresses = {p.address for p in peers}
     ranges = {p.address: (p.min_ttl or 0, VRRP_TTL if p.max_ttl is None else p.max_ttl)
-              for p in instance.unicast_peers if p.min_ttl is not None or p.max_ttl is not None}
+              for p in peers if p.min_ttl is not None or p.max_ttl is not None}
     low, high = ranges.get(src, (VRRP_TTL, VRRP_TTL)) if unicast else (VRRP_TTL, VRRP_TTL)
     if not low <= ttl <= high:
         sent_to = " (unicast)" if unicast else ""
         expect = f"{low}-{high}" if low != high else str(high)
         detail = f"invalid TTL/HL from {src}{sent_to}. Received {ttl} and expect {expect}"
-        if unicast and src not in ranges and any(p.address == src for p in instance.unicast_peers):
+        if unicast and src not in ranges and src in peer_addresses:
             # a configured peer, most likely keepalived 2.2.7 (IPv6 unicast leaves with hop limit 64):
             # say how to admit it, or the pair runs with two masters
             detail += (f" (if {src} runs keepalived, add `min_ttl {ttl}` to its unicast_peer line here,"
@@ -63,8 +65,7 @@ def check_advert(
             )
         if auth_type == AUTH_PASS and pad_auth(advert.auth_data) != auth_data:
             return DropReason.AUTH, f"received an invalid passwd from {src}!"
-    peers = instance.unicast_peers
-    if (check_unicast_src and peers or ranges) and src not in {p.address for p in peers}:
+    if (check_unicast_src and peers or ranges) and src not in peer_addresses:
         return DropReason.UNICAST_SOURCE, f"unicast source address {src} not a unicast peer"
     # RFC 3768 7.1: a v2 advert with another interval is dropped (v3 adopts it instead)
     if instance.version == 2 and advert.max_advert_int != instance.advert_int:
