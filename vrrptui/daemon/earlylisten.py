@@ -20,7 +20,8 @@ from collections.abc import Iterable
 
 from vrrptui.net.sockets import VrrpSocket
 
-SocketKey = tuple[str, int, int]  # (interface, IP family, IP protocol), as in daemon/sockpool.py
+SocketKey = tuple[str, int, int]  # (interface, IP family, IP protocol): one receiving socket
+Listening = list[tuple[SocketKey, bool]]  # each with whether it joined the VRRP group
 
 _opened: dict[tuple[SocketKey, bool], VrrpSocket] = {}
 

@@ -13,12 +13,11 @@ from collections.abc import Callable, Iterable
 
 from vrrptui.config.model import VrrpInstance
 from vrrptui.daemon import earlylisten
+from vrrptui.daemon.earlylisten import Listening, SocketKey
 from vrrptui.engine.ah_state import uses_ah
 from vrrptui.engine.outputs import LogFn, LogLine
 from vrrptui.net.sockets import AH_PROTO, MCAST_V4, MCAST_V6, VRRP_PROTO, VrrpSocket
 from vrrptui.protocol.packet import IPAddress
-
-SocketKey = tuple[str, int, int]  # (interface, IP family, IP protocol)
 
 
 def recv_interface(inst: VrrpInstance) -> str:
@@ -101,7 +100,7 @@ class SocketPool:
         key = socket_key(inst, send_interface(inst))
         return key, self.receiving.get(key) or self.send_only.get(key)
 
-    def listening(self) -> list[tuple[SocketKey, bool]]:
+    def listening(self) -> Listening:
         """(key, joined the group) of every receiving socket: what a restart after kill -9 opens first."""
         return [(key, sock.multicast) for key, sock in self.receiving.items()]
 

@@ -22,13 +22,16 @@ import ipaddress
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vrrptui.daemon.pidfile import PidFileError, config_claim, config_lock_path, runtime_dir
+
+if TYPE_CHECKING:  # earlylisten (raw sockets) is imported only once the stale VIPs are gone
+    from vrrptui.daemon.earlylisten import Listening
 
 SUFFIX = ".vips"
 removed_at_start: list[str] = []  # clean_up_early's log lines, for the daemon's log once it has one
 
-Listening = list[tuple[tuple[str, int, int], bool]]  # ((interface, IP family, IP protocol), joined the group)
 JOIN = {True: "multicast", False: "unicast"}
 
 
