@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.validation import Function
 from textual.widgets import Input, Label, Static
 
-from vrrptui.console.dimmed import DimmedModal
+from vrrptui.console.dimmed import DimmedModal, ResultType
 from vrrptui.observe.session import parse_filter
 
 DIALOG_CSS = """
@@ -23,11 +23,18 @@ PriorityDialog, FilterDialog, SearchDialog, HelpScreen { align: center middle; }
 """
 
 
-class PriorityDialog(DimmedModal[int | None]):
-    """Set the selected instance's priority: 1-254, checked before it is accepted."""
+class InputDialog(DimmedModal[ResultType]):
+    """A one-line question: Enter answers (each dialog checks its answer), Escape dismisses with None."""
 
     DEFAULT_CSS = DIALOG_CSS
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class PriorityDialog(InputDialog[int | None]):
+    """Set the selected instance's priority: 1-254, checked before it is accepted."""
 
     def __init__(self, instance: str, current: int) -> None:
         super().__init__()
@@ -51,9 +58,6 @@ class PriorityDialog(DimmedModal[int | None]):
             return
         self.dismiss(int(event.value.strip()))
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
 
 def priority_problem(text: str) -> str | None:
     """Why `text` is not a priority the operator may set, or None."""
@@ -73,9 +77,7 @@ def _valid_filter(text: str) -> bool:
     return True
 
 
-class FilterDialog(DimmedModal[str | None]):
-    DEFAULT_CSS = DIALOG_CSS
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
+class FilterDialog(InputDialog[str | None]):
 
     def __init__(self, current: str) -> None:
         super().__init__()
@@ -94,15 +96,9 @@ class FilterDialog(DimmedModal[str | None]):
             return
         self.dismiss(event.value.strip())
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
-
-class SearchDialog(DimmedModal[str | None]):
+class SearchDialog(InputDialog[str | None]):
     """Text to find in the advert log (case-insensitive); empty clears the search."""
-
-    DEFAULT_CSS = DIALOG_CSS
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
 
     def __init__(self, current: str) -> None:
         super().__init__()
@@ -115,9 +111,6 @@ class SearchDialog(DimmedModal[str | None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value.strip())
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class HelpScreen(DimmedModal[None]):
