@@ -98,3 +98,48 @@ def test_base_deleted_and_recreated_gets_a_new_vmac_and_one_holder(
     assert lab.wait_for(lambda: "Entering BACKUP STATE" in lab.log(p2).rsplit("Entering MASTER STATE", 1)[1], WAIT)
     time.sleep(1.0)  # and it stays so
     assert lab.vip_holders(VIP) == ["r1"], logs(lab, p1, p2)
+
+
+def vmac_routes(lab: Lab) -> list[str]:
+    return lab.exec("r1", ["ip", "-4", "route", "show", "dev", VMAC_IF]).stdout.splitlines()
+
+
+def routes_on_vmac(lab: Lab) -> bool:
+    lines = vmac_routes(lab)
+    return (any(line.startswith("10.9.9.0/24") for line in lines)
+            and any(line.startswith("10.9.8.0/24") and f"src {VIP}" in line for line in lines))
+
+
+@pytest.mark.parametrize("how", ["deleted", "set down"])
+def test_virtual_routes_go_back_on_a_vmac_brought_back(lab: Lab, how: str) -> None:
+    """The kernel drops the routes through a VMAC deleted or set down; they come back with it (before:
+    the VIPs came back, the routes did not)."""
+    p1 = lab.start_vrrptui("r1", conf(150, extra=f"""use_vmac
+    virtual_routes {{
+        10.9.9.0/24 dev {VMAC_IF}
+        src {VIP} to 10.9.8.0/24 dev {VMAC_IF}
+    }}"""), ["--log-detail"])
+    assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"] and routes_on_vmac(lab), WAIT), lab.log(p1)
+    lab.exec("r1", ["ip", "link", "del" if how == "deleted" else "set", VMAC_IF, *([] if how == "deleted" else
+                                                                                   ["down"])], check=True)
+    assert lab.wait_for(lambda: "state UP" in vmac_link(lab).split("\n", 1)[0] and on_vmac(lab)
+                        and routes_on_vmac(lab), WAIT), f"{vmac_routes(lab)}\n{lab.log(p1)}"
+    assert f"added route 10.9.9.0/24 dev {VMAC_IF} again" in lab.log(p1)
+    assert "cannot add route" not in lab.log(p1)
+
+
+def test_a_vmac_name_taken_by_another_interface_is_reported_once_not_at_every_link_event(lab: Lab) -> None:
+    """A veth took the VMAC's name while the base was gone: one error line per 10 s, not one per link event."""
+    p1 = lab.start_vrrptui("r1", conf(150, extra="use_vmac"), ["--log-detail"])
+    assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT), lab.log(p1)
+    faults.delete_interface(lab, "r1")  # the VMAC goes with its base
+    lab.exec("r1", ["ip", "link", "add", VMAC_IF, "type", "veth", "peer", "name", "squatter"], check=True)
+    lab.exec("r1", ["ip", "link", "set", VMAC_IF, "up"], check=True)
+    faults.create_interface(lab, "r1")
+    assert lab.wait_for(lambda: "Netlink reports eth0 up" in lab.log(p1), WAIT), lab.log(p1)
+    for _ in range(5):  # each time its peer goes down, the squatter does: a link event for the VMAC's name
+        lab.exec("r1", ["ip", "link", "set", "squatter", "up"], check=True)
+        lab.exec("r1", ["ip", "link", "set", "squatter", "down"], check=True)
+    # the squatter's creation, then its five downs
+    assert lab.wait_for(lambda: lab.log(p1).count("Netlink reports squatter down") == 6, WAIT), lab.log(p1)
+    assert lab.log(p1).count("is not a macvlan") == 1, lab.log(p1)

@@ -9,7 +9,7 @@ from net_helpers import Tcpdump, in_netns, ip, link_mac, namespaces, nsexec, ope
 
 from vrrptui.config.model import VirtualAddress
 from vrrptui.net.netlink import Netlink
-from vrrptui.net.vmac import create_vmac, delete_vmac, read_sysctl, vmac_address
+from vrrptui.net.vmac import create_vmac, delete_vmac, link_local_from_mac, read_sysctl, vmac_address
 
 pytestmark = pytest.mark.netns
 
@@ -99,3 +99,16 @@ def test_ipv6_vmac_has_no_mac_derived_link_local(lab):
     assert f"inet6 {base_ll}/64" in addresses
     assert "fe80::200:5eff:fe00:233" not in addresses
     wait_for(lambda: netlink.link_is_up("vrrp6.51"))
+
+
+def test_ipv6_vmac_on_a_base_without_link_local_gets_the_one_its_mac_gives(lab):
+    """A base created again is still down when its VMAC is remade, so it has no link-local yet: the
+    VMAC gets the EUI-64 link-local of the base's MAC (keepalived's choice), not none at all."""
+    ns_r, _, netlink = lab
+    ip("-n", ns_r, "link", "add", "base1", "type", "veth", "peer", "name", "base1p")  # left down: no link-local
+    assert netlink.primary_address("base1", 6) is None
+    with in_netns(ns_r):
+        assert create_vmac("base1", "vrrp6.52", "00:00:5e:00:02:34", netlink=netlink, again=True)
+    expected = link_local_from_mac(link_mac(ns_r, "base1"))
+    assert expected.is_link_local
+    assert f"inet6 {expected}/64" in ip("-n", ns_r, "-6", "-o", "addr", "show", "dev", "vrrp6.52")

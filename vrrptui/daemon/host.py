@@ -14,7 +14,9 @@ from collections.abc import Callable, Iterable
 from vrrptui.config.model import Config, VirtualAddress, VrrpInstance
 from vrrptui.daemon.stale import VipJournal
 from vrrptui.daemon.routing import Routing
+from vrrptui.engine.machine import LOG_RATE_LIMIT
 from vrrptui.engine.outputs import LogFn, LogLine
+from vrrptui.engine.ratelimit import LogLimiter
 from vrrptui.net import gratuitous
 from vrrptui.net.netlink import Netlink
 from vrrptui.net.nftables import VipFirewall
@@ -47,6 +49,7 @@ class HostChanges:
         self._guard = guard
         self.added_vips: dict[str, list[tuple[VirtualAddress, str]]] = {}  # instance -> (VIP, default dev)
         self.vmacs: list[str] = []
+        self._vmac_errors = LogLimiter(LOG_RATE_LIMIT)  # a VMAC that cannot come back fails at every link event
         self._gratuitous = gratuitous.GratuitousSender()  # one socket for the process's lifetime
         self._journal = journal
         self._journal_due = False
@@ -81,7 +84,10 @@ class HostChanges:
             try:
                 vmac.create_vmac(base, name, inst.vmac_address, netlink=self.netlink, again=True)
             except (OSError, LookupError, ValueError) as exc:
-                self._log(LogLine(f"({inst.name}) cannot bring VMAC {name} back on {base}: {exc}", level="error"))
+                line = self._vmac_errors.text((name, str(exc)), self._loop.time(),
+                                              f"({inst.name}) cannot bring VMAC {name} back on {base}: {exc}")
+                if line is not None:
+                    self._log(LogLine(line, level="error"))
                 continue
             done.add(name)
             self._log(LogLine(f"({inst.name}) VMAC {name} went down or was deleted: brought it back on {base}",

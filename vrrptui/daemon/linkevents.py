@@ -34,6 +34,7 @@ class LinkEvents:
         self.guard: VipGuard | None = None
         self._closed = False
         self._remade: set[str] = set()  # VMACs created again, not reported up yet: their downs are not faults
+        self._routes_due: set[str] = set()  # VMACs brought back whose routes go back after their VIPs
         self._watch = LinkWatcher(addresses=True)
         loop.add_reader(self._watch.fileno(), guarded(self._on_event))
 
@@ -79,7 +80,14 @@ class LinkEvents:
         if guard is not None and any([guard.removed(ifname, gone) for ifname, gone in removed.items()]):
             # after the primaries' refresh (queued above): a VIP flushed with the primary is not put back
             self._loop.call_soon(self._guarded(guard.restore))
+        if self._routes_due:  # after the VIPs (queued above): a route may use one as `src`
+            self._loop.call_soon(self._guarded(self._restore_routes))
         self._process(())
+
+    def _restore_routes(self) -> None:
+        names, self._routes_due = self._routes_due, set()
+        if not self._closed:
+            self._host.routing.restore_on(names)
 
     def _keep_vmacs(self, changes: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
         """Our VMACs that vanished, or went down on a base that is up, are brought back at once (before the
@@ -95,6 +103,7 @@ class LinkEvents:
         if broken:
             fixed = host.restore_vmacs(self._config().instances, broken)
             self._remade = (self._remade - broken) | fixed
+            self._routes_due |= fixed
             changes += watch.read()  # the new links' events, already queued
             changes += [(n, False) for n in sorted(broken - fixed) if (n, False) not in changes]
         kept = []

@@ -71,6 +71,23 @@ class Routing:
         self._devs.pop(name, None)
         self._remove(name)
 
+    def restore_on(self, ifnames: set[str]) -> None:
+        """`ifnames` were created again (a VMAC brought back): the kernel dropped the routes through the old
+        ones. Those we added go back (an instance's routes without a `dev` too: their nexthop may have been
+        there); one still present stays ours."""
+        for owner, entries in self.installed.items():
+            label = f"({owner}) " if owner else ""
+            through = owner is not None and self._devs.get(owner) in ifnames
+            for _kind, entry, dev in entries:
+                if not isinstance(entry, StaticRoute) or not (through or (entry.dev or dev) in ifnames):
+                    continue  # rules and addresses outlive an interface
+                try:
+                    if routes.add_route(self.netlink, entry, dev):
+                        self._log(LogLine(f"{label}added route {_text(entry)} again on {', '.join(sorted(ifnames))}",
+                                          detail=True))
+                except (OSError, LookupError) as exc:
+                    self._log(LogLine(f"{label}cannot add route {_text(entry)} again: {exc}", level="error"))
+
     def prepare(self, config: Config) -> None:
         """With virtual_routes/rules configured, open pyroute2 now: the first MASTER transition
         installs them, and must not wait for its import."""

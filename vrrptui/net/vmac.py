@@ -8,13 +8,15 @@ interface with 00:00:5e:00:01:VRID (IPv4) / 00:00:5e:00:02:VRID (IPv6), brings i
   - on the base interface: arp_ignore=1 and arp_filter=1, so the base does not answer ARP
     for the VIPs with its own MAC. The old values are restored when its last VMAC goes.
 IPv6 instances get addr_gen_mode none (no MAC-derived link-local, RFC 5798 7.4) and the
-base interface's link-local address instead, so adverts leave from a non-VIP address.
+base interface's link-local address instead, so adverts leave from a non-VIP address; a base
+with none yet (re-created, still down) lends the link-local its MAC gives (EUI-64), as keepalived does.
 Needs CAP_NET_ADMIN; runs in the caller's network namespace.
 """
 
 from __future__ import annotations
 
 import errno
+import ipaddress
 import logging
 from typing import Any
 
@@ -34,6 +36,13 @@ def vmac_address(vrid: int, family: int = 4) -> str:
     if not 1 <= vrid <= 255:
         raise ValueError(f"VRID {vrid} is outside 1-255")
     return (VMAC_PREFIX_V4 if family == 4 else VMAC_PREFIX_V6) + f"{vrid:02x}"
+
+
+def link_local_from_mac(mac: str) -> ipaddress.IPv6Address:
+    """The modified EUI-64 link-local address of a MAC (RFC 4291 2.5.1, appendix A)."""
+    octets = bytes.fromhex(mac.replace(":", ""))
+    eui64 = bytes([octets[0] ^ 0x02]) + octets[1:3] + b"\xff\xfe" + octets[3:6]
+    return ipaddress.IPv6Address(b"\xfe\x80" + bytes(6) + eui64)
 
 
 def _sysctl_path(family: int, ifname: str, key: str) -> str:
@@ -140,8 +149,8 @@ def _configure(nl: Netlink, base_ifname: str, name: str, family: int, created: b
     index = nl.require_index(name)
     nl.request("link", "set", index=index, state="up")
     if family == 6:
-        base_ll = nl.primary_address(base_ifname, 6)
-        if base_ll is not None and not nl.has_address(base_ll, name):
+        base_ll = nl.primary_address(base_ifname, 6) or link_local_from_mac(nl.link_mac(base_ifname))
+        if not nl.has_address(base_ll, name):
             nl.request("addr", "add", index=index, address=str(base_ll), prefixlen=64, flags=0x02)  # IFA_F_NODAD
 
 
