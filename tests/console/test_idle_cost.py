@@ -95,3 +95,35 @@ async def _dialogs(tmp_path):
             await pilot.pause()
         assert len(app.query(FooterKey)) == shown
         assert keys_alive() <= 2 * shown  # Textual alone kept ~20 more per dialog
+
+
+def test_a_ticking_countdown_renders_its_cells_again_not_the_table(tmp_path, monkeypatch):
+    asyncio.run(_cells_rendered(tmp_path, monkeypatch))
+
+
+async def _cells_rendered(tmp_path, monkeypatch):
+    from rich.padding import Padding
+
+    app = h.make_app(tmp_path)
+    async with app.run_test(size=(150, 45)) as pilot:
+        app.observe(h.steady_backup())
+        app.refresh_panes()
+        app.clock.t += 1.0  # the health verdict settles (a new width: the column is measured again)
+        app.refresh_panes()
+        await pilot.pause()
+        table = app.query_one("#instances", InstancesPane)
+        shown_before = [table.render_line(y).text for y in range(3)]
+        rendered = counting(monkeypatch, Padding, "__init__")  # DataTable pads each cell it renders
+        app.clock.t += 1.0
+        app.refresh_panes()
+        await pilot.pause()
+        assert len(rendered) == 3  # VI_1 state and down, VI_6 state: not the table's 2 x 11 + 11
+        shown = [table.render_line(y).text for y in range(3)]
+        assert shown[0] == shown_before[0]  # the header
+        for line, before, name in zip(shown[1:], shown_before[1:], ("VI_1", "VI_6"), strict=True):
+            assert line != before and name in line
+        expected = [table.get_row(key) for key in ("VI_1", "VI_6")]
+        assert [str(cell) for cell in expected[0]][9] in shown[1]  # the countdown as it is now
+        table.refresh()  # a full repaint shows exactly what the partial one did
+        await pilot.pause()
+        assert [table.render_line(y).text for y in range(3)] == shown

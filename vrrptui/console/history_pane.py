@@ -14,7 +14,8 @@ from pathlib import Path
 from rich.text import Text
 from textual.notifications import SeverityLevel
 
-from vrrptui.console.panes import HEALTH_STYLE, KeyedTable
+from vrrptui.console.keyed_table import KeyedTable
+from vrrptui.console.panes import HEALTH_STYLE
 from vrrptui.console.statefiles import StateDir
 from vrrptui.observe.health import Level
 from vrrptui.observe.history import HistoryEvent, parse_events, to_csv, to_jsonl

@@ -27,6 +27,7 @@ from textual.widgets import Log, Static
 from vrrptui.observe.session import Session, parse_filter
 
 LOG_CATCH_UP = 2000  # entries written at most per tick (also when shown again, resumed or refiltered)
+RENDER_CACHE_LINES = 200  # rendered lines kept (a screen or two; Log keeps 1,024)
 WRAP_INDENT = "    "  # continuation lines of an entry wider than the pane
 CURRENT_MATCH = Style(reverse=True)
 
@@ -59,6 +60,7 @@ class AdvertLog(Log):
         self.search_term = ""
         self.match_line: int | None = None
         self._entries: deque[str] = deque(maxlen=self.MAX_LINES)  # unwrapped, to rewrap on resize
+        self._render_line_cache.maxsize = RENDER_CACHE_LINES
         self._wrap_width = 0
 
     # --- what is written --------------------------------------------------------------
@@ -197,6 +199,8 @@ class AdvertLog(Log):
 
     def _render_line_strip(self, y: int, rich_style: Style) -> Strip:
         strip = super()._render_line_strip(y, rich_style)
+        if self.text_selection is None:  # Log caches only the lines of a selection (Textual 8.2: a test inverted)
+            self._render_line_cache[y] = strip
         return strip.apply_style(CURRENT_MATCH) if y == self.match_line else strip
 
 

@@ -1,7 +1,7 @@
 """The console's panes. Each pane reads the Session and updates itself by key.
 
-Tables update changed cells only (`update_cell`), add new rows with `add_row(key=...)`
-and remove rows that went away, so a refresh never redraws a whole table (dolphie).
+Tables are KeyedTables (vrrptui.console.keyed_table): a refresh re-renders only the cells
+whose text changed.
 """
 
 from __future__ import annotations
@@ -11,15 +11,13 @@ import re
 import time
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable
 
 from rich.cells import cell_len
 from rich.text import Text
-from textual.cache import LRUCache
-from textual.coordinate import Coordinate
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from vrrptui.console.format import duration, interval, millis, size
+from vrrptui.console.keyed_table import KeyedTable
 from vrrptui.console.peer_detail import auth_shown
 from vrrptui.console.timeline_pane import TimelinePane  # noqa: F401  (a pane; the app imports panes from here)
 from vrrptui.engine.status import InstanceStatus
@@ -29,101 +27,7 @@ from vrrptui.observe.session import Session
 
 STATE_STYLE = {"MASTER": "bold green", "BACKUP": "cyan", "FAULT": "bold red", "INIT": "dim"}
 HEALTH_STYLE = {Level.OK: "green", Level.WARN: "bold yellow", Level.ALARM: "bold white on red"}
-SHRINK_ROWS = 32  # tables up to this many rows also shrink columns when cells get narrower
-LAZY_ROWS = 32  # tables with more rows update only the rows in view (sync_lazily)
-RENDER_CACHE_LINES = 100  # rendered lines a table keeps (a screen or two)
 LAB_PING_LOG = Path("/run/vrrptui/lab/pc1-ping.log")
-
-
-class KeyedTable(DataTable):
-    """A DataTable kept in sync with a list of (row key, cells)."""
-
-    COLUMNS: tuple[tuple[str, str], ...] = ()  # (key, label)
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
-        self._cells: dict[str, tuple[Any, ...]] = {}
-        self._lazy: tuple[list[str], Callable[[str], tuple[Any, ...]]] | None = None
-        # DataTable keeps up to 10,000 rendered cells and 1,000 lines, most of them stale after an
-        # update_cell; at 2,550 adverts/s every cached object lengthens Python's full GC pause.
-        # DataTable has no public setting for these sizes: its (private) caches are shrunk through
-        # LRUCache's public maxsize, and left alone if a Textual release renames them.
-        for cache, cache_size in (("_line_cache", RENDER_CACHE_LINES), ("_row_render_cache", RENDER_CACHE_LINES),
-                            ("_cell_render_cache", RENDER_CACHE_LINES * 12)):
-            lru = getattr(self, cache, None)
-            if isinstance(lru, LRUCache):
-                lru.maxsize = cache_size
-
-    def on_mount(self) -> None:
-        for key, label in self.COLUMNS:
-            self.add_column(label, key=key)
-
-    def sync_lazily(self, keys: list[str], cells_for: Callable[[str], tuple[Any, ...]]) -> None:
-        """sync() for tables of any size: cells are made for new rows and the rows in view only.
-
-        255 instances are ~20 screens; the rows out of view are brought up to date the moment
-        they scroll in (watch_scroll_y), so what is on screen is always current.
-        """
-        self._lazy = (keys, cells_for)
-        if len(keys) <= LAZY_ROWS:
-            self.sync([(key, cells_for(key)) for key in keys])
-            return
-        in_view = self._keys_in_view()
-        self.sync([(key, cells_for(key)) for key in keys if key in in_view or key not in self._cells], set(keys))
-
-    def _keys_in_view(self) -> set[str]:
-        top = round(self.scroll_y)
-        shown = self.scrollable_content_region.height - (self.header_height if self.show_header else 0)
-        keys: set[str] = set()
-        for index in range(top, top + max(shown, 1) + 1):
-            row_key = self._row_locations.get_key(index)
-            if row_key is not None and row_key.value is not None:
-                keys.add(row_key.value)
-        return keys
-
-    def watch_scroll_y(self, old: float, new: float) -> None:
-        super().watch_scroll_y(old, new)
-        if self._lazy is not None and round(old) != round(new):
-            self.call_later(self._sync_lazy)
-
-    def _sync_lazy(self) -> None:
-        if self._lazy is not None:
-            self.sync_lazily(*self._lazy)
-
-    def sync(self, rows: list[tuple[str, tuple[Any, ...]]], present: set[str] | None = None) -> None:
-        """Rows as (key, cells); `present`: every key still in the table when `rows` is a subset."""
-        seen = set() if present is None else present
-        for key, cells in rows:
-            seen.add(key)
-            old = self._cells.get(key)
-            if old is None:
-                self.add_row(*cells, key=key)
-            else:
-                for (col, _), before, after in zip(self.COLUMNS, old, cells, strict=False):
-                    if before != after:
-                        # update_width re-measures the column and relayouts the screen: only when the
-                        # width changed (a ticking "1m05s" never does); big tables' columns only grow
-                        # (a narrower cell re-measures the whole column: O(rows^2) with 255 instances)
-                        width, was = _cell_width(after), _cell_width(before)
-                        resize = width > was or (width < was and len(self._cells) <= SHRINK_ROWS)
-                        self.update_cell(key, col, after, update_width=resize)
-            self._cells[key] = cells
-        for key in [k for k in self._cells if k not in seen]:
-            self.remove_row(key)
-            del self._cells[key]
-
-    @property
-    def selected_key(self) -> str | None:
-        if not self._cells or self.cursor_row < 0:
-            return None
-        try:
-            return self.coordinate_to_cell_key(Coordinate(self.cursor_row, 0)).row_key.value
-        except Exception:
-            return None
-
-
-def _cell_width(value: Any) -> int:
-    return value.cell_len if isinstance(value, Text) else cell_len(str(value))
 
 
 # --- header ---------------------------------------------------------------------------

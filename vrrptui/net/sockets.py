@@ -19,7 +19,7 @@ import struct
 import time
 from typing import NamedTuple
 
-from vrrptui.protocol.packet import VRRP_PROTO, VRRP_TTL
+from vrrptui.protocol import VRRP_PROTO, VRRP_TTL
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
