@@ -48,8 +48,8 @@ def test_killed_master_restarted_removes_its_stale_vip_first_then_takes_over(lab
 
 def test_the_stale_vip_goes_before_anything_heavy_is_imported(lab: Lab) -> None:
     """The journalled VIP is deleted (a real RTM_DELADDR in the node's namespace) while neither asyncio,
-    argparse, the config parser, ipaddress, dataclasses, typing nor the socket module are imported:
-    then the journalled socket is opened, and the journal is gone."""
+    argparse, the config parser, ipaddress, dataclasses, typing nor the socket module are imported;
+    the journalled socket is opened before them too, and the journal is gone."""
     lab.exec("r1", ["ip", "addr", "add", f"{VIP}/24", "dev", "eth0"], check=True)
     config = lab.node_dir("r1") / "k.conf"
     config.write_text(conf(150))
@@ -75,11 +75,13 @@ def test_the_stale_vip_goes_before_anything_heavy_is_imported(lab: Lab) -> None:
         nlmsg.exchange = spy
         from vrrptui.daemon import stale
         print(stale.remove_journalled({str(config)!r}))
+        print("imported once listening:", sorted(m for m in {heavy!r} if m in sys.modules))
         left = any(name.endswith(".vips") for name in stale.os.listdir(stale.runtime_dir_name()))
         print("listening:", sorted(sys.modules["vrrptui.daemon.earlylisten"]._opened), "journal left:", left)
     """
     out = lab.exec("r1", [sys.executable, "-S", "-c", code], env=env, check=True).stdout
     assert "imported at the deletion: []" in out, out
+    assert "imported once listening: []" in out, out
     assert f"['removed {VIP}/24 from eth0, left by an earlier run (killed)']" in out, out
     assert "listening: [(('eth0', 4, 112), True)] journal left: False" in out, out
     assert lab.vip_holders(VIP) == []
