@@ -255,12 +255,9 @@ class Runtime:
         engine, loop, feed = self.engine, self._require_loop(), self._feed
         if engine is None:
             return
-        for _ in range(RECV_BATCH):
-            received = sock.recv()
-            if received is None:
-                break
-            now = loop.time()
-            payload, src, dst, ttl = received
+        packets = sock.drain(RECV_BATCH)
+        now = loop.time()  # when they were read: after every one of them arrived
+        for payload, src, dst, ttl in packets:
             if sock.protocol == AH_PROTO:
                 packet = ah.parse(payload)
                 if feed is not None and isinstance(packet, ah.AhPacket):
