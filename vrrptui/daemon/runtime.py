@@ -252,8 +252,8 @@ class Runtime:
             self._apply(self.engine.handle_timer(now))
 
     def _on_readable(self, ifname: str, sock: VrrpSocket) -> None:
-        engine, loop, feed = self.engine, self._require_loop(), self._feed
-        if engine is None:
+        engine, loop, feed, timer = self.engine, self.loop, self._feed, self._timer
+        if engine is None or loop is None or timer is None:
             return
         packets = sock.drain(RECV_BATCH)
         now = loop.time()  # when they were read: after every one of them arrived
@@ -272,7 +272,7 @@ class Runtime:
                 outs = engine.receive_packet(ifname, src, dst, ttl, payload, now)
             if outs:
                 self._process(outs)
-        self._rearm()
+        timer.rearm()  # once per wake-up, not per packet
 
     def _on_script_change(self, name: str, ok: bool, exit_status: int | None, timed_out: bool) -> None:
         if self.engine is not None and self.loop is not None:
