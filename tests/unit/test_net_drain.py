@@ -27,11 +27,15 @@ class ScriptedSocket:
     def recvmsg(self, *_args: int) -> tuple[bytes, list, int, tuple]:
         raise AssertionError("IPv4 reads the IP header, not ancillary data")
 
+    def poll(self, timeout: float) -> list[tuple[int, int]]:  # the socket's own epoll: anything queued?
+        assert timeout == 0
+        return [(3, 1)] if self.queued else []
+
 
 def scripted(queued: list[bytes]) -> VrrpSocket:
     sock = VrrpSocket.__new__(VrrpSocket)
     sock.family, sock.protocol, sock.malformed = socket.AF_INET, 112, 0
-    sock._sock = ScriptedSocket(queued)  # type: ignore[assignment]
+    sock._sock = sock._queued = ScriptedSocket(queued)  # type: ignore[assignment]
     return sock
 
 
@@ -51,3 +55,9 @@ def test_drain_stops_at_its_limit_and_leaves_the_rest_queued() -> None:
     assert [r.payload[1] for r in sock.drain(4)] == [0, 1, 2, 3]
     assert sock._sock.reads == 4  # type: ignore[attr-defined]  # no read past the limit
     assert [r.payload[1] for r in sock.drain(256)] == list(range(4, 10))
+
+
+def test_a_lone_packet_is_read_without_a_read_that_fails() -> None:
+    sock = scripted([ipv4_datagram("192.0.2.1", b"\x31\x01")])
+    assert len(sock.drain(256)) == 1
+    assert sock._sock.reads == 1  # type: ignore[attr-defined]  # epoll said nothing more was queued
