@@ -8,7 +8,8 @@ wire's witness. Faults are injected by vrrptui.lab.faults (ip, nftables).
   vip-deleted      `ip addr del VIP` on the master: longest time nobody held the VIP
   primary-deleted  the master's own address deleted (the kernel flushes the VIP): nobody-holds time;
                    on the wire, r2's first advert after r1's priority-0 one (Skew_Time 60.9 ms + latency)
-  iface-recreated  the master's interface deleted and re-created: nobody-holds, two holders, r1 back
+  iface-recreated  the master's interface deleted and re-created: nobody-holds (and from r1's last advert
+                   to r2 adding the VIP, Master_Down_Interval 360.9 ms + latency), two holders, r1 back
   vmac-deleted     use_vmac on r1, its vrrp.51 deleted by hand: nobody-holds, two holders
   v6-vip-deleted   the same with an IPv6 VIP
   v6-link-local-deleted  IPv6 instance, the master's link-local address deleted, added back 1.5 s later
@@ -94,6 +95,13 @@ class Run:
         last = max((a.time for a in adverts if a.src == r1 and first and a.time < first), default=None)
         return 1000 * (first - last) if first is not None and last is not None and last > after - 0.2 else float("nan")
 
+    def vip_after_last_advert(self, after: float) -> float:
+        """ms from r1's last advert on the wire before `after` to r2 adding the VIP: nobody-holds without the
+        0-100 ms the advert's age at the fault adds (no resign possible)."""
+        last = max((a.time for a in self.wire.adverts() if a.src == self.sources[0] and a.time < after), default=None)
+        added = self.watch.first(self.vip, "r2", True, after)
+        return 1000 * (added - last) if last is not None and added is not None else float("nan")
+
     def close(self) -> None:
         self.lab.down()
 
@@ -128,6 +136,7 @@ def case_iface_recreated(run: Run) -> Figures:
     back = run.watch.first(VIP, "r1", True, t1)
     end = time.time()
     return {"nobody_ms": 1000 * run.nobody(t0, end), "wire_takeover_ms": run.takeover_on_wire(t0),
+            "r2_vip_after_last_ms": run.vip_after_last_advert(t0),
             "two_holders_ms": 1000 * run.both(t1, end),
             "r1_master_again_s": (back - t1) if back else float("nan"),
             "holders_at_end": len(run.lab.vip_holders(VIP))}

@@ -7,7 +7,10 @@ daemon never load textual. Every subcommand has `--help`.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+
+TYPE_CHECKING = False  # neither typing nor collections.abc before a restart's clean-up (mypy reads True)
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 USAGE = """\
 usage: vrrptui CONF                      console: the VRRP engine with a live view
@@ -90,12 +93,12 @@ def main(argv: list[str] | None = None) -> int:
         code = check_main(rest)
         return code or (_check_keys(keys) if keys else 0)
     if args[0].startswith("-") or "--headless" in args:
-        from vrrptui.daemon.notls import import_asyncio
-
-        import_asyncio()  # before any daemon module: without ssl, which the daemon never uses
         from vrrptui.daemon.stale import clean_up_early
 
-        clean_up_early(args)  # a killed run's VIPs go first: before the imports and the config parse
+        clean_up_early(args)  # a killed run's VIPs go first: before asyncio, argparse and the config parse
+        from vrrptui.daemon.notls import import_asyncio
+
+        import_asyncio()  # before any other daemon module: without ssl, which the daemon never uses
         from vrrptui.daemon.service import main as service_main
 
         return service_main(args)

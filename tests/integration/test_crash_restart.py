@@ -7,7 +7,9 @@ at once, and its Master_Down_Timer counts from then. A live daemon's journal is 
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -42,6 +44,47 @@ def test_killed_master_restarted_removes_its_stale_vip_first_then_takes_over(lab
     assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT), lab.log(p2)
     lab.stop(p1)
     assert lab.wait_for(lambda: not journals(lab, "r1"), WAIT)  # a clean stop holds nothing: no journal
+
+
+def test_the_stale_vip_goes_before_anything_heavy_is_imported(lab: Lab) -> None:
+    """The journalled VIP is deleted (a real RTM_DELADDR in the node's namespace) while neither asyncio,
+    argparse, the config parser, ipaddress, dataclasses, typing nor the socket module are imported;
+    the journalled socket is opened before them too, and the journal is gone."""
+    lab.exec("r1", ["ip", "addr", "add", f"{VIP}/24", "dev", "eth0"], check=True)
+    config = lab.node_dir("r1") / "k.conf"
+    config.write_text(conf(150))
+    env = {**os.environ, "VRRPTUI_RUNTIME_DIR": str(lab.node_dir("r1") / "run"),
+           "PYTHONPATH": os.pathsep.join(sys.path)}
+    heavy = ("asyncio", "argparse", "vrrptui.config", "ipaddress", "dataclasses", "typing", "socket", "enum")
+    write = f"""if True:
+        from vrrptui.daemon.pidfile import runtime_dir
+        from vrrptui.daemon.stale import VipJournal
+        runtime_dir().mkdir(mode=0o755, exist_ok=True)
+        journal = VipJournal.for_config({str(config)!r})
+        journal.listening = lambda: [(("eth0", 4, 112), True)]
+        journal.write([("eth0", "{VIP}/24")])
+    """
+    lab.exec("r1", [sys.executable, "-c", write], env=env, check=True)
+    code = f"""if True:
+        import sys
+        from vrrptui.net import nlmsg
+        exchange = nlmsg.exchange
+        def spy(*args):
+            print("imported at the deletion:", sorted(m for m in {heavy!r} if m in sys.modules))
+            return exchange(*args)
+        nlmsg.exchange = spy
+        from vrrptui.daemon import stale
+        print(stale.remove_journalled({str(config)!r}))
+        print("imported once listening:", sorted(m for m in {heavy!r} if m in sys.modules))
+        left = any(name.endswith(".vips") for name in stale.os.listdir(stale.runtime_dir_name()))
+        print("listening:", sorted(sys.modules["vrrptui.daemon.earlylisten"]._opened), "journal left:", left)
+    """
+    out = lab.exec("r1", [sys.executable, "-S", "-c", code], env=env, check=True).stdout
+    assert "imported at the deletion: []" in out, out
+    assert "imported once listening: []" in out, out
+    assert f"['removed {VIP}/24 from eth0, left by an earlier run (killed)']" in out, out
+    assert "listening: [(('eth0', 4, 112), True)] journal left: False" in out, out
+    assert lab.vip_holders(VIP) == []
 
 
 def test_a_live_daemons_journal_is_left_alone(lab: Lab) -> None:

@@ -19,6 +19,7 @@ from vrrptui.lab import faults
 from vrrptui.lab.faults import AddressWatch
 from vrrptui.lab.netns import VIP, Lab
 from vrrptui.lab.netns import fast_v3_conf as conf
+from vrrptui.net.vmac import link_local_from_mac
 
 pytestmark = pytest.mark.netns
 
@@ -129,7 +130,8 @@ def test_virtual_routes_go_back_on_a_vmac_brought_back(lab: Lab, how: str) -> No
 
 
 def test_a_vmac_name_taken_by_another_interface_is_reported_once_not_at_every_link_event(lab: Lab) -> None:
-    """A veth took the VMAC's name while the base was gone: one error line per 10 s, not one per link event."""
+    """A veth took the VMAC's name while the base was gone: one error line per 10 s, not one per link event,
+    and the instance stays in FAULT (before: it went BACKUP, then MASTER with its VIP on the veth)."""
     p1 = lab.start_vrrptui("r1", conf(150, extra="use_vmac"), ["--log-detail"])
     assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT), lab.log(p1)
     faults.delete_interface(lab, "r1")  # the VMAC goes with its base
@@ -140,6 +142,30 @@ def test_a_vmac_name_taken_by_another_interface_is_reported_once_not_at_every_li
     for _ in range(5):  # each time its peer goes down, the squatter does: a link event for the VMAC's name
         lab.exec("r1", ["ip", "link", "set", "squatter", "up"], check=True)
         lab.exec("r1", ["ip", "link", "set", "squatter", "down"], check=True)
-    # the squatter's creation, then its five downs
-    assert lab.wait_for(lambda: lab.log(p1).count("Netlink reports squatter down") == 6, WAIT), lab.log(p1)
+    lab.exec("r1", ["ip", "link", "set", "squatter", "up"], check=True)
+    # the squatter's creation and five downs, then six ups
+    assert lab.wait_for(lambda: lab.log(p1).count("Netlink reports squatter down") == 6
+                        and lab.log(p1).count("Netlink reports squatter up") == 6, WAIT), lab.log(p1)
+    time.sleep(1.0)  # over twice Master_Down_Interval
     assert lab.log(p1).count("is not a macvlan") == 1, lab.log(p1)
+    # the interface that took the VMAC's name is not the VMAC: the instance stays in FAULT, no VIP on it
+    assert lab.log(p1).count("Entering MASTER STATE") == 1, lab.log(p1)
+    assert lab.vip_holders(VIP) == [], lab.log(p1)
+
+
+def test_ipv6_vmac_remade_on_a_base_created_again_gets_a_link_local_and_advertises(lab: Lab) -> None:
+    """The base comes back down, with no link-local yet, and its VMAC is made again at once: the VMAC gets
+    the link-local the base's MAC gives (keepalived's choice), so its adverts have a source (before: none)."""
+    vip6, vmac6 = "2001:db8:1::100", "vrrp6.51"
+    p1 = lab.start_vrrptui("r1", conf(150, extra=f"use_vmac {vmac6}").replace(f"{VIP}/24", f"{vip6}/64"),
+                           ["--log-detail"])
+    assert lab.wait_for(lambda: lab.vip_holders(vip6) == ["r1"], WAIT), lab.log(p1)
+    faults.delete_interface(lab, "r1")
+    cap = lab.capture(bpf="ip6 proto 112")
+    t1 = time.time()
+    faults.create_interface(lab, "r1")
+    link_local = link_local_from_mac(lab.mac("r1"))
+    assert lab.wait_for(lambda: any(a.get("local") == str(link_local) for a in lab._addr_json("r1", vmac6))
+                        and lab.vip_holders(vip6) == ["r1"], WAIT), lab.log(p1)
+    assert lab.wait_for(lambda: [a for a in cap.adverts() if a.time > t1 and a.src == str(link_local)], WAIT), \
+        lab.log(p1)

@@ -23,12 +23,11 @@ from vrrptui.engine.commands import Command, Resume
 from vrrptui.daemon.controlguard import (
     MAX_CLIENTS,
     MAX_REQUEST,
-    UnsafeDirectory,
     bind_private,
-    check_directory,
     parse_request,
     printable,
 )
+from vrrptui.daemon.pidfile import UnsafeDirectory, check_directory
 
 
 class FakeRuntime:

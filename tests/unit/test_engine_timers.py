@@ -48,7 +48,9 @@ def test_timer_heap_matches_a_scan_of_every_machine(seed: int, grouped: bool) ->
     engine.start(now)
     names = [i.name for i in cfg.instances]
     for _ in range(600):
-        assert engine.get_timer() == earliest(engine)
+        before = engine.get_timer()
+        assert before == earliest(engine)
+        epoch = engine.timer_epoch
         step = rng.random()
         if step < 0.45:  # an advert from a peer, any priority including 0
             machine = engine.machine(rng.choice(names))
@@ -66,8 +68,33 @@ def test_timer_heap_matches_a_scan_of_every_machine(seed: int, grouped: bool) ->
                 engine.command(command, now)
             except CommandError:
                 pass
+        if engine.timer_epoch == epoch:  # a timer armed at `before` stays valid: nothing became earlier
+            after = engine.get_timer()
+            assert after is None if before is None else (after is not None and after >= before)
         now += rng.random() * 0.05
     assert engine.get_timer() == earliest(engine)
     # a running machine always has a deadline, unless the operator holds it (demote / failover)
     assert all(m.get_timer() is not None for m in engine.machines
                if m.state in (State.BACKUP, State.MASTER) and m.held is None)
+
+
+def test_a_backup_hearing_its_master_pushes_no_timer_entry_per_advert() -> None:
+    cfg = many(5, grouped=False)
+    engine = Engine(cfg, {i.name: ipaddress.IPv4Address("10.0.0.1") for i in cfg.instances})
+    engine.start(0.0)
+    engine.get_timer()
+    epoch = engine.timer_epoch
+    now = 0.0
+    for _ in range(100):  # every instance hears a higher-priority master every 0.1 s
+        now += 0.1
+        for machine in engine.machines:
+            ad = advert_for(machine, 255 if machine.effective_priority == 254 else 254)
+            engine.receive_packet("eth0", PEERS[2], MCAST_V4, 255, wire(ad, PEERS[2]), now)
+    assert engine.timer_epoch == epoch  # every deadline moved later: an armed timer stays valid
+    assert len(engine._deadlines) == 5
+    first_down = min(m.master_down_interval for m in engine.machines)
+    assert engine.get_timer() == earliest(engine) == pytest.approx(now + first_down)
+    resigned = advert_for(engine.machines[3], 0)  # priority 0: that backup's deadline becomes earlier (Skew_Time)
+    engine.receive_packet("eth0", PEERS[2], MCAST_V4, 255, wire(resigned, PEERS[2]), now + 0.01)
+    assert engine.timer_epoch != epoch
+    assert engine.get_timer() == earliest(engine) == pytest.approx(now + 0.01 + engine.machines[3].skew_time)

@@ -103,7 +103,7 @@ def test_a_flood_leaves_one_timer_entry_per_machine():
     bad = replace(engine.machine("VI_1").advert(200), auth_data=b"9999\0\0\0\0")
     for i, src in enumerate(random_sources(5000)):
         engine.receive_packet("eth0", src, MCAST_V4, 255, wire(bad, src), 0.5 + i * 1e-4)
-    assert len(engine._timers) == 1
+    assert len(engine._deadlines) == 1
     assert engine.get_timer() == pytest.approx(3.609375)
 
 

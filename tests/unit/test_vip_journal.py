@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import socket
+import subprocess
+import sys
 
 import pytest
 
 from vrrptui.daemon.pidfile import PidFile, config_lock_path
-from vrrptui.daemon.stale import VipJournal, remove_journalled
+from vrrptui.daemon.stale import JOURNAL_MAX, VipJournal, remove_journalled
 
 
 @pytest.fixture
@@ -21,8 +24,9 @@ def test_write_read_and_clear(runtime):
     journal = VipJournal.for_config("/etc/keepalived/keepalived.conf")
     assert journal.path.parent == runtime and journal.path.suffix == ".vips"
     journal.write([("eth0", "192.168.1.100/24"), ("eth1", "2001:db8::1/64"), ("eth0", "192.168.1.100/24")])
-    assert journal.read() == [("eth0", ipaddress.ip_interface("192.168.1.100/24")),
-                              ("eth1", ipaddress.ip_interface("2001:db8::1/64"))]
+    assert journal.read() == [("eth0", "192.168.1.100/24", socket.AF_INET, socket.inet_aton("192.168.1.100"), 24),
+                              ("eth1", "2001:db8::1/64", socket.AF_INET6, ipaddress.ip_address("2001:db8::1").packed,
+                               64)]
     assert oct(journal.path.stat().st_mode & 0o777) == "0o600"
     journal.write([])  # nothing held: no journal
     assert not journal.path.exists()
@@ -55,7 +59,7 @@ def test_the_receiving_sockets_are_recorded_with_the_vips(runtime):
     journal.write([("eth0", "192.168.1.100/24")])
     assert journal.path.read_text() == ("eth0 192.168.1.100/24\n"
                                         "listen eth0 4 51 unicast\nlisten eth1 6 112 multicast\n")
-    assert journal.read() == [("eth0", ipaddress.ip_interface("192.168.1.100/24"))]
+    assert [held[:2] for held in journal.read()] == [("eth0", "192.168.1.100/24")]
     assert journal.read_listening() == [(("eth0", 4, 51), False), (("eth1", 6, 112), True)]
     journal.write([])  # nothing held: no journal, whatever the sockets
     assert not journal.path.exists()
@@ -64,5 +68,95 @@ def test_the_receiving_sockets_are_recorded_with_the_vips(runtime):
 def test_a_malformed_socket_line_is_skipped(runtime):
     journal = VipJournal.for_config("/etc/keepalived/keepalived.conf")
     journal.path.write_text("eth0 192.168.1.100/24\nlisten eth0 x 112 multicast\n")
-    assert journal.read() == [("eth0", ipaddress.ip_interface("192.168.1.100/24"))]
+    assert [held[:2] for held in journal.read()] == [("eth0", "192.168.1.100/24")]
     assert journal.read_listening() == []
+
+
+def test_a_malformed_vip_line_is_skipped(runtime):
+    journal = VipJournal.for_config("/etc/keepalived/keepalived.conf")
+    journal.path.write_text("eth0 192.168.1.300/24\neth0 192.168.1.1/33\neth0 fe80::1/129\neth0 10.0.0.1/x\n"
+                            "eth0 10.0.0.1\neth0 10.0.0.2/²\neth0 10.0.0.3/8 extra\neth1 10.0.0.4/8\n")
+    assert [held[:2] for held in journal.read()] == [("eth1", "10.0.0.4/8")]
+
+
+def test_a_fifo_or_a_huge_journal_is_not_read_past_its_bound(runtime):
+    journal = VipJournal.for_config("/etc/keepalived/keepalived.conf")
+    os.mkfifo(journal.path)
+    assert journal.read() == []  # not blocked on the FIFO, not read
+    os.unlink(journal.path)
+    journal.path.write_text("eth1 10.0.0.4/8\n" * (JOURNAL_MAX // 16 + 100))
+    assert len(journal.read()) == JOURNAL_MAX // 16
+
+
+def test_nothing_is_acted_on_in_a_runtime_directory_others_may_write(runtime):
+    config = "/etc/keepalived/keepalived.conf"
+    VipJournal.for_config(config).write([("eth0", "192.168.1.100/24")])
+    os.chmod(runtime, 0o777)
+    try:
+        assert remove_journalled(config) == []
+        assert VipJournal.for_config(config).path.exists()
+    finally:
+        os.chmod(runtime, 0o755)
+
+
+HEAVY = ("asyncio", "argparse", "ipaddress", "dataclasses", "typing", "pathlib", "socket", "enum",
+         "vrrptui.config", "vrrptui.daemon.cmdline", "vrrptui.daemon.earlylisten")
+
+
+def test_the_daemon_cleans_up_before_its_heavy_imports(tmp_path):
+    """`vrrptui --headless CONF` calls clean_up_early before asyncio, argparse or the config parser are
+    imported, and clean_up_early's own imports are light (os, fcntl, _socket, struct): the stale VIPs
+    go a few ms after the exec (their deletion, in a namespace: tests/integration/test_crash_restart.py)."""
+    code = f"""if True:
+        import sys
+        from vrrptui.daemon import stale
+        def spy(argv):
+            print(sorted(m for m in {HEAVY!r} if m in sys.modules), stale.daemon_config(argv))
+            raise SystemExit(0)
+        stale.clean_up_early = spy
+        from vrrptui.cli import main
+        main(["-n", "-l", "-f", "{tmp_path}/k.conf"])
+    """
+    out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}).stdout
+    assert out == f"[] {tmp_path}/k.conf\n"
+
+
+@pytest.mark.parametrize("argv", [
+    ["--headless", "/etc/k.conf"], ["/etc/k.conf", "--headless"], ["-n", "-l", "-D", "-f", "/etc/k.conf"],
+    ["-nlDf", "/etc/k.conf"], ["-nlf/etc/k.conf", "-p", "/run/k.pid"], ["--use-file=/etc/k.conf", "-G"],
+    ["--use-file", "/etc/k.conf", "/etc/k.conf"], ["-n"], ["-p", "/run/x.conf", "-r", "/run/y.pid", "-i", "id"],
+    ["-c", "/run/c.pid", "-b", "/run/b.pid", "-PBR", "--vrrp", "--no_bfd", "--dont-respawn", "k.conf"],
+    ["--syslog-socket", "/dev/log", "--syslog-ident=x", "--pid=/run/p", "--vrrp_pid", "/run/v", "--config-id=a",
+     "--checkers_pid=c", "--bfd_pid", "b", "--dont-fork", "--log-console", "--log-detail", "--no-syslog", "k.conf"],
+    ["-t", "k.conf"], ["-tLOG", "k.conf"], ["--config-test=LOG"], ["-v"], ["-nv"], ["--version"], ["--signum=STOP"],
+])
+def test_the_early_reading_of_the_command_line_finds_the_config_argparse_finds(argv):
+    from vrrptui.daemon.cmdline import parse
+    from vrrptui.daemon.stale import daemon_config
+
+    args = parse(argv)
+    assert daemon_config(argv) == (None if args.config_test or args.version or args.signum else args.config)
+
+
+@pytest.mark.parametrize("argv", [
+    ["--use", "k.conf"], ["-f", "a.conf", "b.conf"], ["a.conf", "b.conf"], ["-f"], ["-f", "-n"], ["-C"], ["-nX"],
+    ["--", "k.conf"], ["-S", "local0", "k.conf"], ["-u", "077"], ["--metrics", "127.0.0.1:9165"],
+    ["--control", "/x", "--no-control"], ["--headless=1", "k.conf"], ["-"],
+])
+def test_a_command_line_the_early_reading_is_unsure_of_is_left_to_argparse(argv):
+    from vrrptui.daemon.stale import daemon_config
+
+    with pytest.raises(ValueError):
+        daemon_config(argv)
+
+
+def test_every_daemon_option_is_known_to_the_early_reading():
+    from vrrptui.daemon import stale
+    from vrrptui.daemon.cmdline import build_parser
+
+    checked = {"-S", "--log-facility", "-u", "--umask", "--metrics", "--drills", "--control", "--no-control"}
+    known = (stale.LONG_FLAGS | stale.LONG_VALUES | stale.NO_DAEMON | checked
+             | {f"-{c}" for c in stale.SHORT_FLAGS + stale.SHORT_VALUES})
+    options = {o for action in build_parser()._actions for o in action.option_strings}
+    assert options <= known, options - known

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 from vrrptui import __version__
 from vrrptui.config.model import Config
-from vrrptui.daemon.pidfile import runtime_dir
+from vrrptui.daemon.pidfile import UnsafeDirectory, check_directory, prepare_directory, runtime_dir
 from vrrptui.engine.commands import VERBS, Command, Demote, Failover, Resume, SetPriority
 from vrrptui.engine.outputs import LogFn, LogLine
 from vrrptui.engine.status import InstanceStatus
@@ -35,11 +35,8 @@ from vrrptui.daemon.controlguard import (
     IDLE_TIMEOUT,
     MAX_CLIENTS,
     MAX_REQUEST,
-    UnsafeDirectory,
     bind_private,
-    check_directory,
     parse_request,
-    prepare_directory,
     printable,
 )
 

@@ -13,7 +13,6 @@ import json
 import math
 import os
 import socket
-import stat
 from pathlib import Path
 from typing import Any
 
@@ -21,33 +20,6 @@ MAX_REQUEST = 4096  # bytes per request line
 MAX_DEPTH = 4  # nesting of objects/arrays in a request (every request is one flat object)
 MAX_CLIENTS = 16  # connections served at once; more are answered with an error and closed
 IDLE_TIMEOUT = 10.0  # seconds a client may stay connected without sending a full request
-
-
-class UnsafeDirectory(OSError):
-    """The runtime directory could let another user at the control socket."""
-
-
-def check_directory(directory: Path) -> None:
-    """Refuse `directory` unless it is a real directory owned by us (root) and writable by nobody else."""
-    try:
-        st = os.lstat(directory)
-    except FileNotFoundError:
-        raise UnsafeDirectory(f"{directory} does not exist") from None
-    if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
-        raise UnsafeDirectory(f"{directory} is not a directory (a symlink or other file): remove it")
-    if st.st_uid != os.geteuid():
-        raise UnsafeDirectory(f"{directory} is owned by uid {st.st_uid}, not {os.geteuid()}: "
-                              "remove it or set VRRPTUI_RUNTIME_DIR to a directory of ours")
-    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        raise UnsafeDirectory(f"{directory} is writable by group or others (mode {stat.S_IMODE(st.st_mode):o}): "
-                              f"chmod go-w {directory}")
-
-
-def prepare_directory(directory: Path) -> None:
-    """Create `directory` (0755, parents as needed) if missing, then check it."""
-    if not os.path.lexists(directory):
-        directory.mkdir(mode=0o755, parents=True, exist_ok=True)
-    check_directory(directory)
 
 
 def bind_private(path: Path) -> socket.socket:

@@ -16,14 +16,21 @@ the takeover can come late, never early.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
 
-from vrrptui.net.sockets import VrrpSocket
+from vrrptui.net.rawopen import open_raw
+
+TYPE_CHECKING = False  # a restart listens before typing, socket or ipaddress are imported (mypy reads True)
+if TYPE_CHECKING:
+    import _socket
+    from collections.abc import Iterable
+
+    from vrrptui.net.sockets import VrrpSocket
 
 SocketKey = tuple[str, int, int]  # (interface, IP family, IP protocol): one receiving socket
 Listening = list[tuple[SocketKey, bool]]  # each with whether it joined the VRRP group
 
-_opened: dict[tuple[SocketKey, bool], VrrpSocket] = {}
+_opened: dict[tuple[SocketKey, bool], tuple[_socket.socket, int, int, float]] = {}  # what VrrpSocket adopts
 
 
 def listen(wanted: Iterable[tuple[SocketKey, bool]]) -> None:
@@ -32,15 +39,20 @@ def listen(wanted: Iterable[tuple[SocketKey, bool]]) -> None:
         if (key, join) in _opened:
             continue
         try:
-            _opened[key, join] = VrrpSocket(key[1], key[0], join_multicast=join, protocol=key[2])
+            _opened[key, join] = (*open_raw(key[1], key[0], join_multicast=join, protocol=key[2]), time.monotonic())
         except (OSError, ValueError):
             continue  # the pool opens it again and says why
 
 
 def take(key: SocketKey, join: bool) -> VrrpSocket | None:
-    return _opened.pop((key, join), None)
+    opened = _opened.pop((key, join), None)
+    if opened is None:
+        return None
+    from vrrptui.net.sockets import VrrpSocket
+
+    return VrrpSocket(key[1], key[0], join_multicast=join, protocol=key[2], opened=opened)
 
 
 def close_rest() -> None:
     while _opened:
-        _opened.popitem()[1].close()
+        _opened.popitem()[1][0].close()

@@ -48,7 +48,7 @@ class HostChanges:
         self._note = note
         self._guard = guard
         self.added_vips: dict[str, list[tuple[VirtualAddress, str]]] = {}  # instance -> (VIP, default dev)
-        self.vmacs: list[str] = []
+        self.vmacs: dict[str, int | None] = {}  # our VMACs -> the interface index they had when we made them
         self._vmac_errors = LogLimiter(LOG_RATE_LIMIT)  # a VMAC that cannot come back fails at every link event
         self._gratuitous = gratuitous.GratuitousSender()  # one socket for the process's lifetime
         self._journal = journal
@@ -67,7 +67,7 @@ class HostChanges:
             name = inst.vmac_interface
             # an existing VMAC with our MAC on our base (a crashed run's) is adopted, a wrong one replaced
             vmac.create_vmac(inst.interface, name, inst.vmac_address, netlink=self.netlink)
-            self.vmacs.append(name)
+            self.vmacs[name] = self.netlink.link_index(name)
             self._log(LogLine(f"({inst.name}) Setting VMAC {name} with address {inst.vmac_address} on {inst.interface}",
                               detail=True))
 
@@ -83,6 +83,7 @@ class HostChanges:
                 continue
             try:
                 vmac.create_vmac(base, name, inst.vmac_address, netlink=self.netlink, again=True)
+                self.vmacs[name] = self.netlink.link_index(name)
             except (OSError, LookupError, ValueError) as exc:
                 line = self._vmac_errors.text((name, str(exc)), self._loop.time(),
                                               f"({inst.name}) cannot bring VMAC {name} back on {base}: {exc}")
@@ -104,7 +105,7 @@ class HostChanges:
                 vmac.delete_vmac(name, netlink=self.netlink)
             except OSError as exc:
                 self._log(LogLine(f"cannot delete VMAC {name}: {exc}", level="warning"))
-            self.vmacs.remove(name)
+            del self.vmacs[name]
 
     # --- VIPs -----------------------------------------------------------------------
 

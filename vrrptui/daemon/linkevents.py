@@ -35,6 +35,7 @@ class LinkEvents:
         self._closed = False
         self._remade: set[str] = set()  # VMACs created again, not reported up yet: their downs are not faults
         self._routes_due: set[str] = set()  # VMACs brought back whose routes go back after their VIPs
+        self._failed: set[str] = set()  # VMACs that could not be brought back (name taken): down for the engine
         self._watch = LinkWatcher(addresses=True)
         loop.add_reader(self._watch.fileno(), guarded(self._on_event))
 
@@ -90,14 +91,16 @@ class LinkEvents:
             self._host.routing.restore_on(names)
 
     def _keep_vmacs(self, changes: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
-        """Our VMACs that vanished, or went down on a base that is up, are brought back at once (before the
-        VipGuard puts their VIPs back) and their downs are not faults; the engine hears only what failed."""
+        """Our VMACs that vanished, were replaced by another link of that name, or went down on a base that is
+        up, are brought back at once (before the VipGuard puts their VIPs back) and their downs are not faults;
+        the engine hears only what failed, and one that failed stays down for it (an interface that took the
+        VMAC's name is not the VMAC) until it is brought back."""
         host, watch = self._host, self._watch
         if not host.vmacs:
             return changes
         states = watch.states()
         bases = {i.vmac_interface: i.interface for i in self._config().instances if i.use_vmac and i.interface}
-        broken = {n for n in host.vmacs if watch.index(n) is None}
+        broken = {n for n, index in host.vmacs.items() if watch.index(n) != index}
         broken |= {n for n, up in changes if not up and n in host.vmacs and states.get(bases.get(n, ""), False)}
         broken = {n for n in broken if n in bases and watch.index(bases[n]) is not None}
         if broken:
@@ -105,9 +108,13 @@ class LinkEvents:
             self._remade = (self._remade - broken) | fixed
             self._routes_due |= fixed
             changes += watch.read()  # the new links' events, already queued
-            changes += [(n, False) for n in sorted(broken - fixed) if (n, False) not in changes]
+            failed = broken - fixed
+            changes += [(n, False) for n in sorted(failed - self._failed) if (n, False) not in changes]
+            self._failed = (self._failed - fixed) | failed
         kept = []
         for ifname, up in changes:
+            if up and ifname in self._failed:
+                continue
             if ifname in self._remade:
                 if not up:
                     continue

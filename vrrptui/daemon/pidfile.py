@@ -13,11 +13,13 @@ the same namespace are refused even when nobody passed -p (issue: both became MA
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import os
 import stat
-from pathlib import Path
+
+TYPE_CHECKING = False  # neither typing nor pathlib before a restart's clean-up (daemon/stale.py); mypy reads True
+if TYPE_CHECKING:
+    from pathlib import Path
 
 try:  # the builtin SHA-256, as `random` does: hashlib would load OpenSSL's libcrypto (~3.6 MB of RSS) for one digest
     from _sha256 import sha256  # type: ignore[import-not-found]
@@ -33,7 +35,7 @@ class PidFile:
     """An flock()ed pid file. `acquire()` raises PidFileError; `write()` after a fork."""
 
     def __init__(self, path: str | Path, what: str = "pid file") -> None:
-        self.path = Path(path)
+        self.path = path
         self.what = what
         self.fd: int | None = None
         self._ino: tuple[int, int] | None = None
@@ -43,7 +45,7 @@ class PidFile:
         try:
             fd = os.open(self.path, flags, 0o644)
         except OSError as exc:
-            hint = " (a symlink: remove it)" if self.path.is_symlink() else ""
+            hint = " (a symlink: remove it)" if os.path.islink(self.path) else ""
             raise PidFileError(f"vrrptui: cannot open {self.what} {self.path}: {exc.strerror or exc}{hint}") from None
         try:
             st = os.fstat(fd)
@@ -77,10 +79,12 @@ class PidFile:
         """Remove the file if it is still ours, then drop the lock."""
         if self.fd is None:
             return
-        with contextlib.suppress(OSError):
+        try:
             st = os.stat(self.path, follow_symlinks=False)
             if (st.st_dev, st.st_ino) == self._ino:
-                self.path.unlink()
+                os.unlink(self.path)
+        except OSError:
+            pass
         os.close(self.fd)
         self.fd = None
 
@@ -96,25 +100,62 @@ def _read_pid(fd: int) -> int | None:
 DEFAULT_DIR = "/run/vrrptui"
 
 
-def runtime_dir() -> Path:
+def runtime_dir_name() -> str:
     """Where pid files, control sockets and the VIP journal live ($VRRPTUI_RUNTIME_DIR, else /run/vrrptui)."""
-    return Path(os.environ.get("VRRPTUI_RUNTIME_DIR") or DEFAULT_DIR)
+    return os.environ.get("VRRPTUI_RUNTIME_DIR") or DEFAULT_DIR
 
 
-def config_lock_path(runtime_dir: Path, config_path: str) -> Path:
-    """The implicit pid file of a daemon running CONFIG_PATH in this network namespace."""
+def runtime_dir() -> Path:
+    from pathlib import Path
+
+    return Path(runtime_dir_name())
+
+
+def config_lock_name(config_path: str) -> str:
+    """The implicit pid file's name (in the runtime directory) of a daemon running CONFIG_PATH in this
+    network namespace: `net<namespace inode>-<hash of the config's real path>.pid`."""
     try:
         namespace = f"net{os.stat('/proc/self/ns/net').st_ino}"
     except OSError:
         namespace = "net"
     digest = sha256(os.path.realpath(config_path).encode()).hexdigest()[:16]
-    return runtime_dir / f"{namespace}-{digest}.pid"
+    return f"{namespace}-{digest}.pid"
+
+
+def config_lock_path(runtime_dir: Path, config_path: str) -> Path:
+    """The implicit pid file of a daemon running CONFIG_PATH in this network namespace."""
+    return runtime_dir / config_lock_name(config_path)
+
+
+class UnsafeDirectory(OSError):
+    """The runtime directory could let another user at the control socket, the locks or the VIP journal."""
+
+
+def check_directory(directory: str | Path) -> None:
+    """Refuse `directory` unless it is a real directory owned by us (root) and writable by nobody else."""
+    try:
+        st = os.lstat(directory)
+    except FileNotFoundError:
+        raise UnsafeDirectory(f"{directory} does not exist") from None
+    if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
+        raise UnsafeDirectory(f"{directory} is not a directory (a symlink or other file): remove it")
+    if st.st_uid != os.geteuid():
+        raise UnsafeDirectory(f"{directory} is owned by uid {st.st_uid}, not {os.geteuid()}: "
+                              "remove it or set VRRPTUI_RUNTIME_DIR to a directory of ours")
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise UnsafeDirectory(f"{directory} is writable by group or others (mode {stat.S_IMODE(st.st_mode):o}): "
+                              f"chmod go-w {directory}")
+
+
+def prepare_directory(directory: str | Path) -> None:
+    """Create `directory` (0755, parents as needed) if missing, then check it."""
+    if not os.path.lexists(directory):
+        os.makedirs(directory, mode=0o755, exist_ok=True)
+    check_directory(directory)
 
 
 def config_claim(config_path: str) -> PidFile:
     """The implicit pid file of a vrrptui running CONFIG_PATH here (daemon or console's worker)."""
-    from vrrptui.daemon.controlguard import UnsafeDirectory, prepare_directory
-
     directory = runtime_dir()
     try:
         prepare_directory(directory)  # the lock is as safe as the control socket beside it

@@ -2,12 +2,15 @@
 
 While it runs, the daemon keeps a journal of the VIPs it holds next to its per-config lock
 (`<runtime dir>/net<ns>-<config hash>.vips`), with the VRRP sockets it listens on. A
-restarted daemon reads it first thing, before its heavy imports and the config parse,
-deletes those addresses with one rtnetlink request each (the stale VIP is gone tens of
-milliseconds after the restart instead of after the whole start-up), then opens those
-sockets (daemon/earlylisten.py: its Master_Down_Timer counts from then). Only while holding
-the per-config lock, so a live daemon's VIPs are never touched. The runtime's own check of
-every configured VIP still runs later.
+restarted daemon reads it first thing after the interpreter starts: `vrrptui.cli` calls
+`clean_up_early` before asyncio, argparse, the config parse or anything heavy is imported,
+and this module imports only os, fcntl, _socket and struct (with pidfile and net/nlmsg, which
+import nothing more). The stale VIPs go with one rtnetlink request each (a few ms after the
+exec instead of after the whole start-up), then the journalled sockets are opened
+(daemon/earlylisten.py: the Master_Down_Timer counts from then). Only while holding the
+per-config lock, so a live daemon's VIPs are never touched; the runtime directory must be
+ours (pidfile.check_directory), the journal a plain file read without following a link and
+at most JOURNAL_MAX bytes of it. The runtime's own check of every configured VIP still runs later.
 
     journal = VipJournal.for_config("/etc/keepalived/keepalived.conf")
     journal.listening = pool.listening                      # [(("eth0", 4, 112), True)]
@@ -17,32 +20,46 @@ every configured VIP still runs later.
 
 from __future__ import annotations
 
-import contextlib
-import ipaddress
+import _socket  # socket's C half: the socket module's imports (enum, selectors) cost a restart ~5 ms
+import errno
 import os
-from collections.abc import Callable, Iterable
-from pathlib import Path
-from typing import TYPE_CHECKING
+import stat
 
-from vrrptui.daemon.pidfile import PidFileError, config_claim, config_lock_path, runtime_dir
+from vrrptui.daemon.pidfile import (
+    PidFile,
+    PidFileError,
+    UnsafeDirectory,
+    check_directory,
+    config_lock_name,
+    runtime_dir_name,
+)
+from vrrptui.net import nlmsg
 
-if TYPE_CHECKING:  # earlylisten (raw sockets) is imported only once the stale VIPs are gone
+TYPE_CHECKING = False  # typing itself costs a restart ~3 ms before the stale VIPs are gone (mypy reads it as True)
+if TYPE_CHECKING:  # nor pathlib, nor earlylisten (raw sockets), imported only once the stale VIPs are gone
+    from collections.abc import Callable, Iterable
+    from pathlib import Path
+
     from vrrptui.daemon.earlylisten import Listening
 
 SUFFIX = ".vips"
+JOURNAL_MAX = 1 << 20  # bytes of a journal read: a few lines per VIP and socket
 removed_at_start: list[str] = []  # clean_up_early's log lines, for the daemon's log once it has one
 
 JOIN = {True: "multicast", False: "unicast"}
+Held = tuple[str, str, int, bytes, int]  # interface, "address/prefix" as written, family, packed address, prefix
 
 
 class VipJournal:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: str | Path) -> None:
         self.path = path
         self.listening: Callable[[], Listening] = list  # the receiving sockets, recorded with the VIPs
 
     @classmethod
     def for_config(cls, config_path: str) -> VipJournal:
-        return cls(config_lock_path(runtime_dir(), config_path).with_suffix(SUFFIX))
+        from pathlib import Path
+
+        return cls(Path(journal_path(config_path)))
 
     def write(self, held: Iterable[tuple[str, str]]) -> None:
         """Replace the journal with `held` (interface, address/prefix) atomically; none: remove it."""
@@ -51,7 +68,8 @@ class VipJournal:
             self.clear()
             return
         lines += sorted(f"listen {key[0]} {key[1]} {key[2]} {JOIN[join]}\n" for key, join in self.listening())
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+        directory, name = os.path.split(self.path)
+        tmp = os.path.join(directory, f".{name}.{os.getpid()}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         try:
             os.write(fd, "".join(lines).encode())
@@ -59,12 +77,21 @@ class VipJournal:
             os.close(fd)
         os.replace(tmp, self.path)
 
-    def read(self) -> list[tuple[str, ipaddress.IPv4Interface | ipaddress.IPv6Interface]]:
-        entries = []
+    def read(self) -> list[Held]:
+        """The VIPs written, each checked: a line that is not `IFNAME ADDRESS/PREFIX` is skipped."""
+        entries: list[Held] = []
         for line in self._lines():
-            if len(fields := line.split()) == 2:
-                with contextlib.suppress(ValueError):
-                    entries.append((fields[0], ipaddress.ip_interface(fields[1])))
+            fields = line.split()
+            if len(fields) != 2:
+                continue
+            address, _, prefix = fields[1].partition("/")
+            family = _socket.AF_INET6 if ":" in address else _socket.AF_INET
+            try:
+                packed = _socket.inet_pton(family, address)
+            except OSError:
+                continue
+            if prefix.isascii() and prefix.isdigit() and int(prefix) <= 8 * len(packed):
+                entries.append((fields[0], fields[1], family, packed, int(prefix)))
         return entries
 
     def read_listening(self) -> Listening:
@@ -78,42 +105,124 @@ class VipJournal:
         return entries
 
     def _lines(self) -> list[str]:
+        """The journal's lines: a plain file (no link, no FIFO), at most JOURNAL_MAX bytes of it."""
         try:
-            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
         except OSError:
             return []
-        with os.fdopen(fd) as f:
-            return f.read(1 << 20).splitlines()
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return []
+            return os.read(fd, JOURNAL_MAX).decode(errors="replace").splitlines()
+        finally:
+            os.close(fd)
 
     def clear(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+
+def journal_path(config_path: str) -> str:
+    return os.path.join(runtime_dir_name(), config_lock_name(config_path).removesuffix(".pid") + SUFFIX)
 
 
 def clean_up_early(argv: list[str]) -> None:
     """`vrrptui [daemon options]` as root: remove what the journal of this config lists, keep the lines."""
     if os.geteuid() != 0:
         return
-    from vrrptui.daemon.cmdline import parse
-
     try:
-        args = parse(argv)
-    except SystemExit:
-        return  # the daemon's own parse reports it
-    if args.config and not args.config_test and not args.version:
-        removed_at_start.extend(remove_journalled(args.config))
+        config = daemon_config(argv)
+    except ValueError:  # a form only argparse knows for sure
+        from vrrptui.daemon.cmdline import parse
+
+        try:
+            args = parse(argv)
+        except SystemExit:
+            return  # the daemon's own parse reports it
+        config = None if args.config_test or args.version or args.signum is not None else args.config
+    if config is not None:
+        removed_at_start.extend(remove_journalled(config))
+
+
+# The daemon's options (cmdline.build_parser) as its plain forms use them: -f CONF, -fCONF, --use-file=CONF,
+# flags clustered (-nlD). The rest (a refused or abbreviated option, a value that is checked, `--`) is ValueError.
+SHORT_FLAGS = "nlDGPBR"
+SHORT_VALUES = "fpricb"  # not -S and -u: their values are checked by cmdline.parse
+LONG_FLAGS = {"--dont-fork", "--log-console", "--log-detail", "--no-syslog", "--vrrp", "--no_bfd", "--dont-respawn",
+              "--headless"}
+LONG_VALUES = {"--use-file", "--pid", "--vrrp_pid", "--config-id", "--checkers_pid", "--bfd_pid", "--syslog-socket",
+               "--syslog-ident"}
+NO_DAEMON = {"-t", "-v", "-h", "--config-test", "--version", "--signum", "--help"}  # the daemon does not start
+DEFAULT_CONF = "/etc/keepalived/keepalived.conf"
+
+
+def daemon_config(argv: list[str]) -> str | None:
+    """The config a daemon started with ARGV runs; None when it runs none (-t, -v, --signum, -h).
+
+    ValueError when ARGV is not plainly valid: then only argparse (cmdline.parse) can say.
+    """
+    positional: list[str] = []
+    use_file = None
+    words = iter(argv)
+    for word in words:
+        if not word.startswith("-") or word == "-":
+            if word == "-" or positional:
+                raise ValueError(word)
+            positional.append(word)
+            continue
+        if word.startswith("--"):
+            name, eq, value = word.partition("=")
+            if name in NO_DAEMON:
+                return None
+            if name in LONG_FLAGS and not eq:
+                continue
+            if name not in LONG_VALUES:
+                raise ValueError(word)
+            value = value if eq else _value(next(words, None))
+            if name == "--use-file":
+                use_file = value
+            continue
+        for i, ch in enumerate(word[1:], 1):
+            if f"-{ch}" in NO_DAEMON:
+                return None
+            if ch in SHORT_FLAGS:
+                continue
+            if ch not in SHORT_VALUES:
+                raise ValueError(word)
+            value = word[i + 1:] or _value(next(words, None))
+            if ch == "f":
+                use_file = value
+            break
+    if positional and use_file is not None and positional[0] != use_file:
+        raise ValueError("two config files")
+    return use_file or (positional[0] if positional else DEFAULT_CONF)
+
+
+def _value(word: str | None) -> str:
+    if word is None or word.startswith("-"):
+        raise ValueError("an option without its value")
+    return word
 
 
 def remove_journalled(config_path: str) -> list[str]:
     """Delete the VIPs a dead daemon of this config (and network namespace) journalled, then listen
     where it listened; log lines to print.
 
-    Nothing happens while another daemon holds the config's lock, or without a journal.
+    Nothing happens while another daemon holds the config's lock, without a journal, or in a runtime
+    directory that is not ours.
     """
-    journal = VipJournal.for_config(config_path)
-    if not journal.path.exists():
+    directory = runtime_dir_name()
+    journal = VipJournal(journal_path(config_path))
+    if not os.path.lexists(journal.path):
         return []
-    lock = config_claim(config_path)
+    try:
+        check_directory(directory)
+    except UnsafeDirectory:
+        return []  # the daemon's own claim of its lock says why
+    lock = PidFile(os.path.join(directory, config_lock_name(config_path)),
+                   f"config {config_path} in this network namespace")
     try:
         lock.acquire()
     except PidFileError:
@@ -130,16 +239,27 @@ def remove_journalled(config_path: str) -> list[str]:
 
 
 def _remove(journal: VipJournal) -> list[str]:
-    from vrrptui.net.rtaddr import AddressSocket
-
+    """One RTM_DELADDR per journalled VIP, on a netlink socket of this namespace; the journal goes."""
     lines: list[str] = []
-    with AddressSocket() as rt:
-        for ifname, interface in journal.read():
-            index = rt.index(ifname)
+    sock = _socket.socket(_socket.AF_NETLINK, _socket.SOCK_RAW | _socket.SOCK_CLOEXEC, nlmsg.NETLINK_ROUTE)
+    try:
+        sock.settimeout(5.0)
+        sock.bind((0, 0))
+        for seq, (ifname, written, family, packed, prefixlen) in enumerate(journal.read(), 1):
             try:
-                if index is not None and rt.delete(index, interface):
-                    lines.append(f"removed {interface} from {ifname}, left by an earlier run (killed)")
+                index = _socket.if_nametoindex(ifname)
+            except (OSError, ValueError):
+                continue  # no such interface (any more): nothing of it to remove
+            try:
+                code = nlmsg.exchange(sock, seq, nlmsg.RTM_DELADDR, 0,
+                                      nlmsg.address_body(family, prefixlen, 0, index, packed))
             except OSError as exc:
-                lines.append(f"cannot remove stale VIP {interface} from {ifname}: {exc.strerror or exc}")
+                code = exc.errno or errno.EIO
+            if code == 0 or isinstance(code, bytes):
+                lines.append(f"removed {written} from {ifname}, left by an earlier run (killed)")
+            elif code not in (errno.EADDRNOTAVAIL, errno.ENODEV):
+                lines.append(f"cannot remove stale VIP {written} from {ifname}: {os.strerror(code)}")
+    finally:
+        sock.close()
     journal.clear()
     return lines

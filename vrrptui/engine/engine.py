@@ -12,6 +12,7 @@ CONTRACT (the runtime and console are written against it):
     outs = engine.receive_packet(ifname, src, dst, ttl, payload, now)  # bytes after the IP header
     outs = engine.handle_timer(now)            # call when now >= get_timer()
     t    = engine.get_timer()                  # next deadline or None
+    e    = engine.timer_epoch                  # changes whenever get_timer() may have become earlier
     outs = engine.command(cmd, now)            # operator (vrrptui.engine.commands): SetPriority 1..254
                                                # held until Resume; Demote: priority-0 advert, VIPs
                                                # removed, hold BACKUP; Failover: master goes silent
@@ -35,14 +36,12 @@ Outputs are the types in vrrptui.engine.outputs, in the order they must be carri
 
 from __future__ import annotations
 
-import heapq
-import itertools
-
 from collections.abc import Callable, Iterable, Mapping
 
 from vrrptui.config.model import Config, VrrpInstance, VrrpScript
 from vrrptui.engine.ah_state import AhState, uses_ah
 from vrrptui.engine.commands import Command, CommandError, Demote, Failover, Resume, SetPriority
+from vrrptui.engine.deadlines import Deadlines
 from vrrptui.engine.machine import LOG_RATE_LIMIT, VrrpMachine
 from vrrptui.engine.ratelimit import LogLimiter
 from vrrptui.engine.outputs import Dropped, LogLine, Output, Reason, RunGroupNotify, State, StateChanged
@@ -107,15 +106,7 @@ class Engine:
         self._disabled_scripts: set[str] = set()  # refused vrrp_scripts: no tracker anywhere
         self._group_state: dict[str, str] = {}  # sync group -> the state its notify scripts were last told
         self._started = False
-        # Timer heap of (deadline, seq, instance). Stale entries are skipped lazily: an entry is live
-        # while the machine's get_timer() still equals its deadline. Receiving an advert or firing
-        # a timer touches one machine, so they push that machine's new deadline (O(log n)); every
-        # other entry point is rare and rebuilds the heap (O(n)). With 255 instances a scan of all
-        # machines per packet cost more than the rest of the receive path.
-        self._timers: list[tuple[float, int, str]] = []
-        self._pushed: dict[str, float] = {}  # each machine's deadline in the heap: one entry, however many packets
-        self._timer_seq = itertools.count()
-        self._rescan = True
+        self._deadlines = Deadlines()  # the earliest of the machines' deadlines (get_timer)
         for inst in config.instances:
             self._machines[inst.name] = self._new_machine(inst, config, primary_addresses or {})
         self._index()
@@ -140,6 +131,7 @@ class Engine:
         return machine
 
     def _index(self) -> None:
+        self._deadlines.machines = self._machines
         self._by_key = {}
         for m in self._machines.values():
             inst = m.instance
@@ -173,49 +165,19 @@ class Engine:
         return self._each(lambda m: m.start(now), now)
 
     def get_timer(self) -> float | None:
-        if self._rescan:
-            self._rebuild_timers()
-        heap = self._timers
-        while heap:
-            deadline, _, name = heap[0]
-            machine = self._machines.get(name)
-            if machine is not None and machine.get_timer() == deadline:
-                return deadline
-            heapq.heappop(heap)
-            if self._pushed.get(name) == deadline:
-                del self._pushed[name]
-        return None
+        return self._deadlines.earliest()
+
+    @property
+    def timer_epoch(self) -> int:
+        """Changes whenever get_timer() may have become earlier: a timer armed before stays valid until then."""
+        return self._deadlines.epoch
 
     def handle_timer(self, now: float) -> list[Output]:
-        if self._rescan:
-            self._rebuild_timers()
-        due: dict[str, VrrpMachine] = {}
-        heap = self._timers
-        while heap and heap[0][0] <= now:
-            _, _, name = heapq.heappop(heap)
-            self._pushed.pop(name, None)
-            machine = self._machines.get(name)
-            if machine is not None and (t := machine.get_timer()) is not None and t <= now:
-                due[name] = machine
         out: list[Output] = []
-        for machine in due.values():
+        for machine in self._deadlines.due(now):
             out += machine.handle_timer(now)
-            self._push_timer(machine)
+            self._deadlines.touch(machine)
         return self._coordinate(out, now)
-
-    def _push_timer(self, machine: VrrpMachine) -> None:
-        deadline = machine.get_timer()
-        # a flood of dropped adverts leaves the deadline where it was: no entry per packet
-        if deadline is not None and self._pushed.get(machine.name) != deadline:
-            self._pushed[machine.name] = deadline
-            heapq.heappush(self._timers, (deadline, next(self._timer_seq), machine.name))
-
-    def _rebuild_timers(self) -> None:
-        self._timers = [(t, next(self._timer_seq), m.name) for m in self._machines.values()
-                        if (t := m.get_timer()) is not None]
-        self._pushed = {name: t for t, _, name in self._timers}
-        heapq.heapify(self._timers)
-        self._rescan = False
 
     @staticmethod
     def decode(payload: bytes, src: IPAddress, dst: IPAddress) -> Advert | Drop:
@@ -239,7 +201,7 @@ class Engine:
             text = _codec_drop_text(result, src, payload)
             if machine is not None:
                 out = self._coordinate(machine.note_drop(result.reason, src, now, text), now)
-                self._push_timer(machine)
+                self._deadlines.touch(machine)
                 return out
             return self._unclaimed(result.reason, src, now, text)
         machine = self._by_key.get((ifname, family, result.vrid))
@@ -252,7 +214,7 @@ class Engine:
                 self._last_dst, self._last_dst_unicast = dst, not _is_multicast(dst)
             out = machine.receive(result, src, ttl, self._last_dst_unicast, now)
         out = self._coordinate(out, now)
-        self._push_timer(machine)
+        self._deadlines.touch(machine)
         return out
 
     def receive_ah_packet(self, ifname: str, datagram: bytes, now: float) -> list[Output]:
@@ -279,7 +241,7 @@ class Engine:
         else:
             out = machine.receive(result, packet.src, packet.ttl, not _is_multicast(packet.dst), now)
         out = self._coordinate(out, now)
-        self._push_timer(machine)
+        self._deadlines.touch(machine)
         return out
 
     def _unclaimed(self, reason: DropReason, src: IPAddress | None, now: float, text: str) -> list[Output]:
@@ -298,12 +260,12 @@ class Engine:
 
     def set_primary_address(self, name: str, address: IPAddress, now: float) -> list[Output]:
         """Adverts of `name` now come from `address` (an address was added to / removed from its interface)."""
-        self._rescan = True
+        self._deadlines.rescan()
         return self.machine(name).set_primary_address(address, now)
 
     def address_state(self, name: str, present: bool, now: float) -> list[Output]:
         """`name`'s interface lost (False) or got back (True) every address its adverts could come from."""
-        self._rescan = True
+        self._deadlines.rescan()
         return self._coordinate(self.machine(name).address_state(present, now), now)
 
     def script_state(
@@ -361,13 +323,13 @@ class Engine:
                 outs = machine.resume(now)
             case _:
                 raise CommandError(f"unknown command {cmd!r}: use SetPriority, Demote, Failover or Resume")
-        self._rescan = True
+        self._deadlines.rescan()
         return self._coordinate(outs, now)
 
     # --- lifecycle -----------------------------------------------------------------
 
     def shutdown(self, now: float) -> list[Output]:
-        self._rescan = True
+        self._deadlines.rescan()
         out: list[Output] = []
         for m in self._machines.values():
             out += m.shutdown(now)
@@ -410,7 +372,7 @@ class Engine:
             if name not in machines:
                 out += previous.shutdown(now, Reason.RELOAD)
         self.config, self._machines = new_config, machines
-        self._rescan = True
+        self._deadlines.rescan()
         self._index()
         if self._started:
             for machine in fresh:
@@ -441,7 +403,7 @@ class Engine:
     # --- sync groups ---------------------------------------------------------------
 
     def _each(self, call: Callable[[VrrpMachine], list[Output]], now: float) -> list[Output]:
-        self._rescan = True
+        self._deadlines.rescan()
         out: list[Output] = []
         for m in list(self._machines.values()):
             out += call(m)
@@ -452,7 +414,7 @@ class Engine:
         if not self._peers and not self._group_state and not self.config.sync_groups:
             return out  # no sync group: nothing to coordinate (the common case, once per packet)
         if self._peers:  # other members' timers may move too
-            self._rescan = True
+            self._deadlines.rescan()
         for name, others in self._peers.items():
             machine = self._machines[name]
             out += machine.set_group_fault(any(self._machines[o].own_fault for o in others), now)

@@ -19,20 +19,8 @@ from vrrptui.engine.checks import address_list_mismatch, check_advert, compare_a
 from vrrptui.engine.commands import CommandError
 from vrrptui.engine.ratelimit import LogLimiter, TokenBucket
 from vrrptui.engine.outputs import (
-    AddVips,
-    Counters,
-    Dropped,
-    LogLine,
-    LowerPriorityGratuitous,
-    Output,
-    Reason,
-    RemoveVips,
-    RunNotify,
-    SendAdvert,
-    StartGratuitous,
-    State,
-    StateChanged,
-    StopGratuitous,
+    AddVips, Counters, Dropped, LogLine, LowerPriorityGratuitous, Output, Reason, RemoveVips, RunNotify, SendAdvert,
+    StartGratuitous, State, StateChanged, StopGratuitous,
 )
 from vrrptui.engine.status import InstanceStatus, machine_status
 from vrrptui.engine.tracking import PRIORITY_MAX_BACKUP, PRIORITY_OWNER, Tracking
@@ -42,6 +30,10 @@ from vrrptui.protocol.packet import Advert, ChecksumForm, DropReason, IPAddress
 LOG_RATE_LIMIT = 10.0  # seconds between two receive-error lines of one reason (any source: floods come from many)
 REPLY_BURST = 3  # a master answers lower-priority / priority-0 adverts at once, this many in a row,
 # then one per advert interval: a flood of them cannot make it send more than that
+
+# Enum members the per-advert path reads, as globals: on Python 3.11 `State.BACKUP` goes through
+# EnumType.__getattr__'s slot (about 150 ns a time), a global is a cached load
+_INIT, _BACKUP, _TIMEOUT, _PSEUDO = State.INIT, State.BACKUP, Reason.TIMEOUT, ChecksumForm.PSEUDO
 
 # keepalived's notify argument for the state entered; INIT after start means stopped.
 _NOTIFY = {State.MASTER: "MASTER", State.BACKUP: "BACKUP", State.FAULT: "FAULT", State.INIT: "STOP"}
@@ -165,11 +157,11 @@ class VrrpMachine:
 
     def receive(self, advert: Advert, src: IPAddress, ttl: int, unicast: bool, now: float) -> list[Output]:
         """A decoded advert for this instance's VRID (IP TTL / hop limit, unicast or multicast)."""
-        if self.state is State.INIT:
+        if self.state is _INIT:
             return []
         self.counters.adverts_received += 1
         if advert.version == 3 and self._ipv4:
-            if advert.checksum_form is ChecksumForm.PSEUDO:
+            if advert.checksum_form is _PSEUDO:
                 self.counters.checksum_pseudo += 1
             else:
                 self.counters.checksum_message += 1
@@ -195,7 +187,7 @@ class VrrpMachine:
             self._log_limited(DropReason.ADDRESS_LIST, now, mismatch)
         if advert.priority == 0:
             self.counters.priority_zero_received += 1
-        if self.state is State.BACKUP:
+        if self.state is _BACKUP:
             self._backup_rx(advert, src, now)
         elif self.state is State.MASTER:
             self._master_rx(advert, src, now)
@@ -384,7 +376,7 @@ class VrrpMachine:
             self._adopt_interval(advert, src)
         if self.may_take_over:
             self._deadline = now + self.master_down_interval
-        self._takeover_reason = Reason.TIMEOUT
+        self._takeover_reason = _TIMEOUT
 
     def _preempt_held_off(self, now: float) -> bool:
         """preempt_delay: preemption waits this long after start or after first seeing a lower master."""

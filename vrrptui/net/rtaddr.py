@@ -17,10 +17,9 @@ import ipaddress
 import socket
 import struct
 
-from vrrptui.net.rtnl import IFA_ADDRESS, IFA_FLAGS, IFA_LABEL, IFA_LOCAL, IFADDRMSG, RtnlSocket, attr
+from vrrptui.net.nlmsg import IFA_FLAGS, IFA_LABEL, RTM_DELADDR, RTM_NEWADDR, address_body, attr
+from vrrptui.net.rtnl import RtnlSocket
 
-RTM_NEWADDR = 20
-RTM_DELADDR = 21
 NLM_F_EXCL = 0x200
 NLM_F_CREATE = 0x400
 IFA_BROADCAST = 4
@@ -35,7 +34,7 @@ class AddressSocket(RtnlSocket):
     def add(self, index: int, interface: Interface, *, label: str | None = None, broadcast: str | None = None,
             scope: int = 0, nodad: bool = False) -> bool:
         """Add the address; False if it was already there (EEXIST)."""
-        attrs = attr(IFA_LOCAL, interface.ip.packed) + attr(IFA_ADDRESS, interface.ip.packed)
+        attrs = b""
         if broadcast is not None:
             attrs += attr(IFA_BROADCAST, ipaddress.IPv4Address(broadcast).packed)
         if label:
@@ -51,8 +50,7 @@ class AddressSocket(RtnlSocket):
 
     def delete(self, index: int, interface: Interface) -> bool:
         """Delete the address; False if it was not there (EADDRNOTAVAIL) or the interface is gone (ENODEV)."""
-        attrs = attr(IFA_LOCAL, interface.ip.packed) + attr(IFA_ADDRESS, interface.ip.packed)
-        code = self._request(RTM_DELADDR, 0, index, interface, 0, attrs)
+        code = self._request(RTM_DELADDR, 0, index, interface, 0, b"")
         if code in (errno.EADDRNOTAVAIL, errno.ENODEV):
             return False
         if code:
@@ -62,6 +60,6 @@ class AddressSocket(RtnlSocket):
     def _request(self, kind: int, flags: int, index: int, interface: Interface, scope: int, attrs: bytes) -> int:
         """Send one address request and return the ack's errno (0: done)."""
         family = socket.AF_INET if interface.version == 4 else socket.AF_INET6
-        body = IFADDRMSG.pack(family, interface.network.prefixlen, 0, scope, index) + attrs
+        body = address_body(family, interface.network.prefixlen, scope, index, interface.ip.packed, attrs)
         reply = self.exchange(kind, flags, body)
         return reply if isinstance(reply, int) else 0

@@ -19,28 +19,20 @@ import threading
 from dataclasses import dataclass
 from typing import Self
 
-NETLINK_ROUTE = 0
-NLMSG_ERROR = 2
-NLMSG_DONE = 3
+from vrrptui.net import nlmsg
+from vrrptui.net.nlmsg import (  # noqa: F401  (the framing's names, for this module's users)
+    IFA_ADDRESS, IFA_FLAGS, IFA_LABEL, IFA_LOCAL, IFADDRMSG, NETLINK_ROUTE, NLM_F_ACK, NLM_F_REQUEST, NLMSG_DONE,
+    NLMSG_ERROR, NLMSGHDR, RTM_NEWADDR, attr, attributes, messages,
+)
+
 RTM_NEWLINK = 16
 RTM_GETLINK = 18
-RTM_NEWADDR = 20
 RTM_GETADDR = 22
-NLM_F_REQUEST = 0x1
-NLM_F_ACK = 0x4
 NLM_F_DUMP = 0x300
 IFLA_ADDRESS = 1
 IFLA_IFNAME = 3
-IFA_ADDRESS = 1
-IFA_LOCAL = 2
-IFA_LABEL = 3
-IFA_FLAGS = 8
 
-NLMSGHDR = struct.Struct("=IHHII")  # length, type, flags, seq, pid
 IFINFOMSG = struct.Struct("=BxHiII")  # family, type, index, flags, change
-IFADDRMSG = struct.Struct("=BBBBI")  # family, prefixlen, flags, scope, index
-_RTATTR = struct.Struct("=HH")
-_ERRNO = struct.Struct("=i")
 _U32 = struct.Struct("=I")
 _TIMEOUT = 5.0
 _ADDRESS_SIZES = {int(socket.AF_INET): 4, int(socket.AF_INET6): 16}
@@ -67,40 +59,9 @@ class AddressEntry:
     label: str | None
 
 
-def attr(kind: int, payload: bytes) -> bytes:
-    """One rtattr, padded to 4 bytes."""
-    length = _RTATTR.size + len(payload)
-    return _RTATTR.pack(length, kind) + payload + b"\0" * (-length % 4)
-
-
-def attributes(data: bytes, start: int, end: int) -> dict[int, bytes]:
-    """The rtattrs between START and END by type (the last one wins)."""
-    found: dict[int, bytes] = {}
-    while start + _RTATTR.size <= end:
-        length, kind = _RTATTR.unpack_from(data, start)
-        if length < _RTATTR.size:
-            break
-        found[kind & 0x3FFF] = data[start + _RTATTR.size: start + length]  # without NLA_F_NESTED/BYTEORDER
-        start += (length + 3) & ~3
-    return found
-
-
 def text(raw: bytes | None) -> str | None:
     """A NUL-terminated string attribute (None stays None)."""
     return None if raw is None else raw.split(b"\0", 1)[0].decode(errors="replace")
-
-
-def messages(data: bytes) -> list[tuple[int, int, bytes]]:
-    """(type, seq, body) of each netlink message in one datagram; a truncated one ends the list."""
-    out: list[tuple[int, int, bytes]] = []
-    offset = 0
-    while offset + NLMSGHDR.size <= len(data):
-        length, msg_type, _flags, seq, _pid = NLMSGHDR.unpack_from(data, offset)
-        if length < NLMSGHDR.size or offset + length > len(data):
-            break
-        out.append((msg_type, seq, data[offset + NLMSGHDR.size: offset + length]))
-        offset += (length + 3) & ~3
-    return out
 
 
 def parse_link(body: bytes) -> Link:
@@ -170,21 +131,15 @@ class RtnlSocket:
     def exchange(self, kind: int, flags: int, body: bytes) -> int | bytes:
         """One request with NLM_F_ACK: its errno (0 for a bare ack), or the body of the kernel's answer."""
         with self._lock:
-            seq = self._send(kind, NLM_F_REQUEST | NLM_F_ACK | flags, body)
-            answer: bytes | None = None
-            while True:
-                for msg_type, msg_seq, payload in messages(self._sock.recv(1 << 16)):
-                    if msg_seq != seq:
-                        continue
-                    if msg_type == NLMSG_ERROR:
-                        code = -_ERRNO.unpack_from(payload)[0]
-                        return answer if code == 0 and answer is not None else code
-                    answer = payload
+            self._seq += 1
+            return nlmsg.exchange(self._sock, self._seq, kind, flags, body)
 
     def dump(self, kind: int, body: bytes) -> list[tuple[int, bytes]]:
         """An NLM_F_DUMP request: (type, body) of every message up to NLMSG_DONE. OSError if refused."""
         with self._lock:
-            seq = self._send(kind, NLM_F_REQUEST | NLM_F_DUMP, body)
+            self._seq += 1
+            seq = self._seq
+            nlmsg.send(self._sock, seq, kind, NLM_F_REQUEST | NLM_F_DUMP, body)
             out: list[tuple[int, bytes]] = []
             while True:
                 for msg_type, msg_seq, payload in messages(self._sock.recv(1 << 16)):
@@ -193,14 +148,9 @@ class RtnlSocket:
                     if msg_type == NLMSG_DONE:
                         return out
                     if msg_type == NLMSG_ERROR:
-                        code = -_ERRNO.unpack_from(payload)[0]
+                        code = nlmsg.error_code(payload)
                         raise OSError(code, f"rtnetlink refused a dump (message type {kind})")
                     out.append((msg_type, payload))
-
-    def _send(self, kind: int, flags: int, body: bytes) -> int:
-        self._seq += 1
-        self._sock.send(NLMSGHDR.pack(NLMSGHDR.size + len(body), kind, flags, self._seq, 0) + body)
-        return self._seq
 
     def close(self) -> None:
         self._sock.close()

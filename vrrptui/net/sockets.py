@@ -7,7 +7,8 @@ and handed back whole on receipt.
 Runs in the network namespace of the calling process. Needs CAP_NET_RAW (raw socket,
 SO_BINDTODEVICE). A socket is tied to its interface index: if the interface is deleted and
 recreated (a VMAC, a hot-plugged NIC), close it and open a new one. The VRRP message is built and checked elsewhere
-(vrrptui.protocol.packet); this module only moves bytes and reports TTL and addresses.
+(vrrptui.protocol.packet); this module only moves bytes and reports TTL and addresses. The
+socket is opened and set up by vrrptui.net.rawopen (which a restart uses before this module is imported).
 """
 
 from __future__ import annotations
@@ -17,28 +18,22 @@ import ipaddress
 import socket
 import struct
 import time
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from vrrptui.protocol.packet import VRRP_PROTO, VRRP_TTL
+from vrrptui.net.rawopen import AH_PROTO, open_raw  # noqa: F401  (AH_PROTO: for the pool and runtime)
+from vrrptui.protocol import VRRP_PROTO
+
+if TYPE_CHECKING:
+    import _socket
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-AH_PROTO = 51
 MCAST_V4 = ipaddress.IPv4Address("224.0.0.18")
 MCAST_V6 = ipaddress.IPv6Address("ff02::12")
-VRRP_TOS = 0xC0  # internetwork control precedence, as keepalived sets
-
-# Linux values missing from Python 3.11's socket module (include/uapi/linux/in.h).
-IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)
-IP_TRANSPARENT = getattr(socket, "IP_TRANSPARENT", 19)
-IPV6_TRANSPARENT = getattr(socket, "IPV6_TRANSPARENT", 75)
-IP_MULTICAST_ALL = getattr(socket, "IP_MULTICAST_ALL", 49)
-IPV6_MULTICAST_ALL = getattr(socket, "IPV6_MULTICAST_ALL", 29)
+IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)  # missing from Python 3.11's socket module
 
 _IN_PKTINFO = struct.Struct("=i4s4s")  # ipi_ifindex, ipi_spec_dst, ipi_addr
 _IN6_PKTINFO = struct.Struct("=16si")  # ipi6_addr, ipi6_ifindex
-_IP_MREQN = struct.Struct("=4s4si")  # imr_multiaddr, imr_address, imr_ifindex
-_IPV6_MREQ = struct.Struct("=16si")
 _INT = struct.Struct("=i")
 _RECV_BUFSIZE = 65535
 _ANC_BUFSIZE = socket.CMSG_SPACE(_IN6_PKTINFO.size) + socket.CMSG_SPACE(_INT.size)
@@ -78,67 +73,21 @@ class VrrpSocket:
     `loop.add_reader` and call `recv()` until it returns None.
     """
 
-    def __init__(self, family: int, ifname: str, *, join_multicast: bool = True, protocol: int = VRRP_PROTO) -> None:
-        if family in (4, socket.AF_INET):
-            self.family = socket.AF_INET
-        elif family in (6, socket.AF_INET6):
-            self.family = socket.AF_INET6
+    def __init__(self, family: int, ifname: str, *, join_multicast: bool = True, protocol: int = VRRP_PROTO,
+                 opened: tuple[_socket.socket, int, int, float] | None = None) -> None:
+        """OSError, ValueError: see rawopen.open_raw. OPENED: a socket open_raw opened earlier (its socket,
+        family and interface index, and when), adopted as it is (daemon/earlylisten.py)."""
+        if opened is None:
+            raw, self.family, self.ifindex = open_raw(family, ifname, join_multicast=join_multicast, protocol=protocol)
+            self.opened_at = time.monotonic()  # listening since (the event loop's clock)
         else:
-            raise ValueError(f"address family {family}: use 4 or 6 (socket.AF_INET / AF_INET6)")
-        if protocol not in (VRRP_PROTO, AH_PROTO) or (protocol == AH_PROTO and self.family != socket.AF_INET):
-            raise ValueError(f"IP protocol {protocol}: use 112 (VRRP), or 51 (AH) on IPv4")
+            raw, self.family, self.ifindex, self.opened_at = opened
         self.protocol = protocol
         self.ifname = ifname
-        try:
-            self.ifindex = socket.if_nametoindex(ifname)
-        except OSError as exc:
-            raise OSError(exc.errno, f"interface {ifname!r} not found in this network namespace") from exc
-        self.malformed = 0  # packets skipped because their IP header did not parse
-        self._sock = socket.socket(self.family, socket.SOCK_RAW | socket.SOCK_NONBLOCK, protocol)
-        try:
-            self._configure(join_multicast)
-        except BaseException:
-            self._sock.close()
-            raise
         self.multicast = join_multicast
-        self.opened_at = time.monotonic()  # listening since (the event loop's clock)
-
-    def _configure(self, join_multicast: bool) -> None:
-        s = self._sock
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, self.ifname.encode())
-        if self.family == socket.AF_INET:
-            if self.protocol == AH_PROTO:
-                s.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
-            s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, VRRP_TTL)
-            s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, VRRP_TTL)
-            s.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, VRRP_TOS)
-            s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
-            # Only the groups this socket joined, not every group any socket joined
-            s.setsockopt(socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)
-            s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, _IP_MREQN.pack(b"\0" * 4, b"\0" * 4, self.ifindex))
-            try:  # a master whose address was just deleted still resigns from it (needs CAP_NET_ADMIN)
-                s.setsockopt(socket.IPPROTO_IP, IP_TRANSPARENT, 1)
-            except PermissionError:
-                pass
-            if join_multicast:
-                mreq = _IP_MREQN.pack(MCAST_V4.packed, b"\0" * 4, self.ifindex)
-                s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
-        else:
-            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, VRRP_TTL)
-            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, VRRP_TTL)
-            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_TCLASS, VRRP_TOS)
-            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_LOOP, 0)
-            s.setsockopt(socket.IPPROTO_IPV6, IPV6_MULTICAST_ALL, 0)
-            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, self.ifindex)
-            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
-            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
-            try:  # as IPv4: a master whose link-local address was just deleted still resigns from it
-                s.setsockopt(socket.IPPROTO_IPV6, IPV6_TRANSPARENT, 1)
-            except PermissionError:
-                pass
-            if join_multicast:
-                mreq = _IPV6_MREQ.pack(MCAST_V6.packed, self.ifindex)
-                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq)
+        self.malformed = 0  # packets skipped because their IP header did not parse
+        self._sock = socket.socket(fileno=raw.detach())
+        self._sock.setblocking(False)
 
     def fileno(self) -> int:
         return self._sock.fileno()

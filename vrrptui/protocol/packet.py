@@ -13,10 +13,10 @@ import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from vrrptui.protocol import VRRP_PROTO, VRRP_TTL  # noqa: F401  (here for the codec's users)
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-VRRP_PROTO = 112
-VRRP_TTL = 255  # RFC 5798 5.1.1.3 / 5.1.2.3: IPv4 TTL and IPv6 hop limit of every advert
 MCAST_V4 = ipaddress.IPv4Address("224.0.0.18")
 MCAST_V6 = ipaddress.IPv6Address("ff02::12")
 AUTH_NONE = 0

@@ -1,0 +1,98 @@
+"""A raw VRRP (or AH) socket opened and set up with _socket alone: what VrrpSocket wraps.
+
+A daemon restarted after kill -9 listens where its dead run listened first thing, before the
+socket module (enum, selectors), typing or ipaddress are imported (daemon/earlylisten.py): its
+Master_Down_Timer counts from then. So this module imports only _socket and struct; the socket
+is set up once, here, and VrrpSocket adopts it as it is.
+
+    sock, family, ifindex = open_raw(4, "eth0", join_multicast=True, protocol=112)   # OSError, ValueError
+"""
+
+from __future__ import annotations
+
+import _socket
+import struct
+
+from vrrptui.protocol import VRRP_PROTO, VRRP_TTL
+
+AH_PROTO = 51
+VRRP_TOS = 0xC0  # internetwork control precedence, as keepalived sets
+MCAST_V4_PACKED = _socket.inet_pton(_socket.AF_INET, "224.0.0.18")
+MCAST_V6_PACKED = _socket.inet_pton(_socket.AF_INET6, "ff02::12")
+
+# Linux values missing from Python 3.11's socket module (include/uapi/linux/in.h).
+IP_TRANSPARENT = getattr(_socket, "IP_TRANSPARENT", 19)
+IPV6_TRANSPARENT = getattr(_socket, "IPV6_TRANSPARENT", 75)
+IP_MULTICAST_ALL = getattr(_socket, "IP_MULTICAST_ALL", 49)
+IPV6_MULTICAST_ALL = getattr(_socket, "IPV6_MULTICAST_ALL", 29)
+
+_IP_MREQN = struct.Struct("=4s4si")  # imr_multiaddr, imr_address, imr_ifindex
+_IPV6_MREQ = struct.Struct("=16si")
+
+
+def open_raw(family: int, ifname: str, *, join_multicast: bool = True,
+             protocol: int = VRRP_PROTO) -> tuple[_socket.socket, int, int]:
+    """A non-blocking raw socket of PROTOCOL on IFNAME, with (AF_INET or AF_INET6, interface index).
+
+    Sends with TTL / hop limit 255 and TOS / traffic class 0xc0 from any of our addresses (or one just
+    deleted: IP_TRANSPARENT when allowed), receives only the groups it joined. ValueError for a family
+    or protocol VRRP does not use, OSError for an interface that is not there.
+    """
+    if family in (4, _socket.AF_INET):
+        family = _socket.AF_INET
+    elif family in (6, _socket.AF_INET6):
+        family = _socket.AF_INET6
+    else:
+        raise ValueError(f"address family {family}: use 4 or 6 (socket.AF_INET / AF_INET6)")
+    if protocol not in (VRRP_PROTO, AH_PROTO) or (protocol == AH_PROTO and family != _socket.AF_INET):
+        raise ValueError(f"IP protocol {protocol}: use 112 (VRRP), or 51 (AH) on IPv4")
+    try:
+        ifindex = _socket.if_nametoindex(ifname)
+    except OSError as exc:
+        raise OSError(exc.errno, f"interface {ifname!r} not found in this network namespace") from exc
+    sock = _socket.socket(family, _socket.SOCK_RAW | _socket.SOCK_NONBLOCK | _socket.SOCK_CLOEXEC, protocol)
+    try:
+        sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_BINDTODEVICE, ifname.encode())
+        if family == _socket.AF_INET:
+            _configure_v4(sock, ifindex, protocol, join_multicast)
+        else:
+            _configure_v6(sock, ifindex, join_multicast)
+    except BaseException:
+        sock.close()
+        raise
+    return sock, family, ifindex
+
+
+def _configure_v4(s: _socket.socket, ifindex: int, protocol: int, join_multicast: bool) -> None:
+    if protocol == AH_PROTO:
+        s.setsockopt(_socket.IPPROTO_IP, _socket.IP_HDRINCL, 1)
+    s.setsockopt(_socket.IPPROTO_IP, _socket.IP_TTL, VRRP_TTL)
+    s.setsockopt(_socket.IPPROTO_IP, _socket.IP_MULTICAST_TTL, VRRP_TTL)
+    s.setsockopt(_socket.IPPROTO_IP, _socket.IP_TOS, VRRP_TOS)
+    s.setsockopt(_socket.IPPROTO_IP, _socket.IP_MULTICAST_LOOP, 0)
+    # Only the groups this socket joined, not every group any socket joined
+    s.setsockopt(_socket.IPPROTO_IP, IP_MULTICAST_ALL, 0)
+    s.setsockopt(_socket.IPPROTO_IP, _socket.IP_MULTICAST_IF, _IP_MREQN.pack(b"\0" * 4, b"\0" * 4, ifindex))
+    try:  # a master whose address was just deleted still resigns from it (needs CAP_NET_ADMIN)
+        s.setsockopt(_socket.IPPROTO_IP, IP_TRANSPARENT, 1)
+    except PermissionError:
+        pass
+    if join_multicast:
+        s.setsockopt(_socket.IPPROTO_IP, _socket.IP_ADD_MEMBERSHIP, _IP_MREQN.pack(MCAST_V4_PACKED, b"\0" * 4, ifindex))
+
+
+def _configure_v6(s: _socket.socket, ifindex: int, join_multicast: bool) -> None:
+    s.setsockopt(_socket.IPPROTO_IPV6, _socket.IPV6_UNICAST_HOPS, VRRP_TTL)
+    s.setsockopt(_socket.IPPROTO_IPV6, _socket.IPV6_MULTICAST_HOPS, VRRP_TTL)
+    s.setsockopt(_socket.IPPROTO_IPV6, _socket.IPV6_TCLASS, VRRP_TOS)
+    s.setsockopt(_socket.IPPROTO_IPV6, _socket.IPV6_MULTICAST_LOOP, 0)
+    s.setsockopt(_socket.IPPROTO_IPV6, IPV6_MULTICAST_ALL, 0)
+    s.setsockopt(_socket.IPPROTO_IPV6, _socket.IPV6_MULTICAST_IF, ifindex)
+    s.setsockopt(_socket.IPPROTO_IPV6, _socket.IPV6_RECVHOPLIMIT, 1)
+    s.setsockopt(_socket.IPPROTO_IPV6, _socket.IPV6_RECVPKTINFO, 1)
+    try:  # as IPv4: a master whose link-local address was just deleted still resigns from it
+        s.setsockopt(_socket.IPPROTO_IPV6, IPV6_TRANSPARENT, 1)
+    except PermissionError:
+        pass
+    if join_multicast:
+        s.setsockopt(_socket.IPPROTO_IPV6, _socket.IPV6_JOIN_GROUP, _IPV6_MREQ.pack(MCAST_V6_PACKED, ifindex))
