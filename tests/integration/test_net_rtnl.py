@@ -55,6 +55,7 @@ def test_link_lookups_by_name_and_index(lab):
     assert rt.link_by_index(eth0["ifindex"]) == link
     assert rt.index("eth0") == eth0["ifindex"]
     assert rt.link_by_name("nope0") is None and rt.index("nope0") is None
+    assert rt.index("eth0-but-too-long") is None and rt.index("") is None
     assert rt.link_by_index(999_999) is None
 
 
