@@ -147,6 +147,7 @@ class HostChanges:
             self._log(LogLine(f"cannot remove firewall drop rules left by an earlier run: {exc}", level="error"))
 
     def add_vips(self, inst: VrrpInstance) -> None:
+        """The VIPs up (after the drop rule without Accept_Mode); the rest waits for vips_added, after the advert."""
         dev_default = default_dev(inst)
         if not inst.accept:
             self._block(inst, dev_default)
@@ -160,8 +161,13 @@ class HostChanges:
             except (OSError, LookupError) as exc:
                 self._log(LogLine(f"({inst.name}) cannot add VIP {vip} on {vip.dev or dev_default}: {exc}",
                                   level="error"))
+
+    def vips_added(self, inst: VrrpInstance) -> None:
+        """After add_vips and the new master's first advert (which the old master lets go of the VIP on): the
+        virtual routes (a route may use a VIP as `src`), the observers' note, the journal."""
+        added = self.added_vips.get(inst.name, [])
         self._note(inst.name, f"VIPs added: {', '.join(str(v) for v, _ in added) or 'none'}")
-        self.routing.add_instance(inst, dev_default)  # after the VIPs: a route may use one as `src`
+        self.routing.add_instance(inst, default_dev(inst))
         self.journal_soon()
 
     def remove_vips(self, name: str) -> None:

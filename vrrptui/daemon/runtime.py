@@ -300,6 +300,7 @@ class Runtime:
         """Carry out the engine's outputs in order, priority-0 adverts first (sender.resign_first)."""
         feed, host, garp, instances, sender = self._feed, self.host, self._garp, self._instances, self._sender
         gratuitous_starts: list[VrrpInstance] = []
+        settling: list[VrrpInstance] = []  # VIPs just added: their routes and bookkeeping follow the advert
         batch = outs if isinstance(outs, list) else list(outs)
         if sender is not None:
             sender.resign_first(batch, instances)
@@ -308,11 +309,15 @@ class Runtime:
                 case SendAdvert():
                     if out.priority and (inst := instances.get(out.instance)) is not None and sender is not None:
                         sender.send(inst, out.priority)
+                        if inst in settling and host is not None:
+                            settling.remove(inst)
+                            host.vips_added(inst)
                 case LogLine():
                     self.log(out)
                 case AddVips():
                     if (inst := instances.get(out.instance)) is not None and host is not None:
                         host.add_vips(inst)
+                        settling.append(inst)
                 case RemoveVips() if host is not None:
                     host.remove_vips(out.instance)
                 case StartGratuitous():
@@ -329,6 +334,9 @@ class Runtime:
                     self.notify.run_group(out)
                 case StateChanged() | Dropped() if feed is not None:
                     feed(out)
+        for inst in settling:  # no advert followed
+            if host is not None:
+                host.vips_added(inst)
         # after the batch: the engine's "setting VIPs." / "Sending/queueing" lines come first, as in keepalived
         if garp is not None:
             for inst in gratuitous_starts:
