@@ -71,11 +71,11 @@ async def _ticks(tmp_path, monkeypatch):
         assert app.query_one("#logview").backlog() == 0
 
 
-def test_dialogs_opened_and_closed_leave_no_footer_keys_behind(tmp_path):
-    asyncio.run(_dialogs(tmp_path))
+def test_dialogs_opened_and_closed_leave_no_footer_keys_behind(tmp_path, monkeypatch):
+    asyncio.run(_dialogs(tmp_path, monkeypatch))
 
 
-async def _dialogs(tmp_path):
+async def _dialogs(tmp_path, monkeypatch):
     import gc
 
     from textual.widgets._footer import FooterKey
@@ -88,12 +88,18 @@ async def _dialogs(tmp_path):
     async with app.run_test(size=(150, 45)) as pilot:
         await pilot.pause()
         shown = len(app.query(FooterKey))
-        for _ in range(5):  # each push and pop recomposes the footer
+        made = counting(monkeypatch, FooterKey, "__init__")
+        for _ in range(5):  # each push and pop changes the screen's bindings: same keys, nothing recomposed
             await pilot.press("question_mark")
             await pilot.pause()
             await pilot.press("escape")
             await pilot.pause()
         assert len(app.query(FooterKey)) == shown
+        assert made == []
+        app.update_keymap({"priority": "o"})  # keys that change do show
+        await pilot.pause()
+        assert len(made) == shown
+        assert [k.key for k in app.query(FooterKey) if k.action == "priority"] == ["o"]
         assert keys_alive() <= 2 * shown  # Textual alone kept ~20 more per dialog
 
 

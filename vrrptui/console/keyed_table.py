@@ -21,6 +21,8 @@ from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowKey
 
+from vrrptui.console.framestyle import OneStylePerFrame
+
 SHRINK_ROWS = 32  # tables up to this many rows also shrink columns when cells get narrower
 LAZY_ROWS = 32  # tables with more rows update only the rows in view (sync_lazily)
 RENDER_CACHE_LINES = 100  # rendered lines a table keeps (a screen or two)
@@ -30,7 +32,7 @@ CELL_CACHE, ROW_CACHE, LINE_CACHE, RENDERABLES_CACHE = (
     "_cell_render_cache", "_row_render_cache", "_line_cache", "_row_renderable_cache")
 
 
-class KeyedTable(DataTable):
+class KeyedTable(DataTable, OneStylePerFrame):
     """A DataTable kept in sync with a list of (row key, cells)."""
 
     COLUMNS: tuple[tuple[str, str], ...] = ()  # (key, label)

@@ -24,6 +24,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Log, Static
 
+from vrrptui.console.framestyle import OneStylePerFrame
 from vrrptui.observe.session import Session, parse_filter
 
 LOG_CATCH_UP = 2000  # entries written at most per tick (also when shown again, resumed or refiltered)
@@ -40,7 +41,7 @@ class SearchHighlighter(Highlighter):
         text.highlight_words([self.term], style="bold black on yellow", case_sensitive=False)
 
 
-class AdvertLog(Log):
+class AdvertLog(Log, OneStylePerFrame):
     """The lines themselves. Log.write_lines starts a thread per call to measure the new lines and
     relayouts the screen when the line count changes; at ~2,500 lines/s `append` measures them here
     instead (a few µs a line), sets the virtual size only when it changed, and repaints the log alone.

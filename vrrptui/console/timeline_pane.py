@@ -19,6 +19,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from vrrptui.console.format import interval
+from vrrptui.console.framestyle import OneStylePerFrame
 from vrrptui.records import RouterKey
 from vrrptui.observe.session import Session
 from vrrptui.observe.timeline import MASTER, MISSED, PRIORITY, RESIGN, TimelineRow
@@ -38,7 +39,7 @@ class _Line(NamedTuple):
     text: str = ""  # key None: EMPTY or LEGEND
 
 
-class TimelinePane(Widget):
+class TimelinePane(OneStylePerFrame):
     DEFAULT_CSS = "TimelinePane { height: auto; }"
 
     def __init__(self, **kwargs) -> None:
