@@ -156,3 +156,25 @@ def test_short_and_empty_payloads_are_delivered_not_raised(pair):
     finally:
         sender.close()
         receiver.close()
+
+
+def test_a_burst_of_queued_adverts_is_drained_in_order_at_most_limit_per_call(pair):
+    ns_a, ns_b = pair
+    with in_netns(ns_b):
+        receiver = VrrpSocket(4, "vb")
+    with in_netns(ns_a):
+        sender = VrrpSocket(4, "va")
+    try:
+        for priority in range(1, 41):
+            sender.send(encode(Advert.from_fields(3, 51, priority, 0.1, ["192.0.2.100"]), A4, MCAST_V4), MCAST_V4)
+        got: list[Received] = []
+        while len(got) < 40 and select.select([receiver], [], [], 3.0)[0]:
+            batch = receiver.drain(16)
+            assert len(batch) <= 16
+            got += batch
+        priorities = [p.priority for r in got if isinstance(p := decode(r.payload, r.src, r.dst), Advert)]
+        assert priorities == list(range(1, 41))
+        assert receiver.drain(16) == [] and receiver.recv() is None
+    finally:
+        sender.close()
+        receiver.close()

@@ -252,15 +252,12 @@ class Runtime:
             self._apply(self.engine.handle_timer(now))
 
     def _on_readable(self, ifname: str, sock: VrrpSocket) -> None:
-        engine, loop, feed = self.engine, self._require_loop(), self._feed
-        if engine is None:
+        engine, loop, feed, timer = self.engine, self.loop, self._feed, self._timer
+        if engine is None or loop is None or timer is None:
             return
-        for _ in range(RECV_BATCH):
-            received = sock.recv()
-            if received is None:
-                break
-            now = loop.time()
-            payload, src, dst, ttl = received
+        packets = sock.drain(RECV_BATCH)
+        now = loop.time()  # when they were read: after every one of them arrived
+        for payload, src, dst, ttl in packets:
             if sock.protocol == AH_PROTO:
                 packet = ah.parse(payload)
                 if feed is not None and isinstance(packet, ah.AhPacket):
@@ -275,7 +272,7 @@ class Runtime:
                 outs = engine.receive_packet(ifname, src, dst, ttl, payload, now)
             if outs:
                 self._process(outs)
-        self._rearm()
+        timer.rearm()  # once per wake-up, not per packet
 
     def _on_script_change(self, name: str, ok: bool, exit_status: int | None, timed_out: bool) -> None:
         if self.engine is not None and self.loop is not None:

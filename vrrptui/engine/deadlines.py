@@ -24,20 +24,16 @@ class Deadlines:
         self._entry: dict[str, float] = {}  # machine -> its live entry's deadline; other entries are dead
         self._seq = itertools.count()
         self._stale = True
-        self._pushes = 0
+        self.epoch = 0  # changes whenever `earliest()` may have become earlier (a push, a rescan)
 
     def __len__(self) -> int:
         """Entries held, dead ones included (bounded by the pushes of earlier deadlines)."""
         return len(self._heap)
 
-    @property
-    def epoch(self) -> int:
-        """Changes whenever `earliest()` may have become earlier (a push, a rebuild, one pending)."""
-        return -1 if self._stale else self._pushes
-
     def rescan(self) -> None:
         """Any machine's deadline may have moved either way (a command, a tracker, a reload)."""
         self._stale = True
+        self.epoch += 1
 
     def touch(self, machine: VrrpMachine) -> None:
         """`machine` is the one an entry point changed (an advert, a dropped packet, its timer)."""
@@ -93,7 +89,7 @@ class Deadlines:
     def _push(self, deadline: float, name: str) -> None:
         self._entry[name] = deadline
         heapq.heappush(self._heap, (deadline, next(self._seq), name))
-        self._pushes += 1
+        self.epoch += 1
 
     def _rebuild(self) -> None:
         self._heap = [(t, next(self._seq), name) for name, m in self.machines.items()
@@ -101,4 +97,3 @@ class Deadlines:
         heapq.heapify(self._heap)
         self._entry = {name: t for t, _, name in self._heap}
         self._stale = False
-        self._pushes += 1

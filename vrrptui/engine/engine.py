@@ -37,6 +37,7 @@ Outputs are the types in vrrptui.engine.outputs, in the order they must be carri
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from ipaddress import IPv4Address
 
 from vrrptui.config.model import Config, VrrpInstance, VrrpScript
 from vrrptui.engine.ah_state import AhState, uses_ah
@@ -63,7 +64,7 @@ class _DecodeCache:
         self._size = size
         self._by_payload: dict[bytes, tuple[IPAddress, IPAddress, int, Advert | Drop]] = {}
 
-    def __call__(self, payload: bytes, src: IPAddress, dst: IPAddress, family: int) -> Advert | Drop:
+    def decode(self, payload: bytes, src: IPAddress, dst: IPAddress, family: int) -> Advert | Drop:
         hit = self._by_payload.get(payload)
         if hit is not None and (hit[0] is src or hit[0] == src) and (hit[1] is dst or hit[1] == dst) \
                 and hit[2] == family:
@@ -75,7 +76,7 @@ class _DecodeCache:
         return result
 
 
-_decode = _DecodeCache(4096)
+_decode = _DecodeCache(4096).decode  # a bound method: calling an instance's __call__ costs more
 
 DemuxKey = tuple[str | None, int, int]  # (interface, IP family, VRID)
 
@@ -106,6 +107,7 @@ class Engine:
         self._disabled_scripts: set[str] = set()  # refused vrrp_scripts: no tracker anywhere
         self._group_state: dict[str, str] = {}  # sync group -> the state its notify scripts were last told
         self._started = False
+        self._grouped = False  # any sync group to coordinate (set by _index)
         self._deadlines = Deadlines()  # the earliest of the machines' deadlines (get_timer)
         for inst in config.instances:
             self._machines[inst.name] = self._new_machine(inst, config, primary_addresses or {})
@@ -139,6 +141,8 @@ class Engine:
             if inst.use_vmac:  # adverts may be read on the macvlan as well as its base
                 self._by_key.setdefault((inst.vmac_interface, inst.family, inst.vrid), m)
         self._peers = {}
+        # without sync groups (and none left to report STOP for) _coordinate returns what it is given
+        self._grouped = bool(self.config.sync_groups or self._group_state)
         for group in self.config.sync_groups:
             members = tuple(n for n in group.members if n in self._machines)
             for name in members:
@@ -192,7 +196,7 @@ class Engine:
 
         `result`: Engine.decode() of it when the caller already has it (the runtime shows it too).
         """
-        family = src.version
+        family = 4 if src.__class__ is IPv4Address else 6  # the `version` property costs more, per packet
         if result is None:
             result = _decode(payload, src, dst, family)
         if isinstance(result, Drop):
@@ -213,7 +217,8 @@ class Engine:
             if dst is not self._last_dst:  # one destination (the group) almost always: test it once
                 self._last_dst, self._last_dst_unicast = dst, not _is_multicast(dst)
             out = machine.receive(result, src, ttl, self._last_dst_unicast, now)
-        out = self._coordinate(out, now)
+        if self._grouped:
+            out = self._coordinate(out, now)
         self._deadlines.touch(machine)
         return out
 
