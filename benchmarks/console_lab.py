@@ -189,7 +189,9 @@ def run_segment(mode: str, window: float, presses: int, gen_impl: str) -> Segmen
             names = {int(k): v for k, v in drv.ask("threads").items()}
             drv.ask(f"source {src}")
             time.sleep(3)  # past start-up: the first refreshes, the prober's first round
-            offset = time.time() - time.monotonic()
+            # wall clock minus monotonic at each boundary: tcpdump stamps packets with the wall clock, which
+            # NTP may slew (5 ms/s seen: 150 ms over a 30 s window, a whole round of adverts at a boundary)
+            offsets = [time.time() - time.monotonic()]
             rss = {"start": _rss_mb(drv.process)}
             rss_samples = [rss["start"]]
             mark1 = time.monotonic() + 0.2
@@ -214,6 +216,7 @@ def run_segment(mode: str, window: float, presses: int, gen_impl: str) -> Segmen
                     rss["middle"] = rss_samples[-1]
             mark2 = end
             stops.append(silence_at(gen, mark2))
+            offsets.append(time.time() - time.monotonic())
             wall = time.monotonic() - t0
             cpu = (_cpu_seconds([drv.process]) - cpu0) / wall * 100
             worker_cpu = (_cpu_seconds(workers) - worker_cpu0) / wall * 100
@@ -239,7 +242,7 @@ def run_segment(mode: str, window: float, presses: int, gen_impl: str) -> Segmen
             drv.quit()
         cap.stop()
         stats = [ln for ln in cap.stderr().splitlines() if "dropped by kernel" in ln]
-        tcp_count, near = tcpdump_window(cap.path, src, mark1 + offset, mark2 + offset)
+        tcp_count, near = tcpdump_window(cap.path, src, mark1 + offsets[0], mark2 + offsets[1])
         bounds = []
         for mark in (mark1, mark2):
             close = [s for s in counts["silences"] if abs(s[0] - mark) < GAP]
