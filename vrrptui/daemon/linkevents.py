@@ -98,6 +98,7 @@ class LinkEvents:
         host, watch = self._host, self._watch
         if not host.vmacs:
             return changes
+        self._failed &= host.vmacs.keys()  # a reload may have dropped some
         states = watch.states()
         bases = {i.vmac_interface: i.interface for i in self._config().instances if i.use_vmac and i.interface}
         broken = {n for n, index in host.vmacs.items() if watch.index(n) != index}
