@@ -61,3 +61,20 @@ def test_a_lone_packet_is_read_without_a_read_that_fails() -> None:
     sock = scripted([ipv4_datagram("192.0.2.1", b"\x31\x01")])
     assert len(sock.drain(256)) == 1
     assert sock._sock.reads == 1  # type: ignore[attr-defined]  # epoll said nothing more was queued
+
+
+def test_batches_read_what_arrives_while_a_batch_is_handled_up_to_the_limit() -> None:
+    sock = scripted([ipv4_datagram("192.0.2.1", bytes([0x31, i])) for i in range(3)])
+    seen: list[list[int]] = []
+    for batch in sock.batches(7):
+        seen.append([r.payload[1] for r in batch])
+        if len(seen) == 1:  # a master's burst goes on while the first batch is handled
+            sock._sock.queued += [ipv4_datagram("192.0.2.1", bytes([0x31, i])) for i in range(3, 10)]  # type: ignore[attr-defined]
+    assert seen == [[0, 1, 2], [3, 4, 5, 6]]  # 7 in all; the rest waits for the next wake-up
+    assert [r.payload[1] for r in sock.drain(256)] == [7, 8, 9]
+
+
+def test_batches_end_when_nothing_more_arrived() -> None:
+    sock = scripted([ipv4_datagram("192.0.2.1", b"\x31\x01")])
+    assert [len(batch) for batch in sock.batches(256)] == [1]
+    assert sock._sock.reads == 1  # type: ignore[attr-defined]  # no read that fails: epoll was asked

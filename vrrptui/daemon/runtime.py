@@ -255,23 +255,23 @@ class Runtime:
         engine, loop, feed, timer = self.engine, self.loop, self._feed, self._timer
         if engine is None or loop is None or timer is None:
             return
-        packets = sock.drain(RECV_BATCH)
-        now = loop.time()  # when they were read: after every one of them arrived
-        for payload, src, dst, ttl in packets:
-            if sock.protocol == AH_PROTO:
-                packet = ah.parse(payload)
-                if feed is not None and isinstance(packet, ah.AhPacket):
-                    feed(Heard(ifname, now, packet.src, packet.dst, packet.ttl,
-                               engine.decode(packet.message, packet.src, packet.dst), packet.message))
-                outs = engine.receive_ah_packet(ifname, payload, now)
-            elif feed is not None:  # one decode, shared by the engine and the observer
-                result = engine.decode(payload, src, dst)
-                feed(Heard(ifname, now, src, dst, ttl, result, payload))
-                outs = engine.receive_packet(ifname, src, dst, ttl, payload, now, result)
-            else:
-                outs = engine.receive_packet(ifname, src, dst, ttl, payload, now)
-            if outs:
-                self._process(outs)
+        for packets in sock.batches(RECV_BATCH):
+            now = loop.time()  # when they were read: after every one of them arrived
+            for payload, src, dst, ttl in packets:
+                if sock.protocol == AH_PROTO:
+                    packet = ah.parse(payload)
+                    if feed is not None and isinstance(packet, ah.AhPacket):
+                        feed(Heard(ifname, now, packet.src, packet.dst, packet.ttl,
+                                   engine.decode(packet.message, packet.src, packet.dst), packet.message))
+                    outs = engine.receive_ah_packet(ifname, payload, now)
+                elif feed is not None:  # one decode, shared by the engine and the observer
+                    result = engine.decode(payload, src, dst)
+                    feed(Heard(ifname, now, src, dst, ttl, result, payload))
+                    outs = engine.receive_packet(ifname, src, dst, ttl, payload, now, result)
+                else:
+                    outs = engine.receive_packet(ifname, src, dst, ttl, payload, now)
+                if outs:
+                    self._process(outs)
         timer.rearm()  # once per wake-up, not per packet
 
     def _on_script_change(self, name: str, ok: bool, exit_status: int | None, timed_out: bool) -> None:

@@ -19,6 +19,7 @@ import select
 import socket
 import struct
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
 from vrrptui.net.rawopen import AH_PROTO, open_raw  # noqa: F401  (AH_PROTO: for the pool and runtime)
@@ -150,6 +151,15 @@ class VrrpSocket:
             if len(got) == 1 and limit > 1 and not self._queued.poll(0):
                 break
         return got
+
+    def batches(self, limit: int) -> Iterator[list[Received]]:
+        """A wake-up's packets, `limit` in all: what is queued, then, while the caller handled it, more
+        arrived (a master's burst), what is queued then. Asking epoll costs less than another wake-up."""
+        while limit > 0 and (got := self.drain(limit)):
+            yield got
+            limit -= len(got)
+            if not self._queued.poll(0):
+                return
 
     def _parse_ipv4(self, data: bytes) -> Received | None:
         # raw IPv4 sockets deliver the IP header (ip(7)); the kernel validated it, but stay defensive
