@@ -218,8 +218,7 @@ class Runtime:
         self.files.start(config, loop)  # track_file values before the instances leave INIT
         self.processes.start(config, loop)
         self._log(LogLine("Startup complete"))
-        # the Master_Down_Timer counts from when we listen (daemon/earlylisten.py), not after the start-up
-        since = pool.listening_since()
+        since = pool.listening_since()  # the Master_Down_Timer counts from then (earlylisten), not from here
         self._process(engine.start(now if delay > 0 or since is None else min(since, now)))
         links.report_down_at_start(config)
         pool.drain(self._on_readable)  # what was heard meanwhile, before any timer
@@ -290,9 +289,6 @@ class Runtime:
 
     def _apply(self, outs: Iterable[Output]) -> None:
         self._process(outs)
-        self._rearm()
-
-    def _rearm(self) -> None:
         if self._timer is not None:
             self._timer.rearm()
 
@@ -359,7 +355,8 @@ class Runtime:
             return False
         old = self.config
         self.config = await self._reloader.reload(old, self._require_loop())
-        self._rearm()
+        if self._timer is not None:
+            self._timer.rearm()
         return self.config is not old
 
     async def _cleanup(self) -> None:
