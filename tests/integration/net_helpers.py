@@ -14,10 +14,11 @@ import secrets
 import select
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -80,6 +81,25 @@ def in_netns(name: str) -> Iterator[None]:
             _setns(home)
     finally:
         os.close(home)
+
+
+@contextmanager
+def runtime_in(name: str, runtime: Any, wait: float = 10.0) -> Iterator[None]:
+    """`runtime` (a vrrptui Runtime) run in a thread inside namespace `name`, as the console hosts it:
+    started before the body, stopped and joined after it."""
+
+    def run() -> None:
+        enter_netns(name)
+        runtime.run_forever()
+
+    thread = threading.Thread(target=run, name="vrrptui-runtime", daemon=True)
+    thread.start()
+    try:
+        assert runtime.started.wait(wait) and runtime.start_error is None, runtime.start_error
+        yield
+    finally:
+        runtime.stop()
+        thread.join(wait)
 
 
 @contextmanager

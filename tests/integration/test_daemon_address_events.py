@@ -12,11 +12,10 @@ answers every call.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
-from net_helpers import enter_netns
+from net_helpers import runtime_in
 
 from vrrptui.engine.commands import Demote, Resume
 from vrrptui.config.parser import parse_config
@@ -65,19 +64,8 @@ def counted(lab: Lab, monkeypatch: pytest.MonkeyPatch):
     path.write_text(conf())
     lines: list[LogLine] = []
     rt = Runtime(parse_config(str(path), check_interfaces=False), log=lines.append, control_path=None)
-
-    def run() -> None:
-        enter_netns(lab.ns("r1"))
-        rt.run_forever()
-
-    thread = threading.Thread(target=run, name="vrrptui-runtime", daemon=True)
-    thread.start()
-    try:
-        assert rt.started.wait(WAIT) and rt.start_error is None, rt.start_error
+    with runtime_in(lab.ns("r1"), rt, WAIT):
         yield rt, lines
-    finally:
-        rt.stop()
-        thread.join(WAIT)
 
 
 def masters(rt: Runtime) -> int:

@@ -8,11 +8,10 @@ nothing else sits in them.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
-from net_helpers import enter_netns
+from net_helpers import runtime_in
 
 from vrrptui.config.parser import parse_config
 from vrrptui.daemon.host import HostChanges
@@ -48,15 +47,7 @@ def test_vips_then_advert_then_the_rest_and_the_old_master_lets_go_first(lab: La
     path.write_text(conf(150, extra="virtual_routes {\n    10.77.0.0/16 via 192.168.1.2\n}"))
     lines: list[LogLine] = []
     rt = Runtime(parse_config(str(path), check_interfaces=False), log=lines.append, control_path=None)
-
-    def run() -> None:
-        enter_netns(lab.ns("r1"))
-        rt.run_forever()
-
-    thread = threading.Thread(target=run, name="vrrptui-runtime", daemon=True)
-    thread.start()
-    try:
-        assert rt.started.wait(WAIT) and rt.start_error is None, rt.start_error
+    with runtime_in(lab.ns("r1"), rt, WAIT):
         assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"] and "routes, journal" in calls, WAIT), lines
         first = calls.index("add VIP")
         assert calls[first:first + 3] == ["add VIP", "advert 150", "routes, journal"], calls
@@ -65,6 +56,3 @@ def test_vips_then_advert_then_the_rest_and_the_old_master_lets_go_first(lab: La
         assert lab.wait_for(lambda: "remove VIP" in calls, WAIT)
         step_down = calls.index("remove VIP")
         assert calls[step_down + 1] == "advert 150", calls  # higher_prio_send_advert: after the VIP went
-    finally:
-        rt.stop()
-        thread.join(WAIT)

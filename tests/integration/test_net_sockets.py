@@ -8,7 +8,7 @@ import select
 import socket
 
 import pytest
-from net_helpers import Tcpdump, in_netns, ip, namespaces, veth
+from net_helpers import Tcpdump, in_netns, ip, namespaces, opened_in, veth
 
 from vrrptui.net.sockets import MCAST_V4, MCAST_V6, Received, VrrpSocket
 from vrrptui.protocol.packet import Advert, ChecksumForm, decode, encode
@@ -118,20 +118,14 @@ def test_ipv6_send_with_src_picks_the_source_address(pair):
 
 def test_unicast_only_socket_does_not_receive_multicast(pair):
     ns_a, ns_b = pair
-    with in_netns(ns_b):
-        receiver = VrrpSocket(4, "vb", join_multicast=False)
-    with in_netns(ns_a):
-        sender = VrrpSocket(4, "va")
-    try:
+    with opened_in(ns_b, lambda: VrrpSocket(4, "vb", join_multicast=False)) as receiver, \
+            opened_in(ns_a, lambda: VrrpSocket(4, "va")) as sender:
         advert = encode(Advert.from_fields(3, 51, 150, 0.1, ["192.0.2.100"]), A4, MCAST_V4)
         sender.send(advert, MCAST_V4)
         sender.send(advert, B4)
         got = receive_one(receiver)
         assert got.dst == B4
         assert receiver.recv() is None
-    finally:
-        sender.close()
-        receiver.close()
 
 
 def test_missing_interface_is_a_clear_error(pair):
@@ -142,29 +136,20 @@ def test_missing_interface_is_a_clear_error(pair):
 
 def test_short_and_empty_payloads_are_delivered_not_raised(pair):
     ns_a, ns_b = pair
-    with in_netns(ns_b):
-        receiver = VrrpSocket(4, "vb")
-    with in_netns(ns_a):
-        sender = VrrpSocket(4, "va")
-    try:
+    with opened_in(ns_b, lambda: VrrpSocket(4, "vb")) as receiver, \
+            opened_in(ns_a, lambda: VrrpSocket(4, "va")) as sender:
         for payload in (b"", b"\x31", b"\xff" * 3):
             sender.send(payload, B4)
             got = receive_one(receiver)
             assert (got.payload, got.src, got.ttl) == (payload, A4, 255)
         assert receiver.recv() is None
         assert receiver.malformed == 0
-    finally:
-        sender.close()
-        receiver.close()
 
 
 def test_a_burst_of_queued_adverts_is_drained_in_order_at_most_limit_per_call(pair):
     ns_a, ns_b = pair
-    with in_netns(ns_b):
-        receiver = VrrpSocket(4, "vb")
-    with in_netns(ns_a):
-        sender = VrrpSocket(4, "va")
-    try:
+    with opened_in(ns_b, lambda: VrrpSocket(4, "vb")) as receiver, \
+            opened_in(ns_a, lambda: VrrpSocket(4, "va")) as sender:
         for priority in range(1, 41):
             sender.send(encode(Advert.from_fields(3, 51, priority, 0.1, ["192.0.2.100"]), A4, MCAST_V4), MCAST_V4)
         got: list[Received] = []
@@ -175,6 +160,3 @@ def test_a_burst_of_queued_adverts_is_drained_in_order_at_most_limit_per_call(pa
         priorities = [p.priority for r in got if isinstance(p := decode(r.payload, r.src, r.dst), Advert)]
         assert priorities == list(range(1, 41))
         assert receiver.drain(16) == [] and receiver.recv() is None
-    finally:
-        sender.close()
-        receiver.close()
