@@ -334,9 +334,13 @@ class Runtime:
             sender.prepare(inst, engine.machine(name).effective_priority)
 
     def _urgent(self, action: Action) -> None:
-        """A step-down's VIP removal, handed over by the engine before it works out the rest of the transition."""
+        """A step-down's VIP removal, handed over by the engine before it works out the rest of the transition
+        (whatever fails here, the engine finishes it)."""
         if isinstance(action, RemoveVips) and self.host is not None:
-            self.host.remove_vips(action.instance)
+            try:
+                self.host.remove_vips(action.instance)
+            except Exception as exc:
+                self._log(LogLine(f"({action.instance}) cannot remove VIPs: {exc!r}", level="error"))
 
     def _act(self, batch: list[Output]) -> list[VrrpInstance]:
         """The batch's actions on the network and the host; returns the instances whose VIPs went up."""
