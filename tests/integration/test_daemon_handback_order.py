@@ -22,6 +22,7 @@ from vrrptui.lab.netns import VIP, Lab
 from vrrptui.lab.netns import fast_v3_conf as conf
 from vrrptui.net.gratuitous import GratuitousSender
 from vrrptui.net.netlink import Netlink
+from vrrptui.net.nftables import VipFirewall
 from vrrptui.net.sockets import VrrpSocket
 
 pytestmark = pytest.mark.netns
@@ -75,3 +76,19 @@ def test_advert_then_vips_then_garps_then_the_rest_and_the_old_master_lets_go_fi
     garps = [i for i, line in enumerate(seen) if f"who-has {VIP}" in line and f"tell {VIP}" in line]
     assert garps and min(garps) > first_advert, seen[:12]
 
+
+
+def test_no_accept_sets_its_drop_rule_before_the_advert(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the nft run takes milliseconds: before the advert, not between it and the VIP (nobody would hold it)
+    calls: list[str] = []
+    for cls, name, label in ((VipFirewall, "block", "drop rule"), (Netlink, "add_vip", "add VIP"),
+                             (VrrpSocket, "send", "advert")):
+        real = getattr(cls, name)
+        monkeypatch.setattr(cls, name, lambda self, *a, _real=real, _label=label, **kw: (
+            calls.append(_label), _real(self, *a, **kw))[1])
+    path = lab.node_dir("r1") / "no_accept.conf"
+    path.write_text(conf(150, extra="no_accept"))
+    rt = Runtime(parse_config(str(path), check_interfaces=False), log=lambda _line: None, control_path=None)
+    with runtime_in(lab.ns("r1"), rt, WAIT):
+        assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT)
+        assert calls[:3] == ["drop rule", "advert", "add VIP"], calls

@@ -52,7 +52,7 @@ class HostChanges:
         self._vmac_errors = LogLimiter(LOG_RATE_LIMIT)  # a VMAC that cannot come back fails at every link event
         self._gratuitous = gratuitous.GratuitousSender()  # one socket for the process's lifetime
         # built ahead by prepare_vips / prepare_announcements for the instance's next takeover
-        self._vip_changes: dict[str, dict[VirtualAddress, VipChange | Exception]] = {}
+        self._vip_changes: dict[str, list[tuple[VirtualAddress, VipChange | Exception]]] = {}
         self._prepared: dict[str, list[tuple[VirtualAddress, str, gratuitous.Announcement]]] = {}
         self._journal = journal
         self._journal_due = False
@@ -150,28 +150,30 @@ class HostChanges:
             self._log(LogLine(f"cannot remove firewall drop rules left by an earlier run: {exc}", level="error"))
 
     def prepare_vips(self, inst: VrrpInstance) -> None:
-        """Build the rtnetlink requests of the instance's VIPs now, for its next add_vips (a new master's advert,
-        VIPs and GARPs then leave back to back)."""
-        dev_default = default_dev(inst)
-        changes: dict[VirtualAddress, VipChange | Exception] = {}
-        for vip in inst.all_vips:
-            try:
-                changes[vip] = self.netlink.vip_change(vip, dev_default)
-            except (OSError, LookupError) as exc:
-                changes[vip] = exc  # said when adding
-        self._vip_changes[inst.name] = changes
-
-    def add_vips(self, inst: VrrpInstance) -> None:
-        """The VIPs up (after the drop rule without Accept_Mode); the rest waits for vips_added, after the advert."""
-        prepared = self._vip_changes.pop(inst.name, {})
+        """Before a new master's advert: the drop rule without Accept_Mode (an nft run, milliseconds), and the
+        rtnetlink requests of the VIPs it does not hold yet, so that add_vips only sends them."""
         dev_default = default_dev(inst)
         if not inst.accept:
             self._block(inst, dev_default)
-        added = self.added_vips.setdefault(inst.name, [])
+        held = self.added_vips.get(inst.name, [])
+        changes: list[tuple[VirtualAddress, VipChange | Exception]] = []
         for vip in inst.all_vips:
-            if any(v == vip for v, _ in added):
+            if any(v == vip for v, _ in held) or any(v == vip for v, _ in changes):
                 continue
-            change = prepared.get(vip)
+            try:
+                changes.append((vip, self.netlink.vip_change(vip, dev_default)))
+            except (OSError, LookupError) as exc:
+                changes.append((vip, exc))  # said when adding
+        self._vip_changes[inst.name] = changes
+
+    def add_vips(self, inst: VrrpInstance) -> None:
+        """The VIPs up (prepare_vips first, else now); the rest waits for vips_added, after the advert."""
+        if inst.name not in self._vip_changes:
+            self.prepare_vips(inst)
+        changes = self._vip_changes.pop(inst.name)
+        dev_default = default_dev(inst)
+        added = self.added_vips.setdefault(inst.name, [])
+        for vip, change in changes:
             try:
                 if isinstance(change, Exception):
                     raise change
