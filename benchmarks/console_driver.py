@@ -92,6 +92,19 @@ class WindowCounter:
         return total
 
 
+def app_profile(kind: str) -> Any:
+    """BENCH_KEYPROFILE=PREFIX: cProfile of the UI thread from each key press to its frame, per key kind."""
+    prefix = os.environ.get("BENCH_KEYPROFILE")
+    if not prefix:
+        return None
+    import atexit
+    import cProfile
+
+    profile = cProfile.Profile()
+    atexit.register(lambda: profile.dump_stats(f"{prefix}-{kind}"))
+    return profile
+
+
 async def _latency(app: Any, watch: FrameWatch, kind: str, n: int) -> dict[str, Any]:
     """Press a key N times; time to the first frame showing the result (and to close, for dialogs)."""
     import asyncio
@@ -105,15 +118,22 @@ async def _latency(app: Any, watch: FrameWatch, kind: str, n: int) -> dict[str, 
     def send(key: str, char: str | None) -> None:
         app._driver.send_message(events.Key(key, char))
 
+    profile = app_profile(kind)
+
     async def timed(key: str, char: str | None, pred: Any) -> float | None:
         watch.arm(pred)
         t0 = time.perf_counter()
+        if profile is not None and key != "escape":
+            profile.enable()
         send(key, char)
         try:
             await asyncio.wait_for(watch.event.wait(), 5.0)
         except TimeoutError:
             watch.pred = None
             return None
+        finally:
+            if profile is not None:
+                profile.disable()
         return (watch.t - t0) * 1000
 
     opened: list[float] = []
@@ -187,6 +207,8 @@ def _burst_meter(app: Any) -> Any:
                     print(f"burst {d * 1000:.0f} ms {handle!r}"[:300], file=sys.stderr, flush=True)
 
     asyncio.events.Handle._run = run
+    if os.environ.get("BENCH_SLOW"):
+        _slow_sampler(loop, run, original, os.environ["BENCH_SLOW"])
 
     def report() -> dict[str, Any]:
         out = sorted(durations)
@@ -197,6 +219,67 @@ def _burst_meter(app: Any) -> Any:
                 "p95_ms": round(out[int(len(out) * 0.95)] * 1000, 1), "max_ms": round(out[-1] * 1000, 1)}
 
     return report
+
+
+def _slow_sampler(loop: Any, timed: Any, original: Any, path: str) -> None:
+    """BENCH_SLOW=FILE: where the UI thread is while a callback runs past 15 ms (sampled every 2 ms);
+    written at exit as inclusive sample counts per function, the slowest callbacks' stacks first."""
+    import atexit
+    import collections
+    import threading
+
+    state: dict[str, Any] = {"t": None, "samples": []}
+    main_id = threading.get_ident()
+    bursts: list[tuple[float, collections.Counter[str]]] = []
+    inclusive: collections.Counter[str] = collections.Counter()
+
+    def run(handle: Any) -> None:
+        if handle._loop is not loop:
+            return original(handle)
+        state["t"] = t = time.perf_counter()
+        state["samples"] = samples = []
+        try:
+            return timed(handle)
+        finally:
+            state["t"] = None
+            if samples:
+                counts: collections.Counter[str] = collections.Counter()
+                for stack in samples:
+                    for fn in set(stack):
+                        inclusive[fn] += 1
+                    counts[" < ".join(stack[:6])] += 1
+                bursts.append((time.perf_counter() - t, counts))
+
+    asyncio_handle = __import__("asyncio").events.Handle
+    asyncio_handle._run = run
+
+    def sample() -> None:
+        while True:
+            time.sleep(0.002)
+            t = state["t"]
+            if t is None or time.perf_counter() - t < 0.015:
+                continue
+            frame = sys._current_frames().get(main_id)
+            stack = []
+            while frame is not None:
+                code = frame.f_code
+                stack.append(f"{code.co_filename.rsplit('/', 2)[-1]}:{code.co_name}")
+                frame = frame.f_back
+            state["samples"].append(stack)
+
+    threading.Thread(target=sample, daemon=True, name="bench-slow").start()
+
+    def dump() -> None:
+        with open(path, "w") as out:
+            out.write(f"{len(bursts)} callbacks sampled past 15 ms\n\ninclusive samples:\n")
+            for fn, n in inclusive.most_common(80):
+                out.write(f"{n:6d} {fn}\n")
+            for d, counts in sorted(bursts, key=lambda b: -b[0])[:40]:
+                out.write(f"\n--- {d * 1000:.0f} ms\n")
+                for stack, n in counts.most_common(5):
+                    out.write(f"{n:4d} {stack}\n")
+
+    atexit.register(dump)
 
 
 async def _drive(app: Any) -> int:

@@ -19,3 +19,30 @@ def test_remembered_tint_gives_textuals_segments_and_tints_each_style_once():
     assert list(RememberedTint.process_segments(segments, tint)) == list(
         BackgroundScreen.process_segments(segments, tint))
     assert len(RememberedTint._tinted) == 3  # red-on-blue once, None, the linked one
+
+
+def test_dimmed_screen_draws_the_same_lines_as_textuals_background_screen(tmp_path):
+    import asyncio
+
+    import harness as h
+    from textual.visual import RichVisual, Visual
+
+    from vrrptui.console.dimmed import DimmedScreen
+
+    async def run():
+        app = h.make_app(tmp_path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            app.observe(h.steady_backup())
+            app.refresh_panes()
+            await pilot.pause()
+            main = app.screen
+            await pilot.press("question_mark")
+            await pilot.pause()
+            dialog, tint = app.screen, Color(0, 0, 0, 0.6)
+            textuals = Visual.to_strips(dialog, RichVisual(dialog, BackgroundScreen(main, tint)), 120, 40,
+                                        dialog.visual_style)
+            ours = Visual.to_strips(dialog, DimmedScreen(main, tint), 120, 40, dialog.visual_style)
+            return [list(s) for s in textuals], [list(s) for s in ours]
+
+    textuals, ours = asyncio.run(run())
+    assert len(ours) == 40 and ours == textuals

@@ -38,3 +38,28 @@ def test_out_of_range_priority_is_refused(tmp_path):
 def test_a_whole_priority_is_applied(tmp_path):
     commands, error = press_priority(tmp_path, "1", "5", "0")
     assert commands == [SetPriority("VI_1", 150)] and error is None
+
+
+def test_the_dialog_asks_afresh_each_time_it_opens(tmp_path):
+    """Built once and shown again: each press names the selected instance, its priority typed and selected."""
+
+    async def run():
+        app = h.make_app(tmp_path)
+        async with app.run_test(size=(150, 45)) as pilot:
+            app.observe(h.steady_backup())
+            app.refresh_panes()
+            app.query_one("#instances").focus()
+            await pilot.pause()
+            await pilot.press("p", "ctrl+u", "2", "5", "5", "escape")  # refused, then cancelled
+            await pilot.press("down", "p")
+            await pilot.pause()
+            dialog = app.screen
+            shown = (str(dialog.query_one("#question").render()), dialog.query_one("#priority").value,
+                     str(dialog.query_one("#error").render()))
+            await pilot.press("9", "0", "enter")  # typing replaces the selected value
+            await pilot.pause()
+            return shown, list(app.backend.commands), app.screen is app.screen_stack[0]
+
+    shown, commands, closed = asyncio.run(run())
+    assert shown == ("Priority for VI_6 (now 100); 1-254, Enter to apply, Esc to cancel", "100", "")
+    assert commands == [SetPriority("VI_6", 90)] and closed

@@ -373,7 +373,13 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
                 self._command(SetPriority(status.name, value))
                 self.notify(f"{status.name}: priority {value} (held until resume)")
 
-        self.push_screen(PriorityDialog(status.name, status.effective_priority), apply)
+        if self.is_screen_installed("priority"):  # built once: a press only fills it in and shows it
+            dialog = self.get_screen("priority")
+            assert isinstance(dialog, PriorityDialog)
+            dialog.ask(status.name, status.effective_priority)
+        else:
+            self.install_screen(PriorityDialog(status.name, status.effective_priority), "priority")
+        self.push_screen("priority", apply)
 
     def _drill(self, action: str, command: type[Demote] | type[Failover],
                consequences: Callable[..., list[str]]) -> None:
