@@ -1,13 +1,14 @@
 """A hand-back's order on both sides, with the real runtime in r1's namespace.
 
-New master: its VIPs go up, then its first advert (the old master lets go on it), and only
-then the VIPs' virtual routes and bookkeeping. Old master hearing a higher priority: its
-VIPs go first, before its own advert. Both windows are where two routers hold the VIP, so
-nothing else sits in them.
+New master (RFC 5798 6.4.1, keepalived's order): its first advert, then its VIPs, then its
+GARPs back to back, and only then the VIPs' virtual routes and bookkeeping; the interface holds
+the VIP when the first GARP leaves. Old master hearing a higher priority: its VIPs go first,
+before its own advert. tcpdump on the segment is the witness of what the wire saw.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from vrrptui.daemon.runtime import Runtime
 from vrrptui.engine.outputs import LogLine
 from vrrptui.lab.netns import VIP, Lab
 from vrrptui.lab.netns import fast_v3_conf as conf
+from vrrptui.net.gratuitous import GratuitousSender
 from vrrptui.net.netlink import Netlink
 from vrrptui.net.sockets import VrrpSocket
 
@@ -27,32 +29,49 @@ pytestmark = pytest.mark.netns
 WAIT = 10.0
 
 
-def test_vips_then_advert_then_the_rest_and_the_old_master_lets_go_first(lab: Lab,
-                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_advert_then_vips_then_garps_then_the_rest_and_the_old_master_lets_go_first(
+        lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
+    vip = ipaddress.ip_address(VIP)
 
     def spy(cls: Any, name: str, label: Any) -> None:
         real = getattr(cls, name)
 
         def wrapper(self: Any, *args: Any, **kw: Any) -> Any:
-            calls.append(label(*args) if callable(label) else label)
+            calls.append(label(self, *args) if callable(label) else label)
             return real(self, *args, **kw)
         monkeypatch.setattr(cls, name, wrapper)
+
+    def garp(sender: GratuitousSender, announcement: Any) -> str:
+        # what the interface holds as the GARP leaves (a dump on the runtime's own netlink socket)
+        held = any(e.local == vip for e in rt.host.netlink._rt.addresses())  # type: ignore[union-attr]
+        return f"GARP, VIP {'held' if held else 'MISSING'}"
 
     spy(Netlink, "add_vip", "add VIP")
     spy(Netlink, "remove_vip", "remove VIP")
     spy(HostChanges, "vips_added", "routes, journal")
-    spy(VrrpSocket, "send", lambda payload, *_: f"advert {payload[2]}")
+    spy(VrrpSocket, "send", lambda _sock, payload, *_: f"advert {payload[2]}")
+    spy(GratuitousSender, "send", garp)
     path = lab.node_dir("r1") / "order.conf"
     path.write_text(conf(150, extra="virtual_routes {\n    10.77.0.0/16 via 192.168.1.2\n}"))
     lines: list[LogLine] = []
     rt = Runtime(parse_config(str(path), check_interfaces=False), log=lines.append, control_path=None)
+    wire = lab.capture(bpf="vrrp or arp")
     with runtime_in(lab.ns("r1"), rt, WAIT):
         assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"] and "routes, journal" in calls, WAIT), lines
-        first = calls.index("add VIP")
-        assert calls[first:first + 3] == ["add VIP", "advert 150", "routes, journal"], calls
+        first = calls.index("advert 150")
+        assert calls[first:first + 3] == ["advert 150", "add VIP", "GARP, VIP held"], calls
+        assert calls.index("routes, journal") > calls.index("GARP, VIP held"), calls
+        assert "GARP, VIP MISSING" not in calls, calls
         k2 = lab.start_keepalived("r2", conf(200))
         assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r2"], WAIT), lab.log(k2)
         assert lab.wait_for(lambda: "remove VIP" in calls, WAIT)
         step_down = calls.index("remove VIP")
         assert calls[step_down + 1] == "advert 150", calls  # higher_prio_send_advert: after the VIP went
+    # the wire: r1's first advert, then its GARPs for the VIP (none before the advert)
+    r1_mac = lab.mac("r1")
+    seen = [line for line in wire.read(["-e"]) if line.split()[1] == r1_mac]
+    first_advert = next(i for i, line in enumerate(seen) if "VRRP" in line and "prio 150" in line)
+    garps = [i for i, line in enumerate(seen) if f"who-has {VIP}" in line and f"tell {VIP}" in line]
+    assert garps and min(garps) > first_advert, seen[:12]
+

@@ -188,14 +188,14 @@ def test_v3_learned_interval_logged_only_when_it_changes():
     assert len(logs(first)) == 1 and logs(again) == []
 
 
-def test_becoming_master_adds_vips_then_sends_advert_and_gratuitous_back_to_back_then_notify():
-    # VIPs first: the old master drops them on our advert, so they must be here already (no holder-less moment)
+def test_becoming_master_sends_advert_then_adds_vips_and_gratuitous_back_to_back_then_notify():
+    # RFC 5798 6.4.1 and keepalived: the advert first; the VIPs go up while the old master reacts to it
     clock = Clock(machine(instance(virtual_ipaddresses=(vip("192.168.1.100/24"), vip("10.0.0.1/8", dev="eth1")))))
     clock.start()
     out = clock.advance(4.0)
     assert actions(out) == [
-        AddVips("VI_1"),
         SendAdvert("VI_1", 100),
+        AddVips("VI_1"),
         StartGratuitous("VI_1"),
         RunNotify("VI_1", "MASTER", 100),
     ]
@@ -317,7 +317,7 @@ def test_master_steps_down_on_higher_priority_advert():
     at = clock.now
     out = clock.receive(advert_for(clock.m, 101))
     assert changes(out) == [(State.MASTER, State.BACKUP, Reason.HIGHER_PRIORITY)]
-    # the VIPs go before anything else (the winner holds them already), then one advert of ours
+    # the VIPs go before anything else (the winner adds its own as its advert leaves), then one advert of ours
     # (higher_prio_send_advert, on by default) so the winner hears a lower-priority master
     assert out[0] == RemoveVips("VI_1")
     assert actions(out) == [RemoveVips("VI_1"), SendAdvert("VI_1", 100), StopGratuitous("VI_1"),
@@ -329,6 +329,18 @@ def test_master_steps_down_on_higher_priority_advert():
     ]
     assert clock.m.get_timer() == pytest.approx(at + 3.609375, abs=EXACT)
     assert clock.m.counters.released_master == 1
+
+
+def test_urgent_takes_the_step_down_vip_removal_before_the_transition_is_worked_out():
+    # the runtime removes the VIPs while the machine is still MASTER, before its own advert
+    seen: list[tuple[object, State, int]] = []
+    clock = as_master(urgent=lambda action: seen.append((action, clock.m.state, clock.m.counters.adverts_sent)))
+    sent = clock.m.counters.adverts_sent
+    out = clock.receive(advert_for(clock.m, 101))
+    assert seen == [(RemoveVips("VI_1"), State.MASTER, sent)]
+    assert RemoveVips("VI_1") not in out
+    assert actions(out) == [SendAdvert("VI_1", 100), StopGratuitous("VI_1"), RunNotify("VI_1", "BACKUP", 100)]
+
 
 
 def test_master_steps_down_on_equal_priority_from_higher_address():
@@ -386,7 +398,7 @@ def test_owner_becomes_master_at_once_on_start():
     m = machine(instance(priority=255))
     out = m.start(5.0)
     assert changes(out) == [(State.INIT, State.MASTER, Reason.OWNER)]
-    assert actions(out)[:3] == [AddVips("VI_1"), SendAdvert("VI_1", 255), StartGratuitous("VI_1")]
+    assert actions(out)[:3] == [SendAdvert("VI_1", 255), AddVips("VI_1"), StartGratuitous("VI_1")]
     assert logs(out)[0] == "(VI_1) Entering MASTER STATE"
     assert m.get_timer() == pytest.approx(6.0, abs=EXACT)
 

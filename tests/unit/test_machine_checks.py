@@ -387,7 +387,7 @@ def test_failover_on_backup_takes_over_now():
     out = clock.m.failover(clock.now)
     assert changes(out) == [(State.BACKUP, State.MASTER, Reason.OPERATOR)]
     # held at 254 so the live master (150) yields to our first advert
-    assert actions(out)[:2] == [AddVips("VI_1"), SendAdvert("VI_1", 254)]
+    assert actions(out)[:2] == [SendAdvert("VI_1", 254), AddVips("VI_1")]
     assert clock.m.status(clock.now).held == "forced"
 
 

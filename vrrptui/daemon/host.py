@@ -18,7 +18,7 @@ from vrrptui.engine.machine import LOG_RATE_LIMIT
 from vrrptui.engine.outputs import LogFn, LogLine
 from vrrptui.engine.ratelimit import LogLimiter
 from vrrptui.net import gratuitous
-from vrrptui.net.netlink import Netlink
+from vrrptui.net.netlink import Netlink, VipChange
 from vrrptui.net.nftables import VipFirewall
 from vrrptui.protocol.packet import IPAddress
 
@@ -51,6 +51,9 @@ class HostChanges:
         self.vmacs: dict[str, int | None] = {}  # our VMACs -> the interface index they had when we made them
         self._vmac_errors = LogLimiter(LOG_RATE_LIMIT)  # a VMAC that cannot come back fails at every link event
         self._gratuitous = gratuitous.GratuitousSender()  # one socket for the process's lifetime
+        # built ahead by prepare_vips / prepare_announcements for the instance's next takeover
+        self._vip_changes: dict[str, dict[VirtualAddress, VipChange | Exception]] = {}
+        self._prepared: dict[str, list[tuple[VirtualAddress, str, gratuitous.Announcement]]] = {}
         self._journal = journal
         self._journal_due = False
         self.firewall = VipFirewall()  # keepalived's drop rules for masters without Accept_Mode
@@ -146,8 +149,21 @@ class HostChanges:
         except OSError as exc:
             self._log(LogLine(f"cannot remove firewall drop rules left by an earlier run: {exc}", level="error"))
 
+    def prepare_vips(self, inst: VrrpInstance) -> None:
+        """Build the rtnetlink requests of the instance's VIPs now, for its next add_vips (a new master's advert,
+        VIPs and GARPs then leave back to back)."""
+        dev_default = default_dev(inst)
+        changes: dict[VirtualAddress, VipChange | Exception] = {}
+        for vip in inst.all_vips:
+            try:
+                changes[vip] = self.netlink.vip_change(vip, dev_default)
+            except (OSError, LookupError) as exc:
+                changes[vip] = exc  # said when adding
+        self._vip_changes[inst.name] = changes
+
     def add_vips(self, inst: VrrpInstance) -> None:
         """The VIPs up (after the drop rule without Accept_Mode); the rest waits for vips_added, after the advert."""
+        prepared = self._vip_changes.pop(inst.name, {})
         dev_default = default_dev(inst)
         if not inst.accept:
             self._block(inst, dev_default)
@@ -155,8 +171,11 @@ class HostChanges:
         for vip in inst.all_vips:
             if any(v == vip for v, _ in added):
                 continue
+            change = prepared.get(vip)
             try:
-                if self.netlink.add_vip(vip, dev_default):
+                if isinstance(change, Exception):
+                    raise change
+                if self.netlink.add_vip(vip, dev_default, change):
                     added.append((vip, dev_default))
             except (OSError, LookupError) as exc:
                 self._log(LogLine(f"({inst.name}) cannot add VIP {vip} on {vip.dev or dev_default}: {exc}",
@@ -240,11 +259,31 @@ class HostChanges:
         """A master's first burst again (its VIP was put back)."""
         self.send_gratuitous_burst(inst, inst.garp_master_repeat, max(inst.garp_interval, inst.gna_interval), False)
 
+    def prepare_announcements(self, inst: VrrpInstance) -> None:
+        """Build the instance's GARPs / NAs now (MACs read now), for its next first burst: a new master's
+        advert, VIPs and announcements then leave back to back."""
+        self._prepared[inst.name] = self._announcements(inst)
+
     def send_gratuitous_burst(self, inst: VrrpInstance, count: int, spacing: float, first: bool) -> None:
-        """`count` GARPs (IPv4) / unsolicited NAs (IPv6) for every VIP of the instance."""
+        """`count` rounds of GARPs (IPv4) / unsolicited NAs (IPv6), one per VIP of the instance in each."""
+        prepared = self._prepared.pop(inst.name, None)
         if count <= 0:
             return
+        frames = prepared if prepared is not None and first else self._announcements(inst)
+        if not first:  # the engine logs the first burst when it enters MASTER
+            for vip, dev, _ in frames:
+                kind = "gratuitous ARPs" if vip.family == 4 else "Unsolicited Neighbour Adverts"
+                self._log(LogLine(f"({inst.name}) Sending/queueing {kind} on {dev} for {vip.address}", detail=True))
+        for i in range(count):
+            if spacing > 0 and i > 0:
+                self._loop.call_later(spacing * i, self._guard(self._send_round), inst.name, frames)
+            else:
+                self._send_round(inst.name, frames)
+
+    def _announcements(self, inst: VrrpInstance) -> list[tuple[VirtualAddress, str, gratuitous.Announcement]]:
+        """(VIP, its interface, its GARP / NA) for every VIP of the instance whose frame could be built."""
         dev_default = default_dev(inst)
+        frames = []
         for vip in inst.all_vips:
             dev = vip.dev or dev_default
             # VIPs on the VMAC are announced from the base interface with the virtual MAC, as keepalived does
@@ -252,23 +291,24 @@ class HostChanges:
                 out_dev, mac = inst.interface, inst.vmac_address
             else:
                 out_dev, mac = dev, None
-            if not first:  # the engine logs the first burst when it enters MASTER
-                kind = "gratuitous ARPs" if vip.family == 4 else "Unsolicited Neighbour Adverts"
-                self._log(LogLine(f"({inst.name}) Sending/queueing {kind} on {dev} for {vip.address}", detail=True))
-            for i in range(count):
-                if spacing > 0 and i > 0:
-                    self._loop.call_later(spacing * i, self._guard(self._send_one), inst.name, out_dev, dev, vip, mac)
-                else:
-                    self._send_one(inst.name, out_dev, dev, vip, mac)
+            try:
+                frames.append((vip, dev, self._gratuitous.announcement(out_dev, vip.address, mac)))
+            except (OSError, ValueError) as exc:
+                self._log(LogLine(f"({inst.name}) cannot send gratuitous announcement for {vip.address} on {out_dev}: "
+                                  f"{exc}", level="warning"))
+        return frames
 
-    def _send_one(self, name: str, out_dev: str, dev: str, vip: VirtualAddress, mac: str | None) -> None:
-        try:
-            if vip.family == 4:
-                self._gratuitous.send_garp(out_dev, vip.address, mac)  # type: ignore[arg-type]
-                self._log(LogLine(f"Sending gratuitous ARP on {dev} for {vip.address}", detail=True))
+    def _send_round(self, name: str, frames: list[tuple[VirtualAddress, str, gratuitous.Announcement]]) -> None:
+        """One GARP / NA per VIP, back to back; their log lines after."""
+        sent = []
+        for vip, dev, announcement in frames:
+            try:
+                self._gratuitous.send(announcement)
+            except OSError as exc:
+                self._log(LogLine(f"({name}) cannot send gratuitous announcement for {vip.address} on "
+                                  f"{announcement.ifname}: {exc}", level="warning"))
             else:
-                self._gratuitous.send_unsolicited_na(out_dev, vip.address, mac)  # type: ignore[arg-type]
-                self._log(LogLine(f"Sending unsolicited Neighbour Advert on {dev} for {vip.address}", detail=True))
-        except OSError as exc:
-            self._log(LogLine(f"({name}) cannot send gratuitous announcement for {vip.address} on {out_dev}: {exc}",
-                              level="warning"))
+                sent.append((vip, dev))
+        for vip, dev in sent:
+            kind = "gratuitous ARP" if vip.family == 4 else "unsolicited Neighbour Advert"
+            self._log(LogLine(f"Sending {kind} on {dev} for {vip.address}", detail=True))

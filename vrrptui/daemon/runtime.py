@@ -42,7 +42,7 @@ from vrrptui.daemon.vipguard import VipGuard
 from vrrptui.engine.commands import Command, CommandError
 from vrrptui.engine.engine import Engine
 from vrrptui.engine.outputs import (
-    AddVips, Dropped, LogFn, LogLine, LowerPriorityGratuitous, Output, RemoveVips, RunGroupNotify, RunNotify,
+    Action, AddVips, Dropped, LogFn, LogLine, LowerPriorityGratuitous, Output, RemoveVips, RunGroupNotify, RunNotify,
     SendAdvert, StartGratuitous, State, StateChanged, StopGratuitous,
 )
 from vrrptui.engine.status import InstanceStatus
@@ -95,6 +95,7 @@ class Runtime:
         self._reloader: Reloader | None = None
         self._sender: AdvertSender | None = None
         self._cleaned = False
+        self._held: list[LogLine] | None = None  # the runtime's lines while a batch's actions run
 
     @property
     def observer(self) -> Observer | None:
@@ -204,7 +205,7 @@ class Runtime:
         self.notify.configure(config)
         scripts = self.scripts.prepare(config)  # refusals first: no instance ever counts them
         now = loop.time()
-        self.engine = engine = Engine(config, primary_addresses=sources.primary, now=now)
+        self.engine = engine = Engine(config, primary_addresses=sources.primary, now=now, urgent=self._urgent)
         self._timer = EngineTimer(loop, engine, self._on_timer, guarded)
         self._sender = AdvertSender(loop, engine, sources.primary, pool, lambda: self._feed, self._log)
         self._links = links = LinkEvents(loop, engine, lambda: self.config, sources, pool, self._apply, self._log,
@@ -293,11 +294,62 @@ class Runtime:
             self._timer.rearm()
 
     def _process(self, outs: Iterable[Output]) -> None:
-        """Carry out the engine's outputs in order, priority-0 adverts first (sender.resign_first)."""
-        feed, host, garp, instances, sender = self._feed, self.host, self._garp, self._instances, self._sender
-        gratuitous_starts: list[VrrpInstance] = []
-        settling: list[VrrpInstance] = []  # VIPs just added: their routes and bookkeeping follow the advert
+        """Carry out the engine's outputs: first, back to back and in the engine's order, what the segment
+        sees (adverts, priority-0 ones ahead of all, VIPs, a new master's first GARPs / NAs); then the log
+        lines, observer events and notify scripts, the virtual routes and bookkeeping of VIPs just added,
+        and the lines the runtime wrote meanwhile."""
         batch = outs if isinstance(outs, list) else list(outs)
+        held: list[LogLine] = []
+        self._held = held
+        try:
+            settling = self._act(batch)
+        finally:
+            self._held = None
+            self._report(batch, held)
+        if self.host is not None:
+            for inst in settling:
+                self.host.vips_added(inst)
+
+    def _report(self, batch: list[Output], held: list[LogLine]) -> None:
+        feed = self._feed
+        for out in batch:
+            match out:
+                case LogLine():
+                    self.log(out)
+                case RunNotify():
+                    self.notify.run(out, self._instances.get(out.instance))
+                case RunGroupNotify():
+                    self.notify.run_group(out)
+                case StateChanged() | Dropped() if feed is not None:
+                    feed(out)
+            if isinstance(out, StateChanged) and out.new is State.BACKUP:
+                self._may_take_over(out.instance)
+        for line in held:
+            self._log(line)
+
+    def _may_take_over(self, name: str) -> None:
+        """A backup's first advert as master, encoded ahead (the takeover then only sends)."""
+        inst, engine, sender = self._instances.get(name), self.engine, self._sender
+        if inst is not None and engine is not None and sender is not None:
+            sender.prepare(inst, engine.machine(name).effective_priority)
+
+    def _urgent(self, action: Action) -> None:
+        """A step-down's VIP removal, handed over by the engine before it works out the rest of the transition
+        (whatever fails here, the engine finishes it)."""
+        if isinstance(action, RemoveVips) and self.host is not None:
+            try:
+                self.host.remove_vips(action.instance)
+            except Exception as exc:
+                self._log(LogLine(f"({action.instance}) cannot remove VIPs: {exc!r}", level="error"))
+
+    def _act(self, batch: list[Output]) -> list[VrrpInstance]:
+        """The batch's actions on the network and the host; returns the instances whose VIPs went up."""
+        host, garp, instances, sender = self.host, self._garp, self._instances, self._sender
+        settling: list[VrrpInstance] = []
+        if host is not None:  # a new master's VIP requests and GARPs / NAs are built before its advert goes
+            for out in batch:
+                if isinstance(out, AddVips | StartGratuitous) and (inst := instances.get(out.instance)) is not None:
+                    (host.prepare_vips if isinstance(out, AddVips) else host.prepare_announcements)(inst)
         if sender is not None:
             sender.resign_first(batch, instances)
         for out in batch:
@@ -305,11 +357,6 @@ class Runtime:
                 case SendAdvert():
                     if out.priority and (inst := instances.get(out.instance)) is not None and sender is not None:
                         sender.send(inst, out.priority)
-                        if inst in settling and host is not None:
-                            settling.remove(inst)
-                            host.vips_added(inst)
-                case LogLine():
-                    self.log(out)
                 case AddVips():
                     if (inst := instances.get(out.instance)) is not None and host is not None:
                         host.add_vips(inst)
@@ -317,33 +364,25 @@ class Runtime:
                 case RemoveVips() if host is not None:
                     host.remove_vips(out.instance)
                 case StartGratuitous():
-                    if (inst := instances.get(out.instance)) is not None:
-                        gratuitous_starts.append(inst)
+                    if (inst := instances.get(out.instance)) is not None and garp is not None:
+                        garp.start(inst)
                 case LowerPriorityGratuitous():
                     if (inst := instances.get(out.instance)) is not None and garp is not None:
                         garp.lower_priority(inst)
                 case StopGratuitous() if garp is not None:
                     garp.stop(out.instance)
-                case RunNotify():
-                    self.notify.run(out, instances.get(out.instance))
-                case RunGroupNotify():
-                    self.notify.run_group(out)
-                case StateChanged() | Dropped() if feed is not None:
-                    feed(out)
-        for inst in settling:  # no advert followed
-            if host is not None:
-                host.vips_added(inst)
-        # after the batch: the engine's "setting VIPs." / "Sending/queueing" lines come first, as in keepalived
-        if garp is not None:
-            for inst in gratuitous_starts:
-                garp.start(inst)
+        return settling
 
     def _note(self, instance: str, text: str) -> None:
         if self._feed is not None and self.loop is not None:
             self._feed(RuntimeNote(self.loop.time(), instance, text))
 
     def _log(self, line: LogLine) -> None:
-        """The runtime's own lines (the console reads them from the log, as it reads the engine's)."""
+        """The runtime's own lines (the console reads them from the log, as it reads the engine's); while a
+        batch's actions run, after the batch's own lines."""
+        if self._held is not None:
+            self._held.append(line)
+            return
         try:
             self.log(line)
         except Exception:

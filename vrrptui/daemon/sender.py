@@ -28,6 +28,14 @@ class AdvertSender:
             if isinstance(out, SendAdvert) and out.priority == 0 and (inst := instances.get(out.instance)):
                 self.send(inst, 0)
 
+    def prepare(self, inst: VrrpInstance, priority: int) -> None:
+        """Encode the adverts the instance would send at `priority` now (a backup that may take over): its
+        first advert as master then costs no encoding (the engine keeps them)."""
+        src = self._sources.get(inst.name)
+        if src is not None and not src.is_unspecified:
+            for dst in destinations(inst):
+                self._engine.advert_bytes(inst.name, priority, src, dst)
+
     def send(self, inst: VrrpInstance, priority: int) -> None:
         name, engine = inst.name, self._engine
         src = self._sources.get(name)

@@ -31,7 +31,10 @@ CONTRACT (the runtime and console are written against it):
     engine.ah_datagrams(name, priority, src, dsts) -> list[bytes] | None  # auth_type AH: whole IPv4 datagrams
     outs = engine.receive_ah_packet(ifname, datagram, now)     # IP protocol 51, IPv4 header included
 
-Outputs are the types in vrrptui.engine.outputs, in the order they must be carried out.
+Outputs are the types in vrrptui.engine.outputs, in the order they must be carried out. With
+`Engine(..., urgent=act)`, a master stepping down for a higher priority hands its RemoveVips to `act`
+at once, before the rest of its transition is worked out (the winner holds the VIPs already), and
+leaves it out of the batch.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from vrrptui.engine.commands import Command, CommandError, Demote, Failover, Res
 from vrrptui.engine.deadlines import Deadlines
 from vrrptui.engine.machine import LOG_RATE_LIMIT, VrrpMachine
 from vrrptui.engine.ratelimit import LogLimiter
-from vrrptui.engine.outputs import Dropped, LogLine, Output, Reason, RunGroupNotify, State, StateChanged
+from vrrptui.engine.outputs import Action, Dropped, LogLine, Output, Reason, RunGroupNotify, State, StateChanged
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.engine.tracking import PRIORITY_MAX_BACKUP, PRIORITY_MIN, script_outcome
 from vrrptui.protocol import ah
@@ -89,8 +92,10 @@ class Engine:
         config: Config,
         primary_addresses: Mapping[str, IPAddress] | None = None,
         now: float = 0.0,
+        urgent: Callable[[Action], None] | None = None,
     ) -> None:
         self.config = config
+        self._urgent = urgent
         self.created_at = now
         self.drops: dict[str, int] = {r.value: 0 for r in DropReason}  # packets no instance claimed
         self._log_limit = LogLimiter(LOG_RATE_LIMIT)
@@ -121,6 +126,7 @@ class Engine:
             _primary_address(inst, primary),
             scripts={s.name: s for s in config.scripts},
             check_unicast_src=config.global_defs.vrrp_check_unicast_src,
+            urgent=self._urgent,
         )
         for ifname, up in self._iface_up.items():
             machine.tracking.set_interface(ifname, up)

@@ -12,15 +12,15 @@ Any state may follow any other; staying in the same state is a bug, reported as 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from vrrptui.config.model import VrrpInstance, VrrpScript
 from vrrptui.engine.checks import address_list_mismatch, check_advert, compare_addresses, expected_auth
 from vrrptui.engine.commands import CommandError
 from vrrptui.engine.ratelimit import LogLimiter, TokenBucket
 from vrrptui.engine.outputs import (
-    AddVips, Counters, Dropped, LogLine, LowerPriorityGratuitous, Output, Reason, RemoveVips, RunNotify, SendAdvert,
-    StartGratuitous, State, StateChanged, StopGratuitous,
+    Action, AddVips, Counters, Dropped, LogLine, LowerPriorityGratuitous, Output, Reason, RemoveVips, RunNotify,
+    SendAdvert, StartGratuitous, State, StateChanged, StopGratuitous,
 )
 from vrrptui.engine.status import InstanceStatus, machine_status
 from vrrptui.engine.tracking import PRIORITY_MAX_BACKUP, PRIORITY_OWNER, Tracking
@@ -53,8 +53,10 @@ class VrrpMachine:
         *,
         scripts: Mapping[str, VrrpScript] | None = None,
         check_unicast_src: bool = False,
+        urgent: Callable[[Action], None] | None = None,
     ) -> None:
         self.instance = instance
+        self._urgent = urgent  # takes a step-down's VIP removal at once (Engine's `urgent`)
         self.name = instance.name
         self._advertised = tuple(v.address for v in instance.advertised_vips)  # checked per advert
         self._ipv4 = instance.family == 4  # adverts reach the machine of their own family only
@@ -413,8 +415,11 @@ class VrrpMachine:
         if advert.priority < ours or (advert.priority == ours and address_order < 0):
             self._lower_priority_master(advert, src, ours, now)
             return
-        # the VIPs first (before our advert, logs, notify): the winner added them before its advert
-        self._emit(RemoveVips(self.name))
+        # the VIPs first (before our advert, logs, notify): the winner adds its own as its advert leaves
+        if self._urgent is not None:
+            self._urgent(RemoveVips(self.name))
+        else:
+            self._emit(RemoveVips(self.name))
         if self.instance.higher_prio_send_advert:
             # keepalived: one advert of ours, so the winner (lower priority to it) re-sends its GARPs
             self._send(ours)
@@ -522,14 +527,15 @@ class VrrpMachine:
         self._emit(RunNotify(self.name, _NOTIFY[new], self.effective_priority))
 
     def _enter_master(self, now: float) -> None:
-        # The VIPs first: the old master lets go of them when our advert reaches it, so they must already be
-        # here (no moment with no holder); then the advert and the GARP/NA burst back to back (RFC 5798 6.4.1).
+        # RFC 5798 6.4.1, as keepalived: the advert, then the VIPs, then the GARP/NA burst, back to back (the
+        # runtime builds the VIP requests and frames before the advert leaves). The old master lets go of the
+        # VIPs on this advert, so two routers hold them for its reaction time less the time ours take to go up.
         self.counters.became_master += 1
         self.master_adver_int = self.instance.advert_int
         self.master_address, self.master_priority = self.primary_address, self.effective_priority
         self._log("setting VIPs.")
-        self._emit(AddVips(self.name))
         self._send(self.effective_priority)
+        self._emit(AddVips(self.name))
         self._emit(StartGratuitous(self.name))
         for vip in self.instance.all_vips:
             kind = "gratuitous ARPs" if vip.family == 4 else "Unsolicited Neighbour Adverts"

@@ -11,6 +11,7 @@ import fcntl
 import ipaddress
 import socket
 import struct
+from typing import NamedTuple
 
 from vrrptui.protocol.packet import internet_checksum, pseudo_header
 
@@ -38,13 +39,12 @@ def mac_bytes(mac: str) -> bytes:
         raise ValueError(f"MAC address {mac!r}: expected six hex bytes like 00:00:5e:00:01:0a") from None
 
 
-def interface_mac(ifname: str) -> bytes:
-    """The hardware address of `ifname` (SIOCGIFHWADDR) in the caller's namespace."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            reply = fcntl.ioctl(probe.fileno(), SIOCGIFHWADDR, struct.pack("16s16x", ifname.encode()))
-        except OSError as exc:
-            raise OSError(exc.errno, f"interface {ifname!r}: cannot read its MAC address ({exc.strerror})") from exc
+def interface_mac(ifname: str, probe: socket.socket) -> bytes:
+    """The hardware address of `ifname` (SIOCGIFHWADDR on PROBE, any socket) in PROBE's namespace."""
+    try:
+        reply = fcntl.ioctl(probe.fileno(), SIOCGIFHWADDR, struct.pack("16s16x", ifname.encode()))
+    except OSError as exc:
+        raise OSError(exc.errno, f"interface {ifname!r}: cannot read its MAC address ({exc.strerror})") from exc
     return reply[18:24]  # struct ifreq: name[16], sa_family (2), sa_data
 
 
@@ -70,6 +70,14 @@ def unsolicited_na_frame(address: ipaddress.IPv6Address, mac: bytes, router: boo
     return ethernet + ipv6 + icmp
 
 
+class Announcement(NamedTuple):
+    """One GARP or unsolicited NA, built: where it goes out and its Ethernet frame."""
+
+    ifname: str
+    frame: bytes
+    ethertype: int
+
+
 def _ipv6_forwarding(ifname: str) -> bool:
     # keepalived sets the NA router flag when the interface forwards IPv6
     try:
@@ -85,40 +93,44 @@ class GratuitousSender:
     Closing an AF_PACKET socket waits for an RCU grace period in the kernel (~10 ms
     measured here): a socket per frame stalled a master of 255 VIPs for seconds.
     The socket belongs to the namespace it was opened in: use one sender per namespace.
+    A new master's frames are built first (`announcement`), then sent back to back (`send`).
     """
 
     def __init__(self) -> None:
         self._sock: socket.socket | None = None
 
-    def send_garp(self, ifname: str, address: ipaddress.IPv4Address, mac: str | None = None) -> None:
-        """One gratuitous ARP for `address` out of `ifname`, from `mac` (default: the interface's MAC).
+    def announcement(self, ifname: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address, mac: str | None = None,
+                     *, router: bool | None = None) -> Announcement:
+        """The GARP (IPv4) or unsolicited NA (IPv6) for `address` out of `ifname`, from `mac` (default: the
+        interface's MAC, read now). With use_vmac, pass the base interface and the VMAC, as keepalived does.
+        `router` sets an NA's R flag; None: whether `ifname` forwards IPv6 (keepalived's rule)."""
+        source = mac_bytes(mac) if mac else interface_mac(ifname, self._socket())  # no socket per frame
+        if address.version == 4:
+            return Announcement(ifname, garp_frame(ipaddress.IPv4Address(address), source), ETH_P_ARP)
+        if router is None:
+            router = _ipv6_forwarding(ifname)
+        return Announcement(ifname, unsolicited_na_frame(ipaddress.IPv6Address(address), source, router), ETH_P_IPV6)
 
-        With use_vmac, pass the base interface and the VMAC, as keepalived does.
-        """
-        address = ipaddress.IPv4Address(address)
-        source = mac_bytes(mac) if mac else interface_mac(ifname)
-        self._send_frame(ifname, garp_frame(address, source), ETH_P_ARP)
+    def send(self, announcement: Announcement) -> None:
+        try:
+            self._socket().sendto(announcement.frame, (announcement.ifname, announcement.ethertype))
+        except OSError as exc:
+            raise OSError(exc.errno, f"cannot send on {announcement.ifname}: {exc.strerror}") from exc
+
+    def send_garp(self, ifname: str, address: ipaddress.IPv4Address, mac: str | None = None) -> None:
+        """One gratuitous ARP for `address` out of `ifname`, from `mac` (default: the interface's MAC)."""
+        self.send(self.announcement(ifname, ipaddress.IPv4Address(address), mac))
 
     def send_unsolicited_na(
         self, ifname: str, address: ipaddress.IPv6Address, mac: str | None = None, *, router: bool | None = None
     ) -> None:
-        """One unsolicited neighbour advert for `address` out of `ifname`.
+        """One unsolicited neighbour advert for `address` out of `ifname` (see `announcement`)."""
+        self.send(self.announcement(ifname, ipaddress.IPv6Address(address), mac, router=router))
 
-        `router` sets the R flag; None: whether `ifname` forwards IPv6 (keepalived's rule).
-        """
-        address = ipaddress.IPv6Address(address)
-        source = mac_bytes(mac) if mac else interface_mac(ifname)
-        if router is None:
-            router = _ipv6_forwarding(ifname)
-        self._send_frame(ifname, unsolicited_na_frame(address, source, router), ETH_P_IPV6)
-
-    def _send_frame(self, ifname: str, frame: bytes, ethertype: int) -> None:
+    def _socket(self) -> socket.socket:
         if self._sock is None:
             self._sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
-        try:
-            self._sock.sendto(frame, (ifname, ethertype))
-        except OSError as exc:
-            raise OSError(exc.errno, f"cannot send on {ifname}: {exc.strerror}") from exc
+        return self._sock
 
     def close(self) -> None:
         if self._sock is not None:

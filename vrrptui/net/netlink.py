@@ -41,6 +41,17 @@ CLONE_NEWNET = 0x40000000
 SCOPES = {"global": 0, "universe": 0, "site": 200, "link": 253, "host": 254, "nowhere": 255}
 
 
+@dataclass(frozen=True, slots=True)
+class VipChange:
+    """A VIP's rtnetlink requests, built ahead: adding and removing it is then one sendmsg each."""
+
+    ifname: str
+    index: int
+    interface: IPInterface
+    add: bytes  # RTM_NEWADDR body
+    delete: bytes  # RTM_DELADDR body
+
+
 def _family_number(family: int) -> int:
     if family in (4, socket.AF_INET):
         return socket.AF_INET
@@ -96,7 +107,7 @@ class Netlink:
     """rtnetlink access for the runtime. Call `close()` when done."""
 
     def __init__(self) -> None:
-        self._added: set[tuple[int, IPInterface]] = set()  # (ifindex, VIP) we added ourselves
+        self._added: dict[tuple[str, IPInterface], VipChange] = {}  # (ifname, VIP) we added ourselves
         self._rt = AddressSocket()  # in this thread's namespace
         try:
             self._netns = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)  # for pyroute2's thread
@@ -239,7 +250,7 @@ class Netlink:
 
     def added_on(self, index: int) -> set[IPAddress]:
         """The VIPs this object added on interface `index` (never a primary address)."""
-        return {vip.ip for idx, vip in self._added if idx == index}
+        return {change.interface.ip for change in self._added.values() if change.index == index}
 
     def primary_address(
         self, ifname: str, family: int, exclude: Iterable[IPAddress] = ()
@@ -253,12 +264,12 @@ class Netlink:
                    for entry in self._rt.addresses(index, _family_number(family)) if entry.local is not None]
         return choose_primary(entries, family, {*exclude, *self.added_on(index)})
 
-    def add_vip(self, vip: VirtualAddress, default_dev: str) -> bool:
-        """Add a virtual address. True if we added it, False if it was already there.
+    def vip_change(self, vip: VirtualAddress, default_dev: str) -> VipChange:
+        """The requests that add and remove the VIP, built now for `add_vip` to send later (a new master's
+        advert, VIPs and GARPs then leave back to back). LookupError if its interface does not exist.
 
-        Honours the prefix, `dev`, `label`, `brd` (an address, `+` for the subnet's
-        broadcast, `-` for none) and `scope`. IPv6 VIPs skip DAD so they answer at once,
-        as keepalived adds them. One rtnetlink request (rtaddr), no thread hop.
+        Honours the prefix, `dev`, `label`, `brd` (an address, `+` for the subnet's broadcast, `-` for
+        none) and `scope`. IPv6 VIPs skip DAD so they answer at once, as keepalived adds them.
         """
         ifname = vip.dev or default_dev
         index = self._rt.index(ifname)
@@ -271,23 +282,34 @@ class Netlink:
                 broadcast = str(interface.network.broadcast_address)
             elif vip.brd and vip.brd != "-":
                 broadcast = vip.brd
+        add = self._rt.addition(index, interface, label=vip.label if interface.version == 4 else None,
+                                broadcast=broadcast, scope=_scope(vip.scope) if vip.scope else 0,
+                                nodad=interface.version == 6)
+        return VipChange(ifname, index, interface, add, self._rt.deletion(index, interface))
+
+    def add_vip(self, vip: VirtualAddress, default_dev: str, change: VipChange | None = None) -> bool:
+        """Add a virtual address (CHANGE: its `vip_change`, built ahead). True if we added it, False if it was
+        already there. One rtnetlink request (rtaddr), no thread hop."""
+        if change is None:
+            change = self.vip_change(vip, default_dev)
         try:
-            added = self._rt.add(index, interface, label=vip.label if interface.version == 4 else None,
-                                        broadcast=broadcast, scope=_scope(vip.scope) if vip.scope else 0,
-                                        nodad=interface.version == 6)
+            added = self._rt.add(change.index, change.interface, change.add)
         except OSError as exc:
-            raise OSError(exc.errno, f"cannot add {interface} to {ifname}: {exc.strerror}") from exc
+            raise OSError(exc.errno, f"cannot add {change.interface} to {change.ifname}: {exc.strerror}") from exc
         if added:
-            self._added.add((index, interface))
+            self._added[change.ifname, change.interface] = change
         return added
 
     def remove_vip(self, vip: VirtualAddress, default_dev: str) -> bool:
-        """Remove a virtual address. True if removed, False if it was not there."""
-        index = self._rt.index(vip.dev or default_dev)
+        """Remove a virtual address. True if removed, False if it was not there.
+
+        One we added goes with the request built when it was added, on the interface it was added to (one
+        deleted since took the address with it: its index is never reused), with nothing looked up."""
+        ifname, interface = vip.dev or default_dev, vip.interface
+        ours = self._added.pop((ifname, interface), None)
+        if ours is not None:
+            return self._rt.delete(ours.index, interface, ours.delete)
+        index = self._rt.index(ifname)
         if index is None:
             return False  # the interface is gone, and the address with it
-        interface = vip.interface
-        try:
-            return self._rt.delete(index, interface)
-        finally:
-            self._added.discard((index, interface))
+        return self._rt.delete(index, interface)

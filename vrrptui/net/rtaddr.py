@@ -8,6 +8,8 @@ socket (~0.1 ms), in the caller's network namespace. Needs CAP_NET_ADMIN.
     with AddressSocket() as rt:
         rt.add(index, ip_interface("192.168.1.100/24"), label="eth0:vip", broadcast="192.168.1.255")
         rt.delete(index, ip_interface("192.168.1.100/24"))   # False: it was not there
+        body = rt.deletion(index, interface)                  # built ahead (adding, body=rt.addition(...)):
+        rt.delete(index, interface, body)                     # then the change is one sendmsg, nothing to compute
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import errno
 import ipaddress
 import socket
 import struct
+from typing import Any
 
 from vrrptui.net.nlmsg import IFA_FLAGS, IFA_LABEL, RTM_DELADDR, RTM_NEWADDR, address_body, attr
 from vrrptui.net.rtnl import RtnlSocket
@@ -31,9 +34,10 @@ Interface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
 class AddressSocket(RtnlSocket):
     """An rtnetlink socket that also adds and deletes addresses; calls block until the kernel acknowledges."""
 
-    def add(self, index: int, interface: Interface, *, label: str | None = None, broadcast: str | None = None,
-            scope: int = 0, nodad: bool = False) -> bool:
-        """Add the address; False if it was already there (EEXIST)."""
+    @staticmethod
+    def addition(index: int, interface: Interface, *, label: str | None = None, broadcast: str | None = None,
+                 scope: int = 0, nodad: bool = False) -> bytes:
+        """The RTM_NEWADDR body for the address, to build ahead of `add`."""
         attrs = b""
         if broadcast is not None:
             attrs += attr(IFA_BROADCAST, ipaddress.IPv4Address(broadcast).packed)
@@ -41,25 +45,39 @@ class AddressSocket(RtnlSocket):
             attrs += attr(IFA_LABEL, label.encode() + b"\0")
         if nodad:
             attrs += attr(IFA_FLAGS, struct.pack("=I", IFA_F_NODAD))
-        code = self._request(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, index, interface, scope, attrs)
+        return _body(index, interface, scope, attrs)
+
+    @staticmethod
+    def deletion(index: int, interface: Interface) -> bytes:
+        """The RTM_DELADDR body for the address, to build ahead of `delete`."""
+        return _body(index, interface, 0, b"")
+
+    def add(self, index: int, interface: Interface, body: bytes | None = None, **options: Any) -> bool:
+        """Add the address (BODY: its `addition`, built ahead; else OPTIONS are addition's); False if it was
+        already there (EEXIST)."""
+        code = self._code(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, body or self.addition(index, interface, **options))
         if code == errno.EEXIST:
             return False
         if code:
             raise OSError(code, f"cannot add {interface} to interface {index}: {errno.errorcode.get(code, code)}")
         return True
 
-    def delete(self, index: int, interface: Interface) -> bool:
-        """Delete the address; False if it was not there (EADDRNOTAVAIL) or the interface is gone (ENODEV)."""
-        code = self._request(RTM_DELADDR, 0, index, interface, 0, b"")
+    def delete(self, index: int, interface: Interface, body: bytes | None = None) -> bool:
+        """Delete the address (BODY: its `deletion`, built ahead); False if it was not there (EADDRNOTAVAIL) or
+        the interface is gone (ENODEV)."""
+        code = self._code(RTM_DELADDR, 0, body or self.deletion(index, interface))
         if code in (errno.EADDRNOTAVAIL, errno.ENODEV):
             return False
         if code:
             raise OSError(code, f"cannot remove {interface} from interface {index}: {errno.errorcode.get(code, code)}")
         return True
 
-    def _request(self, kind: int, flags: int, index: int, interface: Interface, scope: int, attrs: bytes) -> int:
+    def _code(self, kind: int, flags: int, body: bytes) -> int:
         """Send one address request and return the ack's errno (0: done)."""
-        family = socket.AF_INET if interface.version == 4 else socket.AF_INET6
-        body = address_body(family, interface.network.prefixlen, scope, index, interface.ip.packed, attrs)
         reply = self.exchange(kind, flags, body)
         return reply if isinstance(reply, int) else 0
+
+
+def _body(index: int, interface: Interface, scope: int, attrs: bytes) -> bytes:
+    family = socket.AF_INET if interface.version == 4 else socket.AF_INET6
+    return address_body(family, interface.network.prefixlen, scope, index, interface.ip.packed, attrs)
