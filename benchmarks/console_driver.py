@@ -123,8 +123,11 @@ async def _latency(app: Any, watch: FrameWatch, kind: str, n: int) -> dict[str, 
     async def timed(key: str, char: str | None, pred: Any) -> float | None:
         watch.arm(pred)
         t0 = time.perf_counter()
+        global PRESS_LOG
         if profile is not None and key != "escape":
             profile.enable()
+        if os.environ.get("BENCH_SLOW") and key != "escape":
+            PRESS_LOG, PRESS_T0[0] = [], t0
         send(key, char)
         try:
             await asyncio.wait_for(watch.event.wait(), 5.0)
@@ -134,6 +137,9 @@ async def _latency(app: Any, watch: FrameWatch, kind: str, n: int) -> dict[str, 
         finally:
             if profile is not None:
                 profile.disable()
+            if PRESS_LOG is not None and (watch.t - t0) > 0.03:
+                SLOW_PRESSES.append((kind, (watch.t - t0) * 1000, PRESS_LOG))
+            PRESS_LOG = None
         return (watch.t - t0) * 1000
 
     opened: list[float] = []
@@ -221,6 +227,11 @@ def _burst_meter(app: Any) -> Any:
     return report
 
 
+PRESS_LOG: list[Any] | None = None  # BENCH_SLOW: the UI callbacks over 2 ms during the press being timed
+PRESS_T0 = [0.0]
+SLOW_PRESSES: list[Any] = []
+
+
 def _slow_sampler(loop: Any, timed: Any, original: Any, path: str) -> None:
     """BENCH_SLOW=FILE: where the UI thread is while a callback runs past 15 ms (sampled every 2 ms);
     written at exit as inclusive sample counts per function, the slowest callbacks' stacks first."""
@@ -232,6 +243,7 @@ def _slow_sampler(loop: Any, timed: Any, original: Any, path: str) -> None:
     main_id = threading.get_ident()
     bursts: list[tuple[float, collections.Counter[str]]] = []
     inclusive: collections.Counter[str] = collections.Counter()
+    slow_by_task: dict[str, list[float]] = {}
 
     def run(handle: Any) -> None:
         if handle._loop is not loop:
@@ -242,6 +254,15 @@ def _slow_sampler(loop: Any, timed: Any, original: Any, path: str) -> None:
             return timed(handle)
         finally:
             state["t"] = None
+            d = time.perf_counter() - t
+            if PRESS_LOG is not None and d > 0.002:
+                owner = getattr(getattr(handle, "_callback", None), "__self__", None)
+                PRESS_LOG.append((round((t - PRESS_T0[0]) * 1000, 1), round(d * 1000, 1),
+                                  owner.get_name() if hasattr(owner, "get_name") else repr(handle)[:60]))
+            if d > 0.015:
+                owner = getattr(getattr(handle, "_callback", None), "__self__", None)
+                name = owner.get_name() if hasattr(owner, "get_name") else repr(handle)[:80]
+                slow_by_task.setdefault(name, []).append(d)
             if samples:
                 counts: collections.Counter[str] = collections.Counter()
                 for stack in samples:
@@ -269,11 +290,61 @@ def _slow_sampler(loop: Any, timed: Any, original: Any, path: str) -> None:
 
     threading.Thread(target=sample, daemon=True, name="bench-slow").start()
 
+    import gc
+
+    gc_started = [0.0]
+    gc_pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+
+    def gc_timer(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            gc_started[0] = time.perf_counter()
+            return
+        d = time.perf_counter() - gc_started[0]
+        gc_pauses[info["generation"]].append(d)
+        if PRESS_LOG is not None and d > 0.002:
+            PRESS_LOG.append((round((gc_started[0] - PRESS_T0[0]) * 1000, 1), round(d * 1000, 1),
+                              f"gc generation {info['generation']}"))
+
+    gc.callbacks.append(gc_timer)
+
+    from textual.widget import Widget
+
+    layouts: collections.Counter[str] = collections.Counter()
+    refresh = Widget.refresh
+
+    def counted(self: Any, *regions: Any, repaint: bool = True, layout: bool = False, recompose: bool = False) -> Any:
+        if layout:
+            caller = sys._getframe(1)
+            where = []
+            for _ in range(4):
+                if caller is None:
+                    break
+                where.append(f"{caller.f_code.co_filename.rsplit('/', 1)[-1]}:{caller.f_code.co_name}")
+                caller = caller.f_back
+            layouts[f"{type(self).__name__}#{self.id} <- {' < '.join(where)}"] += 1
+        return refresh(self, *regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    Widget.refresh = counted
+
     def dump() -> None:
         with open(path, "w") as out:
-            out.write(f"{len(bursts)} callbacks sampled past 15 ms\n\ninclusive samples:\n")
+            out.write("callbacks over 15 ms by task: count, total ms, longest ms\n")
+            for name, ds in sorted(slow_by_task.items(), key=lambda kv: -sum(kv[1])):
+                out.write(f"{len(ds):5d} {sum(ds) * 1000:8.0f} {max(ds) * 1000:6.0f}  {name}\n")
+            for gen, ds in gc_pauses.items():
+                if ds:
+                    out.write(f"gc generation {gen}: {len(ds)} collections, {sum(ds) * 1000:.0f} ms in all, "
+                              f"longest {max(ds) * 1000:.1f} ms\n")
+            out.write("\nrefresh(layout=True) by widget and caller\n")
+            for where, n in layouts.most_common(30):
+                out.write(f"{n:6d} {where}\n")
+            out.write(f"\n{len(bursts)} callbacks sampled past 15 ms\n\ninclusive samples:\n")
             for fn, n in inclusive.most_common(80):
                 out.write(f"{n:6d} {fn}\n")
+            for kind, ms, log in sorted(SLOW_PRESSES, key=lambda p: -p[1]):
+                out.write(f"\n=== {kind} press {ms:.0f} ms: callbacks (start ms, duration ms, task)\n")
+                for entry in log:
+                    out.write(f"    {entry}\n")
             for d, counts in sorted(bursts, key=lambda b: -b[0])[:40]:
                 out.write(f"\n--- {d * 1000:.0f} ms\n")
                 for stack, n in counts.most_common(5):

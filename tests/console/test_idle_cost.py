@@ -59,8 +59,8 @@ async def _ticks(tmp_path, monkeypatch):
         app.observe(h.steady_backup())
         app.refresh_panes()
         await pilot.pause()
-        panes = counting(monkeypatch, type(app), "refresh_panes")
-        logs = counting(monkeypatch, type(app), "write_log")
+        panes = counting(monkeypatch, type(app), "_pane_steps")
+        logs = counting(monkeypatch, type(app), "_log_steps")
         for _ in range(4 * PANES_EVERY):
             app._tick()
         assert (len(panes), len(logs)) == (4, 4)  # the log only with the panes while it is quiet

@@ -128,3 +128,31 @@ async def _search(tmp_path):
         await pilot.press("s", "ctrl+u", *"nothing like this", "enter")
         await pilot.pause()
         assert status_line(app).endswith("search 'nothing like this': not found")
+
+
+def test_the_timer_writes_a_busy_log_in_steps_with_the_same_lines_and_the_skipped_count(tmp_path):
+    asyncio.run(_steps(tmp_path))
+
+
+async def _steps(tmp_path):
+    from vrrptui.console.app import LOG_STEP, PANES_EVERY
+
+    lines = []
+    for stepwise in (False, True):
+        app = h.make_app(tmp_path)
+        async with app.run_test(size=(150, 45)) as pilot:
+            app.observe([h.advert(at=h.NOW - 0.9 + i * 0.01) for i in range(10)])
+            app.refresh_panes()
+            backlog = LOG_CATCH_UP + 3 * LOG_STEP + 7  # more than a tick writes: some are skipped
+            app.observe([h.advert(at=h.NOW - 0.5 + i * 0.0001, prio=1 + i % 250) for i in range(backlog)])
+            app._ticks = PANES_EVERY - 1  # the next tick refreshes the panes
+            if stepwise:
+                await app._timer_tick()
+            else:  # all at once
+                app.query_one("#log").follow(app.session, None, None, LOG_CATCH_UP)
+            await pilot.pause()
+            log = app.query_one("#log")
+            assert log.written == app.session.log_seq
+            lines.append(list(log.lines))
+    assert lines[0] == lines[1] and len(lines[0]) == 11 + LOG_CATCH_UP
+    assert lines[0][10].startswith(f"··· {3 * LOG_STEP + 7} entries skipped")

@@ -8,6 +8,7 @@ the inbox on its own thread and feeds the sans-I/O Session, which the panes read
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import gc
 import signal
@@ -17,7 +18,7 @@ from collections import deque
 from functools import partial
 from pathlib import Path
 from typing import Any
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from textual import events
 from textual.app import App, ComposeResult
@@ -59,6 +60,9 @@ INBOX_LIMIT = 100_000  # observations waiting for the UI; beyond this the oldest
 PANES_EVERY = 2  # timer ticks per full refresh (1 s at the 0.5 s tick): countdowns, timeline, header, alarms
 SLOW_EVERY = 1.0  # seconds between samples of the host, the lab client's pings and the prober's targets
 LOG_BUSY = 200  # log entries waiting that make the log catch up at every tick, not only with the panes
+LOG_STEP = 250  # log entries formatted per step of the timer's refresh (a few ms)
+KEYS_FIRST = 0.05  # s after a key during which the timer's refresh waits, so that the key's frame comes first
+KEYS_WAIT_MAX = 0.25  # s a tick waits for keys at most (a held key must not freeze the panes)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,6 +145,7 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
         self._inbox_lock = threading.Lock()
         self._posted = False
         self._ticks = 0
+        self._key_at = -1e9  # monotonic time of the last key (or click): the timer's refresh lets it go first
         self._help_rows: list[tuple[str, str, str]] | None = None
         self._stopping = False
         self.failure: str | None = None
@@ -187,13 +192,11 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
             self.prober = self.prober_factory(self.observer)
             self.prober.start()
         try:  # SIGTERM quits like `q`: the runtime resigns and removes its VIPs
-            import asyncio
-
             asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self.quit_now)
         except (RuntimeError, NotImplementedError, ValueError):
             pass
         if self.timers:
-            self.set_interval(self.refresh_every, self._tick)
+            self.set_interval(self.refresh_every, self._timer_tick)
             self.set_timer(3.0, self._freeze_startup_objects)
         self.refresh_slow()
         self.refresh_panes()
@@ -249,25 +252,61 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
             return False
 
     def write_log(self) -> None:
+        for _ in self._log_steps():
+            pass
+
+    def _log_steps(self) -> Iterator[None]:
         if self._visible("tab-log"):
-            self.query_one(LogView).tick()
+            view = self.query_one(LogView)
+            while view.tick(LOG_STEP):
+                yield
 
     def _tick(self) -> None:
-        """The timer. Every PANES_EVERY ticks everything at once, in one frame: at 1 s a missed advert
-        at 1 s still shows as a countdown a whole second lower, and a quiet console paints once a
-        second. In between only a busy advert log catches up (thousands of adverts a second)."""
+        """One tick of the timer at once, in one frame (tests)."""
+        with self.batch_update():
+            for _ in self._tick_steps():
+                pass
+
+    async def _timer_tick(self) -> None:
+        """The timer's tick in steps of a few ms, keys first: after each step the loop runs what is
+        waiting, and while a key pressed in the last KEYS_FIRST s is being shown the rest waits
+        (KEYS_WAIT_MAX at most). A tick done in one go held a key for its whole length and its frame."""
+        deadline = time.monotonic() + KEYS_WAIT_MAX
+        for _ in self._tick_steps():
+            await asyncio.sleep(0)
+            while time.monotonic() - self._key_at < KEYS_FIRST and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown):
+            self._key_at = time.monotonic()
+        await super().on_event(event)
+
+    def _tick_steps(self) -> Iterator[None]:
+        """Every PANES_EVERY ticks all panes: at 1 s a missed advert at 1 s still shows as a countdown
+        a whole second lower, and a quiet console paints once a second. In between only a busy advert
+        log catches up (thousands of adverts a second)."""
         self._ticks += 1
         panes = self._ticks % PANES_EVERY == 0
         slow = self._ticks % max(1, round(SLOW_EVERY / self.refresh_every)) == 0
-        with self.batch_update():
-            if slow:
-                self.refresh_slow(header=not panes)
-            if panes:
-                self.refresh_panes()
-            elif self._visible("tab-log") and self.query_one(LogView).backlog() >= LOG_BUSY:
-                self.write_log()
+        if slow:
+            self.refresh_slow(header=not panes)
+            yield
+        if panes:
+            yield from self._pane_steps()
+        elif self._visible("tab-log") and self.query_one(LogView).backlog() >= LOG_BUSY:
+            yield from self._log_steps()
+
+    def _behind_modal(self) -> bool:
+        return isinstance(self.screen, Screen) and self.screen is not self.screen_stack[0]
 
     def refresh_panes(self) -> None:
+        with self.batch_update():
+            for _ in self._pane_steps():
+                pass
+
+    def _pane_steps(self) -> Iterator[None]:
+        """refresh_panes in steps of a few ms (the timer runs keys in between); none behind a dialog."""
         now = self.clock()
         for drill in self.session.tick(now, client_lines=partial(lab_ping_lines, self.lab_ping_path)):
             self.notify(f"drill {drill.action} {drill.instance}: {drill.result}, takeover "
@@ -276,24 +315,31 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
                         severity="information" if drill.result == "ok" else "warning", timeout=10)
         if self.files is not None:
             self.files.save(self.session)
-        if isinstance(self.screen, Screen) and self.screen is not self.screen_stack[0]:
+        if self._behind_modal():
             return  # behind a modal: nothing to see, nothing to render (dolphie)
-        with self.batch_update():
-            self.write_log()  # once a tick, not per batch of observations
-            if self.backend.engine:
-                self.query_one("#instances", InstancesPane).refresh_from(self.session, now)
-                counters = self.query_one("#counters", Static)
-                if counters.display:
-                    counters.update(counters_text(self.selected_status()))
-            self.query_one("#timeline", TimelinePane).refresh_from(self.session, now)
-            if self._visible("tab-vips"):
-                self.query_one("#vips", VipPane).refresh_from(self.session, now)
-            if self._visible("tab-peers"):
-                self.query_one("#peers", PeersPane).refresh_from(self.session, now)
-            if self._visible("tab-drills"):
-                self.query_one("#drills", DrillsPane).refresh_from(self.session, now)
-            if self._visible("tab-history"):
-                self.query_one("#history", HistoryPane).refresh_from(self.session, now)
+        yield
+        yield from self._log_steps()  # once a tick, not per batch of observations
+        if self._behind_modal():
+            return
+        if self.backend.engine:
+            self.query_one("#instances", InstancesPane).refresh_from(self.session, now)
+            counters = self.query_one("#counters", Static)
+            if counters.display:
+                counters.update(counters_text(self.selected_status()))
+            yield
+            if self._behind_modal():
+                return
+        self.query_one("#timeline", TimelinePane).refresh_from(self.session, now)
+        if self._visible("tab-vips"):
+            self.query_one("#vips", VipPane).refresh_from(self.session, now)
+        if self._visible("tab-peers"):
+            self.query_one("#peers", PeersPane).refresh_from(self.session, now)
+        if self._visible("tab-drills"):
+            self.query_one("#drills", DrillsPane).refresh_from(self.session, now)
+        if self._visible("tab-history"):
+            self.query_one("#history", HistoryPane).refresh_from(self.session, now)
+        yield
+        if not self._behind_modal():
             self.refresh_header()
 
     def refresh_slow(self, header: bool = True) -> None:

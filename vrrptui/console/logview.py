@@ -7,6 +7,7 @@ search pauses, End (or space) follows again, and the status line under the log s
 
 from __future__ import annotations
 
+import itertools
 import textwrap
 from collections import deque
 from typing import Any
@@ -66,10 +67,13 @@ class AdvertLog(Log, OneStylePerFrame):
 
     # --- what is written --------------------------------------------------------------
 
-    def follow(self, session: Session, vrid: int | None, src: str | None, limit: int) -> None:
+    def follow(self, session: Session, vrid: int | None, src: str | None, limit: int,
+               most: int | None = None) -> bool:
         """Append the entries logged since the last call (filtered by vrid/src), the newest `limit` at most.
 
         Older ones (the log was paused, hidden or behind) are skipped and a line says how many.
+        `most`: unfiltered, only the oldest `most` of them now (formatting is the cost; the app's
+        timer writes in steps so that keys are not kept waiting). Returns whether some are left.
         """
         newest = session.log_seq
         cut = max(self.written, newest - limit)
@@ -79,9 +83,17 @@ class AdvertLog(Log, OneStylePerFrame):
             what = "entries" if vrid is None and src is None else "entries (before the filter)"
             lines.append(f"··· {skipped} {what} skipped: paused, hidden or too many to show; `{self.pcap_key}` "
                          "writes the captured packets")
-        lines.extend(session.log_lines(vrid, src, after=cut))
-        self.written = newest
+        end = newest
+        if most is not None and vrid is None and src is None and newest - cut > most:
+            end = cut + most  # seqs are consecutive: the newest record is seq log_seq, the one before it - 1...
+            first = max(0, len(session.log) - (newest - cut))
+            for record in itertools.islice(session.log, first, first + most):
+                lines.extend(session.text(record))
+        else:
+            lines.extend(session.log_lines(vrid, src, after=cut))
+        self.written = end
         self.append(lines)
+        return end < newest
 
     def append(self, lines: list[str]) -> None:
         if not lines:
@@ -244,10 +256,13 @@ class LogView(Vertical):
     def log_widget(self) -> AdvertLog:
         return self.query_one(AdvertLog)
 
-    def tick(self) -> None:
-        """Write what was logged since the last tick, if following (the app calls it when visible)."""
+    def tick(self, most: int | None = None) -> bool:
+        """Write what was logged since the last tick, if following (the app calls it when visible).
+
+        `most`: at most that many entries now; returns whether some are left to write."""
         if self.log_widget.following:
-            self.log_widget.follow(self.session, *self._filter, LOG_CATCH_UP)
+            return self.log_widget.follow(self.session, *self._filter, LOG_CATCH_UP, most)
+        return False
 
     def backlog(self) -> int:
         """Entries logged since the last write (all of them count, filtered or not)."""

@@ -60,22 +60,28 @@ class PriorityDialog(InputDialog[int | None]):
         self.instance, self.current = instance, current
         if not self.is_mounted:
             return  # composed with these when first shown
-        self.query_one("#question", Label).update(self.question())
-        self.query_one("#error", Label).update("")
+        show(self.query_one("#question", Label), self.question())
+        show(self.query_one("#error", Label), "")
         field = self.query_one("#priority", Input)
         field.value = str(current)
         field.selection = Selection(0, len(field.value))
         field.focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        self.query_one("#error", Label).update(priority_problem(event.value) or "")
+        show(self.query_one("#error", Label), priority_problem(event.value) or "")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         problem = priority_problem(event.value)
         if problem:
-            self.query_one("#error", Label).update(problem)
+            show(self.query_one("#error", Label), problem)
             return
         self.dismiss(int(event.value.strip()))
+
+
+def show(label: Label, text: str) -> None:
+    """Label.update unless it already says that (an update relayouts the dialog)."""
+    if str(label.content) != text:
+        label.update(text)
 
 
 def priority_problem(text: str) -> str | None:
