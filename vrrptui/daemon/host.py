@@ -184,8 +184,8 @@ class HostChanges:
                                   level="error"))
 
     def vips_added(self, inst: VrrpInstance) -> None:
-        """After add_vips and the new master's first advert (which the old master lets go of the VIP on): the
-        virtual routes (a route may use a VIP as `src`), the observers' note, the journal."""
+        """After add_vips, once the batch's adverts and GARPs are out: the virtual routes (a route may use a VIP
+        as `src`), the observers' note, the journal."""
         added = self.added_vips.get(inst.name, [])
         self._note(inst.name, f"VIPs added: {', '.join(str(v) for v, _ in added) or 'none'}")
         self.routing.add_instance(inst, default_dev(inst))
@@ -207,7 +207,7 @@ class HostChanges:
         self._unblock(name)
 
     def journal_soon(self) -> None:
-        """Record the held VIPs after the current batch (never between a new master's VIPs and its advert)."""
+        """Record the held VIPs after the current batch (never between a new master's advert, VIPs and GARPs)."""
         if self._journal is not None and not self._journal_due:
             self._journal_due = True
             self._loop.call_soon(self._guard(self.journal_now))
