@@ -4,8 +4,6 @@ Each mode lives in its own module and is imported only when used, so `--check` a
 daemon never load textual. Every subcommand has `--help`.
 """
 
-from __future__ import annotations
-
 import sys
 
 TYPE_CHECKING = False  # neither typing nor collections.abc before a restart's clean-up (mypy reads True)
@@ -64,7 +62,7 @@ def _install_service(args: list[str]) -> int:
     return install_main(args)
 
 
-SUBCOMMANDS: dict[str, Callable[[list[str]], int]] = {
+SUBCOMMANDS: "dict[str, Callable[[list[str]], int]]" = {
     "status": _status,
     "sniff": _sniff,
     "lab": _lab,

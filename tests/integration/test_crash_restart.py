@@ -55,7 +55,8 @@ def test_the_stale_vip_goes_before_anything_heavy_is_imported(lab: Lab) -> None:
     config.write_text(conf(150))
     env = {**os.environ, "VRRPTUI_RUNTIME_DIR": str(lab.node_dir("r1") / "run"),
            "PYTHONPATH": os.pathsep.join(sys.path)}
-    heavy = ("asyncio", "argparse", "vrrptui.config", "ipaddress", "dataclasses", "typing", "socket", "enum")
+    heavy = ("asyncio", "argparse", "vrrptui.config", "ipaddress", "dataclasses", "typing", "socket", "enum",
+             "__future__", "struct")
     write = f"""if True:
         from vrrptui.daemon.pidfile import runtime_dir
         from vrrptui.daemon.stale import VipJournal

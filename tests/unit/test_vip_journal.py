@@ -99,13 +99,14 @@ def test_nothing_is_acted_on_in_a_runtime_directory_others_may_write(runtime):
         os.chmod(runtime, 0o755)
 
 
-HEAVY = ("asyncio", "argparse", "ipaddress", "dataclasses", "typing", "pathlib", "socket", "enum",
-         "vrrptui.config", "vrrptui.daemon.cmdline", "vrrptui.daemon.earlylisten")
+HEAVY = ("asyncio", "argparse", "ipaddress", "dataclasses", "typing", "pathlib", "socket", "enum", "__future__",
+         "struct", "vrrptui.config", "vrrptui.daemon.cmdline", "vrrptui.daemon.earlylisten")
 
 
 def test_the_daemon_cleans_up_before_its_heavy_imports(tmp_path):
     """`vrrptui --headless CONF` calls clean_up_early before asyncio, argparse or the config parser are
-    imported, and clean_up_early's own imports are light (os, fcntl, _socket, struct): the stale VIPs
+    imported, and clean_up_early's own imports are light (os, fcntl, _socket, _struct; not even __future__, whose
+    module `from __future__ import annotations` loads): the stale VIPs
     go a few ms after the exec (their deletion, in a namespace: tests/integration/test_crash_restart.py)."""
     code = f"""if True:
         import sys

@@ -14,8 +14,6 @@ the takeover can come late, never early.
     close_rest()                             # once the pool has what it needs
 """
 
-from __future__ import annotations
-
 import time
 
 from vrrptui.net.rawopen import open_raw
@@ -30,10 +28,10 @@ if TYPE_CHECKING:
 SocketKey = tuple[str, int, int]  # (interface, IP family, IP protocol): one receiving socket
 Listening = list[tuple[SocketKey, bool]]  # each with whether it joined the VRRP group
 
-_opened: dict[tuple[SocketKey, bool], tuple[_socket.socket, int, int, float]] = {}  # what VrrpSocket adopts
+_opened: "dict[tuple[SocketKey, bool], tuple[_socket.socket, int, int, float]]" = {}  # what VrrpSocket adopts
 
 
-def listen(wanted: Iterable[tuple[SocketKey, bool]]) -> None:
+def listen(wanted: "Iterable[tuple[SocketKey, bool]]") -> None:
     """Open a receiving socket for each (key, join multicast) not open yet; one that fails is left to the pool."""
     for key, join in wanted:
         if (key, join) in _opened:
@@ -44,7 +42,7 @@ def listen(wanted: Iterable[tuple[SocketKey, bool]]) -> None:
             continue  # the pool opens it again and says why
 
 
-def take(key: SocketKey, join: bool) -> VrrpSocket | None:
+def take(key: SocketKey, join: bool) -> "VrrpSocket | None":
     opened = _opened.pop((key, join), None)
     if opened is None:
         return None

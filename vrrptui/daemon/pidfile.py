@@ -11,8 +11,6 @@ network namespace and the config file's real path, so two daemons on the same co
 the same namespace are refused even when nobody passed -p (issue: both became MASTER).
 """
 
-from __future__ import annotations
-
 import fcntl
 import os
 import stat
@@ -34,7 +32,7 @@ class PidFileError(Exception):
 class PidFile:
     """An flock()ed pid file. `acquire()` raises PidFileError; `write()` after a fork."""
 
-    def __init__(self, path: str | Path, what: str = "pid file") -> None:
+    def __init__(self, path: "str | Path", what: str = "pid file") -> None:
         self.path = path
         self.what = what
         self.fd: int | None = None
@@ -105,7 +103,7 @@ def runtime_dir_name() -> str:
     return os.environ.get("VRRPTUI_RUNTIME_DIR") or DEFAULT_DIR
 
 
-def runtime_dir() -> Path:
+def runtime_dir() -> "Path":
     from pathlib import Path
 
     return Path(runtime_dir_name())
@@ -122,7 +120,7 @@ def config_lock_name(config_path: str) -> str:
     return f"{namespace}-{digest}.pid"
 
 
-def config_lock_path(runtime_dir: Path, config_path: str) -> Path:
+def config_lock_path(runtime_dir: "Path", config_path: str) -> "Path":
     """The implicit pid file of a daemon running CONFIG_PATH in this network namespace."""
     return runtime_dir / config_lock_name(config_path)
 
@@ -131,7 +129,7 @@ class UnsafeDirectory(OSError):
     """The runtime directory could let another user at the control socket, the locks or the VIP journal."""
 
 
-def check_directory(directory: str | Path) -> None:
+def check_directory(directory: "str | Path") -> None:
     """Refuse `directory` unless it is a real directory owned by us (root) and writable by nobody else."""
     try:
         st = os.lstat(directory)
@@ -147,7 +145,7 @@ def check_directory(directory: str | Path) -> None:
                               f"chmod go-w {directory}")
 
 
-def prepare_directory(directory: str | Path) -> None:
+def prepare_directory(directory: "str | Path") -> None:
     """Create `directory` (0755, parents as needed) if missing, then check it."""
     if not os.path.lexists(directory):
         os.makedirs(directory, mode=0o755, exist_ok=True)

@@ -4,9 +4,10 @@ While it runs, the daemon keeps a journal of the VIPs it holds next to its per-c
 (`<runtime dir>/net<ns>-<config hash>.vips`), with the VRRP sockets it listens on. A
 restarted daemon reads it first thing after the interpreter starts: `vrrptui.cli` calls
 `clean_up_early` before asyncio, argparse, the config parse or anything heavy is imported,
-and this module imports only os, fcntl, _socket and struct (with pidfile and net/nlmsg, which
-import nothing more). The stale VIPs go with one rtnetlink request each (a few ms after the
-exec instead of after the whole start-up), then the journalled sockets are opened
+and this module imports only os, fcntl, _socket and _struct (with pidfile and net/nlmsg, which
+import nothing more; none of them has `from __future__ import annotations`: it loads a module,
+~0.1-0.4 ms). The stale VIPs go with one rtnetlink request each (a few ms after the exec
+instead of after the whole start-up), then the journalled sockets are opened
 (daemon/earlylisten.py: the Master_Down_Timer counts from then). Only while holding the
 per-config lock, so a live daemon's VIPs are never touched; the runtime directory must be
 ours (pidfile.check_directory), the journal a plain file read without following a link and
@@ -17,8 +18,6 @@ at most JOURNAL_MAX bytes of it. The runtime's own check of every configured VIP
     journal.write([("eth0", "192.168.1.100/24")])          # whenever the held VIPs change
     lines = remove_journalled("/etc/keepalived/keepalived.conf")   # at start-up
 """
-
-from __future__ import annotations
 
 import _socket  # socket's C half: the socket module's imports (enum, selectors) cost a restart ~5 ms
 import errno
@@ -51,17 +50,17 @@ Held = tuple[str, str, int, bytes, int]  # interface, "address/prefix" as writte
 
 
 class VipJournal:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: "str | Path") -> None:
         self.path = path
         self.listening: Callable[[], Listening] = list  # the receiving sockets, recorded with the VIPs
 
     @classmethod
-    def for_config(cls, config_path: str) -> VipJournal:
+    def for_config(cls, config_path: str) -> "VipJournal":
         from pathlib import Path
 
         return cls(Path(journal_path(config_path)))
 
-    def write(self, held: Iterable[tuple[str, str]]) -> None:
+    def write(self, held: "Iterable[tuple[str, str]]") -> None:
         """Replace the journal with `held` (interface, address/prefix) atomically; none: remove it."""
         lines = sorted({f"{ifname} {address}\n" for ifname, address in held})
         if not lines:
@@ -94,7 +93,7 @@ class VipJournal:
                 entries.append((fields[0], fields[1], family, packed, int(prefix)))
         return entries
 
-    def read_listening(self) -> Listening:
+    def read_listening(self) -> "Listening":
         joins = {text: join for join, text in JOIN.items()}
         entries = []
         for line in self._lines():

@@ -1,7 +1,8 @@
-"""rtnetlink messages with struct alone: framing, attributes, one request and its ack.
+"""rtnetlink messages with _struct alone: framing, attributes, one request and its ack.
 
 The first thing a daemon restarted after kill -9 does is delete the VIPs its dead run left
-(daemon/stale.py), before anything heavy is imported; so this module imports only struct.
+(daemon/stale.py), before anything heavy is imported; so this module imports only _struct (not
+even `from __future__ import annotations`: that loads a module too).
 `vrrptui.net.rtnl.RtnlSocket` builds its queries on it.
 
     sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_ROUTE)
@@ -9,9 +10,7 @@ The first thing a daemon restarted after kill -9 does is delete the VIPs its dea
     code = exchange(sock, 1, RTM_DELADDR, 0, address_body(socket.AF_INET, 24, 0, index, vip_packed))  # 0: done
 """
 
-from __future__ import annotations
-
-import struct
+from _struct import Struct  # struct.py only re-exports it
 
 TYPE_CHECKING = False  # typing is not imported either (mypy reads this as True)
 if TYPE_CHECKING:
@@ -29,10 +28,10 @@ IFA_LOCAL = 2
 IFA_LABEL = 3
 IFA_FLAGS = 8
 
-NLMSGHDR = struct.Struct("=IHHII")  # length, type, flags, seq, pid
-IFADDRMSG = struct.Struct("=BBBBI")  # family, prefixlen, flags, scope, index
-_RTATTR = struct.Struct("=HH")
-_ERRNO = struct.Struct("=i")
+NLMSGHDR = Struct("=IHHII")  # length, type, flags, seq, pid
+IFADDRMSG = Struct("=BBBBI")  # family, prefixlen, flags, scope, index
+_RTATTR = Struct("=HH")
+_ERRNO = Struct("=i")
 
 
 def attr(kind: int, payload: bytes) -> bytes:
@@ -71,11 +70,11 @@ def error_code(payload: bytes) -> int:
     return -_ERRNO.unpack_from(payload)[0]
 
 
-def send(sock: socket, seq: int, kind: int, flags: int, body: bytes) -> None:
+def send(sock: "socket", seq: int, kind: int, flags: int, body: bytes) -> None:
     sock.send(NLMSGHDR.pack(NLMSGHDR.size + len(body), kind, flags, seq, 0) + body)
 
 
-def exchange(sock: socket, seq: int, kind: int, flags: int, body: bytes) -> int | bytes:
+def exchange(sock: "socket", seq: int, kind: int, flags: int, body: bytes) -> int | bytes:
     """One request with NLM_F_ACK: its errno (0 for a bare ack), or the body of the kernel's answer."""
     send(sock, seq, kind, NLM_F_REQUEST | NLM_F_ACK | flags, body)
     answer: bytes | None = None

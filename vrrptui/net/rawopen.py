@@ -2,16 +2,14 @@
 
 A daemon restarted after kill -9 listens where its dead run listened first thing, before the
 socket module (enum, selectors), typing or ipaddress are imported (daemon/earlylisten.py): its
-Master_Down_Timer counts from then. So this module imports only _socket and struct; the socket
-is set up once, here, and VrrpSocket adopts it as it is.
+Master_Down_Timer counts from then. So this module imports only _socket and _struct (and no
+__future__); the socket is set up once, here, and VrrpSocket adopts it as it is.
 
     sock, family, ifindex = open_raw(4, "eth0", join_multicast=True, protocol=112)   # OSError, ValueError
 """
 
-from __future__ import annotations
-
 import _socket
-import struct
+from _struct import Struct  # struct.py only re-exports it
 
 from vrrptui.protocol import VRRP_PROTO, VRRP_TTL
 
@@ -26,8 +24,8 @@ IPV6_TRANSPARENT = getattr(_socket, "IPV6_TRANSPARENT", 75)
 IP_MULTICAST_ALL = getattr(_socket, "IP_MULTICAST_ALL", 49)
 IPV6_MULTICAST_ALL = getattr(_socket, "IPV6_MULTICAST_ALL", 29)
 
-_IP_MREQN = struct.Struct("=4s4si")  # imr_multiaddr, imr_address, imr_ifindex
-_IPV6_MREQ = struct.Struct("=16si")
+_IP_MREQN = Struct("=4s4si")  # imr_multiaddr, imr_address, imr_ifindex
+_IPV6_MREQ = Struct("=16si")
 
 
 def open_raw(family: int, ifname: str, *, join_multicast: bool = True,
