@@ -175,6 +175,10 @@ async def _latency(app: Any, watch: FrameWatch, kind: str, n: int) -> dict[str, 
 
             def shown(screen: Any, update: Any, table: Any = table, target: int = target) -> bool:
                 # a full layout repaints everything; a partial one must include the table
+                if PRESS_LOG is not None:
+                    PRESS_LOG.append((round((time.perf_counter() - PRESS_T0[0]) * 1000, 1), 0,
+                                      f"frame: {type(screen).__name__} cursor {table.cursor_row}/{target} "
+                                      f"table dirty {table in screen._dirty_widgets} {type(update).__name__}"))
                 return (screen is main and table.cursor_row == target
                         and (table in screen._dirty_widgets or type(update).__name__ == "LayoutUpdate"))
 

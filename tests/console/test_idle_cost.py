@@ -133,3 +133,30 @@ async def _cells_rendered(tmp_path, monkeypatch):
         table.refresh()  # a full repaint shows exactly what the partial one did
         await pilot.pause()
         assert [table.render_line(y).text for y in range(3)] == shown
+
+
+def test_the_host_is_sampled_off_the_ui_thread(tmp_path):
+    """psutil's scan of every process (10-20 ms) must not hold a key press up."""
+    import threading
+
+    threads = []
+
+    class Host(h.FrozenHost):
+        def sample(self):
+            threads.append(threading.current_thread())
+            return super().sample()
+
+    async def run():
+        app = h.make_app(tmp_path, host=Host())
+        async with app.run_test(size=(150, 45)) as pilot:
+            threads.clear()
+            app.host_stats = None
+            app.timers = True  # as when run for real (the timers themselves are not started here)
+            app.refresh_slow()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            return app.host_stats
+
+    stats = asyncio.run(run())
+    assert stats is not None and stats.hostname == "router1"
+    assert threads and threading.main_thread() not in threads

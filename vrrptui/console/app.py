@@ -54,8 +54,12 @@ from vrrptui.records import HostStats
 # Python's default (700, 10, 10): a young collection every 700 allocations, a middle one every 10 of
 # those, a full one every 10 middle ones. At 2,550 adverts/s status snapshots and batches (alive
 # ~0.1 s) aged into the oldest generation, and full collections (tens of ms with the UI thread
-# stopped) came about once a second; with these, several times less young ageing, 10x fewer full ones.
-GC_THRESHOLDS = (2000, 10, 100)
+# stopped) came about once a second. With these, young collections (about a ms) still run as objects
+# are allocated, but the middle (5-35 ms at that load) and full ones never start on their own, in the
+# middle of a key press or its frame (rendering allocates a lot): they are steps of the timer's tick,
+# which lets keys go first (_tick_steps): a middle one every tick, a full one every FULL_GC_EVERY ticks.
+GC_THRESHOLDS = (2000, 1_000_000, 1_000_000)
+FULL_GC_EVERY = 120  # ticks (a minute at the 0.5 s tick)
 INBOX_LIMIT = 100_000  # observations waiting for the UI; beyond this the oldest are dropped, never the engine slowed
 PANES_EVERY = 2  # timer ticks per full refresh (1 s at the 0.5 s tick): countdowns, timeline, header, alarms
 SLOW_EVERY = 1.0  # seconds between samples of the host, the lab client's pings and the prober's targets
@@ -140,6 +144,7 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
         self.timers = timers
         self.start_backend = start_backend
         self.host_stats: HostStats | None = None
+        self._sampling = False  # the host is being sampled in a thread (with timers)
         self.inbox_dropped = 0
         self._inbox: deque[Any] = deque()
         self._inbox_lock = threading.Lock()
@@ -205,7 +210,7 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
     def _freeze_startup_objects() -> None:
         # Python's full collections walk every tracked object with the GIL held: keep what start-up
         # built (textual, widgets, config) out of them so only per-packet objects are scanned, and
-        # collect less often (GC_THRESHOLDS).
+        # leave the middle and full collections to the timer's tick (GC_THRESHOLDS).
         gc.collect()
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
@@ -296,6 +301,8 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
             yield from self._pane_steps()
         elif self._visible("tab-log") and self.query_one(LogView).backlog() >= LOG_BUSY:
             yield from self._log_steps()
+        yield
+        gc.collect(2 if self._ticks % FULL_GC_EVERY == 0 else 1)  # see GC_THRESHOLDS
 
     def _behind_modal(self) -> bool:
         return isinstance(self.screen, Screen) and self.screen is not self.screen_stack[0]
@@ -344,8 +351,11 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
 
     def refresh_slow(self, header: bool = True) -> None:
         """Once a second: the host's figures, the lab client's pings, the prober's targets."""
-        if self.host is not None:
+        if self.host is not None and not self.timers:
             self.host_stats = self.host.sample()
+        elif self.host is not None and not self._sampling:
+            self._sampling = True
+            self.run_worker(self._sample_host, thread=True, group="host", exit_on_error=False)
         self.query_one("#labping", LabPingPane).refresh_from()
         if self.prober is not None:
             self.prober.set_vips(self.session.probe_targets())
@@ -357,6 +367,14 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
         if error is not None and not self._stopping:
             self.failure = f"{type(error).__name__}: {error}"
             self.exit(1)
+
+    def _sample_host(self) -> None:
+        """A thread: psutil reads /proc, every process's every 15 s (10-20 ms), never on the UI's loop;
+        the header shows the newest sample."""
+        try:
+            self.host_stats = self.host.sample()
+        finally:
+            self._sampling = False
 
     def refresh_header(self) -> None:
         notes = []
