@@ -518,3 +518,22 @@ def test_append_drill_creates_the_state_directory(tmp_path):
     path = tmp_path / "var" / "lib" / "vrrptui" / "drills.jsonl"
     append_drill(path, done)
     assert read_drills(path) == [done]
+
+
+def test_probe_targets_are_the_vips_then_every_other_router_heard():
+    """What the console's prober resolves, once a second: configured VIPs (in sniff mode every VIP
+    heard in adverts), then each router heard except this host's own source."""
+    import dataclasses
+
+    from vrrptui.observe.session import Session
+
+    own = dataclasses.replace(heard("192.168.1.10", 0.0, advert(prio=50)), outgoing=True)
+    feed = [heard(A, 0.0, advert(prio=100)), heard(B, 0.1, advert(prio=200, vips=("192.168.1.14",))), own]
+    configured = Session(config())
+    sniffing = Session(None)
+    for h in feed:
+        configured.heard(h)
+        sniffing.heard(h)
+    routers = [(A, "eth0"), (B, "eth0")]
+    assert configured.probe_targets() == [("192.168.1.13", "eth0"), *routers]
+    assert sorted(sniffing.probe_targets()) == sorted([("192.168.1.13", "eth0"), ("192.168.1.14", "eth0"), *routers])

@@ -65,7 +65,7 @@ PANES_EVERY = 2  # timer ticks per full refresh (1 s at the 0.5 s tick): countdo
 SLOW_EVERY = 1.0  # seconds between samples of the host, the lab client's pings and the prober's targets
 LOG_BUSY = 200  # log entries waiting that make the log catch up at every tick, not only with the panes
 LOG_STEP = 250  # log entries formatted per step of the timer's refresh (a few ms)
-KEYS_FIRST = 0.05  # s after a key during which the timer's refresh waits, so that the key's frame comes first
+KEYS_FIRST = 0.15  # s after a key during which the timer's refresh waits, so that the key's frame comes first
 KEYS_WAIT_MAX = 0.25  # s a tick waits for keys at most (a held key must not freeze the panes)
 
 

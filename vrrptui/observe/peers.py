@@ -235,6 +235,11 @@ class PeerTable:
     def keys(self) -> list[RouterKey]:
         return sorted(self._sources)
 
+    def heard_from(self) -> list[tuple[RouterKey, str, bool, tuple[str, ...]]]:
+        """(VRID, source, local, the VIPs of its last advert) for every source: no rates or checks."""
+        return [(key, s.src, s.local, tuple(map(str, s.last_advert.addresses)) if s.last_advert else ())
+                for key, sources in self._sources.items() for s in sources.values()]
+
     def mac_owner(self, mac: str) -> str | None:
         """The source address of the router whose adverts came from `mac` (VRRP's own MAC map)."""
         return self.mac_owners().get(mac.lower())

@@ -270,16 +270,17 @@ class Session:
     def probe_targets(self) -> list[tuple[str, str | None]]:
         """VIPs (configured, or in sniff mode every address heard in adverts) and routers to resolve."""
         targets = dict(self.vips.vips())
+        heard = self.peers.heard_from()  # once a second: the sources only, not the Peers pane's rows
         if self.config is None:
-            for p in self.peers.peers(0.0):
-                for vip in p.vips:
+            for key, _src, _local, vips in heard:
+                for vip in vips:
                     if vip not in targets:
-                        self.vips.add_vip(vip, p.key.ifname)
-                        targets[vip] = p.key.ifname
+                        self.vips.add_vip(vip, key.ifname)
+                        targets[vip] = key.ifname
         routers = {}
-        for p in self.peers.peers(0.0):
-            if not p.local and p.src not in targets:
-                routers[p.src] = p.key.ifname
+        for key, src, local, _vips in sorted(heard):
+            if not local and src not in targets:
+                routers[src] = key.ifname
         return list(targets.items()) + list(routers.items())
 
     def vips_local(self, status: InstanceStatus) -> tuple[int, int, bool | None]:
