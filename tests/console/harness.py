@@ -64,6 +64,7 @@ def config(tmp_path: Path):
 class FrozenHost:
     def __init__(self, others: tuple[OtherDaemon, ...] = ()) -> None:
         self.others = others
+        self.scan_due = True  # as HostMonitor: the next sample scans every process
 
     def sample(self) -> HostStats:
         return HostStats("router1", 2.5, 48 * 1024 * 1024, self.others)

@@ -351,7 +351,7 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
 
     def refresh_slow(self, header: bool = True) -> None:
         """Once a second: the host's figures, the lab client's pings, the prober's targets."""
-        if self.host is not None and not self.timers:
+        if self.host is not None and (not self.timers or not self.host.scan_due):
             self.host_stats = self.host.sample()
         elif self.host is not None and not self._sampling:
             self._sampling = True
@@ -369,8 +369,8 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
             self.exit(1)
 
     def _sample_host(self) -> None:
-        """A thread: psutil reads /proc, every process's every 15 s (10-20 ms), never on the UI's loop;
-        the header shows the newest sample."""
+        """A thread for the samples that scan every process (psutil reads /proc, 10-20 ms every 15 s),
+        never on the UI's loop; the header shows the newest sample."""
         try:
             self.host_stats = self.host.sample()
         finally:
