@@ -18,10 +18,12 @@ import concurrent.futures
 import signal
 import threading
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 from vrrptui.config.model import Config, VrrpInstance
 from vrrptui.daemon import dump
+from vrrptui.daemon.actions import carry_out, remove_at_once
 from vrrptui.daemon.control import ControlServer, default_socket_path
 from vrrptui.daemon.feed import Observer, ObserverFeed, wall_time
 from vrrptui.daemon.garp_schedule import GratuitousSchedule
@@ -42,8 +44,7 @@ from vrrptui.daemon.vipguard import VipGuard
 from vrrptui.engine.commands import Command, CommandError
 from vrrptui.engine.engine import Engine
 from vrrptui.engine.outputs import (
-    Action, AddVips, Dropped, LogFn, LogLine, LowerPriorityGratuitous, Output, RemoveVips, RunGroupNotify, RunNotify,
-    SendAdvert, StartGratuitous, State, StateChanged, StopGratuitous,
+    Dropped, LogFn, LogLine, Output, RunGroupNotify, RunNotify, State, StateChanged,
 )
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.net.netlink import Netlink
@@ -204,8 +205,8 @@ class Runtime:
             journal.listening = pool.listening  # what a restart after kill -9 listens on first
         self.notify.configure(config)
         scripts = self.scripts.prepare(config)  # refusals first: no instance ever counts them
-        now = loop.time()
-        self.engine = engine = Engine(config, primary_addresses=sources.primary, now=now, urgent=self._urgent)
+        now, urgent = loop.time(), partial(remove_at_once, self, self._log)
+        self.engine = engine = Engine(config, primary_addresses=sources.primary, now=now, urgent=urgent)
         self._timer = EngineTimer(loop, engine, self._on_timer, guarded)
         self._sender = AdvertSender(loop, engine, sources.primary, pool, lambda: self._feed, self._log)
         self._links = links = LinkEvents(loop, engine, lambda: self.config, sources, pool, self._apply, self._log,
@@ -302,7 +303,7 @@ class Runtime:
         held: list[LogLine] = []
         self._held = held
         try:
-            settling = self._act(batch)
+            settling = carry_out(batch, self._instances, self.host, self._garp, self._sender)
         finally:
             self._held = None
             self._report(batch, held)
@@ -332,46 +333,6 @@ class Runtime:
         inst, engine, sender = self._instances.get(name), self.engine, self._sender
         if inst is not None and engine is not None and sender is not None:
             sender.prepare(inst, engine.machine(name).effective_priority)
-
-    def _urgent(self, action: Action) -> None:
-        """A step-down's VIP removal, handed over by the engine before it works out the rest of the transition
-        (whatever fails here, the engine finishes it)."""
-        if isinstance(action, RemoveVips) and self.host is not None:
-            try:
-                self.host.remove_vips(action.instance)
-            except Exception as exc:
-                self._log(LogLine(f"({action.instance}) cannot remove VIPs: {exc!r}", level="error"))
-
-    def _act(self, batch: list[Output]) -> list[VrrpInstance]:
-        """The batch's actions on the network and the host; returns the instances whose VIPs went up."""
-        host, garp, instances, sender = self.host, self._garp, self._instances, self._sender
-        settling: list[VrrpInstance] = []
-        if host is not None:  # a new master's VIP requests and GARPs / NAs are built before its advert goes
-            for out in batch:
-                if isinstance(out, AddVips | StartGratuitous) and (inst := instances.get(out.instance)) is not None:
-                    (host.prepare_vips if isinstance(out, AddVips) else host.prepare_announcements)(inst)
-        if sender is not None:
-            sender.resign_first(batch, instances)
-        for out in batch:
-            match out:
-                case SendAdvert():
-                    if out.priority and (inst := instances.get(out.instance)) is not None and sender is not None:
-                        sender.send(inst, out.priority)
-                case AddVips():
-                    if (inst := instances.get(out.instance)) is not None and host is not None:
-                        host.add_vips(inst)
-                        settling.append(inst)
-                case RemoveVips() if host is not None:
-                    host.remove_vips(out.instance)
-                case StartGratuitous():
-                    if (inst := instances.get(out.instance)) is not None and garp is not None:
-                        garp.start(inst)
-                case LowerPriorityGratuitous():
-                    if (inst := instances.get(out.instance)) is not None and garp is not None:
-                        garp.lower_priority(inst)
-                case StopGratuitous() if garp is not None:
-                    garp.stop(out.instance)
-        return settling
 
     def _note(self, instance: str, text: str) -> None:
         if self._feed is not None and self.loop is not None:

@@ -1,0 +1,67 @@
+"""Carrying out a batch of the engine's actions on the network and the host, network first.
+
+A new master's VIP requests and GARP / NA frames are built before its advert goes; priority-0
+adverts leave ahead of the rest of the batch; then, in the engine's order, adverts, VIP changes and
+the first GARPs / NAs, back to back. The runtime (`runtime.Runtime._process`) reports the batch's log
+lines, observer events and notify scripts after this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from vrrptui.config.model import VrrpInstance
+from vrrptui.daemon.garp_schedule import GratuitousSchedule
+from vrrptui.daemon.host import HostChanges
+from vrrptui.daemon.sender import AdvertSender
+from vrrptui.engine.outputs import (
+    Action, AddVips, LogFn, LogLine, LowerPriorityGratuitous, Output, RemoveVips, SendAdvert, StartGratuitous,
+    StopGratuitous,
+)
+
+
+class _HasHost(Protocol):
+    host: HostChanges | None
+
+
+def carry_out(batch: list[Output], instances: Mapping[str, VrrpInstance], host: HostChanges | None,
+              garp: GratuitousSchedule | None, sender: AdvertSender | None) -> list[VrrpInstance]:
+    """The batch's actions; returns the instances whose VIPs went up (their routes and journal follow)."""
+    settling: list[VrrpInstance] = []
+    if host is not None:
+        for out in batch:
+            if isinstance(out, AddVips | StartGratuitous) and (inst := instances.get(out.instance)) is not None:
+                (host.prepare_vips if isinstance(out, AddVips) else host.prepare_announcements)(inst)
+    if sender is not None:
+        sender.resign_first(batch, instances)
+    for out in batch:
+        match out:
+            case SendAdvert():
+                if out.priority and (inst := instances.get(out.instance)) is not None and sender is not None:
+                    sender.send(inst, out.priority)
+            case AddVips():
+                if (inst := instances.get(out.instance)) is not None and host is not None:
+                    host.add_vips(inst)
+                    settling.append(inst)
+            case RemoveVips() if host is not None:
+                host.remove_vips(out.instance)
+            case StartGratuitous():
+                if (inst := instances.get(out.instance)) is not None and garp is not None:
+                    garp.start(inst)
+            case LowerPriorityGratuitous():
+                if (inst := instances.get(out.instance)) is not None and garp is not None:
+                    garp.lower_priority(inst)
+            case StopGratuitous() if garp is not None:
+                garp.stop(out.instance)
+    return settling
+
+
+def remove_at_once(runtime: _HasHost, log: LogFn, action: Action) -> None:
+    """A step-down's VIP removal, handed over by the engine (`Engine(urgent=...)`) before it works out the
+    rest of the transition; whatever fails here, the engine finishes it."""
+    if isinstance(action, RemoveVips) and runtime.host is not None:
+        try:
+            runtime.host.remove_vips(action.instance)
+        except Exception as exc:
+            log(LogLine(f"({action.instance}) cannot remove VIPs: {exc!r}", level="error"))
