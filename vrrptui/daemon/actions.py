@@ -9,7 +9,6 @@ lines, observer events and notify scripts after this.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol
 
 from vrrptui.config.model import VrrpInstance
 from vrrptui.daemon.garp_schedule import GratuitousSchedule
@@ -19,10 +18,6 @@ from vrrptui.engine.outputs import (
     Action, AddVips, LogFn, LogLine, LowerPriorityGratuitous, Output, RemoveVips, SendAdvert, StartGratuitous,
     StopGratuitous,
 )
-
-
-class _HasHost(Protocol):
-    host: HostChanges | None
 
 
 def carry_out(batch: list[Output], instances: Mapping[str, VrrpInstance], host: HostChanges | None,
@@ -57,11 +52,11 @@ def carry_out(batch: list[Output], instances: Mapping[str, VrrpInstance], host: 
     return settling
 
 
-def remove_at_once(runtime: _HasHost, log: LogFn, action: Action) -> None:
+def remove_at_once(host: HostChanges, log: LogFn, action: Action) -> None:
     """A step-down's VIP removal, handed over by the engine (`Engine(urgent=...)`) before it works out the
     rest of the transition; whatever fails here, the engine finishes it."""
-    if isinstance(action, RemoveVips) and runtime.host is not None:
+    if isinstance(action, RemoveVips):
         try:
-            runtime.host.remove_vips(action.instance)
+            host.remove_vips(action.instance)
         except Exception as exc:
             log(LogLine(f"({action.instance}) cannot remove VIPs: {exc!r}", level="error"))

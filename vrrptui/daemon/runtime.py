@@ -205,7 +205,7 @@ class Runtime:
             journal.listening = pool.listening  # what a restart after kill -9 listens on first
         self.notify.configure(config)
         scripts = self.scripts.prepare(config)  # refusals first: no instance ever counts them
-        now, urgent = loop.time(), partial(remove_at_once, self, self._log)
+        now, urgent = loop.time(), partial(remove_at_once, host, self._log)
         self.engine = engine = Engine(config, primary_addresses=sources.primary, now=now, urgent=urgent)
         self._timer = EngineTimer(loop, engine, self._on_timer, guarded)
         self._sender = AdvertSender(loop, engine, sources.primary, pool, lambda: self._feed, self._log)
