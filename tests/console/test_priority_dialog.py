@@ -63,3 +63,11 @@ def test_the_dialog_asks_afresh_each_time_it_opens(tmp_path):
     shown, commands, closed = asyncio.run(run())
     assert shown == ("Priority for VI_6 (now 100); 1-254, Enter to apply, Esc to cancel", "100", "")
     assert commands == [SetPriority("VI_6", 90)] and closed
+
+
+def test_what_was_typed_is_shown_as_typed_never_read_as_markup(tmp_path):
+    """The refusal quotes the typed text: brackets in it are text, not Textual markup (a stray closing
+    tag raised MarkupError in the dialog's handler and stopped the console)."""
+    commands, error = press_priority(tmp_path, "[", "/", "x", "]")
+    assert commands == []
+    assert error == "'[/x]' is not a whole number: use 1-254"

@@ -13,6 +13,7 @@ from textual.widgets import Input, Label, Static
 from textual.widgets.input import Selection
 
 from vrrptui.console.dimmed import DimmedModal, ResultType
+from vrrptui.console.panes import update_if_changed
 from vrrptui.observe.session import parse_filter
 
 DIALOG_CSS = """
@@ -50,7 +51,7 @@ class PriorityDialog(InputDialog[int | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(self.question(), id="question")
+            yield Label(Text(self.question()), id="question")
             # type="text": an integer Input silently drops what is not a digit (1.5 became 15)
             yield Input(str(self.current), id="priority")
             yield Label("", id="error", classes="error")
@@ -60,28 +61,22 @@ class PriorityDialog(InputDialog[int | None]):
         self.instance, self.current = instance, current
         if not self.is_mounted:
             return  # composed with these when first shown
-        show(self.query_one("#question", Label), self.question())
-        show(self.query_one("#error", Label), "")
+        update_if_changed(self.query_one("#question", Label), Text(self.question()))
+        update_if_changed(self.query_one("#error", Label), Text(""))
         field = self.query_one("#priority", Input)
         field.value = str(current)
         field.selection = Selection(0, len(field.value))
         field.focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        show(self.query_one("#error", Label), priority_problem(event.value) or "")
+        update_if_changed(self.query_one("#error", Label), Text(priority_problem(event.value) or ""))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         problem = priority_problem(event.value)
         if problem:
-            show(self.query_one("#error", Label), problem)
+            update_if_changed(self.query_one("#error", Label), Text(problem))
             return
         self.dismiss(int(event.value.strip()))
-
-
-def show(label: Label, text: str) -> None:
-    """Label.update unless it already says that (an update relayouts the dialog)."""
-    if str(label.content) != text:
-        label.update(text)
 
 
 def priority_problem(text: str) -> str | None:
