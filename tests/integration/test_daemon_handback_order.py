@@ -17,6 +17,7 @@ from net_helpers import runtime_in
 from vrrptui.config.parser import parse_config
 from vrrptui.daemon.host import HostChanges
 from vrrptui.daemon.runtime import Runtime
+from vrrptui.engine.engine import Engine
 from vrrptui.engine.outputs import LogLine
 from vrrptui.lab.netns import VIP, Lab
 from vrrptui.lab.netns import fast_v3_conf as conf
@@ -92,3 +93,57 @@ def test_no_accept_sets_its_drop_rule_before_the_advert(lab: Lab, monkeypatch: p
     with runtime_in(lab.ns("r1"), rt, WAIT):
         assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT)
         assert calls[:3] == ["drop rule", "advert", "add VIP"], calls
+
+
+def backup_taking_over(lab: Lab, calls: list[str], monkeypatch: pytest.MonkeyPatch, between: Any = None) -> None:
+    """r1 (vrrptui, 100) backup to keepalived r2 (150), which stops (priority 0): r1 takes over.
+    BETWEEN(lab) runs while r1 is backup. CALLS gets what r1 builds and sends, and its timer's runs."""
+    def spy(cls: Any, name: str, label: Any) -> None:
+        real = getattr(cls, name)
+
+        def wrapper(self: Any, *args: Any, **kw: Any) -> Any:
+            calls.append(label(*args) if callable(label) else label)
+            return real(self, *args, **kw)
+        monkeypatch.setattr(cls, name, wrapper)
+
+    spy(Netlink, "vip_change", "build VIP request")
+    spy(GratuitousSender, "announcement", "build GARP")
+    spy(Engine, "handle_timer", "timer")
+    spy(VrrpSocket, "send", lambda payload, *_: f"advert {payload[2]}")
+    spy(GratuitousSender, "send", "GARP")
+    k2 = lab.start_keepalived("r2", conf(150))
+    assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r2"], WAIT), lab.log(k2)
+    path = lab.node_dir("r1") / "takeover.conf"
+    path.write_text(conf(100))
+    lines: list[LogLine] = []
+    rt = Runtime(parse_config(str(path), check_interfaces=False), log=lines.append, control_path=None)
+    with runtime_in(lab.ns("r1"), rt, WAIT):
+        assert lab.wait_for(lambda: "build GARP" in calls, WAIT), lines  # backup: its takeover built
+        if between is not None:
+            between(lab)
+        lab.stop(k2)
+        assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"] and "GARP" in calls, WAIT), lines
+
+
+def test_a_backup_builds_its_takeover_when_it_becomes_backup_and_its_timer_only_sends(
+        lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Skew_Time after the priority 0: from the timer to the advert, nothing is looked up or built
+    calls: list[str] = []
+    backup_taking_over(lab, calls, monkeypatch)
+    advert = calls.index("advert 100")
+    timer = max(i for i in range(advert) if calls[i] == "timer")
+    assert calls[timer + 1:advert] == [], calls
+    assert "build VIP request" not in calls[timer:] and "build GARP" not in calls[timer:], calls
+
+
+def test_a_backup_whose_mac_changed_announces_the_new_one(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    # what a backup built ahead is built again when its link changes: its GARPs carry the MAC it has now
+    new_mac = "02:00:00:00:77:01"
+    wire = lab.capture(bpf="arp")
+    calls: list[str] = []
+    backup_taking_over(lab, calls, monkeypatch, between=lambda lab: (
+        lab.exec("r1", ["ip", "link", "set", "dev", "eth0", "address", new_mac], check=True),
+        lab.wait_for(lambda: calls.count("build GARP") >= 2, WAIT)))
+    r2_mac = lab.mac("r2")
+    garps = [line.split()[1] for line in wire.read(["-e"]) if f"who-has {VIP}" in line and f"tell {VIP}" in line]
+    assert garps and all(mac == new_mac for mac in garps if mac != r2_mac), garps

@@ -1,9 +1,9 @@
 """Carrying out a batch of the engine's actions on the network and the host, network first.
 
-A new master's VIP requests and GARP / NA frames are built before its advert goes; priority-0
-adverts leave ahead of the rest of the batch; then, in the engine's order, adverts, VIP changes and
-the first GARPs / NAs, back to back. The runtime (`runtime.Runtime._process`) reports the batch's log
-lines, observer events and notify scripts after this.
+A new master's VIP requests and GARP / NA frames were built when it became backup (else they are
+built before its advert goes); priority-0 adverts leave ahead of the rest of the batch; then, in the
+engine's order, adverts, VIP changes and the first GARPs / NAs, back to back. The runtime
+(`runtime.Runtime._process`) reports the batch's log lines, observer events and notify scripts after this.
 """
 
 from __future__ import annotations

@@ -211,6 +211,7 @@ class Runtime:
         self._sender = AdvertSender(loop, engine, sources.primary, pool, lambda: self._feed, self._log)
         self._links = links = LinkEvents(loop, engine, lambda: self.config, sources, pool, self._apply, self._log,
                                          guarded, host)
+        links.prepare_takeovers = self._prepare_takeovers
         links.guard = VipGuard(host, self._instances.get, lambda name: engine.machine(name).state is State.MASTER,
                                links.has_source, host.announce_again, self._log)
         self._reloader = Reloader(engine, host, sources, pool, self.notify, self.scripts, (self.files, self.processes),
@@ -329,10 +330,20 @@ class Runtime:
             self._log(line)
 
     def _may_take_over(self, name: str) -> None:
-        """A backup's first advert as master, encoded ahead (the takeover then only sends)."""
+        """A backup's first advert as master, VIP requests and GARPs, built ahead (the takeover then only sends)."""
         inst, engine, sender = self._instances.get(name), self.engine, self._sender
         if inst is not None and engine is not None and sender is not None:
             sender.prepare(inst, engine.machine(name).effective_priority)
+            if self.host is not None:
+                self.host.prepare_takeover(inst)
+
+    def _prepare_takeovers(self) -> None:
+        """Every backup's takeover built again (its links changed, or a reload changed its instance)."""
+        if self.host is not None and self.engine is not None:
+            self.host.forget_prepared()
+            for name in self._instances:
+                if self.engine.machine(name).state is State.BACKUP:
+                    self._may_take_over(name)
 
     def _note(self, instance: str, text: str) -> None:
         if self._feed is not None and self.loop is not None:
@@ -355,6 +366,8 @@ class Runtime:
             return False
         old = self.config
         self.config = await self._reloader.reload(old, self._require_loop())
+        if self.config is not old:
+            self._prepare_takeovers()
         if self._timer is not None:
             self._timer.rearm()
         return self.config is not old
