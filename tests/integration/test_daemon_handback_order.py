@@ -17,13 +17,16 @@ from net_helpers import runtime_in
 from vrrptui.config.parser import parse_config
 from vrrptui.daemon.host import HostChanges
 from vrrptui.daemon.runtime import Runtime
+from vrrptui.engine.engine import Engine
 from vrrptui.engine.outputs import LogLine
+from vrrptui.lab import faults
 from vrrptui.lab.netns import VIP, Lab
 from vrrptui.lab.netns import fast_v3_conf as conf
 from vrrptui.net.gratuitous import GratuitousSender
 from vrrptui.net.netlink import Netlink
 from vrrptui.net.nftables import VipFirewall
 from vrrptui.net.sockets import VrrpSocket
+from vrrptui.protocol import packet
 
 pytestmark = pytest.mark.netns
 
@@ -92,3 +95,92 @@ def test_no_accept_sets_its_drop_rule_before_the_advert(lab: Lab, monkeypatch: p
     with runtime_in(lab.ns("r1"), rt, WAIT):
         assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT)
         assert calls[:3] == ["drop rule", "advert", "add VIP"], calls
+
+
+def backup_taking_over(lab: Lab, calls: list[str], monkeypatch: pytest.MonkeyPatch, between: Any = None) -> None:
+    """r1 (vrrptui, 100) backup to keepalived r2 (150), which stops (priority 0): r1 takes over.
+    BETWEEN(lab) runs while r1 is backup. CALLS gets what r1 builds and sends, and its timer's runs."""
+    def spy(cls: Any, name: str, label: Any) -> None:
+        real = getattr(cls, name)
+
+        def wrapper(self: Any, *args: Any, **kw: Any) -> Any:
+            calls.append(label(*args) if callable(label) else label)
+            return real(self, *args, **kw)
+        monkeypatch.setattr(cls, name, wrapper)
+
+    spy(Netlink, "vip_change", "build VIP request")
+    spy(GratuitousSender, "announcement", "build GARP")
+    spy(Engine, "handle_timer", "timer")
+    spy(VrrpSocket, "send", lambda payload, *_: f"advert {payload[2]}")
+    spy(GratuitousSender, "send", "GARP")
+    k2 = lab.start_keepalived("r2", conf(150))
+    assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r2"], WAIT), lab.log(k2)
+    path = lab.node_dir("r1") / "takeover.conf"
+    path.write_text(conf(100))
+    lines: list[LogLine] = []
+    rt = Runtime(parse_config(str(path), check_interfaces=False), log=lines.append, control_path=None)
+    with runtime_in(lab.ns("r1"), rt, WAIT):
+        assert lab.wait_for(lambda: "build GARP" in calls, WAIT), lines  # backup: its takeover built
+        if between is not None:
+            between(lab)
+        lab.stop(k2)
+        assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"] and "GARP" in calls, WAIT), lines
+
+
+def test_a_backup_builds_its_takeover_when_it_becomes_backup_and_its_timer_only_sends(
+        lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Skew_Time after the priority 0: from the timer to the advert, nothing is looked up or built
+    calls: list[str] = []
+    backup_taking_over(lab, calls, monkeypatch)
+    advert = calls.index("advert 100")
+    timer = max(i for i in range(advert) if calls[i] == "timer")
+    assert calls[timer + 1:advert] == [], calls
+    assert "build VIP request" not in calls[timer:] and "build GARP" not in calls[timer:], calls
+
+
+def test_a_backup_whose_mac_changed_announces_the_new_one(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    # what a backup built ahead is built again when its link changes: its GARPs carry the MAC it has now
+    new_mac = "02:00:00:00:77:01"
+    wire = lab.capture(bpf="arp")
+    calls: list[str] = []
+    backup_taking_over(lab, calls, monkeypatch, between=lambda lab: (
+        lab.exec("r1", ["ip", "link", "set", "dev", "eth0", "address", new_mac], check=True),
+        lab.wait_for(lambda: calls.count("build GARP") >= 2, WAIT)))
+    r2_mac = lab.mac("r2")
+    garps = [line.split()[1] for line in wire.read(["-e"]) if f"who-has {VIP}" in line and f"tell {VIP}" in line]
+    assert garps and all(mac == new_mac for mac in garps if mac != r2_mac), garps
+
+
+def test_a_master_losing_its_address_sends_its_prebuilt_priority_zero_before_working_out_the_fault(
+        lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the backup's Skew_Time starts when the priority 0 arrives: it leaves while the engine is still in
+    # address_state (Engine urgent=), encoded when r1 became master, before the FAULT's logs and notify
+    calls: list[str] = []
+    real_state, real_encode, real_send = Engine.address_state, packet.encode, VrrpSocket.send
+
+    def address_state(self: Engine, *args: Any, **kw: Any) -> Any:
+        out = real_state(self, *args, **kw)
+        calls.append("engine worked out the FAULT")
+        return out
+
+    monkeypatch.setattr(Engine, "address_state", address_state)
+    monkeypatch.setattr(packet, "encode", lambda advert, *a, **kw: (
+        calls.append(f"encode {advert.priority}"), real_encode(advert, *a, **kw))[1])
+    monkeypatch.setattr(VrrpSocket, "send", lambda self, payload, *a, **kw: (
+        calls.append(f"advert {payload[2]}"), real_send(self, payload, *a, **kw))[1])
+    path = lab.node_dir("r1") / "resign.conf"
+    path.write_text(conf(150))
+    lines: list[LogLine] = []
+    rt = Runtime(parse_config(str(path), check_interfaces=False), log=lines.append, control_path=None)
+    wire = lab.capture(bpf="vrrp")
+    with runtime_in(lab.ns("r1"), rt, WAIT):
+        assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT), lines
+        assert lab.wait_for(lambda: "encode 0" in calls, WAIT), calls  # as it became master
+        calls.append("primary deleted")
+        faults.delete_primary(lab, "r1")
+        assert lab.wait_for(lambda: "engine worked out the FAULT" in calls, WAIT), lines
+        resign = calls.index("advert 0")
+        assert resign < calls.index("engine worked out the FAULT"), calls
+        assert "encode 0" not in calls[calls.index("primary deleted"):resign], calls
+        assert calls.count("advert 0") == 1, calls
+    assert any(a.src == lab.ip4("r1") and a.priority == 0 for a in wire.adverts()), wire.read()

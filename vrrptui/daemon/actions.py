@@ -1,9 +1,9 @@
 """Carrying out a batch of the engine's actions on the network and the host, network first.
 
-A new master's VIP requests and GARP / NA frames are built before its advert goes; priority-0
-adverts leave ahead of the rest of the batch; then, in the engine's order, adverts, VIP changes and
-the first GARPs / NAs, back to back. The runtime (`runtime.Runtime._process`) reports the batch's log
-lines, observer events and notify scripts after this.
+A new master's VIP requests and GARP / NA frames were built when it became backup (else they are
+built before its advert goes); priority-0 adverts leave ahead of the rest of the batch; then, in the
+engine's order, adverts, VIP changes and the first GARPs / NAs, back to back. The runtime
+(`runtime.Runtime._process`) reports the batch's log lines, observer events and notify scripts after this.
 """
 
 from __future__ import annotations
@@ -52,11 +52,15 @@ def carry_out(batch: list[Output], instances: Mapping[str, VrrpInstance], host: 
     return settling
 
 
-def remove_at_once(host: HostChanges, log: LogFn, action: Action) -> None:
-    """A step-down's VIP removal, handed over by the engine (`Engine(urgent=...)`) before it works out the
-    rest of the transition; whatever fails here, the engine finishes it."""
+def at_once(action: Action, host: HostChanges, sender: AdvertSender | None, instances: Mapping[str, VrrpInstance],
+            log: LogFn) -> None:
+    """What the engine hands over (`Engine(urgent=...)`) before it works out the rest of a transition: a
+    step-down's VIP removal, a master's priority-0 advert as it loses its address. Whatever fails here, the
+    engine finishes the transition."""
     if isinstance(action, RemoveVips):
         try:
             host.remove_vips(action.instance)
         except Exception as exc:
             log(LogLine(f"({action.instance}) cannot remove VIPs: {exc!r}", level="error"))
+    elif isinstance(action, SendAdvert) and sender is not None and (inst := instances.get(action.instance)):
+        sender.send(inst, action.priority)  # its own failures are logged once

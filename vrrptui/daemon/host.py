@@ -51,7 +51,7 @@ class HostChanges:
         self.vmacs: dict[str, int | None] = {}  # our VMACs -> the interface index they had when we made them
         self._vmac_errors = LogLimiter(LOG_RATE_LIMIT)  # a VMAC that cannot come back fails at every link event
         self._gratuitous = gratuitous.GratuitousSender()  # one socket for the process's lifetime
-        # built ahead by prepare_vips / prepare_announcements for the instance's next takeover
+        # built ahead (prepare_takeover, or prepare_vips / prepare_announcements) for the instance's next takeover
         self._vip_changes: dict[str, list[tuple[VirtualAddress, VipChange | Exception]]] = {}
         self._prepared: dict[str, list[tuple[VirtualAddress, str, gratuitous.Announcement]]] = {}
         self._journal = journal
@@ -149,12 +149,37 @@ class HostChanges:
         except OSError as exc:
             self._log(LogLine(f"cannot remove firewall drop rules left by an earlier run: {exc}", level="error"))
 
+    def prepare_takeover(self, inst: VrrpInstance) -> None:
+        """When the instance becomes backup: its next takeover's VIP requests and GARP / NA frames (MACs read
+        now), so that its advert, VIPs and announcements then leave with nothing looked up or built. Kept only
+        when all could be built (else they are built, and failures said, at the takeover); `forget_prepared`
+        drops them when links change."""
+        try:
+            dev_default = default_dev(inst)
+        except ValueError:
+            return
+        changes = self._vip_requests(inst, dev_default)
+        frames = self._announcements(inst, strict=True)
+        if frames is not None and not any(isinstance(change, Exception) for _, change in changes):
+            self._vip_changes[inst.name] = changes
+            self._prepared[inst.name] = frames
+
+    def forget_prepared(self) -> None:
+        """A link appeared, went, or changed (its index, its MAC): what was built ahead may name the old one."""
+        self._vip_changes.clear()
+        self._prepared.clear()
+
     def prepare_vips(self, inst: VrrpInstance) -> None:
         """Before a new master's advert: the drop rule without Accept_Mode (an nft run, milliseconds), and the
-        rtnetlink requests of the VIPs it does not hold yet, so that add_vips only sends them."""
+        rtnetlink requests of the VIPs unless prepare_takeover built them, so that add_vips only sends them."""
         dev_default = default_dev(inst)
         if not inst.accept:
             self._block(inst, dev_default)
+        if inst.name not in self._vip_changes:
+            self._vip_changes[inst.name] = self._vip_requests(inst, dev_default)
+
+    def _vip_requests(self, inst: VrrpInstance, dev_default: str) -> list[tuple[VirtualAddress, VipChange | Exception]]:
+        """The rtnetlink requests of the VIPs the instance does not hold yet (a failure kept, said when adding)."""
         held = self.added_vips.get(inst.name, [])
         changes: list[tuple[VirtualAddress, VipChange | Exception]] = []
         for vip in inst.all_vips:
@@ -164,7 +189,7 @@ class HostChanges:
                 changes.append((vip, self.netlink.vip_change(vip, dev_default)))
             except (OSError, LookupError) as exc:
                 changes.append((vip, exc))  # said when adding
-        self._vip_changes[inst.name] = changes
+        return changes
 
     def add_vips(self, inst: VrrpInstance) -> None:
         """The VIPs up (prepare_vips first, else now); the rest waits for vips_added, after the advert."""
@@ -262,16 +287,17 @@ class HostChanges:
         self.send_gratuitous_burst(inst, inst.garp_master_repeat, max(inst.garp_interval, inst.gna_interval), False)
 
     def prepare_announcements(self, inst: VrrpInstance) -> None:
-        """Build the instance's GARPs / NAs now (MACs read now), for its next first burst: a new master's
-        advert, VIPs and announcements then leave back to back."""
-        self._prepared[inst.name] = self._announcements(inst)
+        """The instance's GARPs / NAs for its first burst as master, unless prepare_takeover built them: a new
+        master's advert, VIPs and announcements then leave back to back."""
+        if inst.name not in self._prepared:
+            self._prepared[inst.name] = self._announcements(inst) or []
 
     def send_gratuitous_burst(self, inst: VrrpInstance, count: int, spacing: float, first: bool) -> None:
         """`count` rounds of GARPs (IPv4) / unsolicited NAs (IPv6), one per VIP of the instance in each."""
-        prepared = self._prepared.pop(inst.name, None)
+        prepared = self._prepared.pop(inst.name, None) if first else None
         if count <= 0:
             return
-        frames = prepared if prepared is not None and first else self._announcements(inst)
+        frames = prepared if prepared is not None else self._announcements(inst) or []
         if not first:  # the engine logs the first burst when it enters MASTER
             for vip, dev, _ in frames:
                 kind = "gratuitous ARPs" if vip.family == 4 else "Unsolicited Neighbour Adverts"
@@ -282,8 +308,10 @@ class HostChanges:
             else:
                 self._send_round(inst.name, frames)
 
-    def _announcements(self, inst: VrrpInstance) -> list[tuple[VirtualAddress, str, gratuitous.Announcement]]:
-        """(VIP, its interface, its GARP / NA) for every VIP of the instance whose frame could be built."""
+    def _announcements(self, inst: VrrpInstance, strict: bool = False
+                       ) -> list[tuple[VirtualAddress, str, gratuitous.Announcement]] | None:
+        """(VIP, its interface, its GARP / NA) for every VIP of the instance whose frame could be built (the
+        others said); STRICT: None, unsaid, when one could not."""
         dev_default = default_dev(inst)
         frames = []
         for vip in inst.all_vips:
@@ -296,6 +324,8 @@ class HostChanges:
             try:
                 frames.append((vip, dev, self._gratuitous.announcement(out_dev, vip.address, mac)))
             except (OSError, ValueError) as exc:
+                if strict:
+                    return None
                 self._log(LogLine(f"({inst.name}) cannot send gratuitous announcement for {vip.address} on {out_dev}: "
                                   f"{exc}", level="warning"))
         return frames

@@ -5,7 +5,8 @@ VRRP sockets reopened; a VMAC set down or deleted (by hand, or with its base) is
 back as soon as its base exists, without a FAULT when that is at once; address changes are
 coalesced and each interface's primary refreshed once on the next loop iteration (an
 instance that loses its last address goes FAULT and resigns from it); a VIP deleted by
-hand is put back by the VipGuard.
+hand is put back by the VipGuard; any link message makes the backups' takeovers (VIP
+requests, GARP frames: indexes and MACs) be built again.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class LinkEvents:
         self._sources, self._pool, self._process, self._log = sources, pool, process, log
         self._guarded = guarded
         self.guard: VipGuard | None = None
+        self.prepare_takeovers: Callable[[], None] | None = None  # every backup's takeover built again
         self._closed = False
         self._remade: set[str] = set()  # VMACs created again, not reported up yet: their downs are not faults
         self._routes_due: set[str] = set()  # VMACs brought back whose routes go back after their VIPs
@@ -67,8 +69,11 @@ class LinkEvents:
         addresses = watch.changed_addresses()
         removed = watch.removed_addresses()
         recreated = watch.recreated()
-        if not (changes or addresses or recreated):
+        touched = watch.touched()
+        if not (changes or addresses or recreated or touched):
             return
+        if touched:  # the backups' takeovers were built for the links as they were: built again below
+            self._host.forget_prepared()
         if recreated:
             self._pool.reopen(recreated, self._config().instances)
         for ifname, up in changes:
@@ -83,6 +88,8 @@ class LinkEvents:
             self._loop.call_soon(self._guarded(guard.restore))
         if self._routes_due:  # after the VIPs (queued above): a route may use one as `src`
             self._loop.call_soon(self._guarded(self._restore_routes))
+        if touched and self.prepare_takeovers is not None:
+            self._loop.call_soon(self._guarded(self.prepare_takeovers))
         self._process(())
 
     def _restore_routes(self) -> None:

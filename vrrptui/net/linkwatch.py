@@ -77,7 +77,9 @@ class LinkWatcher:
             self._address_removed: dict[str, set[Address]] = {}  # interface -> addresses deleted
             self._last_index: dict[str, int] = {}  # every name's latest index, kept after the link goes
             self._recreated: set[str] = set()  # names that came back with another index
+            self._touched: set[str] = set()  # names a link message spoke of (any change: flags, MAC, index)
             self._resync()
+            self._touched.clear()
         except BaseException:
             self._sock.close()
             raise
@@ -115,6 +117,11 @@ class LinkWatcher:
         """Interfaces deleted and created again under the same name (a new index) since the last
         call: sockets bound to the old one hear nothing any more."""
         names, self._recreated = self._recreated, set()
+        return names
+
+    def touched(self) -> set[str]:
+        """Interfaces that appeared, went or changed in any way (up/down, MAC, name) since the last call."""
+        names, self._touched = self._touched, set()
         return names
 
     def read(self) -> list[tuple[str, bool]]:
@@ -157,6 +164,7 @@ class LinkWatcher:
         name = ifname or old_name
         if name is None:
             return
+        self._touched.add(name)
         if kind == RTM_DELLINK:
             self._names.pop(index, None)
             if self._up.pop(name, False):
