@@ -19,12 +19,14 @@ from vrrptui.daemon.host import HostChanges
 from vrrptui.daemon.runtime import Runtime
 from vrrptui.engine.engine import Engine
 from vrrptui.engine.outputs import LogLine
+from vrrptui.lab import faults
 from vrrptui.lab.netns import VIP, Lab
 from vrrptui.lab.netns import fast_v3_conf as conf
 from vrrptui.net.gratuitous import GratuitousSender
 from vrrptui.net.netlink import Netlink
 from vrrptui.net.nftables import VipFirewall
 from vrrptui.net.sockets import VrrpSocket
+from vrrptui.protocol import packet
 
 pytestmark = pytest.mark.netns
 
@@ -147,3 +149,38 @@ def test_a_backup_whose_mac_changed_announces_the_new_one(lab: Lab, monkeypatch:
     r2_mac = lab.mac("r2")
     garps = [line.split()[1] for line in wire.read(["-e"]) if f"who-has {VIP}" in line and f"tell {VIP}" in line]
     assert garps and all(mac == new_mac for mac in garps if mac != r2_mac), garps
+
+
+def test_a_master_losing_its_address_sends_its_prebuilt_priority_zero_before_working_out_the_fault(
+        lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the backup's Skew_Time starts when the priority 0 arrives: it leaves while the engine is still in
+    # address_state (Engine urgent=), encoded when r1 became master, before the FAULT's logs and notify
+    calls: list[str] = []
+    real_state, real_encode, real_send = Engine.address_state, packet.encode, VrrpSocket.send
+
+    def address_state(self: Engine, *args: Any, **kw: Any) -> Any:
+        out = real_state(self, *args, **kw)
+        calls.append("engine worked out the FAULT")
+        return out
+
+    monkeypatch.setattr(Engine, "address_state", address_state)
+    monkeypatch.setattr(packet, "encode", lambda advert, *a, **kw: (
+        calls.append(f"encode {advert.priority}"), real_encode(advert, *a, **kw))[1])
+    monkeypatch.setattr(VrrpSocket, "send", lambda self, payload, *a, **kw: (
+        calls.append(f"advert {payload[2]}"), real_send(self, payload, *a, **kw))[1])
+    path = lab.node_dir("r1") / "resign.conf"
+    path.write_text(conf(150))
+    lines: list[LogLine] = []
+    rt = Runtime(parse_config(str(path), check_interfaces=False), log=lines.append, control_path=None)
+    wire = lab.capture(bpf="vrrp")
+    with runtime_in(lab.ns("r1"), rt, WAIT):
+        assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT), lines
+        assert lab.wait_for(lambda: "encode 0" in calls, WAIT), calls  # as it became master
+        calls.append("primary deleted")
+        faults.delete_primary(lab, "r1")
+        assert lab.wait_for(lambda: "engine worked out the FAULT" in calls, WAIT), lines
+        resign = calls.index("advert 0")
+        assert resign < calls.index("engine worked out the FAULT"), calls
+        assert "encode 0" not in calls[calls.index("primary deleted"):resign], calls
+        assert calls.count("advert 0") == 1, calls
+    assert any(a.src == lab.ip4("r1") and a.priority == 0 for a in wire.adverts()), wire.read()

@@ -52,11 +52,15 @@ def carry_out(batch: list[Output], instances: Mapping[str, VrrpInstance], host: 
     return settling
 
 
-def remove_at_once(host: HostChanges, log: LogFn, action: Action) -> None:
-    """A step-down's VIP removal, handed over by the engine (`Engine(urgent=...)`) before it works out the
-    rest of the transition; whatever fails here, the engine finishes it."""
+def at_once(action: Action, host: HostChanges, sender: AdvertSender | None, instances: Mapping[str, VrrpInstance],
+            log: LogFn) -> None:
+    """What the engine hands over (`Engine(urgent=...)`) before it works out the rest of a transition: a
+    step-down's VIP removal, a master's priority-0 advert as it loses its address. Whatever fails here, the
+    engine finishes the transition."""
     if isinstance(action, RemoveVips):
         try:
             host.remove_vips(action.instance)
         except Exception as exc:
             log(LogLine(f"({action.instance}) cannot remove VIPs: {exc!r}", level="error"))
+    elif isinstance(action, SendAdvert) and sender is not None and (inst := instances.get(action.instance)):
+        sender.send(inst, action.priority)  # its own failures are logged once

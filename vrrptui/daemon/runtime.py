@@ -18,12 +18,11 @@ import concurrent.futures
 import signal
 import threading
 from collections.abc import Callable, Iterable
-from functools import partial
 from typing import Any
 
 from vrrptui.config.model import Config, VrrpInstance
 from vrrptui.daemon import dump
-from vrrptui.daemon.actions import carry_out, remove_at_once
+from vrrptui.daemon.actions import at_once, carry_out
 from vrrptui.daemon.control import ControlServer, default_socket_path
 from vrrptui.daemon.feed import Observer, ObserverFeed, wall_time
 from vrrptui.daemon.garp_schedule import GratuitousSchedule
@@ -44,7 +43,7 @@ from vrrptui.daemon.vipguard import VipGuard
 from vrrptui.engine.commands import Command, CommandError
 from vrrptui.engine.engine import Engine
 from vrrptui.engine.outputs import (
-    Dropped, LogFn, LogLine, Output, RunGroupNotify, RunNotify, State, StateChanged,
+    Action, Dropped, LogFn, LogLine, Output, RunGroupNotify, RunNotify, State, StateChanged,
 )
 from vrrptui.engine.status import InstanceStatus
 from vrrptui.net.netlink import Netlink
@@ -205,8 +204,8 @@ class Runtime:
             journal.listening = pool.listening  # what a restart after kill -9 listens on first
         self.notify.configure(config)
         scripts = self.scripts.prepare(config)  # refusals first: no instance ever counts them
-        now, urgent = loop.time(), partial(remove_at_once, host, self._log)
-        self.engine = engine = Engine(config, primary_addresses=sources.primary, now=now, urgent=urgent)
+        now = loop.time()
+        self.engine = engine = Engine(config, primary_addresses=sources.primary, now=now, urgent=self._at_once)
         self._timer = EngineTimer(loop, engine, self._on_timer, guarded)
         self._sender = AdvertSender(loop, engine, sources.primary, pool, lambda: self._feed, self._log)
         self._links = links = LinkEvents(loop, engine, lambda: self.config, sources, pool, self._apply, self._log,
@@ -248,6 +247,10 @@ class Runtime:
 
     def _on_loop(self, func: Callable[[], Any]) -> concurrent.futures.Future[Any]:
         return on_loop(self._require_loop(), func)
+
+    def _at_once(self, action: Action) -> None:
+        if self.host is not None:
+            at_once(action, self.host, self._sender, self._instances, self._log)
 
     def _on_timer(self, now: float) -> None:
         if self.engine is not None:
@@ -324,15 +327,20 @@ class Runtime:
                     self.notify.run_group(out)
                 case StateChanged() | Dropped() if feed is not None:
                     feed(out)
-            if isinstance(out, StateChanged) and out.new is State.BACKUP:
-                self._may_take_over(out.instance)
+            if isinstance(out, StateChanged):
+                self._build_ahead(out.instance, out.new)
         for line in held:
             self._log(line)
 
-    def _may_take_over(self, name: str) -> None:
-        """A backup's first advert as master, VIP requests and GARPs, built ahead (the takeover then only sends)."""
+    def _build_ahead(self, name: str, state: State) -> None:
+        """What the instance's next transition sends, built now (it then only sends): a backup's first advert
+        as master, VIP requests and GARPs; a master's priority-0 advert."""
         inst, engine, sender = self._instances.get(name), self.engine, self._sender
-        if inst is not None and engine is not None and sender is not None:
+        if inst is None or engine is None or sender is None:
+            return
+        if state is State.MASTER:
+            sender.prepare(inst, 0)
+        elif state is State.BACKUP:
             sender.prepare(inst, engine.machine(name).effective_priority)
             if self.host is not None:
                 self.host.prepare_takeover(inst)
@@ -343,7 +351,7 @@ class Runtime:
             self.host.forget_prepared()
             for name in self._instances:
                 if self.engine.machine(name).state is State.BACKUP:
-                    self._may_take_over(name)
+                    self._build_ahead(name, State.BACKUP)
 
     def _note(self, instance: str, text: str) -> None:
         if self._feed is not None and self.loop is not None:

@@ -34,7 +34,8 @@ CONTRACT (the runtime and console are written against it):
 Outputs are the types in vrrptui.engine.outputs, in the order they must be carried out. With
 `Engine(..., urgent=act)`, a master stepping down for a higher priority hands its RemoveVips to `act`
 at once, before the rest of its transition is worked out (the winner holds the VIPs already), and
-leaves it out of the batch.
+leaves it out of the batch; so does a master that lost its address with its priority-0 SendAdvert
+(the backup's Skew_Time starts when it arrives).
 """
 
 from __future__ import annotations

@@ -56,7 +56,7 @@ class VrrpMachine:
         urgent: Callable[[Action], None] | None = None,
     ) -> None:
         self.instance = instance
-        self._urgent = urgent  # takes a step-down's VIP removal at once (Engine's `urgent`)
+        self._urgent = urgent  # takes a step-down's VIP removal, a lost address's priority 0 at once (Engine's)
         self.name = instance.name
         self._advertised = tuple(v.address for v in instance.advertised_vips)  # checked per advert
         self._ipv4 = instance.family == 4  # adverts reach the machine of their own family only
@@ -236,10 +236,15 @@ class VrrpMachine:
         return self._flush()
 
     def address_state(self, present: bool, now: float) -> list[Output]:
-        """No address left to send adverts from: FAULT, and a master resigns with a priority-0 advert (from
-        the address it just lost) so the backup takes over after Skew_Time, as keepalived does."""
+        """No address left to send adverts from: FAULT, and a master resigns with a priority-0 advert (from the
+        address it just lost; to `urgent` first) so the backup takes over after Skew_Time, as keepalived does."""
         if self.tracking.set_address(present):
+            urgent = self._urgent if not present and self.state is State.MASTER and self.tracking.link_up else None
+            if urgent is not None:
+                urgent(resigned := SendAdvert(self.name, 0))
             self._trackers_changed(now)
+            if urgent is not None and resigned in self._out:  # counted with the FAULT, sent already
+                self._out.remove(resigned)
         return self._flush()
 
     def script_state(self, name: str, ok: bool, now: float) -> list[Output]:
@@ -426,10 +431,8 @@ class VrrpMachine:
         if advert.priority > ours:
             self._log(f"Master received advert from {src} with higher priority {advert.priority}, ours {ours}")
         else:
-            self._log(
-                f"Master received advert from {src} with same priority {advert.priority}"
-                " but higher IP address than ours"
-            )
+            self._log(f"Master received advert from {src} with same priority {advert.priority}"
+                      " but higher IP address than ours")
         self.master_address, self.master_priority = src, advert.priority
         self._transition(State.BACKUP, Reason.HIGHER_PRIORITY, now, f"advert from {src} priority {advert.priority}",
                          vips_removed=True)
@@ -556,10 +559,8 @@ class VrrpMachine:
             self.master_address, self.master_priority = None, None
 
     def _vip_interface(self, dev: str | None) -> str:
-        if dev:
-            return dev
         inst = self.instance
-        return inst.vmac_interface if inst.use_vmac else (inst.interface or "?")
+        return dev or (inst.vmac_interface if inst.use_vmac else (inst.interface or "?"))
 
     # --- output helpers ----------------------------------------------------------
 
