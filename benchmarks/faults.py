@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import compileall
 import json
+import os
 import signal
 import statistics
 import subprocess
@@ -46,6 +47,7 @@ import psutil
 import vrrptui
 from vrrptui.lab import faults
 from vrrptui.lab.faults import AddressWatch
+from vrrptui.lab.namespaces import vrrptui_command
 from vrrptui.lab.netns import VIP, Lab, fast_v3_conf
 
 IMPLS = ("keepalived", "vrrptui")
@@ -276,7 +278,7 @@ def summary(values: list[float]) -> str:
     if not values:
         return "-"
     med, worst = statistics.median(values), max(values)
-    fmt = (lambda v: f"{v:.0f}") if worst >= 100 else (lambda v: f"{v:.2f}".rstrip("0").rstrip("."))
+    fmt = (lambda v: f"{v:.0f}") if worst >= 100 else (lambda v: f"{v:.3g}")  # 0.0138 s, 0.357 s, 2.68 s
     return fmt(med) if len(values) == 1 or med == worst else f"{fmt(med)} (max {fmt(worst)})"
 
 
@@ -287,7 +289,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="run only this case (repeatable), e.g. --case kill-restart")
     ap.add_argument("--impl", choices=IMPLS, action="append", help="only this implementation (repeatable)")
     ap.add_argument("--runs", type=int, help="runs per case (default 3, --quick 1)")
+    ap.add_argument("--vrrptui-command", metavar="PATH",
+                    help="the vrrptui command to run, e.g. one `pip install .` put in a plain venv, as a user has it "
+                         "(default: this venv's; sets VRRPTUI_COMMAND for vrrptui.lab)")
     args = ap.parse_args(argv)
+    if args.vrrptui_command:
+        os.environ["VRRPTUI_COMMAND"] = os.path.abspath(args.vrrptui_command)
     # The daemon as installed: `pip install .` compiles its bytecode. Without this, a tree imported only
     # with PYTHONDONTWRITEBYTECODE set compiles every changed module at each start (~1-2 ms each), which
     # the kill-restart row would count.
@@ -319,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
         for impl in impls:
             print(f"{name}: {impl} ({n} run{'s' if n > 1 else ''})", file=sys.stderr, flush=True)
             results[name][impl] = run_case(impl, case, n, **kw)
+    print(f"vrrptui: {' '.join(vrrptui_command())}")
     print(f"{'case':<16} {'figure':<24}" + "".join(f" {impl:>18}" for impl in impls))
     for name, by_impl in results.items():
         for key in by_impl[impls[0]][0]:
@@ -326,7 +334,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:<16} {key:<24}" + "".join(f" {cell:>18}" for cell in cells))
     if args.case or args.impl:
         return 0  # a partial run leaves the full results file alone
-    RESULTS.write_text(json.dumps({"quick": args.quick, "results": results}, indent=1) + "\n")
+    command = " ".join(vrrptui_command())
+    RESULTS.write_text(json.dumps({"quick": args.quick, "vrrptui": command, "results": results}, indent=1) + "\n")
     return 0
 
 

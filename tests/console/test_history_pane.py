@@ -6,7 +6,7 @@ import asyncio
 import json
 
 import harness as h
-from vrrptui.console.history_pane import HistoryFiles
+from vrrptui.console.history_pane import BANNER_LINES, HistoryFiles, banner
 from vrrptui.console.statefiles import StateDir
 from vrrptui.engine.outputs import Reason, State, StateChanged
 
@@ -73,3 +73,22 @@ def test_earlier_events_are_loaded_at_start(tmp_path):
     app = with_files(h.make_app(tmp_path), tmp_path)
     assert [(e.kind, e.text) for e in app.session.history.events] == [("operator", "demote")]
     assert app.session.history.pending == []
+
+
+def test_many_alarms_take_three_header_lines_and_the_panes_stay_in_view(tmp_path):
+    """255 backups whose master went silent: two alarms and a line that counts the other 253."""
+
+    async def run():
+        app = h.make_app(tmp_path)
+        async with app.run_test(size=SIZE) as pilot:
+            app.observe([h.snapshot(*[h.status(f"VI_{vrid}", vrid=vrid) for vrid in range(1, 256)])])
+            app.refresh_panes()
+            await pilot.pause()
+            lines = [line for line, _ in banner(app.session, app.clock())]
+            return lines, app.query_one("#header").region, app.query_one("#instances").region
+
+    lines, header, instances = asyncio.run(run())
+    assert len(lines) == BANNER_LINES == 3
+    assert lines[0].startswith("VI_1 (eth0 vrid 1 IPv4): NO MASTER for 65.0 s")
+    assert lines[2] == "253 more: NO MASTER x253 (Health column, History pane)"
+    assert header.height == 1 + BANNER_LINES and instances.y == header.bottom and instances.bottom < SIZE[1]

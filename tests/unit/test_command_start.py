@@ -29,3 +29,13 @@ def test_nothing_is_imported_between_the_interpreters_start_up_and_vrrptui_cli()
     names = [line.rsplit("|", 1)[1][1:] for line in run.stderr.splitlines() if line.startswith("import time:")]
     top = [name for name in names if not name.startswith(" ")]  # finished top-level imports, in order
     assert top[top.index("site") + 1:top.index("vrrptui.cli")] == [], top
+
+
+def test_the_lab_runs_the_command_vrrptui_command_names(monkeypatch, tmp_path):
+    """benchmarks/faults.py --vrrptui-command: the lab starts a `pip install .` elsewhere instead of this venv's."""
+    from vrrptui.lab.namespaces import vrrptui_command
+
+    monkeypatch.delenv("VRRPTUI_COMMAND", raising=False)
+    assert vrrptui_command() == [str(COMMAND)]
+    monkeypatch.setenv("VRRPTUI_COMMAND", str(tmp_path / "bin" / "vrrptui"))
+    assert vrrptui_command() == [str(tmp_path / "bin" / "vrrptui")]

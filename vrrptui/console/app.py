@@ -17,7 +17,7 @@ import time
 from collections import deque
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from collections.abc import Callable, Iterable, Iterator
 
 from textual import events
@@ -51,6 +51,8 @@ from vrrptui.observe.session import Session
 from vrrptui.protocol.pcap import LINKTYPE_RAW, write_pcap
 from vrrptui.records import HostStats
 
+DialogT = TypeVar("DialogT", HelpScreen, PriorityDialog)
+
 # Python's default (700, 10, 10): a young collection every 700 allocations, a middle one every 10 of
 # those, a full one every 10 middle ones. At 2,550 adverts/s status snapshots and batches (alive
 # ~0.1 s) aged into the oldest generation, and full collections (tens of ms with the UI thread
@@ -66,6 +68,8 @@ SLOW_EVERY = 1.0  # seconds between samples of the host, the lab client's pings 
 LOG_BUSY = 200  # log entries waiting that make the log catch up at every tick, not only with the panes
 LOG_STEP = 250  # log entries formatted per step of the timer's refresh (a few ms)
 KEYS_FIRST = 0.15  # s after a key during which the timer's refresh waits, so that the key's frame comes first
+FEED_STEP = 100  # observations fed to the session per step (~3 ms at 2,550 adverts/s)
+FEED_WAIT_MAX = 1000  # observations that may wait for a key's frame (0.4 s at 2,550 adverts/s)
 KEYS_WAIT_MAX = 0.25  # s a tick waits for keys at most (a held key must not freeze the panes)
 
 
@@ -151,7 +155,6 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
         self._posted = False
         self._ticks = 0
         self._key_at = -1e9  # monotonic time of the last key (or click): the timer's refresh lets it go first
-        self._help_rows: list[tuple[str, str, str]] | None = None
         self._stopping = False
         self.failure: str | None = None
         self.keys_source = keys_source  # where the keymap came from, for the help screen
@@ -236,11 +239,26 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
         self._apply(list(items))
 
     def on_observed(self, _message: Observed) -> None:
+        """Feed the session FEED_STEP observations at a time, each step a turn of the event loop of its
+        own, so that a key and its frame go in between. While a key's frame is due (KEYS_FIRST) the
+        inbox waits, up to FEED_WAIT_MAX observations (a held key must not stop the feed)."""
+        wait = KEYS_FIRST - (time.monotonic() - self._key_at)
+        if wait > 0 and len(self._inbox) < FEED_WAIT_MAX:
+            self.set_timer(wait, self._post_observed, name="feed after the key")
+            return
+        self._feed(FEED_STEP)
+        if self._posted:
+            asyncio.get_running_loop().call_soon(self._post_observed)
+
+    def _feed(self, most: int) -> None:
         with self._inbox_lock:
-            items = list(self._inbox)
-            self._inbox.clear()
-            self._posted = False
-        self._apply(items)
+            items = [self._inbox.popleft() for _ in range(min(len(self._inbox), most))]
+            self._posted = self._posted and bool(self._inbox)
+        if items:
+            self._apply(items)
+
+    def _post_observed(self) -> None:
+        self.post_message(Observed())
 
     def _apply(self, items: list[Any]) -> None:
         notices = [i for i in items if isinstance(i, Notice)]
@@ -277,6 +295,8 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
         waiting, and while a key pressed in the last KEYS_FIRST s is being shown the rest waits
         (KEYS_WAIT_MAX at most). A tick done in one go held a key for its whole length and its frame."""
         deadline = time.monotonic() + KEYS_WAIT_MAX
+        while time.monotonic() - self._key_at < KEYS_FIRST and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
         for _ in self._tick_steps():
             await asyncio.sleep(0)
             while time.monotonic() - self._key_at < KEYS_FIRST and time.monotonic() < deadline:
@@ -314,6 +334,7 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
 
     def _pane_steps(self) -> Iterator[None]:
         """refresh_panes in steps of a few ms (the timer runs keys in between); none behind a dialog."""
+        self._feed(INBOX_LIMIT)  # all that came: the verdicts below judge silences up to `now`
         now = self.clock()
         for drill in self.session.tick(now, client_lines=partial(lab_ping_lines, self.lab_ping_path)):
             self.notify(f"drill {drill.action} {drill.instance}: {drill.result}, takeover "
@@ -437,13 +458,9 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
                 self._command(SetPriority(status.name, value))
                 self.notify(f"{status.name}: priority {value} (held until resume)")
 
-        if self.is_screen_installed("priority"):  # built once: a press only fills it in and shows it
-            dialog = self.get_screen("priority")
-            assert isinstance(dialog, PriorityDialog)
-            dialog.ask(status.name, status.effective_priority)
-        else:
-            self.install_screen(PriorityDialog(status.name, status.effective_priority), "priority")
-        self.push_screen("priority", apply)
+        dialog = self._dialog(PriorityDialog)
+        dialog.ask(status.name, status.effective_priority)
+        self.push_screen(dialog, apply)
 
     def _drill(self, action: str, command: type[Demote] | type[Failover],
                consequences: Callable[..., list[str]]) -> None:
@@ -516,13 +533,19 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
         return rows
 
     def action_help(self) -> None:
-        rows = self.help_rows()
-        if rows != self._help_rows:  # built once and kept installed: a press only shows it again
-            if self.is_screen_installed("help"):
-                self.uninstall_screen("help")
-            self.install_screen(HelpScreen(rows, self.keys_source), "help")
-            self._help_rows = rows
-        self.push_screen("help")
+        help_screen = self._dialog(HelpScreen)
+        help_screen.show_rows(self.help_rows(), self.keys_source)
+        self.push_screen(help_screen)
+
+    def _dialog(self, kind: type[DialogT]) -> DialogT:
+        """The app's one `kind` dialog, built at its first use and kept installed: a press only fills it
+        in and shows it (a new screen per press costs a compose, a stylesheet pass and a layout)."""
+        name = kind.__name__
+        if not self.is_screen_installed(name):
+            self.install_screen(kind(), name)
+        dialog = self.get_screen(name)
+        assert isinstance(dialog, kind)
+        return dialog
 
     @classmethod
     def binding_scopes(cls) -> list[dict[str, str]]:

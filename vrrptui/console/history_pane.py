@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from pathlib import Path
 
 from rich.text import Text
@@ -24,6 +25,7 @@ from vrrptui.observe.session import Session
 EVENTS_FILE = "events.jsonl"
 DRILLS_FILE = "drills.jsonl"
 SHOWN = 500  # rows in the History pane (newest first); the file keeps every event
+BANNER_LINES = 3  # alarm lines in the header at most
 KIND_STYLE = {"alarm": "bold white on red", "cleared": "green", "missed": "yellow", "master": "bold",
               "transition": "cyan", "operator": "magenta", "drill": "bold cyan"}
 
@@ -97,14 +99,19 @@ def _stamp(e: HistoryEvent) -> str:
 
 
 def banner(session: Session, now: float) -> list[tuple[str, str]]:
-    """(line, style) for the header: every active alarm and every VIP split brain."""
-    out = [(f"{v.scope}: {v.text}", HEALTH_STYLE[v.level]) for v in session.alarms.active()]
+    """(line, style) for the header: every active alarm and every VIP split brain, worst first; past
+    BANNER_LINES the last line counts the others (255 silent VRIDs must not push the panes off screen)."""
+    out = [(f"{v.scope}: {v.text}", HEALTH_STYLE[v.level], v.short) for v in session.alarms.active()]
     for v in session.vip_view(now):
         if v.split_brain and v.local:  # we hold it: only the other owner is ever heard
             others = session.vips.split_brain(v.vip)
             out.append((f"SPLIT BRAIN: VIP {v.vip} is here and also answered by {', '.join(others)}",
-                        HEALTH_STYLE[Level.ALARM]))
+                        HEALTH_STYLE[Level.ALARM], "VIP split brain"))
         elif v.split_brain:
             out.append((f"SPLIT BRAIN: VIP {v.vip} answered by {', '.join(a.mac for a in v.answers)}",
-                        HEALTH_STYLE[Level.ALARM]))
-    return out
+                        HEALTH_STYLE[Level.ALARM], "VIP split brain"))
+    if len(out) > BANNER_LINES:
+        rest = out[BANNER_LINES - 1:]
+        kinds = ", ".join(f"{kind} x{n}" for kind, n in Counter(kind for _, _, kind in rest).items())
+        out[BANNER_LINES - 1:] = [(f"{len(rest)} more: {kinds} (Health column, History pane)", rest[0][1], "")]
+    return [(line, style) for line, style, _ in out]

@@ -41,7 +41,7 @@ class PriorityDialog(InputDialog[int | None]):
     The app builds it once and asks again with `ask` (a new dialog per press costs a compose,
     a stylesheet pass and a relayout: tens of ms under load)."""
 
-    def __init__(self, instance: str, current: int) -> None:
+    def __init__(self, instance: str = "", current: int = 0) -> None:
         super().__init__()
         self.instance = instance
         self.current = current
@@ -134,16 +134,22 @@ class SearchDialog(InputDialog[str | None]):
 
 
 class HelpScreen(DimmedModal[None]):
+    """Every key and what it does. The app builds it once and refills it (`show_rows`) when the keys
+    were remapped since: a press only shows it again."""
+
     DEFAULT_CSS = DIALOG_CSS
     BINDINGS = [Binding("escape,q,question_mark", "close", "Close", id="help.close")]
 
-    def __init__(self, rows: list[tuple[str, str, str]], keys_source: str | None = None) -> None:
+    def __init__(self, rows: list[tuple[str, str, str]] | None = None, keys_source: str | None = None) -> None:
         super().__init__()
-        self.rows = rows
+        self.rows = rows or []
         self.keys_source = keys_source
-        self.drill_keys = " and ".join(key for key, _, binding_id in rows if binding_id in ("demote", "failover"))
 
-    def compose(self) -> ComposeResult:
+    @property
+    def drill_keys(self) -> str:
+        return " and ".join(key for key, _, binding_id in self.rows if binding_id in ("demote", "failover"))
+
+    def text(self) -> Group:
         table = Table(box=None, padding=(0, 2, 0, 0), expand=True, show_edge=False)
         table.add_column("Key", style="bold cyan", no_wrap=True)
         table.add_column("Binding id", style="dim", no_wrap=True)
@@ -160,8 +166,19 @@ class HelpScreen(DimmedModal[None]):
                         "adverts the old master owed from its last advert to the new master's first (none after "
                         "a priority-0 advert), one per interval once half an interval late: the timeline's x marks.",
                         style="dim")
+        return Group(Text("Keys\n", style="bold"), table, text)
+
+    def compose(self) -> ComposeResult:
         with Vertical(id="help"):
-            yield Static(Group(Text("Keys\n", style="bold"), table, text))
+            yield Static(self.text(), id="help-text")
+
+    def show_rows(self, rows: list[tuple[str, str, str]], keys_source: str | None) -> None:
+        """The keys as they are now; the text is made again only if they changed."""
+        if (rows, keys_source) == (self.rows, self.keys_source):
+            return
+        self.rows, self.keys_source = rows, keys_source
+        if self.is_mounted:
+            self.query_one("#help-text", Static).update(self.text())
 
     def action_close(self) -> None:
         self.dismiss(None)

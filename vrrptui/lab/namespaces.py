@@ -97,7 +97,10 @@ def wait_for(pred: Callable[[], T], timeout: float, interval: float = 0.01) -> T
 
 
 def vrrptui_command() -> list[str]:
-    """The vrrptui entry point of the running interpreter's venv (falls back to -m vrrptui)."""
+    """The vrrptui command the lab runs: $VRRPTUI_COMMAND when set (e.g. a `pip install .` into another venv,
+    as a user runs it), else the running interpreter's venv's (falls back to -m vrrptui)."""
+    if os.environ.get("VRRPTUI_COMMAND"):
+        return [os.environ["VRRPTUI_COMMAND"]]
     candidate = Path(sys.executable).parent / "vrrptui"
     if candidate.exists():
         return [str(candidate)]
