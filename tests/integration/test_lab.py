@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from vrrptui.lab.faults import AddressWatch
 from vrrptui.lab.netns import Lab, LabError, list_namespaces, namespace_pids
 
 pytestmark = pytest.mark.netns
@@ -133,3 +134,10 @@ def test_two_keepalived_elect_one_master_and_the_vip_is_on_it(lab: Lab, keepaliv
     assert first_r2.priority == 100
     assert all(" ttl 255," in line for line in cap.read(["-v"]) if "VRRPv3" in line)
     assert os.path.exists(high.log_path)
+
+
+def test_address_monitors_run_at_a_real_time_priority(lab: Lab) -> None:
+    # they stamp what they read when they read it: the daemon under test must not make them wait for the CPU
+    watch = AddressWatch(lab)
+    assert len(watch.monitors) == len(lab.routers)
+    assert all(os.sched_getscheduler(p.pid) == os.SCHED_FIFO for p in watch.monitors)
