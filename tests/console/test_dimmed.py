@@ -10,15 +10,19 @@ from textual.renderables.background_screen import BackgroundScreen
 from vrrptui.console.dimmed import RememberedTint
 
 
-def test_remembered_tint_gives_textuals_segments_and_tints_each_style_once():
+def test_remembered_tint_gives_textuals_segments_and_blends_each_colour_pair_once():
     tint = Color(10, 20, 30, 0.6)
     segments = [Segment("a", Style(color="red", bgcolor="blue", bold=True)), Segment("b", None),
                 Segment("c", Style(color="red", bgcolor="blue", bold=True)), Segment("\n", None, [(1,)]),
                 Segment("d", Style(bgcolor="#102030", link="https://example.org"))]
+    cells = [Segment("e", Style(color="red", bgcolor="blue", italic=True) + Style.from_meta({"row": row}))
+             for row in range(3)]  # a table's cells: their styles differ only in meta
     RememberedTint._tinted.clear()
-    assert list(RememberedTint.process_segments(segments, tint)) == list(
-        BackgroundScreen.process_segments(segments, tint))
-    assert len(RememberedTint._tinted) == 3  # red-on-blue once, None, the linked one
+    RememberedTint._colours.clear()
+    assert list(RememberedTint.process_segments(segments + cells, tint)) == list(
+        BackgroundScreen.process_segments(segments + cells, tint))
+    assert len(RememberedTint._tinted) == 6  # red-on-blue once, None, the linked one, three cells
+    assert len(RememberedTint._colours) == 3  # red on blue, none, on #102030: one blend each
 
 
 def test_dimmed_screen_draws_the_same_lines_as_textuals_background_screen(tmp_path):

@@ -12,7 +12,7 @@ from textual.widgets import Static
 
 import harness as h
 from vrrptui.console.app import FEED_STEP, FEED_WAIT_MAX
-from vrrptui.console.screens import HelpScreen, PriorityDialog
+from vrrptui.console.screens import HELP_FRAME, HELP_WIDTH, HelpScreen, PriorityDialog
 
 
 def help_text(screen: HelpScreen) -> str:
@@ -58,10 +58,28 @@ def test_the_help_screen_is_refilled_with_keys_remapped_since_it_was_shown(tmp_p
 
     first, second, before, after = asyncio.run(run())
     assert second is first
-    demote = "Hand over gracefully (priority 0) and hold as backup; starts a drill"
-    assert [line.split() for line in before.splitlines() if demote in line][0][:2] == ["d", "demote"]
-    assert [line.split() for line in after.splitlines() if demote in line][0][:2] == ["x", "demote"]
+    assert [line.split()[:3] for line in before.splitlines() if line.split()[1:2] == ["demote"]] == [
+        ["d", "demote", "Hand"]]
+    assert [line.split()[:3] for line in after.splitlines() if line.split()[1:2] == ["demote"]] == [
+        ["x", "demote", "Hand"]]
     assert "x and ^f start a failover drill" in after and "d and f start" in before
+
+
+def test_the_help_text_is_laid_out_again_for_a_narrower_terminal(tmp_path):
+    async def run():
+        app = h.make_app(tmp_path)
+        async with app.run_test(size=(150, 45)) as pilot:
+            widths = []
+            for size in ((150, 45), (64, 30)):
+                await pilot.resize_terminal(*size)
+                await pilot.press("question_mark")
+                await pilot.pause()
+                laid_out = app.screen.query_one("#help-text", Static).content
+                widths.append(max(sum(len(s.text) for s in line) for line in laid_out.lines))
+                await pilot.press("escape")
+            return widths
+
+    assert asyncio.run(run()) == [HELP_WIDTH - HELP_FRAME, 64 - HELP_FRAME]
 
 
 def test_observations_are_fed_in_steps_and_wait_while_a_keys_frame_is_due(tmp_path):

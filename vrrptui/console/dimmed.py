@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from rich.console import RenderableType
 from rich.segment import Segment
+from rich.color import Color as RichColor
 from rich.style import Style as RichStyle
 from textual.color import Color
 from textual.renderables.background_screen import BackgroundScreen
@@ -28,22 +29,37 @@ if TYPE_CHECKING:
     from textual.visual import RenderOptions
 
 TINTED_STYLES = 4096  # (style, tint) pairs remembered; the console uses far fewer
+NULL_STYLE = RichStyle()
 ResultType = TypeVar("ResultType")
 
 
 class RememberedTint(BackgroundScreen):
+    """Textual's tint of a style (BackgroundScreen.process_segments): the style without its meta and
+    links, its colours blended with the tint. Remembered per style, and the blend per colour pair:
+    the cells of a table differ only in their meta (row, column), so a new screenful of cells costs
+    a dict lookup each, not a colour blend."""
+
     _tinted: dict[tuple[RichStyle | None, Color], RichStyle] = {}
+    _colours: dict[tuple[RichColor | None, RichColor | None, Color], RichStyle] = {}
 
     @classmethod
     def tint(cls, style: RichStyle | None, color: Color) -> RichStyle:
-        """Textual's tint of one style (BackgroundScreen.process_segments), computed once."""
         tinted = cls._tinted
         new = tinted.get((style, color))
         if new is None:
             if len(tinted) >= TINTED_STYLES:
                 tinted.clear()
-            one = next(iter(BackgroundScreen.process_segments([Segment(" ", style)], color)))
-            new = tinted[(style, color)] = one.style or RichStyle()
+                cls._colours.clear()
+            plain = NULL_STYLE if style is None else style.clear_meta_and_links()
+            key = (plain.color, plain.bgcolor, color)
+            colours = cls._colours.get(key)
+            if colours is None:
+                one = next(iter(BackgroundScreen.process_segments([Segment(" ", RichStyle(color=plain.color,
+                                                                                           bgcolor=plain.bgcolor))],
+                                                                  color)))
+                colours = cls._colours[key] = RichStyle.from_color((one.style or NULL_STYLE).color,
+                                                                   (one.style or NULL_STYLE).bgcolor)
+            new = tinted[(style, color)] = plain + colours
         return new
 
     @classmethod

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from rich.console import Group
+from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -16,12 +17,14 @@ from vrrptui.console.dimmed import DimmedModal, ResultType
 from vrrptui.console.panes import update_if_changed
 from vrrptui.observe.session import parse_filter
 
-DIALOG_CSS = """
-PriorityDialog, FilterDialog, SearchDialog, HelpScreen { align: center middle; }
-#dialog { width: 80; max-width: 100%; height: auto; border: thick $accent; background: $surface; padding: 1 2; }
-#dialog .error { color: $error; }
-#help { width: 80; max-width: 100%; height: auto; max-height: 90%; border: thick $accent; background: $surface;
-        padding: 1 2; }
+HELP_WIDTH = 80  # columns of the help box
+HELP_FRAME = 6  # its border (thick: 1 a side) and padding (2 a side)
+DIALOG_CSS = f"""
+PriorityDialog, FilterDialog, SearchDialog, HelpScreen {{ align: center middle; }}
+#dialog {{ width: 80; max-width: 100%; height: auto; border: thick $accent; background: $surface; padding: 1 2; }}
+#dialog .error {{ color: $error; }}
+#help {{ width: {HELP_WIDTH}; max-width: 100%; height: auto; max-height: 90%; border: thick $accent;
+        background: $surface; padding: 1 2; }}
 """
 
 
@@ -133,6 +136,18 @@ class SearchDialog(InputDialog[str | None]):
         self.dismiss(event.value.strip())
 
 
+class LaidOut:
+    """Lines of segments already laid out, as a Rich renderable."""
+
+    def __init__(self, lines: list[list[Segment]]) -> None:
+        self.lines = lines
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for line in self.lines:
+            yield from line
+            yield Segment.line()
+
+
 class HelpScreen(DimmedModal[None]):
     """Every key and what it does. The app builds it once and refills it (`show_rows`) when the keys
     were remapped since: a press only shows it again."""
@@ -144,6 +159,7 @@ class HelpScreen(DimmedModal[None]):
         super().__init__()
         self.rows = rows or []
         self.keys_source = keys_source
+        self._shown: tuple[object, ...] = ()  # rows, keys source and width of the text shown
 
     @property
     def drill_keys(self) -> str:
@@ -168,17 +184,27 @@ class HelpScreen(DimmedModal[None]):
                         style="dim")
         return Group(Text("Keys\n", style="bold"), table, text)
 
+    def lines(self) -> LaidOut:
+        """text() laid out for the box's width once: the screen's layout and frames then take its lines
+        as they are (a table is measured and laid out again at each)."""
+        options = self.app.console_options.update(highlight=False, width=self._width)
+        return LaidOut(self.app.console.render_lines(self.text(), options, pad=False))
+
+    @property
+    def _width(self) -> int:
+        return min(HELP_WIDTH, self.app.size.width) - HELP_FRAME
+
     def compose(self) -> ComposeResult:
+        self._shown = (self.rows, self.keys_source, self._width)
         with Vertical(id="help"):
-            yield Static(self.text(), id="help-text")
+            yield Static(self.lines(), id="help-text")
 
     def show_rows(self, rows: list[tuple[str, str, str]], keys_source: str | None) -> None:
-        """The keys as they are now; the text is made again only if they changed."""
-        if (rows, keys_source) == (self.rows, self.keys_source):
-            return
+        """The keys as they are now, for the terminal's width now; laid out again only if one changed."""
         self.rows, self.keys_source = rows, keys_source
-        if self.is_mounted:
-            self.query_one("#help-text", Static).update(self.text())
+        if self.is_mounted and self._shown != (rows, keys_source, self._width):
+            self._shown = (rows, keys_source, self._width)
+            self.query_one("#help-text", Static).update(self.lines())
 
     def action_close(self) -> None:
         self.dismiss(None)
