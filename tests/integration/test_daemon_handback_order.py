@@ -113,6 +113,7 @@ def backup_taking_over(lab: Lab, calls: list[str], monkeypatch: pytest.MonkeyPat
     spy(Engine, "handle_timer", "timer")
     spy(VrrpSocket, "send", lambda payload, *_: f"advert {payload[2]}")
     spy(GratuitousSender, "send", "GARP")
+    spy(Netlink, "add_vip", "add VIP")
     k2 = lab.start_keepalived("r2", conf(150))
     assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r2"], WAIT), lab.log(k2)
     path = lab.node_dir("r1") / "takeover.conf"
@@ -136,6 +137,25 @@ def test_a_backup_builds_its_takeover_when_it_becomes_backup_and_its_timer_only_
     timer = max(i for i in range(advert) if calls[i] == "timer")
     assert calls[timer + 1:advert] == [], calls
     assert "build VIP request" not in calls[timer:] and "build GARP" not in calls[timer:], calls
+
+
+def test_a_takeover_sends_its_advert_adds_its_vips_and_garps_before_the_engine_works_out_the_rest(
+        lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Engine urgent=: the segment sees the takeover before its log lines, notify and timers are worked out
+    calls: list[str] = []
+    real = Engine.handle_timer
+
+    def handle_timer(self: Engine, now: float) -> Any:
+        out = real(self, now)
+        calls.append("engine returned")
+        return out
+
+    monkeypatch.setattr(Engine, "handle_timer", handle_timer)
+    backup_taking_over(lab, calls, monkeypatch)
+    advert = calls.index("advert 100")
+    returned = calls.index("engine returned", advert)
+    assert calls[advert:advert + 3] == ["advert 100", "add VIP", "GARP"], calls
+    assert set(calls[advert + 2:returned]) == {"GARP"}, calls
 
 
 def test_a_backup_whose_mac_changed_announces_the_new_one(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -334,13 +334,38 @@ def test_master_steps_down_on_higher_priority_advert():
 def test_urgent_takes_the_step_down_vip_removal_before_the_transition_is_worked_out():
     # the runtime removes the VIPs while the machine is still MASTER, before its own advert
     seen: list[tuple[object, State, int]] = []
-    clock = as_master(urgent=lambda action: seen.append((action, clock.m.state, clock.m.counters.adverts_sent)))
+    clock = Clock(machine(urgent=lambda action: seen.append((action, clock.m.state, clock.m.counters.adverts_sent))))
+    clock.start()
+    clock.advance(clock.m.master_down_interval + 0.01)  # takes over (its network actions go to urgent too)
+    seen.clear()
     sent = clock.m.counters.adverts_sent
     out = clock.receive(advert_for(clock.m, 101))
     assert seen == [(RemoveVips("VI_1"), State.MASTER, sent)]
     assert RemoveVips("VI_1") not in out
     assert actions(out) == [SendAdvert("VI_1", 100), StopGratuitous("VI_1"), RunNotify("VI_1", "BACKUP", 100)]
 
+
+
+def test_a_takeover_on_its_timer_hands_its_advert_vips_and_garps_to_urgent_before_the_rest():
+    # the segment sees them before the transition's logs, notify and timers are worked out
+    seen: list[tuple[object, int]] = []
+    clock = Clock(machine(urgent=lambda action: seen.append((action, len(clock.m._out)))))
+    clock.start()
+    out = clock.advance(clock.m.master_down_interval + 0.01)
+    assert clock.m.state is State.MASTER
+    assert [action for action, _ in seen] == [SendAdvert("VI_1", 100), AddVips("VI_1"), StartGratuitous("VI_1")]
+    assert RunNotify("VI_1", "MASTER", 100) in actions(out)
+    assert sends(out) == [] and AddVips("VI_1") not in out and StartGratuitous("VI_1") not in out
+    assert clock.m.counters.adverts_sent == 1 and clock.m.counters.became_master == 1
+
+
+def test_an_owner_entering_master_at_start_hands_nothing_over():
+    # not on a timer (start, reload, operator): the runtime carries out the batch as it comes
+    seen: list[object] = []
+    m = machine(instance(priority=255), urgent=seen.append)
+    out = m.start(0.0)
+    assert m.state is State.MASTER and seen == []
+    assert sends(out) == [255] and AddVips("VI_1") in out
 
 
 def test_master_steps_down_on_equal_priority_from_higher_address():

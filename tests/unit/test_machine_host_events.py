@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from test_machine import actions, as_master, changes, machine, sends
+from test_machine import Clock, actions, as_master, changes, machine, sends
 
 from vrrptui.engine.outputs import Reason, RemoveVips, RunNotify, SendAdvert, State, StateChanged
 
@@ -39,7 +39,10 @@ def test_backup_without_source_address_waits_in_fault():
 def test_urgent_takes_the_priority_zero_before_the_fault_is_worked_out():
     # the backup's Skew_Time starts when the priority 0 arrives: it leaves while the machine is still MASTER
     seen: list[tuple[object, State]] = []
-    clock = as_master(urgent=lambda action: seen.append((action, clock.m.state)))
+    clock = Clock(machine(urgent=lambda action: seen.append((action, clock.m.state))))
+    clock.start()
+    clock.advance(clock.m.master_down_interval + 0.01)  # takes over (its network actions go to urgent too)
+    seen.clear()
     sent, zero = clock.m.counters.adverts_sent, clock.m.counters.priority_zero_sent
     out = clock.m.address_state(False, clock.now)
     assert seen == [(SendAdvert("VI_1", 0), State.MASTER)]

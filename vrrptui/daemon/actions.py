@@ -52,15 +52,30 @@ def carry_out(batch: list[Output], instances: Mapping[str, VrrpInstance], host: 
     return settling
 
 
-def at_once(action: Action, host: HostChanges, sender: AdvertSender | None, instances: Mapping[str, VrrpInstance],
-            log: LogFn) -> None:
+def at_once(action: Action, instances: Mapping[str, VrrpInstance], host: HostChanges, garp: GratuitousSchedule | None,
+            sender: AdvertSender | None, log: LogFn) -> list[VrrpInstance]:
     """What the engine hands over (`Engine(urgent=...)`) before it works out the rest of a transition: a
-    step-down's VIP removal, a master's priority-0 advert as it loses its address. Whatever fails here, the
-    engine finishes the transition."""
-    if isinstance(action, RemoveVips):
-        try:
+    step-down's VIP removal; a master's priority-0 advert as it loses its address; a takeover's advert (its
+    VIP requests and GARPs built first, if they were not when it became backup), VIPs and GARPs. Returns the
+    instances whose VIPs went up, as carry_out. An error is logged: the engine's transition goes on."""
+    try:
+        if isinstance(action, RemoveVips):
             host.remove_vips(action.instance)
-        except Exception as exc:
-            log(LogLine(f"({action.instance}) cannot remove VIPs: {exc!r}", level="error"))
-    elif isinstance(action, SendAdvert) and sender is not None and (inst := instances.get(action.instance)):
-        sender.send(inst, action.priority)  # its own failures are logged once
+            return []
+        inst = instances.get(action.instance) if isinstance(action, SendAdvert | AddVips | StartGratuitous) else None
+        if inst is None:
+            return []
+        if isinstance(action, SendAdvert) and sender is not None:
+            if action.priority:  # a takeover's first advert
+                host.prepare_vips(inst)
+                host.prepare_announcements(inst)
+            sender.send(inst, action.priority)
+        elif isinstance(action, AddVips):
+            host.add_vips(inst)
+            return [inst]
+        elif isinstance(action, StartGratuitous) and garp is not None:
+            garp.start(inst)
+    except Exception as exc:
+        what = {RemoveVips: "remove VIPs", SendAdvert: "send advert", AddVips: "add VIPs"}.get(type(action), "announce")
+        log(LogLine(f"({getattr(action, 'instance', '?')}) cannot {what}: {exc!r}", level="error"))
+    return []

@@ -96,6 +96,7 @@ class Runtime:
         self._sender: AdvertSender | None = None
         self._cleaned = False
         self._held: list[LogLine] | None = None  # the runtime's lines while a batch's actions run
+        self._settling: list[VrrpInstance] = []  # VIPs added at once (`_at_once`): their routes after the batch
 
     @property
     def observer(self) -> Observer | None:
@@ -250,7 +251,7 @@ class Runtime:
 
     def _at_once(self, action: Action) -> None:
         if self.host is not None:
-            at_once(action, self.host, self._sender, self._instances, self._log)
+            self._settling += at_once(action, self._instances, self.host, self._garp, self._sender, self._log)
 
     def _on_timer(self, now: float) -> None:
         if self.engine is not None:
@@ -311,6 +312,7 @@ class Runtime:
         finally:
             self._held = None
             self._report(batch, held)
+        settling, self._settling = self._settling + settling, []
         if self.host is not None:
             for inst in settling:
                 self.host.vips_added(inst)

@@ -35,7 +35,8 @@ Outputs are the types in vrrptui.engine.outputs, in the order they must be carri
 `Engine(..., urgent=act)`, a master stepping down for a higher priority hands its RemoveVips to `act`
 at once, before the rest of its transition is worked out (the winner holds the VIPs already), and
 leaves it out of the batch; so does a master that lost its address with its priority-0 SendAdvert
-(the backup's Skew_Time starts when it arrives).
+(the backup's Skew_Time starts when it arrives), and a backup taking over on its timer with its
+SendAdvert, AddVips and StartGratuitous (the segment sees them before its logs and notify are worked out).
 """
 
 from __future__ import annotations

@@ -56,7 +56,7 @@ class VrrpMachine:
         urgent: Callable[[Action], None] | None = None,
     ) -> None:
         self.instance = instance
-        self._urgent = urgent  # takes a step-down's VIP removal, a lost address's priority 0 at once (Engine's)
+        self._urgent = urgent  # takes a transition's network actions at once (Engine's `urgent`)
         self.name = instance.name
         self._advertised = tuple(v.address for v in instance.advertised_vips)  # checked per advert
         self._ipv4 = instance.family == 4  # adverts reach the machine of their own family only
@@ -213,7 +213,7 @@ class VrrpMachine:
             self._deadline = None
             if self.may_take_over:
                 self._log("Receive advertisement timeout")
-                self._transition(State.MASTER, self._takeover_reason, now)
+                self._transition(State.MASTER, self._takeover_reason, now, at_once=True)
         else:
             self._deadline = None
         return self._flush()
@@ -505,7 +505,7 @@ class VrrpMachine:
     # --- transitions ---------------------------------------------------------------
 
     def _transition(self, new: State, reason: Reason, now: float, detail: str = "", resign: bool = False,
-                    vips_removed: bool = False) -> None:
+                    vips_removed: bool = False, at_once: bool = False) -> None:
         old = self.state
         if new is old:
             raise RuntimeError(f"{self.name}: no VRRP transition from {old.value} to {new.value} ({reason.value})")
@@ -522,24 +522,24 @@ class VrrpMachine:
             self._leave_master(resign, vips_removed)
         self._deadline = None
         if new is State.MASTER:
-            self._enter_master(now)
+            self._enter_master(now, at_once)
         elif new is State.BACKUP:
             self._takeover_reason = Reason.TIMEOUT
             if self.may_take_over:
                 self._deadline = now + self.master_down_interval
         self._emit(RunNotify(self.name, _NOTIFY[new], self.effective_priority))
 
-    def _enter_master(self, now: float) -> None:
-        # RFC 5798 6.4.1, as keepalived: the advert, then the VIPs, then the GARP/NA burst, back to back (the
-        # runtime builds the VIP requests and frames before the advert leaves). The old master lets go of the
-        # VIPs on this advert, so two routers hold them for its reaction time less the time ours take to go up.
+    def _enter_master(self, now: float, at_once: bool = False) -> None:
+        # RFC 5798 6.4.1, as keepalived: the advert, then the VIPs, then the GARP/NA burst, back to back; the old
+        # master lets go of its VIPs on this advert. AT_ONCE (a timeout): to `urgent` before the rest is worked out.
         self.counters.became_master += 1
         self.master_adver_int = self.instance.advert_int
         self.master_address, self.master_priority = self.primary_address, self.effective_priority
         self._log("setting VIPs.")
-        self._send(self.effective_priority)
-        self._emit(AddVips(self.name))
-        self._emit(StartGratuitous(self.name))
+        act = self._urgent if at_once and self._urgent is not None else self._emit
+        self._send(self.effective_priority, act)
+        act(AddVips(self.name))
+        act(StartGratuitous(self.name))
         for vip in self.instance.all_vips:
             kind = "gratuitous ARPs" if vip.family == 4 else "Unsolicited Neighbour Adverts"
             self._log(f"Sending/queueing {kind} on {self._vip_interface(vip.dev)} for {vip.address}", detail=True)
@@ -564,11 +564,11 @@ class VrrpMachine:
 
     # --- output helpers ----------------------------------------------------------
 
-    def _send(self, priority: int) -> None:
+    def _send(self, priority: int, act: Callable[[Action], None] | None = None) -> None:
         self.counters.adverts_sent += 1
         if priority == 0:
             self.counters.priority_zero_sent += 1
-        self._emit(SendAdvert(self.name, priority))
+        (act or self._emit)(SendAdvert(self.name, priority))
 
     def _drop(self, reason: DropReason, src: IPAddress | None, now: float, text: str) -> None:
         self.counters.drops[reason.value] += 1
