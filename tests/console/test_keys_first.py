@@ -65,6 +65,21 @@ def test_the_help_screen_is_refilled_with_keys_remapped_since_it_was_shown(tmp_p
     assert "x and ^f start a failover drill" in after and "d and f start" in before
 
 
+def test_the_help_text_is_laid_out_before_the_first_press(tmp_path):
+    """The console lays it out once started (VrrpConsole._settle); the first `?` shows it as it is."""
+
+    async def run():
+        app = h.make_app(tmp_path)
+        async with app.run_test(size=(150, 45)) as pilot:
+            laid_out = app.prepare_help().laid_out()
+            await pilot.press("question_mark")
+            await pilot.pause()
+            return laid_out, app.screen.query_one("#help-text", Static).content
+
+    before, shown = asyncio.run(run())
+    assert shown is before
+
+
 def test_the_help_text_is_laid_out_again_for_a_narrower_terminal(tmp_path):
     async def run():
         app = h.make_app(tmp_path)

@@ -205,9 +205,14 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
             pass
         if self.timers:
             self.set_interval(self.refresh_every, self._timer_tick)
-            self.set_timer(3.0, self._freeze_startup_objects)
+            self.set_timer(3.0, self._settle)
         self.refresh_slow()
         self.refresh_panes()
+
+    def _settle(self) -> None:
+        """Once started: the help text laid out ahead of the first `?`, then all built so far frozen."""
+        self.prepare_help()
+        self._freeze_startup_objects()
 
     @staticmethod
     def _freeze_startup_objects() -> None:
@@ -533,9 +538,13 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
         return rows
 
     def action_help(self) -> None:
+        self.push_screen(self.prepare_help())
+
+    def prepare_help(self) -> HelpScreen:
+        """The help screen with the keys as they are now, its text laid out (a press only shows it)."""
         help_screen = self._dialog(HelpScreen)
         help_screen.show_rows(self.help_rows(), self.keys_source)
-        self.push_screen(help_screen)
+        return help_screen
 
     def _dialog(self, kind: type[DialogT]) -> DialogT:
         """The app's one `kind` dialog, built at its first use and kept installed: a press only fills it

@@ -159,7 +159,8 @@ class HelpScreen(DimmedModal[None]):
         super().__init__()
         self.rows = rows or []
         self.keys_source = keys_source
-        self._shown: tuple[object, ...] = ()  # rows, keys source and width of the text shown
+        self._shown: tuple[object, ...] = ()  # rows, keys source and width of _laid_out
+        self._laid_out: LaidOut | None = None
 
     @property
     def drill_keys(self) -> str:
@@ -194,17 +195,23 @@ class HelpScreen(DimmedModal[None]):
     def _width(self) -> int:
         return min(HELP_WIDTH, self.app.size.width) - HELP_FRAME
 
+    def laid_out(self) -> LaidOut:
+        """The text for the keys and the terminal's width now, laid out again only if one changed."""
+        shown = (self.rows, self.keys_source, self._width)
+        if self._laid_out is None or shown != self._shown:
+            self._shown, self._laid_out = shown, self.lines()
+        return self._laid_out
+
     def compose(self) -> ComposeResult:
-        self._shown = (self.rows, self.keys_source, self._width)
         with Vertical(id="help"):
-            yield Static(self.lines(), id="help-text")
+            yield Static(self.laid_out(), id="help-text")
 
     def show_rows(self, rows: list[tuple[str, str, str]], keys_source: str | None) -> None:
-        """The keys as they are now, for the terminal's width now; laid out again only if one changed."""
+        """The keys as they are now, for the terminal's width now (laid out ahead of the first press too)."""
         self.rows, self.keys_source = rows, keys_source
-        if self.is_mounted and self._shown != (rows, keys_source, self._width):
-            self._shown = (rows, keys_source, self._width)
-            self.query_one("#help-text", Static).update(self.lines())
+        before = self._laid_out
+        if self.laid_out() is not before and self.is_mounted:
+            self.query_one("#help-text", Static).update(self.laid_out())
 
     def action_close(self) -> None:
         self.dismiss(None)
