@@ -9,6 +9,7 @@ import harness as h
 from vrrptui.console.history_pane import BANNER_LINES, HistoryFiles, banner
 from vrrptui.console.statefiles import StateDir
 from vrrptui.engine.outputs import Reason, State, StateChanged
+from vrrptui.observe.health import Code
 
 SIZE = (150, 45)
 
@@ -92,3 +93,21 @@ def test_many_alarms_take_three_header_lines_and_the_panes_stay_in_view(tmp_path
     assert lines[0].startswith("VI_1 (eth0 vrid 1 IPv4): NO MASTER for 65.0 s")
     assert lines[2] == "253 more: NO MASTER x253 (Health column, History pane)"
     assert header.height == 1 + BANNER_LINES and instances.y == header.bottom and instances.bottom < SIZE[1]
+
+
+def test_a_late_master_is_in_the_health_column_not_the_banner(tmp_path):
+    """2 s without an advert at 1 s: `master late` in Instances, the header unchanged."""
+
+    async def run():
+        app = h.make_app(tmp_path)
+        async with app.run_test(size=SIZE) as pilot:
+            adverts = [h.advert(at=h.NOW - i) for i in range(10, 1, -1)]  # the last one 2 s ago
+            app.observe([h.snapshot(h.status(state_since=h.NOW - 20)), *adverts])
+            app.refresh_panes()
+            await pilot.pause()
+            verdicts = [v.code for v in app.session.alarms.active()]
+            health = str(app.query_one("#instances").get_cell("VI_1", "health"))
+            return verdicts, banner(app.session, app.clock()), health
+
+    verdicts, lines, health = asyncio.run(run())
+    assert verdicts == [Code.MASTER_SILENT] and lines == [] and health == "master late"

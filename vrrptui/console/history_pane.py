@@ -18,7 +18,7 @@ from textual.notifications import SeverityLevel
 from vrrptui.console.keyed_table import KeyedTable
 from vrrptui.console.panes import HEALTH_STYLE
 from vrrptui.console.statefiles import StateDir
-from vrrptui.observe.health import Level
+from vrrptui.observe.health import Code, Level
 from vrrptui.observe.history import HistoryEvent, parse_events, to_csv, to_jsonl
 from vrrptui.observe.session import Session
 
@@ -100,8 +100,11 @@ def _stamp(e: HistoryEvent) -> str:
 
 def banner(session: Session, now: float) -> list[tuple[str, str]]:
     """(line, style) for the header: every active alarm and every VIP split brain, worst first; past
-    BANNER_LINES the last line counts the others (255 silent VRIDs must not push the panes off screen)."""
-    out = [(f"{v.scope}: {v.text}", HEALTH_STYLE[v.level], v.short) for v in session.alarms.active()]
+    BANNER_LINES the last line counts the others (255 silent VRIDs must not push the panes off screen).
+    A master late by a few adverts is in the Health column only: it turns into NO MASTER or a new
+    master within a Master_Down_Interval, and a banner for each hiccup made the header jump."""
+    out = [(f"{v.scope}: {v.text}", HEALTH_STYLE[v.level], v.short) for v in session.alarms.active()
+           if v.code is not Code.MASTER_SILENT]
     for v in session.vip_view(now):
         if v.split_brain and v.local:  # we hold it: only the other owner is ever heard
             others = session.vips.split_brain(v.vip)
