@@ -334,8 +334,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:<16} {key:<24}" + "".join(f" {cell:>18}" for cell in cells))
     if args.case or args.impl:
         return 0  # a partial run leaves the full results file alone
-    command = " ".join(vrrptui_command())
-    RESULTS.write_text(json.dumps({"quick": args.quick, "vrrptui": command, "results": results}, indent=1) + "\n")
+    # which install was measured, without this machine's paths (the file is committed)
+    measured = "another install (--vrrptui-command)" if args.vrrptui_command else "this checkout's venv"
+    RESULTS.write_text(json.dumps({"quick": args.quick, "vrrptui": measured, "results": results}, indent=1) + "\n")
     return 0
 
 
