@@ -143,6 +143,12 @@ def steady_backup(seconds: int = 20) -> list:
     return items
 
 
+def show_steady_backup(app) -> None:
+    """The start of most pilot tests: a steady backup fed to the app and its panes painted once."""
+    app.observe(steady_backup())
+    app.refresh_panes()
+
+
 def make_app(tmp_path: Path, *, engine: bool = True, clock: Clock | None = None, host=None,
              with_config: bool = True, keymap: dict[str, str] | None = None, assume_yes: bool = False) -> VrrpConsole:
     from vrrptui.observe.session import Session

@@ -36,8 +36,7 @@ def test_dimmed_screen_draws_the_same_lines_as_textuals_background_screen(tmp_pa
     async def run():
         app = h.make_app(tmp_path)
         async with app.run_test(size=(120, 40)) as pilot:
-            app.observe(h.steady_backup())
-            app.refresh_panes()
+            h.show_steady_backup(app)
             await pilot.pause()
             main = app.screen
             await pilot.press("question_mark")

@@ -57,8 +57,7 @@ def test_full_refresh_every_other_tick_busy_log_in_between(tmp_path, monkeypatch
 async def _ticks(tmp_path, monkeypatch):
     app = h.make_app(tmp_path)
     async with app.run_test(size=(150, 45)) as pilot:
-        app.observe(h.steady_backup())
-        app.refresh_panes()
+        h.show_steady_backup(app)
         await pilot.pause()
         panes = counting(monkeypatch, type(app), "_pane_steps")
         logs = counting(monkeypatch, type(app), "_log_steps")
@@ -113,8 +112,7 @@ async def _cells_rendered(tmp_path, monkeypatch):
 
     app = h.make_app(tmp_path)
     async with app.run_test(size=(150, 45)) as pilot:
-        app.observe(h.steady_backup())
-        app.refresh_panes()
+        h.show_steady_backup(app)
         app.clock.t += 1.0  # the health verdict settles (a new width: the column is measured again)
         app.refresh_panes()
         await pilot.pause()

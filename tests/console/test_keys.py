@@ -84,8 +84,7 @@ def test_remapped_key_acts_and_the_help_shows_it(tmp_path):
     async def run():
         app = h.make_app(tmp_path, keymap={"demote": "x"})
         async with app.run_test(size=(150, 45)) as pilot:
-            app.observe(h.steady_backup())
-            app.refresh_panes()
+            h.show_steady_backup(app)
             await pilot.pause()
             await pilot.press("d")  # no longer demote
             await pilot.pause()

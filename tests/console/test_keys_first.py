@@ -25,8 +25,7 @@ def test_each_press_shows_the_same_dialog_filled_in_afresh(tmp_path):
     async def run():
         app = h.make_app(tmp_path)
         async with app.run_test(size=(150, 45)) as pilot:
-            app.observe(h.steady_backup())
-            app.refresh_panes()
+            h.show_steady_backup(app)
             app.query_one("#instances").focus()
             await pilot.pause()
             shown = []

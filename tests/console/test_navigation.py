@@ -12,8 +12,7 @@ def run(tmp_path, size, body):
     async def main():
         app = h.make_app(tmp_path)
         async with app.run_test(size=size) as pilot:
-            app.observe(h.steady_backup())
-            app.refresh_panes()
+            h.show_steady_backup(app)
             await pilot.pause()
             return await body(app, pilot)
 

@@ -12,8 +12,7 @@ def press_priority(tmp_path, *keys: str):
     async def run():
         app = h.make_app(tmp_path)
         async with app.run_test(size=(150, 45)) as pilot:
-            app.observe(h.steady_backup())
-            app.refresh_panes()
+            h.show_steady_backup(app)
             await pilot.pause()
             await pilot.press("p", "ctrl+u", *keys, "enter")
             await pilot.pause()
@@ -46,8 +45,7 @@ def test_the_dialog_asks_afresh_each_time_it_opens(tmp_path):
     async def run():
         app = h.make_app(tmp_path)
         async with app.run_test(size=(150, 45)) as pilot:
-            app.observe(h.steady_backup())
-            app.refresh_panes()
+            h.show_steady_backup(app)
             app.query_one("#instances").focus()
             await pilot.pause()
             await pilot.press("p", "ctrl+u", "2", "5", "5", "escape")  # refused, then cancelled
