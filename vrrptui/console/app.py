@@ -300,12 +300,15 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
         waiting, and while a key pressed in the last KEYS_FIRST s is being shown the rest waits
         (KEYS_WAIT_MAX at most). A tick done in one go held a key for its whole length and its frame."""
         deadline = time.monotonic() + KEYS_WAIT_MAX
-        while time.monotonic() - self._key_at < KEYS_FIRST and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)
+        await self._keys_shown(deadline)
         for _ in self._tick_steps():
             await asyncio.sleep(0)
-            while time.monotonic() - self._key_at < KEYS_FIRST and time.monotonic() < deadline:
-                await asyncio.sleep(0.01)
+            await self._keys_shown(deadline)
+
+    async def _keys_shown(self, deadline: float) -> None:
+        """Wait while a key pressed in the last KEYS_FIRST s is being shown, until `deadline` at most."""
+        while time.monotonic() - self._key_at < KEYS_FIRST and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key | events.MouseDown):

@@ -54,11 +54,9 @@ class RememberedTint(BackgroundScreen):
             key = (plain.color, plain.bgcolor, color)
             colours = cls._colours.get(key)
             if colours is None:
-                one = next(iter(BackgroundScreen.process_segments([Segment(" ", RichStyle(color=plain.color,
-                                                                                           bgcolor=plain.bgcolor))],
-                                                                  color)))
-                colours = cls._colours[key] = RichStyle.from_color((one.style or NULL_STYLE).color,
-                                                                   (one.style or NULL_STYLE).bgcolor)
+                cell = Segment(" ", RichStyle(color=plain.color, bgcolor=plain.bgcolor))
+                blended = next(iter(BackgroundScreen.process_segments([cell], color))).style or NULL_STYLE
+                colours = cls._colours[key] = RichStyle.from_color(blended.color, blended.bgcolor)
             new = tinted[(style, color)] = plain + colours
         return new
 
