@@ -4,7 +4,10 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
-PYTHON ?= python3
+# The venv's interpreter: Debian's python3 (the one a router runs vrrptui with) where it is 3.11 or newer, else
+# python3 from PATH. Evaluated when the venv is made, after `apt` installed python3.
+PYTHON ?= $(shell /usr/bin/python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
+  && echo /usr/bin/python3 || echo python3)
 APT_PACKAGES := iproute2 keepalived tcpdump iputils-ping procps nftables python3 python3-venv prometheus
 PEER ?= vrrptui
 
@@ -35,7 +38,7 @@ venv: $(VENV)/.installed
 # import finder costs every interpreter start ~15 ms (pathlib, re, ...), which `pip install .` does not
 # pay, and would count in the daemon's restart figures (benchmarks/faults.py kill-restart).
 $(VENV)/.installed: pyproject.toml Makefile
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv --clear $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]' --config-settings editable_mode=compat 2>/dev/null \
 	  || $(PY) -m pip install -q -e '.[test]'
