@@ -99,7 +99,7 @@ def test_no_accept_sets_its_drop_rule_before_the_advert(lab: Lab, monkeypatch: p
 
 def backup_taking_over(lab: Lab, calls: list[str], monkeypatch: pytest.MonkeyPatch, between: Any = None) -> None:
     """r1 (vrrptui, 100) backup to keepalived r2 (150), which stops (priority 0): r1 takes over.
-    BETWEEN(lab) runs while r1 is backup. CALLS gets what r1 builds and sends, and its timer's runs."""
+    BETWEEN(lab, runtime) runs while r1 is backup. CALLS gets what r1 builds and sends, and its timer's runs."""
     def spy(cls: Any, name: str, label: Any) -> None:
         real = getattr(cls, name)
 
@@ -123,7 +123,7 @@ def backup_taking_over(lab: Lab, calls: list[str], monkeypatch: pytest.MonkeyPat
     with runtime_in(lab.ns("r1"), rt, WAIT):
         assert lab.wait_for(lambda: "build GARP" in calls, WAIT), lines  # backup: its takeover built
         if between is not None:
-            between(lab)
+            between(lab, rt)
         lab.stop(k2)
         assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"] and "GARP" in calls, WAIT), lines
 
@@ -163,12 +163,29 @@ def test_a_backup_whose_mac_changed_announces_the_new_one(lab: Lab, monkeypatch:
     new_mac = "02:00:00:00:77:01"
     wire = lab.capture(bpf="arp")
     calls: list[str] = []
-    backup_taking_over(lab, calls, monkeypatch, between=lambda lab: (
+    backup_taking_over(lab, calls, monkeypatch, between=lambda lab, _rt: (
         lab.exec("r1", ["ip", "link", "set", "dev", "eth0", "address", new_mac], check=True),
         lab.wait_for(lambda: calls.count("build GARP") >= 2, WAIT)))
     r2_mac = lab.mac("r2")
     garps = [line.split()[1] for line in wire.read(["-e"]) if f"who-has {VIP}" in line and f"tell {VIP}" in line]
     assert garps and all(mac == new_mac for mac in garps if mac != r2_mac), garps
+
+
+def test_a_backup_reloaded_with_another_vip_takes_over_with_the_new_list(
+        lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    # its takeover advert was built when it became backup: a reload that changes it builds it again
+    second = "192.168.1.101"
+    wire = lab.capture(bpf="vrrp")
+    calls: list[str] = []
+
+    def reload_with_a_second_vip(lab: Lab, rt: Runtime) -> None:
+        path = lab.node_dir("r1") / "takeover.conf"
+        path.write_text(conf(100).replace(f"{VIP}/24", f"{VIP}/24\n        {second}/24"))
+        assert rt.request_reload().result(WAIT), "reload refused"
+
+    backup_taking_over(lab, calls, monkeypatch, between=reload_with_a_second_vip)
+    takeover = next(line for line in wire.read(["-v"]) if f"{lab.ip4('r1')} > " in line and "prio 100" in line)
+    assert f"{VIP}, {second}" in takeover or f"{VIP},{second}" in takeover, takeover
 
 
 def test_a_master_losing_its_address_sends_its_prebuilt_priority_zero_before_working_out_the_fault(

@@ -354,6 +354,7 @@ def test_a_takeover_on_its_timer_hands_its_advert_vips_and_garps_to_urgent_befor
     out = clock.advance(clock.m.master_down_interval + 0.01)
     assert clock.m.state is State.MASTER
     assert [action for action, _ in seen] == [SendAdvert("VI_1", 100), AddVips("VI_1"), StartGratuitous("VI_1")]
+    assert [pending for _, pending in seen] == [0, 0, 0]  # before even the timeout's log line
     assert RunNotify("VI_1", "MASTER", 100) in actions(out)
     assert sends(out) == [] and AddVips("VI_1") not in out and StartGratuitous("VI_1") not in out
     assert clock.m.counters.adverts_sent == 1 and clock.m.counters.became_master == 1

@@ -348,12 +348,11 @@ class Runtime:
                 self.host.prepare_takeover(inst)
 
     def _prepare_takeovers(self) -> None:
-        """Every backup's takeover built again (its links changed, or a reload changed its instance)."""
+        """Every instance's next transition built again (its links changed, or a reload changed it)."""
         if self.host is not None and self.engine is not None:
             self.host.forget_prepared()
             for name in self._instances:
-                if self.engine.machine(name).state is State.BACKUP:
-                    self._build_ahead(name, State.BACKUP)
+                self._build_ahead(name, self.engine.machine(name).state)
 
     def _note(self, instance: str, text: str) -> None:
         if self._feed is not None and self.loop is not None:

@@ -6,13 +6,30 @@ import asyncio
 import errno
 from collections.abc import Callable, Mapping
 
+from typing import NamedTuple
+
 from vrrptui.config.model import VrrpInstance
+from vrrptui.daemon.earlylisten import SocketKey
 from vrrptui.daemon.feed import ObserverFeed
 from vrrptui.daemon.sockpool import SocketPool, destinations
+from vrrptui.engine.ah_state import uses_ah
 from vrrptui.engine.engine import Engine
 from vrrptui.engine.outputs import LogFn, LogLine, Output, SendAdvert
+from vrrptui.net.sockets import VrrpSocket
 from vrrptui.protocol.packet import VRRP_TTL, IPAddress
 from vrrptui.records import Heard
+
+
+class Ready(NamedTuple):
+    """An instance's next advert round, built ahead: used while its priority, source, socket and the engine's
+    adverts (a reload rebuilds them) are still the ones it was built with."""
+
+    priority: int
+    src: IPAddress
+    key: SocketKey
+    sock: VrrpSocket
+    epoch: int
+    sends: tuple[tuple[bytes, IPAddress, bytes], ...]  # (what is sent, to whom, the VRRP message in it)
 
 
 class AdvertSender:
@@ -21,6 +38,7 @@ class AdvertSender:
         self._loop, self._engine, self._sources, self._pool, self._feed, self._log = (
             loop, engine, sources, pool, feed, log)
         self._failing: set[str] = set()  # instances whose last send failed (logged once)
+        self._ready: dict[str, Ready] = {}
 
     def resign_first(self, batch: list[Output], instances: Mapping[str, VrrpInstance]) -> None:
         """Send a batch's priority-0 adverts before anything else in it (its log lines, observer events)."""
@@ -29,29 +47,43 @@ class AdvertSender:
                 self.send(inst, 0)
 
     def prepare(self, inst: VrrpInstance, priority: int) -> None:
-        """Encode the adverts the instance would send at `priority` now (a backup that may take over): its
-        first advert as master then costs no encoding (the engine keeps them)."""
-        src = self._sources.get(inst.name)
-        if src is not None and not src.is_unspecified:
-            for dst in destinations(inst):
-                self._engine.advert_bytes(inst.name, priority, src, dst)
+        """The round the instance would send at `priority` next (a backup's first as master, a master's
+        priority 0), built now: socket, destinations and encoded adverts. Not for AH (each round takes the
+        next sequence number)."""
+        name = inst.name
+        self._ready.pop(name, None)
+        src = self._sources.get(name)
+        if src is None or src.is_unspecified or uses_ah(inst):
+            return
+        key, sock = self._pool.for_sending(inst)
+        if sock is not None:
+            messages = ((self._engine.advert_bytes(name, priority, src, dst), dst) for dst in destinations(inst))
+            sends = tuple((message, dst, message) for message, dst in messages)
+            self._ready[name] = Ready(priority, src, key, sock, self._engine.advert_epoch, sends)
 
     def send(self, inst: VrrpInstance, priority: int) -> None:
         name, engine = inst.name, self._engine
-        src = self._sources.get(name)
-        if src is None or src.is_unspecified:
-            return
-        key, sock = self._pool.for_sending(inst)
-        if sock is None:
-            return
-        dsts = destinations(inst)
+        ready = self._ready.get(name)
+        if ready is not None and ready.priority == priority and ready.epoch == engine.advert_epoch \
+                and self._sources.get(name) is ready.src and self._pool.sending(ready.key) is ready.sock:
+            src, key, sock, sends = ready.src, ready.key, ready.sock, ready.sends
+        else:
+            found = self._sources.get(name)
+            if found is None or found.is_unspecified:
+                return
+            src = found
+            key, maybe = self._pool.for_sending(inst)
+            if maybe is None:
+                return
+            sock, dsts = maybe, destinations(inst)
+            datagrams = engine.ah_datagrams(name, priority, src, dsts)  # AH: whole IPv4 datagrams
+            messages = [engine.advert_bytes(name, priority, src, dst) for dst in dsts]
+            sends = tuple(zip(messages if datagrams is None else datagrams, dsts, messages, strict=True))
         feed = self._feed()
         now = self._loop.time() if feed is not None else 0.0
-        datagrams = engine.ah_datagrams(name, priority, src, dsts)
-        for i, dst in enumerate(dsts):
-            payload = engine.advert_bytes(name, priority, src, dst)
+        for wire, dst, payload in sends:
             try:
-                sock.send(payload if datagrams is None else datagrams[i], dst, src)
+                sock.send(wire, dst, src)
             except OSError as exc:
                 self._failed(inst, key[0], dst, exc)
                 continue

@@ -98,7 +98,10 @@ class SocketPool:
 
     def for_sending(self, inst: VrrpInstance) -> tuple[SocketKey, VrrpSocket | None]:
         key = socket_key(inst, send_interface(inst))
-        return key, self.receiving.get(key) or self.send_only.get(key)
+        return key, self.sending(key)
+
+    def sending(self, key: SocketKey) -> VrrpSocket | None:
+        return self.receiving.get(key) or self.send_only.get(key)
 
     def listening(self) -> Listening:
         """(key, joined the group) of every receiving socket: what a restart after kill -9 opens first."""

@@ -242,8 +242,7 @@ def _remove(journal: VipJournal) -> list[str]:
     lines: list[str] = []
     sock = _socket.socket(_socket.AF_NETLINK, _socket.SOCK_RAW | _socket.SOCK_CLOEXEC, nlmsg.NETLINK_ROUTE)
     try:
-        sock.settimeout(5.0)
-        sock.bind((0, 0))
+        sock.bind((0, 0))  # no timeout: nlmsg.receive() bounds the wait
         for seq, (ifname, written, family, packed, prefixlen) in enumerate(journal.read(), 1):
             try:
                 index = _socket.if_nametoindex(ifname)

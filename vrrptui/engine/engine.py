@@ -107,6 +107,7 @@ class Engine:
         self._last_dst_unicast = False
         self._peers: dict[str, tuple[str, ...]] = {}  # instance -> the other members of its sync group
         self._adverts: dict[str, AdvertCache] = {}
+        self.advert_epoch = 0  # counts the rebuilds of _adverts (start, reload)
         self._ah: dict[str, tuple[VrrpMachine, AhState]] = {}  # AH instances: counters live as long as the machine
         self._iface_up: dict[str, bool] = {}
         self._script_ok: dict[str, bool] = {}
@@ -156,6 +157,7 @@ class Engine:
             for name in members:
                 self._peers[name] = tuple(n for n in members if n != name)
         self._adverts = {name: AdvertCache(m.advert()) for name, m in self._machines.items()}
+        self.advert_epoch += 1  # adverts built before (AdvertSender.prepare) may no longer be right
         self._ah = {name: kept if (kept := self._ah.get(name)) is not None and kept[0] is m
                     else (m, AhState(m.instance)) for name, m in self._machines.items() if uses_ah(m.instance)}
 

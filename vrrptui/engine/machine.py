@@ -212,8 +212,11 @@ class VrrpMachine:
         elif self.state is State.BACKUP:
             self._deadline = None
             if self.may_take_over:
+                urgent = self._urgent
+                if urgent is not None:  # the segment first: the advert, VIPs and first GARPs before anything else
+                    self._takeover_actions(urgent)
                 self._log("Receive advertisement timeout")
-                self._transition(State.MASTER, self._takeover_reason, now, at_once=True)
+                self._transition(State.MASTER, self._takeover_reason, now, actions_sent=urgent is not None)
         else:
             self._deadline = None
         return self._flush()
@@ -505,7 +508,7 @@ class VrrpMachine:
     # --- transitions ---------------------------------------------------------------
 
     def _transition(self, new: State, reason: Reason, now: float, detail: str = "", resign: bool = False,
-                    vips_removed: bool = False, at_once: bool = False) -> None:
+                    vips_removed: bool = False, actions_sent: bool = False) -> None:
         old = self.state
         if new is old:
             raise RuntimeError(f"{self.name}: no VRRP transition from {old.value} to {new.value} ({reason.value})")
@@ -522,28 +525,32 @@ class VrrpMachine:
             self._leave_master(resign, vips_removed)
         self._deadline = None
         if new is State.MASTER:
-            self._enter_master(now, at_once)
+            self._enter_master(now, actions_sent)
         elif new is State.BACKUP:
             self._takeover_reason = Reason.TIMEOUT
             if self.may_take_over:
                 self._deadline = now + self.master_down_interval
         self._emit(RunNotify(self.name, _NOTIFY[new], self.effective_priority))
 
-    def _enter_master(self, now: float, at_once: bool = False) -> None:
+    def _enter_master(self, now: float, actions_sent: bool = False) -> None:
         # RFC 5798 6.4.1, as keepalived: the advert, then the VIPs, then the GARP/NA burst, back to back; the old
-        # master lets go of its VIPs on this advert. AT_ONCE (a timeout): to `urgent` before the rest is worked out.
+        # master lets go of its VIPs on this advert. ACTIONS_SENT: a timeout handed them to `urgent` already.
         self.counters.became_master += 1
         self.master_adver_int = self.instance.advert_int
         self.master_address, self.master_priority = self.primary_address, self.effective_priority
         self._log("setting VIPs.")
-        act = self._urgent if at_once and self._urgent is not None else self._emit
-        self._send(self.effective_priority, act)
-        act(AddVips(self.name))
-        act(StartGratuitous(self.name))
+        if not actions_sent:
+            self._takeover_actions(self._emit)
         for vip in self.instance.all_vips:
             kind = "gratuitous ARPs" if vip.family == 4 else "Unsolicited Neighbour Adverts"
             self._log(f"Sending/queueing {kind} on {self._vip_interface(vip.dev)} for {vip.address}", detail=True)
         self._deadline = now + self.instance.advert_int
+
+    def _takeover_actions(self, act: Callable[[Action], None]) -> None:
+        """A new master's advert, VIPs and first GARPs / NAs, in that order, to ACT."""
+        self._send(self.effective_priority, act)
+        act(AddVips(self.name))
+        act(StartGratuitous(self.name))
 
     def _leave_master(self, resign: bool, vips_removed: bool = False) -> None:
         self.counters.released_master += 1

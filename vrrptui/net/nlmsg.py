@@ -6,7 +6,7 @@ even `from __future__ import annotations`: that loads a module too).
 `vrrptui.net.rtnl.RtnlSocket` builds its queries on it.
 
     sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_ROUTE)
-    sock.bind((0, 0))
+    sock.bind((0, 0))  # no timeout: see receive()
     code = exchange(sock, 1, RTM_DELADDR, 0, address_body(socket.AF_INET, 24, 0, index, vip_packed))  # 0: done
 """
 
@@ -27,6 +27,10 @@ IFA_ADDRESS = 1
 IFA_LOCAL = 2
 IFA_LABEL = 3
 IFA_FLAGS = 8
+
+MSG_DONTWAIT = 0x40  # socket.MSG_DONTWAIT on Linux
+RECV_SIZE = 1 << 16
+TIMEOUT = 5.0  # seconds an answer may take
 
 NLMSGHDR = Struct("=IHHII")  # length, type, flags, seq, pid
 IFADDRMSG = Struct("=BBBBI")  # family, prefixlen, flags, scope, index
@@ -70,6 +74,21 @@ def error_code(payload: bytes) -> int:
     return -_ERRNO.unpack_from(payload)[0]
 
 
+def receive(sock: "socket") -> bytes:
+    """One datagram of the kernel's answer, on a socket without a timeout (with one, CPython polls before
+    every send and recv: two more system calls per request). The kernel answers a request before its
+    sendmsg returns, and queues each part of a dump as the one before is read, so this reads at once; an
+    answer not there yet is waited for up to TIMEOUT seconds."""
+    try:
+        return sock.recv(RECV_SIZE, MSG_DONTWAIT)
+    except BlockingIOError:
+        import select  # only here: a restart's clean-up imports nothing it does not need
+
+        if not select.select([sock], [], [], TIMEOUT)[0]:
+            raise TimeoutError(f"rtnetlink did not answer within {TIMEOUT:g} s") from None
+        return sock.recv(RECV_SIZE, MSG_DONTWAIT)
+
+
 def send(sock: "socket", seq: int, kind: int, flags: int, body: bytes) -> None:
     sock.send(NLMSGHDR.pack(NLMSGHDR.size + len(body), kind, flags, seq, 0) + body)
 
@@ -79,7 +98,7 @@ def exchange(sock: "socket", seq: int, kind: int, flags: int, body: bytes) -> in
     send(sock, seq, kind, NLM_F_REQUEST | NLM_F_ACK | flags, body)
     answer: bytes | None = None
     while True:
-        for msg_type, msg_seq, payload in messages(sock.recv(1 << 16)):
+        for msg_type, msg_seq, payload in messages(receive(sock)):
             if msg_seq != seq:
                 continue
             if msg_type == NLMSG_ERROR:

@@ -39,7 +39,6 @@ SIOCGIFINDEX = 0x8933
 IFNAMSIZ = 16
 IFREQ_INDEX = struct.Struct("=16si20x")  # struct ifreq: ifr_name, ifr_ifindex (and the rest of its union)
 _U32 = struct.Struct("=I")
-_TIMEOUT = 5.0
 _ADDRESS_SIZES = {int(socket.AF_INET): 4, int(socket.AF_INET6): 16}
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -93,8 +92,7 @@ class RtnlSocket:
     def __init__(self) -> None:
         self._sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_ROUTE)
         try:
-            self._sock.settimeout(_TIMEOUT)
-            self._sock.bind((0, 0))
+            self._sock.bind((0, 0))  # blocking, no timeout: nlmsg.receive() bounds the wait
         except BaseException:
             self._sock.close()
             raise
@@ -157,7 +155,7 @@ class RtnlSocket:
             nlmsg.send(self._sock, seq, kind, NLM_F_REQUEST | NLM_F_DUMP, body)
             out: list[tuple[int, bytes]] = []
             while True:
-                for msg_type, msg_seq, payload in messages(self._sock.recv(1 << 16)):
+                for msg_type, msg_seq, payload in messages(nlmsg.receive(self._sock)):
                     if msg_seq != seq:
                         continue
                     if msg_type == NLMSG_DONE:
