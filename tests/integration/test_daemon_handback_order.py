@@ -1,9 +1,11 @@
 """A hand-back's order on both sides, with the real runtime in r1's namespace.
 
-New master (RFC 5798 6.4.1, keepalived's order): its first advert, then its VIPs, then its
-GARPs back to back, and only then the VIPs' virtual routes and bookkeeping; the interface holds
-the VIP when the first GARP leaves. Old master hearing a higher priority: its VIPs go first,
-before its own advert. tcpdump on the segment is the witness of what the wire saw.
+New master (RFC 5798 6.4.1: the advert, then the GARPs): where nobody holds the VIPs (the master
+resigned or fell silent) they go up first, then the advert and GARPs back to back; where a lower
+priority master holds them (preemption), the advert goes first, so that it lets go as ours go
+up. Only then the VIPs' virtual routes and bookkeeping; the interface holds the VIP when the
+first GARP leaves. Old master hearing a higher priority: its VIPs go first, before its own
+advert. tcpdump on the segment is the witness of what the wire saw.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ pytestmark = pytest.mark.netns
 WAIT = 10.0
 
 
-def test_advert_then_vips_then_garps_then_the_rest_and_the_old_master_lets_go_first(
+def test_vips_then_advert_then_garps_then_the_rest_and_the_old_master_lets_go_first(
         lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
     vip = ipaddress.ip_address(VIP)
@@ -63,8 +65,8 @@ def test_advert_then_vips_then_garps_then_the_rest_and_the_old_master_lets_go_fi
     wire = lab.capture(bpf="vrrp or arp")
     with runtime_in(lab.ns("r1"), rt, WAIT):
         assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"] and "routes, journal" in calls, WAIT), lines
-        first = calls.index("advert 150")
-        assert calls[first:first + 3] == ["advert 150", "add VIP", "GARP, VIP held"], calls
+        first = calls.index("add VIP")  # r1 alone: its timer runs out, nobody holds the VIP
+        assert calls[first:first + 3] == ["add VIP", "advert 150", "GARP, VIP held"], calls
         assert calls.index("routes, journal") > calls.index("GARP, VIP held"), calls
         assert "GARP, VIP MISSING" not in calls, calls
         k2 = lab.start_keepalived("r2", conf(200))
@@ -82,7 +84,7 @@ def test_advert_then_vips_then_garps_then_the_rest_and_the_old_master_lets_go_fi
 
 
 def test_no_accept_sets_its_drop_rule_before_the_advert(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
-    # the nft run takes milliseconds: before the advert, not between it and the VIP (nobody would hold it)
+    # the nft run takes milliseconds: before the VIP and advert, not between them
     calls: list[str] = []
     for cls, name, label in ((VipFirewall, "block", "drop rule"), (Netlink, "add_vip", "add VIP"),
                              (VrrpSocket, "send", "advert")):
@@ -94,7 +96,7 @@ def test_no_accept_sets_its_drop_rule_before_the_advert(lab: Lab, monkeypatch: p
     rt = Runtime(parse_config(str(path), check_interfaces=False), log=lambda _line: None, control_path=None)
     with runtime_in(lab.ns("r1"), rt, WAIT):
         assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT)
-        assert calls[:3] == ["drop rule", "advert", "add VIP"], calls
+        assert calls[:3] == ["drop rule", "add VIP", "advert"], calls
 
 
 def backup_taking_over(lab: Lab, calls: list[str], monkeypatch: pytest.MonkeyPatch, between: Any = None) -> None:
@@ -130,16 +132,16 @@ def backup_taking_over(lab: Lab, calls: list[str], monkeypatch: pytest.MonkeyPat
 
 def test_a_backup_builds_its_takeover_when_it_becomes_backup_and_its_timer_only_sends(
         lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Skew_Time after the priority 0: from the timer to the advert, nothing is looked up or built
+    # Skew_Time after the priority 0: from the timer to the VIP and advert, nothing is looked up or built
     calls: list[str] = []
     backup_taking_over(lab, calls, monkeypatch)
     advert = calls.index("advert 100")
     timer = max(i for i in range(advert) if calls[i] == "timer")
-    assert calls[timer + 1:advert] == [], calls
+    assert calls[timer + 1:advert] == ["add VIP"], calls
     assert "build VIP request" not in calls[timer:] and "build GARP" not in calls[timer:], calls
 
 
-def test_a_takeover_sends_its_advert_adds_its_vips_and_garps_before_the_engine_works_out_the_rest(
+def test_a_takeover_adds_its_vips_sends_its_advert_and_garps_before_the_engine_works_out_the_rest(
         lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
     # Engine urgent=: the segment sees the takeover before its log lines, notify and timers are worked out
     calls: list[str] = []
@@ -152,10 +154,30 @@ def test_a_takeover_sends_its_advert_adds_its_vips_and_garps_before_the_engine_w
 
     monkeypatch.setattr(Engine, "handle_timer", handle_timer)
     backup_taking_over(lab, calls, monkeypatch)
-    advert = calls.index("advert 100")
-    returned = calls.index("engine returned", advert)
-    assert calls[advert:advert + 3] == ["advert 100", "add VIP", "GARP"], calls
-    assert set(calls[advert + 2:returned]) == {"GARP"}, calls
+    vips = calls.index("add VIP")  # after a priority 0: nobody holds the VIP
+    returned = calls.index("engine returned", vips)
+    assert calls[vips:vips + 3] == ["add VIP", "advert 100", "GARP"], calls
+    assert set(calls[vips + 2:returned]) == {"GARP"}, calls
+
+
+def test_a_preempting_master_sends_its_advert_before_its_vips(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    # keepalived r2 (100) holds the VIP: it lets go on r1's advert, as r1's VIP goes up
+    calls: list[str] = []
+    real_add, real_send = Netlink.add_vip, VrrpSocket.send
+    monkeypatch.setattr(Netlink, "add_vip", lambda self, *a, **kw: (
+        calls.append("add VIP"), real_add(self, *a, **kw))[1])
+    monkeypatch.setattr(VrrpSocket, "send", lambda self, payload, *a, **kw: (
+        calls.append(f"advert {payload[2]}"), real_send(self, payload, *a, **kw))[1])
+    k2 = lab.start_keepalived("r2", conf(100))
+    assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r2"], WAIT), lab.log(k2)
+    path = lab.node_dir("r1") / "preempt.conf"
+    path.write_text(conf(150))
+    lines: list[LogLine] = []
+    rt = Runtime(parse_config(str(path), check_interfaces=False), log=lines.append, control_path=None)
+    with runtime_in(lab.ns("r1"), rt, WAIT):
+        assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT), lines
+        first = calls.index("advert 150")
+        assert calls[first + 1] == "add VIP" and "add VIP" not in calls[:first], calls
 
 
 def test_a_backup_whose_mac_changed_announces_the_new_one(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -346,18 +346,41 @@ def test_urgent_takes_the_step_down_vip_removal_before_the_transition_is_worked_
 
 
 
-def test_a_takeover_on_its_timer_hands_its_advert_vips_and_garps_to_urgent_before_the_rest():
-    # the segment sees them before the transition's logs, notify and timers are worked out
+def test_a_takeover_on_its_timer_hands_its_vips_advert_and_garps_to_urgent_before_the_rest():
+    # the segment sees them before the transition's logs, notify and timers are worked out; nobody holds the
+    # VIPs (the master fell silent): they go up first, for the first packet the advert and GARPs bring
     seen: list[tuple[object, int]] = []
     clock = Clock(machine(urgent=lambda action: seen.append((action, len(clock.m._out)))))
     clock.start()
     out = clock.advance(clock.m.master_down_interval + 0.01)
-    assert clock.m.state is State.MASTER
-    assert [action for action, _ in seen] == [SendAdvert("VI_1", 100), AddVips("VI_1"), StartGratuitous("VI_1")]
+    assert clock.m.state is State.MASTER and clock.m.last_reason is Reason.TIMEOUT
+    assert [action for action, _ in seen] == [AddVips("VI_1"), SendAdvert("VI_1", 100), StartGratuitous("VI_1")]
     assert [pending for _, pending in seen] == [0, 0, 0]  # before even the timeout's log line
     assert RunNotify("VI_1", "MASTER", 100) in actions(out)
     assert sends(out) == [] and AddVips("VI_1") not in out and StartGratuitous("VI_1") not in out
     assert clock.m.counters.adverts_sent == 1 and clock.m.counters.became_master == 1
+
+
+def test_a_takeover_after_a_priority_zero_puts_the_vips_up_before_its_advert():
+    seen: list[object] = []
+    clock = Clock(machine(urgent=seen.append))
+    clock.start()
+    clock.receive(advert_for(clock.m, 0), src=PEER)  # the master resigned: it holds nothing now
+    clock.advance(clock.m.skew_time + 0.001)
+    assert clock.m.state is State.MASTER and clock.m.last_reason is Reason.PRIORITY_ZERO
+    assert seen == [AddVips("VI_1"), SendAdvert("VI_1", 100), StartGratuitous("VI_1")]
+
+
+def test_a_preempting_takeover_sends_its_advert_before_its_vips():
+    # a lower priority master holds the VIPs: our advert first, so that it lets go as ours go up
+    seen: list[object] = []
+    clock = Clock(machine(urgent=seen.append))
+    clock.start()
+    for _ in range(5):
+        clock.receive(advert_for(clock.m, 50), src=PEER)
+        clock.advance(clock.m.instance.advert_int)
+    assert clock.m.state is State.MASTER and clock.m.last_reason is Reason.PREEMPTED
+    assert seen == [SendAdvert("VI_1", 100), AddVips("VI_1"), StartGratuitous("VI_1")]
 
 
 def test_an_owner_entering_master_at_start_hands_nothing_over():

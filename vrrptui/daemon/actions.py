@@ -55,9 +55,10 @@ def carry_out(batch: list[Output], instances: Mapping[str, VrrpInstance], host: 
 def at_once(action: Action, instances: Mapping[str, VrrpInstance], host: HostChanges, garp: GratuitousSchedule | None,
             sender: AdvertSender | None, log: LogFn) -> list[VrrpInstance]:
     """What the engine hands over (`Engine(urgent=...)`) before it works out the rest of a transition: a
-    step-down's VIP removal; a master's priority-0 advert as it loses its address; a takeover's advert (its
-    VIP requests and GARPs built first, if they were not when it became backup), VIPs and GARPs. Returns the
-    instances whose VIPs went up, as carry_out. An error is logged: the engine's transition goes on."""
+    step-down's VIP removal; a master's priority-0 advert as it loses its address; a takeover's VIPs, advert
+    and GARPs (the VIPs first where nobody holds them, else the advert; what was not built when it became
+    backup is built first). Returns the instances whose VIPs went up, as carry_out. An error is logged: the
+    engine's transition goes on."""
     try:
         if isinstance(action, RemoveVips):
             host.remove_vips(action.instance)
@@ -67,10 +68,12 @@ def at_once(action: Action, instances: Mapping[str, VrrpInstance], host: HostCha
             return []
         if isinstance(action, SendAdvert) and sender is not None:
             if action.priority:  # a takeover's first advert
-                host.prepare_vips(inst)
+                if inst.name not in host.added_vips:  # (else its VIPs went up first)
+                    host.prepare_vips(inst)
                 host.prepare_announcements(inst)
             sender.send(inst, action.priority)
         elif isinstance(action, AddVips):
+            host.prepare_vips(inst)  # a no_accept drop rule first (and the requests, unless built ahead)
             host.add_vips(inst)
             return [inst]
         elif isinstance(action, StartGratuitous) and garp is not None:

@@ -214,7 +214,7 @@ class VrrpMachine:
             if self.may_take_over:
                 urgent = self._urgent
                 if urgent is not None:  # the segment first: the advert, VIPs and first GARPs before anything else
-                    self._takeover_actions(urgent)
+                    self._takeover_actions(urgent, vips_first=self._takeover_reason is not Reason.PREEMPTED)
                 self._log("Receive advertisement timeout")
                 self._transition(State.MASTER, self._takeover_reason, now, actions_sent=urgent is not None)
         else:
@@ -546,10 +546,16 @@ class VrrpMachine:
             self._log(f"Sending/queueing {kind} on {self._vip_interface(vip.dev)} for {vip.address}", detail=True)
         self._deadline = now + self.instance.advert_int
 
-    def _takeover_actions(self, act: Callable[[Action], None]) -> None:
-        """A new master's advert, VIPs and first GARPs / NAs, in that order, to ACT."""
+    def _takeover_actions(self, act: Callable[[Action], None], vips_first: bool = False) -> None:
+        """A new master's advert and VIPs, then its first GARPs / NAs, to ACT. VIPS_FIRST where nobody should
+        hold them (the master resigned or fell silent): they are up for the first packet the advert and GARPs
+        bring. Else (preempting a lower priority master, which holds them) the advert first: it lets go of
+        them as ours go up."""
+        if vips_first:
+            act(AddVips(self.name))
         self._send(self.effective_priority, act)
-        act(AddVips(self.name))
+        if not vips_first:
+            act(AddVips(self.name))
         act(StartGratuitous(self.name))
 
     def _leave_master(self, resign: bool, vips_removed: bool = False) -> None:
