@@ -88,7 +88,9 @@ def test_ah_with_keepalived_in_both_roles(make_lab, keepalived_ok: str, tcpdump_
     # 1. vrrptui: `state MASTER` is cleared as keepalived clears it; it takes over after Master_Down_Interval
     vt = lab.start_vrrptui("r1", ah_conf(lab, "r1", "r2", state="MASTER", priority=150, unicast=unicast),
                            ["--log-detail"])
-    assert lab.wait_for(lambda: holders(lab, VIP) == ["r1"], WAIT), lab.log(vt)
+    # (the VIP goes up before the transition's log lines are written)
+    assert lab.wait_for(lambda: holders(lab, VIP) == ["r1"] and "Entering MASTER STATE" in lab.log(vt), WAIT), \
+        lab.log(vt)
     log = lab.log(vt)
     assert "(VI_1) Initial state master is incompatible with AH authentication - clearing" in log
     assert log.index("(VI_1) Entering BACKUP STATE") < log.index("(VI_1) Entering MASTER STATE")
