@@ -99,6 +99,17 @@ def test_no_accept_sets_its_drop_rule_before_the_advert(lab: Lab, monkeypatch: p
         assert calls[:3] == ["drop rule", "add VIP", "advert"], calls
 
 
+def beside_keepalived(lab: Lab, r2_priority: int, r1_priority: int, name: str) -> tuple[Any, Runtime, list[LogLine]]:
+    """keepalived in r2 holding the VIP, and a Runtime for r1 (not started) with NAME.conf: (r2's
+    process, the runtime, the lines it logs)."""
+    k2 = lab.start_keepalived("r2", conf(r2_priority))
+    assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r2"], WAIT), lab.log(k2)
+    path = lab.node_dir("r1") / f"{name}.conf"
+    path.write_text(conf(r1_priority))
+    lines: list[LogLine] = []
+    return k2, Runtime(parse_config(str(path), check_interfaces=False), log=lines.append, control_path=None), lines
+
+
 def backup_taking_over(lab: Lab, calls: list[str], monkeypatch: pytest.MonkeyPatch, between: Any = None) -> None:
     """r1 (vrrptui, 100) backup to keepalived r2 (150), which stops (priority 0): r1 takes over.
     BETWEEN(lab, runtime) runs while r1 is backup. CALLS gets what r1 builds and sends, and its timer's runs."""
@@ -116,12 +127,7 @@ def backup_taking_over(lab: Lab, calls: list[str], monkeypatch: pytest.MonkeyPat
     spy(VrrpSocket, "send", lambda payload, *_: f"advert {payload[2]}")
     spy(GratuitousSender, "send", "GARP")
     spy(Netlink, "add_vip", "add VIP")
-    k2 = lab.start_keepalived("r2", conf(150))
-    assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r2"], WAIT), lab.log(k2)
-    path = lab.node_dir("r1") / "takeover.conf"
-    path.write_text(conf(100))
-    lines: list[LogLine] = []
-    rt = Runtime(parse_config(str(path), check_interfaces=False), log=lines.append, control_path=None)
+    k2, rt, lines = beside_keepalived(lab, 150, 100, "takeover")
     with runtime_in(lab.ns("r1"), rt, WAIT):
         assert lab.wait_for(lambda: "build GARP" in calls, WAIT), lines  # backup: its takeover built
         if between is not None:
@@ -168,12 +174,7 @@ def test_a_preempting_master_sends_its_advert_before_its_vips(lab: Lab, monkeypa
         calls.append("add VIP"), real_add(self, *a, **kw))[1])
     monkeypatch.setattr(VrrpSocket, "send", lambda self, payload, *a, **kw: (
         calls.append(f"advert {payload[2]}"), real_send(self, payload, *a, **kw))[1])
-    k2 = lab.start_keepalived("r2", conf(100))
-    assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r2"], WAIT), lab.log(k2)
-    path = lab.node_dir("r1") / "preempt.conf"
-    path.write_text(conf(150))
-    lines: list[LogLine] = []
-    rt = Runtime(parse_config(str(path), check_interfaces=False), log=lines.append, control_path=None)
+    _k2, rt, lines = beside_keepalived(lab, 100, 150, "preempt")
     with runtime_in(lab.ns("r1"), rt, WAIT):
         assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT), lines
         first = calls.index("advert 150")
