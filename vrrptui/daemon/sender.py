@@ -48,40 +48,39 @@ class AdvertSender:
 
     def prepare(self, inst: VrrpInstance, priority: int) -> None:
         """The round the instance would send at `priority` next (a backup's first as master, a master's
-        priority 0), built now: socket, destinations and encoded adverts. Not for AH (each round takes the
-        next sequence number)."""
-        name = inst.name
-        self._ready.pop(name, None)
+        priority 0), built now. Not for AH (each round takes the next sequence number)."""
+        self._ready.pop(inst.name, None)
+        if not uses_ah(inst) and (ready := self._round(inst, priority)) is not None:
+            self._ready[inst.name] = ready
+
+    def _round(self, inst: VrrpInstance, priority: int) -> Ready | None:
+        """The instance's advert round at `priority` now: its socket, destinations and encoded adverts (AH:
+        whole IPv4 datagrams, with the next sequence number). None without a source address or a socket."""
+        name, engine = inst.name, self._engine
         src = self._sources.get(name)
-        if src is None or src.is_unspecified or uses_ah(inst):
-            return
+        if src is None or src.is_unspecified:
+            return None
         key, sock = self._pool.for_sending(inst)
-        if sock is not None:
-            messages = ((self._engine.advert_bytes(name, priority, src, dst), dst) for dst in destinations(inst))
-            sends = tuple((message, dst, message) for message, dst in messages)
-            self._ready[name] = Ready(priority, src, key, sock, self._engine.advert_epoch, sends)
+        if sock is None:
+            return None
+        dsts = destinations(inst)
+        datagrams = engine.ah_datagrams(name, priority, src, dsts)
+        messages = [engine.advert_bytes(name, priority, src, dst) for dst in dsts]
+        sends = tuple(zip(messages if datagrams is None else datagrams, dsts, messages, strict=True))
+        return Ready(priority, src, key, sock, engine.advert_epoch, sends)
 
     def send(self, inst: VrrpInstance, priority: int) -> None:
         name, engine = inst.name, self._engine
         ready = self._ready.get(name)
-        if ready is not None and ready.priority == priority and ready.epoch == engine.advert_epoch \
-                and self._sources.get(name) is ready.src and self._pool.sending(ready.key) is ready.sock:
-            src, key, sock, sends = ready.src, ready.key, ready.sock, ready.sends
-        else:
-            found = self._sources.get(name)
-            if found is None or found.is_unspecified:
+        if ready is None or ready.priority != priority or ready.epoch != engine.advert_epoch \
+                or self._sources.get(name) is not ready.src or self._pool.sending(ready.key) is not ready.sock:
+            ready = self._round(inst, priority)
+            if ready is None:
                 return
-            src = found
-            key, maybe = self._pool.for_sending(inst)
-            if maybe is None:
-                return
-            sock, dsts = maybe, destinations(inst)
-            datagrams = engine.ah_datagrams(name, priority, src, dsts)  # AH: whole IPv4 datagrams
-            messages = [engine.advert_bytes(name, priority, src, dst) for dst in dsts]
-            sends = tuple(zip(messages if datagrams is None else datagrams, dsts, messages, strict=True))
+        src, key, sock = ready.src, ready.key, ready.sock
         feed = self._feed()
         now = self._loop.time() if feed is not None else 0.0
-        for wire, dst, payload in sends:
+        for wire, dst, payload in ready.sends:
             try:
                 sock.send(wire, dst, src)
             except OSError as exc:
