@@ -73,7 +73,6 @@ def at_once(action: Action, instances: Mapping[str, VrrpInstance], host: HostCha
                 host.prepare_announcements(inst)
             sender.send(inst, action.priority)
         elif isinstance(action, AddVips):
-            host.prepare_vips(inst)  # a no_accept drop rule first (and the requests, unless built ahead)
             host.add_vips(inst)
             return [inst]
         elif isinstance(action, StartGratuitous) and garp is not None:

@@ -192,9 +192,9 @@ class HostChanges:
         return changes
 
     def add_vips(self, inst: VrrpInstance) -> None:
-        """The VIPs up (prepare_vips first, else now); the rest waits for vips_added, after the advert."""
-        if inst.name not in self._vip_changes:
-            self.prepare_vips(inst)
+        """The VIPs up, after a no_accept drop rule (prepare_vips, earlier or now: what it did is not done
+        again); the rest waits for vips_added, after the advert."""
+        self.prepare_vips(inst)
         changes = self._vip_changes.pop(inst.name)
         dev_default = default_dev(inst)
         added = self.added_vips.setdefault(inst.name, [])

@@ -533,8 +533,8 @@ class VrrpMachine:
         self._emit(RunNotify(self.name, _NOTIFY[new], self.effective_priority))
 
     def _enter_master(self, now: float, actions_sent: bool = False) -> None:
-        # RFC 5798 6.4.1, as keepalived: the advert, then the VIPs, then the GARP/NA burst, back to back; the old
-        # master lets go of its VIPs on this advert. ACTIONS_SENT: a timeout handed them to `urgent` already.
+        # Unless a timeout handed them to `urgent` already (ACTIONS_SENT, see _takeover_actions), as keepalived:
+        # the advert, then the VIPs, then the GARP/NA burst, back to back.
         self.counters.became_master += 1
         self.master_adver_int = self.instance.advert_int
         self.master_address, self.master_priority = self.primary_address, self.effective_priority
