@@ -6,6 +6,7 @@ import dataclasses
 import ipaddress
 import select
 import socket
+import time
 
 import pytest
 from net_helpers import Tcpdump, in_netns, ip, namespaces, opened_in, veth
@@ -160,3 +161,28 @@ def test_a_burst_of_queued_adverts_is_drained_in_order_at_most_limit_per_call(pa
         priorities = [p.priority for r in got if isinstance(p := decode(r.payload, r.src, r.dst), Advert)]
         assert priorities == list(range(1, 41))
         assert receiver.drain(16) == [] and receiver.recv() is None
+
+
+@pytest.mark.parametrize("family", [4, 6])
+def test_age_is_how_long_ago_the_kernel_received_the_packet_not_when_it_was_read(pair, family):
+    """The runtime dates a packet by its arrival (runtime._on_readable): read 0.3 s late, it is 0.3 s old."""
+    ns_a, ns_b = pair
+    dst = MCAST_V4 if family == 4 else MCAST_V6
+    with in_netns(ns_b):
+        receiver = VrrpSocket(family, "vb")
+    with in_netns(ns_a):
+        sender = VrrpSocket(family, "va")
+    try:
+        assert receiver.age() == 0.0  # nothing read yet
+        src = A4 if family == 4 else A6
+        advert = Advert.from_fields(3, 51, 0, 0.1, ["192.0.2.100" if family == 4 else "2001:db8::100"])
+        sender.send(encode(advert, src, dst), dst, src)
+        sent = time.time()
+        time.sleep(0.3)
+        got = receive_one(receiver)
+        assert got.src == src
+        arrived = time.time() - receiver.age()
+        assert sent - 0.05 <= arrived <= sent + 0.05  # stamped on receipt, 0.3 s before it was read
+    finally:
+        sender.close()
+        receiver.close()

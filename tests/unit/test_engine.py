@@ -118,6 +118,21 @@ def test_engine_timer_is_the_earliest_machine_deadline():
     assert state(engine, "VI_2") is State.MASTER and state(engine, "VI_1") is State.BACKUP
 
 
+def test_a_packet_dated_by_its_arrival_counts_from_then_but_the_clock_never_goes_back():
+    """The runtime dates a packet by when the kernel received it: earlier than the loop's time, and maybe
+    earlier than an event handled before it. Its timers count from its arrival, never from before the
+    latest time handed in."""
+    engine = Engine(config(), PRIMARY)
+    engine.start(0.0)
+    ad = advert_for(engine.machine("VI_2"), 150)
+    engine.receive_packet("eth1", PEER2, MCAST_V4, 255, wire(ad, PEER2), 1.0)  # arrived at 1.0, read later
+    assert engine.machine("VI_2").get_timer() == pytest.approx(1.0 + 3.609375, abs=EXACT)
+    engine.interface_state("eth9", True, 2.0)  # handled at 2.0
+    engine.receive_packet("eth1", PEER2, MCAST_V4, 255, wire(ad, PEER2), 1.5)  # arrived before that
+    assert engine.clock == 2.0
+    assert engine.machine("VI_2").get_timer() == pytest.approx(2.0 + 3.609375, abs=EXACT)
+
+
 # --- sync groups -----------------------------------------------------------------------------
 
 

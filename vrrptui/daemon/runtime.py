@@ -262,7 +262,7 @@ class Runtime:
         if engine is None or loop is None or timer is None:
             return
         for packets in sock.batches(RECV_BATCH):
-            now = loop.time()  # when they were read: after every one of them arrived
+            now = loop.time() - sock.age()  # when the last of them arrived (the engine's clock never goes back)
             for payload, src, dst, ttl in packets:
                 if sock.protocol == AH_PROTO:
                     packet = ah.parse(payload)

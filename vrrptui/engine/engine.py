@@ -99,6 +99,7 @@ class Engine:
         self.config = config
         self._urgent = urgent
         self.created_at = now
+        self.clock = now  # the latest time handed in (_at): the engine's clock never goes back
         self.drops: dict[str, int] = {r.value: 0 for r in DropReason}  # packets no instance claimed
         self._log_limit = LogLimiter(LOG_RATE_LIMIT)
         self._machines: dict[str, VrrpMachine] = {}
@@ -122,6 +123,15 @@ class Engine:
         self._index()
 
     # --- construction --------------------------------------------------------------
+
+    def _at(self, now: float) -> float:
+        """NOW, or the latest time handed in if NOW is earlier: a packet's time is when it arrived, which may
+        precede an event the runtime handled first, and the machines' clock must not go back."""
+        if now < self.clock:
+            return self.clock
+        self.clock = now
+        return now
+
 
     def _new_machine(self, inst: VrrpInstance, config: Config, primary: Mapping[str, IPAddress]) -> VrrpMachine:
         machine = VrrpMachine(
@@ -175,6 +185,7 @@ class Engine:
     # --- driving -------------------------------------------------------------------
 
     def start(self, now: float) -> list[Output]:
+        self.clock = now  # the machines' time begins here (it may precede calls made before: daemon/earlylisten.py)
         self._started = True
         return self._each(lambda m: m.start(now), now)
 
@@ -187,6 +198,7 @@ class Engine:
         return self._deadlines.epoch
 
     def handle_timer(self, now: float) -> list[Output]:
+        now = self._at(now)
         out: list[Output] = []
         for machine in self._deadlines.due(now):
             out += machine.handle_timer(now)
@@ -206,6 +218,7 @@ class Engine:
 
         `result`: Engine.decode() of it when the caller already has it (the runtime shows it too).
         """
+        now = self._at(now)
         family = 4 if src.__class__ is IPv4Address else 6  # the `version` property costs more, per packet
         if result is None:
             result = _decode(payload, src, dst, family)
@@ -234,6 +247,7 @@ class Engine:
 
     def receive_ah_packet(self, ifname: str, datagram: bytes, now: float) -> list[Output]:
         """An IP protocol 51 datagram read on `ifname`, IPv4 header included (the AH ICV covers it)."""
+        now = self._at(now)
         packet = ah.parse(datagram)
         if packet is None:  # AH around another protocol: not VRRP
             return []
@@ -269,17 +283,20 @@ class Engine:
         return out
 
     def interface_state(self, ifname: str, up: bool, now: float) -> list[Output]:
+        now = self._at(now)
         self._iface_up[ifname] = up
         log: list[Output] = [LogLine(f"Netlink reports {ifname} {'up' if up else 'down'}")]
         return log + self._each(lambda m: m.interface_state(ifname, up, now), now)
 
     def set_primary_address(self, name: str, address: IPAddress, now: float) -> list[Output]:
         """Adverts of `name` now come from `address` (an address was added to / removed from its interface)."""
+        now = self._at(now)
         self._deadlines.rescan()
         return self.machine(name).set_primary_address(address, now)
 
     def address_state(self, name: str, present: bool, now: float) -> list[Output]:
         """`name`'s interface lost (False) or got back (True) every address its adverts could come from."""
+        now = self._at(now)
         self._deadlines.rescan()
         return self._coordinate(self.machine(name).address_state(present, now), now)
 
@@ -287,6 +304,7 @@ class Engine:
         self, script_name: str, ok: bool, now: float, *, exit_status: int | None = None, timed_out: bool = False
     ) -> list[Output]:
         """A vrrp_script's state after rise/fall; `exit_status`/`timed_out` of the run that flipped it."""
+        now = self._at(now)
         if script_name in self._disabled_scripts:
             return []
         changed = self._script_ok.get(script_name) != ok
@@ -297,11 +315,13 @@ class Engine:
 
     def file_value(self, name: str, value: int, now: float) -> list[Output]:
         """A track_file's value (read at start-up and whenever the file changes)."""
+        now = self._at(now)
         self._tracked[("file", name)] = value
         return self._each(lambda m: m.tracked_state("file", name, value, now), now)
 
     def process_state(self, name: str, ok: bool, now: float) -> list[Output]:
         """Whether a vrrp_track_process has its quorum (after its fork/terminate delays)."""
+        now = self._at(now)
         self._tracked[("process", name)] = int(ok)
         return self._each(lambda m: m.tracked_state("process", name, int(ok), now), now)
 
@@ -311,6 +331,7 @@ class Engine:
         keepalived drops such a script from every instance that tracks it: no weight, no
         FAULT. Call before start() so no instance ever counts it.
         """
+        now = self._at(now)
         self._disabled_scripts.add(script_name)
         self._script_ok.pop(script_name, None)
         return self._each(lambda m: m.disable_script(script_name, now), now)
@@ -319,6 +340,7 @@ class Engine:
 
     def command(self, cmd: Command, now: float) -> list[Output]:
         """Carry out an operator command; CommandError (a ValueError) says why one is refused."""
+        now = self._at(now)
         machine = self._machines.get(cmd.instance)
         if machine is None:
             known = ", ".join(self._machines) or "none"
@@ -344,6 +366,7 @@ class Engine:
     # --- lifecycle -----------------------------------------------------------------
 
     def shutdown(self, now: float) -> list[Output]:
+        now = self._at(now)
         self._deadlines.rescan()
         out: list[Output] = []
         for m in self._machines.values():
@@ -363,6 +386,7 @@ class Engine:
         `disabled_scripts`: the new config's refused vrrp_scripts (None: keep the current set);
         an instance whose refused scripts differ counts as changed.
         """
+        now = self._at(now)
         primary = primary_addresses or {}
         old_config, old = self.config, self._machines
         old_disabled = self._disabled_scripts
@@ -395,6 +419,7 @@ class Engine:
         return self._coordinate(out, now)
 
     def status(self, now: float) -> tuple[InstanceStatus, ...]:
+        now = self._at(now)
         return tuple(m.status(now) for m in self._machines.values())
 
     def advert_bytes(self, name: str, priority: int, src: IPAddress | None, dst: IPAddress | None) -> bytes:

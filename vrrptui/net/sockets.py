@@ -13,6 +13,7 @@ socket is opened and set up by vrrptui.net.rawopen (which a restart uses before 
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import ipaddress
 import select
@@ -38,6 +39,9 @@ _IN_PKTINFO = struct.Struct("=i4s4s")  # ipi_ifindex, ipi_spec_dst, ipi_addr
 _IN6_PKTINFO = struct.Struct("=16si")  # ipi6_addr, ipi6_ifindex
 _INT = struct.Struct("=i")
 _RECV_BUFSIZE = 65535
+SIOCGSTAMPNS = 0x8907  # the kernel's receive time (CLOCK_REALTIME) of the last packet read: socket(7)
+_TIMESPEC = struct.Struct("=qq")
+MAX_AGE = 1.0  # seconds: an older stamp (or one from the future) means the wall clock stepped: the age is 0
 _ANC_BUFSIZE = socket.CMSG_SPACE(_IN6_PKTINFO.size) + socket.CMSG_SPACE(_INT.size)
 
 
@@ -94,9 +98,22 @@ class VrrpSocket:
         # failing with EAGAIN (the exception is the expensive part)
         self._queued = select.epoll()
         self._queued.register(self._sock.fileno(), select.EPOLLIN)
+        self.age()  # the first ask turns the kernel's receive stamps on (and finds none yet)
 
     def fileno(self) -> int:
         return self._sock.fileno()
+
+    def age(self) -> float:
+        """Seconds since the last packet read arrived, as the kernel stamped it on receipt (0 when unknown).
+
+        A packet's time is when it arrived, not when the event loop got to it: a Master_Down_Timer set
+        from a priority-0 advert then runs out Skew_Time after the advert, whatever the wake-up took."""
+        try:
+            sec, nsec = _TIMESPEC.unpack(fcntl.ioctl(self._sock.fileno(), SIOCGSTAMPNS, bytes(_TIMESPEC.size)))
+        except OSError:  # ENOENT: nothing read since the stamps were turned on
+            return 0.0
+        age = time.time() - (sec + nsec * 1e-9)
+        return age if 0.0 <= age <= MAX_AGE else 0.0
 
     def send(self, payload: bytes, dst: IPAddress, src: IPAddress | None = None) -> None:
         """Send one VRRP message to `dst`, from `src` when given (else the kernel's choice).
