@@ -188,14 +188,15 @@ def test_v3_learned_interval_logged_only_when_it_changes():
     assert len(logs(first)) == 1 and logs(again) == []
 
 
-def test_becoming_master_sends_advert_then_adds_vips_and_gratuitous_back_to_back_then_notify():
-    # RFC 5798 6.4.1 and keepalived: the advert first; the VIPs go up while the old master reacts to it
+def test_becoming_master_when_nobody_holds_the_vips_adds_them_then_advert_and_gratuitous_then_notify():
+    # nobody heard: the VIPs are up for the first packet the advert and GARPs bring (RFC 5798 6.4.1 orders only
+    # the advert before the GARPs), also without an `urgent` hand-over
     clock = Clock(machine(instance(virtual_ipaddresses=(vip("192.168.1.100/24"), vip("10.0.0.1/8", dev="eth1")))))
     clock.start()
     out = clock.advance(4.0)
     assert actions(out) == [
-        SendAdvert("VI_1", 100),
         AddVips("VI_1"),
+        SendAdvert("VI_1", 100),
         StartGratuitous("VI_1"),
         RunNotify("VI_1", "MASTER", 100),
     ]
@@ -265,6 +266,18 @@ def test_backup_preempts_lower_priority_master_when_its_down_timer_runs_out():
     # the adverts were ignored: the timer armed at start (3 + 106/256) ran out
     assert clock.times_of(StateChanged) == [pytest.approx(3 + 106 / 256, abs=EXACT)]
     assert clock.m.last_reason is Reason.PREEMPTED
+
+
+def test_a_backup_preempting_a_lower_priority_master_sends_its_advert_before_its_vips():
+    # the lower master holds the VIPs: our advert first makes it let go as ours go up (keepalived's order)
+    clock = Clock(machine(instance(priority=150)))
+    clock.start()
+    out: list[Output] = []
+    for _ in range(5):
+        if clock.m.state is State.BACKUP:
+            clock.receive(advert_for(clock.m, 100))
+        out += clock.advance(1.0)
+    assert actions(out)[:3] == [SendAdvert("VI_1", 150), AddVips("VI_1"), StartGratuitous("VI_1")]
 
 
 def test_nopreempt_backup_keeps_a_lower_priority_master():

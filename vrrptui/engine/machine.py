@@ -212,11 +212,12 @@ class VrrpMachine:
         elif self.state is State.BACKUP:
             self._deadline = None
             if self.may_take_over:
-                urgent = self._urgent
-                if urgent is not None:  # the segment first: the advert, VIPs and first GARPs before anything else
-                    self._takeover_actions(urgent, vips_first=self._takeover_reason is not Reason.PREEMPTED)
+                # the segment first: the VIPs, advert and first GARPs before anything else (to `urgent` when the
+                # runtime gave one, so that they leave before the rest of the transition is even worked out)
+                self._takeover_actions(self._urgent or self._emit,
+                                       vips_first=self._takeover_reason is not Reason.PREEMPTED)
                 self._log("Receive advertisement timeout")
-                self._transition(State.MASTER, self._takeover_reason, now, actions_sent=urgent is not None)
+                self._transition(State.MASTER, self._takeover_reason, now, actions_sent=True)
         else:
             self._deadline = None
         return self._flush()
@@ -533,8 +534,8 @@ class VrrpMachine:
         self._emit(RunNotify(self.name, _NOTIFY[new], self.effective_priority))
 
     def _enter_master(self, now: float, actions_sent: bool = False) -> None:
-        # Unless a timeout handed them to `urgent` already (ACTIONS_SENT, see _takeover_actions), as keepalived:
-        # the advert, then the VIPs, then the GARP/NA burst, back to back.
+        # Unless a timeout sent them already (ACTIONS_SENT, see _takeover_actions), as keepalived: the advert,
+        # then the VIPs, then the GARP/NA burst, back to back.
         self.counters.became_master += 1
         self.master_adver_int = self.instance.advert_int
         self.master_address, self.master_priority = self.primary_address, self.effective_priority
