@@ -124,15 +124,6 @@ class Engine:
 
     # --- construction --------------------------------------------------------------
 
-    def _at(self, now: float) -> float:
-        """NOW, or the latest time handed in if NOW is earlier: a packet's time is when it arrived, which may
-        precede an event the runtime handled first, and the machines' clock must not go back."""
-        if now < self.clock:
-            return self.clock
-        self.clock = now
-        return now
-
-
     def _new_machine(self, inst: VrrpInstance, config: Config, primary: Mapping[str, IPAddress]) -> VrrpMachine:
         machine = VrrpMachine(
             inst,
@@ -183,6 +174,14 @@ class Engine:
         return tuple(self._machines.values())
 
     # --- driving -------------------------------------------------------------------
+
+    def _at(self, now: float) -> float:
+        """NOW, or the latest time handed in if NOW is earlier: a packet's time is when it arrived, which may
+        precede an event the runtime handled first, and the machines' clock must not go back."""
+        if now < self.clock:
+            return self.clock
+        self.clock = now
+        return now
 
     def start(self, now: float) -> list[Output]:
         self.clock = now  # the machines' time begins here (it may precede calls made before: daemon/earlylisten.py)
