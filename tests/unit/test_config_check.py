@@ -31,7 +31,7 @@ def test_table_shows_what_would_run(capsys):
                                 "unicast", "from", "10.0.1.62", "PASS", "10.0.2.100/8", "-", "-"]
     assert lines[2].split() == ["to", "10.0.1.63"]
     assert lines[3].split() == ["to", "10.0.1.64"]
-    assert "postgres01.conf:17: warning: auth_pass is 19 characters" in captured.err
+    assert "postgres01.conf:17: warning: auth_pass is 19 bytes" in captured.err
 
 
 def test_table_shows_trackers_notify_and_multicast(tmp_path, capsys):

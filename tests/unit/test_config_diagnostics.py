@@ -181,7 +181,7 @@ def test_auth_in_v3_instance_is_ignored(tmp_path):
 def test_auth_pass_longer_than_8_is_truncated(tmp_path):
     path = write(tmp_path, instance("  authentication {\n    auth_type PASS\n    auth_pass PostgresReplication\n  }\n"
                                     "  virtual_ipaddress { 10.0.0.1 }\n"))
-    assert only(warnings(path)).startswith(f"{path}:6: warning: auth_pass is 19 characters")
+    assert only(warnings(path)).startswith(f"{path}:6: warning: auth_pass is 19 bytes")
     assert parse_config(path, existing_interfaces=IFACES).instances[0].authentication.auth_pass == "Postgres"
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import io
+import ipaddress
 import os
 from pathlib import Path
 
 import pytest
 
-from vrrptui.config import tokens
+from vrrptui.config import check, tokens
 from vrrptui.config.model import ConfigError
 from vrrptui.config.parser import parse_config
+from vrrptui.engine.engine import Engine
 
 VI = "vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  virtual_ipaddress { 10.0.0.1 }\n}\n"
 
@@ -86,4 +89,59 @@ def test_vip_label_longer_than_the_kernel_takes(tmp_path):
     path = tmp_path / "k.conf"
     path.write_text(VI.replace("{ 10.0.0.1 }", "{ 10.0.0.1 label eth0:abcdefghijklmnopqrstuvwxyz01 }"))
     (error,) = errors(path)
-    assert error.startswith(f"{path}:4: error: label 'eth0:abcdefghijklmnopqrstuvwxyz01' is longer than 15 characters")
+    assert error.startswith(f"{path}:4: error: label 'eth0:abcdefghijklmnopqrstuvwxyz01' is longer than 15 bytes")
+
+
+def test_a_byte_that_is_not_utf8_is_an_error_in_a_value_and_fine_in_a_comment(tmp_path):
+    """Found by the fuzz (test_config_fuzz.py): such a byte was read as U+FFFD and reached the daemon."""
+    path = tmp_path / "latin1.conf"
+    latin1 = VI.replace("  interface eth0\n", "  ! r\xe9seau du bureau\n  interface eth\xe9\n")
+    path.write_bytes(latin1.encode("latin-1"))
+    assert errors(path) == [f"{path}:3: error: byte 0xe9 at column 16 is not UTF-8: save the file as UTF-8 "
+                            f"(keepalived.conf is text)"]
+    path.write_bytes(VI.replace("  interface eth0\n", "  interface eth0 ! r\xe9seau\n").encode("latin-1"))
+    assert len(parse_config(str(path), existing_interfaces={"eth0"}).instances) == 1
+
+
+def test_auth_pass_is_the_bytes_written_cut_to_8_as_keepalived_sends_them(tmp_path):
+    """Found by the fuzz: a password with a character beyond latin-1 passed --check and stopped the daemon at
+    start (UnicodeEncodeError building the first advert); `é` went out as one byte where keepalived sends two."""
+    path = tmp_path / "auth.conf"
+    for written, octets, warning in [("p€ss", b"p\xe2\x82\xacss", None), ("café", b"caf\xc3\xa9", None),
+                                     ("abcdefg€", b"abcdefg\xe2", "auth_pass is 10 bytes")]:
+        auth = f"  authentication {{\n    auth_type PASS\n    auth_pass {written}\n  }}\n"
+        path.write_text(VI.replace("  virtual_ipaddress", auth + "  virtual_ipaddress"), encoding="utf-8")
+        config = parse_config(str(path), existing_interfaces={"eth0"})
+        assert [w.message.split(";")[0] for w in config.warnings] == ([warning] if warning else [])
+        engine = Engine(config, {"VI_1": ipaddress.IPv4Address("10.0.0.2")})
+        engine.start(0.0)
+        assert engine.machine("VI_1").advert().auth_data == octets.ljust(8, b"\0")
+
+
+def test_names_the_kernel_takes_are_counted_in_bytes(tmp_path):
+    path = tmp_path / "names.conf"
+    path.write_text(VI.replace("{ 10.0.0.1 }", "{ 10.0.0.1 label eth0:" + "ü" * 5 + " }"), encoding="utf-8")
+    (vip,) = parse_config(str(path), existing_interfaces={"eth0"}).instances[0].virtual_ipaddresses
+    assert vip.label == "eth0:üüüüü"  # 10 characters, 15 bytes: the kernel takes it
+    path.write_text(VI.replace("{ 10.0.0.1 }", "{ 10.0.0.1 label eth0:" + "ü" * 6 + " }"), encoding="utf-8")
+    (error,) = errors(path)  # 11 characters, 17 bytes
+    assert f"{path}:4: error: label 'eth0:üüüüüü' is longer than 15 bytes" in error
+
+
+def test_what_cannot_be_printed_is_escaped_in_every_message(tmp_path):
+    """A config's words reach the terminal and the log in messages: no escape sequence or invisible character."""
+    path = tmp_path / "esc.conf"
+    path.write_text(VI + 'global_defs {\n  "\\E[2J"\n  \u202erouter_id\n}\n', encoding="utf-8")
+    config = parse_config(str(path), existing_interfaces={"eth0"})
+    text = "\n".join(str(w) for w in config.warnings)
+    assert "\\x1b[2J" in text and "\\u202erouter_id" in text
+    assert "\x1b" not in text and "\u202e" not in text
+
+
+def test_the_check_table_shows_names_printable(tmp_path):
+    """Found by the fuzz: an instance name with a C1 control (CSI) went raw into `--check`'s table."""
+    path = tmp_path / "csi.conf"
+    path.write_text(VI.replace("VI_1", "\u009b2J"), encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    check.main([str(path)], stdout=out, stderr=err)
+    assert "\\x9b2J" in out.getvalue() and "\u009b" not in out.getvalue() + err.getvalue()

@@ -82,7 +82,7 @@ def test_postgres_trio(name, src, peers, state, priority):
     assert vi.authentication == Authentication("PASS", "Postgres")
     assert [str(v) for v in vi.virtual_ipaddresses] == ["10.0.2.100/8"]
     (warning,) = config.warnings
-    assert "auth_pass is 19 characters" in warning.message and warning.severity == "warning"
+    assert "auth_pass is 19 bytes" in warning.message and warning.severity == "warning"
 
 
 def test_servercenter_tracks_apiserver_script():

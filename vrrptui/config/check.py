@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from vrrptui.config.model import Config, ConfigError, Diagnostic, VrrpInstance
+from vrrptui.config.model import Config, ConfigError, Diagnostic, VrrpInstance, shown
 from vrrptui.config.parser import parse_config
 
 EXIT_OK = 0
@@ -113,7 +113,8 @@ def instance_row(inst: VrrpInstance, config: Config) -> list[list[str]]:
 
 
 def render_table(headers: Sequence[str], rows: list[list[list[str]]]) -> str:
-    """A plain-text table whose cells may span several lines."""
+    """A plain-text table whose cells may span several lines (names from the file shown printable)."""
+    rows = [[[shown(line) for line in cell] for cell in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in rows:
         for i, cell in enumerate(row):
@@ -156,7 +157,7 @@ def _invalid(stderr: TextIO, path: str, diagnostics: list[Diagnostic]) -> int:
     for d in diagnostics:
         stderr.write(str(d) + "\n")
     errors = sum(1 for d in diagnostics if d.severity == "error")
-    stderr.write(f"Configuration {path} is invalid: {errors} error{'s' if errors != 1 else ''}; "
+    stderr.write(f"Configuration {shown(path)} is invalid: {errors} error{'s' if errors != 1 else ''}; "
                  f"vrrptui would not start\n")
     return EXIT_INVALID
 
@@ -183,5 +184,5 @@ def main(argv: list[str], stdout: TextIO | None = None, stderr: TextIO | None = 
     w = len(config.warnings)
     files = f", {len(config.files)} files" if len(config.files) > 1 else ""
     stdout.write(f"Configuration OK: {n} instance{'s' if n != 1 else ''}{files}, "
-                 f"{w} warning{'s' if w != 1 else ''} ({path})\n")
+                 f"{w} warning{'s' if w != 1 else ''} ({shown(path)})\n")
     return EXIT_OK

@@ -128,8 +128,9 @@ def _use_vmac(r: Reporter, d: InstanceDraft, st: Statement) -> None:
         r.error(st.values[1], "use_vmac takes at most one interface name, e.g. `use_vmac vrrp.51`")
     elif st.values:
         name = st.values[0].text
-        if len(name) > 15:
-            r.error(st.values[0], f"use_vmac name '{name}' is longer than 15 characters (Linux IFNAMSIZ); shorten it")
+        if len(name.encode()) > v.IFNAMSIZ:
+            r.error(st.values[0], f"use_vmac name '{name[:40]}' is longer than {v.IFNAMSIZ} bytes (Linux IFNAMSIZ); "
+                                  f"shorten it")
         else:
             d.set(st, "vmac_name", name)
 
@@ -208,11 +209,14 @@ def _authentication(r: Reporter, d: InstanceDraft, st: Statement) -> None:
         elif line.name == "auth_pass":
             token = v.single(r, line, "auth_pass secret")
             if token is not None:
-                auth_pass = token.text
-                if len(auth_pass) > MAX_AUTH_PASS:
-                    r.warning(token, f"auth_pass is {len(auth_pass)} characters; VRRPv2 carries 8, so keepalived "
-                                     f"and vrrptui use '{auth_pass[:MAX_AUTH_PASS]}' (peers must match)")
-                    auth_pass = auth_pass[:MAX_AUTH_PASS]
+                # the octets keepalived puts on the wire: the password's bytes as written (UTF-8), its first 8;
+                # kept one character per octet (latin-1), as the codec and AH read it
+                octets = token.text.encode()
+                auth_pass = octets[:MAX_AUTH_PASS].decode("latin-1")
+                if len(octets) > MAX_AUTH_PASS:
+                    cut = octets[:MAX_AUTH_PASS].decode(errors="backslashreplace")
+                    r.warning(token, f"auth_pass is {len(octets)} bytes; VRRPv2 carries 8, so keepalived "
+                                     f"and vrrptui use '{cut}' (peers must match)")
         else:
             r.unknown_keyword(line, "authentication")
     if unknown_type:
@@ -255,9 +259,10 @@ def parse_vip(r: Reporter, line: Statement) -> VirtualAddress | None:
             r.warning(option, f"unknown virtual address option '{option.text}': keepalived ignores it (\"Unknown "
                               f"configuration entry\") and so does vrrptui; use brd, dev, scope or label, "
                               f"e.g. `{example}`")
-    if len(options.get("label", "")) > v.IFNAMSIZ or len(options.get("dev", "")) > v.IFNAMSIZ:
-        what = "label" if len(options.get("label", "")) > v.IFNAMSIZ else "dev"
-        r.error(line, f"{what} '{options[what][:40]}' is longer than {v.IFNAMSIZ} characters, which the kernel refuses "
+    too_long = [what for what in ("label", "dev") if len(options.get(what, "").encode()) > v.IFNAMSIZ]
+    if too_long:
+        what = too_long[0]
+        r.error(line, f"{what} '{options[what][:40]}' is longer than {v.IFNAMSIZ} bytes, which the kernel refuses "
                       f"(the VIP would not be added): shorten it")
         return None
     if "scope" in options and options["scope"] not in VIP_SCOPES and not options["scope"].isdigit():

@@ -28,7 +28,24 @@ class Diagnostic:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line > 0 else self.file  # line 0: the file as a whole
-        return f"{where}: {self.severity}: {self.message}"
+        return shown(f"{where}: {self.severity}: {self.message}")
+
+
+def shown(text: str) -> str:
+    """`text` for a terminal or a log: what is not printable (control characters, escape sequences, invisible
+    format characters, a byte that is not UTF-8) written as `\\xNN` / `\\uNNNN`, so a message is one plain line."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else _escaped(ch) for ch in text)
+
+
+def _escaped(ch: str) -> str:
+    code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that is not UTF-8 (surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 class ConfigError(Exception):
@@ -120,7 +137,7 @@ class UnicastPeer:
 @dataclass(frozen=True, slots=True)
 class Authentication:
     auth_type: Literal["PASS", "AH"]
-    auth_pass: str  # already truncated to 8 characters, as keepalived does
+    auth_pass: str  # the octets on the wire, one character each (latin-1), at most 8 as keepalived sends
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ MAX_FILES = 1000  # files read, main file included
 MAX_TOTAL_BYTES = 16 * 1024 * 1024  # all files together
 MAX_LINE_LENGTH = 8192  # characters in one line
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f]")
+NOT_UTF8 = re.compile("[\udc80-\udcff]")  # a byte that is not UTF-8, as surrogateescape decodes it
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +83,8 @@ class Lexer:
             self.error(path, 0, f"the configuration (with its includes) is over {MAX_TOTAL_BYTES // 2**20} MiB: "
                                 f"vrrptui reads at most that much; split out or remove what is not needed")
             return None
-        return data.decode("utf-8", errors="replace")
+        # a byte that is not UTF-8 stays itself (surrogateescape): a comment may hold it, a word may not (_split_line)
+        return data.decode("utf-8", errors="surrogateescape")
 
     def _lines(self, text: str, path: str) -> list[str]:
         """Physical lines (LF or CRLF); over-long lines and control bytes are errors (the line is dropped)."""
@@ -172,6 +174,10 @@ class Lexer:
                     word.append(raw[i])
                     i += 1
                 value = "".join(word)
+                if (bad := NOT_UTF8.search(raw, start, i)) is not None:
+                    self.error(path, number, f"byte 0x{ord(bad.group(0)) - 0xDC00:02x} at column {bad.start() + 1} is "
+                                             f"not UTF-8: save the file as UTF-8 (keepalived.conf is text)")
+                    value = NOT_UTF8.sub("\ufffd", value)  # refused already: nothing downstream sees the byte
                 tokens.append(Token(value, path, number, start, quoted=quoted, row=self.rows))
                 if i < n and raw[i] in COMMENT_CHARS:
                     # keepalived cuts the line here too, which silently shortens e.g. a password.

@@ -148,14 +148,14 @@ def command(r: Reporter, st: Statement) -> str | None:
     return " ".join(t.text for t in st.values)
 
 
-IFNAMSIZ = 15  # Linux interface names (and address labels) are at most 15 characters
+IFNAMSIZ = 15  # Linux interface names (and address labels) are at most 15 bytes
 
 
 def interface_name(r: Reporter, token: Token, what: str) -> str | None:
     """An interface name the kernel can have."""
     name = token.text
-    if not name or len(name) > IFNAMSIZ or "/" in name or any(c.isspace() for c in name):
-        r.error(token, f"{what} '{name[:40]}' is not a Linux interface name (1-{IFNAMSIZ} characters, no '/' or "
+    if not name or len(name.encode()) > IFNAMSIZ or "/" in name or any(c.isspace() for c in name):
+        r.error(token, f"{what} '{name[:40]}' is not a Linux interface name (1-{IFNAMSIZ} bytes, no '/' or "
                        f"spaces)")
         return None
     return name
