@@ -218,7 +218,7 @@ VRRP_INSTANCE: dict[str, str] = {
     "advert_int": "advertisement interval in seconds",
     "authentication": "VRRPv2 authentication block",
     "auth_type": "PASS (plain password) or AH (IPsec AH)",
-    "auth_pass": "the password (8 characters used)",
+    "auth_pass": "the password (its first 8 bytes used)",
     "virtual_ipaddress": "the VIPs",
     "virtual_ipaddress_excluded": "VIPs managed but not carried in adverts",
     "promote_secondaries": "set promote_secondaries on the interface",
