@@ -127,3 +127,46 @@ def test_mutated_packets_never_raise_and_damage_is_dropped(packet: tuple, data: 
         assert isinstance(result, Drop)
         # a v2 advert with count 7 cut to 36 bytes is byte-for-byte shaped like CARP
         assert result.reason in (DropReason.SHORT, DropReason.LENGTH) or "CARP" in result.detail
+
+
+@st.composite
+def frames(draw: st.DrawFn) -> bytes:
+    """An Ethernet frame (802.1Q tag or not) carrying a VRRP advert over IPv4, IPv4 AH or IPv6, then damaged."""
+    message, src, dst = draw(packets())
+    ether = bytes(6) + bytes(range(1, 7))
+    if draw(st.booleans()):
+        ether += b"\x81\x00\x00\x05"
+    if src.version == 6:
+        ip = b"\x60\x00\x00\x00" + len(message).to_bytes(2, "big") + bytes([112, 255]) + src.packed + dst.packed
+        frame = ether + b"\x86\xdd" + ip + message
+    else:
+        with_ah = draw(st.booleans())
+        ah_header = bytes([112, 4, 0, 0]) + src.packed + bytes(16) if with_ah else b""
+        total = 20 + len(ah_header) + len(message)
+        ip = (b"\x45\xc0" + total.to_bytes(2, "big") + bytes(4) + bytes([255, 51 if with_ah else 112]) + bytes(2)
+              + src.packed + dst.packed)
+        frame = ether + b"\x08\x00" + ip + ah_header + message
+    damaged = bytearray(frame)
+    for _ in range(draw(st.integers(0, 3))):
+        where = draw(st.integers(0, len(damaged) - 1))
+        action = draw(st.sampled_from(["set", "cut", "extend"]))
+        if action == "set":
+            damaged[where] = draw(st.integers(0, 255))
+        elif action == "cut":
+            del damaged[where:]
+            if not damaged:
+                break
+        else:
+            damaged[where:where] = draw(st.binary(min_size=1, max_size=8))
+    return bytes(damaged)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(frames(), st.binary(max_size=200)))
+def test_a_sniffed_frame_never_raises_from_the_frame_to_the_decoded_advert(frame: bytes) -> None:
+    """The console's sniffer reads every frame the segment carries: parse_frame, then the codec."""
+    from vrrptui.net.sniffer import parse_frame
+
+    captured = parse_frame(frame, 1.0)
+    if captured is not None:
+        assert isinstance(decode(captured.payload, captured.src, captured.dst, captured.family), Advert | Drop)

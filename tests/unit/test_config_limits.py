@@ -76,13 +76,15 @@ def test_a_fifo_as_the_configuration_does_not_hang(tmp_path):
     assert error.startswith(f"{fifo}: error: not a regular file") or "not a regular file" in error
 
 
-@pytest.mark.parametrize("line, message", [
-    ("  interface averyveryverylongname0\n", "interface 'averyveryverylongname0' is not a Linux interface name"),
+@pytest.mark.parametrize("line, at, message", [
+    ("  interface averyveryverylongname0\n", 2, "interface 'averyveryverylongname0' is not a Linux interface name"),
+    ("  interface eth0\n  track_interface {\n    averyveryverylongname0\n  }\n", 4,  # found by the fuzz
+     "track_interface 'averyveryverylongname0' is not a Linux interface name"),
 ])
-def test_interface_names(tmp_path, line, message):
+def test_interface_names(tmp_path, line, at, message):
     path = tmp_path / "k.conf"
     path.write_text(VI.replace("  interface eth0\n", line))
-    assert any(f"{path}:2: error: {message}" in e for e in errors(path))
+    assert any(f"{path}:{at}: error: {message}" in e for e in errors(path))
 
 
 def test_vip_label_longer_than_the_kernel_takes(tmp_path):

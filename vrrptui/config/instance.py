@@ -313,11 +313,12 @@ def _track_interface(r: Reporter, d: InstanceDraft, st: Statement) -> None:
     tracked = list(d.fields.get("track_interfaces", ()))
     for line in v.block_of(r, st, "track_interface { eth1 weight -20 }"):
         parsed = _tracker_weight(r, line)
-        if parsed is not None:
+        name = v.interface_name(r, line.keyword, "track_interface")
+        if parsed is not None and name is not None:
             weight, reverse = parsed
             if reverse:
                 r.warning(line, "'reverse' on a tracked interface is not acted on by vrrptui: ignored")
-            tracked.append(TrackInterface(line.name, weight or 0))
+            tracked.append(TrackInterface(name, weight or 0))
             d.track_interface_lines.append(line)
     d.set(st, "track_interfaces", tuple(tracked))
 
