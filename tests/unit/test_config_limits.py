@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from vrrptui.config import check, tokens
-from vrrptui.config.model import ConfigError
+from vrrptui.config.model import MAX_MESSAGE, ConfigError
 from vrrptui.config.parser import parse_config
 from vrrptui.engine.engine import Engine
 
@@ -147,3 +147,12 @@ def test_the_check_table_shows_names_printable(tmp_path):
     out, err = io.StringIO(), io.StringIO()
     check.main([str(path)], stdout=out, stderr=err)
     assert "\\x9b2J" in out.getvalue() and "\u009b" not in out.getvalue() + err.getvalue()
+
+
+def test_a_long_word_quoted_in_a_message_is_cut_in_the_middle(tmp_path):
+    """Found by the fuzz: a 5,000-character keyword was quoted whole, twice, in one warning."""
+    path = tmp_path / "long.conf"
+    path.write_text(VI + "z" * 5000 + " {\n}\n")
+    (warning,) = [str(w) for w in parse_config(str(path), existing_interfaces={"eth0"}).warnings]
+    assert warning.startswith(f"{path}:6: warning: ") and " [...] " in warning
+    assert len(warning) <= len(str(path)) + 30 + MAX_MESSAGE

@@ -16,6 +16,9 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
 
 
+MAX_MESSAGE = 600  # characters of a diagnostic's message as printed (file:line and severity aside)
+
+
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
     """One warning or error, printed as `file:line: severity: message`."""
@@ -28,7 +31,10 @@ class Diagnostic:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line > 0 else self.file  # line 0: the file as a whole
-        return shown(f"{where}: {self.severity}: {self.message}")
+        message = shown(self.message)
+        if len(message) > MAX_MESSAGE:  # a long word of the file quoted in it: keep the start and what to do
+            message = f"{message[:MAX_MESSAGE * 2 // 3]} [...] {message[-MAX_MESSAGE // 3:]}"
+        return f"{shown(where)}: {self.severity}: {message}"
 
 
 def shown(text: str) -> str:
