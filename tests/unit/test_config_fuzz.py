@@ -74,10 +74,10 @@ static_ipaddress {
   198.51.100.1/32 dev eth1
 }
 static_routes {
-  203.0.113.0/24 via 192.0.2.254 dev $IF table 100
+  203.0.113.0/24 via 192.0.2.254 dev $IF table 100 metric 10 protocol static
 }
 static_rules {
-  from 192.0.2.0/24 table 100
+  from 192.0.2.0/24 table 100 priority 1000 fwmark 0x10/0xff iif eth0
 }
 vrrp_instance VI_1 {
   state BACKUP
@@ -119,6 +119,12 @@ vrrp_instance VI_1 {
   notify_master /bin/true
   use_vmac vrrp.51
   garp_master_refresh 10
+  virtual_routes {
+    198.51.100.0/24 via 192.0.2.254 metric 5
+  }
+  virtual_rules {
+    from 192.0.2.100 table 200
+  }
 }
 vrrp_instance VI_6 {
   interface eth0
@@ -237,6 +243,14 @@ def _assert_starts(config: Config) -> None:
     for script in config.scripts:
         assert "\x00" not in script.script
         split_command(script.script)
+    routes = [*config.static_routes, *(route for inst in config.instances for route in inst.virtual_routes)]
+    rules = [*config.static_rules, *(rule for inst in config.instances for rule in inst.virtual_rules)]
+    for entry, fields in [*((r, ("table", "metric")) for r in routes), *((r, ("table", "priority", "fwmark",
+                                                                                "fwmask")) for r in rules)]:
+        for name in fields:  # what the rtnetlink message carries as a u32
+            assert getattr(entry, name) is None or 0 <= getattr(entry, name) < 2**32, entry
+    for route in routes:
+        assert route.protocol is None or 0 <= route.protocol <= 255, route
 
 
 def _fuzz_one(text: bytes, include: bytes) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 
+import pytest
+
 from vrrptui.config.model import PolicyRule, StaticRoute
 from vrrptui.config.parser import parse_config
 
@@ -76,3 +78,36 @@ def test_via_with_a_family_as_ip_route_allows(tmp_path):
     path.write_text("static_routes {\n  default via inet6 2001:db8::1 dev eth1\n}\n")
     (route,) = parse_config(str(path), check_interfaces=False).static_routes
     assert (str(route.destination), str(route.gateway), route.dev) == ("::/0", "2001:db8::1", "eth1")
+
+
+@pytest.mark.parametrize("entry, message", [
+    ("10.60.0.0/16 dev eth0 metric 4294967296", "metric 4294967296 is out of range 0-4294967295"),
+    ("10.60.0.0/16 dev eth0 protocol 300", "protocol 300 is out of range 0-255"),
+    ("10.60.0.0/16 dev eth0 table 8589934592", "table 8589934592 is out of range 0-4294967295"),
+    ("10.60.0.0/16 dev averyveryverylongname0",
+     "dev 'averyveryverylongname0' is not a Linux interface name (1-15 bytes, no '/')"),
+])
+def test_a_route_value_the_kernel_cannot_carry_is_not_installed(tmp_path, entry, message):
+    """pyroute2 raised struct.error for these when the route went in (after the VIPs): a stopped daemon."""
+    path = tmp_path / "k.conf"
+    path.write_text("vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  virtual_ipaddress { 10.0.0.1 }\n"
+                    f"  virtual_routes {{\n    {entry}\n  }}\n}}\n")
+    config = parse_config(str(path), existing_interfaces={"eth0"})
+    assert config.instances[0].virtual_routes == ()
+    assert [str(w) for w in config.warnings] == [
+        f"{path}:6: warning: route '{entry}': {message}: neither vrrptui nor keepalived installs this route; "
+        f"correct the value"]
+
+
+@pytest.mark.parametrize("entry, message", [
+    ("from 10.0.0.0/8 table 100 fwmark 0x100000000", "fwmark 0x100000000 is out of range 0-4294967295"),
+    ("from 10.0.0.0/8 table 100 priority 4294967296", "priority 4294967296 is out of range 0-4294967295"),
+    ("from 10.0.0.0/8 table 100 iif " + "x" * 16, f"iif '{'x' * 16}' is not a Linux interface name"),
+])
+def test_a_rule_value_the_kernel_cannot_carry_is_not_installed(tmp_path, entry, message):
+    path = tmp_path / "k.conf"
+    path.write_text(f"static_rules {{\n  {entry}\n}}\n")
+    config = parse_config(str(path), existing_interfaces={"eth0"})
+    assert config.static_rules == ()
+    (warning,) = [str(w) for w in config.warnings]
+    assert warning.startswith(f"{path}:2: warning: rule '{entry}': {message}")

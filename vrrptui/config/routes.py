@@ -32,17 +32,41 @@ class _Unsupported(Exception):
     pass
 
 
+class _Invalid(Exception):
+    """A value neither keepalived nor the kernel takes (the route or rule is not installed by either)."""
+
+
+U32 = 2**32 - 1
+
+
+def _number(text: str, what: str, high: int = U32, base: int = 10) -> int:
+    """A whole number in 0..high, as the kernel's attribute holds it (u32, or u8 for a protocol)."""
+    try:
+        value = int(text, base)
+    except ValueError:
+        raise _Invalid(f"{what} '{text}' is not a whole number") from None
+    if not 0 <= value <= high:
+        raise _Invalid(f"{what} {text} is out of range 0-{high}")
+    return value
+
+
+def _ifname(text: str, what: str) -> str:
+    if not text or len(text.encode()) > v.IFNAMSIZ or "/" in text:
+        raise _Invalid(f"{what} '{text[:40]}' is not a Linux interface name (1-{v.IFNAMSIZ} bytes, no '/')")
+    return text
+
+
 def _table(text: str) -> int:
     if text in TABLES:
         return TABLES[text]
-    if text.isdigit():
-        return int(text)
+    if text.isascii() and text.isdigit():
+        return _number(text, "table")
     try:
         with open(RT_TABLES, encoding="utf-8") as f:
             for line in f:
                 words = line.split("#", 1)[0].split()
-                if len(words) == 2 and words[1] == text and words[0].isdigit():
-                    return int(words[0])
+                if len(words) == 2 and words[1] == text and words[0].isascii() and words[0].isdigit():
+                    return _number(words[0], f"table {text} in {RT_TABLES}")
     except OSError:
         pass
     raise _Unsupported(f"table '{text}' is neither a number nor named in {RT_TABLES}")
@@ -55,6 +79,13 @@ def _network(text: str, inet6: bool) -> ipaddress.IPv4Network | ipaddress.IPv6Ne
         return ipaddress.ip_network(text, strict=False)
     except ValueError:
         raise _Unsupported(f"'{text}' is not an address or prefix") from None
+
+
+def _not_installed(exc: Exception, what: str) -> str:
+    if isinstance(exc, _Invalid):
+        return f"{exc}: neither vrrptui nor keepalived installs this {what}; correct the value"
+    reason = str(exc) if isinstance(exc, _Unsupported) else f"bad value ({exc})"
+    return f"{reason}: vrrptui does not install this {what} (keepalived would); see docs/keepalived-compat.md"
 
 
 def _words(st: Statement) -> list[str]:
@@ -93,8 +124,6 @@ def parse_route(r: Reporter, st: Statement) -> StaticRoute | None:
                     fields["source"] = ipaddress.ip_address(value)
                 elif word in ("via", "gw"):
                     fields["gateway"] = ipaddress.ip_address(value)
-                elif word == "dev":
-                    fields["dev"] = value
                 elif word == "scope":
                     if value not in SCOPES:
                         raise _Unsupported(f"scope '{value}' is not known")
@@ -102,9 +131,11 @@ def parse_route(r: Reporter, st: Statement) -> StaticRoute | None:
                 elif word == "table":
                     fields["table"] = _table(value)
                 elif word in ("protocol", "proto"):
-                    fields["protocol"] = int(value) if value.isdigit() else PROTOCOLS[value]
+                    fields["protocol"] = PROTOCOLS[value] if value in PROTOCOLS else _number(value, "protocol", 255)
+                elif word == "dev":
+                    fields["dev"] = _ifname(value, "dev")
                 else:
-                    fields["metric"] = int(value)
+                    fields["metric"] = _number(value, word)
                 continue
             if "destination" not in fields:
                 fields["destination"] = _network(word, inet6)
@@ -112,10 +143,8 @@ def parse_route(r: Reporter, st: Statement) -> StaticRoute | None:
             raise _Unsupported(f"option '{word}' is not acted on by vrrptui")
         if fields.get("destination") is None:
             raise _Unsupported("no destination")
-    except (_Unsupported, ValueError, KeyError) as exc:
-        reason = str(exc) if isinstance(exc, _Unsupported) else f"bad value ({exc})"
-        r.warning(st, f"route '{text}': {reason}: vrrptui does not install this route (keepalived would); "
-                      f"see docs/keepalived-compat.md")
+    except (_Unsupported, _Invalid, ValueError, KeyError) as exc:
+        r.warning(st, f"route '{text}': {_not_installed(exc, 'route')}")
         return None
     return StaticRoute(text=text, file=st.file, line=st.line, **fields)  # type: ignore[arg-type]
 
@@ -142,26 +171,24 @@ def parse_rule(r: Reporter, st: Statement) -> PolicyRule | None:
             elif word in ("table", "lookup"):
                 fields["table"] = _table(value)
             elif word in ("priority", "preference", "pref"):
-                fields["priority"] = int(value)
+                fields["priority"] = _number(value, word)
             elif word in ("iif", "iifname"):
-                fields["iif"] = value
+                fields["iif"] = _ifname(value, word)
             elif word in ("oif", "oifname"):
-                fields["oif"] = value
+                fields["oif"] = _ifname(value, word)
             elif word == "fwmark":
                 mark, _, mask = value.partition("/")
-                fields["fwmark"] = int(mark, 0)
+                fields["fwmark"] = _number(mark, "fwmark", base=0)
                 if mask:
-                    fields["fwmask"] = int(mask, 0)
+                    fields["fwmask"] = _number(mask, "fwmark mask", base=0)
             elif word == "track_group":
                 continue
             else:
                 raise _Unsupported(f"option '{word}' is not acted on by vrrptui")
         if "table" not in fields:
             raise _Unsupported("no table (vrrptui installs lookup rules only)")
-    except (_Unsupported, ValueError) as exc:
-        reason = str(exc) if isinstance(exc, _Unsupported) else f"bad value ({exc})"
-        r.warning(st, f"rule '{text}': {reason}: vrrptui does not install this rule (keepalived would); "
-                      f"see docs/keepalived-compat.md")
+    except (_Unsupported, _Invalid, ValueError) as exc:
+        r.warning(st, f"rule '{text}': {_not_installed(exc, 'rule')}")
         return None
     family = 6 if inet6 or any(isinstance(fields.get(k), ipaddress.IPv6Network)
                                for k in ("source", "destination")) else 4

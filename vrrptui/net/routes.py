@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import socket
+import struct
 from typing import Any
 
 from vrrptui.config.model import PolicyRule, StaticRoute
@@ -65,6 +66,8 @@ def _change(netlink: Netlink, kind: str, command: str, request: dict[str, Any], 
         if command == "del" and exc.code in (errno.ESRCH, errno.ENOENT, errno.ENODEV):
             return False
         raise OSError(exc.code, f"cannot {'add' if command == 'add' else 'remove'} {what}: {exc}") from exc
+    except (struct.error, ValueError) as exc:  # a value the message cannot carry (the config reader refuses them)
+        raise OSError(errno.EINVAL, f"cannot {'add' if command == 'add' else 'remove'} {what}: {exc}") from exc
     return True
 
 
