@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vrrptui.config import check
+from vrrptui.config.instance import VIP_SCOPES
 from vrrptui.config.keywords import SECTIONS, TOP
 from vrrptui.config.model import MAX_MESSAGE, Config, ConfigError, Diagnostic, NotifyScript, shown
 from vrrptui.config.parser import parse_config
@@ -99,6 +100,7 @@ vrrp_instance VI_1 {
   virtual_ipaddress {
     $VIP dev $IF label eth0:vip
     192.0.2.101 brd 192.0.2.255 scope global
+    192.0.2.102/24 brd + scope 200
   }
   virtual_ipaddress_excluded {
     192.0.2.150
@@ -235,6 +237,8 @@ def _assert_starts(config: Config) -> None:
             assert name is None or 0 < len(name.encode()) <= 15, name
         for vip in inst.all_vips:
             assert vip.label is None or len(vip.label.encode()) <= 15, vip.label
+            assert vip.scope is None or vip.scope in VIP_SCOPES or 0 <= int(vip.scope) <= 255, vip.scope  # a u8
+            assert vip.brd in (None, "+", "-") or ipaddress.IPv4Address(vip.brd), vip.brd
         for notify in (getattr(inst, f) for f in dir(inst) if f.startswith("notify")):
             if isinstance(notify, NotifyScript):
                 assert "\x00" not in notify.command

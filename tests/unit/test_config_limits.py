@@ -156,3 +156,14 @@ def test_a_long_word_quoted_in_a_message_is_cut_in_the_middle(tmp_path):
     (warning,) = [str(w) for w in parse_config(str(path), existing_interfaces={"eth0"}).warnings]
     assert warning.startswith(f"{path}:6: warning: ") and " [...] " in warning
     assert len(warning) <= len(str(path)) + 30 + MAX_MESSAGE
+
+
+def test_a_vip_scope_is_a_name_or_a_number_the_kernel_takes(tmp_path):
+    """`scope 300` passed --check and raised at the takeover, as the VIP went in."""
+    path = tmp_path / "scope.conf"
+    path.write_text(VI.replace("{ 10.0.0.1 }", "{ 10.0.0.1 scope 300 }"))
+    (error,) = errors(path)
+    assert error.startswith(f"{path}:4: error: scope '300' is not known: use one of global, host, link, nowhere, site "
+                            f"or a number 0-255")
+    path.write_text(VI.replace("{ 10.0.0.1 }", "{ 10.0.0.1 scope 200 }"))
+    assert parse_config(str(path), existing_interfaces={"eth0"}).instances[0].virtual_ipaddresses[0].scope == "200"

@@ -265,8 +265,10 @@ def parse_vip(r: Reporter, line: Statement) -> VirtualAddress | None:
         r.error(line, f"{what} '{options[what][:40]}' is longer than {v.IFNAMSIZ} bytes, which the kernel refuses "
                       f"(the VIP would not be added): shorten it")
         return None
-    if "scope" in options and options["scope"] not in VIP_SCOPES and not options["scope"].isdigit():
-        r.error(line, f"scope '{options['scope']}' is not known: use one of {', '.join(sorted(VIP_SCOPES))}")
+    scope = options.get("scope")
+    numeric = scope is not None and scope.isascii() and scope.isdigit() and int(scope) <= 255  # ifa_scope is a u8
+    if scope is not None and scope not in VIP_SCOPES and not numeric:
+        r.error(line, f"scope '{scope}' is not known: use one of {', '.join(sorted(VIP_SCOPES))} or a number 0-255")
         return None
     if "brd" in options and options["brd"] not in ("+", "-"):
         try:
