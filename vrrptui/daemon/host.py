@@ -187,7 +187,7 @@ class HostChanges:
                 continue
             try:
                 changes.append((vip, self.netlink.vip_change(vip, dev_default)))
-            except (OSError, LookupError) as exc:
+            except (OSError, LookupError, ValueError) as exc:  # ValueError: a value rtnetlink cannot carry
                 changes.append((vip, exc))  # said when adding
         return changes
 
@@ -204,7 +204,7 @@ class HostChanges:
                     raise change
                 if self.netlink.add_vip(vip, dev_default, change):
                     added.append((vip, dev_default))
-            except (OSError, LookupError) as exc:
+            except (OSError, LookupError, ValueError) as exc:
                 self._log(LogLine(f"({inst.name}) cannot add VIP {vip} on {vip.dev or dev_default}: {exc}",
                                   level="error"))
 
