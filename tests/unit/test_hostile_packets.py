@@ -306,3 +306,80 @@ def test_ipv6_hop_limit_is_checked_whatever_the_destination():
         engine.receive_packet("eth0", peer, dst, hop_limit, encode(ad, peer, dst), 1.0)
     counters = engine.machine("VI_1").counters
     assert (counters.drops["ttl"], counters.adverts_received) == (2, 3)
+
+
+# --- fuzz: what a track file holds and what a control client sends -------------------------------------------
+
+TRACKED_CONF = """\
+track_file tf {
+  file /run/vrrptui-fuzz-track
+  weight 10
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 51
+  priority 100
+  advert_int 0.1
+  virtual_ipaddress { 192.168.1.100 }
+  track_file {
+    tf weight -3
+  }
+}
+vrrp_instance VI_2 {
+  interface eth0
+  virtual_router_id 52
+  priority 200
+  advert_int 0.1
+  virtual_ipaddress { 192.168.1.101 }
+  track_file {
+    tf
+  }
+}
+"""
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner,
+                                                                                         max_size=3), max_leaves=6)
+operator_inputs = st.one_of(
+    st.tuples(st.just("file"), st.one_of(st.integers(), st.sampled_from([0, 1, -1, 2**31, -2**63, 10**4000]))),
+    st.tuples(st.just("set_priority"), json_values),
+    st.tuples(st.sampled_from(["demote", "failover", "resume", "timer"]), st.none()),
+)
+
+
+@pytest.fixture(scope="module")
+def tracked_config(tmp_path_factory):
+    from vrrptui.config.parser import parse_config
+
+    path = tmp_path_factory.mktemp("tracked") / "keepalived.conf"
+    path.write_text(TRACKED_CONF)
+    return parse_config(str(path), existing_interfaces={"eth0"})
+
+
+@FUZZ
+@given(st.lists(st.tuples(st.sampled_from(["VI_1", "VI_2", "VI_9"]), operator_inputs), max_size=25))
+def test_fuzz_track_file_values_and_operator_commands_never_raise_and_priorities_stay_on_the_wire(
+        tracked_config, steps):
+    """A track file is written by whoever may write it (any number, `read_value` reads up to 4 KiB of digits) and
+    a control client sends any JSON value: only CommandError comes back, and every priority fits an advert."""
+    from vrrptui.engine.commands import CommandError, Demote, Failover, Resume, SetPriority
+
+    engine = Engine(tracked_config, {"VI_1": ME, "VI_2": ME})
+    engine.start(0.0)
+    now = 0.0
+    commands = {"demote": Demote, "failover": Failover, "resume": Resume}
+    for name, (what, value) in steps:
+        now += 0.05
+        try:
+            if what == "file":
+                engine.file_value("tf", value, now)
+            elif what == "timer":
+                engine.handle_timer(max(now, engine.get_timer() or now))
+            elif what == "set_priority":
+                engine.command(SetPriority(name, value), now)
+            else:
+                engine.command(commands[what](name), now)
+        except CommandError:
+            pass
+        for m in engine.machines:
+            assert 0 <= m.effective_priority <= 255
+            engine.advert_bytes(m.name, m.effective_priority, ME, MCAST_V4)
