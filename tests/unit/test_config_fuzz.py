@@ -16,9 +16,11 @@ plus token soup built from the same words. For each one:
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import ipaddress
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -145,18 +147,20 @@ SEEDS = [EVERY_SECTION.encode(), *(p.read_bytes() for p in sorted(CONFIGS.glob("
 KEYWORDS = sorted({*TOP, *(k for table in SECTIONS.values() for k in table)})
 ODD_WORDS = [
     "{", "}", "{}", "!", "#", '"', "'", '"unterminated', "''", "@fuzz", "@other", "@^fuzz", "$IF", "$UNDEFINED",
-    "$(x)", "$X=", "~SEQ(i,1,3)", "~SEQ(i,3,1)", "~SEQ(i,0,100000)", "~LST(a,b)", "include", "include *",
+    "$(x)", "$X=", "~SEQ(i,1,3)", "~SEQ(i,3,1)", "~SEQ(i,0,3000)", "~LST(a,b)", "include", "include *",
     "include inc.conf", "include /dev/zero", "include ../inc.conf", "-1", "0", "1", "255", "256", "65536",
     "4294967296", "99999999999999999999999", "1e400", "-1e400", "nan", "inf", "0x10", "1.5", "0.001", "1e-9",
     "10.0.0.1", "10.0.0.1/33", "10.0.0.1/-1", "256.1.1.1", "0.0.0.0", "255.255.255.255", "224.0.0.18",
     "::", "::1/129", "fe80::1%eth0", "2001:db8::1/64", "ff02::12", "dev", "eth0", "eth0:x", "label",
     "x" * 15, "y" * 16, "z" * 300, "a\x00b", "\x1b[2J", "\x7f", "\t", "\r", "\\", "é", "p€ss", "ü" * 8,
-    "\u009b2J", "\u202eevil", "zero\u200bwidth", "\ufeff", '"a\\x00b"', '"\\E[2J"', '"\\377"', '"\\n"', '"\\"',
+    "\u009b2J", "\u202eevil", "zero\u200bwidth", "\ufeff", '"a\\x00b"', '"/bin/x\\000.sh"', '"\\x100"', '"\\E[2J"',
+    '"\\377"', '"\\n"', '"\\"', '"/bin/echo \\"quoted arg\\""', "'/bin/sh -c x'",
     "/bin/true", "/nonexistent/script", "root", "nobody", "MASTER", "BACKUP", "FAULT", "PASS", "AH",
     "weight", "reverse", "min_ttl", "max_ttl", "brd", "scope", "table", "via", "from", "to", "not",
 ]
 NOT_UTF8 = [b"\xe9", b"\xff\xfe", b"caf\xe9", b"\x80\x80", b"\xc3"]  # latin-1 text, a cut UTF-8 sequence
-WORDS = [w.encode() for w in KEYWORDS + ODD_WORDS] + NOT_UTF8
+ODD_BYTES = [w.encode() for w in ODD_WORDS] + NOT_UTF8
+WORDS = [w.encode() for w in KEYWORDS] + ODD_BYTES
 
 
 @st.composite
@@ -165,7 +169,7 @@ def mutated(draw: st.DrawFn) -> bytes:
     lines = draw(st.sampled_from(SEEDS)).split(b"\n")
     for _ in range(draw(st.integers(1, 6))):
         i = draw(st.integers(0, len(lines) - 1))
-        action = draw(st.sampled_from(["drop", "double", "swap", "cut", "word", "insert", "bytes"]))
+        action = draw(st.sampled_from(["drop", "double", "swap", "cut", "word", "value", "insert", "bytes"]))
         if action == "drop":
             del lines[i]
         elif action == "double":
@@ -178,6 +182,10 @@ def mutated(draw: st.DrawFn) -> bytes:
         elif action == "word":
             words = lines[i].split() or [b""]
             words[draw(st.integers(0, len(words) - 1))] = draw(st.sampled_from(WORDS))
+            lines[i] = b" ".join(words)
+        elif action == "value":  # the value of a `keyword value` line: where paths, names and numbers go
+            words = lines[i].split() or [b""]
+            words[-1] = draw(st.sampled_from(ODD_BYTES))
             lines[i] = b" ".join(words)
         elif action == "insert":
             lines.insert(i, b" ".join(draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=4))))
@@ -214,8 +222,26 @@ def _assert_refused_well(exc: ConfigError, files: set[str]) -> None:
             assert d.line <= Path(d.file).read_bytes().count(b"\n") + 1, text
 
 
+def _strings(value: object) -> Iterator[str]:
+    """Every string in a config's dataclasses, tuples and dicts."""
+    if isinstance(value, str):
+        yield value
+    elif dataclasses.is_dataclass(value):
+        for f in dataclasses.fields(value):
+            yield from _strings(getattr(value, f.name))
+    elif isinstance(value, tuple | list | frozenset | set):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key)
+            yield from _strings(item)
+
+
 def _assert_starts(config: Config) -> None:
     """What a start does with a config before the network: engine, --check table, sockets, scripts."""
+    for text in _strings(dataclasses.replace(config, warnings=())):
+        assert "\x00" not in text, text  # no path, argument or name can hold a NUL
     primaries = {inst.name: ipaddress.ip_address("192.0.2.9" if inst.family == 4 else "fe80::9")
                  for inst in config.instances}
     engine = Engine(config, primaries)

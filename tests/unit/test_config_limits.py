@@ -167,3 +167,12 @@ def test_a_vip_scope_is_a_name_or_a_number_the_kernel_takes(tmp_path):
                             f"or a number 0-255")
     path.write_text(VI.replace("{ 10.0.0.1 }", "{ 10.0.0.1 scope 200 }"))
     assert parse_config(str(path), existing_interfaces={"eth0"}).instances[0].virtual_ipaddresses[0].scope == "200"
+
+
+def test_a_file_included_again_and_again_counts_each_time_and_the_limit_is_said_once(tmp_path):
+    """Found by the config fuzz: `~SEQ(i,0,100000) include x.conf` read the same file 100,000 times."""
+    (tmp_path / "one.conf").write_text("! nothing\n")
+    path = tmp_path / "k.conf"
+    path.write_text(VI + f"~SEQ(i,1,{tokens.MAX_FILES + 500}) include one.conf\n")
+    assert errors(path) == [f"{tmp_path / 'one.conf'}: error: more than {tokens.MAX_FILES} configuration files are "
+                            f"included: reduce the includes"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,12 @@ class InstanceDraft:
         if value is None:
             return
         self.fields[name] = value
+        self.where[name] = st
+
+    def extend(self, st: Statement, name: str, items: Iterable[Any]) -> None:
+        """Add to a list field (a second `track_interface { }` block adds to the first), in place, so that
+        thousands of blocks (from ~SEQ) cost each their own; finish_instance makes it a tuple."""
+        self.fields.setdefault(name, []).extend(items)
         self.where[name] = st
 
 

@@ -176,13 +176,14 @@ def _mcast_src_ip(r: Reporter, d: InstanceDraft, st: Statement) -> None:
 
 
 def _unicast_peer(r: Reporter, d: InstanceDraft, st: Statement) -> None:
-    peers: list[UnicastPeer] = list(d.fields.get("unicast_peers", ()))
+    peers: list[UnicastPeer] = []
+    listed = {p.address for p in d.fields.get("unicast_peers", ())}
     for line in v.block_of(r, st, "unicast_peer { 192.168.1.12 }"):
         ttls: dict[str, int] = {}
         parsed = _addr_with_dev(r, line, [line.keyword, *line.values], "unicast peer",
                                 "192.168.1.12 [dev eth0] [min_ttl 0-255] [max_ttl 0-255]", ttls)
         if parsed:
-            if any(p.address == parsed[0] for p in peers):
+            if parsed[0] in listed:
                 r.warning(line, f"unicast peer {parsed[0]} is listed twice: the second is ignored")
                 continue
             if ttls.get("min_ttl", 0) > ttls.get("max_ttl", 255):
@@ -190,7 +191,8 @@ def _unicast_peer(r: Reporter, d: InstanceDraft, st: Statement) -> None:
                               f"{ttls['max_ttl']}: no advert could pass")
                 continue
             peers.append(UnicastPeer(parsed[0], parsed[1], ttls.get("min_ttl"), ttls.get("max_ttl")))
-    d.set(st, "unicast_peers", tuple(peers))
+            listed.add(parsed[0])
+    d.extend(st, "unicast_peers", peers)
 
 
 def _authentication(r: Reporter, d: InstanceDraft, st: Statement) -> None:
@@ -282,12 +284,12 @@ def parse_vip(r: Reporter, line: Statement) -> VirtualAddress | None:
 
 def _vips(name: str) -> Handler:
     def handler(r: Reporter, d: InstanceDraft, st: Statement) -> None:
-        vips = list(d.fields.get(name, ()))
+        vips = []
         for line in v.block_of(r, st, f"{name} {{ 192.168.1.13/24 }}"):
             vip = parse_vip(r, line)
             if vip is not None:
                 vips.append(vip)
-        d.set(st, name, tuple(vips))
+        d.extend(st, name, vips)
     return handler
 
 
@@ -312,7 +314,7 @@ def _tracker_weight(r: Reporter, line: Statement) -> tuple[int | None, bool] | N
 
 
 def _track_interface(r: Reporter, d: InstanceDraft, st: Statement) -> None:
-    tracked = list(d.fields.get("track_interfaces", ()))
+    tracked = []
     for line in v.block_of(r, st, "track_interface { eth1 weight -20 }"):
         parsed = _tracker_weight(r, line)
         name = v.interface_name(r, line.keyword, "track_interface")
@@ -322,11 +324,11 @@ def _track_interface(r: Reporter, d: InstanceDraft, st: Statement) -> None:
                 r.warning(line, "'reverse' on a tracked interface is not acted on by vrrptui: ignored")
             tracked.append(TrackInterface(name, weight or 0))
             d.track_interface_lines.append(line)
-    d.set(st, "track_interfaces", tuple(tracked))
+    d.extend(st, "track_interfaces", tracked)
 
 
 def _track_script(r: Reporter, d: InstanceDraft, st: Statement) -> None:
-    tracked = list(d.fields.get("track_scripts", ()))
+    tracked = []
     for line in v.block_of(r, st, "track_script { chk_service weight 20 }"):
         parsed = _tracker_weight(r, line)
         if parsed is not None:
@@ -335,7 +337,7 @@ def _track_script(r: Reporter, d: InstanceDraft, st: Statement) -> None:
                 r.warning(line, "'reverse' on a track_script entry is not acted on by vrrptui: ignored")
             tracked.append(TrackScript(line.name, weight))
             d.track_script_lines.append(line)
-    d.set(st, "track_scripts", tuple(tracked))
+    d.extend(st, "track_scripts", tracked)
 
 
 def _debug(r: Reporter, d: InstanceDraft, st: Statement) -> None:
@@ -564,7 +566,8 @@ def finish_instance(r: Reporter, d: InstanceDraft, global_defs: GlobalDefs) -> V
     if not decided.ok or sum(1 for x in r.diagnostics if x.severity == "error") > errors_before \
             or "vrid" not in d.fields:
         return None  # the reasons are already reported
-    fields = dict(d.fields)
+    fields: dict[str, Any] = {key: tuple(value) if isinstance(value, list) else value
+                              for key, value in d.fields.items()}
     fields.update(family=family, version=version, advert_int=advert_int, initial_state=state, priority=priority,
                   interface=d.fields.get("interface"))
     return VrrpInstance(name=d.name, file=d.statement.file, line=d.statement.line, **fields)

@@ -26,7 +26,7 @@ BRACES = "{}"
 # `include` and its variants (which add checks keepalived reports as config errors; vrrptui warns alike)
 INCLUDES = {"include", "includer", "includem", "includew", "includeb", "includea"}
 MAX_INCLUDE_DEPTH = 8  # levels of include below the main file
-MAX_FILES = 1000  # files read, main file included
+MAX_FILES = 1000  # files read, main file included (a file included twice counts twice)
 MAX_TOTAL_BYTES = 16 * 1024 * 1024  # all files together
 MAX_LINE_LENGTH = 8192  # characters in one line
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f]")
@@ -54,6 +54,7 @@ class Lexer:
         self.files: list[str] = []
         self.rows = 0
         self.total_bytes = 0
+        self.reads = 0  # files read, the same file included again counted again
         self.expander = Expander(config_id if config_id is not None else default_config_id(), self.error)
 
     def error(self, file: str, line: int, message: str) -> None:
@@ -74,9 +75,12 @@ class Lexer:
                 self.error(path, 0, "not a regular file (a FIFO, device or directory): give the path of the "
                                     "configuration file itself")
                 return None
-            if len(self.files) >= MAX_FILES:
-                self.error(path, 0, f"more than {MAX_FILES} configuration files are included: reduce the includes")
+            if self.reads >= MAX_FILES:
+                if self.reads == MAX_FILES:  # said once; no file is read after it
+                    self.error(path, 0, f"more than {MAX_FILES} configuration files are included: reduce the includes")
+                    self.reads += 1
                 return None
+            self.reads += 1
             data = f.read(MAX_TOTAL_BYTES - self.total_bytes + 1)
         self.total_bytes += len(data)
         if self.total_bytes > MAX_TOTAL_BYTES:
@@ -195,7 +199,12 @@ class Lexer:
         quote, i, n = raw[i], i + 1, len(raw)
         while i < n and raw[i] != quote:
             if raw[i] == "\\" and i + 1 < n:
+                start = i
                 text, i = unescape(raw, i + 1)
+                if text == "\0":  # a path or argument cannot hold it; keepalived's string would end there
+                    self.error(path, number, f"'{raw[start:i]}' at column {start + 1} is a NUL byte, which ends a "
+                                             f"string in keepalived and cannot be in a path or argument: remove it")
+                    continue
                 word.append(text)
                 continue
             word.append(raw[i])

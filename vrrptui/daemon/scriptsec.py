@@ -209,7 +209,7 @@ def prepare(text: str, user: str | None, group: str | None, global_defs: GlobalD
         program = found
     try:
         st = os.stat(program)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the path (the config reader refuses it first)
         raise ScriptRefused(f"Unable to access script `{program}`") from None
     if not _is_executable_by(st, uid, gid):
         logs.append(LogLine(f"WARNING - script '{program}' is not executable for uid:gid {uid}:{gid}. Please fix."))

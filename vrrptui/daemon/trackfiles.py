@@ -26,7 +26,7 @@ ValueFn = Callable[[str, int], None]  # (track_file name, value)
 def read_value(path: str) -> int:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the path (the config reader refuses it first)
         return 0
     try:
         text = os.read(fd, MAX_READ).decode("ascii", errors="replace")
