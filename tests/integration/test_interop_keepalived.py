@@ -157,3 +157,17 @@ def test_mismatched_password_both_become_master_and_vrrptui_counts_auth_drops(ma
     assert st is not None and st["state"] == "MASTER", lab.log(vt)
     assert f"received an invalid passwd from {lab.ip4('r2')}" in lab.log(vt)
     assert keepalived_state(lab, ka) == "MASTER"
+
+
+def test_a_password_beyond_ascii_is_the_bytes_keepalived_sends(make_lab, keepalived_ok: str) -> None:
+    """keepalived puts the password's bytes as written (UTF-8) on the wire: vrrptui reads `p€ss` the same way
+    and accepts keepalived's adverts (it sent `é` as one byte before, and `€` stopped it at start)."""
+    lab: Lab = make_lab()
+    ka = lab.start_keepalived("r2", instance(state="MASTER", priority=101, body=dent_v2(lab, "r2", "r1", "p€ss"),
+                                             vips="192.168.1.13/24"))
+    vt = lab.start_vrrptui("r1", instance(state="BACKUP", priority=100, body=dent_v2(lab, "r1", "r2", "p€ss"),
+                                          vips="192.168.1.13/24"), ["--log-detail"])
+    st = status_when(lab, "r1", vt, lambda s: s["counters"]["adverts_received"] >= 2)
+    assert st is not None, lab.log(vt)
+    assert st["state"] == "BACKUP" and st["counters"]["drops"]["auth"] == 0, (st, lab.log(vt))
+    assert holders(lab, "192.168.1.13") == ["r2"], lab.log(ka)

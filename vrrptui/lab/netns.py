@@ -416,7 +416,7 @@ class Lab:
         """
         d = self.node_dir(node)
         conf = d / f"{tag}.conf"
-        conf.write_text(conf_text)
+        conf.write_text(conf_text, encoding="utf-8")
         log = d / f"{tag}.log"
         argv = [
             keepalived_binary(), "--dont-fork", "--log-console", "--log-detail", "--no-syslog", "--vrrp",
@@ -445,7 +445,7 @@ class Lab:
         """
         d = self.node_dir(node)
         conf = d / f"{tag}.conf"
-        conf.write_text(conf_text)
+        conf.write_text(conf_text, encoding="utf-8")
         log = d / f"{tag}.log"
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         if private_runtime:
