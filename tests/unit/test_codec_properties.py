@@ -170,3 +170,17 @@ def test_a_sniffed_frame_never_raises_from_the_frame_to_the_decoded_advert(frame
     captured = parse_frame(frame, 1.0)
     if captured is not None:
         assert isinstance(decode(captured.payload, captured.src, captured.dst, captured.family), Advert | Drop)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([b"\x08\x06", b"\x86\xdd"]), st.binary(max_size=120), st.data())
+def test_an_arp_or_neighbour_advert_from_the_segment_never_raises(ethertype: bytes, rest: bytes,
+                                                                  data: st.DataObject) -> None:
+    """The console's VIP prober reads every ARP and NA on the segment: whatever it holds, a claim or None."""
+    from vrrptui.net.prober import parse_arp, parse_na
+
+    frame = bytes(12) + ethertype + rest
+    if ethertype == b"\x86\xdd" and len(frame) > 54 and data.draw(st.booleans()):
+        frame = frame[:20] + bytes([58]) + frame[21:54] + bytes([136]) + frame[55:]  # ICMPv6 NA, options fuzzed
+    for claim in (parse_arp(frame, bytes(range(6))), parse_na(frame)):
+        assert claim is None or (isinstance(claim, tuple) and len(claim) == 3)
