@@ -114,6 +114,20 @@ def test_syslog_lines_are_glibc_format_daemon_facility_keepalived_ident(tmp_path
     assert receiver.recv(4096).decode().endswith("after restart")
 
 
+def test_log_lines_show_escape_sequences_instead_of_sending_them(tmp_path: Path) -> None:
+    """An instance named with an escape sequence (`vrrp_instance "\\E[2J"`) reaches syslog and `-l` printable."""
+    import io
+
+    from vrrptui.daemon.logsink import ConsoleLog
+
+    receiver = bound_datagram_socket(tmp_path / "log")
+    SyslogLog(socket_path=str(tmp_path / "log"))(LogLine("(\x1b[2J) Entering MASTER STATE"))
+    assert receiver.recv(4096).decode().endswith(": (\\x1b[2J) Entering MASTER STATE")
+    out = io.StringIO()
+    ConsoleLog(out)(LogLine("(\x1b[2J\u202e) Entering MASTER STATE"))
+    assert out.getvalue().endswith(": (\\x1b[2J\\u202e) Entering MASTER STATE\n")
+
+
 def test_a_stalled_syslog_never_blocks_the_daemon_lines_are_counted_instead(tmp_path: Path) -> None:
     receiver = bound_datagram_socket(tmp_path / "log")
     log = SyslogLog(socket_path=str(tmp_path / "log"))

@@ -16,6 +16,8 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from vrrptui.config.model import shown
+
 MAX_REQUEST = 4096  # bytes per request line
 MAX_DEPTH = 4  # nesting of objects/arrays in a request (every request is one flat object)
 MAX_CLIENTS = 16  # connections served at once; more are answered with an error and closed
@@ -97,5 +99,5 @@ def parse_request(line: bytes) -> dict[str, Any]:
 
 
 def printable(text: str) -> str:
-    """`text` with control characters (terminal escape sequences) shown as \\xNN; newlines kept."""
-    return "".join(ch if ch == "\n" or (ch.isprintable() and ch != "\x1b") else f"\\x{ord(ch):02x}" for ch in text)
+    """`text` with control characters (terminal escape sequences) shown as \\xNN (config.model.shown); newlines kept."""
+    return "\n".join(shown(line) for line in text.split("\n"))

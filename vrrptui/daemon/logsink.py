@@ -12,6 +12,7 @@ import threading
 import time
 from typing import TextIO
 
+from vrrptui.config.model import shown
 from vrrptui.engine.outputs import LogLine
 
 
@@ -35,7 +36,8 @@ class ConsoleLog:
     def __call__(self, line: LogLine) -> None:
         if line.detail and not self.detail:
             return
-        text = f"{keepalived_timestamp()}: {line.text}\n"
+        body = line.text if line.text.isprintable() else shown(line.text)  # no escape sequence reaches the terminal
+        text = f"{keepalived_timestamp()}: {body}\n"
         with self._lock:
             try:
                 self.stream.write(text)
