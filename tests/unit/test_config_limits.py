@@ -176,3 +176,31 @@ def test_a_file_included_again_and_again_counts_each_time_and_the_limit_is_said_
     path.write_text(VI + f"~SEQ(i,1,{tokens.MAX_FILES + 500}) include one.conf\n")
     assert errors(path) == [f"{tmp_path / 'one.conf'}: error: more than {tokens.MAX_FILES} configuration files are "
                             f"included: reduce the includes"]
+
+
+def test_a_vrrpv3_instance_without_a_vip_is_removed_as_keepalived_does(tmp_path):
+    """Found by running the daemon on fuzzed configs: IPv6 unicast peers and no VIP passed --check, then the first
+    advert (no address to give it a family) raised. keepalived removes such an instance; a v2 one only warns."""
+    path = tmp_path / "novip.conf"
+    path.write_text("vrrp_instance VI_6 {\n  interface eth0\n  virtual_router_id 51\n  unicast_peer {\n"
+                    "    2001:db8::11\n  }\n  virtual_ipaddress {\n  }\n}\n" + VI)
+    config = parse_config(str(path), existing_interfaces={"eth0"})
+    assert [i.name for i in config.instances] == ["VI_1"]
+    assert [str(w) for w in config.warnings] == [
+        f"{path}:1: warning: vrrp_instance VI_6 has no virtual_ipaddress: keepalived removes a VRRPv3 instance "
+        f"without one (\"No VIP specified; at least one is required\"), and so does vrrptui; add the address it "
+        f"should carry"]
+
+
+def test_the_daemon_refuses_a_unicast_instance_without_an_interface_before_it_starts(tmp_path):
+    """Found by running the daemon on fuzzed configs: keepalived >= 2.1 takes it (so --check does), but vrrptui's
+    sockets and VIPs are on a named interface: it stopped with an internal error at start."""
+    from vrrptui.daemon.preflight import missing_interfaces
+
+    path = tmp_path / "noif.conf"
+    path.write_text("vrrp_instance VI_1 {\n  virtual_router_id 51\n  unicast_src_ip 10.0.0.2\n  unicast_peer {\n"
+                    "    10.0.0.3\n  }\n  virtual_ipaddress { 10.0.0.1 }\n}\n")
+    config = parse_config(str(path), existing_interfaces={"eth0"})
+    assert missing_interfaces(config, {"eth0"}) == [
+        f"{path}:1: error: vrrp_instance VI_1 has no interface: vrrptui needs one for unicast too (its sockets and "
+        f"VIPs are on it): add `interface IFNAME`"]

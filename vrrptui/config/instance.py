@@ -542,6 +542,11 @@ def finish_instance(r: Reporter, d: InstanceDraft, global_defs: GlobalDefs) -> V
         return None
     version = _version_for(r, d, family, global_defs)
     advert_int = _advert_int_for(r, d, version)
+    if version == 3 and not d.fields.get("virtual_ipaddresses"):
+        r.warning(d.statement, f"vrrp_instance {d.name} has no virtual_ipaddress: keepalived removes a VRRPv3 "
+                               f"instance without one (\"No VIP specified; at least one is required\"), and so "
+                               f"does vrrptui; add the address it should carry")
+        return None
     _check_families(r, d, family)
 
     # keepalived: no priority -> 255 for state MASTER, else 100; no state -> MASTER only for the owner.
