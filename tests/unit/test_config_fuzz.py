@@ -203,13 +203,9 @@ def soup(draw: st.DrawFn) -> bytes:
     return b"\n".join(b" ".join(line) for line in lines)
 
 
-def _printable(line: str) -> bool:
-    return all(ch.isprintable() for ch in line)
-
-
 def _one_plain_line(d: Diagnostic) -> bool:
     text = str(d)
-    return _printable(text) and len(text) <= len(shown(d.file)) + 30 + MAX_MESSAGE
+    return text.isprintable() and len(text) <= len(shown(d.file)) + 30 + MAX_MESSAGE
 
 
 def _assert_refused_well(exc: ConfigError, files: set[str]) -> None:
@@ -300,7 +296,7 @@ def _fuzz_one(text: bytes, include: bytes) -> None:
         out, err = io.StringIO(), io.StringIO()
         assert check.main([str(main), "-i", "fuzz"], stdout=out, stderr=err) in (check.EXIT_OK, check.EXIT_INVALID)
         for line in (out.getvalue() + err.getvalue()).splitlines():
-            assert _printable(line), repr(line)[:200]
+            assert line.isprintable(), repr(line)[:200]
 
 
 @FUZZ

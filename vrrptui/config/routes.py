@@ -51,7 +51,7 @@ def _number(text: str, what: str, high: int = U32, base: int = 10) -> int:
 
 
 def _ifname(text: str, what: str) -> str:
-    if not text or len(text.encode()) > v.IFNAMSIZ or "/" in text:
+    if not v.is_interface_name(text):  # a word of the line: it has no spaces
         raise _Invalid(f"{what} '{text[:40]}' is not a Linux interface name (1-{v.IFNAMSIZ} bytes, no '/')")
     return text
 

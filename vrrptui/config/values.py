@@ -151,10 +151,15 @@ def command(r: Reporter, st: Statement) -> str | None:
 IFNAMSIZ = 15  # Linux interface names (and address labels) are at most 15 bytes
 
 
+def is_interface_name(name: str) -> bool:
+    """A name the kernel can give an interface: 1-15 bytes, no '/' or spaces."""
+    return bool(name) and len(name.encode()) <= IFNAMSIZ and "/" not in name and not any(c.isspace() for c in name)
+
+
 def interface_name(r: Reporter, token: Token, what: str) -> str | None:
     """An interface name the kernel can have."""
     name = token.text
-    if not name or len(name.encode()) > IFNAMSIZ or "/" in name or any(c.isspace() for c in name):
+    if not is_interface_name(name):
         r.error(token, f"{what} '{name[:40]}' is not a Linux interface name (1-{IFNAMSIZ} bytes, no '/' or "
                        f"spaces)")
         return None

@@ -36,8 +36,7 @@ class ConsoleLog:
     def __call__(self, line: LogLine) -> None:
         if line.detail and not self.detail:
             return
-        body = line.text if line.text.isprintable() else shown(line.text)  # no escape sequence reaches the terminal
-        text = f"{keepalived_timestamp()}: {body}\n"
+        text = f"{keepalived_timestamp()}: {shown(line.text)}\n"  # no escape sequence reaches the terminal
         with self._lock:
             try:
                 self.stream.write(text)

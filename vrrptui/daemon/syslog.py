@@ -58,7 +58,7 @@ class SyslogLog:
     def _format(self, text: str, level: str) -> bytes:
         pri = self.facility * 8 + SEVERITY.get(level, 6)
         stamp = time.strftime("%b %e %H:%M:%S")
-        text = text if text.isprintable() else shown(text)  # a name from the config with an escape sequence
+        text = shown(text)  # a name from the config may carry an escape sequence
         return f"<{pri}>{stamp} {self.ident}[{os.getpid()}]: {text}".encode(errors="replace")[:MAX_DATAGRAM]
 
     def _send(self, data: bytes) -> bool:

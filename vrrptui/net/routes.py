@@ -58,6 +58,7 @@ def _rule_request(rule: PolicyRule) -> dict[str, Any]:
 def _change(netlink: Netlink, kind: str, command: str, request: dict[str, Any], what: str) -> bool:
     from pyroute2.netlink.exceptions import NetlinkError
 
+    failed = f"cannot {'add' if command == 'add' else 'remove'} {what}"
     try:
         netlink.request(kind, command, **request)
     except NetlinkError as exc:
@@ -65,9 +66,9 @@ def _change(netlink: Netlink, kind: str, command: str, request: dict[str, Any], 
             return False
         if command == "del" and exc.code in (errno.ESRCH, errno.ENOENT, errno.ENODEV):
             return False
-        raise OSError(exc.code, f"cannot {'add' if command == 'add' else 'remove'} {what}: {exc}") from exc
+        raise OSError(exc.code, f"{failed}: {exc}") from exc
     except (struct.error, ValueError) as exc:  # a value the message cannot carry (the config reader refuses them)
-        raise OSError(errno.EINVAL, f"cannot {'add' if command == 'add' else 'remove'} {what}: {exc}") from exc
+        raise OSError(errno.EINVAL, f"{failed}: {exc}") from exc
     return True
 
 
