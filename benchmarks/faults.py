@@ -48,7 +48,7 @@ import vrrptui
 from vrrptui.lab import faults
 from vrrptui.lab.faults import AddressWatch
 from vrrptui.lab.namespaces import vrrptui_command
-from vrrptui.lab.netns import VIP, Lab, fast_v3_conf
+from vrrptui.lab.netns import VIP, Lab, fast_v3_conf, kill_tree
 
 IMPLS = ("keepalived", "vrrptui")
 RESULTS = Path(__file__).with_name("faults-results.json")
@@ -199,20 +199,6 @@ def lost(run: Run, start: float, end: float) -> int:
     return (seqs[-1] - seqs[0] + 1 - len(seqs)) if seqs else -1
 
 
-def kill_tree(proc: subprocess.Popen[Any]) -> None:
-    """kill -9 of the daemon and its children at once: all stopped first, then killed. Killed one by one,
-    keepalived's VRRP child (parent-death signal SIGTERM) could remove its VIPs between its parent's kill
-    and its own: no stale VIP and no two holders, which kill -9 of the whole daemon does not give
-    (2 of 4 keepalived runs in one series; tests/unit/test_bench_kill_tree.py)."""
-    tree = [psutil.Process(proc.pid)]
-    tree += tree[0].children(recursive=True)
-    for p in tree:
-        p.send_signal(signal.SIGSTOP)
-    for p in tree:
-        p.send_signal(signal.SIGKILL)
-    proc.wait()
-
-
 def case_kill_restart(run: Run) -> Figures:
     t0 = time.time()
     kill_tree(run.r1)
@@ -226,6 +212,21 @@ def case_kill_restart(run: Run) -> Figures:
     return {"stale_removed_s": (removed - t1) if removed else float("nan"),
             "master_again_s": (back - t1) if back else float("nan"),
             "two_holders_s": run.both(t0, end), "nobody_at_handback_ms": 1000 * run.nobody(t1, end),
+            "holders_at_end": len(run.lab.vip_holders(VIP))}
+
+
+def case_kill_alone(run: Run) -> Figures:
+    """kill -9 of the process that runs VRRP on the master, alone, as the OOM killer picks one: keepalived's
+    VRRP child (its parent respawns it), vrrptui's daemon (its guardian resigns for it; nothing restarts it
+    here, systemd's Restart= would)."""
+    daemon = psutil.Process(run.r1.pid)
+    target = daemon.children()[0] if run.impl == "keepalived" else daemon  # keepalived --vrrp: one child
+    t0 = time.time()
+    target.send_signal(signal.SIGKILL)
+    time.sleep(3.0)
+    end = time.time()
+    return {"nobody_ms": 1000 * run.nobody(t0, end), "two_holders_ms": 1000 * run.both(t0, end),
+            "wire_takeover_ms": run.takeover_on_wire(t0), "ping_gap_ms": 1000 * run.ping.outage(t0, end),
             "holders_at_end": len(run.lab.vip_holders(VIP))}
 
 
@@ -311,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
         ("partition-heal", case_partition_heal, args.runs or (1 if args.quick else 4),
          {"r1_extra": "garp_master_delay 0"}),
         ("kill-restart", case_kill_restart, reps, {}),
+        ("kill-alone", case_kill_alone, reps, {}),
         ("takeover-garp", case_takeover_garp, reps, {}),
         ("loss-50", loss_case(20.0 if args.quick else 60.0), 1, {}),
     ]

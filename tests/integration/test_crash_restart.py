@@ -1,7 +1,9 @@
 """kill -9 of a master, then a restart: the VIP the dead run left is removed first, from its journal.
 
-The daemon journals the VIPs it holds (and the VRRP sockets it listens on) next to its
-per-config lock; the restarted daemon deletes them before its heavy start-up, then listens
+The daemon journals the VIPs it holds (and the VRRP sockets it listens on, and its masters'
+priority-0 adverts) next to its per-config lock. kill -9 of the daemon alone (the OOM killer):
+its guardian sends those adverts and removes the VIPs at once. kill -9 of both (the tests
+here that restart): the restarted daemon deletes them before its heavy start-up, then listens
 at once, and its Master_Down_Timer counts from then. A live daemon's journal is never acted on.
 """
 
@@ -9,10 +11,12 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from vrrptui.lab.netns import VIP, Lab
@@ -31,9 +35,11 @@ def test_killed_master_restarted_removes_its_stale_vip_first_then_takes_over(lab
     p1 = lab.start_vrrptui("r1", conf(150), ["--log-detail"])
     assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT)
     assert lab.wait_for(lambda: journals(lab, "r1"), WAIT)
-    assert journals(lab, "r1")[0].read_text() == f"eth0 {VIP}/24\nlisten eth0 4 112 multicast\n"
+    lines = journals(lab, "r1")[0].read_text().splitlines()
+    assert lines[:2] == [f"eth0 {VIP}/24", "listen eth0 4 112 multicast"], lines
+    assert len(lines) == 3 and lines[2].startswith("resign eth0 4 192.168.1.11 224.0.0.18 31"), lines
     p2 = lab.start_vrrptui("r2", conf(100), ["--log-detail"])
-    lab.stop(p1, signal.SIGKILL)
+    lab.kill_tree(p1)
     assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1", "r2"], WAIT)  # nothing removes a killed run's VIP
     p1 = lab.start_vrrptui("r1", conf(150), ["--log-detail"])  # the same config file
     assert lab.wait_for(lambda: lab.log(p1).count("Starting vrrptui") == 2
@@ -106,7 +112,7 @@ def test_a_restart_hearing_a_higher_priority_master_while_it_starts_stays_backup
 
     p1 = lab.start_vrrptui("r1", fast(150))
     assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"] and journals(lab, "r1"), WAIT), lab.log(p1)
-    lab.stop(p1, signal.SIGKILL)
+    lab.kill_tree(p1)
     k2 = lab.start_keepalived("r2", fast(200))
     assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1", "r2"], WAIT), lab.log(k2)  # r1's is stale
     r1 = next(iter(lab.addresses("r1")))
@@ -125,3 +131,62 @@ def test_a_restart_hearing_a_higher_priority_master_while_it_starts_stays_backup
     sent = [line for line in cap.read() if f"{r1} > 224.0.0.18" in line]
     assert sent == [], sent
     assert [line for line in cap.read() if "prio 200" in line], lab.log(k2)  # the witness saw r2 meanwhile
+
+
+def guardian_of(proc: subprocess.Popen) -> psutil.Process:
+    children = psutil.Process(proc.pid).children()
+    assert [c.cmdline()[1:4] for c in children] == [["-I", "-m", "vrrptui.daemon.guardian"]], children
+    return children[0]
+
+
+def test_a_killed_daemons_guardian_resigns_for_it_at_once(lab: Lab) -> None:
+    """kill -9 of the daemon alone, as the OOM killer does: its guardian sends the journalled priority-0
+    advert (tcpdump on the bridge), removes the VIP and the journal; r2 takes over after Skew_Time, not
+    Master_Down_Interval, and the VIP is never on both. A restart finds nothing left."""
+    p1 = lab.start_vrrptui("r1", conf(150), ["--log-detail"])
+    p2 = lab.start_vrrptui("r2", conf(100), ["--log-detail"])
+    assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"] and journals(lab, "r1")
+                        and "Entering BACKUP STATE" in lab.log(p2), WAIT), lab.log(p1) + lab.log(p2)
+    guardian = guardian_of(p1)
+    cap = lab.capture()
+    time.sleep(0.5)  # tcpdump is up
+    os.kill(p1.pid, signal.SIGKILL)
+    p1.wait()
+    assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r2"], WAIT), lab.log(p1) + lab.log(p2)
+    assert lab.wait_for(lambda: any(a.src == "192.168.1.12" for a in cap.adverts()), WAIT)
+    adverts = cap.adverts()
+    resign = [a for a in adverts if a.src == "192.168.1.11" and a.priority == 0]
+    assert len(resign) == 1, [a.line for a in adverts]
+    last_150 = [a for a in adverts if a.src == "192.168.1.11" and a.priority == 150][-1]
+    assert last_150.time < resign[0].time
+    first_new = next(a for a in adverts if a.src == "192.168.1.12" and a.time >= resign[0].time)
+    # RFC 5798 6.4.2: priority 0 -> the backup waits Skew_Time (0.061 s), not Master_Down_Interval (0.361 s)
+    assert first_new.time - resign[0].time < 0.361, (resign[0].line, first_new.line)
+    assert "(VI_1) Backup received priority 0 advertisement" in lab.log(p2)
+    assert lab.wait_for(lambda: not guardian.is_running() or guardian.status() == psutil.STATUS_ZOMBIE, WAIT)
+    assert not journals(lab, "r1")
+    log = lab.log(p1)
+    assert f"vrrptui pid {p1.pid} exited without stopping (killed): its guardian resigns for it" in log, log
+    assert "sent priority 0 from 192.168.1.11 to 224.0.0.18 on eth0" in log, log
+    assert f"removed {VIP}/24 from eth0, left by an earlier run (killed)" in log, log
+    p1 = lab.start_vrrptui("r1", conf(150), ["--log-detail"], tag="again")  # the lock is free again
+    assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT), lab.log(p1)
+    assert "left by an earlier run" not in lab.log(p1)
+
+
+def test_a_stopped_daemons_guardian_does_nothing(lab: Lab) -> None:
+    """SIGTERM to the daemon and its guardian at once, as systemd stops a service's cgroup: the guardian
+    ignores it and exits with the daemon; exactly one priority-0 advert is sent, by the daemon."""
+    p1 = lab.start_vrrptui("r1", conf(150), ["--log-detail"])
+    assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"] and journals(lab, "r1"), WAIT), lab.log(p1)
+    guardian = guardian_of(p1)
+    cap = lab.capture()
+    time.sleep(0.5)
+    guardian.send_signal(signal.SIGTERM)
+    assert lab.stop(p1, signal.SIGTERM) == 0
+    assert lab.wait_for(lambda: not guardian.is_running() or guardian.status() == psutil.STATUS_ZOMBIE, WAIT)
+    time.sleep(0.3)
+    resign = [a for a in cap.adverts() if a.src == "192.168.1.11" and a.priority == 0]
+    assert len(resign) == 1, [a.line for a in cap.adverts()]
+    assert lab.vip_holders(VIP) == [] and not journals(lab, "r1")
+    assert "guardian resigns" not in lab.log(p1)

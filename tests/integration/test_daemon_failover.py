@@ -139,7 +139,7 @@ def test_sigterm_sends_priority_zero_and_the_backup_takes_over_within_skew_time(
 def test_sigkill_then_restart_leaves_no_stale_vip(lab: Lab) -> None:
     p1 = lab.start_vrrptui("r1", conf(100), ["--log-detail"])
     assert wait_holders(lab, ["r1"])
-    lab.stop(p1, signal.SIGKILL)
+    lab.kill_tree(p1)
     assert lab.vip_holders(VIP) == ["r1"]  # a crash leaves the VIP behind
     p2 = lab.start_vrrptui("r2", conf(150), ["--log-detail"])
     assert lab.wait_for(lambda: "r2" in lab.vip_holders(VIP), WAIT)

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from vrrptui.lab.netns import Lab, vrrptui_command
@@ -154,6 +155,30 @@ def test_without_dont_fork_it_detaches_and_the_pid_file_names_the_daemon(lab: La
     assert lab.wait_for(lambda: gone(pid), WAIT)
     assert not pidfile.exists()
     assert lab.vip_holders("192.168.1.100") == []
+
+
+def test_a_detached_daemon_started_with_a_relative_config_journals_it_and_its_guardian_resigns(
+        lab: Lab, tmp_path: Path) -> None:
+    """`vrrptui -f k.conf` from the config's directory: after the chdir("/") of detaching, the journal is
+    still the config's (named as its lock), so kill -9 of the daemon alone leaves its guardian the VIP and
+    the priority-0 advert to deal with; the guardian runs with stdout and stderr on /dev/null, as the
+    daemon does."""
+    node_dir = lab.node_dir("r1")
+    (node_dir / "k.conf").write_text(conf(150))
+    pidfile = tmp_path / "vrrptui.pid"
+    env = {**os.environ, "VRRPTUI_RUNTIME_DIR": str(node_dir / "run")}
+    started = lab.exec("r1", [*vrrptui_command(), "-f", "k.conf", "-p", str(pidfile), "-G"], env=env, timeout=60,
+                       cwd=node_dir)
+    assert started.returncode == 0, started.stderr
+    pid = int(pidfile.read_text())
+    assert lab.wait_for(lambda: lab.vip_holders("192.168.1.100") == ["r1"], WAIT)
+    run = node_dir / "run"
+    assert lab.wait_for(lambda: [p.stem for p in run.glob("*.vips")] == [p.stem for p in run.glob("net*.pid")], WAIT)
+    guardian = [p for p in psutil.Process(pid).children() if "vrrptui.daemon.guardian" in p.cmdline()]
+    assert len(guardian) == 1 and os.readlink(f"/proc/{guardian[0].pid}/fd/1") == "/dev/null"
+    os.kill(pid, signal.SIGKILL)
+    assert lab.wait_for(lambda: lab.vip_holders("192.168.1.100") == [], WAIT)
+    assert lab.wait_for(lambda: not list(run.glob("*.vips")) and gone(guardian[0].pid), WAIT)
 
 
 def test_a_detached_start_that_fails_says_why_and_leaves_no_pid_file(lab: Lab, tmp_path: Path) -> None:

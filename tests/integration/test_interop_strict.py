@@ -145,7 +145,7 @@ def test_a_killed_run_leaves_the_table_and_the_next_run_removes_it(make_lab) -> 
     fast = "    version 3\n    advert_int 0.1\n    no_accept\n"
     vt = lab.start_vrrptui("r1", conf(priority=150, top="", body=fast))
     assert lab.wait_for(lambda: holders(lab, VIP) == ["r1"], WAIT), lab.log(vt)
-    lab.stop(vt, signal.SIGKILL)
+    lab.kill_tree(vt)
     assert "table inet vrrptui" in nft_tables(lab, "r1")  # nothing ran to remove it
     vt = lab.start_vrrptui("r1", conf(priority=150, top="", body=fast.replace("no_accept", "accept")), tag="again")
     assert lab.wait_for(lambda: "Startup complete" in lab.log(vt), WAIT), lab.log(vt)

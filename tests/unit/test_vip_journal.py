@@ -99,6 +99,76 @@ def test_nothing_is_acted_on_in_a_runtime_directory_others_may_write(runtime):
         os.chmod(runtime, 0o755)
 
 
+def test_the_masters_priority_zero_adverts_are_recorded_for_the_guardian(runtime):
+    journal = VipJournal.for_config("/etc/keepalived/keepalived.conf")
+    journal.resigning = lambda: [("eth0", 4, "192.168.1.11", "224.0.0.18", b"\x31\x33\x00\x01")]
+    journal.write([("eth0", "192.168.1.100/24")])
+    assert journal.path.read_text() == "eth0 192.168.1.100/24\nresign eth0 4 192.168.1.11 224.0.0.18 31330001\n"
+    assert [held[:2] for held in journal.read()] == [("eth0", "192.168.1.100/24")]
+    assert journal.read_resigns() == [("eth0", 4, "192.168.1.11", "224.0.0.18", b"\x31\x33\x00\x01")]
+    assert journal.read_listening() == []
+
+
+def test_a_malformed_resign_line_is_skipped(runtime):
+    journal = VipJournal.for_config("/etc/keepalived/keepalived.conf")
+    journal.path.write_text("resign eth0 5 10.0.0.1 224.0.0.18 31\nresign eth0 4 10.0.0.1 224.0.0.18 3x\n"
+                            "resign eth0 4 10.0.0.1 224.0.0.18\nresign eth0 4 10.0.0.1 224.0.0.18 31 extra\n"
+                            "resign eth1 6 fe80::1 ff02::12 3101\n")
+    assert journal.read_resigns() == [("eth1", 6, "fe80::1", "ff02::12", b"\x31\x01")]
+    assert journal.read() == []
+
+
+def test_the_guardian_resigns_then_removes_under_the_lock_once_it_is_free(runtime):
+    """The guardian's call: the dead daemon's lock may still be closing, so it is tried again for WAIT
+    seconds; the resigns are handed over first, then the VIPs go (none here: no such interface) with
+    the journal, and nothing is opened to listen."""
+    import threading
+
+    config = "/etc/keepalived/keepalived.conf"
+    journal = VipJournal.for_config(config)
+    journal.listening = lambda: [(("eth0", 4, 112), True)]
+    journal.resigning = lambda: [("nosuch0", 4, "192.168.1.11", "224.0.0.18", b"\x31")]
+    journal.write([("nosuch0", "192.168.1.100/24")])
+    handed: list[list] = []
+
+    def resign(adverts: list) -> list[str]:
+        handed.append(adverts)
+        return ["sent"]
+
+    lock = PidFile(config_lock_path(runtime, config))
+    lock.acquire()  # the dead daemon's, released 50 ms later
+    assert remove_journalled(config, resign=resign, wait=0.01) == [] and handed == []
+    threading.Timer(0.05, lock.release).start()
+    assert remove_journalled(config, resign=resign, wait=2.0) == ["sent"]
+    assert handed == [[("nosuch0", 4, "192.168.1.11", "224.0.0.18", b"\x31")]]
+    assert not journal.path.exists()
+    lock.acquire()  # released by the guardian
+    lock.release()
+
+
+def test_a_start_waits_briefly_for_a_config_lock_the_guardian_holds(runtime):
+    import threading
+
+    from vrrptui.daemon.pidfile import PidFileError, PidFiles
+
+    guardian = PidFile(runtime / "k.pid")
+    guardian.acquire()
+    with pytest.raises(PidFileError):
+        PidFiles([PidFile(runtime / "k.pid")]).acquire(wait=0.02)
+    threading.Timer(0.05, guardian.release).start()
+    daemon = PidFiles([PidFile(runtime / "k.pid"), PidFile(runtime / "p.pid")])
+    daemon.acquire(wait=2.0)
+    daemon.release()
+
+
+def test_the_guardian_refuses_a_command_line_the_daemon_did_not_give(capsys):
+    from vrrptui.daemon.guardian import main
+
+    assert main(["x", "1", "/k.conf", "--", "-n"]) == 2
+    assert main(["3", "1", "k.conf", "--", "-n"]) == 2  # the config's absolute path
+    assert "started by the daemon" in capsys.readouterr().err
+
+
 HEAVY = ("asyncio", "argparse", "ipaddress", "dataclasses", "typing", "pathlib", "socket", "enum", "__future__",
          "struct", "vrrptui.config", "vrrptui.daemon.cmdline", "vrrptui.daemon.earlylisten")
 

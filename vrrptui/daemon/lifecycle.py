@@ -19,7 +19,7 @@ from vrrptui.config.model import VrrpInstance
 from vrrptui.daemon.sockpool import SocketPool, destinations
 from vrrptui.engine.engine import Engine
 from vrrptui.engine.outputs import LogFn, LogLine, Output
-from vrrptui.net.sockets import AH_PROTO
+from vrrptui.net.sockets import AH_PROTO, VrrpSocket
 from vrrptui.protocol.packet import IPAddress
 
 
@@ -114,12 +114,38 @@ def resign(engine: Engine, now: float, apply: Callable[[Iterable[Output]], None]
 
 
 def _emergency_resign(engine: Engine, inst: VrrpInstance, src: IPAddress, pool: SocketPool, log: LogFn) -> None:
-    key, sock = pool.for_sending(inst)
-    if sock is None or key[2] == AH_PROTO:  # an AH advert needs the engine's sequence number
-        return
-    for dst in destinations(inst):
+    for sock, dst, advert in _resign_packets(engine, inst, src, pool):
         try:
-            sock.send(engine.advert_bytes(inst.name, 0, src, dst), dst, src)
+            sock.send(advert, dst, src)
             log(LogLine(f"({inst.name}) sent 0 priority"))
         except (OSError, ValueError, LookupError) as exc:
             log(LogLine(f"({inst.name}) cannot send priority-0 advert: {exc}", level="error"))
+
+
+def resign_adverts(engine: Engine, holding: list[str], instances: dict[str, VrrpInstance],
+                   sources: dict[str, IPAddress], pool: SocketPool) -> list[tuple[str, int, str, str, bytes]]:
+    """The priority-0 adverts the masters holding VIPs would send on their way out, as the VIP journal
+    records them for the guardian: (interface, family, source, destination, advert)."""
+    adverts = []
+    for name in holding:
+        inst, src = instances.get(name), sources.get(name)
+        if inst is not None and src is not None:
+            adverts += [(sock.ifname, inst.family, str(src), str(dst), advert)
+                        for sock, dst, advert in _resign_packets(engine, inst, src, pool)]
+    return adverts
+
+
+def _resign_packets(engine: Engine, inst: VrrpInstance, src: IPAddress,
+                    pool: SocketPool) -> list[tuple[VrrpSocket, IPAddress, bytes]]:
+    """(socket, destination, priority-0 advert) of each advert INST sends; none on AH (its sequence number
+    is the engine's) or without a socket."""
+    key, sock = pool.for_sending(inst)
+    if sock is None or key[2] == AH_PROTO:
+        return []
+    packets = []
+    for dst in destinations(inst):
+        try:
+            packets.append((sock, dst, engine.advert_bytes(inst.name, 0, src, dst)))
+        except (ValueError, LookupError):
+            continue
+    return packets

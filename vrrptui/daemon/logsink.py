@@ -7,14 +7,17 @@ keepalived's -D) and stamps it with keepalived's console timestamp.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from vrrptui.config.model import shown
-from vrrptui.engine.outputs import LogLine
+from vrrptui.engine.outputs import LogFn, LogLine
 
+if TYPE_CHECKING:
+    import argparse
 
 
 def keepalived_timestamp(epoch: float | None = None) -> str:
@@ -50,3 +53,18 @@ class ConsoleLog:
 
 def discard(_line: LogLine) -> None:
     """A `log` that drops everything (tests that only look at the wire)."""
+
+
+def make_log(args: argparse.Namespace, warn: bool = True) -> LogFn:
+    """The daemon's log as its options say (-l, -G, syslog); WARN: tell stderr when syslog is not there."""
+    from vrrptui.daemon.syslog import SyslogLog
+
+    if args.log_console:
+        return ConsoleLog(sys.stdout, detail=args.log_detail)
+    if args.no_syslog:
+        return discard
+    if warn and not os.path.exists(args.syslog_socket):
+        print(f"vrrptui: warning: no syslog socket at {args.syslog_socket}: log lines are lost until one "
+              f"appears; use -l to log to the console", file=sys.stderr)
+    return SyslogLog(socket_path=args.syslog_socket, ident=args.syslog_ident, facility=args.facility,
+                     detail=args.log_detail)

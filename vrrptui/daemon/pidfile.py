@@ -168,16 +168,25 @@ class PidFiles:
     def __init__(self, files: list[PidFile]) -> None:
         self.files = files
 
-    def acquire(self) -> None:
-        taken: list[PidFile] = []
-        try:
-            for f in self.files:
-                f.acquire()
-                taken.append(f)
-        except PidFileError:
-            for f in taken:
-                f.release()
-            raise
+    def acquire(self, wait: float = 0.0) -> None:
+        """All of them, or PidFileError; tried again every 5 ms for WAIT seconds (a killed daemon's guardian
+        holds the config's lock while it resigns for it, a few milliseconds)."""
+        import time
+
+        deadline = time.monotonic() + wait
+        while True:
+            taken: list[PidFile] = []
+            try:
+                for f in self.files:
+                    f.acquire()
+                    taken.append(f)
+                return
+            except PidFileError:
+                for f in taken:
+                    f.release()
+                if time.monotonic() >= deadline:
+                    raise
+            time.sleep(0.005)
 
     def write(self) -> None:
         for f in self.files:

@@ -27,7 +27,7 @@ from vrrptui.daemon.control import ControlServer, default_socket_path
 from vrrptui.daemon.feed import Observer, ObserverFeed, wall_time
 from vrrptui.daemon.garp_schedule import GratuitousSchedule
 from vrrptui.daemon.host import HostChanges
-from vrrptui.daemon.lifecycle import Lifecycle, on_loop, resign
+from vrrptui.daemon.lifecycle import Lifecycle, on_loop, resign, resign_adverts
 from vrrptui.daemon.linkevents import LinkEvents
 from vrrptui.daemon.notify import NotifyRunner
 from vrrptui.daemon.reloader import Reloader
@@ -208,6 +208,8 @@ class Runtime:
         now = loop.time()
         self.engine = engine = Engine(config, primary_addresses=sources.primary, now=now, urgent=self._at_once)
         self._timer = EngineTimer(loop, engine, self._on_timer, guarded)
+        if journal is not None:
+            journal.resigning = self._resign_adverts  # what the guardian sends if this process is killed
         self._sender = AdvertSender(loop, engine, sources.primary, pool, lambda: self._feed, self._log)
         self._links = links = LinkEvents(loop, engine, lambda: self.config, sources, pool, self._apply, self._log,
                                          guarded, host)
@@ -353,6 +355,7 @@ class Runtime:
             self.host.forget_prepared()
             for name in self._instances:
                 self._build_ahead(name, self.engine.machine(name).state)
+            self.host.journal_soon()  # the masters' priority-0 adverts, as the guardian would send them
 
     def _note(self, instance: str, text: str) -> None:
         if self._feed is not None and self.loop is not None:
@@ -413,6 +416,12 @@ class Runtime:
             holding = self.host.holding() if self.host is not None else []
             resign(engine, self._require_loop().time(), self._process, holding, self._instances, sources.primary,
                    pool, self._log)
+
+    def _resign_adverts(self) -> list[tuple[str, int, str, str, bytes]]:
+        engine, sources, pool, host = self.engine, self._sources, self._pool, self.host
+        if engine is None or sources is None or pool is None or host is None:
+            return []
+        return resign_adverts(engine, host.holding(), self._instances, sources.primary, pool)
 
     def _close_sockets(self) -> None:
         if self._pool is not None:

@@ -18,32 +18,22 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from vrrptui import __version__
 from vrrptui.daemon import children, cmdline
 from vrrptui.daemon.daemonize import ReadyPipe, daemonize
-from vrrptui.daemon.logsink import ConsoleLog, discard
+from vrrptui.daemon.guardian import Guardian, start_guardian
+from vrrptui.daemon.logsink import make_log
 from vrrptui.engine.outputs import LogFn
 from vrrptui.daemon.pidfile import PidFile, PidFileError, PidFiles, config_claim
 from vrrptui.daemon.preflight import EXIT_USAGE, PreflightError, preflight, require_root, use_config_id
 from vrrptui.daemon.sdnotify import Notifier
-from vrrptui.daemon.syslog import SyslogLog
 
 STATUS_PERIOD = 1.0  # seconds between checks of the STATUS= line
 START_POLL = 0.005  # seconds between looks at runtime.started
-
-
-def make_log(args: argparse.Namespace) -> LogFn:
-    if args.log_console:
-        return ConsoleLog(sys.stdout, detail=args.log_detail)
-    if args.no_syslog:
-        return discard
-    if not os.path.exists(args.syslog_socket):
-        print(f"vrrptui: warning: no syslog socket at {args.syslog_socket}: log lines are lost until one "
-              f"appears; use -l to log to the console", file=sys.stderr)
-    return SyslogLog(socket_path=args.syslog_socket, ident=args.syslog_ident, facility=args.facility,
-                     detail=args.log_detail)
+LOCK_WAIT = 0.2  # seconds a start waits for the config's lock: a killed daemon's guardian holds it briefly
 
 
 def pid_files(args: argparse.Namespace) -> PidFiles:
@@ -80,6 +70,7 @@ def main(argv: list[str]) -> int:
 
         return config_test(args.config, config_id=args.config_id, log_file=args.config_test_log)
     use_config_id(args.config_id)
+    args.config = os.path.abspath(args.config)  # the same file, journal and lock after daemonize's chdir("/")
     try:
         require_root()
         if not os.path.exists(args.config):
@@ -87,7 +78,7 @@ def main(argv: list[str]) -> int:
                                  f"`vrrptui --headless CONF`")
         config = preflight(args.config)
         pids = pid_files(args)
-        pids.acquire()
+        pids.acquire(wait=LOCK_WAIT)
         listen_early(config)
     except (PreflightError, PidFileError) as exc:
         print(str(exc), file=sys.stderr)
@@ -99,12 +90,12 @@ def main(argv: list[str]) -> int:
     ready = None if args.dont_fork else daemonize()
     pids.write()
     try:
-        return run(config, args, log, ready)
+        return run(config, args, log, ready, argv)
     finally:
         pids.release()
 
 
-def run(config: Any, args: argparse.Namespace, log: LogFn, ready: ReadyPipe | None) -> int:
+def run(config: Any, args: argparse.Namespace, log: LogFn, ready: ReadyPipe | None, argv: list[str]) -> int:
     from vrrptui.daemon.runtime import DEFAULT, Runtime  # after preflight: nothing network-related before
     from vrrptui.engine.outputs import LogLine
 
@@ -136,7 +127,18 @@ def run(config: Any, args: argparse.Namespace, log: LogFn, ready: ReadyPipe | No
                 print(f"vrrptui: {reason}", file=sys.stderr)
             return 1
         log(LogLine(f"Serving Prometheus metrics on http://{args.metrics}/metrics"))
-    service = Service(runtime, Notifier.from_environment(), ready, watch=metrics.watch if metrics else None)
+    guardian: list[Guardian] = []
+
+    def guard() -> None:
+        """Once the instances are up: the guardian that resigns for this process if it is killed."""
+        try:
+            guardian.append(start_guardian(args.config, argv))
+        except OSError as exc:
+            log(LogLine(f"cannot start the guardian ({exc.strerror or exc}): after a kill -9 the VIPs stay "
+                        f"until the next start", level="warning"))
+
+    service = Service(runtime, Notifier.from_environment(), ready, watch=metrics.watch if metrics else None,
+                      started=guard)
     try:
         code = asyncio.run(service.serve())
     except KeyboardInterrupt:  # a second ctrl+c during cleanup
@@ -144,6 +146,8 @@ def run(config: Any, args: argparse.Namespace, log: LogFn, ready: ReadyPipe | No
     finally:
         if metrics is not None:
             metrics.stop()
+        for g in guardian:
+            g.stop()
     log(LogLine(f"Stopped vrrptui v{__version__}"))
     return code
 
@@ -152,8 +156,9 @@ class Service:
     """Runs the Runtime and tells systemd (and the waiting parent) how it goes."""
 
     def __init__(self, runtime: Any, notifier: Notifier | None, ready: ReadyPipe | None,
-                 watch: Any = None) -> None:
+                 watch: Any = None, started: Callable[[], None] | None = None) -> None:
         self.runtime = runtime
+        self.started = started
         self.watch = watch
         self.notifier = notifier
         self.ready = ready
@@ -170,6 +175,8 @@ class Service:
                 # 10/s status snapshots it schedules at start for the console (3x the CPU at 255 VRIDs)
                 self.runtime.observer = self.watch
             self._take_signals()
+            if self.started is not None:
+                self.started()
             self._notify(READY=1, STATUS=self._status_line())
             if self.ready is not None:
                 self.ready.ready()

@@ -41,6 +41,9 @@ if TYPE_CHECKING:  # nor pathlib, nor earlylisten (raw sockets), imported only o
 
     from vrrptui.daemon.earlylisten import Listening
 
+    Resign = tuple[str, int, str, str, bytes]  # interface, family (4/6), source, destination, the advert
+    Resigner = Callable[[list[Resign]], list[str]]
+
 SUFFIX = ".vips"
 JOURNAL_MAX = 1 << 20  # bytes of a journal read: a few lines per VIP and socket
 removed_at_start: list[str] = []  # clean_up_early's log lines, for the daemon's log once it has one
@@ -53,6 +56,7 @@ class VipJournal:
     def __init__(self, path: "str | Path") -> None:
         self.path = path
         self.listening: Callable[[], Listening] = list  # the receiving sockets, recorded with the VIPs
+        self.resigning: Callable[[], list[Resign]] = list  # the masters' priority-0 adverts, for the guardian
 
     @classmethod
     def for_config(cls, config_path: str) -> "VipJournal":
@@ -67,6 +71,8 @@ class VipJournal:
             self.clear()
             return
         lines += sorted(f"listen {key[0]} {key[1]} {key[2]} {JOIN[join]}\n" for key, join in self.listening())
+        lines += [f"resign {ifname} {family} {src} {dst} {advert.hex()}\n"
+                  for ifname, family, src, dst, advert in self.resigning()]
         directory, name = os.path.split(self.path)
         tmp = os.path.join(directory, f".{name}.{os.getpid()}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
@@ -101,6 +107,19 @@ class VipJournal:
             if len(fields) == 5 and fields[0] == "listen" and fields[2] in ("4", "6") and fields[3].isdigit() \
                     and fields[4] in joins:
                 entries.append(((fields[1], int(fields[2]), int(fields[3])), joins[fields[4]]))
+        return entries
+
+    def read_resigns(self) -> "list[Resign]":
+        """The priority-0 adverts written (daemon/guardian.py sends them): lines `resign IFNAME 4|6 SRC DST HEX`."""
+        entries: list[Resign] = []
+        for line in self._lines():
+            fields = line.split()
+            if len(fields) != 6 or fields[0] != "resign" or fields[2] not in ("4", "6"):
+                continue
+            try:
+                entries.append((fields[1], int(fields[2]), fields[3], fields[4], bytes.fromhex(fields[5])))
+            except ValueError:
+                continue
         return entries
 
     def _lines(self) -> list[str]:
@@ -205,12 +224,13 @@ def _value(word: str | None) -> str:
     return word
 
 
-def remove_journalled(config_path: str) -> list[str]:
+def remove_journalled(config_path: str, resign: "Resigner | None" = None, wait: float = 0.0) -> list[str]:
     """Delete the VIPs a dead daemon of this config (and network namespace) journalled, then listen
-    where it listened; log lines to print.
+    where it listened; log lines to print. With RESIGN (the guardian, daemon/guardian.py), its masters'
+    journalled priority-0 adverts are handed to it first, and nothing is opened to listen.
 
-    Nothing happens while another daemon holds the config's lock, without a journal, or in a runtime
-    directory that is not ours.
+    Nothing happens while another daemon holds the config's lock (tried again for WAIT seconds),
+    without a journal, or in a runtime directory that is not ours.
     """
     directory = runtime_dir_name()
     journal = VipJournal(journal_path(config_path))
@@ -222,11 +242,12 @@ def remove_journalled(config_path: str) -> list[str]:
         return []  # the daemon's own claim of its lock says why
     lock = PidFile(os.path.join(directory, config_lock_name(config_path)),
                    f"config {config_path} in this network namespace")
-    try:
-        lock.acquire()
-    except PidFileError:
+    if not _acquire(lock, wait):
         return []  # alive: its VIPs are its own
     try:
+        if resign is not None:
+            lines = resign(journal.read_resigns())
+            return lines + _remove(journal)
         listening = journal.read_listening()
         lines = _remove(journal)  # clean up first
         from vrrptui.daemon import earlylisten
@@ -235,6 +256,21 @@ def remove_journalled(config_path: str) -> list[str]:
         return lines
     finally:
         lock.release()
+
+
+def _acquire(lock: PidFile, wait: float) -> bool:
+    """The lock, tried every 2 ms for WAIT seconds (an exiting daemon's files close one by one)."""
+    tries = max(1, int(wait / 0.002) + 1)
+    for attempt in range(tries):
+        try:
+            lock.acquire()
+            return True
+        except PidFileError:
+            if attempt + 1 < tries:
+                import time
+
+                time.sleep(0.002)
+    return False
 
 
 def _remove(journal: VipJournal) -> list[str]:

@@ -336,6 +336,10 @@ class Lab:
                 proc.wait()
         return int(proc.returncode)
 
+    def kill_tree(self, proc: subprocess.Popen[Any]) -> None:
+        """kill -9 of a daemon and all its processes at once (`pkill -9 vrrptui`, a cgroup's SIGKILL)."""
+        kill_tree(proc)
+
     def _batch(self, ns: str, commands: Iterable[str]) -> None:
         run_ip(["-n", ns, "-batch", "-"], input="\n".join(commands) + "\n")
 
@@ -478,3 +482,28 @@ __all__ = [
     "BRIDGE", "Capture", "Lab", "LabError", "Pinger", "SeenAdvert", "destroy_namespace",
     "list_namespaces", "namespace_pids", "parse_advert", "wait_for",
 ]
+
+
+def kill_tree(proc: subprocess.Popen[Any]) -> None:
+    """kill -9 of the daemon and its children at once: all stopped first, then killed. Killed one by one,
+    keepalived's VRRP child (parent-death signal SIGTERM) could remove its VIPs between its parent's kill
+    and its own, and vrrptui's guardian (daemon/guardian.py) resigns for the daemon: no stale VIP and no
+    two holders, which kill -9 of the whole daemon does not give (tests/unit/test_bench_kill_tree.py)."""
+    import psutil
+
+    try:
+        tree = [psutil.Process(proc.pid)]
+        tree += tree[0].children(recursive=True)
+    except psutil.NoSuchProcess:
+        tree = []
+    for p in tree:
+        try:
+            p.send_signal(signal.SIGSTOP)
+        except psutil.NoSuchProcess:
+            pass
+    for p in tree:
+        try:
+            p.send_signal(signal.SIGKILL)
+        except psutil.NoSuchProcess:
+            pass
+    proc.wait()

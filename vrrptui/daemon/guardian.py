@@ -1,0 +1,138 @@
+"""The daemon's guardian: a kill -9 of vrrptui (the OOM killer, an operator) still resigns.
+
+Once its instances are up, the daemon starts `python -I -m vrrptui.daemon.guardian FD PID CONFIG -- ARGS`:
+a small process that holds the read end of a pipe whose write end only the daemon holds
+(close-on-exec: no script inherits it), and reads it. It reads nothing until the daemon has
+exited, however that happened; then it reads end-of-file.
+
+- A daemon that stopped (SIGTERM, an error) has resigned, removed its VIPs and its journal
+  (daemon/stale.py): there is nothing to do, and the guardian exits.
+- A daemon that was killed left its journal. Under the config's lock (so never while another
+  daemon of this config runs), the guardian sends the priority-0 adverts journalled for its
+  masters (encoded by the daemon; the backup takes over after Skew_Time instead of
+  Master_Down_Interval), removes the journalled VIPs, removes the journal, logs it as the daemon
+  would (syslog or -l) and exits. A restart finds nothing left to clean.
+
+It ignores SIGTERM, SIGINT and SIGHUP: systemd's stop signals the whole cgroup and ctrl+c the
+whole process group, and the guardian ends with the daemon, never before it. A kill of both
+(`pkill -9 vrrptui`, SIGKILL to the cgroup) leaves the VIPs to the next start's clean-up.
+
+    guard = start_guardian("/etc/keepalived/keepalived.conf", argv)   # in the daemon, once started
+    guard.stop()                                                      # as the daemon stops
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from ipaddress import ip_address
+from typing import TYPE_CHECKING
+
+from vrrptui.engine.outputs import LogLine
+
+if TYPE_CHECKING:
+    from vrrptui.daemon.stale import Resign, Resigner
+
+IGNORED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+class Guardian:
+    """The daemon's side: the guardian's process and the pipe's write end, held until the daemon exits."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], write_end: int) -> None:
+        self.proc = proc
+        self.write_end = write_end
+
+    def stop(self) -> None:
+        """A clean stop (the journal is gone by then): the guardian reads end-of-file and exits."""
+        if self.write_end >= 0:
+            os.close(self.write_end)
+            self.write_end = -1
+        try:
+            self.proc.wait(timeout=2.0)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def start_guardian(config: str, argv: list[str]) -> Guardian:
+    """Start the guardian of this daemon, running CONFIG (an absolute path), started with ARGV (its log
+    options). OSError if it cannot."""
+    read_end, write_end = os.pipe()  # both close-on-exec; the read end is passed on to the guardian alone
+    try:
+        # -I: neither the working directory nor PYTHON* variables decide what root imports
+        proc = subprocess.Popen([sys.executable, "-I", "-m", "vrrptui.daemon.guardian", str(read_end),
+                                 str(os.getpid()), config, "--", *argv], pass_fds=(read_end,), stdin=subprocess.DEVNULL)
+    except BaseException:
+        os.close(write_end)
+        raise
+    finally:
+        os.close(read_end)
+    return Guardian(proc, write_end)
+
+
+def journalled_sender() -> Resigner:
+    """The guardian's sender of the journalled priority-0 adverts: a socket per interface and family."""
+    from vrrptui.net.sockets import VrrpSocket
+
+    def send(adverts: list[Resign]) -> list[str]:
+        lines: list[str] = []
+        sockets: dict[tuple[str, int], VrrpSocket] = {}
+        try:
+            for ifname, family, src, dst, advert in adverts:
+                try:
+                    sock = sockets.get((ifname, family))
+                    if sock is None:
+                        sock = sockets[(ifname, family)] = VrrpSocket(family, ifname, join_multicast=False)
+                    sock.send(advert, ip_address(dst), ip_address(src))
+                    lines.append(f"sent priority 0 from {src} to {dst} on {ifname}")
+                except (OSError, ValueError) as exc:
+                    lines.append(f"cannot send priority 0 from {src} to {dst} on {ifname}: {exc}")
+        finally:
+            for sock in sockets.values():
+                sock.close()
+        return lines
+
+    return send
+
+
+def main(argv: list[str]) -> int:
+    """`python -I -m vrrptui.daemon.guardian FD PID CONFIG -- DAEMON ARGS`."""
+    if len(argv) < 4 or argv[3] != "--" or not argv[0].isdigit() or not argv[1].isdigit() \
+            or not os.path.isabs(argv[2]):
+        print("usage: python -I -m vrrptui.daemon.guardian FD PID CONFIG -- DAEMON ARGS (started by the daemon)",
+              file=sys.stderr)
+        return 2
+    for sig in IGNORED:
+        signal.signal(sig, signal.SIG_IGN)
+    fd, pid, config = int(argv[0]), int(argv[1]), argv[2]
+    from vrrptui.daemon import cmdline
+    from vrrptui.daemon.preflight import use_config_id
+    from vrrptui.daemon.logsink import make_log
+    from vrrptui.daemon.stale import remove_journalled
+
+    args = cmdline.parse(argv[4:])
+    use_config_id(args.config_id)
+    log = make_log(args, warn=False)
+    send = journalled_sender()  # imported now, not once the daemon is gone
+    while True:
+        try:
+            if not os.read(fd, 64):
+                break  # the daemon has exited: every copy of the write end is closed
+        except InterruptedError:
+            continue
+    try:
+        lines = remove_journalled(config, resign=send, wait=1.0)
+    except Exception as exc:  # logged, as the daemon would; nothing is left to protect
+        lines = [f"cannot clean up after it: {exc!r}"]
+    if lines:
+        log(LogLine(f"vrrptui pid {pid} exited without stopping (killed): its guardian resigns for it",
+                    level="warning"))
+        for line in lines:
+            log(LogLine(line, level="warning"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
