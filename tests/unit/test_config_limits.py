@@ -192,6 +192,17 @@ def test_a_vrrpv3_instance_without_a_vip_is_removed_as_keepalived_does(tmp_path)
         f"should carry"]
 
 
+def test_a_vrrpv2_instance_without_a_vip_runs_with_keepalived_s_warning(tmp_path):
+    path = tmp_path / "novip.conf"
+    path.write_text("vrrp_instance VI_2 {\n  interface eth0\n  virtual_router_id 52\n  advert_int 1\n}\n")
+    config = parse_config(str(path), existing_interfaces={"eth0"})
+    assert [(i.name, i.version, i.virtual_ipaddresses) for i in config.instances] == [("VI_2", 2, ())]
+    assert [str(w) for w in config.warnings] == [
+        f"{path}:1: warning: (VI_2) No VIP specified; at least one is sensible: keepalived runs such an instance, "
+        f"and so does vrrptui (its adverts carry no address, as a master it holds nothing); add a "
+        f"virtual_ipaddress block"]
+
+
 def test_the_daemon_refuses_a_unicast_instance_without_an_interface_before_it_starts(tmp_path):
     """Found by running the daemon on fuzzed configs: keepalived >= 2.1 takes it (so --check does), but vrrptui's
     sockets and VIPs are on a named interface: it stopped with an internal error at start."""

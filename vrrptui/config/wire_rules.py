@@ -76,6 +76,10 @@ def apply_wire_rules(r: Reporter, d: InstanceDraft, global_defs: GlobalDefs, sta
         r.error(strict_at, f"({name}) No VIP specified; at least one is required (strict mode): keepalived does not "
                            f"start; add a virtual_ipaddress block or turn strict mode off")
         decided.ok = False
+    elif not fields.get("virtual_ipaddresses"):  # VRRPv2 (a VRRPv3 instance without one is removed)
+        r.warning(here, f"({name}) No VIP specified; at least one is sensible: keepalived runs such an instance, "
+                        f"and so does vrrptui (its adverts carry no address, as a master it holds nothing); add "
+                        f"a virtual_ipaddress block")
     if strict and d.state_given and (state == "MASTER") != (priority == 255):
         decided.state = "MASTER" if priority == 255 else "BACKUP"
         r.warning(where.get("initial_state", strict_at),
