@@ -263,6 +263,38 @@ def test_console_process_killed_the_worker_resigns_and_removes_the_vip(make_lab,
 
 
 @pytest.mark.netns
+def test_the_worker_killed_alone_its_guardian_resigns_and_removes_the_vip(make_lab, tcpdump_ok, tmp_path):
+    """SIGKILL to the worker (the OOM killer picks the engine's process): its guardian (daemon/guardian.py)
+    sends the journalled priority-0 advert and removes the VIP, as for the daemon."""
+    lab = make_lab(routers=("r1", "r2"), clients=())
+    cap = lab.capture(bpf="vrrp")
+    peer = lab.start_vrrptui("r2", conf(100))
+    conf_path = lab.node_dir("r1") / "console.conf"
+    conf_path.write_text(conf(150))
+    ui = lab.popen("r1", [sys.executable, str(DRIVER), "console", str(conf_path), str(tmp_path / "drills.jsonl")],
+                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+    try:
+        assert json.loads(ui.stdout.readline()) == {"ready": True}
+        assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT), lab.vip_holders(VIP)
+        worker = _worker_of(ui.pid)
+        assert lab.wait_for(lambda: [c for c in worker.children() if "vrrptui.daemon.guardian" in c.cmdline()], WAIT)
+        guardian = next(c for c in worker.children() if "vrrptui.daemon.guardian" in c.cmdline())
+        time.sleep(0.3)  # the journal follows the VIP
+        t_kill = time.time()
+        worker.send_signal(signal.SIGKILL)
+        assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r2"], WAIT), lab.vip_holders(VIP)
+        guardian.wait(WAIT)
+        time.sleep(0.3)
+        ours = [a.priority for a in cap.adverts() if a.time >= t_kill and a.src == R1]
+        assert ours[-1:] == [0] and all(p == 150 for p in ours[:-1]), ours
+        assert not lab.has_vip("r1", VIP)
+    finally:
+        if ui.poll() is None:
+            ui.kill()
+        lab.stop(peer)
+
+
+@pytest.mark.netns
 def test_a_console_on_a_config_a_daemon_already_runs_in_this_namespace_is_refused(make_lab, tmp_path):
     from vrrptui.lab.netns import vrrptui_command
 

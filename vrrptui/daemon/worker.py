@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from vrrptui.daemon import children
+from vrrptui.daemon.guardian import Guardian, start_guardian
 from vrrptui.records import RuntimeNote, StatusSnapshot
 from vrrptui.engine.outputs import LogLine, StateChanged
 
@@ -230,6 +231,7 @@ class Worker:
         self._started_sent = False
         self._stopping = False
         self._tick_handle: asyncio.TimerHandle | None = None
+        self._guardian: Guardian | None = None
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
@@ -245,11 +247,15 @@ class Worker:
         try:
             return await self._run(loop, outbox)
         finally:
+            if self._guardian is not None:
+                self._guardian.stop()
             if self._claim is not None:
                 self._claim.release()
 
     async def _run(self, loop: asyncio.AbstractEventLoop, outbox: Outbox) -> int:
-        self.runtime = self.factory(self.config, log=outbox.log, observer=outbox.observe, handle_signals=True)
+        journal: dict[str, Any] = {"vip_journal": True} if self._claim is not None else {}  # for the guardian
+        self.runtime = self.factory(self.config, log=outbox.log, observer=outbox.observe, handle_signals=True,
+                                    **journal)
         loop.add_reader(self.sock, self._on_readable)
         for message in self._early:
             self._handle(message)
@@ -286,6 +292,18 @@ class Worker:
             self._started_sent = True
             assert self.outbox is not None
             self.outbox.send(("started", portable(self.runtime.start_error)))
+            if self._claim is not None and self.runtime.start_error is None:
+                self._guard()
+
+    def _guard(self) -> None:
+        """The daemon's guardian (daemon/guardian.py): a worker killed with SIGKILL (the OOM killer) still
+        resigns and leaves no VIP behind. Its lines are not logged: the console shows the worker's end."""
+        try:
+            self._guardian = start_guardian(os.path.abspath(self.config.path), ["-G"])
+        except OSError as exc:
+            assert self.outbox is not None
+            self.outbox.log(LogLine(f"cannot start the guardian ({exc.strerror or exc}): after a kill -9 the VIPs "
+                                    f"stay until the next start", level="warning"))
 
     def _on_readable(self) -> None:
         try:

@@ -163,11 +163,15 @@ class Pinger:
         return sum(1 for r in self.reply_times() if r >= t)
 
     def outage(self, start: float | None = None, end: float | None = None) -> float:
-        """Longest gap in seconds between consecutive replies (optionally within [start, end]).
+        """Longest gap in seconds between consecutive replies (optionally within [start, end]), counting from
+        the last reply before START: an outage that begins at START (a fault injected then) is counted whole.
 
         Only gaps closed by a reply count: wait for replies to resume before asking.
         """
-        times = [t for t in self.reply_times() if (start is None or t >= start) and (end is None or t <= end)]
+        times = self.reply_times()
+        if start is not None:
+            times = [t for t in times if t < start][-1:] + [t for t in times if t >= start]
+        times = [t for t in times if end is None or t <= end]
         return max((b - a for a, b in zip(times, times[1:], strict=False)), default=0.0)
 
     def stop(self) -> None:
