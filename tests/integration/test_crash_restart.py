@@ -135,7 +135,7 @@ def test_a_restart_hearing_a_higher_priority_master_while_it_starts_stays_backup
 
 def guardian_of(proc: subprocess.Popen) -> psutil.Process:
     children = psutil.Process(proc.pid).children()
-    assert [c.cmdline()[1:4] for c in children] == [["-I", "-m", "vrrptui.daemon.guardian"]], children
+    assert [c.cmdline()[1:4] for c in children] == [["-P", "-m", "vrrptui.daemon.guardian"]], children
     return children[0]
 
 

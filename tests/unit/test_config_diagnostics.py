@@ -118,7 +118,8 @@ def test_unclosed_brace_names_the_block_whose_brace_is_missing(tmp_path):
         }
         """)
     # keepalived's reading, and so vrrptui's: `virtual_ipaddress` becomes a (malformed, skipped) unicast peer.
-    first, second = warnings(path)
+    novip, first, second = warnings(path)
+    assert novip.startswith(f"{path}:1: warning: (VI_1) No VIP specified; at least one is sensible")  # so none
     assert first.startswith(f"{path}:4: warning: '{{' of 'unicast_peer' is never closed: keepalived reads "
                             f"everything after it")
     assert second.startswith(f"{path}:6: warning: unicast peer 'virtual_ipaddress' is not a valid")

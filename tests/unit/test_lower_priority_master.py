@@ -52,7 +52,8 @@ def test_instance_values_and_strict_mode(tmp_path):
                                      "notify_master_rx_lower_pri /bin/true"])
 def test_keywords_are_acted_on_not_reported_as_ignored(tmp_path, keyword):
     conf = tmp_path / "keepalived.conf"
-    conf.write_text(f"vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  {keyword}\n}}\n")
+    conf.write_text(f"vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  {keyword}\n"
+                    f"  virtual_ipaddress {{\n    192.168.1.100/24\n  }}\n}}\n")
     assert parse_config(str(conf), check_interfaces=False).warnings == ()
 
 

@@ -1,6 +1,6 @@
 """The daemon's guardian: a kill -9 of vrrptui (the OOM killer, an operator) still resigns.
 
-Once its instances are up, the daemon starts `python -I -m vrrptui.daemon.guardian FD PID CONFIG -- ARGS`:
+Once its instances are up, the daemon starts `python -P -m vrrptui.daemon.guardian FD PID CONFIG -- ARGS`:
 a small process that holds the read end of a pipe whose write end only the daemon holds
 (close-on-exec: no script inherits it), and reads it. It reads nothing until the daemon has
 exited, however that happened; then it reads end-of-file.
@@ -61,8 +61,8 @@ def start_guardian(config: str, argv: list[str]) -> Guardian:
     options). OSError if it cannot."""
     read_end, write_end = os.pipe()  # both close-on-exec; the read end is passed on to the guardian alone
     try:
-        # -I: neither the working directory nor PYTHON* variables decide what root imports
-        proc = subprocess.Popen([sys.executable, "-I", "-m", "vrrptui.daemon.guardian", str(read_end),
+        # -P: the working directory does not decide what root imports (as the reload's loader)
+        proc = subprocess.Popen([sys.executable, "-P", "-m", "vrrptui.daemon.guardian", str(read_end),
                                  str(os.getpid()), config, "--", *argv], pass_fds=(read_end,), stdin=subprocess.DEVNULL)
     except BaseException:
         os.close(write_end)
@@ -98,10 +98,10 @@ def journalled_sender() -> Resigner:
 
 
 def main(argv: list[str]) -> int:
-    """`python -I -m vrrptui.daemon.guardian FD PID CONFIG -- DAEMON ARGS`."""
+    """`python -P -m vrrptui.daemon.guardian FD PID CONFIG -- DAEMON ARGS`."""
     if len(argv) < 4 or argv[3] != "--" or not argv[0].isdigit() or not argv[1].isdigit() \
             or not os.path.isabs(argv[2]):
-        print("usage: python -I -m vrrptui.daemon.guardian FD PID CONFIG -- DAEMON ARGS (started by the daemon)",
+        print("usage: python -P -m vrrptui.daemon.guardian FD PID CONFIG -- DAEMON ARGS (started by the daemon)",
               file=sys.stderr)
         return 2
     for sig in IGNORED:
