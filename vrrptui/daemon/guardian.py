@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 from ipaddress import ip_address
 from typing import TYPE_CHECKING
@@ -33,6 +32,8 @@ from typing import TYPE_CHECKING
 from vrrptui.engine.outputs import LogLine
 
 if TYPE_CHECKING:
+    import subprocess
+
     from vrrptui.daemon.stale import Resign, Resigner
 
 IGNORED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
@@ -47,6 +48,8 @@ class Guardian:
 
     def stop(self) -> None:
         """A clean stop (the journal is gone by then): the guardian reads end-of-file and exits."""
+        import subprocess
+
         if self.write_end >= 0:
             os.close(self.write_end)
             self.write_end = -1
@@ -59,6 +62,8 @@ class Guardian:
 def start_guardian(config: str, argv: list[str]) -> Guardian:
     """Start the guardian of this daemon, running CONFIG (an absolute path), started with ARGV (its log
     options). OSError if it cannot."""
+    import subprocess  # not in the guardian itself: it only reads a pipe
+
     read_end, write_end = os.pipe()  # both close-on-exec; the read end is passed on to the guardian alone
     try:
         # -P: the working directory does not decide what root imports (as the reload's loader)
@@ -108,12 +113,10 @@ def main(argv: list[str]) -> int:
         signal.signal(sig, signal.SIG_IGN)
     fd, pid, config = int(argv[0]), int(argv[1]), argv[2]
     from vrrptui.daemon import cmdline
-    from vrrptui.daemon.preflight import use_config_id
     from vrrptui.daemon.logsink import make_log
     from vrrptui.daemon.stale import remove_journalled
 
-    args = cmdline.parse(argv[4:])
-    use_config_id(args.config_id)
+    args = cmdline.parse(argv[4:])  # the log options (the config's lock and journal are named by CONFIG alone)
     log = make_log(args, warn=False)
     send = journalled_sender()  # imported now, not once the daemon is gone
     while True:
