@@ -190,3 +190,29 @@ def test_a_stopped_daemons_guardian_does_nothing(lab: Lab) -> None:
     assert len(resign) == 1, [a.line for a in cap.adverts()]
     assert lab.vip_holders(VIP) == [] and not journals(lab, "r1")
     assert "guardian resigns" not in lab.log(p1)
+
+
+def test_a_killed_ipv6_daemons_guardian_resigns_from_its_link_local(lab: Lab) -> None:
+    """The same over IPv6: the journalled advert leaves from r1's link-local address (IPV6_PKTINFO) with hop
+    limit 255, so r2 accepts it and takes over after Skew_Time."""
+    vip6 = "2001:db8:1::100"
+
+    def v6(priority: int) -> str:
+        return conf(priority).replace(f"{VIP}/24", f"{vip6}/64")
+
+    p1 = lab.start_vrrptui("r1", v6(150), ["--log-detail"])
+    p2 = lab.start_vrrptui("r2", v6(100), ["--log-detail"])
+    assert lab.wait_for(lambda: lab.vip_holders(vip6) == ["r1"] and journals(lab, "r1")
+                        and "Entering BACKUP STATE" in lab.log(p2), WAIT), lab.log(p1) + lab.log(p2)
+    r1 = lab.link_local("r1")
+    assert f"resign eth0 6 {r1} ff02::12 3" in journals(lab, "r1")[0].read_text()
+    cap = lab.capture(bpf="ip6 proto 112")
+    time.sleep(0.5)
+    os.kill(p1.pid, signal.SIGKILL)
+    p1.wait()
+    assert lab.wait_for(lambda: lab.vip_holders(vip6) == ["r2"], WAIT), lab.log(p1) + lab.log(p2)
+    assert lab.wait_for(lambda: any(a.src != r1 for a in cap.adverts()), WAIT)
+    resign = [a for a in cap.adverts() if a.src == r1 and a.priority == 0]
+    assert len(resign) == 1, [a.line for a in cap.adverts()]
+    assert "(VI_1) Backup received priority 0 advertisement" in lab.log(p2)
+    assert f"sent priority 0 from {r1} to ff02::12 on eth0" in lab.log(p1)

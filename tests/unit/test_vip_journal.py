@@ -231,3 +231,14 @@ def test_every_daemon_option_is_known_to_the_early_reading():
              | {f"-{c}" for c in stale.SHORT_FLAGS + stale.SHORT_VALUES})
     options = {o for action in build_parser()._actions for o in action.option_strings}
     assert options <= known, options - known
+
+
+def test_the_guardian_waits_with_light_imports():
+    """What the guardian holds in memory all the daemon's life: the interpreter and a few light modules, no
+    argparse, ipaddress, socket module or config model (~6 MB more); they come only to log."""
+    heavy = ("argparse", "ipaddress", "socket", "subprocess", "dataclasses", "vrrptui.config", "vrrptui.engine",
+             "vrrptui.net.sockets", "vrrptui.daemon.logsink")
+    code = ("import sys\nfrom vrrptui.daemon import guardian\nguardian.prepare()\n"
+            f"print(sorted(m for m in {heavy!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-P", "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", out

@@ -26,15 +26,12 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from ipaddress import ip_address
 from typing import TYPE_CHECKING
-
-from vrrptui.engine.outputs import LogLine
 
 if TYPE_CHECKING:
     import subprocess
 
-    from vrrptui.daemon.stale import Resign, Resigner
+    from vrrptui.daemon.stale import Resign
 
 IGNORED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
@@ -77,29 +74,26 @@ def start_guardian(config: str, argv: list[str]) -> Guardian:
     return Guardian(proc, write_end)
 
 
-def journalled_sender() -> Resigner:
-    """The guardian's sender of the journalled priority-0 adverts: a socket per interface and family."""
-    from vrrptui.net.sockets import VrrpSocket
+def send_journalled(adverts: list[Resign]) -> list[str]:
+    """Send the journalled priority-0 adverts, each from its own raw socket (net/rawopen.py: the guardian
+    imports no more than _socket and _struct for it); log lines."""
+    import _socket
 
-    def send(adverts: list[Resign]) -> list[str]:
-        lines: list[str] = []
-        sockets: dict[tuple[str, int], VrrpSocket] = {}
+    from vrrptui.net.rawopen import open_raw, source_pktinfo
+
+    lines: list[str] = []
+    for ifname, family, src, dst, advert in adverts:
         try:
-            for ifname, family, src, dst, advert in adverts:
-                try:
-                    sock = sockets.get((ifname, family))
-                    if sock is None:
-                        sock = sockets[(ifname, family)] = VrrpSocket(family, ifname, join_multicast=False)
-                    sock.send(advert, ip_address(dst), ip_address(src))
-                    lines.append(f"sent priority 0 from {src} to {dst} on {ifname}")
-                except (OSError, ValueError) as exc:
-                    lines.append(f"cannot send priority 0 from {src} to {dst} on {ifname}: {exc}")
-        finally:
-            for sock in sockets.values():
+            sock, family, ifindex = open_raw(family, ifname, join_multicast=False)
+            try:
+                to = (dst, 0) if family == _socket.AF_INET else (dst, 0, 0, ifindex)
+                sock.sendmsg([advert], [source_pktinfo(family, _socket.inet_pton(family, src), ifindex)], 0, to)
+            finally:
                 sock.close()
-        return lines
-
-    return send
+            lines.append(f"sent priority 0 from {src} to {dst} on {ifname}")
+        except (OSError, ValueError) as exc:
+            lines.append(f"cannot send priority 0 from {src} to {dst} on {ifname}: {exc}")
+    return lines
 
 
 def main(argv: list[str]) -> int:
@@ -112,29 +106,41 @@ def main(argv: list[str]) -> int:
     for sig in IGNORED:
         signal.signal(sig, signal.SIG_IGN)
     fd, pid, config = int(argv[0]), int(argv[1]), argv[2]
-    from vrrptui.daemon import cmdline
-    from vrrptui.daemon.logsink import make_log
-    from vrrptui.daemon.stale import remove_journalled
-
-    args = cmdline.parse(argv[4:])  # the log options (the config's lock and journal are named by CONFIG alone)
-    log = make_log(args, warn=False)
-    send = journalled_sender()  # imported now, not once the daemon is gone
+    prepare()
     while True:
         try:
             if not os.read(fd, 64):
                 break  # the daemon has exited: every copy of the write end is closed
         except InterruptedError:
             continue
+    from vrrptui.daemon.stale import remove_journalled
+
     try:
-        lines = remove_journalled(config, resign=send, wait=1.0)
+        lines = remove_journalled(config, resign=send_journalled, wait=1.0)
     except Exception as exc:  # logged, as the daemon would; nothing is left to protect
         lines = [f"cannot clean up after it: {exc!r}"]
     if lines:
-        log(LogLine(f"vrrptui pid {pid} exited without stopping (killed): its guardian resigns for it",
-                    level="warning"))
-        for line in lines:
-            log(LogLine(line, level="warning"))
+        log(argv[4:], [f"vrrptui pid {pid} exited without stopping (killed): its guardian resigns for it",
+                       *lines])
     return 0
+
+
+def prepare() -> None:
+    """Import what the network work needs before the wait: a few light modules (~0.6 MB over the
+    interpreter's 8). argparse and the log sinks (~6 MB) come only if there is something to log."""
+    from vrrptui.daemon import stale  # noqa: F401
+    from vrrptui.net import rawopen  # noqa: F401
+
+
+def log(daemon_argv: list[str], lines: list[str]) -> None:
+    """LINES to the daemon's log (its options: syslog, -l, -G), as warnings."""
+    from vrrptui.daemon import cmdline
+    from vrrptui.daemon.logsink import make_log
+    from vrrptui.engine.outputs import LogLine
+
+    sink = make_log(cmdline.parse(daemon_argv), warn=False)
+    for line in lines:
+        sink(LogLine(line, level="warning"))
 
 
 if __name__ == "__main__":

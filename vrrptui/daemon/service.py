@@ -138,7 +138,7 @@ def run(config: Any, args: argparse.Namespace, log: LogFn, ready: ReadyPipe | No
                         f"until the next start", level="warning"))
 
     service = Service(runtime, Notifier.from_environment(), ready, watch=metrics.watch if metrics else None,
-                      started=guard)
+                      on_started=guard)
     try:
         code = asyncio.run(service.serve())
     except KeyboardInterrupt:  # a second ctrl+c during cleanup
@@ -156,9 +156,9 @@ class Service:
     """Runs the Runtime and tells systemd (and the waiting parent) how it goes."""
 
     def __init__(self, runtime: Any, notifier: Notifier | None, ready: ReadyPipe | None,
-                 watch: Any = None, started: Callable[[], None] | None = None) -> None:
+                 watch: Any = None, on_started: Callable[[], None] | None = None) -> None:
         self.runtime = runtime
-        self.started = started
+        self.on_started = on_started
         self.watch = watch
         self.notifier = notifier
         self.ready = ready
@@ -175,8 +175,8 @@ class Service:
                 # 10/s status snapshots it schedules at start for the console (3x the CPU at 255 VRIDs)
                 self.runtime.observer = self.watch
             self._take_signals()
-            if self.started is not None:
-                self.started()
+            if self.on_started is not None:
+                self.on_started()
             self._notify(READY=1, STATUS=self._status_line())
             if self.ready is not None:
                 self.ready.ready()

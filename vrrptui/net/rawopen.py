@@ -6,6 +6,7 @@ Master_Down_Timer counts from then. So this module imports only _socket and _str
 __future__); the socket is set up once, here, and VrrpSocket adopts it as it is.
 
     sock, family, ifindex = open_raw(4, "eth0", join_multicast=True, protocol=112)   # OSError, ValueError
+    sock.sendmsg([advert], [source_pktinfo(family, src_packed, ifindex)], 0, (dst, 0))
 """
 
 import _socket
@@ -26,6 +27,9 @@ IPV6_MULTICAST_ALL = getattr(_socket, "IPV6_MULTICAST_ALL", 29)
 
 _IP_MREQN = Struct("=4s4si")  # imr_multiaddr, imr_address, imr_ifindex
 _IPV6_MREQ = Struct("=16si")
+IP_PKTINFO = getattr(_socket, "IP_PKTINFO", 8)  # missing from Python 3.11's socket module
+IN_PKTINFO = Struct("=i4s4s")  # ipi_ifindex, ipi_spec_dst, ipi_addr
+IN6_PKTINFO = Struct("=16si")  # ipi6_addr, ipi6_ifindex
 
 
 def open_raw(family: int, ifname: str, *, join_multicast: bool = True,
@@ -94,3 +98,11 @@ def _configure_v6(s: _socket.socket, ifindex: int, join_multicast: bool) -> None
         pass
     if join_multicast:
         s.setsockopt(_socket.IPPROTO_IPV6, _socket.IPV6_JOIN_GROUP, _IPV6_MREQ.pack(MCAST_V6_PACKED, ifindex))
+
+
+def source_pktinfo(family: int, src_packed: bytes, ifindex: int) -> tuple[int, int, bytes]:
+    """The ancillary item that sends a message from SRC_PACKED (IP_PKTINFO's ipi_spec_dst, IPV6_PKTINFO);
+    on IPv4 the interface stays SO_BINDTODEVICE's (ipi_ifindex 0)."""
+    if family == _socket.AF_INET:
+        return _socket.IPPROTO_IP, IP_PKTINFO, IN_PKTINFO.pack(0, src_packed, b"\0" * 4)
+    return _socket.IPPROTO_IPV6, _socket.IPV6_PKTINFO, IN6_PKTINFO.pack(src_packed, ifindex)

@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
+from vrrptui.net.rawopen import IN6_PKTINFO, source_pktinfo
 from vrrptui.net.rawopen import AH_PROTO, open_raw  # noqa: F401  (AH_PROTO: for the pool and runtime)
 from vrrptui.protocol import VRRP_PROTO
 
@@ -33,10 +34,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 MCAST_V4 = ipaddress.IPv4Address("224.0.0.18")
 MCAST_V6 = ipaddress.IPv6Address("ff02::12")
-IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)  # missing from Python 3.11's socket module
-
-_IN_PKTINFO = struct.Struct("=i4s4s")  # ipi_ifindex, ipi_spec_dst, ipi_addr
-_IN6_PKTINFO = struct.Struct("=16si")  # ipi6_addr, ipi6_ifindex
+_IN6_PKTINFO = IN6_PKTINFO
 _INT = struct.Struct("=i")
 _RECV_BUFSIZE = 65535
 SIOCGSTAMPNS = 0x8907  # the kernel's receive time (CLOCK_REALTIME) of the last packet read: socket(7)
@@ -128,17 +126,14 @@ class VrrpSocket:
                 raise ValueError(f"IPv4 socket on {self.ifname}: cannot send {src} -> {dst}")
             ancillary = []
             if src is not None and self.protocol == VRRP_PROTO:
-                # ip(7): ipi_spec_dst is the source address; ifindex 0 lets SO_BINDTODEVICE decide
-                pktinfo = _IN_PKTINFO.pack(0, src.packed, b"\0" * 4)
-                ancillary.append((socket.IPPROTO_IP, IP_PKTINFO, pktinfo))
+                ancillary.append(source_pktinfo(socket.AF_INET, src.packed, 0))  # ip(7): ipi_spec_dst
             self._sock.sendmsg([payload], ancillary, 0, (str(dst), 0))
         else:
             if dst.version != 6 or (src is not None and src.version != 6):
                 raise ValueError(f"IPv6 socket on {self.ifname}: cannot send {src} -> {dst}")
             ancillary = []
             if src is not None:
-                pktinfo = _IN6_PKTINFO.pack(src.packed, self.ifindex)
-                ancillary.append((socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, pktinfo))
+                ancillary.append(source_pktinfo(socket.AF_INET6, src.packed, self.ifindex))
             # the scope id matters for link-local and ff02:: destinations only; the kernel ignores it otherwise
             self._sock.sendmsg([payload], ancillary, 0, (str(dst), 0, 0, self.ifindex))
 
