@@ -233,9 +233,8 @@ def _worker_of(pid: int) -> psutil.Process:
     return found[0]
 
 
-@pytest.mark.netns
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
-def test_console_process_killed_the_worker_resigns_and_removes_the_vip(make_lab, tcpdump_ok, tmp_path, sig):
+def _console_master(make_lab, tmp_path):
+    """r2 a vrrptui backup, r1 the console process (its worker) master with the VIP, tcpdump on the bridge."""
     lab = make_lab(routers=("r1", "r2"), clients=())
     cap = lab.capture(bpf="vrrp")
     peer = lab.start_vrrptui("r2", conf(100))
@@ -243,9 +242,16 @@ def test_console_process_killed_the_worker_resigns_and_removes_the_vip(make_lab,
     conf_path.write_text(conf(150))
     ui = lab.popen("r1", [sys.executable, str(DRIVER), "console", str(conf_path), str(tmp_path / "drills.jsonl")],
                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+    assert json.loads(ui.stdout.readline()) == {"ready": True}
+    assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT), lab.vip_holders(VIP)
+    return lab, cap, peer, ui
+
+
+@pytest.mark.netns
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_console_process_killed_the_worker_resigns_and_removes_the_vip(make_lab, tcpdump_ok, tmp_path, sig):
+    lab, cap, peer, ui = _console_master(make_lab, tmp_path)
     try:
-        assert json.loads(ui.stdout.readline()) == {"ready": True}
-        assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT), lab.vip_holders(VIP)
         worker = _worker_of(ui.pid)
         t_kill = time.time()
         os.kill(ui.pid, sig)
@@ -266,16 +272,8 @@ def test_console_process_killed_the_worker_resigns_and_removes_the_vip(make_lab,
 def test_the_worker_killed_alone_its_guardian_resigns_and_removes_the_vip(make_lab, tcpdump_ok, tmp_path):
     """SIGKILL to the worker (the OOM killer picks the engine's process): its guardian (daemon/guardian.py)
     sends the journalled priority-0 advert and removes the VIP, as for the daemon."""
-    lab = make_lab(routers=("r1", "r2"), clients=())
-    cap = lab.capture(bpf="vrrp")
-    peer = lab.start_vrrptui("r2", conf(100))
-    conf_path = lab.node_dir("r1") / "console.conf"
-    conf_path.write_text(conf(150))
-    ui = lab.popen("r1", [sys.executable, str(DRIVER), "console", str(conf_path), str(tmp_path / "drills.jsonl")],
-                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+    lab, cap, peer, ui = _console_master(make_lab, tmp_path)
     try:
-        assert json.loads(ui.stdout.readline()) == {"ready": True}
-        assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT), lab.vip_holders(VIP)
         worker = _worker_of(ui.pid)
         assert lab.wait_for(lambda: [c for c in worker.children() if "vrrptui.daemon.guardian" in c.cmdline()], WAIT)
         guardian = next(c for c in worker.children() if "vrrptui.daemon.guardian" in c.cmdline())

@@ -17,8 +17,8 @@ It ignores SIGTERM, SIGINT and SIGHUP: systemd's stop signals the whole cgroup a
 whole process group, and the guardian ends with the daemon, never before it. A kill of both
 (`pkill -9 vrrptui`, SIGKILL to the cgroup) leaves the VIPs to the next start's clean-up.
 
-    guard = start_guardian("/etc/keepalived/keepalived.conf", argv)   # in the daemon, once started
-    guard.stop()                                                      # as the daemon stops
+    guardian = guard("/etc/keepalived/keepalived.conf", argv, log)   # in the daemon, once started
+    guardian.stop()                                                   # as the daemon stops (if not None)
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import subprocess
 
     from vrrptui.daemon.stale import Resign
+    from vrrptui.engine.outputs import LogFn
 
 IGNORED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
@@ -72,6 +73,18 @@ def start_guardian(config: str, argv: list[str]) -> Guardian:
     finally:
         os.close(read_end)
     return Guardian(proc, write_end)
+
+
+def guard(config: str, argv: list[str], log: LogFn) -> Guardian | None:
+    """start_guardian, or None with a warning in LOG when it cannot start."""
+    try:
+        return start_guardian(config, argv)
+    except OSError as exc:
+        from vrrptui.engine.outputs import LogLine
+
+        log(LogLine(f"cannot start the guardian ({exc.strerror or exc}): after a kill -9 the VIPs stay until "
+                    f"the next start", level="warning"))
+        return None
 
 
 def send_journalled(adverts: list[Resign]) -> list[str]:

@@ -13,7 +13,7 @@ import asyncio
 import concurrent.futures
 import traceback
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vrrptui.config.model import VrrpInstance
 from vrrptui.daemon.sockpool import SocketPool, destinations
@@ -21,6 +21,9 @@ from vrrptui.engine.engine import Engine
 from vrrptui.engine.outputs import LogFn, LogLine, Output
 from vrrptui.net.sockets import AH_PROTO, VrrpSocket
 from vrrptui.protocol.packet import IPAddress
+
+if TYPE_CHECKING:
+    from vrrptui.daemon.stale import Resign
 
 
 class Lifecycle:
@@ -123,7 +126,7 @@ def _emergency_resign(engine: Engine, inst: VrrpInstance, src: IPAddress, pool: 
 
 
 def resign_adverts(engine: Engine, holding: list[str], instances: dict[str, VrrpInstance],
-                   sources: dict[str, IPAddress], pool: SocketPool) -> list[tuple[str, int, str, str, bytes]]:
+                   sources: dict[str, IPAddress], pool: SocketPool) -> list[Resign]:
     """The priority-0 adverts the masters holding VIPs would send on their way out, as the VIP journal
     records them for the guardian: (interface, family, source, destination, advert)."""
     adverts = []

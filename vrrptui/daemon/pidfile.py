@@ -38,7 +38,21 @@ class PidFile:
         self.fd: int | None = None
         self._ino: tuple[int, int] | None = None
 
-    def acquire(self) -> None:
+    def acquire(self, wait: float = 0.0) -> None:
+        """flock() it, or PidFileError; tried again every 2 ms for WAIT seconds (a killed daemon's guardian
+        holds the config's lock for a few milliseconds while it resigns for it)."""
+        import time  # built in: stale.py's early clean-up stays light
+
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                return self._try_acquire()
+            except PidFileError:
+                if time.monotonic() >= deadline:
+                    raise
+            time.sleep(0.002)
+
+    def _try_acquire(self) -> None:
         flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NOCTTY
         try:
             fd = os.open(self.path, flags, 0o644)
@@ -169,24 +183,16 @@ class PidFiles:
         self.files = files
 
     def acquire(self, wait: float = 0.0) -> None:
-        """All of them, or PidFileError; tried again every 5 ms for WAIT seconds (a killed daemon's guardian
-        holds the config's lock while it resigns for it, a few milliseconds)."""
-        import time
-
-        deadline = time.monotonic() + wait
-        while True:
-            taken: list[PidFile] = []
-            try:
-                for f in self.files:
-                    f.acquire()
-                    taken.append(f)
-                return
-            except PidFileError:
-                for f in taken:
-                    f.release()
-                if time.monotonic() >= deadline:
-                    raise
-            time.sleep(0.005)
+        """All of them, or PidFileError (each tried for WAIT seconds: PidFile.acquire)."""
+        taken: list[PidFile] = []
+        try:
+            for f in self.files:
+                f.acquire(wait)
+                taken.append(f)
+        except PidFileError:
+            for f in taken:
+                f.release()
+            raise
 
     def write(self) -> None:
         for f in self.files:

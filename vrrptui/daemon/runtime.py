@@ -18,7 +18,7 @@ import concurrent.futures
 import signal
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vrrptui.config.model import Config, VrrpInstance
 from vrrptui.daemon import dump
@@ -50,6 +50,9 @@ from vrrptui.net.netlink import Netlink
 from vrrptui.net.sockets import AH_PROTO, VrrpSocket
 from vrrptui.protocol import ah
 from vrrptui.records import Heard, RuntimeNote
+
+if TYPE_CHECKING:
+    from vrrptui.daemon.stale import Resign
 
 RECV_BATCH = 256  # packets read per wake-up before letting timers run
 SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
@@ -417,7 +420,7 @@ class Runtime:
             resign(engine, self._require_loop().time(), self._process, holding, self._instances, sources.primary,
                    pool, self._log)
 
-    def _resign_adverts(self) -> list[tuple[str, int, str, str, bytes]]:
+    def _resign_adverts(self) -> list[Resign]:
         engine, sources, pool, host = self.engine, self._sources, self._pool, self.host
         if engine is None or sources is None or pool is None or host is None:
             return []

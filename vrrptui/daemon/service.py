@@ -24,7 +24,7 @@ from typing import Any
 from vrrptui import __version__
 from vrrptui.daemon import children, cmdline
 from vrrptui.daemon.daemonize import ReadyPipe, daemonize
-from vrrptui.daemon.guardian import Guardian, start_guardian
+from vrrptui.daemon.guardian import Guardian, guard
 from vrrptui.daemon.logsink import make_log
 from vrrptui.engine.outputs import LogFn
 from vrrptui.daemon.pidfile import PidFile, PidFileError, PidFiles, config_claim
@@ -127,18 +127,9 @@ def run(config: Any, args: argparse.Namespace, log: LogFn, ready: ReadyPipe | No
                 print(f"vrrptui: {reason}", file=sys.stderr)
             return 1
         log(LogLine(f"Serving Prometheus metrics on http://{args.metrics}/metrics"))
-    guardian: list[Guardian] = []
-
-    def guard() -> None:
-        """Once the instances are up: the guardian that resigns for this process if it is killed."""
-        try:
-            guardian.append(start_guardian(args.config, argv))
-        except OSError as exc:
-            log(LogLine(f"cannot start the guardian ({exc.strerror or exc}): after a kill -9 the VIPs stay "
-                        f"until the next start", level="warning"))
-
+    guardian: list[Guardian | None] = []  # once the instances are up: resigns for this process if it is killed
     service = Service(runtime, Notifier.from_environment(), ready, watch=metrics.watch if metrics else None,
-                      on_started=guard)
+                      on_started=lambda: guardian.append(guard(args.config, argv, log)))
     try:
         code = asyncio.run(service.serve())
     except KeyboardInterrupt:  # a second ctrl+c during cleanup
@@ -147,7 +138,8 @@ def run(config: Any, args: argparse.Namespace, log: LogFn, ready: ReadyPipe | No
         if metrics is not None:
             metrics.stop()
         for g in guardian:
-            g.stop()
+            if g is not None:
+                g.stop()
     log(LogLine(f"Stopped vrrptui v{__version__}"))
     return code
 

@@ -242,7 +242,9 @@ def remove_journalled(config_path: str, resign: "Resigner | None" = None, wait: 
         return []  # the daemon's own claim of its lock says why
     lock = PidFile(os.path.join(directory, config_lock_name(config_path)),
                    f"config {config_path} in this network namespace")
-    if not _acquire(lock, wait):
+    try:
+        lock.acquire(wait)
+    except PidFileError:
         return []  # alive: its VIPs are its own
     try:
         if resign is not None:
@@ -256,21 +258,6 @@ def remove_journalled(config_path: str, resign: "Resigner | None" = None, wait: 
         return lines
     finally:
         lock.release()
-
-
-def _acquire(lock: PidFile, wait: float) -> bool:
-    """The lock, tried every 2 ms for WAIT seconds (an exiting daemon's files close one by one)."""
-    tries = max(1, int(wait / 0.002) + 1)
-    for attempt in range(tries):
-        try:
-            lock.acquire()
-            return True
-        except PidFileError:
-            if attempt + 1 < tries:
-                import time
-
-                time.sleep(0.002)
-    return False
 
 
 def _remove(journal: VipJournal) -> list[str]:

@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from vrrptui.daemon import children
-from vrrptui.daemon.guardian import Guardian, start_guardian
+from vrrptui.daemon.guardian import Guardian, guard
 from vrrptui.records import RuntimeNote, StatusSnapshot
 from vrrptui.engine.outputs import LogLine, StateChanged
 
@@ -293,17 +293,9 @@ class Worker:
             assert self.outbox is not None
             self.outbox.send(("started", portable(self.runtime.start_error)))
             if self._claim is not None and self.runtime.start_error is None:
-                self._guard()
-
-    def _guard(self) -> None:
-        """The daemon's guardian (daemon/guardian.py): a worker killed with SIGKILL (the OOM killer) still
-        resigns and leaves no VIP behind. Its lines are not logged: the console shows the worker's end."""
-        try:
-            self._guardian = start_guardian(os.path.abspath(self.config.path), ["-G"])
-        except OSError as exc:
-            assert self.outbox is not None
-            self.outbox.log(LogLine(f"cannot start the guardian ({exc.strerror or exc}): after a kill -9 the VIPs "
-                                    f"stay until the next start", level="warning"))
+                # the daemon's guardian: a worker killed with SIGKILL (the OOM killer) still resigns and
+                # leaves no VIP behind; its lines are not logged (-G): the console shows the worker's end
+                self._guardian = guard(os.path.abspath(self.config.path), ["-G"], self.outbox.log)
 
     def _on_readable(self) -> None:
         try:

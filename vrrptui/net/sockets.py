@@ -23,8 +23,8 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
-from vrrptui.net.rawopen import IN6_PKTINFO, source_pktinfo
-from vrrptui.net.rawopen import AH_PROTO, open_raw  # noqa: F401  (AH_PROTO: for the pool and runtime)
+from vrrptui.net.rawopen import IN6_PKTINFO, open_raw, source_pktinfo
+from vrrptui.net.rawopen import AH_PROTO  # noqa: F401  (for the pool and runtime)
 from vrrptui.protocol import VRRP_PROTO
 
 if TYPE_CHECKING:
@@ -34,13 +34,12 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 MCAST_V4 = ipaddress.IPv4Address("224.0.0.18")
 MCAST_V6 = ipaddress.IPv6Address("ff02::12")
-_IN6_PKTINFO = IN6_PKTINFO
 _INT = struct.Struct("=i")
 _RECV_BUFSIZE = 65535
 SIOCGSTAMPNS = 0x8907  # the kernel's receive time (CLOCK_REALTIME) of the last packet read: socket(7)
 _TIMESPEC = struct.Struct("=qq")
 MAX_AGE = 1.0  # seconds: an older stamp (or one from the future) means the wall clock stepped: the age is 0
-_ANC_BUFSIZE = socket.CMSG_SPACE(_IN6_PKTINFO.size) + socket.CMSG_SPACE(_INT.size)
+_ANC_BUFSIZE = socket.CMSG_SPACE(IN6_PKTINFO.size) + socket.CMSG_SPACE(_INT.size)
 
 
 class Received(NamedTuple):
@@ -194,8 +193,8 @@ class VrrpSocket:
                 continue
             if kind == socket.IPV6_HOPLIMIT and len(value) >= _INT.size:
                 hop_limit = _INT.unpack_from(value)[0]
-            elif kind == socket.IPV6_PKTINFO and len(value) >= _IN6_PKTINFO.size:
-                raw_dst, _ifindex = _IN6_PKTINFO.unpack_from(value)
+            elif kind == socket.IPV6_PKTINFO and len(value) >= IN6_PKTINFO.size:
+                raw_dst, _ifindex = IN6_PKTINFO.unpack_from(value)
                 dst = ipaddress.IPv6Address(raw_dst)
         if hop_limit is None or dst is None:
             return None
