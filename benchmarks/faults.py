@@ -15,16 +15,20 @@ wire's witness. Faults are injected by vrrptui.lab.faults (ip, nftables).
   v6-link-local-deleted  IPv6 instance, the master's link-local address deleted, added back 1.5 s later
   link-down-up     cable pull on the master then back: nobody-holds time
                    (these two cannot resign: r2 takes over Master_Down_Interval, 360.9 ms, after r1's
-                   last advert, so nobody-holds is that minus the advert's age at the fault, 0-100 ms;
-                   on the wire, r2's first advert after r1's last one, which does not depend on it)
+                   last advert, so nobody-holds is that minus the advert's age at the fault; on the
+                   wire, r2's first advert after r1's last one, which does not depend on it)
   partition-heal   r1 and r2 cut apart 5 s (both master), then healed: pings lost after the heal
   kill-restart     kill -9 of the master, restart 3 s later: stale VIP removed, master again,
                    two holders, nobody-holds at the hand-back
   takeover-garp    graceful stop of the master: the new master's first GARP minus its first advert
-  loss-50          50 % of VRRP into the backup dropped: false takeovers (model N(1-p)p^3)
+  loss-50          50 % of VRRP into the backup dropped for 180 s: false takeovers (model N(1-p)p^3)
+
+Every fault is injected FAULT_PHASE (20 ms) after one of r1's adverts, so that the advert's age at the
+fault (each case's advert_age_ms) is the same for both implementations: at random times it would add
+0-100 ms of noise to every case where r2 has to wait for Master_Down_Interval.
 
 Prints a table (median over the runs, and the worst) and writes benchmarks/faults-results.json
-(not a partial run: `python benchmarks/faults.py --case link-down-up --runs 5`).
+(a partial run, `python benchmarks/faults.py --case link-down-up --runs 5`, only with --merge).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from __future__ import annotations
 import argparse
 import compileall
 import json
+import math
 import os
 import signal
 import statistics
@@ -53,11 +58,19 @@ from vrrptui.lab.netns import VIP, Lab, fast_v3_conf, kill_tree
 IMPLS = ("keepalived", "vrrptui")
 RESULTS = Path(__file__).with_name("faults-results.json")
 ADVERT_INT = 0.1
+FAULT_PHASE = 0.02  # each fault is injected this long after one of r1's adverts (Run.sync_to_advert)
 PING_INTERVAL = 0.01
 WAIT = 10.0
 VIP6 = "2001:db8:1::100"
 
 Figures = dict[str, float]
+
+
+def fault_time(last_advert: float, now: float, lead: float = 0.01) -> float:
+    """FAULT_PHASE after one of r1's adverts (every ADVERT_INT from LAST_ADVERT), the first at least LEAD
+    after NOW."""
+    periods = max(0, math.ceil((now + lead - last_advert - FAULT_PHASE) / ADVERT_INT))
+    return last_advert + periods * ADVERT_INT + FAULT_PHASE
 
 
 class Run:
@@ -84,6 +97,21 @@ class Run:
         if self.impl == "keepalived":
             return self.lab.start_keepalived(node, conf, tag=tag or "keepalived")
         return self.lab.start_vrrptui(node, conf, tag=tag or "vrrptui")
+
+    def sync_to_advert(self) -> None:
+        """Sleep until FAULT_PHASE after one of r1's adverts (the next ones predicted from its last on the wire).
+
+        A fault that r1 cannot resign for (its link gone) leaves r2 to wait Master_Down_Interval from r1's
+        last advert, so nobody-holds is that minus the advert's age at the fault: with faults at random
+        times, 0-100 ms of noise between runs and implementations. At a fixed phase both meet the same age.
+        """
+        last = max(a.time for a in self.wire.adverts() if a.src == self.sources[0])
+        time.sleep(max(0.0, fault_time(last, time.time()) - time.time()))
+
+    def advert_age_ms(self, at: float) -> float:
+        """ms from r1's last advert on the wire before AT to AT."""
+        last = max((a.time for a in self.wire.adverts() if a.src == self.sources[0] and a.time < at), default=None)
+        return 1000 * (at - last) if last is not None else float("nan")
 
     def nobody(self, after: float, until: float) -> float:
         return self.watch.nobody(self.vip, after, until)
@@ -263,12 +291,18 @@ def loss_case(seconds: float) -> Callable[[Run], Figures]:
     return case_loss
 
 
-def run_case(impl: str, case: Callable[[Run], Figures], reps: int, **kw: Any) -> list[Figures]:
+def run_case(impl: str, case: Callable[[Run], Figures], reps: int, *, sync: bool = True, **kw: Any) -> list[Figures]:
+    """REPS runs of CASE; with SYNC each fault FAULT_PHASE after one of r1's adverts, else at any time."""
     out = []
     for _ in range(reps):
         run = Run(impl, **kw)
         try:
-            out.append(case(run))
+            if sync:
+                run.sync_to_advert()
+            fault = time.time()
+            figures = case(run)
+            figures["advert_age_ms"] = run.advert_age_ms(fault)
+            out.append(figures)
         finally:
             run.close()
     return out
@@ -290,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="run only this case (repeatable), e.g. --case kill-restart")
     ap.add_argument("--impl", choices=IMPLS, action="append", help="only this implementation (repeatable)")
     ap.add_argument("--runs", type=int, help="runs per case (default 3, --quick 1)")
+    ap.add_argument("--merge", action="store_true",
+                    help="with --case: write these cases' figures into the results file (both implementations)")
     ap.add_argument("--vrrptui-command", metavar="PATH",
                     help="the vrrptui command to run, e.g. one `pip install .` put in a plain venv, as a user has it "
                          "(default: this venv's; sets VRRPTUI_COMMAND for vrrptui.lab)")
@@ -309,12 +345,14 @@ def main(argv: list[str] | None = None) -> int:
         ("v6-vip-deleted", case_vip_deleted, reps, {"family": 6}),
         ("v6-link-local-deleted", case_v6_link_local_deleted, reps, {"family": 6}),
         ("link-down-up", case_link_down_up, reps, {}),
+        # at any phase: where the heal falls among both masters' adverts decides who hears whom first, and with
+        # keepalived's defaults whether the clients are told (README, Reliability)
         ("partition-heal", case_partition_heal, args.runs or (1 if args.quick else 4),
-         {"r1_extra": "garp_master_delay 0"}),
+         {"r1_extra": "garp_master_delay 0", "sync": False}),
         ("kill-restart", case_kill_restart, reps, {}),
         ("kill-alone", case_kill_alone, reps, {}),
         ("takeover-garp", case_takeover_garp, reps, {}),
-        ("loss-50", loss_case(20.0 if args.quick else 60.0), 1, {}),
+        ("loss-50", loss_case(20.0 if args.quick else 180.0), 1, {}),  # a count of ~110: +-10 % run to run
     ]
     if args.case:
         unknown = set(args.case) - {name for name, *_ in cases}
@@ -334,8 +372,10 @@ def main(argv: list[str] | None = None) -> int:
         for key in by_impl[impls[0]][0]:
             cells = [summary([r[key] for r in by_impl[impl]]) for impl in impls]
             print(f"{name:<16} {key:<24}" + "".join(f" {cell:>18}" for cell in cells))
-    if args.case or args.impl:
+    if args.impl or (args.case and not args.merge):
         return 0  # a partial run leaves the full results file alone
+    if args.case:  # --merge: these cases' figures replace theirs in the results file
+        results = {**json.loads(RESULTS.read_text())["results"], **results}
     # which install was measured, without this machine's paths (the file is committed)
     measured = "another install (--vrrptui-command)" if args.vrrptui_command else "this checkout's venv"
     RESULTS.write_text(json.dumps({"quick": args.quick, "vrrptui": measured, "results": results}, indent=1) + "\n")
