@@ -203,15 +203,14 @@ def test_a_vrrpv2_instance_without_a_vip_runs_with_keepalived_s_warning(tmp_path
         f"virtual_ipaddress block"]
 
 
-def test_the_daemon_refuses_a_unicast_instance_without_an_interface_before_it_starts(tmp_path):
-    """Found by running the daemon on fuzzed configs: keepalived >= 2.1 takes it (so --check does), but vrrptui's
-    sockets and VIPs are on a named interface: it stopped with an internal error at start."""
-    from vrrptui.daemon.preflight import missing_interfaces
-
+def test_a_unicast_instance_without_an_interface_is_refused_as_keepalived_refuses_it(tmp_path):
+    """keepalived 2.2.7 stops at start with "(VI_1) Unknown interface!" (a permanent CONFIG error), and
+    vrrptui's sockets and VIPs are on a named interface: --check says so, with the line, as the daemon does."""
     path = tmp_path / "noif.conf"
     path.write_text("vrrp_instance VI_1 {\n  virtual_router_id 51\n  unicast_src_ip 10.0.0.2\n  unicast_peer {\n"
                     "    10.0.0.3\n  }\n  virtual_ipaddress { 10.0.0.1 }\n}\n")
-    config = parse_config(str(path), existing_interfaces={"eth0"})
-    assert missing_interfaces(config, {"eth0"}) == [
-        f"{path}:1: error: vrrp_instance VI_1 has no interface: vrrptui needs one for unicast too (its sockets and "
-        f"VIPs are on it): add `interface IFNAME`"]
+    with pytest.raises(ConfigError) as exc:
+        parse_config(str(path), existing_interfaces={"eth0"})
+    assert [str(d) for d in exc.value.diagnostics if d.severity == "error"] == [
+        f"{path}:1: error: vrrp_instance VI_1 has no interface: add `interface IFNAME`, the one its unicast_src_ip "
+        f"is on (keepalived 2.2.7 does not start either: \"(VI_1) Unknown interface!\")"]

@@ -253,7 +253,8 @@ def test_sync_group_members_and_notify(tmp_path):
     assert [i.sync_group for i in config.instances] == ["VG_1", "VG_1"]
 
 
-def test_unicast_instance_may_omit_interface(tmp_path):
+def test_unicast_instance_without_interface_is_refused(tmp_path):
+    """keepalived 2.2.7 stops at start: "(VI_1) Unknown interface!" (keepalived's docs say 2.1 lifted it)."""
     path = write(tmp_path, """\
         vrrp_instance VI_1 {
           virtual_router_id 51
@@ -263,13 +264,14 @@ def test_unicast_instance_may_omit_interface(tmp_path):
           virtual_ipaddress { 10.0.0.10 }
         }
         """)
-    (vi,) = parse(path).instances
-    assert (vi.interface, vi.unicast) == (None, True)
+    with pytest.raises(ConfigError, match="has no interface: add `interface IFNAME`"):
+        parse(path)
 
 
 def test_unicast_peer_min_and_max_ttl(tmp_path):
     path = write(tmp_path, """\
         vrrp_instance VI_1 {
+          interface eth0
           virtual_router_id 51
           unicast_peer {
             2001:db8:1::12 min_ttl 64 max_ttl 255

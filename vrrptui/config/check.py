@@ -32,7 +32,7 @@ def _seconds(value: float) -> str:
 
 
 def _interface_cell(inst: VrrpInstance) -> list[str]:
-    lines = [inst.interface or "(any, unicast)"]
+    lines = [inst.interface or "-"]
     if inst.use_vmac:
         lines.append(f"vmac {inst.vmac_interface} {inst.vmac_address}")
     if inst.vmac_xmit_base:

@@ -533,10 +533,13 @@ def finish_instance(r: Reporter, d: InstanceDraft, global_defs: GlobalDefs) -> V
     if "virtual_router_id" not in d.seen:
         r.error(d.statement, f"vrrp_instance {d.name} has no virtual_router_id: add one (1-255), the same on "
                              f"every router of this virtual router")
-    unicast = bool(d.fields.get("unicast_peers"))
-    if not d.fields.get("interface") and not unicast:
-        r.error(d.statement, f"vrrp_instance {d.name} has no interface: multicast needs one (`interface eth0`); "
-                             f"only unicast instances may omit it (keepalived >= 2.1)")
+    if not d.fields.get("interface"):
+        if d.fields.get("unicast_peers"):  # keepalived 2.2.7 stops at start: "(VI_1) Unknown interface!"
+            r.error(d.statement, f"vrrp_instance {d.name} has no interface: add `interface IFNAME`, the one its "
+                                 f"unicast_src_ip is on (keepalived 2.2.7 does not start either: "
+                                 f"\"({d.name}) Unknown interface!\")")
+        else:
+            r.error(d.statement, f"vrrp_instance {d.name} has no interface: multicast needs one (`interface eth0`)")
     family = _family(r, d)
     if family is None:
         return None

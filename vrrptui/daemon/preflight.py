@@ -76,13 +76,9 @@ def missing_interfaces(config: Config, existing: set[str]) -> list[str]:
 
     for inst in config.instances:
         where = (inst.file, inst.line)
-        if inst.interface is None and not inst.unicast:
+        if inst.interface is None:  # the parser refuses it; an instance built by hand may still lack one
             problems.append(f"{inst.file}:{inst.line}: error: vrrp_instance {inst.name} has no interface: "
                             f"add `interface IFNAME`")
-        elif inst.interface is None:
-            # keepalived >= 2.1 runs a unicast instance unbound to a device; vrrptui's sockets and VIPs need one
-            problems.append(f"{inst.file}:{inst.line}: error: vrrp_instance {inst.name} has no interface: vrrptui "
-                            f"needs one for unicast too (its sockets and VIPs are on it): add `interface IFNAME`")
         need(inst.interface, *where, f"vrrp_instance {inst.name}: interface")
         need(inst.unicast_src_dev, *where, f"vrrp_instance {inst.name}: unicast_src_ip dev")
         for vip in inst.all_vips:
