@@ -38,6 +38,7 @@ class LinkEvents:
         self._remade: set[str] = set()  # VMACs created again, not reported up yet: their downs are not faults
         self._routes_due: set[str] = set()  # VMACs brought back whose routes go back after their VIPs
         self._failed: set[str] = set()  # VMACs that could not be brought back (name taken): down for the engine
+        self._noted_at: float | None = None  # when the first address change the queued refresh reads arrived
         self._watch = LinkWatcher(addresses=True)
         loop.add_reader(self._watch.fileno(), guarded(self._on_event))
 
@@ -64,7 +65,7 @@ class LinkEvents:
         self._watch.close()
 
     def _on_event(self) -> None:
-        watch, engine = self._watch, self._engine
+        watch, engine, at = self._watch, self._engine, self._loop.time()
         changes = self._keep_vmacs(watch.read())
         addresses = watch.changed_addresses()
         removed = watch.removed_addresses()
@@ -79,8 +80,10 @@ class LinkEvents:
         for ifname, up in changes:
             self._process(engine.interface_state(ifname, up, self._loop.time()))
         for ifname, gone in removed.items():
-            self._sources_flushed(ifname, gone)
+            self._sources_flushed(ifname, gone, at)
         if addresses and self._sources.note(addresses):
+            if self._noted_at is None:
+                self._noted_at = at
             self._loop.call_soon(self._guarded(self._refresh))
         guard = self.guard
         if guard is not None and any([guard.removed(ifname, gone) for ifname, gone in removed.items()]):
@@ -130,22 +133,26 @@ class LinkEvents:
             kept.append((ifname, up))
         return kept
 
-    def _sources_flushed(self, ifname: str, gone: set[IPAddress]) -> None:
+    def _sources_flushed(self, ifname: str, gone: set[IPAddress], at: float) -> None:
         """The source address went together with the VIPs (the kernel flushes a deleted primary's secondaries):
         resign now; the refresh queued for the interface finds any other address later."""
         for inst in self._sources.followers(ifname):
             if self._sources.primary.get(inst.name) in gone and any(v.address in gone for v in inst.all_vips):
-                self._follow(inst, ifname, None)
+                self._follow(inst, ifname, None, at)
 
     def _refresh(self) -> None:
+        """The primaries of the interfaces whose addresses changed, each read with one dump; the engine dates the
+        change when netlink told us (its Master_Down_Timer after an address comes back counts from then)."""
+        at, self._noted_at = self._noted_at, None
         if self._closed:
             return
-        for change in list(self._sources.changes(self.index)):
-            self._follow(*change)
+        now = self._loop.time() if at is None else at
+        for inst, ifname, new in list(self._sources.changes(self.index)):
+            self._follow(inst, ifname, new, now)
         self._process(())
 
-    def _follow(self, inst: VrrpInstance, ifname: str, new: IPAddress | None) -> None:
-        engine, primary, now = self._engine, self._sources.primary, self._loop.time()
+    def _follow(self, inst: VrrpInstance, ifname: str, new: IPAddress | None, now: float) -> None:
+        engine, primary = self._engine, self._sources.primary
         old = primary.get(inst.name)
         if new is None:
             if old is not None and not old.is_unspecified:
