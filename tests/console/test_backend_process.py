@@ -12,13 +12,19 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import ipaddress
 import json
 import os
+import pty
+import select
 import signal
 import socket
+import struct
 import subprocess
 import sys
+import termios
+import threading
 import time
 from pathlib import Path
 
@@ -310,3 +316,58 @@ def test_a_console_on_a_config_a_daemon_already_runs_in_this_namespace_is_refuse
     asyncio.run(drive())
     assert f"another vrrptui (pid {daemon.pid}) already runs with config" in app.failure, app.failure
     assert daemon.poll() is None and lab.vip_holders(VIP) == ["r1"]  # the daemon was not disturbed
+
+
+@pytest.mark.netns
+def test_sigterm_while_the_terminal_takes_no_output_still_resigns_and_ends(make_lab, tcpdump_ok, tmp_path):
+    """The real console on a pseudo-terminal whose output is then stopped, as a stalled ssh session leaves it:
+    Textual's writes block, and its loop with them, so the loop never runs a SIGTERM handler of its own. SIGTERM
+    still ends it: the engine resigns (priority 0) and removes the VIP, and the process exits without its
+    terminal (console/app.py: _exit_if_stuck)."""
+    from vrrptui.console.app import STUCK_EXIT_AFTER
+    from vrrptui.lab.namespaces import vrrptui_command
+
+    lab = make_lab(routers=("r1", "r2"), clients=())
+    cap = lab.capture(bpf="vrrp")
+    peer = lab.start_vrrptui("r2", conf(100))
+    conf_path = lab.node_dir("r1") / "console.conf"
+    conf_path.write_text(conf(150))
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 45, 140, 0, 0))
+    env = {**os.environ, "TERM": "xterm-256color", "VRRPTUI_STATE_DIR": str(tmp_path / "state"),
+           "VRRPTUI_RUNTIME_DIR": str(tmp_path / "run")}
+    ui = lab.popen("r1", [*vrrptui_command(), str(conf_path)], stdin=slave, stdout=slave, stderr=slave, env=env)
+    reading = threading.Event()
+    reading.set()
+
+    def drain() -> None:  # the terminal: reads what the console writes, until the test stops it
+        while reading.is_set():
+            try:
+                if select.select([master], [], [], 0.1)[0]:
+                    os.read(master, 65536)
+            except OSError:
+                return
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT), lab.vip_holders(VIP)
+        termios.tcflow(slave, termios.TCOOFF)  # no more output reaches the terminal: every write blocks
+        time.sleep(2.0)  # Textual's writer thread blocks, then its loop on the writer's full queue
+        t_term = time.time()
+        os.kill(ui.pid, signal.SIGTERM)
+        ui.wait(STUCK_EXIT_AFTER + WAIT)
+        assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r2"], WAIT), lab.vip_holders(VIP)
+        time.sleep(0.3)
+        ours = [a.priority for a in cap.adverts() if a.time >= t_term and a.src == R1]
+        assert ours[-1:] == [0] and all(p == 150 for p in ours[:-1]), ours
+        assert not lab.has_vip("r1", VIP)
+    finally:
+        if ui.poll() is None:
+            ui.kill()
+            ui.wait()
+        reading.clear()
+        reader.join(WAIT)
+        os.close(master)
+        os.close(slave)
+        lab.stop(peer)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import gc
+import os
 import signal
 import threading
 import time
@@ -70,6 +71,7 @@ LOG_STEP = 100  # log entries formatted per step of the timer's refresh (~3 ms a
 KEYS_FIRST = 0.15  # s after a key during which the timer's refresh waits, so that the key's frame comes first
 FEED_STEP = 100  # observations fed to the session per step (~3 ms at 2,550 adverts/s)
 FEED_WAIT_MAX = 1000  # observations that may wait for a key's frame (0.4 s at 2,550 adverts/s)
+STUCK_EXIT_AFTER = 10.0  # s after SIGTERM before the process ends without its terminal (_exit_if_stuck)
 KEYS_WAIT_MAX = 0.25  # s a tick waits for keys at most (a held key must not freeze the panes)
 
 
@@ -199,10 +201,7 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
         if self.prober_factory is not None:
             self.prober = self.prober_factory(self.observer)
             self.prober.start()
-        try:  # SIGTERM quits like `q`: the runtime resigns and removes its VIPs
-            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self.quit_now)
-        except (RuntimeError, NotImplementedError, ValueError):
-            pass
+        self._catch_sigterm()
         if self.timers:
             self.set_interval(self.refresh_every, self._timer_tick)
             self.set_timer(3.0, self._settle)
@@ -566,6 +565,33 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
             binding_ids(b for b in screen.BINDINGS if isinstance(b, Binding))
             for screen in (PriorityDialog, FilterDialog, SearchDialog, ConfirmDialog, PeerDetailScreen, HelpScreen)
         ]
+
+    def _catch_sigterm(self) -> None:
+        """SIGTERM quits like `q`: the runtime resigns and removes its VIPs. A plain signal handler rather than the
+        loop's: it also runs while Textual's loop is stuck writing to a terminal that takes no output (a
+        stalled ssh session), and then `_exit_if_stuck` ends the process without it."""
+        loop = asyncio.get_running_loop()
+
+        def on_sigterm(_signum: int, _frame: object) -> None:
+            try:
+                loop.call_soon_threadsafe(self.quit_now)
+            except RuntimeError:  # the loop is closed: the app has ended already
+                return
+            if not self.is_headless:
+                threading.Thread(target=self._exit_if_stuck, name="sigterm-exit", daemon=True).start()
+
+        try:
+            signal.signal(signal.SIGTERM, on_sigterm)
+        except ValueError:  # not the main thread
+            pass
+
+    def _exit_if_stuck(self) -> None:
+        """STUCK_EXIT_AFTER s after SIGTERM the process is still here: the terminal takes no output, so Textual's
+        writes and with them its loop are blocked and quit_now cannot run. Stop the engine from this thread (it
+        resigns and removes its VIPs; the worker would also on our exit) and end without the terminal."""
+        time.sleep(STUCK_EXIT_AFTER)
+        self.backend.stop()
+        os._exit(0)
 
     def quit_now(self) -> None:
         """Resign and remove VIPs first (exactly as headless), then leave."""
