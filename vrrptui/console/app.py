@@ -586,11 +586,11 @@ class VrrpConsole(SafeKeys, Navigation, App[int]):  # type: ignore[misc]  # Safe
             pass
 
     def _exit_if_stuck(self) -> None:
-        """STUCK_EXIT_AFTER s after SIGTERM the process is still here: the terminal takes no output, so Textual's
-        writes and with them its loop are blocked and quit_now cannot run. Stop the engine from this thread (it
-        resigns and removes its VIPs; the worker would also on our exit) and end without the terminal."""
+        """After SIGTERM: the engine stops at once from this thread (it resigns and removes its VIPs), whatever the
+        UI does; if the process is still here STUCK_EXIT_AFTER s later, the terminal takes no output, so Textual's
+        writes and with them its loop are blocked, and it ends without the terminal."""
+        self.backend.stop()  # thread-safe; quit_now's own stop then finds it done
         time.sleep(STUCK_EXIT_AFTER)
-        self.backend.stop()
         os._exit(0)
 
     def quit_now(self) -> None:
