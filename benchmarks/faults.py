@@ -105,12 +105,17 @@ class Run:
         last advert, so nobody-holds is that minus the advert's age at the fault: with faults at random
         times, 0-100 ms of noise between runs and implementations. At a fixed phase both meet the same age.
         """
-        last = max(a.time for a in self.wire.adverts() if a.src == self.sources[0])
+        last = self.last_r1_advert(time.time())
+        assert last is not None, "r1 sends no adverts"
         time.sleep(max(0.0, fault_time(last, time.time()) - time.time()))
+
+    def last_r1_advert(self, before: float) -> float | None:
+        """When r1's last advert before BEFORE was on the wire."""
+        return max((a.time for a in self.wire.adverts() if a.src == self.sources[0] and a.time < before), default=None)
 
     def advert_age_ms(self, at: float) -> float:
         """ms from r1's last advert on the wire before AT to AT."""
-        last = max((a.time for a in self.wire.adverts() if a.src == self.sources[0] and a.time < at), default=None)
+        last = self.last_r1_advert(at)
         return 1000 * (at - last) if last is not None else float("nan")
 
     def nobody(self, after: float, until: float) -> float:
@@ -130,7 +135,7 @@ class Run:
     def vip_after_last_advert(self, after: float) -> float:
         """ms from r1's last advert on the wire before `after` to r2 adding the VIP: nobody-holds without the
         0-100 ms the advert's age at the fault adds (no resign possible)."""
-        last = max((a.time for a in self.wire.adverts() if a.src == self.sources[0] and a.time < after), default=None)
+        last = self.last_r1_advert(after)
         added = self.watch.first(self.vip, "r2", True, after)
         return 1000 * (added - last) if last is not None and added is not None else float("nan")
 

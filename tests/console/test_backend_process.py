@@ -239,13 +239,19 @@ def _worker_of(pid: int) -> psutil.Process:
     return found[0]
 
 
-def _console_master(make_lab, tmp_path):
-    """r2 a vrrptui backup, r1 the console process (its worker) master with the VIP, tcpdump on the bridge."""
+def _console_lab(make_lab):
+    """r2 a vrrptui backup, tcpdump on the bridge, and r1's console config (priority 150)."""
     lab = make_lab(routers=("r1", "r2"), clients=())
     cap = lab.capture(bpf="vrrp")
     peer = lab.start_vrrptui("r2", conf(100))
     conf_path = lab.node_dir("r1") / "console.conf"
     conf_path.write_text(conf(150))
+    return lab, cap, peer, conf_path
+
+
+def _console_master(make_lab, tmp_path):
+    """_console_lab with r1 the console process (its worker) master with the VIP."""
+    lab, cap, peer, conf_path = _console_lab(make_lab)
     ui = lab.popen("r1", [sys.executable, str(DRIVER), "console", str(conf_path), str(tmp_path / "drills.jsonl")],
                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
     assert json.loads(ui.stdout.readline()) == {"ready": True}
@@ -327,11 +333,7 @@ def test_sigterm_while_the_terminal_takes_no_output_still_resigns_and_ends(make_
     from vrrptui.console.app import STUCK_EXIT_AFTER
     from vrrptui.lab.namespaces import vrrptui_command
 
-    lab = make_lab(routers=("r1", "r2"), clients=())
-    cap = lab.capture(bpf="vrrp")
-    peer = lab.start_vrrptui("r2", conf(100))
-    conf_path = lab.node_dir("r1") / "console.conf"
-    conf_path.write_text(conf(150))
+    lab, cap, peer, conf_path = _console_lab(make_lab)
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 45, 140, 0, 0))
     env = {**os.environ, "TERM": "xterm-256color", "VRRPTUI_STATE_DIR": str(tmp_path / "state"),
