@@ -71,7 +71,7 @@ def flood(packet: bytes, count: int, rate: float, seed: int = 1) -> tuple[int, f
             except OSError:  # ENOBUFS under load: a flood is best effort
                 continue
             sent += 1
-            if i % chunk == chunk - 1:
+            if i % chunk == chunk - 1 and i + 1 < count:  # paced between packets; none to wait for after the last
                 ahead = start + (i + 1) / rate - time.monotonic()
                 if ahead > 0:
                     time.sleep(ahead)
