@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -134,6 +135,49 @@ def test_sigterm_sends_priority_zero_and_the_backup_takes_over_within_skew_time(
     assert first_new.time - resign[0].time < 0.361, (resign[0].line, first_new.line)
     assert "(VI_1) Backup received priority 0 advertisement" in lab.log(p2)
     assert "(VI_1) removing VIPs." in lab.log(p1)
+
+
+POLLER = """
+import socket, sys, time
+while True:  # a monitor asking for status as fast as it is answered, until the daemon has gone
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(sys.argv[1])
+            f = s.makefile("rwb")
+            while True:
+                f.write(b'{"cmd": "status"}\\n'); f.flush()
+                if not f.readline():
+                    break
+    except OSError:
+        time.sleep(0.01)
+"""
+
+
+def test_sigterm_while_a_client_polls_status_resigns_at_once(lab: Lab) -> None:
+    """A monitor polls the control socket while the master is stopped. The stop must not wait on that client:
+    the priority 0 advert goes at once and the backup takes over on it (Skew_Time), so the VIP is never on both
+    routers. Before, a client whose answer had just been sent held the stop for the control socket's idle
+    timeout (10 s) before the resign, and the backup took over after Master_Down_Interval beside r1's VIP."""
+    for _ in range(3):  # the client is caught just after an answer often, not always: three stops
+        _stop_while_polled(lab)
+
+
+def _stop_while_polled(lab: Lab) -> None:
+    p1, p2 = start_pair(lab, conf(150), conf(100))
+    assert wait_holders(lab, ["r1"]) and wait_state(lab, "r2", p2, "BACKUP")
+    sock = lab.node_dir("r1") / "run" / f"{p1.pid}.sock"
+    poller = lab.popen("r1", [sys.executable, "-c", POLLER, str(sock)])
+    time.sleep(0.3)
+    cap = lab.capture()
+    assert lab.stop(p1, signal.SIGTERM) == 0, logs(lab, p1)
+    assert wait_holders(lab, ["r2"]), logs(lab, p1, p2)
+    assert lab.wait_for(lambda: any(a.src == "192.168.1.12" for a in cap.adverts()), WAIT)
+    adverts = [a for a in cap.adverts() if a.src in ("192.168.1.11", "192.168.1.12")]
+    first_r2 = next(i for i, a in enumerate(adverts) if a.src == "192.168.1.12")
+    assert [a.priority for a in adverts[:first_r2]][-1:] == [0], [a.line for a in adverts]  # r1 resigned first
+    lab.stop(poller, signal.SIGKILL)
+    lab.stop(p2)
+    cap.stop()
 
 
 def test_sigkill_then_restart_leaves_no_stale_vip(lab: Lab) -> None:

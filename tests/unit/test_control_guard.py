@@ -159,6 +159,72 @@ def test_at_most_16_clients_and_the_17th_is_told(tmp_path: Path) -> None:
     serve(tmp_path, body)
 
 
+def test_close_ends_a_connection_whose_reply_was_just_sent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The daemon stops while a client has just had its answer (a monitor polling `status`): its connection ends
+    with close(), not IDLE_TIMEOUT later (Python 3.11's wait_for dropped a cancel that met the finished drain)."""
+    monkeypatch.setattr(control, "IDLE_TIMEOUT", 3600.0)
+
+    async def main() -> None:
+        server = ControlServer(FakeRuntime(), str(tmp_path / "run" / "1.sock"))  # type: ignore[arg-type]
+        await server.start()
+        reader, writer = await _open(server.path)
+        assert (await _ask(reader, writer, b'{"cmd": "resume", "instance": "VI_1"}')) == {"ok": True}
+        async with asyncio.timeout(5.0):  # bounds a broken close; in this task, so close() runs at once
+            await server.close()
+        assert not server._clients
+        assert await reader.read() == b""  # closed by the server
+        writer.close()
+    asyncio.run(main())
+
+
+def test_a_client_that_never_reads_its_answer_holds_up_no_stop(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """stop() (before the resign) waits for nothing, and close() (after the VIPs are gone) ends within its bound
+    even for a client that asked for a status larger than the socket's buffers and never reads it. Before, close()
+    waited for that connection to flush, forever, and the daemon resigned only when systemd killed it."""
+    monkeypatch.setattr(control, "IDLE_TIMEOUT", 3600.0)
+
+    class LargeStatus(ControlServer):
+        def status(self) -> dict[str, Any]:
+            return {"blob": "x" * (8 << 20)}
+
+    async def main() -> None:
+        server = LargeStatus(FakeRuntime(), str(tmp_path / "run" / "1.sock"))  # type: ignore[arg-type]
+        await server.start()
+        reader, writer = await _open(server.path)
+        writer.write(b'{"cmd": "status"}\n')
+        await asyncio.sleep(0.3)  # the answer fills the socket; the server waits to send the rest
+        assert len(server._clients) == 1
+        server.stop()
+        async with asyncio.timeout(5.0):  # bounds a broken close
+            await server.close()
+        writer.transport.abort()
+    asyncio.run(main())
+
+
+def test_a_client_that_never_reads_is_dropped_and_its_connection_ends(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its answer never drains: after IDLE_TIMEOUT the connection is aborted, so it holds no descriptor (before,
+    its handler waited forever for the close to flush)."""
+    monkeypatch.setattr(control, "IDLE_TIMEOUT", 0.2)
+
+    class LargeStatus(ControlServer):
+        def status(self) -> dict[str, Any]:
+            return {"blob": "x" * (8 << 20)}
+
+    async def main() -> None:
+        server = LargeStatus(FakeRuntime(), str(tmp_path / "run" / "1.sock"))  # type: ignore[arg-type]
+        await server.start()
+        reader, writer = await _open(server.path)
+        writer.write(b'{"cmd": "status"}\n')
+        await asyncio.sleep(2.0)  # the idle timeout, then at most 1 s for the close to flush
+        assert not server._clients
+        assert [t for t in asyncio.all_tasks() if "_serve" in t.get_coro().__qualname__] == []
+        writer.transport.abort()
+        await server.close()
+    asyncio.run(main())
+
+
 def test_idle_client_is_dropped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(control, "IDLE_TIMEOUT", 0.2)
 

@@ -133,14 +133,21 @@ class ControlServer:
         except OSError:
             pass
 
-    async def close(self) -> None:
+    def stop(self) -> None:
+        """No new connection and no further command: the first step of a stop, before the resign. Waits for
+        nothing; close() waits for the connections to end once the VIPs are gone."""
         if self._server is not None:
             self._server.close()
-            for task in self._clients:  # connected clients end quietly with the daemon
-                task.cancel()
-            await asyncio.gather(*self._clients, return_exceptions=True)
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 1.0)
+        for task in self._clients:  # connected clients end quietly with the daemon
+            task.cancel()
+
+    async def close(self) -> None:
+        self.stop()
+        if self._server is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await asyncio.gather(*self._clients, return_exceptions=True)
+                    await self._server.wait_closed()
             self._server = None
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
@@ -161,7 +168,8 @@ class ControlServer:
             self._clients.add(task)
             while True:
                 try:
-                    line = await asyncio.wait_for(reader.readline(), IDLE_TIMEOUT)
+                    async with asyncio.timeout(IDLE_TIMEOUT):
+                        line = await reader.readline()
                 except (asyncio.LimitOverrunError, ValueError):
                     await self._reply(writer, {"ok": False, "error": f"request longer than {MAX_REQUEST} bytes"})
                     break
@@ -175,13 +183,18 @@ class ControlServer:
         finally:
             self._clients.discard(task)
             writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+            with contextlib.suppress(Exception):  # a client that reads nothing would hold its socket open
+                async with asyncio.timeout(1.0):
+                    await writer.wait_closed()
+            writer.transport.abort()  # what it has not read by then is dropped, and the descriptor freed
 
     @staticmethod
     async def _reply(writer: asyncio.StreamWriter, reply: dict[str, Any]) -> None:
         writer.write(json.dumps(reply, default=str).encode() + b"\n")
-        await asyncio.wait_for(writer.drain(), IDLE_TIMEOUT)  # a client that never reads is idle too
+        # A client that never reads is idle too. asyncio.timeout, not wait_for: Python 3.11's wait_for drops a
+        # cancel that meets a finished drain, and the connection then outlived close() by IDLE_TIMEOUT.
+        async with asyncio.timeout(IDLE_TIMEOUT):
+            await writer.drain()
 
     def handle(self, line: bytes) -> dict[str, Any]:
         try:

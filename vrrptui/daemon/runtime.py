@@ -395,8 +395,9 @@ class Runtime:
         self._log(LogLine("Stopping"))
         host, feed = self.host, self._feed
         await self.lifecycle.run_steps([
-            self._stop_timers, *([self.control.close] if self.control is not None else []), self._resign,
+            self._stop_timers, *([self.control.stop] if self.control is not None else []), self._resign,
             *([host.remove_all_vips, host.routing.remove_static, host.journal_now] if host is not None else []),
+            *([self.control.close] if self.control is not None else []),
             self.scripts.stop, self.files.stop, self.processes.stop, lambda: self.notify.drain(timeout=3.0),
             self.notify.close, self._close_sockets,
             *([host.delete_vmacs] if host is not None else []),
