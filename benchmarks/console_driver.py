@@ -130,7 +130,8 @@ async def _latency(app: Any, watch: FrameWatch, kind: str, n: int) -> dict[str, 
             PRESS_LOG, PRESS_T0[0] = [], t0
         send(key, char)
         try:
-            await asyncio.wait_for(watch.event.wait(), 5.0)
+            async with asyncio.timeout(5.0):
+                await watch.event.wait()
         except TimeoutError:
             watch.pred = None
             return None

@@ -137,8 +137,10 @@ async def run(command: ScriptCommand, argv: tuple[str, ...], timeout: float) -> 
         _direct.add(proc.pid)
     finally:
         _spawning -= 1
+    status: int | None
     try:
-        status: int | None = await asyncio.wait_for(proc.wait(), timeout)
+        async with asyncio.timeout(timeout):  # not wait_for: Python 3.11's drops a cancel that meets the exit
+            status = await proc.wait()
     except TimeoutError:
         kill_group(proc.pid)
         await proc.wait()

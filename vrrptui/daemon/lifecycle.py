@@ -40,7 +40,8 @@ class Lifecycle:
             if self.stop_requested:
                 self._stop_event.set()
         try:
-            await asyncio.wait_for(self._stop_event.wait(), seconds)
+            async with asyncio.timeout(seconds):  # keeps a cancel, which 3.11's wait_for can drop
+                await self._stop_event.wait()
         except TimeoutError:
             return False
         return True
