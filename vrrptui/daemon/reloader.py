@@ -59,8 +59,8 @@ class Reloader:
         self._notify, self._scripts, self._apply, self._log = notify, scripts, apply, log
         self.count = 0
 
-    async def reload(self, config: Config, loop: asyncio.AbstractEventLoop) -> Config:
-        """The configuration now in force: the new one, or `config` when the new one was refused."""
+    async def parse(self, config: Config) -> Config | None:
+        """The file parsed again (in a child process: the loop runs on), or None when it has errors (logged)."""
         self._log(LogLine("Reloading"))
         self._log(LogLine(f"Opening file '{config.path}'."))
         parsed = await parse_elsewhere(config.path)
@@ -69,7 +69,11 @@ class Reloader:
                 self._log(LogLine(line, level="error"))
             self._log(LogLine("Reload failed: the configuration above has errors; "
                               "keeping the running configuration", level="error"))
-            return config
+            return None
+        return parsed
+
+    async def apply(self, config: Config, parsed: Config, loop: asyncio.AbstractEventLoop) -> Config:
+        """The configuration now in force: `parsed`, or `config` when a step failed (undone)."""
         for warning in parsed.warnings:
             self._log(LogLine(str(warning), level="warning"))
         old_primary = dict(self._sources.primary)

@@ -98,6 +98,8 @@ class Runtime:
         self._reloader: Reloader | None = None
         self._sender: AdvertSender | None = None
         self._cleaned = False
+        self._reloading = asyncio.Lock()  # one reload at a time
+        self._applying = asyncio.Lock()  # held while a parsed configuration is applied; a stop waits for it
         self._held: list[LogLine] | None = None  # the runtime's lines while a batch's actions run
         self._settling: list[VrrpInstance] = []  # VIPs added at once (`_at_once`): their routes after the batch
 
@@ -375,23 +377,38 @@ class Runtime:
         except Exception:
             pass
 
+    def _stopping(self) -> bool:
+        return self._cleaned or self.lifecycle.stop_requested
+
     async def _reload(self) -> bool:
-        """SIGHUP: the new configuration in force, or the running one kept (see reloader)."""
-        if self._reloader is None or self._cleaned:
-            return False
-        old = self.config
-        self.config = await self._reloader.reload(old, self._require_loop())
-        if self.config is not old:
-            self._prepare_takeovers()
-        if self._timer is not None:
-            self._timer.rearm()
-        return self.config is not old
+        """SIGHUP: the new configuration in force, or the running one kept (see reloader). One reload at a
+        time, in the order asked. A stop that comes while the file is parsed wins: nothing is applied after it.
+        One that comes while it is applied waits for the apply (no child process, milliseconds; _cleanup)."""
+        async with self._reloading:
+            if self._reloader is None or self._stopping():
+                return False
+            parsed = await self._reloader.parse(self.config)
+            if parsed is None:
+                return False
+            if self._stopping():
+                self._log(LogLine("Reload abandoned: stopping"))
+                return False
+            async with self._applying:
+                old = self.config
+                self.config = await self._reloader.apply(old, parsed, self._require_loop())
+                if self.config is not old:
+                    self._prepare_takeovers()
+                if self._timer is not None:
+                    self._timer.rearm()
+                return self.config is not old
 
     async def _cleanup(self) -> None:
         """Resign, remove our VIPs, delete VMACs, close everything. Each step runs even if one fails."""
         if self._cleaned:
             return
         self._cleaned = True
+        async with self._applying:  # a reload being applied finishes first; one still parsing is abandoned
+            pass
         self._log(LogLine("Stopping"))
         host, feed = self.host, self._feed
         await self.lifecycle.run_steps([

@@ -1,0 +1,64 @@
+"""A SIGHUP and a SIGTERM close together (`systemctl reload` then `stop`): the stop wins.
+
+The new configuration is parsed in a child process while the loop runs; a stop that comes meanwhile
+must not be followed by the reload's apply: no instance started, no timer armed, no VIP added after
+the resign. Two SIGHUPs in a row apply one after the other.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from test_daemon_failover import WAIT, status, wait_holders, wait_state
+
+from vrrptui.lab.netns import VIP, Lab
+from vrrptui.lab.netns import fast_v3_conf as conf
+
+pytestmark = pytest.mark.netns
+
+VIP2 = "192.168.1.101"
+R1 = "192.168.1.11"
+
+
+def test_a_stop_while_a_reload_is_parsed_applies_nothing_after_the_resign(lab: Lab) -> None:
+    # a notify script that takes a second (mail, a log shipper): the stop waits for it (notify drain)
+    first = conf(150, extra='notify_stop "/bin/sleep 1"')
+    p1 = lab.start_vrrptui("r1", first, ["--log-detail"])
+    assert wait_holders(lab, ["r1"])
+    conf_path = Path(p1.conf_path)  # type: ignore[attr-defined]
+    conf_path.write_text(first + conf(150, vrid=52, name="VI_2", state="MASTER").replace(f"{VIP}/24", f"{VIP2}/24"))
+    cap = lab.capture()
+    p1.send_signal(signal.SIGHUP)
+    time.sleep(0.01)  # the parse has begun in its child process (tens of ms); the stop comes meanwhile
+    assert lab.stop(p1, signal.SIGTERM) == 0, lab.log(p1)
+    time.sleep(0.3)
+    assert lab.vip_holders(VIP) == [] and lab.vip_holders(VIP2) == [], lab.log(p1)
+    ours = [a for a in cap.adverts() if a.src == R1]
+    resign = next(i for i, a in enumerate(ours) if a.priority == 0)
+    assert [(a.vrid, a.priority) for a in ours[resign:]] == [(51, 0)], [a.line for a in ours]
+    assert "Reload complete" not in lab.log(p1) and "Reload abandoned: stopping" in lab.log(p1)
+
+
+def test_sighups_in_a_row_reload_one_after_the_other(lab: Lab) -> None:
+    """Each reload parses and applies before the next begins: the second is worked out against what the first
+    put in force, never against the configuration both started from."""
+    first = conf(150)
+    p1 = lab.start_vrrptui("r1", first, ["--log-detail"])
+    assert wait_holders(lab, ["r1"])
+    conf_path = Path(p1.conf_path)  # type: ignore[attr-defined]
+    conf_path.write_text(first + conf(150, vrid=52, name="VI_2").replace(f"{VIP}/24", f"{VIP2}/24"))
+    for _ in range(3):
+        p1.send_signal(signal.SIGHUP)
+        time.sleep(0.005)
+    assert lab.wait_for(lambda: lab.log(p1).count("Reload complete") == 3, WAIT), lab.log(p1)
+    steps = [line.split(": ", 1)[1] for line in lab.log(p1).splitlines()
+             if line.endswith(("Reloading", "Reload complete"))]
+    assert steps == ["Reloading", "Reload complete"] * 3, steps
+    assert wait_state(lab, "r1", p1, "MASTER", name="VI_2")
+    assert status(lab, "r1", p1)["VI_1"]["state"] == "MASTER"
+    assert lab.vip_holders(VIP) == ["r1"] and lab.vip_holders(VIP2) == ["r1"]
+    assert lab.stop(p1, signal.SIGTERM) == 0
+    assert lab.vip_holders(VIP) == [] and lab.vip_holders(VIP2) == []
