@@ -317,6 +317,19 @@ def test_shutdown_resigns_masters_and_stops_backups():
     assert engine.get_timer() is None
 
 
+def test_a_reload_after_shutdown_starts_nothing():
+    """The runtime abandons a reload that a stop overtook; the engine holds the same line on its own: after
+    shutdown, no machine starts, so no timer, advert or VIP follows the resign."""
+    engine = Engine(config(VI_1), PRIMARY)
+    engine.start(0.0)
+    now, _ = run(engine, 0.0, 4.0)
+    engine.shutdown(now)
+    out = engine.reload(config(VI_1, replace(VI_2, priority=200)), PRIMARY, now)
+    assert out == [] and engine.get_timer() is None
+    assert [s.state for s in engine.status(now)] == ["INIT", "INIT"]
+    assert run(engine, now, now + 4.0)[1] == []
+
+
 def test_reload_keeps_unchanged_instances_and_restarts_changed_ones():
     engine = Engine(config(), PRIMARY)
     engine.start(0.0)

@@ -116,6 +116,7 @@ class Engine:
         self._disabled_scripts: set[str] = set()  # refused vrrp_scripts: no tracker anywhere
         self._group_state: dict[str, str] = {}  # sync group -> the state its notify scripts were last told
         self._started = False
+        self._shut_down = False
         self._grouped = False  # any sync group to coordinate (set by _index)
         self._deadlines = Deadlines()  # the earliest of the machines' deadlines (get_timer)
         for inst in config.instances:
@@ -366,6 +367,7 @@ class Engine:
 
     def shutdown(self, now: float) -> list[Output]:
         now = self._at(now)
+        self._shut_down = True  # for good: a reload after it starts no machine
         self._deadlines.rescan()
         out: list[Output] = []
         for m in self._machines.values():
@@ -412,7 +414,7 @@ class Engine:
         self.config, self._machines = new_config, machines
         self._deadlines.rescan()
         self._index()
-        if self._started:
+        if self._started and not self._shut_down:
             for machine in fresh:
                 out += machine.start(now)
         return self._coordinate(out, now)
