@@ -220,3 +220,26 @@ def test_config_id_selects_at_lines_at_start_and_after_a_reload(lab: Lab, tmp_pa
     assert priority() == 200
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(WAIT) == 0
+
+
+def test_a_stop_during_a_reload_tells_systemd_stopping_and_not_ready(lab: Lab, tmp_path: Path) -> None:
+    """SIGHUP, then SIGTERM while the file is parsed: the reload is abandoned, and systemd, told STOPPING=1,
+    gets no READY=1 after it (a notify_stop script of a second keeps the daemon there to say it)."""
+    notify = Datagrams(tmp_path / "notify")
+    config = lab.node_dir("r1") / "k.conf"
+    config.write_text(conf(150, extra='notify_stop "/bin/sleep 1"'))
+    proc = start_daemon(lab, "r1", ["-n", "-l", "-f", str(config)], notify)
+    try:
+        assert notify.wait_for(lambda m: m == "STATUS=1 instance: 1 MASTER"), notify.seen
+        notify.seen.clear()
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(0.01)  # the parse has begun in its child process
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(WAIT) == 0
+        firsts = [m.split("\n")[0] for m in notify.seen]
+        assert firsts[:2] == ["RELOADING=1", "STOPPING=1"] and "READY=1" not in firsts, notify.seen
+        assert proc.stdout is not None and "Reload abandoned: stopping" in proc.stdout.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        notify.close()

@@ -206,9 +206,10 @@ class Service:
         try:
             ok = bool(await asyncio.wrap_future(self.runtime.request_reload()))
         finally:
-            line = self._status_line()
-            self._notify(READY=1, STATUS=line if ok else f"{line}; reload failed, running the previous "
-                                                         f"configuration (see the log)")
+            if not self._stopping:  # a stop that overtook the reload has told systemd STOPPING=1: no READY=1
+                line = self._status_line()
+                self._notify(READY=1, STATUS=line if ok else f"{line}; reload failed, running the previous "
+                                                             f"configuration (see the log)")
         return ok
 
     async def _follow_status(self) -> None:
