@@ -177,6 +177,22 @@ def test_close_ends_a_connection_whose_reply_was_just_sent(tmp_path: Path, monke
     asyncio.run(main())
 
 
+class LargeStatus(ControlServer):
+    """A status larger than the socket's buffers: a client that does not read it leaves the server's send
+    waiting."""
+
+    def status(self) -> dict[str, Any]:
+        return {"blob": "x" * (8 << 20)}
+
+
+async def _asked_and_unread(tmp_path: Path) -> tuple[ControlServer, asyncio.StreamWriter]:
+    server = LargeStatus(FakeRuntime(), str(tmp_path / "run" / "1.sock"))  # type: ignore[arg-type]
+    await server.start()
+    _reader, writer = await _open(server.path)
+    writer.write(b'{"cmd": "status"}\n')
+    return server, writer
+
+
 def test_a_client_that_never_reads_its_answer_holds_up_no_stop(tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """stop() (before the resign) waits for nothing, and close() (after the VIPs are gone) ends within its bound
@@ -184,15 +200,8 @@ def test_a_client_that_never_reads_its_answer_holds_up_no_stop(tmp_path: Path,
     waited for that connection to flush, forever, and the daemon resigned only when systemd killed it."""
     monkeypatch.setattr(control, "IDLE_TIMEOUT", 3600.0)
 
-    class LargeStatus(ControlServer):
-        def status(self) -> dict[str, Any]:
-            return {"blob": "x" * (8 << 20)}
-
     async def main() -> None:
-        server = LargeStatus(FakeRuntime(), str(tmp_path / "run" / "1.sock"))  # type: ignore[arg-type]
-        await server.start()
-        reader, writer = await _open(server.path)
-        writer.write(b'{"cmd": "status"}\n')
+        server, writer = await _asked_and_unread(tmp_path)
         await asyncio.sleep(0.3)  # the answer fills the socket; the server waits to send the rest
         assert len(server._clients) == 1
         server.stop()
@@ -208,18 +217,11 @@ def test_a_client_that_never_reads_is_dropped_and_its_connection_ends(tmp_path: 
     its handler waited forever for the close to flush)."""
     monkeypatch.setattr(control, "IDLE_TIMEOUT", 0.2)
 
-    class LargeStatus(ControlServer):
-        def status(self) -> dict[str, Any]:
-            return {"blob": "x" * (8 << 20)}
-
     async def main() -> None:
-        server = LargeStatus(FakeRuntime(), str(tmp_path / "run" / "1.sock"))  # type: ignore[arg-type]
-        await server.start()
-        reader, writer = await _open(server.path)
-        writer.write(b'{"cmd": "status"}\n')
+        server, writer = await _asked_and_unread(tmp_path)
         await asyncio.sleep(2.0)  # the idle timeout, then at most 1 s for the close to flush
         assert not server._clients
-        assert [t for t in asyncio.all_tasks() if "_serve" in t.get_coro().__qualname__] == []
+        assert [t for t in asyncio.all_tasks() if "_serve" in getattr(t.get_coro(), "__qualname__", "")] == []
         writer.transport.abort()
         await server.close()
     asyncio.run(main())
