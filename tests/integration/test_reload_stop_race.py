@@ -62,3 +62,23 @@ def test_sighups_in_a_row_reload_one_after_the_other(lab: Lab) -> None:
     assert lab.vip_holders(VIP) == ["r1"] and lab.vip_holders(VIP2) == ["r1"]
     assert lab.stop(p1, signal.SIGTERM) == 0
     assert lab.vip_holders(VIP) == [] and lab.vip_holders(VIP2) == []
+
+
+def test_a_stop_kills_the_reader_of_a_long_reload(lab: Lab) -> None:
+    """A reload of a configuration near the size limit (16 MB; seconds to parse) then a stop: the reader in
+    its child process is killed, so the daemon's exit does not wait for it (lab.stop gives 5 s, then SIGKILL)."""
+    first = conf(150)
+    p1 = lab.start_vrrptui("r1", first, ["--log-detail"])
+    assert wait_holders(lab, ["r1"])
+    conf_path = Path(p1.conf_path)  # type: ignore[attr-defined]
+    block = "vrrp_instance VI_{0} {{\n interface eth0\n virtual_router_id {1}\n priority 100\n advert_int 1\n" \
+            " virtual_ipaddress {{\n  10.{2}.{3}.{4}/32\n }}\n}}\n"
+    conf_path.write_text(first + "".join(block.format(i, i % 254 + 2, i >> 16, (i >> 8) & 255, i & 255)
+                                         for i in range(120_000)))
+    assert conf_path.stat().st_size < 16 << 20
+    p1.send_signal(signal.SIGHUP)
+    assert lab.wait_for(lambda: "Reloading" in lab.log(p1), WAIT)
+    time.sleep(0.5)  # the reader is at work
+    assert lab.stop(p1, signal.SIGTERM) == 0, lab.log(p1)
+    assert "Reload abandoned: stopping" in lab.log(p1)
+    assert lab.vip_holders(VIP) == []

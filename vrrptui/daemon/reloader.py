@@ -30,22 +30,57 @@ from vrrptui.engine.outputs import LogFn, LogLine, Output
 from vrrptui.protocol.packet import IPAddress
 
 
-async def parse_elsewhere(path: str) -> Config | str:
-    """The parsed config, or its errors as text. The child is waited for on the loop's executor
-    (threads it reuses), not a watcher thread per child."""
-    argv = [sys.executable, "-P", "-m", "vrrptui.daemon.loader", path]
-    config_id = preflight.config_id()
-    if config_id is not None:
-        argv.append(config_id)
-    def run() -> subprocess.CompletedProcess[bytes]:
-        return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, check=False)
+PARSE_TIMEOUT = 120.0  # s for the reader: the size limit (16 MB) parses in ~13 s here; a stuck file gives up
 
-    done = await asyncio.get_running_loop().run_in_executor(None, run)
-    try:
-        kind, value = pickle.loads(done.stdout)
-    except Exception:
-        return f"{path}: error: the configuration reader failed: {done.stderr.decode(errors='replace').strip()[-500:]}"
-    return value if kind == "ok" else str(value)
+
+class ConfigReader:
+    """The configuration parsed in a child process (vrrptui.daemon.loader), waited for on the loop's executor
+    (threads it reuses), not a watcher thread per child. A stop abandons it: the child is killed, so neither
+    the reload nor the process's exit waits for it."""
+
+    def __init__(self) -> None:
+        self._child: subprocess.Popen[bytes] | None = None
+        self._abandoned = False
+
+    async def parse(self, path: str) -> Config | str | None:
+        """The parsed config, its errors as text, or None when abandoned."""
+        argv = [sys.executable, "-P", "-m", "vrrptui.daemon.loader", path]
+        config_id = preflight.config_id()
+        if config_id is not None:
+            argv.append(config_id)
+
+        def run() -> tuple[bytes, bytes] | None:
+            if self._abandoned:
+                return None
+            child = self._child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                                   stderr=subprocess.PIPE)
+            try:
+                return child.communicate(timeout=PARSE_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.communicate()
+                return b"", f"no result after {PARSE_TIMEOUT:g} s".encode()
+            finally:
+                self._child = None
+
+        done = await asyncio.get_running_loop().run_in_executor(None, run)
+        if done is None or self._abandoned:
+            return None
+        stdout, stderr = done
+        try:
+            kind, value = pickle.loads(stdout)
+        except Exception:
+            return f"{path}: error: the configuration reader failed: {stderr.decode(errors='replace').strip()[-500:]}"
+        return value if kind == "ok" else str(value)
+
+    def abandon(self) -> None:
+        self._abandoned = True
+        child = self._child
+        if child is not None:
+            try:
+                child.kill()
+            except OSError:
+                pass
 
 
 class Reloader:
@@ -58,12 +93,16 @@ class Reloader:
         self._instances = instances  # the runtime's, by name: updated in place
         self._notify, self._scripts, self._apply, self._log = notify, scripts, apply, log
         self.count = 0
+        self.reader = ConfigReader()
 
     async def parse(self, config: Config) -> Config | None:
-        """The file parsed again (in a child process: the loop runs on), or None when it has errors (logged)."""
+        """The file parsed again (in a child process: the loop runs on), or None when it has errors (logged) or
+        a stop abandoned it (`reader.abandon()`)."""
         self._log(LogLine("Reloading"))
         self._log(LogLine(f"Opening file '{config.path}'."))
-        parsed = await parse_elsewhere(config.path)
+        parsed = await self.reader.parse(config.path)
+        if parsed is None:
+            return None
         if isinstance(parsed, str):
             for line in parsed.splitlines():
                 self._log(LogLine(line, level="error"))

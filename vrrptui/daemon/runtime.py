@@ -388,10 +388,7 @@ class Runtime:
             if self._reloader is None or self._stopping():
                 return False
             parsed = await self._reloader.parse(self.config)
-            if parsed is None:
-                return False
-            if self._stopping():
-                self._log(LogLine("Reload abandoned: stopping"))
+            if parsed is None or self._stopping():  # a stop came meanwhile: _cleanup said so and killed the reader
                 return False
             async with self._applying:
                 old = self.config
@@ -409,12 +406,15 @@ class Runtime:
         self._cleaned = True
         async with self._applying:  # a reload being applied finishes first; one still parsing is abandoned
             pass
+        if self._reloading.locked():
+            self._log(LogLine("Reload abandoned: stopping"))
         self._log(LogLine("Stopping"))
         host, feed = self.host, self._feed
         await self.lifecycle.run_steps([
             self._stop_timers, *([self.control.stop] if self.control is not None else []), self._resign,
             *([host.remove_all_vips, host.routing.remove_static, host.journal_now] if host is not None else []),
             *([self.control.close] if self.control is not None else []),
+            *([self._reloader.reader.abandon] if self._reloader is not None else []),  # a parse in progress
             self.scripts.stop, self.files.stop, self.processes.stop, lambda: self.notify.drain(timeout=3.0),
             self.notify.close, self._close_sockets,
             *([host.delete_vmacs] if host is not None else []),
