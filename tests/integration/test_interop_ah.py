@@ -8,11 +8,13 @@ across handovers, as keepalived continues from the number it last heard.
 from __future__ import annotations
 
 import ipaddress
+import os
 import signal
 import subprocess
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 from scapy.utils import rdpcap
 
@@ -142,3 +144,50 @@ def test_ah_with_keepalived_in_both_roles(make_lab, keepalived_ok: str, tcpdump_
     if unicast:
         assert {str(p.dst) for p in packets} == {lab.ip4("r1"), lab.ip4("r2")}  # type: ignore[union-attr]
     assert len(sent_by(found, lab.ip4("r2"))) >= 3
+
+
+@pytest.mark.parametrize("unicast", [False, True], ids=["multicast", "unicast"])
+def test_a_killed_ah_masters_guardian_resigns_and_keepalived_takes_over_after_skew_time(
+        make_lab, keepalived_ok: str, tcpdump_ok: str, unicast: bool) -> None:
+    """kill -9 of a vrrptui AH master alone: its guardian sends the journalled priority-0 datagram, numbered
+    ahead of every advert sent (engine/ah_state.py), and keepalived takes it: it takes over after Skew_Time
+    (0.61 s at priority 100), not Master_Down_Interval (3.61 s), and continues the sequence from it."""
+    from test_crash_restart import guardian_of
+
+    lab: Lab = make_lab()
+    cap = lab.capture(bpf="ip proto 51")
+    vt = lab.start_vrrptui("r1", ah_conf(lab, "r1", "r2", state="BACKUP", priority=150, unicast=unicast),
+                           ["--log-detail"])
+    ka = lab.start_keepalived("r2", ah_conf(lab, "r2", "r1", state="BACKUP", priority=100, unicast=unicast))
+    journal = lab.node_dir("r1") / "run"
+    assert lab.wait_for(lambda: holders(lab, VIP) == ["r1"] and keepalived_state(lab, ka) == "BACKUP"
+                        and any(line.endswith(" 51") for j in journal.glob("*.vips")
+                                for line in j.read_text().splitlines()), 3 * WAIT), lab.log(vt) + lab.log(ka)
+    guardian = guardian_of(vt)
+    assert status_when(lab, "r1", vt, lambda s: s["counters"]["adverts_sent"] >= 2)
+    os.kill(vt.pid, signal.SIGKILL)
+    vt.wait()
+    assert lab.wait_for(lambda: holders(lab, VIP) == ["r2"], WAIT), lab.log(vt) + lab.log(ka)
+    assert lab.wait_for(lambda: not guardian.is_running() or guardian.status() == psutil.STATUS_ZOMBIE, WAIT)
+    assert lab.wait_for(lambda: "(VI_1) Entering MASTER STATE" in lab.log(ka), WAIT)
+    ka_log = lab.log(ka)
+    assert "(VI_1) Backup received priority 0 advertisement" in ka_log and "IPSEC" not in ka_log, ka_log
+    assert f"sent priority 0 from {lab.ip4('r1')}" in lab.log(vt), lab.log(vt)
+    assert lab.wait_for(lambda: len(sent_by([d for _, d in timed(cap.path)], lab.ip4("r2"))) >= 1, WAIT)
+    lab.stop(ka, signal.SIGTERM)
+    cap.stop()
+    key = ah.hmac_key(PASSWORD)
+    seen = [(t, ah.parse(d)) for t, d in timed(cap.path)]
+    assert all(isinstance(p, ah.AhPacket) and ah.verify(p, key, unicast) is None for _, p in seen)
+    ours = [(t, p) for t, p in seen if str(p.src) == lab.ip4("r1")]  # type: ignore[union-attr]
+    [(t_resign, resign)] = [(t, p) for t, p in ours if p.message[2] == 0]  # type: ignore[union-attr]
+    assert resign.sequence > max(p.sequence for _, p in ours if p is not resign)  # type: ignore[union-attr]
+    t_taken, taken = next((t, p) for t, p in seen if str(p.src) == lab.ip4("r2"))  # type: ignore[union-attr]
+    assert t_taken - t_resign < 3.0, (t_resign, t_taken)  # Skew_Time (0.61 s), not Master_Down_Interval (3.61 s)
+    assert taken.sequence == resign.sequence + 1  # type: ignore[union-attr]
+
+
+def timed(path: Path) -> list[tuple[float, bytes]]:
+    """(capture time, IPv4 datagram) of each IP protocol 51 frame."""
+    frames = [(float(p.time), bytes(p)) for p in rdpcap(str(path))]
+    return [(t, f[14:]) for t, f in frames if len(f) > 34 and f[12:14] == b"\x08\x00" and f[23] == ah.AH_PROTO]

@@ -95,3 +95,34 @@ def test_reload_keeps_the_counters_of_an_unchanged_instance_only() -> None:
     a.reload(changed, {"VI_1": ME}, 10.0)
     (fresh,) = datagrams(a, [SendAdvert("VI_1", 150)], ME)
     assert ah.parse(fresh).sequence == 1  # type: ignore[union-attr]
+
+
+def test_the_guardians_priority_zero_round_is_numbered_ahead_and_taken_by_the_backup() -> None:
+    """The journalled round (daemon/guardian.py sends it after a kill -9) is RESIGN_RESERVE ahead of the
+    adverts: the backup takes it as new and as a priority 0, however many adverts went before it, up to
+    the reserve; then the engine says once that it must be built again."""
+    from vrrptui.engine.ah_state import RESIGN_RESERVE
+
+    a, b = engine(150, ME), engine(100, PEER)
+    now = 0.0
+    for _ in range(5):
+        now += 1.0
+        for d in datagrams(a, fire(a, now), ME):
+            b.receive_ah_packet("eth0", d, now)
+        fire(b, now)
+    assert a.machine("VI_1").state is State.MASTER and b.machine("VI_1").state is State.BACKUP
+    sent = ah.parse(datagrams(a, [SendAdvert("VI_1", 150)], ME)[0]).sequence  # type: ignore[union-attr]
+    [resign] = a.ah_resign_datagrams("VI_1", ME, [MCAST_V4]) or []
+    parsed = ah.parse(resign)
+    assert isinstance(parsed, ah.AhPacket) and parsed.sequence == sent + RESIGN_RESERVE + 1
+    assert ah.verify(parsed, ah.hmac_key("secret12"), unicast=False) is None
+    assert ah.parse(datagrams(a, [SendAdvert("VI_1", 150)], ME)[0]).sequence == sent + 1  # type: ignore[union-attr]
+    for _ in range(RESIGN_RESERVE - 2):
+        datagrams(a, [SendAdvert("VI_1", 150)], ME)
+        assert not a.ah_reserve_used("VI_1")
+    outs = b.receive_ah_packet("eth0", resign, now + 0.1)
+    assert drops(outs) == []  # new to the backup: its sequence is above every advert sent
+    assert b.machine("VI_1").master_priority == 0  # a priority 0: Skew_Time to the takeover
+    datagrams(a, [SendAdvert("VI_1", 150)], ME)  # the counter reaches the reserve's end
+    assert a.ah_reserve_used("VI_1") and not a.ah_reserve_used("VI_1")
+    assert a.ah_resign_datagrams("VI_1", ME, [MCAST_V4]) and not a.ah_reserve_used("VI_1")  # built again

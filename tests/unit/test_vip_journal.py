@@ -101,11 +101,14 @@ def test_nothing_is_acted_on_in_a_runtime_directory_others_may_write(runtime):
 
 def test_the_masters_priority_zero_adverts_are_recorded_for_the_guardian(runtime):
     journal = VipJournal.for_config("/etc/keepalived/keepalived.conf")
-    journal.resigning = lambda: [("eth0", 4, "192.168.1.11", "224.0.0.18", b"\x31\x33\x00\x01")]
+    journal.resigning = lambda: [("eth0", 4, "192.168.1.11", "224.0.0.18", b"\x31\x33\x00\x01", 112),
+                                 ("eth1", 4, "192.168.2.11", "224.0.0.18", b"\x45\xc0", 51)]
     journal.write([("eth0", "192.168.1.100/24")])
-    assert journal.path.read_text() == "eth0 192.168.1.100/24\nresign eth0 4 192.168.1.11 224.0.0.18 31330001\n"
+    assert journal.path.read_text() == ("eth0 192.168.1.100/24\nresign eth0 4 192.168.1.11 224.0.0.18 31330001 112\n"
+                                        "resign eth1 4 192.168.2.11 224.0.0.18 45c0 51\n")
     assert [held[:2] for held in journal.read()] == [("eth0", "192.168.1.100/24")]
-    assert journal.read_resigns() == [("eth0", 4, "192.168.1.11", "224.0.0.18", b"\x31\x33\x00\x01")]
+    assert journal.read_resigns() == [("eth0", 4, "192.168.1.11", "224.0.0.18", b"\x31\x33\x00\x01", 112),
+                                      ("eth1", 4, "192.168.2.11", "224.0.0.18", b"\x45\xc0", 51)]
     assert journal.read_listening() == []
 
 
@@ -113,8 +116,9 @@ def test_a_malformed_resign_line_is_skipped(runtime):
     journal = VipJournal.for_config("/etc/keepalived/keepalived.conf")
     journal.path.write_text("resign eth0 5 10.0.0.1 224.0.0.18 31\nresign eth0 4 10.0.0.1 224.0.0.18 3x\n"
                             "resign eth0 4 10.0.0.1 224.0.0.18\nresign eth0 4 10.0.0.1 224.0.0.18 31 extra\n"
-                            "resign eth1 6 fe80::1 ff02::12 3101\n")
-    assert journal.read_resigns() == [("eth1", 6, "fe80::1", "ff02::12", b"\x31\x01")]
+                            "resign eth0 4 10.0.0.1 224.0.0.18 31 50\nresign eth1 6 fe80::1 ff02::12 3101 51\n"
+                            "resign eth1 6 fe80::1 ff02::12 3101\n")  # the last: an earlier version's line
+    assert journal.read_resigns() == [("eth1", 6, "fe80::1", "ff02::12", b"\x31\x01", 112)]
     assert journal.read() == []
 
 
@@ -127,7 +131,7 @@ def test_the_guardian_resigns_then_removes_under_the_lock_once_it_is_free(runtim
     config = "/etc/keepalived/keepalived.conf"
     journal = VipJournal.for_config(config)
     journal.listening = lambda: [(("eth0", 4, 112), True)]
-    journal.resigning = lambda: [("nosuch0", 4, "192.168.1.11", "224.0.0.18", b"\x31")]
+    journal.resigning = lambda: [("nosuch0", 4, "192.168.1.11", "224.0.0.18", b"\x31", 112)]
     journal.write([("nosuch0", "192.168.1.100/24")])
     handed: list[list] = []
 
@@ -140,7 +144,7 @@ def test_the_guardian_resigns_then_removes_under_the_lock_once_it_is_free(runtim
     assert remove_journalled(config, resign=resign, wait=0.01) == [] and handed == []
     threading.Timer(0.05, lock.release).start()
     assert remove_journalled(config, resign=resign, wait=2.0) == ["sent"]
-    assert handed == [[("nosuch0", 4, "192.168.1.11", "224.0.0.18", b"\x31")]]
+    assert handed == [[("nosuch0", 4, "192.168.1.11", "224.0.0.18", b"\x31", 112)]]
     assert not journal.path.exists()
     lock.acquire()  # released by the guardian
     lock.release()

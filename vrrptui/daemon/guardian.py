@@ -92,15 +92,19 @@ def send_journalled(adverts: list[Resign]) -> list[str]:
     imports no more than _socket and _struct for it); log lines."""
     import _socket
 
-    from vrrptui.net.rawopen import open_raw, source_pktinfo
+    from vrrptui.net.rawopen import AH_PROTO, open_raw, source_pktinfo
 
     lines: list[str] = []
-    for ifname, family, src, dst, advert in adverts:
+    for ifname, family, src, dst, advert, protocol in adverts:
         try:
-            sock, family, ifindex = open_raw(family, ifname, join_multicast=False)
+            sock, family, ifindex = open_raw(family, ifname, join_multicast=False, protocol=protocol)
             try:
                 to = (dst, 0) if family == _socket.AF_INET else (dst, 0, 0, ifindex)
-                sock.sendmsg([advert], [source_pktinfo(family, _socket.inet_pton(family, src), ifindex)], 0, to)
+                if protocol == AH_PROTO:  # a whole IPv4 datagram (IP_HDRINCL): its header names the source
+                    sock.sendto(advert, to)
+                else:
+                    sock.sendmsg([advert], [source_pktinfo(family, _socket.inet_pton(family, src), ifindex)], 0,
+                                 to)
             finally:
                 sock.close()
             lines.append(f"sent priority 0 from {src} to {dst} on {ifname}")

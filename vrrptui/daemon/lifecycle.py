@@ -118,7 +118,8 @@ def resign(engine: Engine, now: float, apply: Callable[[Iterable[Output]], None]
 
 
 def _emergency_resign(engine: Engine, inst: VrrpInstance, src: IPAddress, pool: SocketPool, log: LogFn) -> None:
-    for sock, dst, advert in _resign_packets(engine, inst, src, pool):
+    _protocol, packets = _resign_packets(engine, inst, src, pool)
+    for sock, dst, advert in packets:
         try:
             sock.send(advert, dst, src)
             log(LogLine(f"({inst.name}) sent 0 priority"))
@@ -129,27 +130,35 @@ def _emergency_resign(engine: Engine, inst: VrrpInstance, src: IPAddress, pool: 
 def resign_adverts(engine: Engine, holding: list[str], instances: dict[str, VrrpInstance],
                    sources: dict[str, IPAddress], pool: SocketPool) -> list[Resign]:
     """The priority-0 adverts the masters holding VIPs would send on their way out, as the VIP journal
-    records them for the guardian: (interface, family, source, destination, advert)."""
+    records them for the guardian: (interface, family, source, destination, advert, IP protocol)."""
     adverts = []
     for name in holding:
         inst, src = instances.get(name), sources.get(name)
         if inst is not None and src is not None:
-            adverts += [(sock.ifname, inst.family, str(src), str(dst), advert)
-                        for sock, dst, advert in _resign_packets(engine, inst, src, pool)]
+            protocol, packets = _resign_packets(engine, inst, src, pool)
+            adverts += [(sock.ifname, inst.family, str(src), str(dst), advert, protocol)
+                        for sock, dst, advert in packets]
     return adverts
 
 
 def _resign_packets(engine: Engine, inst: VrrpInstance, src: IPAddress,
-                    pool: SocketPool) -> list[tuple[VrrpSocket, IPAddress, bytes]]:
-    """(socket, destination, priority-0 advert) of each advert INST sends; none on AH (its sequence number
-    is the engine's) or without a socket."""
+                    pool: SocketPool) -> tuple[int, list[tuple[VrrpSocket, IPAddress, bytes]]]:
+    """The IP protocol and (socket, destination, priority-0 advert) of each advert INST sends; none without a
+    socket. AH: whole IPv4 datagrams numbered ahead of the adverts (engine.ah_resign_datagrams)."""
     key, sock = pool.for_sending(inst)
-    if sock is None or key[2] == AH_PROTO:
-        return []
+    if sock is None:
+        return key[2], []
+    dsts = destinations(inst)
+    try:
+        if key[2] == AH_PROTO:
+            datagrams = engine.ah_resign_datagrams(inst.name, src, dsts) or []
+            return key[2], [(sock, dst, datagram) for dst, datagram in zip(dsts, datagrams, strict=True)]
+    except (ValueError, LookupError):
+        return key[2], []
     packets = []
-    for dst in destinations(inst):
+    for dst in dsts:
         try:
             packets.append((sock, dst, engine.advert_bytes(inst.name, 0, src, dst)))
         except (ValueError, LookupError):
             continue
-    return packets
+    return key[2], packets

@@ -215,7 +215,8 @@ class Runtime:
         self._timer = EngineTimer(loop, engine, self._on_timer, guarded)
         if journal is not None:
             journal.resigning = self._resign_adverts  # what the guardian sends if this process is killed
-        self._sender = AdvertSender(loop, engine, sources.primary, pool, lambda: self._feed, self._log)
+        self._sender = AdvertSender(loop, engine, sources.primary, pool, lambda: self._feed, self._log,
+                                    journal_again=host.journal_soon)
         self._links = links = LinkEvents(loop, engine, lambda: self.config, sources, pool, self._apply, self._log,
                                          guarded, host)
         links.prepare_takeovers = self._prepare_takeovers

@@ -34,9 +34,11 @@ class Ready(NamedTuple):
 
 class AdvertSender:
     def __init__(self, loop: asyncio.AbstractEventLoop, engine: Engine, sources: dict[str, IPAddress],
-                 pool: SocketPool, feed: Callable[[], ObserverFeed | None], log: LogFn) -> None:
+                 pool: SocketPool, feed: Callable[[], ObserverFeed | None], log: LogFn,
+                 journal_again: Callable[[], None] | None = None) -> None:
         self._loop, self._engine, self._sources, self._pool, self._feed, self._log = (
             loop, engine, sources, pool, feed, log)
+        self._journal_again = journal_again  # an AH round caught up with the journalled priority-0 round
         self._failing: set[str] = set()  # instances whose last send failed (logged once)
         self._ready: dict[str, Ready] = {}
 
@@ -65,6 +67,8 @@ class AdvertSender:
             return None
         dsts = destinations(inst)
         datagrams = engine.ah_datagrams(name, priority, src, dsts)
+        if datagrams is not None and self._journal_again is not None and engine.ah_reserve_used(name):
+            self._journal_again()
         messages = [engine.advert_bytes(name, priority, src, dst) for dst in dsts]
         sends = tuple(zip(messages if datagrams is None else datagrams, dsts, messages, strict=True))
         return Ready(priority, src, key, sock, engine.advert_epoch, sends)

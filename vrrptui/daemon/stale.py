@@ -41,7 +41,8 @@ if TYPE_CHECKING:  # nor pathlib, nor earlylisten (raw sockets), imported only o
 
     from vrrptui.daemon.earlylisten import Listening
 
-    Resign = tuple[str, int, str, str, bytes]  # interface, family (4/6), source, destination, the advert
+    Resign = tuple[str, int, str, str, bytes, int]  # interface, family (4/6), source, destination, the advert,
+    # its IP protocol: 112, or 51 for auth_type AH (the advert is then a whole IPv4 datagram)
     Resigner = Callable[[list[Resign]], list[str]]
 
 SUFFIX = ".vips"
@@ -71,8 +72,8 @@ class VipJournal:
             self.clear()
             return
         lines += sorted(f"listen {key[0]} {key[1]} {key[2]} {JOIN[join]}\n" for key, join in self.listening())
-        lines += [f"resign {ifname} {family} {src} {dst} {advert.hex()}\n"
-                  for ifname, family, src, dst, advert in self.resigning()]
+        lines += [f"resign {ifname} {family} {src} {dst} {advert.hex()} {protocol}\n"
+                  for ifname, family, src, dst, advert, protocol in self.resigning()]
         directory, name = os.path.split(self.path)
         tmp = os.path.join(directory, f".{name}.{os.getpid()}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
@@ -110,14 +111,19 @@ class VipJournal:
         return entries
 
     def read_resigns(self) -> "list[Resign]":
-        """The priority-0 adverts written (daemon/guardian.py sends them): lines `resign IFNAME 4|6 SRC DST HEX`."""
+        """The priority-0 adverts written (daemon/guardian.py sends them): lines `resign IFNAME 4|6 SRC DST HEX
+        PROTOCOL` (112; 51 for AH, IPv4 only); without PROTOCOL (an earlier version's journal) 112."""
         entries: list[Resign] = []
         for line in self._lines():
             fields = line.split()
-            if len(fields) != 6 or fields[0] != "resign" or fields[2] not in ("4", "6"):
+            if len(fields) not in (6, 7) or fields[0] != "resign" or fields[2] not in ("4", "6"):
+                continue
+            protocol = fields[6] if len(fields) == 7 else "112"
+            if protocol not in ("112", "51") or (protocol == "51" and fields[2] != "4"):
                 continue
             try:
-                entries.append((fields[1], int(fields[2]), fields[3], fields[4], bytes.fromhex(fields[5])))
+                entries.append((fields[1], int(fields[2]), fields[3], fields[4], bytes.fromhex(fields[5]),
+                                int(protocol)))
             except ValueError:
                 continue
         return entries

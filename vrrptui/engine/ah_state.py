@@ -23,6 +23,9 @@ def uses_ah(inst: VrrpInstance) -> bool:
     return auth is not None and auth.auth_type == "AH" and inst.version == 2 and inst.family == 4
 
 
+RESIGN_RESERVE = 1000  # sequence numbers a journalled priority-0 round stays ahead of the adverts sent
+
+
 class AhState:
     def __init__(self, inst: VrrpInstance) -> None:
         assert inst.authentication is not None
@@ -30,6 +33,23 @@ class AhState:
         self.unicast = inst.unicast
         self.sequence = 0
         self.ip_id = 0
+        self.ceiling: int | None = None  # the highest number a journalled priority-0 round is ahead of
+
+    def resign_datagrams(self, message: bytes, src: IPAddress, destinations: list[IPAddress]) -> list[bytes]:
+        """The priority-0 round the guardian sends if the daemon is killed (daemon/guardian.py), built now and
+        journalled. Its sequence number is RESIGN_RESERVE ahead of the counter, so a receiver takes it as new
+        for as long as the counter stays at or below `ceiling`; past it, `reserve_used` says to build it again.
+        The counter is not moved: a jump of the reserve is taken by keepalived as by vrrptui."""
+        self.ceiling = min(self.sequence + RESIGN_RESERVE, ah.MAX_SEQUENCE - 1)
+        return [ah.build(message, _v4(src), _v4(dst), ip_id=self.ip_id % 0xFFFF + 1, sequence=self.ceiling + 1,
+                         key=self.key, unicast=self.unicast) for dst in destinations]
+
+    def reserve_used(self) -> bool:
+        """True once when the counter reached `ceiling`: the journalled round must be built again."""
+        if self.ceiling is not None and self.sequence >= self.ceiling:
+            self.ceiling = None
+            return True
+        return False
 
     def datagrams(self, message: bytes, src: IPAddress, destinations: list[IPAddress]) -> list[bytes]:
         """One advert round: the next ID and sequence number, one datagram per destination."""

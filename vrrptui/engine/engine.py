@@ -29,6 +29,8 @@ CONTRACT (the runtime and console are written against it):
     engine.status(now) -> tuple[InstanceStatus, ...]
     engine.advert_bytes(name, priority, src, dst) -> bytes     # cached encoded advert
     engine.ah_datagrams(name, priority, src, dsts) -> list[bytes] | None  # auth_type AH: whole IPv4 datagrams
+    engine.ah_resign_datagrams(name, src, dsts)   # AH: the guardian's priority-0 round, numbered ahead
+    engine.ah_reserve_used(name) -> bool          # AH: the adverts caught up with it; journal it again
     outs = engine.receive_ah_packet(ifname, datagram, now)     # IP protocol 51, IPv4 header included
 
 Outputs are the types in vrrptui.engine.outputs, in the order they must be carried out. With
@@ -437,6 +439,19 @@ class Engine:
         if entry is None:
             return None
         return entry[1].datagrams(self.advert_bytes(name, priority, None, None), src, destinations)
+
+    def ah_resign_datagrams(self, name: str, src: IPAddress, destinations: list[IPAddress]) -> list[bytes] | None:
+        """For an AH instance, the priority-0 round its guardian would send, numbered ahead of the adverts
+        (AhState.resign_datagrams); None for every other instance."""
+        entry = self._ah.get(self.machine(name).name)
+        if entry is None:
+            return None
+        return entry[1].resign_datagrams(self.advert_bytes(name, 0, None, None), src, destinations)
+
+    def ah_reserve_used(self, name: str) -> bool:
+        """True once when an AH instance's adverts caught up with its journalled priority-0 round."""
+        entry = self._ah.get(name)
+        return entry is not None and entry[1].reserve_used()
     def advert(self, name: str, priority: int) -> Advert:
         """The advert `advert_bytes` encodes (for observers: what we sent, without decoding it again)."""
         return self._adverts[self.machine(name).name].advert(priority)
