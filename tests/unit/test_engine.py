@@ -330,6 +330,17 @@ def test_a_reload_after_shutdown_starts_nothing():
     assert run(engine, now, now + 4.0)[1] == []
 
 
+@pytest.mark.parametrize("cmd", [Demote("VI_1"), Resume("VI_1"), SetPriority("VI_1", 200)])
+def test_commands_after_shutdown_are_refused(cmd):
+    engine = Engine(config(VI_1), PRIMARY)
+    engine.start(0.0)
+    now, _ = run(engine, 0.0, 4.0)
+    engine.shutdown(now)
+    with pytest.raises(CommandError, match="vrrptui is stopping"):
+        engine.command(cmd, now)
+    assert engine.get_timer() is None
+
+
 def test_reload_keeps_unchanged_instances_and_restarts_changed_ones():
     engine = Engine(config(), PRIMARY)
     engine.start(0.0)

@@ -343,6 +343,8 @@ class Engine:
     def command(self, cmd: Command, now: float) -> list[Output]:
         """Carry out an operator command; CommandError (a ValueError) says why one is refused."""
         now = self._at(now)
+        if self._shut_down:
+            raise CommandError(f"{cmd.instance}: vrrptui is stopping (its instances resigned): nothing to do")
         machine = self._machines.get(cmd.instance)
         if machine is None:
             known = ", ".join(self._machines) or "none"
