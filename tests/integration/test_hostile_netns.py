@@ -67,11 +67,9 @@ def test_ttl_63_adverts_to_our_own_address_are_dropped_and_the_master_keeps_the_
     assert wait_holders(lab, ["r1"]) and wait_state(lab, "r2", p2, "BACKUP")
     evil = lab.ip4(EVIL)
     # the issue's case: priority 254, interval 40.95 s, TTL 63, sent to each router's own address
-    for _ in range(3):
-        for node in ("r1", "r2"):
-            attacker.send(v3_advert(evil, lab.ip4(node), priority=254, ttl=63, interval_cs=4095))
-        attacker.send(v3_advert(evil, MCAST, priority=254, ttl=63, interval_cs=4095))
-        time.sleep(0.05)
+    round_ = [v3_advert(evil, dst, priority=254, ttl=63, interval_cs=4095)
+              for dst in (lab.ip4("r1"), lab.ip4("r2"), MCAST)]
+    attacker.send_each(round_ * 3, gap=0.02)
     assert lab.wait_for(lambda: counters(lab, "r2", p2)["drops"]["ttl"] >= 6, WAIT)
     time.sleep(1.0)  # ten of r1's intervals: any takeover or step-down would have happened
     assert lab.vip_holders(VIP) == ["r1"]
@@ -87,9 +85,7 @@ def test_the_address_owner_keeps_master_against_spoofed_priority_255_adverts(
     p1 = lab.start_vrrptui("r1", conf(255))
     assert wait_holders(lab, ["r1"])
     higher = "192.168.1.250"
-    for _ in range(30):
-        attacker.send(v3_advert(higher, MCAST, priority=255))
-        time.sleep(0.02)
+    attacker.send_each([v3_advert(higher, MCAST, priority=255)] * 30, gap=0.02)
     assert lab.wait_for(lambda: counters(lab, "r1", p1)["drops"]["owner_conflict"] >= 30, WAIT)
     r1 = status(lab, "r1", p1)["VI_1"]
     assert (r1["state"], r1["counters"]["released_master"]) == ("MASTER", 0)

@@ -89,6 +89,12 @@ class Attacker:
     def send(self, packet: bytes) -> None:
         self.flood(packet, 1, 1.0)
 
+    def send_each(self, packets: list[bytes], gap: float) -> None:
+        """Each of `packets` once, in order, `gap` seconds apart (one process for them all)."""
+        argv = [sys.executable, "-m", "vrrptui.lab.hostile", "--each", str(gap), *(p.hex() for p in packets)]
+        done = self.lab.exec(self.node, argv, check=True)
+        self.sent += json.loads(done.stdout)["sent"]
+
     def flood(self, packet: bytes, count: int, rate: float, seed: int = 1) -> float:
         """`count` copies of `packet` (random sources when more than one) at about `rate`/s; returns seconds."""
         argv = [sys.executable, "-m", "vrrptui.lab.hostile", packet.hex(), str(count), str(rate), str(seed)]
@@ -98,10 +104,23 @@ class Attacker:
         return float(result["seconds"])
 
 
+def send_each(packets: list[bytes], gap: float) -> int:
+    """Each IPv4 packet once, in order, `gap` seconds apart, from the namespace we run in. Returns how many."""
+    with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW) as sock:
+        for i, packet in enumerate(packets):
+            if i:
+                time.sleep(gap)
+            sock.sendto(packet, (socket.inet_ntoa(packet[16:20]), 0))
+    return len(packets)
+
+
 def main(argv: list[str]) -> int:
+    if len(argv) >= 2 and argv[0] == "--each":
+        print(json.dumps({"sent": send_each([bytes.fromhex(h) for h in argv[2:]], float(argv[1]))}))
+        return 0
     if len(argv) != 4:
-        print("usage: python -m vrrptui.lab.hostile PACKET_HEX COUNT RATE SEED (inside a lab namespace)",
-              file=sys.stderr)
+        print("usage: python -m vrrptui.lab.hostile PACKET_HEX COUNT RATE SEED | --each GAP PACKET_HEX... "
+              "(inside a lab namespace)", file=sys.stderr)
         return 2
     sent, seconds = flood(bytes.fromhex(argv[0]), int(argv[1]), float(argv[2]), int(argv[3]))
     print(json.dumps({"sent": sent, "seconds": seconds}))
