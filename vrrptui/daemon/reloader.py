@@ -54,6 +54,8 @@ class ConfigReader:
                 return None
             child = self._child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                                    stderr=subprocess.PIPE)
+            if self._abandoned:  # abandon() ran while the child started, before it could see it
+                child.kill()
             try:
                 return child.communicate(timeout=PARSE_TIMEOUT)
             except subprocess.TimeoutExpired:
