@@ -118,8 +118,7 @@ def resign(engine: Engine, now: float, apply: Callable[[Iterable[Output]], None]
 
 
 def _emergency_resign(engine: Engine, inst: VrrpInstance, src: IPAddress, pool: SocketPool, log: LogFn) -> None:
-    _protocol, packets = _resign_packets(engine, inst, src, pool)
-    for sock, dst, advert in packets:
+    for sock, dst, advert in _resign_packets(engine, inst, src, pool):
         try:
             sock.send(advert, dst, src)
             log(LogLine(f"({inst.name}) sent 0 priority"))
@@ -135,30 +134,29 @@ def resign_adverts(engine: Engine, holding: list[str], instances: dict[str, Vrrp
     for name in holding:
         inst, src = instances.get(name), sources.get(name)
         if inst is not None and src is not None:
-            protocol, packets = _resign_packets(engine, inst, src, pool)
-            adverts += [(sock.ifname, inst.family, str(src), str(dst), advert, protocol)
-                        for sock, dst, advert in packets]
+            adverts += [(sock.ifname, inst.family, str(src), str(dst), advert, sock.protocol)
+                        for sock, dst, advert in _resign_packets(engine, inst, src, pool)]
     return adverts
 
 
 def _resign_packets(engine: Engine, inst: VrrpInstance, src: IPAddress,
-                    pool: SocketPool) -> tuple[int, list[tuple[VrrpSocket, IPAddress, bytes]]]:
-    """The IP protocol and (socket, destination, priority-0 advert) of each advert INST sends; none without a
-    socket. AH: whole IPv4 datagrams numbered ahead of the adverts (engine.ah_resign_datagrams)."""
-    key, sock = pool.for_sending(inst)
+                    pool: SocketPool) -> list[tuple[VrrpSocket, IPAddress, bytes]]:
+    """(socket, destination, priority-0 advert) of each advert INST sends; none without a socket. AH: whole
+    IPv4 datagrams numbered ahead of the adverts (engine.ah_resign_datagrams)."""
+    sock = pool.for_sending(inst)[1]
     if sock is None:
-        return key[2], []
+        return []
     dsts = destinations(inst)
-    try:
-        if key[2] == AH_PROTO:
+    if sock.protocol == AH_PROTO:
+        try:
             datagrams = engine.ah_resign_datagrams(inst.name, src, dsts) or []
-            return key[2], [(sock, dst, datagram) for dst, datagram in zip(dsts, datagrams, strict=True)]
-    except (ValueError, LookupError):
-        return key[2], []
+        except (ValueError, LookupError):
+            return []
+        return [(sock, dst, datagram) for dst, datagram in zip(dsts, datagrams, strict=True)]
     packets = []
     for dst in dsts:
         try:
             packets.append((sock, dst, engine.advert_bytes(inst.name, 0, src, dst)))
         except (ValueError, LookupError):
             continue
-    return key[2], packets
+    return packets

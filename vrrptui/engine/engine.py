@@ -452,8 +452,9 @@ class Engine:
 
     def ah_reserve_used(self, name: str) -> bool:
         """True once when an AH instance's adverts caught up with its journalled priority-0 round."""
-        entry = self._ah.get(name)
+        entry = self._ah.get(self.machine(name).name)
         return entry is not None and entry[1].reserve_used()
+
     def advert(self, name: str, priority: int) -> Advert:
         """The advert `advert_bytes` encodes (for observers: what we sent, without decoding it again)."""
         return self._adverts[self.machine(name).name].advert(priority)
