@@ -259,6 +259,15 @@ def _console_master(make_lab, tmp_path):
     return lab, cap, peer, ui
 
 
+def _resigned_since(lab: Lab, cap, t: float) -> None:
+    """r1's adverts since T (on the bridge) end with one priority 0, after its priority 150 ones, and r1 holds
+    no VIP. A regular advert may leave between the clock read and the signal; the last one is priority 0."""
+    time.sleep(0.3)
+    ours = [a.priority for a in cap.adverts() if a.time >= t and a.src == R1]
+    assert ours[-1:] == [0] and all(p == 150 for p in ours[:-1]), ours
+    assert not lab.has_vip("r1", VIP)
+
+
 @pytest.mark.netns
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
 def test_console_process_killed_the_worker_resigns_and_removes_the_vip(make_lab, tcpdump_ok, tmp_path, sig):
@@ -269,11 +278,7 @@ def test_console_process_killed_the_worker_resigns_and_removes_the_vip(make_lab,
         os.kill(ui.pid, sig)
         assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r2"], WAIT), lab.vip_holders(VIP)
         worker.wait(WAIT)  # it exits once it has cleaned up
-        time.sleep(0.3)
-        ours = [a.priority for a in cap.adverts() if a.time >= t_kill and a.src == R1]
-        # A regular advert may leave between the clock read and the signal; the last one is priority 0.
-        assert ours[-1:] == [0] and all(p == 150 for p in ours[:-1]), ours
-        assert not lab.has_vip("r1", VIP)
+        _resigned_since(lab, cap, t_kill)
     finally:
         if ui.poll() is None:
             ui.kill()
@@ -294,10 +299,7 @@ def test_the_worker_killed_alone_its_guardian_resigns_and_removes_the_vip(make_l
         worker.send_signal(signal.SIGKILL)
         assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r2"], WAIT), lab.vip_holders(VIP)
         guardian.wait(WAIT)
-        time.sleep(0.3)
-        ours = [a.priority for a in cap.adverts() if a.time >= t_kill and a.src == R1]
-        assert ours[-1:] == [0] and all(p == 150 for p in ours[:-1]), ours
-        assert not lab.has_vip("r1", VIP)
+        _resigned_since(lab, cap, t_kill)
     finally:
         if ui.poll() is None:
             ui.kill()
@@ -360,10 +362,7 @@ def test_sigterm_while_the_terminal_takes_no_output_still_resigns_and_ends(make_
         os.kill(ui.pid, signal.SIGTERM)
         ui.wait(STUCK_EXIT_AFTER + WAIT)
         assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r2"], WAIT), lab.vip_holders(VIP)
-        time.sleep(0.3)
-        ours = [a.priority for a in cap.adverts() if a.time >= t_term and a.src == R1]
-        assert ours[-1:] == [0] and all(p == 150 for p in ours[:-1]), ours
-        assert not lab.has_vip("r1", VIP)
+        _resigned_since(lab, cap, t_term)
     finally:
         if ui.poll() is None:
             ui.kill()

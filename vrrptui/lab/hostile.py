@@ -87,7 +87,7 @@ class Attacker:
         self.sent = 0
 
     def send(self, packet: bytes) -> None:
-        self.flood(packet, 1, 1.0)
+        self.send_each([packet], 0.0)
 
     def send_each(self, packets: list[bytes], gap: float) -> None:
         """Each of `packets` once, in order, `gap` seconds apart (one process for them all)."""
