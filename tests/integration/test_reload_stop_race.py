@@ -2,7 +2,8 @@
 
 The new configuration is parsed in a child process while the loop runs; a stop that comes meanwhile
 must not be followed by the reload's apply: no instance started, no timer armed, no VIP added after
-the resign. Two SIGHUPs in a row apply one after the other.
+the resign. SIGHUPs in a row apply one after the other; those that come while a reload runs are
+served by a single next one.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def test_a_stop_while_a_reload_is_parsed_applies_nothing_after_the_resign(lab: L
 
 def test_sighups_in_a_row_reload_one_after_the_other(lab: Lab) -> None:
     """Each reload parses and applies before the next begins: the second is worked out against what the first
-    put in force, never against the configuration both started from."""
+    put in force, never against the configuration both started from. The second and third SIGHUPs come while
+    the first reload's file is parsed (its child process takes tens of ms): one more reload serves both."""
     first = conf(150)
     p1 = lab.start_vrrptui("r1", first, ["--log-detail"])
     assert wait_holders(lab, ["r1"])
@@ -53,10 +55,11 @@ def test_sighups_in_a_row_reload_one_after_the_other(lab: Lab) -> None:
     for _ in range(3):
         p1.send_signal(signal.SIGHUP)
         time.sleep(0.005)
-    assert lab.wait_for(lambda: lab.log(p1).count("Reload complete") == 3, WAIT), lab.log(p1)
+    assert lab.wait_for(lambda: lab.log(p1).count("Reload complete") == 2, WAIT), lab.log(p1)
+    time.sleep(0.5)  # a third reload would have begun by now
     steps = [line.split(": ", 1)[1] for line in lab.log(p1).splitlines()
              if line.endswith(("Reloading", "Reload complete"))]
-    assert steps == ["Reloading", "Reload complete"] * 3, steps
+    assert steps == ["Reloading", "Reload complete"] * 2, steps
     assert wait_state(lab, "r1", p1, "MASTER", name="VI_2")
     assert status(lab, "r1", p1)["VI_1"]["state"] == "MASTER"
     assert lab.vip_holders(VIP) == ["r1"] and lab.vip_holders(VIP2) == ["r1"]

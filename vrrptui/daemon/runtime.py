@@ -99,6 +99,9 @@ class Runtime:
         self._sender: AdvertSender | None = None
         self._cleaned = False
         self._reloading = asyncio.Lock()  # one reload at a time
+        self._reloads_asked = 0  # SIGHUPs and reload requests so far
+        self._reloads_covered = 0  # of those, the ones a reload began after: it read the file as they left it
+        self._reload_result = False  # the last reload's
         self._applying = asyncio.Lock()  # held while a parsed configuration is applied; a stop waits for it
         self._held: list[LogLine] | None = None  # the runtime's lines while a batch's actions run
         self._settling: list[VrrpInstance] = []  # VIPs added at once (`_at_once`): their routes after the batch
@@ -383,22 +386,33 @@ class Runtime:
 
     async def _reload(self) -> bool:
         """SIGHUP: the new configuration in force, or the running one kept (see reloader). One reload at a
-        time, in the order asked. A stop that comes while the file is parsed wins: nothing is applied after it.
-        One that comes while it is applied waits for the apply (no child process, milliseconds; _cleanup)."""
+        time, in the order asked; the asks that come while one runs are served by a single next one (a burst of
+        SIGHUPs from a config tool reads the file twice, not once a signal). A stop that comes while the file is
+        parsed wins: nothing is applied after it. One that comes while it is applied waits for the apply (no
+        child process, milliseconds; _cleanup)."""
+        self._reloads_asked += 1
+        asked = self._reloads_asked
         async with self._reloading:
             if self._reloader is None or self._stopping():
                 return False
-            parsed = await self._reloader.parse(self.config)
-            if parsed is None or self._stopping():  # a stop came meanwhile: _cleanup said so and killed the reader
-                return False
-            async with self._applying:
-                old = self.config
-                self.config = await self._reloader.apply(old, parsed, self._require_loop())
-                if self.config is not old:
-                    self._prepare_takeovers()
-                if self._timer is not None:
-                    self._timer.rearm()
-                return self.config is not old
+            if self._reloads_covered >= asked:  # a reload that began after this ask has just been done
+                return self._reload_result
+            self._reloads_covered, self._reload_result = self._reloads_asked, False
+            self._reload_result = await self._reload_now(self._reloader)
+            return self._reload_result
+
+    async def _reload_now(self, reloader: Reloader) -> bool:
+        parsed = await reloader.parse(self.config)
+        if parsed is None or self._stopping():  # a stop came meanwhile: _cleanup said so and killed the reader
+            return False
+        async with self._applying:
+            old = self.config
+            self.config = await reloader.apply(old, parsed, self._require_loop())
+            if self.config is not old:
+                self._prepare_takeovers()
+            if self._timer is not None:
+                self._timer.rearm()
+            return self.config is not old
 
     async def _cleanup(self) -> None:
         """Resign, remove our VIPs, delete VMACs, close everything. Each step runs even if one fails."""
