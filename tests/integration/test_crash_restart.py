@@ -34,7 +34,8 @@ def journals(lab: Lab, node: str) -> list[Path]:
 def test_killed_master_restarted_removes_its_stale_vip_first_then_takes_over(lab: Lab) -> None:
     p1 = lab.start_vrrptui("r1", conf(150), ["--log-detail"])
     assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT)
-    assert lab.wait_for(lambda: journals(lab, "r1"), WAIT)
+    assert lab.wait_for(lambda: journals(lab, "r1") and journals(lab, "r1")[0].read_text().startswith("eth0 "),
+                        WAIT)  # the backup's journal listed the VIP as `may`; the master's as held
     lines = journals(lab, "r1")[0].read_text().splitlines()
     assert lines[:2] == [f"eth0 {VIP}/24", "listen eth0 4 112 multicast"], lines
     assert len(lines) == 3 and lines[2].startswith("resign eth0 4 192.168.1.11 224.0.0.18 31"), lines
@@ -172,6 +173,28 @@ def test_a_killed_daemons_guardian_resigns_for_it_at_once(lab: Lab) -> None:
     p1 = lab.start_vrrptui("r1", conf(150), ["--log-detail"], tag="again")  # the lock is free again
     assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT), lab.log(p1)
     assert "left by an earlier run" not in lab.log(p1)
+
+
+def test_a_killed_backups_guardian_removes_a_vip_added_after_its_journal(lab: Lab) -> None:
+    """A kill -9 that lands just after a takeover, between the VIP's RTM_NEWADDR and the journal that lists it
+    as held, is made to happen here: r1 is a backup (its journal lists the VIP as one it may take) and the VIP
+    is put on its interface by hand. The guardian removes it: the VIP is left on r2 alone."""
+    p2 = lab.start_vrrptui("r2", conf(150), ["--log-detail"])
+    assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r2"], WAIT), lab.log(p2)
+    p1 = lab.start_vrrptui("r1", conf(100), ["--log-detail"])
+    assert lab.wait_for(lambda: "Entering BACKUP STATE" in lab.log(p1) and journals(lab, "r1"), WAIT), lab.log(p1)
+    lines = journals(lab, "r1")[0].read_text().splitlines()
+    assert lines[:2] == [f"may eth0 {VIP}/24", "listen eth0 4 112 multicast"], lines
+    guardian = guardian_of(p1)
+    lab.exec("r1", ["ip", "addr", "add", f"{VIP}/24", "dev", "eth0"], check=True)
+    assert lab.vip_holders(VIP) == ["r1", "r2"]
+    os.kill(p1.pid, signal.SIGKILL)
+    p1.wait()
+    assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r2"], WAIT), lab.log(p1)
+    assert lab.wait_for(lambda: not guardian.is_running() or guardian.status() == psutil.STATUS_ZOMBIE, WAIT)
+    assert not journals(lab, "r1")
+    assert f"removed {VIP}/24 from eth0, left by an earlier run (killed)" in lab.log(p1), lab.log(p1)
+    assert "sent priority 0" not in lab.log(p1)  # a backup: nothing to resign
 
 
 def test_a_stopped_daemons_guardian_does_nothing(lab: Lab) -> None:

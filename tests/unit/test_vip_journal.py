@@ -65,6 +65,35 @@ def test_the_receiving_sockets_are_recorded_with_the_vips(runtime):
     assert not journal.path.exists()
 
 
+def test_the_vips_the_instances_may_take_are_listed_before_any_is_held(runtime):
+    """A backup's journal lists its VIPs as `may`: a kill -9 just after it adds them, before the journal is
+    written again, still leaves them listed. A held VIP is listed once, as held; closing lists only what is
+    still held (a VIP that could not be removed), else removes the journal."""
+    journal = VipJournal.for_config("/etc/keepalived/keepalived.conf")
+    journal.claimable = lambda: [("eth0", "192.168.1.101/24"), ("eth0", "192.168.1.100/24"), ("eth1", "fd00::1/64")]
+    journal.write([])
+    assert journal.path.read_text() == ("may eth0 192.168.1.100/24\nmay eth0 192.168.1.101/24\n"
+                                        "may eth1 fd00::1/64\n")
+    assert journal.read() == []
+    assert [vip[:2] for vip in journal.read_claimable()] == [
+        ("eth0", "192.168.1.100/24"), ("eth0", "192.168.1.101/24"), ("eth1", "fd00::1/64")]
+    journal.write([("eth0", "192.168.1.100/24")])
+    assert journal.path.read_text() == ("eth0 192.168.1.100/24\nmay eth0 192.168.1.101/24\n"
+                                        "may eth1 fd00::1/64\n")
+    journal.write([("eth0", "192.168.1.100/24")], closing=True)
+    assert journal.path.read_text() == "eth0 192.168.1.100/24\n"
+    journal.write([], closing=True)
+    assert not journal.path.exists()
+
+
+def test_a_malformed_may_line_is_skipped(runtime):
+    journal = VipJournal.for_config("/etc/keepalived/keepalived.conf")
+    journal.path.write_text("may eth0 192.168.1.300/24\nmay eth0 10.0.0.1/33\nmay eth0\nmay eth0 10.0.0.2/8 x\n"
+                            "maybe eth0 10.0.0.3/8\nmay eth1 10.0.0.4/8\n")
+    assert [vip[:2] for vip in journal.read_claimable()] == [("eth1", "10.0.0.4/8")]
+    assert journal.read() == []
+
+
 def test_a_malformed_socket_line_is_skipped(runtime):
     journal = VipJournal.for_config("/etc/keepalived/keepalived.conf")
     journal.path.write_text("eth0 192.168.1.100/24\nlisten eth0 x 112 multicast\n")

@@ -38,6 +38,20 @@ def configured_source(inst: VrrpInstance) -> IPAddress | None:
     return inst.unicast_src_ip or inst.mcast_src_ip
 
 
+def claimable_vips(inst: VrrpInstance) -> list[tuple[VirtualAddress, str]]:
+    """The VIPs the instance may add, with their interface: none of an address owner's (its VIP is usually the
+    interface's own address: never taken away), nor the configured source address. Present on the host while
+    the instance is not master, one was left by a run that died (the start's clean-up, the journal's `may`)."""
+    if inst.owner:
+        return []
+    try:
+        dev_default = default_dev(inst)
+    except ValueError:
+        return []
+    source = configured_source(inst)
+    return [(vip, vip.dev or dev_default) for vip in inst.all_vips if vip.address != source]
+
+
 class HostChanges:
     def __init__(self, netlink: Netlink, loop: asyncio.AbstractEventLoop, log: LogFn, note: NoteFn,
                  guard: Callable[[Callable[..., None]], Callable[..., None]], journal: VipJournal | None = None
@@ -116,17 +130,12 @@ class HostChanges:
         """Before the engine runs none of these VIPs can be ours: any present was left by a crash."""
         present = self.netlink.addresses()
         for inst in instances:
-            if inst.owner:
-                continue  # an address owner's VIP is usually the interface's own address: never take it away
-            try:
-                dev_default = default_dev(inst)
-            except ValueError:
+            claimable = claimable_vips(inst)
+            if not claimable:
                 continue
-            stale = [
-                vip for vip in inst.all_vips
-                if vip.address != configured_source(inst)
-                and any(ifname == (vip.dev or dev_default) and iface.ip == vip.address for ifname, iface, _ in present)
-            ]
+            dev_default = default_dev(inst)
+            stale = [vip for vip, dev in claimable
+                     if any(ifname == dev and iface.ip == vip.address for ifname, iface, _ in present)]
             if not stale:
                 continue
             self._log(LogLine(f"({inst.name}) removing VIPs."))
@@ -237,16 +246,22 @@ class HostChanges:
             self._journal_due = True
             self._loop.call_soon(self._guard(self.journal_now))
 
-    def journal_now(self) -> None:
+    def journal_now(self, closing: bool = False) -> None:
         self._journal_due = False
         if self._journal is None:
             return
         try:
-            self._journal.write((vip.dev or dev, str(vip.interface)) for added in self.added_vips.values()
-                                for vip, dev in added)
+            self._journal.write(((vip.dev or dev, str(vip.interface)) for added in self.added_vips.values()
+                                 for vip, dev in added), closing)
         except OSError as exc:
             self._log(LogLine(f"cannot record the VIPs held in {self._journal.path}: {exc.strerror or exc}",
                               level="warning"))
+
+    def close_journal(self) -> None:
+        """At the stop, once the VIPs are removed: the journal goes, unless a VIP could not be removed (it stays
+        listed for the guardian and the next start); nothing is journalled after this."""
+        self.journal_now(closing=True)
+        self._journal = None
 
     # --- no_accept: keepalived's firewall drop rule -------------------------------------
 

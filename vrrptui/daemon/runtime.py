@@ -26,7 +26,7 @@ from vrrptui.daemon.actions import at_once, carry_out
 from vrrptui.daemon.control import ControlServer, default_socket_path
 from vrrptui.daemon.feed import Observer, ObserverFeed, wall_time
 from vrrptui.daemon.garp_schedule import GratuitousSchedule
-from vrrptui.daemon.host import HostChanges
+from vrrptui.daemon.host import HostChanges, claimable_vips
 from vrrptui.daemon.lifecycle import Lifecycle, on_loop, resign, resign_adverts
 from vrrptui.daemon.linkevents import LinkEvents
 from vrrptui.daemon.notify import NotifyRunner
@@ -218,6 +218,7 @@ class Runtime:
         self._timer = EngineTimer(loop, engine, self._on_timer, guarded)
         if journal is not None:
             journal.resigning = self._resign_adverts  # what the guardian sends if this process is killed
+            journal.claimable = self._claimable_vips  # and the VIPs it removes if present: listed before a takeover
         self._sender = AdvertSender(loop, engine, sources.primary, pool, lambda: self._feed, self._log,
                                     journal_again=host.journal_soon)
         self._links = links = LinkEvents(loop, engine, lambda: self.config, sources, pool, self._apply, self._log,
@@ -234,6 +235,7 @@ class Runtime:
         self._log(LogLine("Startup complete"))
         since = pool.listening_since()  # the Master_Down_Timer counts from then (earlylisten), not from here
         self._process(engine.start(now if delay > 0 or since is None else min(since, now)))
+        host.journal_soon()  # the VIPs the instances may take, before any of them is master
         links.report_down_at_start(config)
         pool.drain(self._on_readable)  # what was heard meanwhile, before any timer
         self.scripts.start(config, scripts)
@@ -427,7 +429,7 @@ class Runtime:
         host, feed = self.host, self._feed
         await self.lifecycle.run_steps([
             self._stop_timers, *([self.control.stop] if self.control is not None else []), self._resign,
-            *([host.remove_all_vips, host.routing.remove_static, host.journal_now] if host is not None else []),
+            *([host.remove_all_vips, host.routing.remove_static, host.close_journal] if host is not None else []),
             *([self.control.close] if self.control is not None else []),
             *([self._reloader.reader.abandon] if self._reloader is not None else []),  # a parse in progress
             self.scripts.stop, self.files.stop, self.processes.stop, lambda: self.notify.drain(timeout=3.0),
@@ -452,6 +454,9 @@ class Runtime:
             holding = self.host.holding() if self.host is not None else []
             resign(engine, self._require_loop().time(), self._process, holding, self._instances, sources.primary,
                    pool, self._log)
+
+    def _claimable_vips(self) -> list[tuple[str, str]]:
+        return [(dev, str(vip.interface)) for inst in self._instances.values() for vip, dev in claimable_vips(inst)]
 
     def _resign_adverts(self) -> list[Resign]:
         engine, sources, pool, host = self.engine, self._sources, self._pool, self.host

@@ -1,7 +1,9 @@
 """VIPs left on the host by a daemon that was killed (kill -9, OOM, power cut of the process).
 
 While it runs, the daemon keeps a journal of the VIPs it holds next to its per-config lock
-(`<runtime dir>/net<ns>-<config hash>.vips`), with the VRRP sockets it listens on. A
+(`<runtime dir>/net<ns>-<config hash>.vips`), with the VIPs its instances may take (`may`
+lines: a kill -9 just after a takeover, before the journal is written again, still finds the
+new master's VIPs listed) and the VRRP sockets it listens on. A
 restarted daemon reads it first thing after the interpreter starts: `vrrptui.cli` calls
 `clean_up_early` before asyncio, argparse, the config parse or anything heavy is imported,
 and this module imports only os, fcntl, _socket and _struct (with pidfile and net/nlmsg, which
@@ -15,7 +17,9 @@ at most JOURNAL_MAX bytes of it. The runtime's own check of every configured VIP
 
     journal = VipJournal.for_config("/etc/keepalived/keepalived.conf")
     journal.listening = pool.listening                      # [(("eth0", 4, 112), True)]
-    journal.write([("eth0", "192.168.1.100/24")])          # whenever the held VIPs change
+    journal.claimable = lambda: [("eth0", "192.168.1.100/24"), ("eth0", "192.168.1.101/24")]
+    journal.write([("eth0", "192.168.1.100/24")])          # whenever the held VIPs or the config change
+    journal.write([], closing=True)                          # at a stop, once the VIPs are removed
     lines = remove_journalled("/etc/keepalived/keepalived.conf")   # at start-up
 """
 
@@ -58,6 +62,7 @@ class VipJournal:
         self.path = path
         self.listening: Callable[[], Listening] = list  # the receiving sockets, recorded with the VIPs
         self.resigning: Callable[[], list[Resign]] = list  # the masters' priority-0 adverts, for the guardian
+        self.claimable: Callable[[], Iterable[tuple[str, str]]] = list  # VIPs the instances may add (`may`)
 
     @classmethod
     def for_config(cls, config_path: str) -> "VipJournal":
@@ -65,12 +70,17 @@ class VipJournal:
 
         return cls(Path(journal_path(config_path)))
 
-    def write(self, held: "Iterable[tuple[str, str]]") -> None:
-        """Replace the journal with `held` (interface, address/prefix) atomically; none: remove it."""
-        lines = sorted({f"{ifname} {address}\n" for ifname, address in held})
-        if not lines:
+    def write(self, held: "Iterable[tuple[str, str]]", closing: bool = False) -> None:
+        """Replace the journal with `held` (interface, address/prefix) and the claimable VIPs not held,
+        atomically. Nothing to list (CLOSING: the daemon stops, and only what it could not remove is listed):
+        remove it."""
+        held_set = {(ifname, address) for ifname, address in held}
+        may = set() if closing else {(ifname, address) for ifname, address in self.claimable()} - held_set
+        if not held_set and not may:
             self.clear()
             return
+        lines = sorted(f"{ifname} {address}\n" for ifname, address in held_set)
+        lines += sorted(f"may {ifname} {address}\n" for ifname, address in may)
         lines += sorted(f"listen {key[0]} {key[1]} {key[2]} {JOIN[join]}\n" for key, join in self.listening())
         lines += [f"resign {ifname} {family} {src} {dst} {advert.hex()} {protocol}\n"
                   for ifname, family, src, dst, advert, protocol in self.resigning()]
@@ -84,21 +94,13 @@ class VipJournal:
         os.replace(tmp, self.path)
 
     def read(self) -> list[Held]:
-        """The VIPs written, each checked: a line that is not `IFNAME ADDRESS/PREFIX` is skipped."""
-        entries: list[Held] = []
-        for line in self._lines():
-            fields = line.split()
-            if len(fields) != 2:
-                continue
-            address, _, prefix = fields[1].partition("/")
-            family = _socket.AF_INET6 if ":" in address else _socket.AF_INET
-            try:
-                packed = _socket.inet_pton(family, address)
-            except OSError:
-                continue
-            if prefix.isascii() and prefix.isdigit() and int(prefix) <= 8 * len(packed):
-                entries.append((fields[0], fields[1], family, packed, int(prefix)))
-        return entries
+        """The VIPs held, each checked: a line that is not `IFNAME ADDRESS/PREFIX` is skipped."""
+        return [held for fields in self._fields() if len(fields) == 2 for held in _held(fields[0], fields[1])]
+
+    def read_claimable(self) -> list[Held]:
+        """The VIPs the instances could have added by then (`may IFNAME ADDRESS/PREFIX` lines), checked."""
+        return [held for fields in self._fields() if len(fields) == 3 and fields[0] == "may"
+                for held in _held(fields[1], fields[2])]
 
     def read_listening(self) -> "Listening":
         joins = {text: join for join, text in JOIN.items()}
@@ -128,6 +130,9 @@ class VipJournal:
                 continue
         return entries
 
+    def _fields(self) -> list[list[str]]:
+        return [line.split() for line in self._lines()]
+
     def _lines(self) -> list[str]:
         """The journal's lines: a plain file (no link, no FIFO), at most JOURNAL_MAX bytes of it."""
         try:
@@ -146,6 +151,19 @@ class VipJournal:
             os.unlink(self.path)
         except FileNotFoundError:
             pass
+
+
+def _held(ifname: str, written: str) -> list[Held]:
+    """[the VIP] of a journal line's IFNAME ADDRESS/PREFIX, or [] when they are not one."""
+    address, _, prefix = written.partition("/")
+    family = _socket.AF_INET6 if ":" in address else _socket.AF_INET
+    try:
+        packed = _socket.inet_pton(family, address)
+    except OSError:
+        return []
+    if prefix.isascii() and prefix.isdigit() and int(prefix) <= 8 * len(packed):
+        return [(ifname, written, family, packed, int(prefix))]
+    return []
 
 
 def journal_path(config_path: str) -> str:
@@ -267,12 +285,17 @@ def remove_journalled(config_path: str, resign: "Resigner | None" = None, wait: 
 
 
 def _remove(journal: VipJournal) -> list[str]:
-    """One RTM_DELADDR per journalled VIP, on a netlink socket of this namespace; the journal goes."""
+    """One RTM_DELADDR per journalled VIP, held or claimable (one the instances may have added after the
+    journal was last written: none is left but by a run that died), on a netlink socket of this namespace;
+    the journal goes. Only the VIPs that were there are logged."""
     lines: list[str] = []
+    held = journal.read()
+    listed = {vip[:2] for vip in held}
+    claimable = [vip for vip in journal.read_claimable() if vip[:2] not in listed]
     sock = _socket.socket(_socket.AF_NETLINK, _socket.SOCK_RAW | _socket.SOCK_CLOEXEC, nlmsg.NETLINK_ROUTE)
     try:
         sock.bind((0, 0))  # no timeout: nlmsg.receive() bounds the wait
-        for seq, (ifname, written, family, packed, prefixlen) in enumerate(journal.read(), 1):
+        for seq, (ifname, written, family, packed, prefixlen) in enumerate(held + claimable, 1):
             try:
                 index = _socket.if_nametoindex(ifname)
             except (OSError, ValueError):
