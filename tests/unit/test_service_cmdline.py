@@ -113,6 +113,29 @@ def test_config_test_exits_6_for_a_script_enable_script_security_refuses(tmp_pat
     assert "vrrp_script chk" in out.stderr
 
 
+def test_config_test_checks_notify_scripts_as_they_run(tmp_path: Path) -> None:
+    """Notify scripts (an instance's, a sync group's, with their own user) are checked like track scripts: a
+    safe one passes, one enable_script_security would refuse as root exits 6 naming it."""
+    script = tmp_path / "notify.sh"
+    script.write_text("#!/bin/sh\nexit 0\n")
+    script.chmod(0o755)
+    base = "global_defs {\n  enable_script_security\n  script_user root\n}\n"
+    group = "vrrp_sync_group G {\n  group {\n    VI_1\n  }\n  notify_master \"%s master\"\n}\n"
+    conf = tmp_path / "notify.conf"
+    conf.write_text(base + CONF.replace("priority 100", f'priority 100\n    notify_master "{script} master" root'))
+    out = vrrptui("-t", "-f", str(conf))
+    assert out.returncode == 0 and out.stderr == "", out.stderr
+    conf.write_text(base + CONF + group % script)
+    assert vrrptui("-t", "-f", str(conf)).returncode == 0
+    if os.geteuid() == 0:  # writable by everyone: refused when root runs it
+        script.chmod(0o777)
+        out = vrrptui("-t", "-f", str(conf))
+        assert out.returncode == 6 and "vrrp_sync_group G notify_master" in out.stderr, out.stderr
+        conf.write_text(base + CONF.replace("priority 100", f'priority 100\n    notify "{script}"'))
+        out = vrrptui("-t", "-f", str(conf))
+        assert out.returncode == 6 and "vrrp_instance VI_1 notify" in out.stderr, out.stderr
+
+
 def test_signum_and_version() -> None:
     assert vrrptui("--signum=RELOAD").stdout.strip() == "1"
     assert vrrptui("--signum=STOP").stdout.strip() == "15"
