@@ -66,6 +66,43 @@ def test_include_loop_is_an_error(tmp_path):
     assert any(str(d).startswith(f"{tmp_path / 'b.conf'}:1: error: include loop") for d in exc.value.diagnostics)
 
 
+def test_include_with_braces_reads_each_alternative_in_turn(tmp_path):
+    """keepalived globs with GLOB_BRACE: `{b,a}.conf` reads b.conf then a.conf (each alternative's files in
+    turn); a nested brace and a brace with no comma (literal) work as in csh."""
+    write(tmp_path, instance_conf("  virtual_ipaddress { 10.0.0.1 }\n", "VI_A"), "a.conf")
+    write(tmp_path, instance_conf("  virtual_ipaddress { 10.0.0.2 }\n", "VI_B").replace("51", "52"), "b.conf")
+    write(tmp_path, instance_conf("  virtual_ipaddress { 10.0.0.3 }\n", "VI_C").replace("51", "53"), "c1.conf")
+    config = parse(write(tmp_path, "include {b,a,c{1,2}}.conf\n"))
+    assert [i.name for i in config.instances] == ["VI_B", "VI_A", "VI_C"]
+    assert [w.message for w in config.warnings] == []
+    (warning,) = parse(write(tmp_path, "include {a}.conf ! literal\n", "literal.conf")).warnings
+    assert "include '{a}.conf' matches no file" in str(warning)
+
+
+def test_include_that_cannot_be_expanded_is_an_error_with_its_line(tmp_path):
+    path = write(tmp_path, "include " + "{a,b}" * 11 + ".conf\n")  # 2048 patterns
+    with pytest.raises(ConfigError) as exc:
+        parse(path)
+    assert [str(d).split(" (")[0] for d in exc.value.diagnostics] == [
+        f"{path}:1: error: include '{'{a,b}' * 11}.conf' cannot be expanded"]
+    path = write(tmp_path, "include " + "*/" * 1000 + "x.conf\n", "deep.conf")  # glob recurses a level a part
+    with pytest.raises(ConfigError) as exc:
+        parse(path)
+    assert "cannot be expanded (too many wildcard levels)" in str(exc.value.diagnostics[0])
+    path = write(tmp_path, "include a.conf b.conf\n", "two.conf")
+    with pytest.raises(ConfigError) as exc:
+        parse(path)
+    assert "include takes one file name or glob" in str(exc.value.diagnostics[0])
+
+
+def test_control_escape_of_a_letter_whose_capital_is_two_letters(tmp_path):
+    """`\\cX` is a control character as keepalived makes it (toupper(X) ^ 0x40); `\\cß` is not an error."""
+    path = write(tmp_path, 'global_defs {\n  router_id "\\cß"\n}\n')
+    assert parse(path).global_defs.router_id == chr(ord("ß") ^ 0x40)
+    path = write(tmp_path, 'global_defs {\n  router_id "a\\c[b"\n}\n', "esc.conf")
+    assert parse(path).global_defs.router_id == "a\x1bb"
+
+
 def test_include_inside_a_block(tmp_path):
     write(tmp_path, "  virtual_ipaddress {\n    10.0.0.1/24\n  }\n", "vips.inc")
     path = write(tmp_path, instance_conf("  include vips.inc\n"))

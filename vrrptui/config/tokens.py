@@ -13,6 +13,7 @@ import os
 import re
 import stat
 from collections.abc import Iterator
+from itertools import pairwise
 from dataclasses import dataclass
 
 from vrrptui.config.expand import Expander, default_config_id
@@ -44,6 +45,17 @@ class Token:
 
     def is_brace(self, brace: str) -> bool:
         return not self.quoted and self.text == brace
+
+
+def _include_pattern(words: list[Token]) -> str | None:
+    """The one pattern after `include`: a word, or words and braces written without a space between them
+    (`{a,b}.conf`, which the line splits at its braces); None when there are several or none."""
+    if not words:
+        return None
+    for before, after in pairwise(words):
+        if before.quoted or after.quoted or after.column != before.column + len(before.text):
+            return None
+    return "".join(word.text for word in words)
 
 
 class Lexer:
@@ -122,16 +134,22 @@ class Lexer:
                 yield from line_tokens
 
     def _include(self, line_tokens: list[Token], path: str, number: int, stack: tuple[str, ...]) -> Iterator[Token]:
-        if len(line_tokens) != 2:
-            self.error(path, number, "include takes one file name or glob, e.g. `include conf.d/*.conf`")
+        written = _include_pattern(line_tokens[1:])
+        if written is None:
+            self.error(path, number, "include takes one file name or glob, e.g. `include conf.d/*.conf` "
+                                     "or `include {a,b}.conf`")
             return
-        pattern = line_tokens[1].text
-        if not os.path.isabs(pattern):
-            pattern = os.path.join(os.path.dirname(path), pattern)
-        matches = sorted(m for m in glob.glob(pattern) if os.path.isfile(m))
+        pattern = written if os.path.isabs(written) else os.path.join(os.path.dirname(path), written)
+        try:
+            # each alternative's files in turn, as glob(GLOB_BRACE) lists them: `{b,a}.conf` reads b.conf first
+            matches = [m for p in expand_braces(pattern) for m in sorted(glob.glob(p)) if os.path.isfile(m)]
+        except (ValueError, RecursionError) as exc:  # RecursionError: glob walks a level per wildcard part
+            why = exc if isinstance(exc, ValueError) else "too many wildcard levels"
+            self.error(path, number, f"include '{written}' cannot be expanded ({why}): name the files more plainly")
+            return
         if not matches:
             # keepalived carries on when an include matches nothing; so do we, loudly.
-            self.warning(path, number, f"include '{line_tokens[1].text}' matches no file (looked for {pattern})")
+            self.warning(path, number, f"include '{written}' matches no file (looked for {pattern})")
             return
         for match in matches:
             if os.path.realpath(match) in stack:
@@ -229,5 +247,50 @@ def unescape(raw: str, i: int) -> tuple[str, int]:
     if ch == "x" and (m := HEX.match(raw, i + 1)) is not None:
         return chr(int(m.group(0)[-2:], 16)), m.end()
     if ch == "c" and i + 1 < len(raw):
-        return chr(ord(raw[i + 1].upper()) ^ 0x40), i + 2
+        nxt = raw[i + 1]  # an ASCII letter is upper-cased as keepalived's toupper(); `ß`.upper() is two letters
+        return chr(ord(nxt.upper() if nxt.isascii() else nxt) ^ 0x40), i + 2
     return ch, i + 1
+
+
+MAX_INCLUDE_PATTERNS = 1000  # `{a,b}` alternatives of one include line, after expansion
+
+
+def expand_braces(pattern: str) -> list[str]:
+    """csh brace expansion, as keepalived's glob (GLOB_BRACE) does: `{a,b}.conf` -> a.conf b.conf, nested
+    `{a,b{1,2}}` too; a brace with no comma, or not closed, stays as written. ValueError past
+    MAX_INCLUDE_PATTERNS patterns."""
+    done: list[str] = []
+    todo = [pattern]
+    while todo:
+        current = todo.pop()
+        parts = _first_brace(current)
+        if parts is None:
+            done.append(current)
+        else:
+            head, alternatives, tail = parts
+            todo.extend(head + alt + tail for alt in reversed(alternatives))
+        if len(done) + len(todo) > MAX_INCLUDE_PATTERNS:
+            raise ValueError(f"more than {MAX_INCLUDE_PATTERNS} file patterns")
+    return done
+
+
+def _first_brace(pattern: str) -> tuple[str, list[str], str] | None:
+    """The first `{...}` holding a top-level comma: (before it, its alternatives, after it)."""
+    for start, ch in enumerate(pattern):
+        if ch != "{":
+            continue
+        depth, cuts = 0, [start]
+        for i in range(start, len(pattern)):
+            if pattern[i] == "{":
+                depth += 1
+            elif pattern[i] == "}":
+                depth -= 1
+                if depth == 0:
+                    if len(cuts) == 1:
+                        break  # `{x}`: no alternatives, literal
+                    cuts.append(i)
+                    alternatives = [pattern[a + 1:b] for a, b in pairwise(cuts)]
+                    return pattern[:start], alternatives, pattern[i + 1:]
+            elif pattern[i] == "," and depth == 1:
+                cuts.append(i)
+    return None
