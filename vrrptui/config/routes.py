@@ -42,7 +42,7 @@ U32 = 2**32 - 1
 def _number(text: str, what: str, high: int = U32, base: int = 10) -> int:
     """A whole number in 0..high, as the kernel's attribute holds it (u32, or u8 for a protocol)."""
     try:
-        value = int(text, base)
+        value = v.c_number(text) if base == 0 else v.whole_number(text)
     except ValueError:
         raise _Invalid(f"{what} '{text}' is not a whole number") from None
     if not 0 <= value <= high:
@@ -76,9 +76,22 @@ def _network(text: str, inet6: bool) -> ipaddress.IPv4Network | ipaddress.IPv6Ne
     if text in ("default", "all"):
         return None if text == "all" else ipaddress.ip_network("::/0" if inet6 else "0.0.0.0/0")
     try:
+        if "%" in text:
+            raise ValueError(text)  # a zone (`fe80::%eth0/64`): the kernel's route has none
         return ipaddress.ip_network(text, strict=False)
     except ValueError:
         raise _Unsupported(f"'{text}' is not an address or prefix") from None
+
+
+def _one_family(fields: dict[str, object], keys: tuple[str, ...], inet6: bool, what: str) -> None:
+    """keepalived's "Cannot mix IPv4 and IPv6 addresses": every address of a route or rule, and `inet6`,
+    name one family (the kernel would refuse the request at run time)."""
+    kinds = (ipaddress.IPv4Address, ipaddress.IPv6Address, ipaddress.IPv4Network, ipaddress.IPv6Network)
+    versions = {value.version for key in keys if isinstance(value := fields.get(key), kinds)}
+    if inet6:
+        versions.add(6)
+    if len(versions) > 1:
+        raise _Invalid(f"it mixes IPv4 and IPv6 addresses (or `inet6` with IPv4 ones): a {what} is of one family")
 
 
 def _not_installed(exc: Exception, what: str) -> str:
@@ -121,9 +134,9 @@ def parse_route(r: Reporter, st: Statement) -> StaticRoute | None:
                 if word == "to":
                     fields["destination"] = _network(value, inet6)
                 elif word == "src":
-                    fields["source"] = ipaddress.ip_address(value)
+                    fields["source"] = v.ip_address(value)
                 elif word in ("via", "gw"):
-                    fields["gateway"] = ipaddress.ip_address(value)
+                    fields["gateway"] = v.ip_address(value)
                 elif word == "scope":
                     if value not in SCOPES:
                         raise _Unsupported(f"scope '{value}' is not known")
@@ -143,6 +156,7 @@ def parse_route(r: Reporter, st: Statement) -> StaticRoute | None:
             raise _Unsupported(f"option '{word}' is not acted on by vrrptui")
         if fields.get("destination") is None:
             raise _Unsupported("no destination")
+        _one_family(fields, ("destination", "source", "gateway"), inet6, "route")
     except (_Unsupported, _Invalid, ValueError, KeyError) as exc:
         r.warning(st, f"route '{text}': {_not_installed(exc, 'route')}")
         return None
@@ -187,6 +201,7 @@ def parse_rule(r: Reporter, st: Statement) -> PolicyRule | None:
                 raise _Unsupported(f"option '{word}' is not acted on by vrrptui")
         if "table" not in fields:
             raise _Unsupported("no table (vrrptui installs lookup rules only)")
+        _one_family(fields, ("source", "destination"), inet6, "rule")
     except (_Unsupported, _Invalid, ValueError) as exc:
         r.warning(st, f"rule '{text}': {_not_installed(exc, 'rule')}")
         return None

@@ -30,7 +30,7 @@ def _weight(r: Reporter, st: Statement, tokens: list[str], low: int, high: int) 
         r.error(st, f"weight takes a number and an optional `reverse`, e.g. `weight -20` ({low}..{high})")
         return None
     try:
-        weight = int(tokens[0])
+        weight = v.whole_number(tokens[0])
     except ValueError:
         weight = high + 1
     if not low <= weight <= high:
@@ -61,7 +61,7 @@ def read_track_file(r: Reporter, st: Statement) -> TrackFileDef | None:
             overwrite = "overwrite" in words
             numbers = [w for w in words if w != "overwrite"]
             try:
-                init_value = int(numbers[0]) if numbers else 0
+                init_value = v.whole_number(numbers[0]) if numbers else 0
             except ValueError:
                 r.error(line, f"init_file value '{numbers[0]}' is not a whole number, e.g. `init_file 0 overwrite`")
         else:

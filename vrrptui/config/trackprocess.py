@@ -31,7 +31,7 @@ def _weight(r: Reporter, st: Statement, words: list[str]) -> tuple[int, bool] | 
         r.error(st, "weight takes a number and an optional `reverse`, e.g. `weight -20` (-254..254)")
         return None
     try:
-        weight = int(words[0])
+        weight = v.whole_number(words[0])
     except ValueError:
         weight = WEIGHT[1] + 1
     if not WEIGHT[0] <= weight <= WEIGHT[1]:

@@ -63,13 +63,39 @@ def single(r: Reporter, st: Statement, example: str) -> Token | None:
     return st.values[0]
 
 
+WHOLE = re.compile(r"[+-]?[0-9]{1,30}")  # ASCII digits, as keepalived's strtol reads them: not `2_5` nor `٥٠`
+DECIMAL = re.compile(r"[+-]?([0-9]{1,30}\.?[0-9]{0,30}|\.[0-9]{1,30})")  # nor `1e0`, `nan` or `inf`
+C_NUMBER = re.compile(r"[+-]?(0[xX][0-9a-fA-F]{1,30}|[0-9]{1,30})")  # strtoul(..., 0): decimal, 0x hex, 0 octal
+
+
+def whole_number(text: str) -> int:
+    """TEXT as keepalived reads a whole number; ValueError for anything else (Python's int() takes more)."""
+    if WHOLE.fullmatch(text) is None:
+        raise ValueError(text)
+    return int(text, 10)
+
+
+def decimal_number(text: str) -> float:
+    """TEXT as keepalived reads a decimal (`1`, `0.5`, `.5`, `1.`); ValueError for anything else."""
+    if DECIMAL.fullmatch(text) is None:
+        raise ValueError(text)
+    return float(text)
+
+
+def c_number(text: str) -> int:
+    """TEXT as C's strtoul(text, 0) reads it whole: 10, 0x0a or 012; ValueError for anything else."""
+    if C_NUMBER.fullmatch(text) is None:
+        raise ValueError(text)
+    return int(text, 0) if not re.fullmatch(r"[+-]?0[0-9]+", text) else int(text, 8)
+
+
 def integer(r: Reporter, st: Statement, low: int, high: int, example: str, what: str | None = None) -> int | None:
     token = single(r, st, example)
     if token is None:
         return None
     what = what or st.name
     try:
-        value = int(token.text, 10)
+        value = whole_number(token.text)
     except ValueError:
         r.error(token, f"{what} '{token.text}' is not a whole number: use {low}-{high}, e.g. `{example}`")
         return None
@@ -81,7 +107,7 @@ def integer(r: Reporter, st: Statement, low: int, high: int, example: str, what:
 
 def parse_integer(r: Reporter, token: Token, low: int, high: int, what: str) -> int | None:
     try:
-        value = int(token.text, 10)
+        value = whole_number(token.text)
     except ValueError:
         r.error(token, f"{what} '{token.text}' is not a whole number: use {low}-{high}")
         return None
@@ -96,7 +122,7 @@ def seconds(r: Reporter, st: Statement, low: float, high: float, example: str) -
     if token is None:
         return None
     try:
-        value = float(token.text)
+        value = decimal_number(token.text)
     except ValueError:
         r.error(token, f"{st.name} '{token.text}' is not a number of seconds: use {low:g}-{high:g}, e.g. `{example}`")
         return None
@@ -130,10 +156,23 @@ def boolean(r: Reporter, st: Statement) -> bool:
     return True
 
 
+def ip_address(text: str) -> IPAddress:
+    """An IPv4 or IPv6 address as keepalived's inet_pton reads it: without a zone (`fe80::1%eth0`), which
+    Python accepts but a received packet's source never carries (it would match no peer). ValueError."""
+    if "%" in text:
+        raise ValueError(f"'{text}' has a zone")
+    return ipaddress.ip_address(text)
+
+
 def address(r: Reporter, token: Token, what: str, example: str) -> IPAddress | None:
     """keepalived skips a malformed address ("malformed ... address. Skipping"): a warning, not an error."""
+    if "%" in token.text:
+        r.warning(token, f"{what} '{token.text}' has a zone (`%{token.text.partition('%')[2]}`), which keepalived "
+                         f"refuses as malformed and skips, and so does vrrptui: write the address alone; e.g. "
+                         f"`{example}`")
+        return None
     try:
-        return ipaddress.ip_address(token.text)
+        return ip_address(token.text)
     except ValueError:
         r.warning(token, f"{what} '{token.text}' is not a valid IPv4 or IPv6 address: keepalived skips it and so "
                          f"does vrrptui; e.g. `{example}`")
