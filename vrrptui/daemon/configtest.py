@@ -13,7 +13,7 @@ import os
 import sys
 from typing import TextIO
 
-from vrrptui.config.model import Config, ConfigError, NotifyScript
+from vrrptui.config.model import Config, ConfigError, NotifyScript, SyncGroup, VrrpInstance
 from vrrptui.daemon.cmdline import EXIT_CONFIG, EXIT_CONFIG_TEST, EXIT_CONFIG_TEST_SECURITY
 from vrrptui.daemon.preflight import load_config_file, missing_interfaces
 from vrrptui.daemon.scriptsec import ScriptRefused, prepare
@@ -33,8 +33,9 @@ def _insecure_scripts(config: Config) -> list[str]:
     """keepalived's CONFIG_SECURITY_ERROR: scripts enable_script_security would refuse (track and notify
     scripts, as each runs: the notify ones as their own `user [group]`)."""
     texts = [(s.script, s.user, s.group, f"vrrp_script {s.name}") for s in config.scripts]
-    owners = [(f"vrrp_instance {inst.name}", inst, (*NOTIFY_FIELDS, "notify_master_rx_lower_pri"))
-              for inst in config.instances]
+    owners: list[tuple[str, VrrpInstance | SyncGroup, tuple[str, ...]]] = [
+        (f"vrrp_instance {inst.name}", inst, (*NOTIFY_FIELDS, "notify_master_rx_lower_pri"))
+        for inst in config.instances]
     owners += [(f"vrrp_sync_group {group.name}", group, NOTIFY_FIELDS) for group in config.sync_groups]
     for where, owner, fields in owners:
         for field in fields:
