@@ -1,4 +1,4 @@
-"""Numbers and addresses read as keepalived reads them: what its strtol / inet_pton refuse is refused here too.
+"""Numbers, addresses and names read as keepalived reads them: what its strtol / inet_pton refuse is refused here.
 
 Python's int() and float() take `2_5`, `٥٠` (Arabic-Indic digits), `1e0` and `nan`, and ipaddress takes an
 IPv6 zone (`fe80::2%eth0`); keepalived refuses each. Taken, a pair with one keepalived router would run
@@ -81,3 +81,17 @@ def test_a_route_or_rule_of_two_families_is_not_installed(tmp_path):
     assert [w.line for w in config.warnings] == [6, 7, 8, 9, 13]
     assert all("mixes IPv4 and IPv6" in w.message for w in config.warnings if w.line != 9)
     assert "'fe80::1%eth0' has a zone" in next(w.message for w in config.warnings if w.line == 9)
+
+
+@pytest.mark.parametrize("section", [
+    'vrrp_instance "VI\\n1" {\n  interface eth0\n  virtual_router_id 51\n  virtual_ipaddress { 10.0.0.1 }\n}',
+    'vrrp_script "chk\\r" {\n  script "/bin/true"\n}',
+    'vrrp_sync_group "G\\x1b[2J" {\n  group {\n    VI_1\n  }\n}',
+])
+def test_a_name_an_escape_makes_a_control_character_is_an_error(tmp_path, section):
+    """keepalived leaves `\\n` in a name as written; decoded, a name would start new lines in the log and on the
+    notify FIFOs (a forged `INSTANCE "VI_2" MASTER` line for whatever reads them)."""
+    with pytest.raises(ConfigError) as exc:
+        parse(tmp_path, section + "\n")
+    assert any(d.line == 1 and "holds control character" in d.message for d in exc.value.diagnostics), \
+        [str(d) for d in exc.value.diagnostics]

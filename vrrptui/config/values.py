@@ -238,6 +238,9 @@ def no_block(r: Reporter, st: Statement) -> None:
         r.error(st, f"'{st.name}' takes no '{{ }}' block; write `{st.name} VALUE` on one line")
 
 
+NAME_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # C0 and DEL: only an escape makes them (the lexer refuses them raw)
+
+
 def block_of(r: Reporter, st: Statement, example: str, named: bool = False) -> list[Statement]:
     """The statements inside `keyword [NAME] { ... }`; `named` sections take their name as value."""
     if st.block is None:
@@ -245,4 +248,9 @@ def block_of(r: Reporter, st: Statement, example: str, named: bool = False) -> l
         return []
     if st.values and not named:
         r.warning(st.values[0], f"'{st.name}' takes no value before '{{': '{st.values[0].text}' ignored")
+    if named and st.values and (bad := NAME_CONTROL.search(st.values[0].text)) is not None:
+        # keepalived leaves `\n` in a name as written; decoded, it would start a new line in the log and on
+        # the notify FIFOs, where the name is printed
+        r.error(st.values[0], f"the name of this {st.name} holds control character 0x{ord(bad.group(0)):02x} (an "
+                              f"escape such as \\n in quotes): names are printed in log and FIFO lines; remove it")
     return st.block
