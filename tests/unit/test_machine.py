@@ -213,8 +213,8 @@ def test_ipv6_master_logs_unsolicited_neighbour_adverts_on_the_vmac():
     clock.start()
     out = clock.advance(0.5)
     assert logs(out, detail=True) == [
-        "(VI_1) Sending/queueing Unsolicited Neighbour Adverts on vrrp.51 for fe80::1",
-        "(VI_1) Sending/queueing Unsolicited Neighbour Adverts on vrrp.51 for 2001:db8::1",
+        "(VI_1) Sending/queueing Unsolicited Neighbour Adverts on vrrp6.51 for fe80::1",
+        "(VI_1) Sending/queueing Unsolicited Neighbour Adverts on vrrp6.51 for 2001:db8::1",
     ]
 
 

@@ -7,6 +7,7 @@ rules that need the whole block (family, version, interval range, owner).
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import replace
 from typing import Any
 
 from vrrptui.config import routes, trackfile, trackprocess
@@ -15,7 +16,9 @@ from vrrptui.config.blocks import Statement
 from vrrptui.config.draft import Handler, InstanceDraft
 from vrrptui.config.model import (
     Authentication,
+    default_vmac_name,
     GlobalDefs,
+    IPAddress,
     TrackInterface,
     TrackScript,
     UnicastPeer,
@@ -35,6 +38,19 @@ MAX_AUTH_PASS = 8  # RFC 3768 5.3.10: 8 octets of authentication data
 
 
 # --- simple keywords ---------------------------------------------------------
+
+def _small_number(digits: str) -> int | None:
+    """ASCII `digits` as a number, or None when it has more than 9 significant digits: above every range
+    checked here, and not worth converting (Python refuses to convert more than 4300 digits)."""
+    return int(digits) if len(digits.lstrip("0")) <= 9 else None
+
+
+def _shortened(word: str) -> str:
+    """A value as quoted in a message: one of hundreds of characters is shortened to its start and length."""
+    if len(word) <= 20:
+        return word
+    return f"{word[:10]}...({len(word)} {'digits' if word.isdigit() else 'characters'})"
+
 
 def _state(r: Reporter, d: InstanceDraft, st: Statement) -> None:
     token = v.single(r, st, "state BACKUP")
@@ -68,11 +84,12 @@ def _virtual_router_id(r: Reporter, d: InstanceDraft, st: Statement) -> None:
         r.error(token, f"virtual_router_id '{token.text}' is not a whole number: use 1-255, e.g. "
                        f"`virtual_router_id 51` ({why})")
         return
-    if not 1 <= int(token.text) <= 255:
-        r.error(token, f"virtual_router_id {int(token.text)} is out of range: use 1-255, e.g. "
-                       f"`virtual_router_id 51` ({why})")
+    vrid = _small_number(token.text)
+    if vrid is None or not 1 <= vrid <= 255:
+        shown = _shortened(token.text) if vrid is None else vrid
+        r.error(token, f"virtual_router_id {shown} is out of range: use 1-255, e.g. `virtual_router_id 51` ({why})")
         return
-    d.set(st, "vrid", int(token.text))
+    d.set(st, "vrid", vrid)
 
 
 def _priority(r: Reporter, d: InstanceDraft, st: Statement) -> None:
@@ -122,15 +139,31 @@ def _notify(name: str) -> Handler:
     return handler
 
 
+# The bytes the kernel refuses in an interface name (dev_valid_name): '/', ':' and its isspace(), which
+# counts 0xA0 too, so a name with a UTF-8 character such as 'à' (C3 A0) is refused as well.
+NOT_IN_IFNAME = frozenset(b"/: \t\n\v\f\r\xa0")
+
+
 def _use_vmac(r: Reporter, d: InstanceDraft, st: Statement) -> None:
     d.set(st, "use_vmac", True)
     if len(st.values) > 1:
         r.error(st.values[1], "use_vmac takes at most one interface name, e.g. `use_vmac vrrp.51`")
     elif st.values:
         name = st.values[0].text
+        refused = [c for c in dict.fromkeys(name) if NOT_IN_IFNAME.intersection(c.encode())]
         if len(name.encode()) > v.IFNAMSIZ:
             r.error(st.values[0], f"use_vmac name '{name[:40]}' is longer than {v.IFNAMSIZ} bytes (Linux IFNAMSIZ); "
                                   f"shorten it")
+        elif name in ("", ".", ".."):
+            r.error(st.values[0], f"use_vmac name '{name}' cannot be an interface name: write a name such as "
+                                  f"`use_vmac vrrp.51`, or `use_vmac` alone for the default vrrp.<VRID>")
+        elif refused:
+            listed = " ".join(repr(c) for c in refused)
+            if not all(c.isascii() for c in refused):
+                listed += ": the kernel takes byte 0xa0 of their UTF-8 for a space"
+            r.error(st.values[0], f"use_vmac name '{name}' has characters the kernel does not allow in an interface "
+                                  f"name ({listed}): no '/', ':', spaces, tabs or line breaks; write a name such as "
+                                  f"`use_vmac vrrp.51`")
         else:
             d.set(st, "vmac_name", name)
 
@@ -176,23 +209,23 @@ def _mcast_src_ip(r: Reporter, d: InstanceDraft, st: Statement) -> None:
 
 
 def _unicast_peer(r: Reporter, d: InstanceDraft, st: Statement) -> None:
-    peers: list[UnicastPeer] = []
-    listed = {p.address for p in d.fields.get("unicast_peers", ())}
+    # Peers by address, in the order given, over all the instance's unicast_peer blocks: a repeated address is
+    # found at once however many blocks there are; finish_instance makes it a tuple.
+    peers: dict[IPAddress, UnicastPeer] = d.fields.setdefault("unicast_peers", {})
+    d.where["unicast_peers"] = st
     for line in v.block_of(r, st, "unicast_peer { 192.168.1.12 }"):
         ttls: dict[str, int] = {}
         parsed = _addr_with_dev(r, line, [line.keyword, *line.values], "unicast peer",
                                 "192.168.1.12 [dev eth0] [min_ttl 0-255] [max_ttl 0-255]", ttls)
         if parsed:
-            if parsed[0] in listed:
+            if parsed[0] in peers:
                 r.warning(line, f"unicast peer {parsed[0]} is listed twice: the second is ignored")
                 continue
             if ttls.get("min_ttl", 0) > ttls.get("max_ttl", 255):
                 r.error(line, f"unicast peer {parsed[0]}: min_ttl {ttls['min_ttl']} is above max_ttl "
                               f"{ttls['max_ttl']}: no advert could pass")
                 continue
-            peers.append(UnicastPeer(parsed[0], parsed[1], ttls.get("min_ttl"), ttls.get("max_ttl")))
-            listed.add(parsed[0])
-    d.extend(st, "unicast_peers", peers)
+            peers[parsed[0]] = UnicastPeer(parsed[0], parsed[1], ttls.get("min_ttl"), ttls.get("max_ttl"))
 
 
 def _authentication(r: Reporter, d: InstanceDraft, st: Statement) -> None:
@@ -261,6 +294,10 @@ def parse_vip(r: Reporter, line: Statement) -> VirtualAddress | None:
             r.warning(option, f"unknown virtual address option '{option.text}': keepalived ignores it (\"Unknown "
                               f"configuration entry\") and so does vrrptui; use brd, dev, scope or label, "
                               f"e.g. `{example}`")
+    if options.get("dev") == "":
+        r.error(line, f"dev '' names no interface: write the interface the address goes on, e.g. `{example}`, "
+                      f"or leave out `dev` for the instance's interface")
+        return None
     too_long = [what for what in ("label", "dev") if len(options.get(what, "").encode()) > v.IFNAMSIZ]
     if too_long:
         what = too_long[0]
@@ -268,9 +305,10 @@ def parse_vip(r: Reporter, line: Statement) -> VirtualAddress | None:
                       f"(the VIP would not be added): shorten it")
         return None
     scope = options.get("scope")
-    numeric = scope is not None and scope.isascii() and scope.isdigit() and int(scope) <= 255  # ifa_scope is a u8
-    if scope is not None and scope not in VIP_SCOPES and not numeric:
-        r.error(line, f"scope '{scope}' is not known: use one of {', '.join(sorted(VIP_SCOPES))} or a number 0-255")
+    number = _small_number(scope) if scope is not None and scope.isascii() and scope.isdigit() else None
+    if scope is not None and scope not in VIP_SCOPES and (number is None or number > 255):  # ifa_scope is a u8
+        r.error(line, f"scope '{_shortened(scope)}' is not known: use one of {', '.join(sorted(VIP_SCOPES))} "
+                      f"or a number 0-255")
         return None
     if "brd" in options and options["brd"] not in ("+", "-"):
         try:
@@ -424,8 +462,8 @@ def _family(r: Reporter, d: InstanceDraft) -> int | None:
     for key in ("unicast_src_ip", "mcast_src_ip"):
         if d.fields.get(key) is not None:
             return d.fields[key].version
-    peers = d.fields.get("unicast_peers", ())
-    return peers[0].address.version if peers else 4
+    peers = d.fields.get("unicast_peers", {})
+    return next(iter(peers)).version if peers else 4
 
 
 def _version_for(r: Reporter, d: InstanceDraft, family: int, global_defs: GlobalDefs) -> int:
@@ -471,7 +509,7 @@ def _check_families(r: Reporter, d: InstanceDraft, family: int) -> None:
         if addr is not None and addr.version != family:
             r.error(d.where[key], f"{key} {addr} is IPv{addr.version} but the instance is IPv{family}: "
                                   f"use an IPv{family} address of this host")
-    for peer in d.fields.get("unicast_peers", ()):
+    for peer in d.fields.get("unicast_peers", {}).values():
         if peer.address.version != family:
             r.error(d.where["unicast_peers"], f"unicast peer {peer.address} is IPv{peer.address.version} but the "
                                               f"instance is IPv{family}: list IPv{family} peers only")
@@ -529,7 +567,8 @@ def _lower_priority_defaults(r: Reporter, d: InstanceDraft, g: GlobalDefs) -> No
 
 def finish_instance(r: Reporter, d: InstanceDraft, global_defs: GlobalDefs) -> VrrpInstance | None:
     """Apply keepalived's defaults and the whole-block rules; None when the instance cannot run."""
-    errors_before = sum(1 for x in r.diagnostics if x.severity == "error")
+    # Only what is reported from here on is looked at, so that checking thousands of instances stays linear.
+    first_new = len(r.diagnostics)
     if "virtual_router_id" not in d.seen:
         r.error(d.statement, f"vrrp_instance {d.name} has no virtual_router_id: add one (1-255), the same on "
                              f"every router of this virtual router")
@@ -571,11 +610,36 @@ def finish_instance(r: Reporter, d: InstanceDraft, global_defs: GlobalDefs) -> V
             d.fields[name] = getattr(global_defs, global_name)
     _lower_priority_defaults(r, d, global_defs)
 
-    if not decided.ok or sum(1 for x in r.diagnostics if x.severity == "error") > errors_before \
-            or "vrid" not in d.fields:
+    if not decided.ok or any(x.severity == "error" for x in r.diagnostics[first_new:]) or "vrid" not in d.fields:
         return None  # the reasons are already reported
     fields: dict[str, Any] = {key: tuple(value) if isinstance(value, list) else value
                               for key, value in d.fields.items()}
+    fields["unicast_peers"] = tuple(d.fields.get("unicast_peers", {}).values())
     fields.update(family=family, version=version, advert_int=advert_int, initial_state=state, priority=priority,
                   interface=d.fields.get("interface"))
     return VrrpInstance(name=d.name, file=d.statement.file, line=d.statement.line, **fields)
+
+
+def vmac_names(r: Reporter, built: list[tuple[InstanceDraft, VrrpInstance]]
+               ) -> list[tuple[InstanceDraft, VrrpInstance]]:
+    """Each use_vmac instance gets a VMAC interface of its own, as keepalived gives them: a second instance that
+    names one already used (keepalived: "is already using ... - ignoring name") or whose default name is taken
+    (vrrp.51 on two interfaces) gets vrrp1.51, vrrp2.51, ... Sharing one, it would run on the first's macvlan
+    with the first's virtual MAC."""
+    owners: dict[str, VrrpInstance] = {}
+    named: list[tuple[InstanceDraft, VrrpInstance]] = []
+    for draft, inst in built:
+        if inst.use_vmac:
+            name = inst.vmac_interface
+            if name in owners:
+                if inst.vmac_name:
+                    r.warning(draft.where.get("use_vmac", draft.statement),
+                              f"VMAC interface {name} is already used by vrrp_instance {owners[name].name} "
+                              f"({owners[name].file}:{owners[name].line}): keepalived ignores the name, and so does "
+                              f"vrrptui; give vrrp_instance {inst.name} a VMAC name of its own with `use_vmac NAME`")
+                name = next(candidate for n in range(1, len(owners) + 2)
+                            if (candidate := default_vmac_name(inst.family, inst.vrid, n)) not in owners)
+                inst = replace(inst, vmac_name=name)
+            owners[name] = inst
+        named.append((draft, inst))
+    return named

@@ -19,6 +19,12 @@ IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
 MAX_MESSAGE = 600  # characters of a diagnostic's message as printed (file:line and severity aside)
 
 
+def default_vmac_name(family: int, vrid: int, taken: int = 0) -> str:
+    """keepalived's VMAC interface name for a `use_vmac` without one: vrrp.51, vrrp6.51 for IPv6; the Nth
+    instance to want a name already taken gets vrrpN.51."""
+    return f"vrrp{taken or ('6' if family == 6 else '')}.{vrid}"
+
+
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
     """One warning or error, printed as `file:line: severity: message`."""
@@ -282,7 +288,7 @@ class VrrpInstance:
     notify_stop: NotifyScript | None = None
     notify: NotifyScript | None = None
     use_vmac: bool = False
-    vmac_name: str | None = None  # default vrrp.<VRID>
+    vmac_name: str | None = None  # default vrrp.<VRID> (IPv6: vrrp6.<VRID>), made unique as keepalived does
     vmac_xmit_base: bool = False
     garp_master_delay: float = 5.0
     garp_master_repeat: int = 5
@@ -325,7 +331,7 @@ class VrrpInstance:
 
     @property
     def vmac_interface(self) -> str:
-        return self.vmac_name or f"vrrp.{self.vrid}"
+        return self.vmac_name or default_vmac_name(self.family, self.vrid)
 
     @property
     def all_vips(self) -> tuple[VirtualAddress, ...]:

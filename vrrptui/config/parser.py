@@ -16,7 +16,13 @@ from vrrptui.config import routes, trackfile, trackprocess
 from vrrptui.config import values as v
 from vrrptui.config.blocks import Statement, read_statements
 from vrrptui.config.draft import InstanceDraft
-from vrrptui.config.instance import INSTANCE_HANDLERS, finish_instance, parse_vip, read_instance
+from vrrptui.config.instance import (
+    INSTANCE_HANDLERS,
+    finish_instance,
+    parse_vip,
+    read_instance,
+    vmac_names,
+)
 from vrrptui.config.model import (
     Config,
     ConfigError,
@@ -161,6 +167,7 @@ def parse_config(path: str, *, config_id: str | None = None, check_interfaces: b
     built = _unique_instances(r, built)
     built = _sync_group_weights(r, built, sections.sync_groups, scripts)
     _check_duplicate_vrids(r, built)
+    built = vmac_names(r, built)
     instances = _apply_sync_groups(r, [inst for _, inst in built], sections.sync_groups, sections.global_defs)
     if check_interfaces:
         existing = host_interfaces() if existing_interfaces is None else existing_interfaces
