@@ -69,6 +69,13 @@ def test_an_address_with_a_zone_is_skipped_with_a_warning(tmp_path):
         (6, "unicast peer 'fe80::2%eth0' has a zone (`%eth0`)")]
 
 
+def test_a_vip_with_a_zone_is_skipped_with_a_warning(tmp_path):
+    config = parse(tmp_path, instance("  virtual_ipaddress {\n    fe80::10%eth0/64\n    fe80::11/64\n  }"))
+    assert [str(vip) for vip in config.instances[0].virtual_ipaddresses] == ["fe80::11/64"]
+    assert [(w.line, w.message.split("':")[0]) for w in config.warnings] == [
+        (5, "invalid virtual address 'fe80::10%eth0/64")]
+
+
 def test_a_route_or_rule_of_two_families_is_not_installed(tmp_path):
     config = parse(tmp_path, instance(
         "  virtual_ipaddress { 10.0.0.1/24 }\n  virtual_routes {\n    10.9.0.0/16 via 2001:db8::1 dev eth0\n"

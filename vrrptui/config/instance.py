@@ -269,6 +269,8 @@ def parse_vip(r: Reporter, line: Statement) -> VirtualAddress | None:
     """`ADDR[/LEN] [brd B] [dev IF] [scope S] [label L]`."""
     example = "192.168.1.13/24 dev eth0 label eth0:1"
     try:
+        if "%" in line.keyword.text:  # a zone (`fe80::10%eth0/64`): keepalived's parser refuses it
+            raise ValueError(line.keyword.text)
         iface = ipaddress.ip_interface(line.keyword.text)
     except ValueError:
         r.warning(line, f"invalid virtual address '{line.keyword.text}': keepalived skips it (\"VRRP parsed invalid "
