@@ -95,6 +95,16 @@ def test_include_that_cannot_be_expanded_is_an_error_with_its_line(tmp_path):
     assert "include takes one file name or glob" in str(exc.value.diagnostics[0])
 
 
+def test_words_are_split_at_ascii_spaces_only(tmp_path):
+    """keepalived splits at C's isspace(): a no-break space stays in the word, so `auth_pass ab<NBSP>cd` is one
+    password there (and must be here, or a mixed pair would not authenticate each other)."""
+    path = write(tmp_path, instance_conf("  authentication {\n    auth_type PASS\n    auth_pass ab\u00a0cd\n  }\n"
+                                         "  virtual_ipaddress {\t10.0.0.1\t}\n"))
+    config = parse(path)
+    assert config.instances[0].authentication.auth_pass == "ab\u00a0cd".encode().decode("latin-1")
+    assert config.warnings == ()
+
+
 def test_control_escape_of_a_letter_whose_capital_is_two_letters(tmp_path):
     """`\\cX` is a control character as keepalived makes it (toupper(X) ^ 0x40); `\\cß` is not an error."""
     path = write(tmp_path, 'global_defs {\n  router_id "\\cß"\n}\n')

@@ -20,6 +20,7 @@ from vrrptui.config.expand import Expander, default_config_id
 from vrrptui.config.model import Diagnostic
 
 COMMENT_CHARS = "!#"
+SPACE = " \t\v\f\r"  # what C's isspace() splits keepalived's words at: not a no-break or other Unicode space
 QUOTES = "\"'"
 BRACES = "{}"
 # Limits (checked before anything starts): far above any real configuration, low enough that a hostile or
@@ -175,7 +176,7 @@ class Lexer:
         i, n = 0, len(raw)
         while i < n:
             ch = raw[i]
-            if ch.isspace():
+            if ch in SPACE:
                 i += 1
             elif ch in COMMENT_CHARS:
                 break
@@ -186,7 +187,7 @@ class Lexer:
                 start = i
                 word: list[str] = []
                 quoted = False
-                while i < n and not raw[i].isspace() and raw[i] not in BRACES and raw[i] not in COMMENT_CHARS:
+                while i < n and raw[i] not in SPACE and raw[i] not in BRACES and raw[i] not in COMMENT_CHARS:
                     if raw[i] in QUOTES:
                         quoted = True
                         i = self._quoted(raw, i, word, path, number)
