@@ -179,7 +179,8 @@ VRRP_INSTANCE: dict[str, str] = {
     "state": "initial state MASTER or BACKUP",
     "interface": "interface the instance runs on",
     "vrf": "VRF of a unicast instance without an interface",
-    "use_vmac": "use a virtual MAC (macvlan) interface",
+    "use_vmac": "use a virtual MAC (macvlan) interface; unnamed, it is named as keepalived names it (vrrp.51, vrrp6.51 "
+                "for IPv6, vrrp1.51 when vrrp.51 is taken)",
     "use_vmac_addr": "VMACs on the other interfaces VIPs use",
     "vmac_xmit_base": "send and receive adverts on the base interface, not the VMAC",
     "vmac_xmit_base_src": "with vmac_xmit_base, the VMAC's address as source",
