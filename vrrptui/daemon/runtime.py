@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import signal
+import socket
 import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -33,7 +34,7 @@ from vrrptui.daemon.notify import NotifyRunner
 from vrrptui.daemon.reloader import Reloader
 from vrrptui.daemon.scripts import ScriptRunner
 from vrrptui.daemon.sender import AdvertSender
-from vrrptui.daemon.sockpool import SocketPool
+from vrrptui.daemon.sockpool import SocketPool, heard_on_vmacs
 from vrrptui.daemon.sources import SourceAddresses
 from vrrptui.daemon.stale import VipJournal
 from vrrptui.daemon.processes import ProcessWatch
@@ -105,6 +106,7 @@ class Runtime:
         self._applying = asyncio.Lock()  # held while a parsed configuration is applied; a stop waits for it
         self._held: list[LogLine] | None = None  # the runtime's lines while a batch's actions run
         self._settling: list[VrrpInstance] = []  # VIPs added at once (`_at_once`): their routes after the batch
+        self._vmac_bases, self._vmac_vrids = heard_on_vmacs(config.instances)
 
     @property
     def observer(self) -> Observer | None:
@@ -274,9 +276,17 @@ class Runtime:
         engine, loop, feed, timer = self.engine, self.loop, self._feed, self._timer
         if engine is None or loop is None or timer is None:
             return
+        base = self._vmac_bases.get(ifname)
+        elsewhere = None  # VRIDs of this interface read on a VMAC (sockpool.heard_on_vmacs): not here as well
+        if base is not None:
+            ifname = base  # read on a VMAC: its base's advert for the engine, the observers and the metrics
+        else:
+            elsewhere = self._vmac_vrids.get((ifname, 4 if sock.family == socket.AF_INET else 6))
         for packets in sock.batches(RECV_BATCH):
             now = loop.time() - sock.age()  # when the last of them arrived (the engine's clock never goes back)
             for payload, src, dst, ttl in packets:
+                if elsewhere and sock.protocol != AH_PROTO and len(payload) > 1 and payload[1] in elsewhere:
+                    continue
                 if sock.protocol == AH_PROTO:
                     packet = ah.parse(payload)
                     if feed is not None and isinstance(packet, ah.AhPacket):
@@ -410,6 +420,7 @@ class Runtime:
         async with self._applying:
             old = self.config
             self.config = await reloader.apply(old, parsed, self._require_loop())
+            self._vmac_bases, self._vmac_vrids = heard_on_vmacs(self.config.instances)
             if self.config is not old:
                 self._prepare_takeovers()
             if self._timer is not None:

@@ -1,7 +1,11 @@
 """The runtime's VRRP sockets: one per (interface, family, IP protocol) its instances use.
 
-Adverts arrive on the base interface (multicast reaches it as well as a VMAC); keepalived
-sends from the VMAC unless `vmac_xmit_base`. `auth_type AH` instances send and receive
+Adverts arrive on the base interface, and a `use_vmac` instance's multicast ones on its VMAC
+(it joins the group there): a peer that sends from the same virtual MAC (the other router's
+VMAC) is delivered by the kernel's macvlan to our macvlan of that MAC alone, never to the base
+(macvlan_handle_frame: a multicast frame from one of the port's own MACs), so listening on the
+base alone, a backup never hears such a master. keepalived sends from the VMAC unless
+`vmac_xmit_base`. `auth_type AH` instances send and receive
 IP protocol 51 (whole datagrams), the others 112. A send-only socket (VMAC) joins no
 group, so the kernel queues nothing on it.
 """
@@ -24,6 +28,26 @@ def recv_interface(inst: VrrpInstance) -> str:
     return inst.unicast_src_dev or inst.interface or ""
 
 
+def listen_interface(inst: VrrpInstance) -> str:
+    """Where the instance's adverts are read: its VMAC for a multicast `use_vmac` instance (see above)."""
+    if inst.use_vmac and not inst.unicast:
+        return inst.vmac_interface
+    return recv_interface(inst)
+
+
+def heard_on_vmacs(instances: Iterable[VrrpInstance]) -> tuple[dict[str, str], dict[tuple[str, int], set[int]]]:
+    """(VMAC read on -> its base, (base, family) -> the VRIDs read on a VMAC instead): adverts read on a VMAC
+    are the base's for everything downstream, and those the base's socket reads too (from a peer with a MAC
+    of its own, the kernel gives both a copy) are dropped there, so each advert counts once."""
+    bases: dict[str, str] = {}
+    vrids: dict[tuple[str, int], set[int]] = {}
+    for inst in instances:
+        if listen_interface(inst) != recv_interface(inst):
+            bases[inst.vmac_interface] = recv_interface(inst)
+            vrids.setdefault((recv_interface(inst), inst.family), set()).add(inst.vrid)
+    return bases, vrids
+
+
 def send_interface(inst: VrrpInstance) -> str:
     if inst.use_vmac and not inst.vmac_xmit_base:
         return inst.vmac_interface
@@ -38,7 +62,7 @@ def receive_keys(instances: Iterable[VrrpInstance]) -> dict[SocketKey, bool]:
     """The receiving sockets a set of instances needs, each with whether it joins the VRRP group."""
     wanted: dict[SocketKey, bool] = {}
     for inst in instances:
-        key = socket_key(inst, recv_interface(inst))
+        key = socket_key(inst, listen_interface(inst))
         wanted[key] = wanted.get(key, False) or not inst.unicast
     return wanted
 
