@@ -2,7 +2,10 @@
 
 Everything here is a frozen dataclass; tuples instead of lists. The parser
 (`vrrptui.config.parser`) is the only producer. `file`/`line` are kept on the
-objects an operator may be pointed at later (instances, scripts, VIPs).
+objects an operator may be pointed at later (instances, scripts, VIPs). They are left out
+of equality: an object that only moved in the file (a comment added above it) is the same
+one, so a reload keeps an unchanged instance running. A `Diagnostic`'s place is what it says,
+so there they count.
 """
 
 from __future__ import annotations
@@ -78,8 +81,8 @@ class VirtualAddress:
     label: str | None = None
     brd: str | None = None
     scope: str | None = None
-    file: str = ""
-    line: int = 0
+    file: str = field(default="", compare=False)
+    line: int = field(default=0, compare=False)
 
     @property
     def address(self) -> IPAddress:
@@ -111,8 +114,8 @@ class StaticRoute:
     kind: str = "unicast"  # or blackhole, unreachable, prohibit, throw
     onlink: bool = False
     text: str = ""
-    file: str = ""
-    line: int = 0
+    file: str = field(default="", compare=False)
+    line: int = field(default=0, compare=False)
 
     @property
     def family(self) -> int:
@@ -134,8 +137,8 @@ class PolicyRule:
     fwmask: int | None = None
     invert: bool = False
     text: str = ""
-    file: str = ""
-    line: int = 0
+    file: str = field(default="", compare=False)
+    line: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,8 +185,8 @@ class TrackFileDef:
     reverse: bool = False
     init_value: int | None = None  # None: no init_file
     overwrite: bool = False
-    file: str = ""
-    line: int = 0
+    file: str = field(default="", compare=False)
+    line: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,8 +213,8 @@ class TrackProcessDef:
     fork_delay: float = 0.0
     terminate_delay: float = 0.0
     full_command: bool = False
-    file: str = ""
-    line: int = 0
+    file: str = field(default="", compare=False)
+    line: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,8 +229,8 @@ class NotifyScript:
     command: str
     user: str | None = None
     group: str | None = None
-    file: str = ""
-    line: int = 0
+    file: str = field(default="", compare=False)
+    line: int = field(default=0, compare=False)
 
     @property
     def argv(self) -> tuple[str, ...]:
@@ -255,8 +258,8 @@ class VrrpScript:
     user: str | None = None
     group: str | None = None
     init_fail: bool = False
-    file: str = ""
-    line: int = 0
+    file: str = field(default="", compare=False)
+    line: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,8 +316,8 @@ class VrrpInstance:
     sync_group: str | None = None
     virtual_routes: tuple[StaticRoute, ...] = ()  # installed while MASTER
     virtual_rules: tuple[PolicyRule, ...] = ()
-    file: str = ""
-    line: int = 0
+    file: str = field(default="", compare=False)
+    line: int = field(default=0, compare=False)
 
     @property
     def unicast(self) -> bool:
@@ -354,8 +357,8 @@ class SyncGroup:
     notify: NotifyScript | None = None
     tracking_weight: bool = False  # sync_group_tracking_weight: members keep weighted trackers
     notify_priority_changes: bool | None = None  # for members that do not set their own
-    file: str = ""
-    line: int = 0
+    file: str = field(default="", compare=False)
+    line: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
