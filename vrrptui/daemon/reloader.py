@@ -4,7 +4,8 @@ The file is parsed in a child process (vrrptui.daemon.loader) while the loop kee
 running; a config with errors is logged (file:line) and the running one kept. Applying
 it: VMACs and sockets for the new instances, their sources, notify and tracking scripts,
 then the engine, which keeps the state of unchanged instances. If a step fails, what was
-changed is undone and the running configuration stays as it was.
+changed is undone and the running configuration stays as it was. A VMAC renamed while its
+virtual MAC stays on the same interface is refused (the old one would block the new one).
 """
 
 from __future__ import annotations
@@ -119,6 +120,7 @@ class Reloader:
             self._log(LogLine(str(warning), level="warning"))
         old_primary = dict(self._sources.primary)
         try:
+            self._check_vmac_names(config, parsed)
             self._host.create_vmacs(parsed.instances)
             self._host.routing.prepare(parsed)
             known = {o.name for o in config.instances}
@@ -155,6 +157,33 @@ class Reloader:
         gc.collect()
         self._log(LogLine("Reload complete"))
         return parsed
+
+    def _check_vmac_names(self, config: Config, parsed: Config) -> None:
+        """Refuse a new VMAC that would carry the same virtual MAC on the same interface as one of ours under
+        another name (`use_vmac` renamed): the kernel cannot bring the second up while the first exists, and
+        the first carries a running instance's VIPs until the engine lets it go."""
+        ours = {(i.interface, i.vmac_address): i.vmac_interface for i in config.instances
+                if i.use_vmac and i.interface is not None and i.vmac_interface in self._host.vmacs}
+        made = {i.vmac_interface: (i.interface, i.vmac_address) for i in config.instances
+                if i.use_vmac and i.vmac_interface in self._host.vmacs}
+        for inst in parsed.instances:
+            if not inst.use_vmac or inst.interface is None:
+                continue
+            if inst.vmac_interface in made:
+                if made[inst.vmac_interface] != (inst.interface, inst.vmac_address):
+                    # kept by name, it would keep the running one's MAC and base (its VRID or family changed)
+                    base, mac = made[inst.vmac_interface]
+                    raise ValueError(
+                        f"({inst.name}) VMAC {inst.vmac_interface} would need the address {inst.vmac_address} on "
+                        f"{inst.interface}, but it has {mac} on {base} for the running configuration: a reload "
+                        f"cannot remake a VMAC; give it a new `use_vmac NAME`, or restart vrrptui")
+                continue
+            old = ours.get((inst.interface, inst.vmac_address))
+            if old is not None and old != inst.vmac_interface:
+                raise ValueError(
+                    f"({inst.name}) VMAC {inst.vmac_interface} would have the address {inst.vmac_address} "
+                    f"on {inst.interface}, which VMAC {old} of the running configuration has: a reload cannot "
+                    f"rename a VMAC; restart vrrptui to rename it")
 
     def _undo(self, config: Config, primary: dict[str, IPAddress]) -> None:
         for step in (lambda: self._sources.compute(config), lambda: self._pool.open(config.instances),

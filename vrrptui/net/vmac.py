@@ -18,6 +18,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import logging
+import os
 from typing import Any
 
 from vrrptui.net.netlink import Netlink
@@ -66,8 +67,20 @@ def _link(netlink: Netlink, ifname: str) -> Any | None:
     index = netlink.link_index(ifname)
     if index is None:
         return None
-    links = netlink.request("get_links", index)
+    links = _request(netlink, f"read interface {ifname!r}", "get_links", index)
     return links[0] if links else None
+
+
+def _request(nl: Netlink, what: str, method: str, *args: Any, **kwargs: Any) -> Any:
+    """`nl.request(method, ...)`; pyroute2's NetlinkError (no OSError) is raised as an OSError with its errno,
+    so every caller's handling of failed interface changes applies."""
+    from pyroute2.netlink.exceptions import NetlinkError
+
+    try:
+        return nl.request(method, *args, **kwargs)
+    except NetlinkError as exc:
+        message = exc.args[1] if len(exc.args) > 1 and exc.args[1] else os.strerror(exc.code)
+        raise OSError(exc.code, f"cannot {what}: {message}") from exc
 
 
 def _kind(link: Any) -> str | None:
@@ -110,14 +123,32 @@ def create_vmac(base_ifname: str, name: str, mac: str, *, netlink: Netlink | Non
                 created = False
             else:
                 log.info("removing old VMAC interface %s: wrong MAC or base interface", name)
-                nl.request("link", "del", index=existing["index"])
+                _request(nl, f"remove the old VMAC interface {name!r}", "link", "del", index=existing["index"])
         if created:
-            nl.request("link", "add", ifname=name, kind="macvlan", link=base_index, macvlan_mode="private", address=mac)
-        _configure(nl, base_ifname, name, family, created, again)
+            _request(nl, f"create VMAC interface {name!r} on {base_ifname!r}", "link", "add", ifname=name,
+                     kind="macvlan", link=base_index, macvlan_mode="private", address=mac)
+        held = _base_saved.get(base_ifname)
+        try:
+            _configure(nl, base_ifname, name, family, created, again)
+        except BaseException:
+            if created:  # not left behind half set up: nothing else would remove it
+                _undo_create(nl, base_ifname, name, held)
+            raise
         return created
     finally:
         if own:
             nl.close()
+
+
+def _undo_create(nl: Netlink, base_ifname: str, name: str, held: tuple[str, str, int] | None) -> None:
+    if _base_saved.get(base_ifname) != held:
+        _release_base(base_ifname)
+    try:  # the error that brought us here is the one to report
+        link = _link(nl, name)
+        if link is not None:
+            _request(nl, f"remove VMAC interface {name!r}", "link", "del", index=link["index"])
+    except OSError as exc:
+        log.warning("VMAC interface %s could not be set up, nor removed: %s", name, exc)
 
 
 def _up_again(nl: Netlink, link: Any) -> Any | None:
@@ -126,8 +157,10 @@ def _up_again(nl: Netlink, link: Any) -> Any | None:
     try:
         nl.request("link", "set", index=link["index"], state="up")
     except Exception as exc:  # pyroute2's NetlinkError is no OSError
-        if getattr(exc, "code", None) != errno.ENODEV:
-            raise OSError(f"cannot bring {link.get('IFLA_IFNAME')!r} up again: {exc}") from exc
+        code = getattr(exc, "code", None)
+        if code != errno.ENODEV:
+            text = f"cannot bring {link.get('IFLA_IFNAME')!r} up again: {exc}"
+            raise (OSError(code, text) if isinstance(code, int) else OSError(text)) from exc
         return None
     return link
 
@@ -147,11 +180,12 @@ def _configure(nl: Netlink, base_ifname: str, name: str, family: int, created: b
         write_sysctl(6, name, "disable_ipv6", 0)
         write_sysctl(6, name, "addr_gen_mode", 1)  # IN6_ADDR_GEN_MODE_NONE
     index = nl.require_index(name)
-    nl.request("link", "set", index=index, state="up")
+    _request(nl, f"bring VMAC interface {name!r} up", "link", "set", index=index, state="up")
     if family == 6:
         base_ll = nl.primary_address(base_ifname, 6) or link_local_from_mac(nl.link_mac(base_ifname))
         if not nl.has_address(base_ll, name):
-            nl.request("addr", "add", index=index, address=str(base_ll), prefixlen=64, flags=0x02)  # IFA_F_NODAD
+            _request(nl, f"add {base_ll} to VMAC interface {name!r}", "addr", "add", index=index, address=str(base_ll),
+                     prefixlen=64, flags=0x02)  # IFA_F_NODAD
 
 
 def _hold_base(base_ifname: str) -> None:
@@ -194,9 +228,10 @@ def delete_vmac(name: str, *, netlink: Netlink | None = None) -> bool:
             raise OSError(f"refusing to delete {name!r}: it is not a macvlan (VMAC) interface")
         base_index = link.get("IFLA_LINK")
         base_name = next(
-            (link.get("IFLA_IFNAME") for link in nl.request("get_links") if link["index"] == base_index), None
+            (link.get("IFLA_IFNAME") for link in _request(nl, "list interfaces", "get_links")
+             if link["index"] == base_index), None
         )
-        nl.request("link", "del", index=link["index"])
+        _request(nl, f"delete VMAC interface {name!r}", "link", "del", index=link["index"])
         if base_name is not None:
             _release_base(base_name)
         return True
