@@ -126,16 +126,21 @@ class HostChanges:
 
     # --- VIPs -----------------------------------------------------------------------
 
-    def remove_stale_vips(self, instances: Iterable[VrrpInstance]) -> None:
-        """Before the engine runs none of these VIPs can be ours: any present was left by a crash."""
+    def remove_stale_vips(self, instances: Iterable[VrrpInstance], keep: Iterable[IPAddress] = ()) -> None:
+        """Before the engine runs these instances none of their VIPs can be ours: any present was left by a
+        crash. On a reload (new instances), never one a running instance holds, nor an address in KEEP (the
+        running instances' advert sources: a new instance whose VIP is this router's own address)."""
         present = self.netlink.addresses()
+        held = {(vip.dev or dev, vip.address) for added in self.added_vips.values() for vip, dev in added}
+        keep = set(keep)
         for inst in instances:
             claimable = claimable_vips(inst)
             if not claimable:
                 continue
             dev_default = default_dev(inst)
             stale = [vip for vip, dev in claimable
-                     if any(ifname == dev and iface.ip == vip.address for ifname, iface, _ in present)]
+                     if (dev, vip.address) not in held and vip.address not in keep
+                     and any(ifname == dev and iface.ip == vip.address for ifname, iface, _ in present)]
             if not stale:
                 continue
             self._log(LogLine(f"({inst.name}) removing VIPs."))

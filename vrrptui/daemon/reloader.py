@@ -124,7 +124,8 @@ class Reloader:
             self._host.create_vmacs(parsed.instances)
             self._host.routing.prepare(parsed)
             known = {o.name for o in config.instances}
-            self._host.remove_stale_vips([i for i in parsed.instances if i.name not in known])
+            self._host.remove_stale_vips([i for i in parsed.instances if i.name not in known],
+                                         keep=old_primary.values())
             primary = {**old_primary, **self._sources.compute(parsed)}
             # the new sockets open beside the old ones, kept until the engine let go of them
             both = {**{i.name: i for i in config.instances}, **{i.name: i for i in parsed.instances}}
