@@ -91,6 +91,11 @@ def main(argv: list[str] | None = None) -> int:
         code = check_main(rest)
         return code or (_check_keys(keys) if keys else 0)
     if args[0].startswith("-") or "--headless" in args:
+        import _signal  # type: ignore[import-not-found]  # built in; signal.py imports enum (~1 ms)
+
+        # until the daemon's own handler is in place (it reads the file as it starts), a SIGHUP
+        # (`systemctl reload` too early, a config tool) would kill it
+        _signal.signal(_signal.SIGHUP, _signal.SIG_IGN)
         from vrrptui.daemon.stale import clean_up_early
 
         clean_up_early(args)  # a killed run's VIPs go first: before asyncio, argparse and the config parse

@@ -85,3 +85,17 @@ def test_a_stop_kills_the_reader_of_a_long_reload(lab: Lab) -> None:
     assert lab.stop(p1, signal.SIGTERM) == 0, lab.log(p1)
     assert "Reload abandoned: stopping" in lab.log(p1)
     assert lab.vip_holders(VIP) == []
+
+
+def test_a_sighup_while_the_daemon_starts_does_not_kill_it(lab: Lab) -> None:
+    """`systemctl reload` or a config tool's SIGHUP before the daemon's handler is in place (here while it parses
+    a config of 80,000 vrrp_scripts, ~2 s): the default action killed it; now it is ignored until the handler
+    is there, and the daemon starts with the file as it read it."""
+    scripts = "".join(f'vrrp_script s{i} {{\n  script "/bin/true"\n}}\n' for i in range(80000))
+    p1 = lab.start_vrrptui("r1", scripts + conf(150), ["--log-detail"])
+    time.sleep(0.4)  # the interpreter runs: parsing
+    assert "Startup complete" not in lab.log(p1)
+    p1.send_signal(signal.SIGHUP)
+    assert lab.wait_for(lambda: "Startup complete" in lab.log(p1) or p1.poll() is not None, WAIT), lab.log(p1)
+    assert p1.poll() is None, f"exit {p1.returncode}: {lab.log(p1)}"
+    assert wait_holders(lab, ["r1"])
