@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import pytest
 from test_daemon_failover import status
 
+from vrrptui.lab.namespaces import vrrptui_command
 from vrrptui.lab.netns import VIP, Lab
 from vrrptui.lab.netns import fast_v3_conf as conf
 
@@ -64,3 +66,39 @@ def test_an_advert_read_on_the_base_and_the_vmac_counts_once(lab: Lab) -> None:
     received = last_r2["counters"]["adverts_received"] - first_r2["counters"]["adverts_received"]
     assert sent >= 15 and abs(received - sent) <= 2, (sent, received)
     assert lab.vip_holders(VIP) == ["r1"]
+
+
+def daemon_status(lab: Lab, node: str, proc: Any) -> dict[str, Any]:
+    sock = lab.node_dir(node) / "run" / f"{proc.pid}.sock"
+    out = lab.exec(node, [*vrrptui_command(), "status", "--json", "--socket", str(sock)])
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)["daemons"][0]
+
+
+def test_each_advert_is_read_once_with_several_vmacs(lab: Lab) -> None:
+    """r1 without use_vmac (its own MAC) on VRIDs 51-53 and 60; r2 with a VMAC each on 51-53 and no 60. The
+    kernel gives every VMAC (and the base) a copy of each advert: each instance counts r1's adverts once, and
+    VRID 60, configured nowhere on r2, is counted once as such."""
+    def r1_conf(vrid: int) -> str:
+        return conf(150, vrid=vrid, name=f"VI_{vrid}").replace(f"{VIP}/24", f"192.168.1.{vrid + 100}/24")
+
+    p1 = lab.start_vrrptui("r1", "".join(r1_conf(v) for v in (51, 52, 53, 60)))
+    assert lab.wait_for(lambda: lab.vip_holders("192.168.1.160") == ["r1"], WAIT), lab.log(p1)
+    p2 = lab.start_vrrptui("r2", "".join(r1_conf(v).replace("priority 150", "priority 100")
+                                         .replace("version 3", "version 3\n    use_vmac") for v in (51, 52, 53)))
+    assert lab.wait_for(lambda: lab.log(p2).count("Entering BACKUP STATE") == 3, WAIT), lab.log(p2)
+    first_r1, first_r2 = daemon_status(lab, "r1", p1), daemon_status(lab, "r2", p2)
+    time.sleep(2.0)
+    last_r1, last_r2 = daemon_status(lab, "r1", p1), daemon_status(lab, "r2", p2)
+
+    def count(d: dict[str, Any], name: str, what: str) -> int:
+        return next(i["counters"][what] for i in d["instances"] if i["name"] == name)
+
+    sent = count(last_r1, "VI_51", "adverts_sent") - count(first_r1, "VI_51", "adverts_sent")
+    assert sent >= 15
+    for vrid in (51, 52, 53):
+        received = count(last_r2, f"VI_{vrid}", "adverts_received") - count(first_r2, f"VI_{vrid}", "adverts_received")
+        assert abs(received - sent) <= 2, (vrid, sent, received)
+    unknown = sum(last_r2["unclaimed_drops"].values()) - sum(first_r2["unclaimed_drops"].values())
+    assert abs(unknown - sent) <= 2, (sent, last_r2["unclaimed_drops"])
+    assert lab.vip_holders("192.168.1.151") == ["r1"] and lab.vip_holders("192.168.1.153") == ["r1"]

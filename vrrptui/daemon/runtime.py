@@ -106,7 +106,7 @@ class Runtime:
         self._applying = asyncio.Lock()  # held while a parsed configuration is applied; a stop waits for it
         self._held: list[LogLine] | None = None  # the runtime's lines while a batch's actions run
         self._settling: list[VrrpInstance] = []  # VIPs added at once (`_at_once`): their routes after the batch
-        self._vmac_bases, self._vmac_vrids = heard_on_vmacs(config.instances)
+        self._vmac_bases, self._vrid_filters = heard_on_vmacs(config.instances)
 
     @property
     def observer(self) -> Observer | None:
@@ -276,16 +276,13 @@ class Runtime:
         engine, loop, feed, timer = self.engine, self.loop, self._feed, self._timer
         if engine is None or loop is None or timer is None:
             return
-        base = self._vmac_bases.get(ifname)
-        elsewhere = None  # VRIDs of this interface read on a VMAC (sockpool.heard_on_vmacs): not here as well
-        if base is not None:
-            ifname = base  # read on a VMAC: its base's advert for the engine, the observers and the metrics
-        else:
-            elsewhere = self._vmac_vrids.get((ifname, 4 if sock.family == socket.AF_INET else 6))
+        # with VMACs, each advert is read by one socket (sockpool.heard_on_vmacs): this one's VRIDs
+        only, vrids = self._vrid_filters.get((ifname, 4 if sock.family == socket.AF_INET else 6), (False, ()))
+        ifname = self._vmac_bases.get(ifname, ifname)  # read on a VMAC: its base's, for everything downstream
         for packets in sock.batches(RECV_BATCH):
             now = loop.time() - sock.age()  # when the last of them arrived (the engine's clock never goes back)
             for payload, src, dst, ttl in packets:
-                if elsewhere and sock.protocol != AH_PROTO and len(payload) > 1 and payload[1] in elsewhere:
+                if vrids and sock.protocol != AH_PROTO and len(payload) > 1 and (payload[1] in vrids) != only:
                     continue
                 if sock.protocol == AH_PROTO:
                     packet = ah.parse(payload)
@@ -420,7 +417,7 @@ class Runtime:
         async with self._applying:
             old = self.config
             self.config = await reloader.apply(old, parsed, self._require_loop())
-            self._vmac_bases, self._vmac_vrids = heard_on_vmacs(self.config.instances)
+            self._vmac_bases, self._vrid_filters = heard_on_vmacs(self.config.instances)
             if self.config is not old:
                 self._prepare_takeovers()
             if self._timer is not None:

@@ -35,17 +35,33 @@ def listen_interface(inst: VrrpInstance) -> str:
     return recv_interface(inst)
 
 
-def heard_on_vmacs(instances: Iterable[VrrpInstance]) -> tuple[dict[str, str], dict[tuple[str, int], set[int]]]:
-    """(VMAC read on -> its base, (base, family) -> the VRIDs read on a VMAC instead): adverts read on a VMAC
-    are the base's for everything downstream, and those the base's socket reads too (from a peer with a MAC
-    of its own, the kernel gives both a copy) are dropped there, so each advert counts once."""
+VridFilter = tuple[bool, frozenset[int]]  # (True: only these VRIDs, False: all but these)
+
+
+def heard_on_vmacs(instances: Iterable[VrrpInstance]) -> tuple[dict[str, str], dict[tuple[str, int], VridFilter]]:
+    """(VMAC read on -> its base, (socket's interface, family) -> the VRIDs it reads): each advert is read by
+    one socket. A peer's multicast advert from a MAC of its own reaches the base and every VMAC on it (the
+    kernel gives each a copy): a VMAC's socket takes its own instances' VRIDs, the base's socket the others;
+    without a base socket (every instance there on a VMAC), the first VMAC's takes the others (a VRID not
+    configured here is counted once). What is read on a VMAC is the base's for everything downstream."""
     bases: dict[str, str] = {}
-    vrids: dict[tuple[str, int], set[int]] = {}
+    own: dict[tuple[str, int], set[int]] = {}  # (VMAC, family) -> its instances' VRIDs
     for inst in instances:
         if listen_interface(inst) != recv_interface(inst):
             bases[inst.vmac_interface] = recv_interface(inst)
-            vrids.setdefault((recv_interface(inst), inst.family), set()).add(inst.vrid)
-    return bases, vrids
+            own.setdefault((inst.vmac_interface, inst.family), set()).add(inst.vrid)
+    on_base = {(key[0], key[1]) for key in receive_keys(instances) if key[0] not in bases}
+    filters: dict[tuple[str, int], VridFilter] = {}
+    for base, family in sorted({(bases[vmac], family) for vmac, family in own}):
+        vmacs = sorted(vmac for vmac, fam in own if fam == family and bases[vmac] == base)
+        taken = frozenset(vrid for vmac in vmacs for vrid in own[vmac, family])
+        if (base, family) in on_base:
+            filters[base, family] = (False, taken)
+        for i, vmac in enumerate(vmacs):
+            mine = frozenset(own[vmac, family])
+            others_here = i == 0 and (base, family) not in on_base
+            filters[vmac, family] = (False, taken - mine) if others_here else (True, mine)
+    return bases, filters
 
 
 def send_interface(inst: VrrpInstance) -> str:
