@@ -102,3 +102,24 @@ def test_each_advert_is_read_once_with_several_vmacs(lab: Lab) -> None:
     unknown = sum(last_r2["unclaimed_drops"].values()) - sum(first_r2["unclaimed_drops"].values())
     assert abs(unknown - sent) <= 2, (sent, last_r2["unclaimed_drops"])
     assert lab.vip_holders("192.168.1.151") == ["r1"] and lab.vip_holders("192.168.1.153") == ["r1"]
+
+
+@pytest.mark.parametrize("backup", ["vrrptui", "keepalived"])
+def test_unicast_use_vmac_adverts_leave_from_the_base(lab: Lab, keepalived_ok: str, tcpdump_ok: str,
+                                                       backup: str) -> None:
+    """Unicast with use_vmac (no vmac_xmit_base): sent from the VMAC, the ARP for the peer came from the virtual
+    MAC, which the peer's own macvlan took, so no advert ever left and both routers were master. keepalived
+    sends unicast adverts from the base; so does vrrptui now."""
+    def uni(me: str, peer: str, priority: int) -> str:
+        return conf(priority, extra=f"use_vmac\n    unicast_src_ip {me}\n    unicast_peer {{\n        {peer}\n    }}")
+
+    cap = lab.capture()
+    time.sleep(0.3)
+    p1 = lab.start_vrrptui("r1", uni("192.168.1.11", "192.168.1.12", 150))
+    start = lab.start_vrrptui if backup == "vrrptui" else lab.start_keepalived
+    p2 = start("r2", uni("192.168.1.12", "192.168.1.11", 100))
+    assert lab.wait_for(lambda: "Entering BACKUP STATE" in lab.log(p2), WAIT), lab.log(p2)
+    time.sleep(1.5)
+    assert lab.vip_holders(VIP) == ["r1"], lab.log(p1) + lab.log(p2)
+    sent = [line for line in cap.read(["-e"]) if "192.168.1.11 > 192.168.1.12: VRRPv3" in line]
+    assert sent and all(line.split()[1] != VMAC for line in sent), sent[-3:]

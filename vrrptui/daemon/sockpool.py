@@ -65,7 +65,10 @@ def heard_on_vmacs(instances: Iterable[VrrpInstance]) -> tuple[dict[str, str], d
 
 
 def send_interface(inst: VrrpInstance) -> str:
-    if inst.use_vmac and not inst.vmac_xmit_base:
+    """The VMAC for a multicast `use_vmac` instance (unless `vmac_xmit_base`); unicast adverts leave from the
+    base, as keepalived's do: from the VMAC, the ARP for the peer (from the virtual MAC) would reach the peer's
+    own macvlan of that MAC, never its base, and go unanswered."""
+    if inst.use_vmac and not inst.vmac_xmit_base and not inst.unicast:
         return inst.vmac_interface
     return recv_interface(inst)
 
