@@ -134,22 +134,16 @@ class HostChanges:
         held = {(vip.dev or dev, vip.address) for added in self.added_vips.values() for vip, dev in added}
         keep = set(keep)
         for inst in instances:
-            claimable = claimable_vips(inst)
-            if not claimable:
-                continue
-            dev_default = default_dev(inst)
-            stale = [vip for vip, dev in claimable
+            stale = [(vip, dev) for vip, dev in claimable_vips(inst)
                      if (dev, vip.address) not in held and vip.address not in keep
                      and any(ifname == dev and iface.ip == vip.address for ifname, iface, _ in present)]
             if not stale:
                 continue
             self._log(LogLine(f"({inst.name}) removing VIPs."))
-            for vip in stale:
+            for vip, dev in stale:
                 try:
-                    self.netlink.remove_vip(vip, dev_default)
-                    self._log(LogLine(
-                        f"({inst.name}) removed {vip} from {vip.dev or dev_default}, left by an earlier run",
-                        detail=True))
+                    self.netlink.remove_vip(vip, dev)
+                    self._log(LogLine(f"({inst.name}) removed {vip} from {dev}, left by an earlier run", detail=True))
                 except OSError as exc:
                     self._log(LogLine(f"({inst.name}) cannot remove stale VIP {vip}: {exc}", level="error"))
 
