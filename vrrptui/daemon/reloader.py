@@ -163,10 +163,9 @@ class Reloader:
         """Refuse a new VMAC that would carry the same virtual MAC on the same interface as one of ours under
         another name (`use_vmac` renamed): the kernel cannot bring the second up while the first exists, and
         the first carries a running instance's VIPs until the engine lets it go."""
-        ours = {(i.interface, i.vmac_address): i.vmac_interface for i in config.instances
-                if i.use_vmac and i.interface is not None and i.vmac_interface in self._host.vmacs}
         made = {i.vmac_interface: (i.interface, i.vmac_address) for i in config.instances
                 if i.use_vmac and i.vmac_interface in self._host.vmacs}
+        ours = {spec: name for name, spec in made.items()}
         for inst in parsed.instances:
             if not inst.use_vmac or inst.interface is None:
                 continue
