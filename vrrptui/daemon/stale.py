@@ -95,12 +95,16 @@ class VipJournal:
 
     def read(self) -> list[Held]:
         """The VIPs held, each checked: a line that is not `IFNAME ADDRESS/PREFIX` is skipped."""
-        return [held for fields in self._fields() if len(fields) == 2 for held in _held(fields[0], fields[1])]
+        return _held_in(self._fields())
 
     def read_claimable(self) -> list[Held]:
         """The VIPs the instances could have added by then (`may IFNAME ADDRESS/PREFIX` lines), checked."""
-        return [held for fields in self._fields() if len(fields) == 3 and fields[0] == "may"
-                for held in _held(fields[1], fields[2])]
+        return _claimable_in(self._fields())
+
+    def read_all(self) -> list[Held]:
+        """The held VIPs, then the claimable ones (`write` lists none as both), from one reading."""
+        fields = self._fields()
+        return _held_in(fields) + _claimable_in(fields)
 
     def read_listening(self) -> "Listening":
         joins = {text: join for join, text in JOIN.items()}
@@ -151,6 +155,14 @@ class VipJournal:
             os.unlink(self.path)
         except FileNotFoundError:
             pass
+
+
+def _held_in(lines: list[list[str]]) -> list[Held]:
+    return [held for fields in lines if len(fields) == 2 for held in _held(fields[0], fields[1])]
+
+
+def _claimable_in(lines: list[list[str]]) -> list[Held]:
+    return [held for fields in lines if len(fields) == 3 and fields[0] == "may" for held in _held(fields[1], fields[2])]
 
 
 def _held(ifname: str, written: str) -> list[Held]:
@@ -289,13 +301,10 @@ def _remove(journal: VipJournal) -> list[str]:
     journal was last written: none is left but by a run that died), on a netlink socket of this namespace;
     the journal goes. Only the VIPs that were there are logged."""
     lines: list[str] = []
-    held = journal.read()
-    listed = {vip[:2] for vip in held}
-    claimable = [vip for vip in journal.read_claimable() if vip[:2] not in listed]
     sock = _socket.socket(_socket.AF_NETLINK, _socket.SOCK_RAW | _socket.SOCK_CLOEXEC, nlmsg.NETLINK_ROUTE)
     try:
         sock.bind((0, 0))  # no timeout: nlmsg.receive() bounds the wait
-        for seq, (ifname, written, family, packed, prefixlen) in enumerate(held + claimable, 1):
+        for seq, (ifname, written, family, packed, prefixlen) in enumerate(journal.read_all(), 1):
             try:
                 index = _socket.if_nametoindex(ifname)
             except (OSError, ValueError):
