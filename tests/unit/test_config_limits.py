@@ -63,6 +63,20 @@ def test_total_size_line_length_and_control_bytes(tmp_path, monkeypatch):
     assert errors(nul) == [f"{nul}:4: error: control byte 0x00 at column 24: remove it (keepalived.conf is text)"]
 
 
+def test_word_count_is_bounded_across_includes_and_expansions(tmp_path, monkeypatch):
+    # 16 MiB of one-letter words would be 8 million tokens (over 1 GB); the count stops reading at the limit.
+    monkeypatch.setattr(tokens, "MAX_WORDS", 30)
+    (tmp_path / "inc.conf").write_text("$W\n$W\n$W\n")
+    main = tmp_path / "main.conf"
+    main.write_text("$W=a b c d e f g h\n" + VI + "include inc.conf\n$W\n" * 10)
+    (error,) = errors(main)
+    assert error == (f"{tmp_path / 'inc.conf'}:3: error: the configuration (with its includes and expansions) has "
+                     f"over 30 words: vrrptui reads at most that many; split out or remove what is not needed")
+
+    monkeypatch.setattr(tokens, "MAX_WORDS", 1000)
+    assert len(parse_config(str(main), existing_interfaces={"eth0"}).instances) == 1
+
+
 def test_crlf_line_ends_are_fine(tmp_path):
     path = tmp_path / "crlf.conf"
     path.write_bytes(VI.replace("\n", "\r\n").encode())

@@ -31,6 +31,7 @@ MAX_INCLUDE_DEPTH = 8  # levels of include below the main file
 MAX_FILES = 1000  # files read, main file included (a file included twice counts twice)
 MAX_TOTAL_BYTES = 16 * 1024 * 1024  # all files together
 MAX_LINE_LENGTH = 8192  # characters in one line
+MAX_WORDS = 1_000_000  # words and braces in all files together, expanded lines included (~150 bytes each in memory)
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f]")
 NOT_UTF8 = re.compile("[\udc80-\udcff]")  # a byte that is not UTF-8, as surrogateescape decodes it
 
@@ -59,6 +60,10 @@ def _include_pattern(words: list[Token]) -> str | None:
     return "".join(word.text for word in words)
 
 
+class _TooManyWords(Exception):
+    """MAX_WORDS is reached: reported at its line, and nothing more is read."""
+
+
 class Lexer:
     """Turns a main file (and what it includes) into tokens; collects diagnostics."""
 
@@ -68,6 +73,7 @@ class Lexer:
         self.rows = 0
         self.total_bytes = 0
         self.reads = 0  # files read, the same file included again counted again
+        self.words = 0
         self.expander = Expander(config_id if config_id is not None else default_config_id(), self.error)
 
     def error(self, file: str, line: int, message: str) -> None:
@@ -77,7 +83,12 @@ class Lexer:
         self.diagnostics.append(Diagnostic(file, line, "warning", message))
 
     def tokens(self, path: str) -> list[Token]:
-        return list(self._file_tokens(path, stack=()))
+        found: list[Token] = []
+        try:
+            found.extend(self._file_tokens(path, stack=()))
+        except _TooManyWords:
+            pass  # the tokens read so far give the other errors their lines; the configuration is refused
+        return found
 
     def _read(self, path: str) -> str | None:
         """The file's text; None (with the error recorded) when a limit is exceeded."""
@@ -129,6 +140,12 @@ class Lexer:
         for number, raw in self.expander.lines(self._lines(text, path), path):
             self.rows += 1
             line_tokens = self._split_line(raw, path, number)
+            self.words += len(line_tokens)
+            if self.words > MAX_WORDS:
+                self.error(path, number, f"the configuration (with its includes and expansions) has over "
+                                         f"{MAX_WORDS:,} words: vrrptui reads at most that many; split out or "
+                                         f"remove what is not needed")
+                raise _TooManyWords
             if line_tokens and line_tokens[0].text in INCLUDES and not line_tokens[0].quoted:
                 yield from self._include(line_tokens, path, number, stack)
             else:
