@@ -76,3 +76,18 @@ def test_interface_deleted_and_recreated_reopens_sockets_and_one_router_holds_th
     assert lab.wait_for(lambda: "Entering BACKUP STATE" in lab.log(p2).rsplit("Entering MASTER STATE", 1)[1], WAIT)
     time.sleep(1.0)  # and it stays so
     assert lab.vip_holders(VIP) == ["r1"], logs(lab, p1, p2)
+
+
+def test_a_router_started_without_an_address_waits_in_fault_until_one_comes(lab: Lab) -> None:
+    # No advert can leave without a source address: r1 (150) used to take the VIP after Master_Down_Interval
+    # while r2 (100) never heard of it, so both held it. keepalived enters FAULT; so does vrrptui now.
+    p2 = lab.start_vrrptui("r2", conf(100), ["--log-detail"])
+    assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r2"], WAIT)
+    faults.delete_primary(lab, "r1")
+    p1 = lab.start_vrrptui("r1", conf(150), ["--log-detail"])
+    assert lab.wait_for(lambda: "(VI_1) Entering FAULT STATE" in lab.log(p1), WAIT), logs(lab, p1, p2)
+    time.sleep(1.0)  # ten advert intervals: r1 stays out
+    assert lab.vip_holders(VIP) == ["r2"], logs(lab, p1, p2)
+    assert "Entering MASTER STATE" not in lab.log(p1)
+    faults.restore_primary(lab, "r1")
+    assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT), logs(lab, p1, p2)

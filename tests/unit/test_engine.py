@@ -389,6 +389,19 @@ def test_an_instance_without_a_source_address_is_refused_with_what_to_do():
         Engine(config(VI_1), {})
 
 
+def test_an_instance_starting_with_no_address_on_its_interface_waits_in_fault():
+    # The runtime gives 0.0.0.0 when the interface has no IPv4 address (yet: DHCP, networkd at boot). Without
+    # one no advert can leave, so the instance must not take the VIP after Master_Down_Interval: FAULT, as
+    # keepalived ("no IPv4 address for interface"), until an address comes.
+    engine = Engine(config(VI_1), {"VI_1": ipaddress.IPv4Address("0.0.0.0")})
+    out = engine.start(0.0)
+    assert changes(out) == [(State.INIT, State.FAULT, Reason.FAULT)]
+    assert engine.machine("VI_1").get_timer() is None
+    engine.set_primary_address("VI_1", ME, 1.0)
+    back = engine.address_state("VI_1", True, 1.0)
+    assert changes(back) == [(State.FAULT, State.BACKUP, Reason.RECOVERED)]
+
+
 def test_unicast_src_ip_is_the_primary_address_when_none_is_given():
     engine = Engine(config(replace(VI_1, unicast_src_ip=ME)), {})
     assert engine.status(0.0)[0].primary_address == "192.168.1.11"

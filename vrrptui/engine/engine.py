@@ -135,6 +135,8 @@ class Engine:
             check_unicast_src=config.global_defs.vrrp_check_unicast_src,
             urgent=self._urgent,
         )
+        if machine.primary_address.is_unspecified:  # no address to send adverts from: FAULT, as keepalived
+            machine.tracking.set_address(False)
         for ifname, up in self._iface_up.items():
             machine.tracking.set_interface(ifname, up)
         for name, ok in self._script_ok.items():
