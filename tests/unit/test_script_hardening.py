@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import pwd
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -76,6 +77,50 @@ def test_shebang_interpreter_in_a_user_directory_is_refused(tmp_path: Path) -> N
     assert insecure_paths([str(script)]) == str(home)
     with pytest.raises(ScriptRefused):
         prepare(str(script), None, None, SECURE)
+
+
+def test_dot_dot_after_a_symlink_is_walked_where_the_kernel_goes(tmp_path: Path) -> None:
+    # safe/sub/lnk/../evil.sh is home/evil.sh: `..` leaves the link's target, not the link
+    safe, home = tree(tmp_path)
+    (safe / "sub").mkdir(mode=0o755)
+    (home / "inner").mkdir()
+    evil = write(home / "evil.sh", "#!/bin/sh\nid\n")
+    os.chown(evil, 0, 0)
+    (safe / "sub" / "lnk").symlink_to(home / "inner")
+    path = f"{safe}/sub/lnk/../evil.sh"
+    assert os.path.samefile(path, evil)
+    assert str(home) in walked_paths(path)
+    with pytest.raises(ScriptRefused, match="Unsafe permissions"):
+        prepare(path, None, None, SECURE)
+
+
+@pytest.mark.timeout(20)
+def test_a_fifo_in_place_of_a_script_is_refused_without_being_opened(tmp_path: Path) -> None:
+    # Opening a FIFO to read its `#!` line blocked the daemon's loop until someone wrote to it
+    safe, _ = tree(tmp_path)
+    fifo = safe / "chk"
+    os.mkfifo(fifo, 0o755)
+    with pytest.raises(ScriptRefused, match="not a regular file"):
+        prepare(str(fifo), None, None, SECURE)
+    assert insecure_paths(["/bin/sh", str(fifo)]) is None  # as an argument: not read either
+    (safe / "link").symlink_to(fifo)
+    with pytest.raises(ScriptRefused, match="not a regular file"):
+        prepare(f"{safe / 'link'} arg", None, None, GlobalDefs(script_user="root"))
+
+
+def test_only_zombies_outside_our_session_count_as_orphans() -> None:
+    # /proc/PID/stat after the name: state, ppid, pgrp, session, tty. The tty (0) was read as the session, so a
+    # command the daemon waits for itself was reaped under it and its exit status lost (wait() gave 0).
+    ours = subprocess.Popen(["sh", "-c", "exit 3"])
+    script = subprocess.Popen(["sh", "-c", "exit 3"], start_new_session=True)
+    try:
+        session = os.getsid(0)
+        for proc in (ours, script):
+            assert _wait(lambda p=proc: Path(f"/proc/{p.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z")
+        assert not children._exited_elsewhere(ours.pid, session)
+        assert children._exited_elsewhere(script.pid, session)
+    finally:
+        assert ours.wait() == 3 and script.wait() == 3
 
 
 def test_a_safe_script_still_runs(tmp_path: Path) -> None:

@@ -61,7 +61,7 @@ def _exited_elsewhere(pid: int, session: int) -> bool:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return False
-    return fields[0] == "Z" and int(fields[4]) != session
+    return fields[0] == "Z" and int(fields[3]) != session  # state ppid pgrp session ...
 
 
 def reap_orphans() -> int:

@@ -105,7 +105,8 @@ def walked_paths(path: str) -> list[str]:
     """Every path the kernel looks at to reach `path`: `/`, each directory, each symlink and the
     directories of its target, and the final file (what anyone who may change one may swap)."""
     seen = ["/"]
-    pending = os.path.abspath(path).split("/")[1:]
+    # not abspath(): it folds `link/..` as text, where the kernel goes to the parent of the link's target
+    pending = (path if path.startswith("/") else f"{os.getcwd()}/{path}").split("/")[1:]
     current = "/"
     links = 0
     while pending:
@@ -141,12 +142,22 @@ def insecure_component(program: str) -> str | None:
 
 
 def _interpreter(program: str) -> str | None:
-    """The `#!` interpreter of a script, if `program` starts with one."""
+    """The `#!` interpreter of a script, if `program` is a regular file that starts with one. Anything else is
+    never opened (a FIFO would block the daemon until someone writes to it; a device may act on an open)."""
     try:
-        with open(program, "rb") as f:
-            head = f.read(256)
+        if not stat.S_ISREG(os.stat(program).st_mode):
+            return None
+        fd = os.open(program, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except (OSError, ValueError):
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped since the stat
+            return None
+        head = os.read(fd, 256)
     except OSError:
         return None
+    finally:
+        os.close(fd)
     if not head.startswith(b"#!"):
         return None
     words = head[2:].split(b"\n", 1)[0].split()
@@ -211,6 +222,8 @@ def prepare(text: str, user: str | None, group: str | None, global_defs: GlobalD
         st = os.stat(program)
     except (OSError, ValueError):  # ValueError: a NUL in the path (the config reader refuses it first)
         raise ScriptRefused(f"Unable to access script `{program}`") from None
+    if not stat.S_ISREG(st.st_mode):  # keepalived's exec fails (EACCES); checking it must not open it either
+        raise ScriptRefused(f"script `{program}` is not a regular file")
     if not _is_executable_by(st, uid, gid):
         logs.append(LogLine(f"WARNING - script '{program}' is not executable for uid:gid {uid}:{gid}. Please fix."))
     elif uid == 0 or gid == 0:
