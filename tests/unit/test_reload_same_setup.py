@@ -75,3 +75,28 @@ def test_objects_read_from_other_lines_are_equal_but_remember_where_they_were_re
     assert {ia.virtual_routes[0], ib.virtual_routes[0]} == {ia.virtual_routes[0]}
     # anything else still counts
     assert replace(ia, priority=120) != ib
+
+
+def test_a_master_whose_notify_lines_or_script_command_changed_is_kept_by_a_reload() -> None:
+    # keepalived keeps such a master ("VRRP_Script(chk) considered successful on reload"); vrrptui resigned,
+    # so the backup took over and handed back: two failovers for an edited notify line
+    inst, script, group = _placed(1)
+    engine = Engine(config(inst, scripts=(script,), sync_groups=(group,)), PRIMARY)
+    engine.start(0.0)
+    now, _ = run(engine, 0.0, 4.0)
+    machine = engine.machine("VI_1")
+    edited = replace(inst, notify_master=NotifyScript("/bin/true other"), notify=None, debug=2,
+                     notify_master_rx_lower_pri=NotifyScript("/bin/true lower"))
+    new_script = replace(script, script="/usr/bin/true", interval=3.0, timeout=1.0, rise=2, fall=3, user="root")
+    out = engine.reload(config(edited, scripts=(new_script,), sync_groups=(group,)), PRIMARY, now)
+    assert engine.machine("VI_1") is machine and machine.state is State.MASTER
+    assert machine.instance is edited and machine.tracking.instance is edited  # the new lines run from now on
+    assert not [o for o in out if isinstance(o, (StateChanged, RunNotify))], out
+    assert not [o for o in out if isinstance(o, SendAdvert) and o.priority == 0], out
+
+    # what the machine itself runs on still restarts it: the script's weight, the instance's priority
+    for changed in (config(edited, scripts=(replace(new_script, weight=-30),), sync_groups=(group,)),
+                    config(replace(edited, priority=120), scripts=(new_script,), sync_groups=(group,))):
+        out = engine.reload(changed, PRIMARY, now)
+        assert engine.machine("VI_1") is not machine, changed
+        machine = engine.machine("VI_1")

@@ -44,6 +44,7 @@ SendAdvert, AddVips and StartGratuitous (the segment sees them before its logs a
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from ipaddress import IPv4Address
 
 from vrrptui.config.model import Config, VrrpInstance, VrrpScript
@@ -407,6 +408,7 @@ class Engine:
             tracked = {t.name for t in inst.track_scripts}
             same_disabled = tracked & old_disabled == tracked & self._disabled_scripts
             if previous is not None and same_disabled and _same_setup(previous, old_config, inst, new_config, primary):
+                previous.instance = previous.tracking.instance = inst  # its notify lines may be new
                 machines[inst.name] = previous
                 continue
             if previous is not None:
@@ -543,6 +545,23 @@ def _tracked_scripts(inst: VrrpInstance, config: Config) -> tuple[VrrpScript, ..
     return tuple(s for s in config.scripts if s.name in names)
 
 
+# What an instance runs but its machine does not: a reload that changes only these keeps the instance's state
+# and VIPs, as keepalived's does (the notify runner reads the new lines).
+_NOT_SETUP = {"notify_master": None, "notify_backup": None, "notify_fault": None, "notify_stop": None,
+              "notify": None, "notify_master_rx_lower_pri": None, "debug": 0}
+
+
+def _setup(inst: VrrpInstance) -> VrrpInstance:
+    return replace(inst, **_NOT_SETUP)  # type: ignore[arg-type]
+
+
+def _script_setup(inst: VrrpInstance, config: Config) -> tuple[tuple[str, int, bool, bool], ...]:
+    """What the machine takes from its tracked vrrp_scripts (Tracking): a new command, interval, timeout,
+    rise/fall or user is the script runner's; the script's last result stands until the new one runs
+    (keepalived: "considered successful on reload")."""
+    return tuple((s.name, s.weight, s.weight_reverse, s.init_fail) for s in _tracked_scripts(inst, config))
+
+
 def _same_setup(
     machine: VrrpMachine, old_config: Config, inst: VrrpInstance, new_config: Config, primary: Mapping[str, IPAddress]
 ) -> bool:
@@ -551,10 +570,10 @@ def _same_setup(
     except ValueError:
         return False
     return (
-        machine.instance == inst
+        (machine.instance == inst or _setup(machine.instance) == _setup(inst))
         and machine.primary_address == address
         and machine.check_unicast_src == new_config.global_defs.vrrp_check_unicast_src
-        and _tracked_scripts(inst, old_config) == _tracked_scripts(inst, new_config)
+        and _script_setup(inst, old_config) == _script_setup(inst, new_config)
     )
 
 
