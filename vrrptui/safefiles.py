@@ -9,6 +9,8 @@ Every write goes through one of these:
   device or symlink is refused, nothing blocks).
 - `replace(path, data)`: a fresh file beside `path` (O_EXCL), renamed over it: a symlink at
   `path` is replaced, never followed.
+- `read_tail(path, limit)`: the last `limit` bytes of a regular file (O_NOFOLLOW | O_NONBLOCK: a
+  symlink, FIFO or device is refused, nothing blocks, memory is bounded).
 - `private_dir(path)`: a directory created 0700 if missing, refused unless it is a real
   directory of ours that nobody else may write to.
 """
@@ -89,3 +91,25 @@ def replace(path: str | os.PathLike[str], data: bytes, mode: int = 0o600) -> Non
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def read_tail(path: str | os.PathLike[str], limit: int) -> bytes:
+    """The last `limit` bytes of the regular file `path` (all of it when smaller); never through a symlink."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | _NOFOLLOW)
+    except OSError as exc:
+        raise _refused(path, exc) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UnsafePath(f"{path} is not a regular file: not reading it")
+        start = max(0, st.st_size - limit)
+        chunks: list[bytes] = []
+        left = limit
+        while left > 0 and (chunk := os.pread(fd, left, start)):
+            chunks.append(chunk)
+            start += len(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from dataclasses import replace
@@ -11,7 +12,9 @@ import pytest
 
 from vrrptui import safefiles
 from vrrptui.daemon.dump import write_private
+from vrrptui.daemon import drillfile
 from vrrptui.daemon.drillfile import append_drill, read_drills
+from vrrptui.daemon.metrics import DrillCollector
 from vrrptui.records import Drill
 from vrrptui.protocol.pcap import write_pcap
 from vrrptui.safefiles import UnsafePath
@@ -115,6 +118,34 @@ def test_drills_directory_is_created_private_and_a_fifo_never_blocks(tmp_path: P
     os.mkfifo(fifo)
     with pytest.raises(OSError):
         append_drill(fifo, DRILL)
+
+
+@pytest.mark.timeout(20)
+def test_drills_are_read_bounded_from_a_regular_file_and_bad_lines_are_skipped(tmp_path: Path, monkeypatch) -> None:
+    # read at each metrics scrape: a wrong-typed value gave HTTP 500 for every metric, a non-UTF-8 byte a
+    # traceback, a symlink to a large file its whole size in memory, a FIFO a thread blocked for good
+    path = tmp_path / "drills.jsonl"
+    append_drill(path, DRILL)
+    with path.open("ab") as f:
+        f.write(b'{"action": "demote", "takeover_ms": "120"}\n\xff\xfe\n[1]\n{"vrid": true}\n')
+        f.write(json.dumps({**DRILL.to_json(), "takeover_ms": "120"}).encode() + b"\n")
+        f.write(json.dumps({**DRILL.to_json(), "vrid": True}).encode() + b"\n")
+        f.write(json.dumps({**DRILL.to_json(), "nonsense": 1}).encode() + b"\n")
+    append_drill(path, replace(DRILL, action="failover", takeover_ms=120))  # an int where a float goes: fine
+    assert [d.action for d in read_drills(path)] == ["demote", "failover"]
+    collected = list(DrillCollector(str(path)).collect())
+    assert [s.value for s in collected[0].samples] == [0.12]
+
+    monkeypatch.setattr(drillfile, "MAX_READ", 4096)  # the newest drills only
+    for n in range(100):
+        append_drill(path, replace(DRILL, vrid=n))
+    drills = read_drills(path)
+    assert drills[-1].vrid == 99 and 5 < len(drills) < 100
+
+    fifo, link = tmp_path / "fifo.jsonl", tmp_path / "link.jsonl"
+    os.mkfifo(fifo)
+    link.symlink_to(path)
+    assert read_drills(fifo) == read_drills(link) == read_drills(tmp_path / "missing") == []
 
 
 def test_pcap_is_written_new_and_never_through_a_symlink(tmp_path: Path, victim: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import get_args, get_type_hints
 
 from vrrptui import safefiles
 from vrrptui.records import Drill
@@ -17,18 +18,47 @@ def append_drill(path: str | os.PathLike, drill: Drill) -> None:
     safefiles.append(p, (json.dumps(drill.to_json(), sort_keys=True) + "\n").encode())  # a FIFO never blocks
 
 
+MAX_READ = 4 * 1024 * 1024  # the newest drills: a file grown beyond this is read from its last 4 MiB
+
+
+def _fits(value: object, kind: object) -> bool:
+    allowed = get_args(kind) or (kind,)
+    if value is None:
+        return type(None) in allowed
+    if isinstance(value, bool):  # JSON true is not a number
+        return bool in allowed
+    if isinstance(value, int) and float in allowed:
+        return True
+    return any(isinstance(value, t) for t in allowed if isinstance(t, type))
+
+
+_FIELDS = get_type_hints(Drill)
+
+
+def _drill(line: bytes) -> Drill | None:
+    try:
+        data = json.loads(line)
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError among them
+        return None
+    if not isinstance(data, dict) or not all(k in _FIELDS and _fits(v, _FIELDS[k]) for k, v in data.items()):
+        return None
+    try:
+        return Drill(**data)
+    except TypeError:  # a field missing
+        return None
+
+
 def read_drills(path: str | os.PathLike) -> list[Drill]:
-    """The drills recorded so far; lines that are not drills (hand edits, truncation) are skipped."""
-    p = Path(path)
-    if not p.exists():
+    """The drills recorded so far (the newest MAX_READ bytes); lines that are not drills (hand edits,
+    truncation, a value of the wrong type) are skipped. A missing file, a symlink, FIFO or device: none."""
+    try:
+        data = safefiles.read_tail(path, MAX_READ + 1)
+    except OSError:
         return []
-    out = []
-    for line in p.read_text(encoding="utf-8").splitlines():
-        try:
-            out.append(Drill(**json.loads(line)))
-        except (ValueError, TypeError):
-            continue
-    return out
+    lines = data.split(b"\n")
+    if len(data) > MAX_READ:
+        lines = lines[1:]  # the first is cut short
+    return [d for line in lines if line.strip() and (d := _drill(line)) is not None]
 
 
 class DrillFile:
