@@ -93,9 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     if args[0].startswith("-") or "--headless" in args:
         import _signal  # type: ignore[import-not-found]  # built in; signal.py imports enum (~1 ms)
 
-        # until the daemon's own handler is in place (it reads the file as it starts), a SIGHUP
-        # (`systemctl reload` too early, a config tool) would kill it
-        _signal.signal(_signal.SIGHUP, _signal.SIG_IGN)
+        # until the daemon's own handlers are in place (it reads the file as it starts), a SIGHUP
+        # (`systemctl reload` too early, a config tool) or a SIGUSR1/SIGUSR2 (a dump asked for) would kill it
+        for sig in (_signal.SIGHUP, _signal.SIGUSR1, _signal.SIGUSR2):
+            _signal.signal(sig, _signal.SIG_IGN)
         from vrrptui.daemon.stale import clean_up_early
 
         clean_up_early(args)  # a killed run's VIPs go first: before asyncio, argparse and the config parse

@@ -87,7 +87,8 @@ def test_a_stop_kills_the_reader_of_a_long_reload(lab: Lab) -> None:
     assert lab.vip_holders(VIP) == []
 
 
-def test_a_sighup_while_the_daemon_starts_does_not_kill_it(lab: Lab) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2])
+def test_a_sighup_or_dump_signal_while_the_daemon_starts_does_not_kill_it(lab: Lab, sig: signal.Signals) -> None:
     """`systemctl reload` or a config tool's SIGHUP before the daemon's handler is in place (here while it parses
     a config of 80,000 vrrp_scripts, ~2 s): the default action killed it; now it is ignored until the handler
     is there, and the daemon starts with the file as it read it."""
@@ -95,7 +96,33 @@ def test_a_sighup_while_the_daemon_starts_does_not_kill_it(lab: Lab) -> None:
     p1 = lab.start_vrrptui("r1", scripts + conf(150), ["--log-detail"])
     time.sleep(0.4)  # the interpreter runs: parsing
     assert "Startup complete" not in lab.log(p1)
-    p1.send_signal(signal.SIGHUP)
+    p1.send_signal(sig)
     assert lab.wait_for(lambda: "Startup complete" in lab.log(p1) or p1.poll() is not None, WAIT), lab.log(p1)
     assert p1.poll() is None, f"exit {p1.returncode}: {lab.log(p1)}"
     assert wait_holders(lab, ["r1"])
+
+
+def test_signals_during_the_stop_neither_kill_the_daemon_half_way_nor_print_a_traceback(lab: Lab) -> None:
+    """After the resign the loop's handlers are gone while the guardian stops and the pid files go: a SIGHUP
+    or SIGUSR1 there killed the daemon (exit 129/138, pid files left, no last log line), a second SIGINT
+    printed a KeyboardInterrupt traceback. Signals keep coming here until it has exited."""
+    pidfile = lab.workdir / "r1-signals.pid"
+    p1 = lab.start_vrrptui("r1", conf(150), ["--log-detail", "-p", str(pidfile)])
+    assert wait_holders(lab, ["r1"])
+    assert pidfile.exists()
+    p1.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + WAIT
+    cycle = (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGINT, signal.SIGTERM)
+    n = 0
+    while p1.poll() is None and time.monotonic() < deadline:
+        try:
+            p1.send_signal(cycle[n % len(cycle)])
+        except ProcessLookupError:
+            break
+        n += 1
+        time.sleep(0.002)
+    assert p1.wait(WAIT) == 0, lab.log(p1)
+    log = lab.log(p1)
+    assert "Stopped vrrptui" in log and "Traceback" not in log, log
+    assert not pidfile.exists()
+    assert lab.vip_holders(VIP) == []

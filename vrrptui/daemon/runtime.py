@@ -188,6 +188,9 @@ class Runtime:
             if self.handle_signals:
                 for sig in SIGNALS:
                     loop.remove_signal_handler(sig)
+                    # served: the process is on its way out (guardian, pid files, last log line), and a
+                    # signal's default action now would kill it half-way or print a traceback
+                    signal.signal(sig, signal.SIG_IGN)
             loop.set_exception_handler(previous_handler)
         return self.exit_code
 
