@@ -12,6 +12,7 @@ import socket
 import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from vrrptui.daemon.controlguard import (
     parse_request,
     printable,
 )
-from vrrptui.daemon.pidfile import UnsafeDirectory, check_directory
+from vrrptui.daemon.pidfile import UnsafeDirectory, check_directory, prepare_directory
 
 
 class FakeRuntime:
@@ -98,6 +99,29 @@ def test_status_client_refuses_an_untrusted_runtime_directory(tmp_path: Path) ->
                          env={**os.environ, "VRRPTUI_RUNTIME_DIR": str(tmp_path)})
     assert out.returncode == 1
     assert f"not trusting {tmp_path}" in out.stderr and "chmod go-w" in out.stderr
+
+
+def test_runtime_directory_parents_are_made_0755_whatever_the_umask(tmp_path: Path) -> None:
+    # `-u 0`: os.makedirs gave the parents 0777, so a user could swap a parent for a symlink
+    old = os.umask(0)
+    try:
+        prepare_directory(tmp_path / "a" / "b" / "run")
+    finally:
+        os.umask(old)
+    for path in (tmp_path / "a", tmp_path / "a" / "b", tmp_path / "a" / "b" / "run"):
+        assert stat.S_IMODE(os.lstat(path).st_mode) == 0o755, path
+
+
+def test_a_user_asking_for_status_trusts_roots_runtime_directory() -> None:
+    # it was told to remove root's directory; now it is told no daemon is there for it
+    with tempfile.TemporaryDirectory(dir="/tmp") as where:  # a path the user can reach (pytest's is 0700)
+        run = Path(where) / "run"
+        run.mkdir(mode=0o755)
+        Path(where).chmod(0o755)
+        out = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m",
+                              "vrrptui", "status"], capture_output=True, text=True,
+                             env={**os.environ, "VRRPTUI_RUNTIME_DIR": str(run)})
+    assert "not trusting" not in out.stderr and "no running vrrptui found" in out.stderr, out.stderr
 
 
 def test_socket_is_private_from_bind_and_replaces_a_planted_symlink(tmp_path: Path) -> None:

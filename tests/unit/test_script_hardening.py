@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from vrrptui.config.model import GlobalDefs
+from vrrptui.config.model import GlobalDefs, TrackFileDef
 from vrrptui.daemon import children
 from vrrptui.daemon.notify import NotifyRunner
+from vrrptui.daemon.notifyfifo import NotifyFifo
+from vrrptui.daemon.trackfiles import init_file
 from vrrptui.daemon.scriptsec import ScriptCommand, ScriptRefused, insecure_paths, prepare, walked_paths
 from vrrptui.engine.outputs import LogLine
 
@@ -121,6 +123,22 @@ def test_only_zombies_outside_our_session_count_as_orphans() -> None:
         assert children._exited_elsewhere(script.pid, session)
     finally:
         assert ours.wait() == 3 and script.wait() == 3
+
+
+def test_files_root_creates_are_not_written_below_a_directory_a_user_may_change(tmp_path: Path) -> None:
+    # O_NOFOLLOW guards the last component: a user owning `home` made `home/sub` a symlink to a root
+    # directory, and `init_file 0 overwrite` replaced root's file there
+    safe, home = tree(tmp_path)
+    victim = write(safe / "val", "precious\n", 0o644)
+    (home / "sub").symlink_to(safe)
+    path = str(home / "sub" / "val")
+    with pytest.raises(OSError, match="may be changed by a user other than root"):
+        init_file(TrackFileDef("tf", path, init_value=0, overwrite=True))
+    with pytest.raises(OSError, match="may be changed by a user other than root"):
+        NotifyFifo(str(home / "sub" / "fifo"), lambda line: None)
+    assert victim.read_text() == "precious\n" and not (safe / "fifo").exists()
+    init_file(TrackFileDef("tf", str(safe / "new"), init_value=0))  # root's own directory: fine
+    assert (safe / "new").read_text() == "0\n"
 
 
 def test_a_safe_script_still_runs(tmp_path: Path) -> None:

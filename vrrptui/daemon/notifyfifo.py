@@ -16,6 +16,7 @@ import os
 import stat
 from collections.abc import Callable
 
+from vrrptui.daemon.scriptsec import check_directory_of
 from vrrptui.engine.outputs import LogLine
 
 LogFn = Callable[[LogLine], None]
@@ -26,6 +27,7 @@ class NotifyFifo:
         self.path = path
         self._log = log
         self._fd: int | None = None
+        check_directory_of(path)  # O_NOFOLLOW guards the last component only
         try:
             os.mkfifo(path, 0o600)
         except FileExistsError:

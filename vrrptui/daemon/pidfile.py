@@ -151,7 +151,7 @@ def check_directory(directory: "str | Path") -> None:
         raise UnsafeDirectory(f"{directory} does not exist") from None
     if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
         raise UnsafeDirectory(f"{directory} is not a directory (a symlink or other file): remove it")
-    if st.st_uid != os.geteuid():
+    if st.st_uid not in (0, os.geteuid()):  # root's is trusted by anyone (`vrrptui status` as a user)
         raise UnsafeDirectory(f"{directory} is owned by uid {st.st_uid}, not {os.geteuid()}: "
                               "remove it or set VRRPTUI_RUNTIME_DIR to a directory of ours")
     if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
@@ -161,8 +161,16 @@ def check_directory(directory: "str | Path") -> None:
 
 def prepare_directory(directory: "str | Path") -> None:
     """Create `directory` (0755, parents as needed) if missing, then check it."""
-    if not os.path.lexists(directory):
-        os.makedirs(directory, mode=0o755, exist_ok=True)
+    missing: list[str] = []
+    path = os.path.abspath(directory)
+    while not os.path.lexists(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    for path in reversed(missing):  # each 0755 whatever the umask (os.makedirs gives parents 0777 & ~umask)
+        try:
+            os.mkdir(path, 0o755)
+        except FileExistsError:
+            pass  # made meanwhile: checked below like any other
     check_directory(directory)
 
 

@@ -12,6 +12,7 @@ keepalived's rules (lib/notify.c, learned from its behaviour, not copied):
 
 from __future__ import annotations
 
+import errno
 import grp
 import os
 import pwd
@@ -139,6 +140,14 @@ def insecure_component(program: str) -> str | None:
         except OSError:
             return None
     return None
+
+
+def check_directory_of(path: str) -> None:
+    """Raise OSError when a user other than root could change where a file at `path` lands: its directory,
+    the directories above it, a symlink on the way or its target's directories (root writes there)."""
+    bad = insecure_component(os.path.dirname(path) or ".")
+    if bad is not None:
+        raise OSError(errno.EPERM, f"{bad} may be changed by a user other than root: not writing below it as root")
 
 
 def _interpreter(program: str) -> str | None:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from vrrptui import safefiles
 from vrrptui.config.model import Config, TrackFileDef
+from vrrptui.daemon.scriptsec import check_directory_of
 from vrrptui.engine.outputs import LogLine
 
 POLL = 0.1  # seconds between checks of the tracked files
@@ -44,6 +45,7 @@ def read_value(path: str) -> int:
 def init_file(definition: TrackFileDef) -> None:
     if definition.init_value is None:
         return
+    check_directory_of(definition.path)  # O_NOFOLLOW guards the last component only
     data = f"{definition.init_value}\n".encode()
     if definition.overwrite:
         safefiles.replace(definition.path, data, 0o644)
@@ -83,7 +85,7 @@ class FileWatch:
                 init_file(definition)
             except OSError as exc:
                 self._log(LogLine(f"Unable to initialise track file {definition.name} ({definition.path}): "
-                                  f"{exc.strerror}", level="error"))
+                                  f"{exc.strerror or exc}", level="error"))
             self._check(definition, force=definition.name not in self._seen)
 
     def _check(self, definition: TrackFileDef, force: bool = False) -> None:
