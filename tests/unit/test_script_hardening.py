@@ -139,6 +139,8 @@ def test_files_root_creates_are_not_written_below_a_directory_a_user_may_change(
     assert victim.read_text() == "precious\n" and not (safe / "fifo").exists()
     init_file(TrackFileDef("tf", str(safe / "new"), init_value=0))  # root's own directory: fine
     assert (safe / "new").read_text() == "0\n"
+    init_file(TrackFileDef("tf", str(home / "state"), init_value=0))  # an application's own directory: fine
+    assert (home / "state").read_text() == "0\n"
 
 
 def test_a_safe_script_still_runs(tmp_path: Path) -> None:

@@ -143,11 +143,18 @@ def insecure_component(program: str) -> str | None:
 
 
 def check_directory_of(path: str) -> None:
-    """Raise OSError when a user other than root could change where a file at `path` lands: its directory,
-    the directories above it, a symlink on the way or its target's directories (root writes there)."""
-    bad = insecure_component(os.path.dirname(path) or ".")
-    if bad is not None:
-        raise OSError(errno.EPERM, f"{bad} may be changed by a user other than root: not writing below it as root")
+    """Raise OSError when a user other than root could change which directory a file at `path` lands in: a
+    directory above it, a symlink on the way or its target's directories. The file's own directory may be a
+    user's (an application's state directory): the file is opened O_NOFOLLOW or replaced by rename, so only
+    a directory above it could be swapped for a symlink."""
+    for step in walked_paths(os.path.dirname(path) or ".")[:-1]:
+        try:
+            unsafe = _unsafe(os.lstat(step))
+        except OSError:
+            return  # missing: the write fails there
+        if unsafe:
+            raise OSError(errno.EPERM, f"{step} may be changed by a user other than root: not writing below it "
+                                       f"as root")
 
 
 def _interpreter(program: str) -> str | None:
