@@ -274,7 +274,10 @@ def request(path: str | Path, message: dict[str, Any], timeout: float = 3.0) -> 
         s.settimeout(timeout)
         try:
             s.connect(str(path))
-            s.sendall(json.dumps(message).encode() + b"\n")
+            try:
+                s.sendall(json.dumps(message).encode() + b"\n")
+            except BrokenPipeError:
+                pass  # answered and closed before reading ("busy: 16 clients connected"): read why
             data = b""
             while not data.endswith(b"\n"):
                 chunk = s.recv(65536)
