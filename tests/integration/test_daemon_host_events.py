@@ -91,3 +91,26 @@ def test_a_router_started_without_an_address_waits_in_fault_until_one_comes(lab:
     assert "Entering MASTER STATE" not in lab.log(p1)
     faults.restore_primary(lab, "r1")
     assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT), logs(lab, p1, p2)
+
+
+@pytest.mark.parametrize("node", ["r2", "r1"])
+def test_an_interface_moved_to_another_namespace_and_back_is_heard_again(lab: Lab, node: str) -> None:
+    # The veth keeps its index, and the kernel dropped its multicast groups on the way out: the router went on
+    # deaf to adverts, so both routers held the VIP for good (keepalived sees the link deleted and added).
+    p1, p2 = pair(lab)
+    park = f"vrrptui-{lab.tag}-park"
+    ifname = lab.iface(node)
+    subprocess.run(["ip", "netns", "add", park], check=True)
+    try:
+        subprocess.run(["ip", "-n", lab.ns(node), "link", "set", ifname, "netns", park], check=True)
+        time.sleep(0.5)
+        subprocess.run(["ip", "-n", park, "link", "set", ifname, "netns", lab.ns(node)], check=True)
+    finally:
+        subprocess.run(["ip", "netns", "del", park], check=False)
+    faults.restore_primary(lab, node)
+    lab.exec(node, ["ip", "link", "set", ifname, "up"])
+    proc = p1 if node == "r1" else p2
+    assert lab.wait_for(lambda: "created again: reopening its VRRP sockets" in lab.log(proc), WAIT), logs(lab, p1, p2)
+    assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT), logs(lab, p1, p2)
+    time.sleep(1.0)  # ten advert intervals: each hears the other
+    assert lab.vip_holders(VIP) == ["r1"], logs(lab, p1, p2)

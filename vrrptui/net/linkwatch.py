@@ -17,6 +17,7 @@ import errno
 import ipaddress
 import select
 import socket
+from typing import Any
 
 from vrrptui.net.rtnl import (
     IFADDRMSG, IFINFOMSG, IFLA_IFNAME, NETLINK_ROUTE, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSGHDR,
@@ -55,6 +56,17 @@ def _parse(data: bytes) -> list[Message]:
     return out
 
 
+MAX_REMEMBERED = 4096  # names of links that went, kept to tell a re-creation: containers' veths come and go
+
+
+def _remember(table: dict[str, Any], name: str, value: Any) -> None:
+    """Set table[name] as its newest entry; the oldest go beyond MAX_REMEMBERED."""
+    table.pop(name, None)
+    table[name] = value
+    while len(table) > MAX_REMEMBERED:
+        del table[next(iter(table))]
+
+
 class LinkWatcher:
     """Reports (ifname, up) when an interface's state changes, appears or disappears.
 
@@ -75,8 +87,10 @@ class LinkWatcher:
             # interface -> addresses that came or went; None: unknown (events were lost), recheck all
             self._address_changed: dict[str, set[Address] | None] = {}
             self._address_removed: dict[str, set[Address]] = {}  # interface -> addresses deleted
-            self._last_index: dict[str, int] = {}  # every name's latest index, kept after the link goes
-            self._recreated: set[str] = set()  # names that came back with another index
+            # every name's latest index, kept after the link goes (the newest MAX_REMEMBERED names)
+            self._last_index: dict[str, int] = {}
+            self._gone: dict[str, None] = {}  # names whose link went (deleted, or moved to another namespace)
+            self._recreated: set[str] = set()  # names that came back (a new index, or the old one from a netns)
             self._touched: set[str] = set()  # names a link message spoke of (any change: flags, MAC, index)
             self._resync()
             self._touched.clear()
@@ -167,15 +181,20 @@ class LinkWatcher:
         self._touched.add(name)
         if kind == RTM_DELLINK:
             self._names.pop(index, None)
+            _remember(self._gone, name, None)
             if self._up.pop(name, False):
                 changes.append((name, False))
             return
         if old_name is not None and old_name != name and self._up.pop(old_name, False):
             changes.append((old_name, False))  # renamed: the old name is gone
         self._names[index] = name
-        if self._last_index.setdefault(name, index) != index:
-            self._last_index[name] = index
+        # A link that went and came back lost its multicast memberships, whatever its index: a veth moved
+        # to another namespace and back keeps its index (the kernel reuses it when free there).
+        came_back = name in self._gone
+        self._gone.pop(name, None)
+        if came_back or self._last_index.get(name, index) != index:
             self._recreated.add(name)
+        _remember(self._last_index, name, index)
         up = bool(flags & IFF_UP) and bool(flags & IFF_RUNNING)
         if self._up.get(name) != up:
             self._up[name] = up
@@ -208,6 +227,7 @@ class LinkWatcher:
                 if msg_seq == seq and ifname:
                     seen.add(ifname)
         for name in set(before) - seen:  # vanished while events were being dropped
+            _remember(self._gone, name, None)
             if self._up.pop(name, False):
                 changes.append((name, False))
             self._names = {i: n for i, n in self._names.items() if n != name}
