@@ -130,3 +130,23 @@ def test_keepalived_ipv6_unicast_peer_without_min_ttl_is_dropped_with_the_fix_na
     hint = f"invalid TTL/HL from {lab.ip6('r1')} (unicast). Received 64 and expect 255 (if {lab.ip6('r1')} runs" \
            " keepalived, add `min_ttl 64` to its unicast_peer line here"
     assert lab.wait_for(lambda: hint in lab.log(p2), WAIT), lab.log(p2)
+
+
+def test_a_backup_whose_mtu_went_below_1280_and_back_joins_ff02_12_again(lab: Lab) -> None:
+    # The MTU below 1280 destroys the interface's IPv6 state, group memberships included, and no link event
+    # says so: the backup (vrrptui, as keepalived 2.2.7 in the same setup) heard nothing after and both held
+    # the VIP for good. Now it joins again when the link-local comes back.
+    p1 = lab.start_vrrptui("r1", conf(lab, "r1", 150), ["--log-detail"])
+    assert lab.wait_for(lambda: lab.vip_holders(VIP6) == ["r1"], WAIT), lab.log(p1)
+    p2 = lab.start_vrrptui("r2", conf(lab, "r2", 100), ["--log-detail"])
+    assert lab.wait_for(lambda: "Entering BACKUP STATE" in lab.log(p2), WAIT), lab.log(p2)
+    lab.exec("r2", ["ip", "link", "set", "eth0", "mtu", "1200"])
+    assert lab.wait_for(lambda: "Entering FAULT STATE" in lab.log(p2), WAIT), logs(lab, p1, p2)
+    lab.exec("r2", ["ip", "link", "set", "eth0", "mtu", "1500"])
+    lab.exec("r2", ["ip", "addr", "add", f"{lab.ip6('r2')}/64", "dev", "eth0", "nodad"])
+    assert lab.wait_for(lambda: "joined it again" in lab.log(p2), WAIT), logs(lab, p1, p2)
+    assert lab.wait_for(lambda: "ff02::12" in lab.exec("r2", ["ip", "-6", "maddr", "show", "dev", "eth0"]).stdout,
+                        WAIT)
+    time.sleep(1.0)  # ten advert intervals after its timer would have run out: r2 hears r1
+    assert lab.vip_holders(VIP6) == ["r1"], logs(lab, p1, p2)
+    assert "Entering MASTER STATE" not in lab.log(p2), logs(lab, p1, p2)

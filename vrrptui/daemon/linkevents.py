@@ -77,6 +77,11 @@ class LinkEvents:
             self._host.forget_prepared()
         if recreated:
             self._pool.reopen(recreated, self._config().instances)
+        # a link-local that came or went (the kernel may drop and add it within one batch): the groups are checked
+        rejoin = [n for n, got in addresses.items()
+                  if n not in recreated and (got is None or any(a.version == 6 and a.is_link_local for a in got))]
+        if rejoin:
+            self._pool.rejoin(rejoin)
         for ifname, up in changes:
             self._process(engine.interface_state(ifname, up, self._loop.time()))
         for ifname, gone in removed.items():

@@ -13,6 +13,7 @@ group, so the kernel queues nothing on it.
 from __future__ import annotations
 
 import asyncio
+import errno
 from collections.abc import Callable, Iterable
 
 from vrrptui.config.model import VrrpInstance
@@ -138,6 +139,20 @@ class SocketPool:
             self.open(instances)
         except OSError as exc:  # gone again already: the next link event retries
             self._log(LogLine(f"cannot reopen VRRP sockets: {exc}", level="warning"))
+
+    def rejoin(self, interfaces: Iterable[str]) -> None:
+        """IPv6 came back on `interfaces` (a link-local was added): a socket whose group the kernel dropped with
+        the interface's IPv6 state joins it again, else it hears no advert and becomes a second master."""
+        wanted = set(interfaces)
+        for key, sock in self.receiving.items():
+            if key[0] not in wanted:
+                continue
+            try:
+                if sock.rejoin():
+                    self._log(LogLine(f"{key[0]}: IPv6 came back without ff02::12: joined it again"))
+            except OSError as exc:
+                if exc.errno not in (errno.EINVAL, errno.ENODEV):  # no IPv6 there now: joined when it comes back
+                    self._log(LogLine(f"{key[0]}: cannot join ff02::12 again: {exc}", level="warning"))
 
     def for_sending(self, inst: VrrpInstance) -> tuple[SocketKey, VrrpSocket | None]:
         key = socket_key(inst, send_interface(inst))

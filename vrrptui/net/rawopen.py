@@ -106,3 +106,24 @@ def source_pktinfo(family: int, src_packed: bytes, ifindex: int) -> tuple[int, i
     if family == _socket.AF_INET:
         return _socket.IPPROTO_IP, IP_PKTINFO, IN_PKTINFO.pack(0, src_packed, b"\0" * 4)
     return _socket.IPPROTO_IPV6, _socket.IPV6_PKTINFO, IN6_PKTINFO.pack(src_packed, ifindex)
+
+
+def joined_v6(ifindex: int) -> bool:
+    """Is ff02::12 in the interface's IPv6 multicast list (/proc/net/igmp6 of this namespace)? An MTU below
+    1280 destroys the interface's IPv6 state, groups included, and nothing tells the sockets that joined."""
+    wanted = MCAST_V6_PACKED.hex()
+    try:
+        with open("/proc/net/igmp6") as f:
+            return any(len(w) >= 3 and w[0] == str(ifindex) and w[2] == wanted for w in map(str.split, f))
+    except OSError:
+        return True  # cannot tell: leave the socket as it is
+
+
+def rejoin_v6(s: _socket.socket, ifindex: int) -> None:
+    """Join ff02::12 on the interface again: the socket still lists the group, so it must leave it first."""
+    mreq = _IPV6_MREQ.pack(MCAST_V6_PACKED, ifindex)
+    try:
+        s.setsockopt(_socket.IPPROTO_IPV6, _socket.IPV6_LEAVE_GROUP, mreq)
+    except OSError:
+        pass  # the device forgot it already: the socket's own entry is gone all the same
+    s.setsockopt(_socket.IPPROTO_IPV6, _socket.IPV6_JOIN_GROUP, mreq)

@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
-from vrrptui.net.rawopen import IN6_PKTINFO, open_raw, source_pktinfo
+from vrrptui.net.rawopen import IN6_PKTINFO, joined_v6, open_raw, rejoin_v6, source_pktinfo
 from vrrptui.net.rawopen import AH_PROTO  # noqa: F401  (for the pool and runtime)
 from vrrptui.protocol import VRRP_PROTO
 
@@ -96,6 +96,14 @@ class VrrpSocket:
         self._queued = select.epoll()
         self._queued.register(self._sock.fileno(), select.EPOLLIN)
         self.age()  # the first ask turns the kernel's receive stamps on (and finds none yet)
+
+    def rejoin(self) -> bool:
+        """An IPv6 multicast socket whose interface lost its IPv6 state (MTU below 1280 and back) joins
+        ff02::12 again; True when it had to."""
+        if not self.multicast or self.family != socket.AF_INET6 or joined_v6(self.ifindex):
+            return False
+        rejoin_v6(self._sock, self.ifindex)
+        return True
 
     def fileno(self) -> int:
         return self._sock.fileno()
