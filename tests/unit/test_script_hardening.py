@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import pwd
+import struct
 import subprocess
 import tempfile
 import time
@@ -141,6 +142,28 @@ def test_files_root_creates_are_not_written_below_a_directory_a_user_may_change(
     assert (safe / "new").read_text() == "0\n"
     init_file(TrackFileDef("tf", str(home / "state"), init_value=0))  # an application's own directory: fine
     assert (home / "state").read_text() == "0\n"
+
+
+def _acl(path: Path, *entries: tuple[int, int, int]) -> None:
+    """An access ACL as `setfacl` writes it: user::rwx, (entries), group::r-x, mask::rwx, other::r-x."""
+    anyone = 0xFFFFFFFF
+    everything = sorted([(0x01, 7, anyone), *entries, (0x04, 5, anyone), (0x10, 7, anyone), (0x20, 5, anyone)],
+                        key=lambda e: (e[0], e[2]))  # the kernel wants them in tag order
+    os.setxattr(path, "system.posix_acl_access",
+                struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *e) for e in everything))
+
+
+def test_a_directory_a_user_may_write_through_an_acl_is_unsafe(tmp_path: Path) -> None:
+    # `setfacl -m u:nobody:rwx bin`: the mode still reads root:root 0775 (the group bits are the mask)
+    safe, _ = tree(tmp_path)
+    script = write(safe / "chk", "#!/bin/sh\nexit 0\n")
+    assert insecure_paths([str(script)]) is None
+    _acl(safe, (0x02, 7, pwd.getpwnam("nobody").pw_uid))
+    assert insecure_paths([str(script)]) == str(safe)
+    with pytest.raises(ScriptRefused, match="Unsafe permissions"):
+        prepare(str(script), None, None, SECURE)
+    _acl(safe, (0x08, 7, 0), (0x02, 5, pwd.getpwnam("nobody").pw_uid))  # root's group, or read-only: fine
+    assert insecure_paths([str(script)]) is None
 
 
 def test_a_safe_script_still_runs(tmp_path: Path) -> None:

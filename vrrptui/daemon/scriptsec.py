@@ -20,6 +20,7 @@ import shlex
 import shutil
 import stat
 from dataclasses import dataclass
+from struct import Struct
 
 from vrrptui.config.model import GlobalDefs
 from vrrptui.engine.outputs import LogLine
@@ -89,7 +90,7 @@ def _is_executable_by(st: os.stat_result, uid: int, gid: int) -> bool:
 MAX_SYMLINKS = 40  # as the kernel's path walk
 
 
-def _unsafe(st: os.stat_result) -> bool:
+def _unsafe(st: os.stat_result, path: str) -> bool:
     """Could a non-root user change what this path component (lstat) runs?"""
     if st.st_uid != 0:
         return True
@@ -99,7 +100,23 @@ def _unsafe(st: os.stat_result) -> bool:
     if sticky_dir:
         return False
     group_writable = st.st_gid != 0 and st.st_mode & stat.S_IWGRP
-    return bool(group_writable or st.st_mode & stat.S_IWOTH)
+    return bool(group_writable or st.st_mode & stat.S_IWOTH) or _acl_lets_others_write(path)
+
+
+_ACL_USER, _ACL_GROUP, _ACL_MASK = 0x02, 0x08, 0x10  # POSIX ACL entry tags (linux/posix_acl_xattr.h)
+_ACL_ENTRY = Struct("<HHI")  # tag, permissions, user or group id; after a 4-byte version header
+
+
+def _acl_lets_others_write(path: str) -> bool:
+    """An access ACL that gives a user or group other than root write access (`setfacl -m u:alice:rwx`): the
+    mode bits do not show it (the group bits are the ACL's mask; the owning group may well be root's)."""
+    try:
+        data = os.getxattr(path, "system.posix_acl_access", follow_symlinks=False)
+    except OSError:
+        return False  # no ACL (or none supported here)
+    entries = [_ACL_ENTRY.unpack_from(data, at) for at in range(4, len(data) - _ACL_ENTRY.size + 1, _ACL_ENTRY.size)]
+    mask = next((perm for tag, perm, _ in entries if tag == _ACL_MASK), 0o7)
+    return any(tag in (_ACL_USER, _ACL_GROUP) and who != 0 and perm & mask & 0o2 for tag, perm, who in entries)
 
 
 def walked_paths(path: str) -> list[str]:
@@ -135,7 +152,7 @@ def insecure_component(program: str) -> str | None:
     """The first path walked to `program` (its symlinks' targets too) that a non-root user could change."""
     for path in walked_paths(program):
         try:
-            if _unsafe(os.lstat(path)):
+            if _unsafe(os.lstat(path), path):
                 return path
         except OSError:
             return None
@@ -149,7 +166,7 @@ def check_directory_of(path: str) -> None:
     a directory above it could be swapped for a symlink."""
     for step in walked_paths(os.path.dirname(path) or ".")[:-1]:
         try:
-            unsafe = _unsafe(os.lstat(step))
+            unsafe = _unsafe(os.lstat(step), step)
         except OSError:
             return  # missing: the write fails there
         if unsafe:
