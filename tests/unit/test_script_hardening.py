@@ -73,6 +73,13 @@ def test_script_given_to_an_interpreter_is_checked(tmp_path: Path) -> None:
         prepare(f"/bin/sh {user_script}", None, None, SECURE)
 
 
+def test_a_script_argument_a_user_may_create_later_is_checked(tmp_path: Path) -> None:
+    _, home = tree(tmp_path)
+    with pytest.raises(ScriptRefused, match="Unsafe permissions"):
+        prepare(f"/bin/sh {home / 'notyet.sh'}", None, None, SECURE)
+    prepare(f"/bin/sh {tmp_path / 'nowhere' / 'x.sh'} /api/health", None, None, SECURE)  # no such directory
+
+
 def test_shebang_interpreter_in_a_user_directory_is_refused(tmp_path: Path) -> None:
     safe, home = tree(tmp_path)
     write(home / "python", "#!/bin/sh\n")

@@ -199,9 +199,12 @@ def _interpreter(program: str) -> str | None:
 
 def insecure_paths(argv: list[str]) -> str | None:
     """The first thing a non-root user could change in what `argv` runs: the program, the interpreter
-    of its `#!` line, and every argument naming an existing file (`/bin/sh /path/x.sh` runs x.sh)."""
+    of its `#!` line, and every argument naming a file (`/bin/sh /path/x.sh` runs x.sh): an existing one,
+    or an absolute path whose directory exists (whoever may write there can create it later)."""
     candidates: list[str] = []
-    for path in [argv[0], *(a for a in argv[1:] if "/" in a and os.path.isfile(a))]:
+    names_a_file = [a for a in argv[1:] if "/" in a and (os.path.isfile(a) or (
+        a.startswith("/") and not os.path.lexists(a) and os.path.isdir(os.path.dirname(a))))]
+    for path in [argv[0], *names_a_file]:
         candidates.append(path)
         interpreter = _interpreter(path)
         if interpreter is not None:
