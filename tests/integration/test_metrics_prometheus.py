@@ -98,3 +98,45 @@ def test_promtool_accepts_a_scrape(lab: Lab, promtool_ok: str, tmp_path: Path) -
     out = subprocess.run([promtool_ok, "check", "metrics"], input=scrape, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stdout + out.stderr
     assert out.stdout.strip() == "" and out.stderr.strip() == ""  # no lint warnings either
+
+
+HOLD = """
+import socket, sys, time
+held = []
+for _ in range(int(sys.argv[2])):
+    try:
+        s = socket.create_connection((sys.argv[1], 9165), timeout=2)
+        s.send(b"GET /metrics HTTP/1.1\\r\\n")  # and never the rest
+        held.append(s)
+    except OSError:
+        pass
+print(len(held), flush=True)
+time.sleep(float(sys.argv[3]))
+"""
+
+
+def test_connections_held_open_to_the_metrics_port_take_no_descriptors_from_the_daemon(lab: Lab) -> None:
+    # prometheus_client's server started a thread per connection and waited on it for ever: a host holding
+    # 200 connections took every descriptor a daemon limited to 256 may open; its script then failed
+    # (priority dropped) and the daemon stopped on EMFILE. Now at most 8 are served (2 per source), for 5 s.
+    script = 'vrrp_script chk {\n    script "/bin/true"\n    interval 0.2\n    weight -60\n}\n'
+    r1 = lab.start_vrrptui("r1", conf(150, extra="track_script {\n        chk\n    }", top=script),
+                           ["--metrics", f"192.168.1.11:{PORT}"])
+    assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"], WAIT), lab.log(r1)
+    subprocess.run(["prlimit", f"--pid={r1.pid}", "--nofile=256:256"], check=True)
+    holder = lab.popen("pc1", [sys.executable, "-c", HOLD, "192.168.1.11", "300", "20"], stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout is not None
+        assert int(holder.stdout.readline()) > 0
+        fds = len(list(Path(f"/proc/{r1.pid}/fd").iterdir()))
+        threads = len(list(Path(f"/proc/{r1.pid}/task").iterdir()))
+        assert fds < 100 and threads < 20, (fds, threads)
+        text = fetch(lab, "r1", f"http://192.168.1.11:{PORT}/metrics")  # Prometheus from another address
+        assert text is not None and "keepalived_vrrp_state" in text
+    finally:
+        holder.kill()
+        holder.wait()
+    assert r1.poll() is None, lab.log(r1)
+    log = lab.log(r1)
+    assert "Changing effective priority" not in log and "Traceback" not in log, log
+    assert lab.vip_holders(VIP) == ["r1"]

@@ -23,13 +23,16 @@ from __future__ import annotations
 
 import concurrent.futures
 import ipaddress
+import socket
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from socketserver import TCPServer, ThreadingMixIn
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
-from prometheus_client import start_http_server
+from prometheus_client import make_wsgi_app
 from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -307,6 +310,71 @@ class DrillCollector(Collector):
         yield from (takeover, theory, outage, count)
 
 
+MAX_SCRAPERS = 8  # connections served at once; more are closed as they come
+MAX_PER_SOURCE = 2  # of them from one address: one host holding connections open leaves room for Prometheus
+SCRAPE_TIMEOUT = 5.0  # seconds a connection may take to send its request or read the answer
+
+
+class _QuietHandler(WSGIRequestHandler):
+    timeout = SCRAPE_TIMEOUT  # StreamRequestHandler puts it on the socket: an idle client goes
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _BoundedServer(ThreadingMixIn, WSGIServer):
+    """prometheus_client's server, with bounds: its own starts a thread per connection and waits on each
+    for ever, so anyone who reached the port could take every file descriptor the daemon may open (its
+    scripts then failed, and the daemon stopped on EMFILE)."""
+
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, addr: str, port: int, app: Any) -> None:
+        self.address_family = socket.AF_INET6 if ":" in addr else socket.AF_INET
+        self._lock = threading.Lock()
+        self._serving: dict[str, int] = {}  # source address -> connections being served
+        super().__init__((addr, port), _QuietHandler)
+        self.set_app(app)
+
+    def server_bind(self) -> None:
+        # HTTPServer's looks up the host's name (getfqdn: DNS) for CGI variables nobody reads here
+        TCPServer.server_bind(self)
+        self.server_name, self.server_port = "vrrptui", self.server_address[1]
+        self.setup_environ()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        source = client_address[0]
+        with self._lock:
+            busy = (sum(self._serving.values()) >= MAX_SCRAPERS
+                    or self._serving.get(source, 0) >= MAX_PER_SOURCE)
+            if not busy:
+                self._serving[source] = self._serving.get(source, 0) + 1
+        if busy:
+            self.shutdown_request(request)  # closed at once: no thread, no descriptor kept
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._done(source)
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._done(client_address[0])
+
+    def _done(self, source: str) -> None:
+        with self._lock:
+            left = self._serving.pop(source, 1) - 1
+            if left > 0:
+                self._serving[source] = left
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that timed out or went: nothing to report (the base class prints a traceback)
+
+
 class MetricsServer:
     """The HTTP endpoint: start() in the process that runs the loop (after any fork)."""
 
@@ -327,7 +395,9 @@ class MetricsServer:
 
     def start(self) -> None:
         """Bind and serve; raises OSError (address in use, not here)."""
-        self._server, self._thread = start_http_server(self.port, self.addr, registry=self.registry)
+        self._server = _BoundedServer(self.addr, self.port, make_wsgi_app(self.registry))
+        self._thread = threading.Thread(target=self._server.serve_forever, name="metrics", daemon=True)
+        self._thread.start()
 
     def stop(self) -> None:
         if self._server is not None:
