@@ -74,7 +74,9 @@ class SourceAddresses:
         if entries is None or index is None:
             return [None] * len(instances)
         vips = self._never_primary | self._netlink.added_on(index)
-        return [choose_primary(entries, inst.family, vips | {v.address for v in inst.all_vips}) for inst in instances]
+        # an address owner's VIP is the interface's own address (RFC 5798 1.6): its source, as keepalived's
+        return [choose_primary(entries, inst.family, vips if inst.owner else vips | {v.address for v in inst.all_vips})
+                for inst in instances]
 
     def has_source(self, inst: VrrpInstance, index: int | None) -> bool:
         """The instance's interface still has an address its adverts can come from (a fresh dump)."""
