@@ -273,6 +273,11 @@ class Runtime:
 
     def _on_timer(self, now: float) -> None:
         if self.engine is not None:
+            # What the sockets hold first: after a stall (SIGSTOP/SIGCONT, a paused VM) epoll_wait returns with
+            # the deadline gone and asyncio runs this before the readers; a backup would take over from a
+            # master whose adverts sat queued, then hand back (both held the VIP)
+            if self._pool is not None:
+                self._pool.drain(self._on_readable)
             self._apply(self.engine.handle_timer(now))
 
     def _on_readable(self, ifname: str, sock: VrrpSocket) -> None:
