@@ -8,9 +8,11 @@ leaves none of what it added.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 from typing import Any
 
+import psutil
 import pytest
 
 from vrrptui.lab.netns import VIP, Lab
@@ -74,6 +76,24 @@ def test_virtual_routes_and_rules_are_installed_as_master_only(lab: Lab) -> None
     assert lab.wait_for(lambda: has_none(lab, "r2"), WAIT), kernel(lab, "r2") + logs(lab, p2)
     assert lab.stop(p1) == 0 and lab.stop(p2) == 0
     assert has_none(lab, "r1") and has_none(lab, "r2")
+
+
+def test_a_killed_runs_virtual_routes_are_taken_over_by_the_next_run_and_removed_with_it(lab: Lab) -> None:
+    # kill -9 of the daemon and its guardian: its routes and rule stay (not journalled). The next run, master
+    # again, found them there (EEXIST), left them out of what it had added, and never removed them: after
+    # its clean stop the routes stayed for good, beside the new master's. keepalived removes them.
+    p1 = lab.start_vrrptui("r1", conf(150, extra=ROUTES), ["--log-detail"])
+    assert lab.wait_for(lambda: has_virtual(lab, "r1"), WAIT), kernel(lab, "r1") + logs(lab, p1)
+    daemon = psutil.Process(p1.pid)
+    for proc in [*daemon.children(recursive=True), daemon]:  # the guardian first: nothing resigns
+        proc.send_signal(signal.SIGKILL)
+    assert lab.wait_for(lambda: p1.poll() is not None, WAIT)
+    assert has_virtual(lab, "r1")
+    p1 = lab.start_vrrptui("r1", conf(150, extra=ROUTES), ["--log-detail"], tag="vrrptui-again")
+    assert lab.wait_for(lambda: "Entering MASTER STATE" in lab.log(p1), WAIT), logs(lab, p1)
+    assert lab.wait_for(lambda: "was there already: taken as this instance's" in lab.log(p1), WAIT), logs(lab, p1)
+    assert lab.stop(p1) == 0
+    assert has_none(lab, "r1"), kernel(lab, "r1")
 
 
 def test_static_addresses_routes_and_rules_live_as_long_as_the_daemon(lab: Lab) -> None:

@@ -3,7 +3,9 @@
 virtual_routes / virtual_rules of an instance go in when it becomes MASTER (after its VIPs, so a
 route may use a VIP as `src`) and come out when it leaves MASTER and at exit. static_ipaddress,
 static_routes and static_rules go in at start-up and come out at exit, whatever the VRRP states.
-Only what this process added is removed: an entry that was already there is left alone.
+Only what this process added is removed: a static entry that was already there is left alone. An
+instance's virtual route or rule already there when it becomes MASTER (a killed run's: routes are not
+journalled) is taken as its own and removed when it leaves MASTER, as keepalived does.
 """
 
 from __future__ import annotations
@@ -45,6 +47,12 @@ class Routing:
             if done:
                 added.append((kind, entry, dev))
                 self._log(LogLine(f"{label}added {kind} {_text(entry)}", detail=True))
+            elif owner is not None and kind in ("route", "rule"):
+                # there already: left by a run that was killed (nothing journals routes), or the same route
+                # by hand; this master's from now on, removed when it steps down or stops, as keepalived's
+                added.append((kind, entry, dev))
+                self._log(LogLine(f"{label}{kind} {_text(entry)} was there already: taken as this instance's",
+                                  detail=True))
 
     def _remove(self, owner: str | None) -> None:
         label = f"({owner}) " if owner else ""
