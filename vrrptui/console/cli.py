@@ -23,6 +23,9 @@ from vrrptui.daemon.drillfile import DrillFile
 from vrrptui.daemon.hoststats import HostMonitor
 from vrrptui.observe.session import Session
 
+# no status from the engine's process (one every 0.1 s) for this long: the console says it is not responding
+ENGINE_SILENCE = 2.0
+
 
 def _parser(prog: str, what: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog)
@@ -98,6 +101,8 @@ def build_console(
     session = Session(config, drill_store=DrillFile(args.drills or state.path / DRILLS_FILE),
                       wall_offset=time.time() - time.monotonic())  # events before the first snapshot are dated
     backend = (backend_factory or RuntimeBackend)(config)
+    if getattr(backend, "engine", False):
+        session.engine_silence_after = ENGINE_SILENCE
     if prober_factory is None:
         from vrrptui.net.prober import VipProber
 

@@ -105,6 +105,10 @@ def banner(session: Session, now: float) -> list[tuple[str, str]]:
     master within a Master_Down_Interval, and a banner for each hiccup made the header jump."""
     out = [(f"{v.scope}: {v.text}", HEALTH_STYLE[v.level], v.short) for v in session.alarms.active()
            if v.code is not Code.MASTER_SILENT]
+    silent = session.engine_silent_for(now)
+    if silent is not None:
+        out.insert(0, (f"ENGINE NOT RESPONDING: no status from it for {silent:.0f} s; the states shown are from "
+                       f"then (its process stopped or hung?)", HEALTH_STYLE[Level.ALARM], "engine silent"))
     for v in session.vip_view(now):
         if v.split_brain and v.local:  # we hold it: only the other owner is ever heard
             others = session.vips.split_brain(v.vip)

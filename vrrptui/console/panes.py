@@ -83,6 +83,10 @@ PRIO_WIDTH = 24  # the Prio cell's most; the full reason is under `c`
 
 
 def instance_cells(s: InstanceStatus, session: Session, now: float) -> tuple[Any, ...]:
+    stale = session.engine_silent_for(now) is not None and session.status_at is not None
+    if stale:
+        assert session.status_at is not None
+        now = session.status_at  # as the engine last told it: times stop, they do not count on as if live
     prio = f"{s.configured_priority}/{s.effective_priority}"
     if s.held:
         prio += " [held]" if s.held == "priority" else f" [{s.held}]"
@@ -108,6 +112,9 @@ def instance_cells(s: InstanceStatus, session: Session, now: float) -> tuple[Any
     fam = f"v{s.version}/IPv{s.family}"
     verdict = session.alarms.verdict(RouterKey(s.interface, s.vrid, s.family)) if s.interface else None
     health = Text("-", style="dim") if verdict is None else Text(verdict.short, style=HEALTH_STYLE[verdict.level])
+    if stale:
+        state.stylize("dim")
+        health = Text("engine silent", style=HEALTH_STYLE[Level.ALARM])
     # the engine still names the master it last accepted: struck through once the VRID has none (bug: frozen peer)
     gone = verdict is not None and verdict.code in (Code.NO_MASTER, Code.ALL_HELD) and s.state != "MASTER"
     return (s.name, s.interface or "-", str(s.vrid), fam, state, health, prio,

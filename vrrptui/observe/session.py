@@ -154,6 +154,9 @@ class Session:
         self.drill_errors: list[str] = []
         self.statuses: dict[str, InstanceStatus] = {}
         self.status_at: float | None = None
+        # an engine sends a StatusSnapshot every 0.1 s: none for this long and it is stopped or hung (None: the
+        # source sends none, as a sniffer or a replay)
+        self.engine_silence_after: float | None = None
         # wall clock minus engine clock: from the latest StatusSnapshot, or given (sniff has no engine)
         self.wall_offset = wall_offset
         self.log: deque[LogRecord | PackedHeard] = deque(maxlen=max_log)
@@ -172,6 +175,13 @@ class Session:
                     for v in inst.virtual_ipaddresses:
                         if v.dev in (None, inst.vmac_interface):
                             self.vips.set_vmac(str(v.address), inst.vmac_address)
+
+    def engine_silent_for(self, now: float) -> float | None:
+        """Seconds since the engine's last status, when that is past `engine_silence_after`; else None."""
+        if self.engine_silence_after is None or self.status_at is None:
+            return None
+        age = now - self.status_at
+        return age if age > self.engine_silence_after else None
 
     # --- input ---------------------------------------------------------------------
 
