@@ -50,13 +50,13 @@ def test_script_fails_after_fall_consecutive_failures_and_recovers_after_rise_su
         seen = [await ts.run_once()]
         flag.unlink()
         seen += [await ts.run_once() for _ in range(3)]
-        assert changes == [("chk", False)]  # only the third failure flips it
+        assert changes == [("chk", True), ("chk", False)]  # the first run counts at once; then the third failure
         flag.write_text("")
         seen += [await ts.run_once() for _ in range(2)]
         return seen
 
     assert run(drive()) == [True, False, False, False, True, True]
-    assert changes == [("chk", False), ("chk", True)]
+    assert changes == [("chk", True), ("chk", False), ("chk", True)]
     assert ts.ok
     assert [line.text for line in logs] == ["Script `chk` now returning 0", "Script `chk` now returning 1",
                                             "Script `chk` now returning 0"]
@@ -66,14 +66,29 @@ def test_failure_below_fall_does_not_flip(tmp_path: Path) -> None:
     ts, changes, _, flag = tracked(tmp_path, fall=2)
 
     async def drive() -> None:
-        await ts.run_once()  # fails: flag missing
+        flag.write_text("")
+        await ts.run_once()  # the first result counts at once: OK
+        flag.unlink()
+        await ts.run_once()  # one failure of the two `fall` asks for
         flag.write_text("")
         await ts.run_once()
         flag.unlink()
         await ts.run_once()
 
     run(drive())
-    assert changes == [] and ts.ok
+    assert changes == [("chk", True)] and ts.ok
+
+
+@pytest.mark.parametrize("first", [True, False])
+def test_the_first_result_counts_at_once_whatever_rise_and_fall_say(tmp_path: Path, first: bool) -> None:
+    # keepalived's INIT: one success or one failure is enough. A failing health check counted as OK for
+    # `fall` runs let a router take the VIP at start-up, for seconds, before it dropped out again.
+    ts, changes, _, flag = tracked(tmp_path, fall=3, rise=3)
+    assert ts.ok is None
+    if first:
+        flag.write_text("")
+    run(ts.run_once())
+    assert changes == [("chk", first)] and ts.ok is first
 
 
 def test_init_fail_starts_failed_until_rise_successes(tmp_path: Path) -> None:

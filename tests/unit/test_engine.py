@@ -170,6 +170,7 @@ def test_sync_group_fault_moves_every_member_to_fault_and_back():
     cfg = replace(cfg, instances=(replace(VI_1, track_scripts=(TrackScript("chk"),)), VI_2))
     engine = Engine(cfg, PRIMARY)
     engine.start(0.0)
+    engine.script_state("chk", True, 0.0)  # its first run
     now, _ = run(engine, 0.0, 4.0)
     out = engine.script_state("chk", False, now)
     assert logs(out)[0] == "VRRP_Script(chk) failed"
@@ -194,7 +195,7 @@ def test_sync_group_notify_runs_once_per_group_state_after_its_members():
     cfg = grouped(scripts=(chk,))
     cfg = replace(cfg, instances=(replace(VI_1, track_scripts=(TrackScript("chk"),)), VI_2))
     engine = Engine(cfg, PRIMARY)
-    out = engine.start(0.0)
+    out = engine.start(0.0) + engine.script_state("chk", True, 0.0)  # VI_1 leaves INIT with chk's first run
     assert group_notifies(out) == [RunGroupNotify("G1", "BACKUP")]
     assert out.index(RunGroupNotify("G1", "BACKUP")) > max(i for i, o in enumerate(out) if isinstance(o, RunNotify))
     now, out = run(engine, 0.0, 4.0)
@@ -463,6 +464,7 @@ def test_refused_script_before_start_applies_no_weight_and_no_fault():
 def test_refusing_a_running_script_clears_its_fault_and_its_weight():
     engine = Engine(refused_setup(), PRIMARY)
     out = engine.start(0.0)
+    engine.script_state("bonus", True, 0.5)  # its first run
     assert engine.machine("VI_1").state is State.FAULT and engine.machine("VI_1").effective_priority == 150
     out = engine.disable_script("gate", 1.0)
     assert changes(out) == [(State.FAULT, State.BACKUP, Reason.RECOVERED)]

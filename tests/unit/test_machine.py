@@ -121,6 +121,9 @@ def as_master(inst: VrrpInstance | None = None, **kwargs) -> Clock:
     """A machine that took over by timeout (no peer), clock just after."""
     clock = Clock(machine(inst, **kwargs))
     clock.start()
+    for t in clock.m.tracking.trackers:  # its scripts' first runs succeeded
+        if t.kind == "script" and t.pending:
+            clock.m.script_state(t.name, True, clock.now)
     clock.advance(clock.m.master_down_interval + 0.01)
     assert clock.m.state is State.MASTER
     return clock

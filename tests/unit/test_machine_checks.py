@@ -225,11 +225,34 @@ def test_failing_script_lowers_priority_by_its_weight_in_the_next_advert():
 
 def test_positive_weight_is_added_while_ok_and_clamped_to_254():
     m = tracked(+20, priority=250)
+    m.start(0.0)
+    assert m.effective_priority == 250  # not run yet: no weight (keepalived's INIT)
+    m.script_state("chk_api", True, 0.5)
     assert m.effective_priority == 254
     assert m.priority_reason == "track_script chk_api ok (+20) (clamped from 270)"
-    m.start(0.0)
     m.script_state("chk_api", False, 1.0)
     assert m.effective_priority == 250
+
+
+@pytest.mark.parametrize("weight", [20, -20])
+def test_a_script_that_has_not_run_yet_adds_no_weight_and_its_first_result_counts(weight: int):
+    # keepalived 2.2.7 with a failing check: weight +20 is never added, -20 comes at the first failure
+    m = tracked(weight, priority=150)
+    m.start(0.0)
+    assert m.state is State.BACKUP and m.effective_priority == 150
+    m.script_state("chk_api", False, 0.1)
+    assert m.effective_priority == (150 if weight > 0 else 130)
+
+
+def test_a_weight_zero_script_keeps_the_instance_in_init_until_its_first_result():
+    # keepalived: INIT until the first run; a failing one goes straight to FAULT (no BACKUP, no takeover in
+    # between), a succeeding one to BACKUP
+    for ok, after in ((False, State.FAULT), (True, State.BACKUP)):
+        m = tracked(0, priority=150)
+        assert changes(m.start(0.0)) == [] and m.state is State.INIT and m.get_timer() is None
+        out = m.script_state("chk_api", ok, 0.2)
+        assert changes(out) == [(State.INIT, after, Reason.FAULT if not ok else Reason.STARTUP)]
+        assert [a for a in actions(out) if isinstance(a, RunNotify)] == [RunNotify("VI_1", after.value, 150)]
 
 
 def test_effective_priority_is_clamped_to_1():

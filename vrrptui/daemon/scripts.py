@@ -3,7 +3,8 @@
 keepalived's behaviour: a script runs every `interval` seconds; it is killed after
 `timeout` (default: the interval) and then counts as a failure; `fall` consecutive
 failures make an OK script fail, `rise` consecutive successes make a failed one OK.
-Scripts start OK (failed with `init_fail`). Only the transitions reach the engine
+A script's first result counts at once, whatever rise/fall say (keepalived's INIT state:
+one success or one failure is enough); with `init_fail` it starts failed instead. Only the transitions reach the engine
 (`engine.script_state`, with the exit status or timeout of the run that flipped it, so
 the engine words keepalived's `VRRP_Script(chk) failed (exited with status 1)` line in
 one place), and a flapping script costs one call per change.
@@ -29,7 +30,9 @@ class TrackedScript:
     def __init__(self, script: VrrpScript, command: ScriptCommand, on_change: OnChange, log: LogFn) -> None:
         self.script = script
         self.command = command
-        self.ok = not script.init_fail
+        # None until the first run, whose result counts at once (keepalived's INIT); `init_fail`: failed, and
+        # `rise` successes make it OK
+        self.ok: bool | None = False if script.init_fail else None
         self.last_status: int | None = None  # the last exit status seen (for "now returning")
         self.runs = 0
         self._successes = 0
@@ -83,11 +86,11 @@ class TrackedScript:
         if success:
             self._successes += 1
             self._failures = 0
-            flip = not self.ok and self._successes >= self.script.rise
+            flip = self.ok is None or (not self.ok and self._successes >= self.script.rise)
         else:
             self._failures += 1
             self._successes = 0
-            flip = self.ok and self._failures >= self.script.fall
+            flip = self.ok is None or (self.ok and self._failures >= self.script.fall)
         if flip:
             self.ok = success
             # the engine logs "VRRP_Script(name) succeeded / failed (...) / timed_out" when it takes the change;

@@ -86,6 +86,7 @@ class VrrpMachine:
         self._preempt_not_before: float | None = None
         self._takeover_reason = Reason.TIMEOUT
         self._stopped = False
+        self._start_waits = False  # start() came while a weight-0 script had not run: INIT until it has
         self._log_limit = LogLimiter(LOG_RATE_LIMIT)
         self._replies = TokenBucket(1.0 / instance.advert_int, REPLY_BURST)
         self._out: list[Output] = []
@@ -144,6 +145,10 @@ class VrrpMachine:
             return []
         self.state_since = now
         self._recompute_priority(log=False)
+        if self.tracking.awaiting_scripts():  # keepalived leaves INIT once such a script has a first result
+            self._start_waits = True
+            return self._flush()
+        self._start_waits = False
         if self.preempt_delay:
             self._preempt_not_before = now + self.preempt_delay
         if self._fault_reasons():
@@ -253,7 +258,12 @@ class VrrpMachine:
 
     def script_state(self, name: str, ok: bool, now: float) -> list[Output]:
         if self.tracking.set_script(name, ok):
-            self._trackers_changed(now)
+            if self._start_waits:
+                self._recompute_priority(log=False)
+                if not self.tracking.awaiting_scripts():
+                    return self.start(now)
+            else:
+                self._trackers_changed(now)
         return self._flush()
 
     def tracked_state(self, kind: str, name: str, value: int, now: float) -> list[Output]:
@@ -266,6 +276,8 @@ class VrrpMachine:
         if self.tracking.drop_script(name):
             if self.state is State.INIT:
                 self._recompute_priority(log=False)
+                if self._start_waits and not self.tracking.awaiting_scripts():
+                    return self.start(now)
             else:
                 self._trackers_changed(now)
         return self._flush()

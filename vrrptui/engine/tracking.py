@@ -2,7 +2,8 @@
 
 keepalived's rules (vrrp_track.c): a tracker with weight 0 puts the instance in FAULT
 while it is down/failing; a positive weight is added while up/OK, a negative one while
-down/failing (`reverse` flips the sign). The sum is clamped to 1..254. An address owner
+down/failing (`reverse` flips the sign). A script that has not run yet adds nothing, and
+one of weight 0 keeps its instance in INIT until it has. The sum is clamped to 1..254. An address owner
 (priority 255) ignores weighted trackers, as keepalived does ("ignoring tracked script
 chk with weights due to address_owner").
 """
@@ -30,17 +31,20 @@ class Tracker:
     weight: int  # signed, `reverse` already applied
     up: bool = True  # interface up / script OK / file value 0
     value: int = 0  # track_file: the number in the file
+    pending: bool = False  # a script that has not run yet (keepalived's INIT): no weight, and weight 0 waits
 
     @property
     def faulting(self) -> bool:
         if self.kind == "file" and self.weight:
             return self.weight * self.value < FILE_FAULT_BELOW
-        return self.weight == 0 and not self.up
+        return self.weight == 0 and not self.up and not self.pending
 
     @property
     def contribution(self) -> int:
         if self.kind == "file":
             return 0 if self.faulting else min(self.weight * self.value, -FILE_FAULT_BELOW)
+        if self.pending:
+            return 0
         if self.weight > 0 and self.up:
             return self.weight
         if self.weight < 0 and not self.up:
@@ -55,12 +59,14 @@ class Tracker:
             return "running" if self.up != bool(self.value) else "not running"
         if self.kind == "interface":
             return "up" if self.up else "down"
-        return "ok" if self.up else "failing"
+        return "not run yet" if self.pending else "ok" if self.up else "failing"
 
     def describe(self) -> str:
         """E.g. "track_script chk_api failed (-20)", "track_interface eth1 down (fault)",
         "track_file f value 2 (-20)"."""
-        if self.kind in ("file", "process"):
+        if self.pending:
+            state = "not run yet"
+        elif self.kind in ("file", "process"):
             state = self.condition
         else:
             state = ("up" if self.up else "down") if self.kind == "interface" else ("ok" if self.up else "failed")
@@ -101,8 +107,10 @@ class Tracking:
             weight = ts.weight if ts.weight is not None else (script.weight if script else 0)
             if script is not None and script.weight_reverse:
                 weight = -weight
-            init_ok = not (script is not None and script.init_fail)
-            self.trackers.append(Tracker("script", ts.name, weight, init_ok))
+            # keepalived: a script is in INIT until its first result, which counts at once whatever rise/fall
+            # say; `init_fail` starts it failed instead (rise successes needed)
+            init_fail = script is not None and script.init_fail
+            self.trackers.append(Tracker("script", ts.name, weight, False, pending=not init_fail))
         for tf in instance.track_files:
             self.trackers.append(Tracker("file", tf.name, tf.weight))
         for tp in instance.track_processes:
@@ -135,10 +143,14 @@ class Tracking:
     def set_script(self, name: str, ok: bool) -> bool:
         changed = False
         for t in self.trackers:
-            if t.kind == "script" and t.name == name and t.up != ok:
-                t.up = ok
+            if t.kind == "script" and t.name == name and (t.up != ok or t.pending):
+                t.up, t.pending = ok, False
                 changed = True
         return changed
+
+    def awaiting_scripts(self) -> bool:
+        """A weight-0 script has not run yet: keepalived keeps the instance in INIT until it has."""
+        return any(t.kind == "script" and t.pending and t.weight == 0 for t in self.trackers)
 
     def set_tracked(self, kind: str, name: str, value: int) -> bool:
         """A track_file's new value, or a vrrp_track_process's quorum (1 met, 0 not); True when one changed.
