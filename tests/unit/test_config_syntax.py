@@ -167,6 +167,30 @@ def test_quoted_command_with_spaces_and_unquoted_rest_of_line(tmp_path):
     assert (vi.notify_backup.user, vi.notify_backup.group) == ("keepalived_script", None)
 
 
+def test_reverse_and_noreverse_on_track_lines_are_kept(tmp_path):
+    # keepalived accepts both on track_script and track_interface lines; `noreverse` was refused, and `reverse`
+    # warned about and dropped
+    path = write(tmp_path, """\
+        vrrp_script chk {
+          script "/bin/true"
+          weight 20 reverse
+        }
+        """ + instance_conf("""\
+          track_script {
+            chk weight -20 noreverse
+          }
+          track_interface {
+            eth1 weight 30 reverse
+          }
+          virtual_ipaddress { 10.0.0.1 }
+        """))
+    config = parse(path)
+    (vi,) = config.instances
+    assert [(t.name, t.weight, t.reverse) for t in vi.track_scripts] == [("chk", -20, False)]
+    assert [(t.name, t.weight, t.reverse) for t in vi.track_interfaces] == [("eth1", 30, True)]
+    assert not config.warnings
+
+
 def test_braces_on_the_same_line_as_values_and_on_the_next_line(tmp_path):
     path = write(tmp_path, """\
         vrrp_instance VI_1 { interface eth0

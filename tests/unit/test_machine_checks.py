@@ -244,6 +244,44 @@ def test_a_script_that_has_not_run_yet_adds_no_weight_and_its_first_result_count
     assert m.effective_priority == (150 if weight > 0 else 130)
 
 
+@pytest.mark.parametrize(("weight", "ok", "expected"), [
+    (20, True, 130),     # keepalived 2.2.7: `weight 20 reverse`, succeeding: 150 - 20
+    (20, False, 150),
+    (-20, False, 170),   # `weight -20 reverse`, failing: +20
+    (-20, True, 150),
+])
+def test_reverse_on_a_script_turns_the_weight_round_and_applies_it_in_the_other_state(weight, ok, expected):
+    for on_script, on_line in ((True, None), (False, True)):  # the vrrp_script's `reverse`, or the track line's
+        inst = instance(priority=150, track_scripts=(TrackScript("chk", reverse=on_line),))
+        m = machine(inst, scripts={"chk": script("chk", weight, weight_reverse=on_script)})
+        m.start(0.0)
+        m.script_state("chk", ok, 0.1)
+        assert m.effective_priority == expected, (on_script, on_line)
+
+
+def test_reverse_with_weight_zero_is_a_fault_while_the_script_succeeds_and_noreverse_undoes_it():
+    inst = instance(priority=150, track_scripts=(TrackScript("chk"),))
+    m = machine(inst, scripts={"chk": script("chk", 0, weight_reverse=True)})
+    m.start(0.0)
+    assert changes(m.script_state("chk", True, 0.1)) == [(State.INIT, State.FAULT, Reason.FAULT)]
+    inst = instance(priority=150, track_scripts=(TrackScript("chk", reverse=False),))  # `chk noreverse`
+    m = machine(inst, scripts={"chk": script("chk", 0, weight_reverse=True)})
+    m.start(0.0)
+    assert changes(m.script_state("chk", True, 0.1)) == [(State.INIT, State.BACKUP, Reason.STARTUP)]
+
+
+def test_reverse_on_a_tracked_interface():
+    # keepalived: `eth1 weight 30 reverse` takes 30 off while eth1 is up; `eth1 weight 0 reverse` is a FAULT then
+    m = machine(instance(priority=150, track_interfaces=(TrackInterface("eth1", 30, reverse=True),)))
+    m.start(0.0)
+    assert m.effective_priority == 120
+    m.interface_state("eth1", False, 1.0)
+    assert m.effective_priority == 150
+    m = machine(instance(priority=150, track_interfaces=(TrackInterface("eth1", 0, reverse=True),)))
+    assert changes(m.start(0.0)) == [(State.INIT, State.FAULT, Reason.FAULT)]
+    assert changes(m.interface_state("eth1", False, 1.0)) == [(State.FAULT, State.BACKUP, Reason.RECOVERED)]
+
+
 def test_a_weight_zero_script_keeps_the_instance_in_init_until_its_first_result():
     # keepalived: INIT until the first run; a failing one goes straight to FAULT (no BACKUP, no takeover in
     # between), a succeeding one to BACKUP

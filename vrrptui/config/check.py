@@ -77,10 +77,16 @@ def _vips_cell(inst: VrrpInstance) -> list[str]:
 def _track_cell(inst: VrrpInstance, config: Config) -> list[str]:
     lines = []
     for t in inst.track_interfaces:
-        lines.append(f"interface {t.name}" + (f" weight {t.weight}" if t.weight else " (down: FAULT)"))
+        lines.append(f"interface {t.name}" + (f" weight {t.weight}" if t.weight else
+                                              " (up: FAULT)" if t.reverse else " (down: FAULT)")
+                     + (" reverse" if t.reverse and t.weight else ""))
     for ts in inst.track_scripts:
-        weight = ts.weight if ts.weight is not None else config.script(ts.name).weight
-        lines.append(f"script {ts.name}" + (f" weight {weight}" if weight else " (fail: FAULT)"))
+        script = config.script(ts.name)
+        weight = ts.weight if ts.weight is not None else script.weight
+        reverse = ts.reverse if ts.reverse is not None else script.weight_reverse
+        lines.append(f"script {ts.name}" + (f" weight {weight}" if weight else
+                                            " (succeeds: FAULT)" if reverse else " (fail: FAULT)")
+                     + (" reverse" if reverse and weight else ""))
     for tf in inst.track_files:
         lines.append(f"file {tf.name}" + (f" weight {tf.weight}" if tf.weight else " (non-zero: FAULT)"))
     for tp in inst.track_processes:

@@ -333,22 +333,22 @@ def _vips(name: str) -> Handler:
     return handler
 
 
-def _tracker_weight(r: Reporter, line: Statement) -> tuple[int | None, bool] | None:
-    """`NAME [weight N [reverse]]` -> (weight, reverse); None on error."""
+def _tracker_weight(r: Reporter, line: Statement) -> tuple[int | None, bool | None] | None:
+    """`NAME [weight N [reverse|noreverse]]` -> (weight, reverse: None when not said); None on error."""
     rest = list(line.values)
     weight: int | None = None
-    reverse = False
+    reverse: bool | None = None
     while rest:
         option = rest.pop(0)
         if option.text == "weight" and rest:
             weight = v.parse_integer(r, rest.pop(0), *TRACK_WEIGHT, what="weight")
             if weight is None:
                 return None
-        elif option.text == "reverse":
-            reverse = True
+        elif option.text in ("reverse", "noreverse"):
+            reverse = option.text == "reverse"
         else:
-            r.error(option, f"unexpected '{option.text}' after '{line.name}': expected `{line.name} [weight N]` "
-                            f"with N in {TRACK_WEIGHT[0]}..{TRACK_WEIGHT[1]}")
+            r.error(option, f"unexpected '{option.text}' after '{line.name}': expected `{line.name} [weight N "
+                            f"[reverse|noreverse]]` with N in {TRACK_WEIGHT[0]}..{TRACK_WEIGHT[1]}")
             return None
     return weight, reverse
 
@@ -360,9 +360,7 @@ def _track_interface(r: Reporter, d: InstanceDraft, st: Statement) -> None:
         name = v.interface_name(r, line.keyword, "track_interface")
         if parsed is not None and name is not None:
             weight, reverse = parsed
-            if reverse:
-                r.warning(line, "'reverse' on a tracked interface is not acted on by vrrptui: ignored")
-            tracked.append(TrackInterface(name, weight or 0))
+            tracked.append(TrackInterface(name, weight or 0, bool(reverse)))
             d.track_interface_lines.append(line)
     d.extend(st, "track_interfaces", tracked)
 
@@ -373,9 +371,7 @@ def _track_script(r: Reporter, d: InstanceDraft, st: Statement) -> None:
         parsed = _tracker_weight(r, line)
         if parsed is not None:
             weight, reverse = parsed
-            if reverse:
-                r.warning(line, "'reverse' on a track_script entry is not acted on by vrrptui: ignored")
-            tracked.append(TrackScript(line.name, weight))
+            tracked.append(TrackScript(line.name, weight, reverse))
             d.track_script_lines.append(line)
     d.extend(st, "track_scripts", tracked)
 

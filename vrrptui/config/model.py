@@ -159,12 +159,14 @@ class Authentication:
 class TrackInterface:
     name: str
     weight: int = 0  # 0: interface down -> FAULT; else added to priority while down (negative) / up (positive)
+    reverse: bool = False  # keepalived: up counts as down, and the weight's sign is turned round
 
 
 @dataclass(frozen=True, slots=True)
 class TrackScript:
     name: str
     weight: int | None = None  # None: the vrrp_script's own weight
+    reverse: bool | None = None  # `reverse` / `noreverse` on the line; None: the vrrp_script's own
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ class Tracker:
     up: bool = True  # interface up / script OK / file value 0
     value: int = 0  # track_file: the number in the file
     pending: bool = False  # a script that has not run yet (keepalived's INIT): no weight, and weight 0 waits
+    reverse: bool = False  # interface / script: `up` is the opposite of the real state (weight already negated)
 
     @property
     def faulting(self) -> bool:
@@ -57,9 +58,10 @@ class Tracker:
             return f"value {self.value}"
         if self.kind == "process":
             return "running" if self.up != bool(self.value) else "not running"
+        real = self.up != self.reverse
         if self.kind == "interface":
-            return "up" if self.up else "down"
-        return "not run yet" if self.pending else "ok" if self.up else "failing"
+            return "up" if real else "down"
+        return "not run yet" if self.pending else "ok" if real else "failing"
 
     def describe(self) -> str:
         """E.g. "track_script chk_api failed (-20)", "track_interface eth1 down (fault)",
@@ -69,7 +71,8 @@ class Tracker:
         elif self.kind in ("file", "process"):
             state = self.condition
         else:
-            state = ("up" if self.up else "down") if self.kind == "interface" else ("ok" if self.up else "failed")
+            real = self.up != self.reverse
+            state = ("up" if real else "down") if self.kind == "interface" else ("ok" if real else "failed")
         effect = "fault" if self.weight == 0 else f"{self.contribution:+d}"
         return f"track_{self.kind} {self.name} {state} ({effect})"
 
@@ -100,17 +103,22 @@ class Tracking:
         self.vmac_up = True  # its VMAC (use_vmac): deleted or down, the VIPs have nowhere to live
         self.address_up = True  # its interface still has an address to send adverts from
         self.trackers: list[Tracker] = []
+        # keepalived's `reverse` (vrrp_track.c): the weight's sign is turned round and it applies in the
+        # opposite state: `weight 20 reverse` takes 20 off while the script succeeds, `weight 0 reverse` is a
+        # FAULT while it succeeds (or while the interface is up)
         for ti in instance.track_interfaces:
-            self.trackers.append(Tracker("interface", ti.name, ti.weight))
+            self.trackers.append(Tracker("interface", ti.name, -ti.weight if ti.reverse else ti.weight,
+                                         not ti.reverse, reverse=ti.reverse))
         for ts in instance.track_scripts:
             script = scripts.get(ts.name)
             weight = ts.weight if ts.weight is not None else (script.weight if script else 0)
-            if script is not None and script.weight_reverse:
+            reverse = ts.reverse if ts.reverse is not None else (script is not None and script.weight_reverse)
+            if reverse:
                 weight = -weight
             # keepalived: a script is in INIT until its first result, which counts at once whatever rise/fall
             # say; `init_fail` starts it failed instead (rise successes needed)
             init_fail = script is not None and script.init_fail
-            self.trackers.append(Tracker("script", ts.name, weight, False, pending=not init_fail))
+            self.trackers.append(Tracker("script", ts.name, weight, reverse, pending=not init_fail, reverse=reverse))
         for tf in instance.track_files:
             self.trackers.append(Tracker("file", tf.name, tf.weight))
         for tp in instance.track_processes:
@@ -128,8 +136,8 @@ class Tracking:
             self.vmac_up = up
             changed = True
         for t in self.trackers:
-            if t.kind == "interface" and t.name == ifname and t.up != up:
-                t.up = up
+            if t.kind == "interface" and t.name == ifname and t.up != (up != t.reverse):
+                t.up = up != t.reverse
                 changed = True
         return changed
 
@@ -143,8 +151,8 @@ class Tracking:
     def set_script(self, name: str, ok: bool) -> bool:
         changed = False
         for t in self.trackers:
-            if t.kind == "script" and t.name == name and (t.up != ok or t.pending):
-                t.up, t.pending = ok, False
+            if t.kind == "script" and t.name == name and (t.up != (ok != t.reverse) or t.pending):
+                t.up, t.pending = ok != t.reverse, False
                 changed = True
         return changed
 
