@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from vrrptui.config.model import (
+    TrackInterface,
     VirtualAddress,
     VrrpInstance,
 )
@@ -316,6 +317,24 @@ def test_preempt_delay_restarts_after_a_better_master_is_seen():
     assert clock.times_of(StateChanged) == [pytest.approx(11 + 3 + 106 / 256, abs=EXACT)]
 
 
+def test_preempt_delay_starts_again_when_the_instance_leaves_fault():
+    # keepalived 2.2.7 logs "start preempt delay (2.000000)" again and preempts 2.3 s after the tracked
+    # interface came back; vrrptui preempted after Master_Down_Interval
+    clock = Clock(machine(instance(priority=150, preempt_delay=5.0, track_interfaces=(TrackInterface("eth1"),))))
+    clock.start()
+    clock.advance(6.0)  # the start's delay is over
+    clock.m.interface_state("eth1", False, clock.now)
+    clock.advance(1.0)
+    out = clock.m.interface_state("eth1", True, clock.now)  # back at 7 s: BACKUP, delay 7..12
+    assert "(VI_1) start preempt delay (5)" in logs(out, detail=True)
+    for _ in range(10):
+        clock.advance(1.0)
+        if clock.m.state is State.BACKUP:
+            clock.receive(advert_for(clock.m, 100))
+    # adverts at 8..11 s reset the timer; from 12 s on they are ignored: 11 + 3 + 106/256
+    assert clock.times_of(StateChanged)[-1] == pytest.approx(11 + 3 + 106 / 256, abs=EXACT)
+
+
 # --- master receiving --------------------------------------------------------------------
 
 
@@ -459,20 +478,22 @@ def test_owner_becomes_master_at_once_on_start():
     assert m.get_timer() == pytest.approx(6.0, abs=EXACT)
 
 
-def test_state_master_starts_as_backup_with_one_interval_and_minimum_skew():
+def test_state_master_starts_as_backup_and_waits_the_whole_master_down_interval():
+    # keepalived 2.2.7, measured against a lower-priority master: BACKUP, then MASTER 3.41 s later at
+    # advert_int 1 and priority 150 (3 + 106/256), and 0.34 s at v3 0.1 s; vrrptui took over after 1.004 s
     clock = Clock(machine(instance(initial_state="MASTER", priority=150)), tick=0.001)
     out = clock.start()
     assert logs(out) == ["(VI_1) Entering BACKUP STATE (init)"]
     assert changes(out) == [(State.INIT, State.BACKUP, Reason.STARTUP)]
-    assert clock.m.get_timer() == pytest.approx(1 + 1 / 256, abs=EXACT)
-    clock.advance(1.1)
-    assert clock.times_of(StateChanged) == [pytest.approx(1 + 1 / 256, abs=EXACT)]
+    assert clock.m.get_timer() == pytest.approx(3 + 106 / 256, abs=EXACT)
+    clock.advance(3.5)
+    assert clock.times_of(StateChanged) == [pytest.approx(3 + 106 / 256, abs=EXACT)]
 
 
-def test_state_master_v3_short_down_timer_scales_with_the_interval():
+def test_state_master_v3_waits_its_master_down_interval():
     m = machine(v3_instance(initial_state="MASTER"))
     m.start(0.0)
-    assert m.get_timer() == pytest.approx(0.1 + 0.1 / 256, abs=EXACT)
+    assert m.get_timer() == pytest.approx(m.master_down_interval, abs=EXACT)
 
 
 def test_state_master_stays_backup_when_a_better_master_answers():

@@ -156,10 +156,9 @@ class VrrpMachine:
         elif self.owner:
             self._transition(State.MASTER, Reason.OWNER, now)
         else:
+            # `state MASTER` too: keepalived 2.2.7 waits the whole Master_Down_Interval for a better master
+            # (3.41 s at advert_int 1, priority 150; measured), as RFC 5798 6.4.1 has a backup do
             self._transition(State.BACKUP, Reason.STARTUP, now)
-            if self.instance.initial_state == "MASTER":
-                # keepalived: `state MASTER` waits one interval + minimum skew for a better master
-                self._deadline = now + self.instance.advert_int + self.minimum_skew
         return self._flush()
 
     def receive(self, advert: Advert, src: IPAddress, ttl: int, unicast: bool, now: float) -> list[Output]:
@@ -517,6 +516,9 @@ class VrrpMachine:
                 self._transition(State.MASTER, recovered, now)
             else:
                 self._transition(State.BACKUP, recovered, now)
+                if self.preempt_delay:  # keepalived starts the preempt delay again on leaving FAULT
+                    self._preempt_not_before = now + self.preempt_delay
+                    self._log(f"start preempt delay ({self.preempt_delay:g})", detail=True)
 
     # --- transitions ---------------------------------------------------------------
 
