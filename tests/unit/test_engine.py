@@ -203,6 +203,7 @@ def test_sync_group_notify_runs_once_per_group_state_after_its_members():
     assert group_notifies(run(engine, now, now + 4.0)[1]) == []  # adverts alone change nothing
     out = engine.script_state("chk", False, now)
     assert group_notifies(out) == [RunGroupNotify("G1", "FAULT")]
+    assert "VRRP_Group(G1) Syncing instances to FAULT state" in logs(out)  # keepalived's line
     out = engine.script_state("chk", True, now + 1)
     assert group_notifies(out) == [RunGroupNotify("G1", "BACKUP")]
     out = engine.shutdown(now + 2)

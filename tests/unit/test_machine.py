@@ -180,8 +180,10 @@ def test_v3_backup_learns_master_adver_interval_from_the_advert():
     assert clock.m.master_adver_int == 0.5
     # Master_Down_Interval with the learned interval: 3 * 0.5 + (256 - 100) * 0.5 / 256
     assert clock.m.get_timer() == pytest.approx(0.1 + 1.5 + 156 * 0.5 / 256, abs=EXACT)
-    assert logs(out) == ["(VI_1) advertisement interval updated to 500 milli-sec from 100 milli-sec (192.168.1.12)"]
+    assert logs(out) == ["(VI_1) advertisement interval updated from 100ms to 500ms by master"]  # keepalived 2.2.7
     assert clock.m.status(clock.now).learned_advert_int == 0.5
+    out = clock.advance(2.0)  # the master fell silent: ours again as it takes over
+    assert "(VI_1) changing advert interval from 500ms to locally configured 100ms" in logs(out)
 
 
 def test_v3_learned_interval_logged_only_when_it_changes():

@@ -70,7 +70,7 @@ def check_advert(
     # RFC 3768 7.1: a v2 advert with another interval is dropped (v3 adopts it instead)
     if instance.version == 2 and advert.max_advert_int != instance.advert_int:
         return DropReason.INTERVAL, (
-            f"advertisement interval mismatch with {src} mine={_seconds(instance.advert_int)} sec"
+            f"advertisement interval mismatch mine={_seconds(instance.advert_int)} sec"
             f" rcv'd={_seconds(advert.max_advert_int)} sec"
         )
     return None

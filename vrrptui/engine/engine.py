@@ -507,6 +507,8 @@ class Engine:
             new = _group_state(states, self._group_state.get(group.name))
             if new is not None and new != self._group_state.get(group.name):
                 self._group_state[group.name] = new
+                if new in ("MASTER", "BACKUP", "FAULT"):
+                    out.append(LogLine(f"VRRP_Group({group.name}) Syncing instances to {new} state"))
                 out.append(RunGroupNotify(group.name, new))
         return out
 

@@ -412,9 +412,9 @@ class VrrpMachine:
     def _adopt_interval(self, advert: Advert, src: IPAddress) -> None:
         # RFC 5798 6.4.2: a v3 backup sets Master_Adver_Interval from the advert
         if self.instance.version == 3 and advert.max_advert_int != self.master_adver_int:
-            self._log(
-                f"advertisement interval updated to {round(advert.max_advert_int * 1000)} milli-sec"
-                f" from {round(self.master_adver_int * 1000)} milli-sec ({src})"
+            self._log(  # keepalived 2.2.7's words (measured)
+                f"advertisement interval updated from {round(self.master_adver_int * 1000)}ms to "
+                f"{round(advert.max_advert_int * 1000)}ms by master"
             )
             self.master_adver_int = advert.max_advert_int
 
@@ -551,6 +551,9 @@ class VrrpMachine:
         # Unless a timeout sent them already (ACTIONS_SENT, see _takeover_actions), as keepalived: the advert,
         # then the VIPs, then the GARP/NA burst, back to back.
         self.counters.became_master += 1
+        if self.master_adver_int != self.instance.advert_int:
+            self._log(f"changing advert interval from {round(self.master_adver_int * 1000)}ms to locally "
+                      f"configured {round(self.instance.advert_int * 1000)}ms")
         self.master_adver_int = self.instance.advert_int
         self.master_address, self.master_priority = self.primary_address, self.effective_priority
         self._log("setting VIPs.")
