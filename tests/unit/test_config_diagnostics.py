@@ -219,9 +219,11 @@ def test_weighted_trackers_on_the_address_owner(tmp_path):
         f"keepalived ignores this tracker",
         f"{path}:13: warning: tracked interface 'eth1' has weight -10 but priority 255 (address owner) cannot change: "
         f"keepalived ignores this tracker",
+        f"{path}:14: warning: (VI_1) Ignoring track_interface eth0 since own interface (it is tracked already: down "
+        f"is a FAULT)",
     ]
     vi = parse_config(path, existing_interfaces=IFACES).instances[0]
-    assert ([t.name for t in vi.track_scripts], [t.name for t in vi.track_interfaces]) == ([], ["eth0"])
+    assert ([t.name for t in vi.track_scripts], [t.name for t in vi.track_interfaces]) == ([], [])
 
 
 def test_state_in_wrong_case_starts_backup_as_keepalived_does(tmp_path):

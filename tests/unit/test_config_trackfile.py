@@ -108,8 +108,10 @@ def test_sync_group_trackers_apply_to_every_member_and_weights_are_dropped_as_ke
     for inst in (a, b):
         assert [t.name for t in inst.track_interfaces] == ["eth1"]
         assert [t.name for t in inst.track_scripts] == ["down"]
-    assert [(t.name, t.weight) for t in c.track_scripts] == [("chk", 20), ("chk", None)]
+    # the group's `chk` comes after C's own line: a duplicate, ignored as keepalived's "duplicate track_script"
+    assert [(t.name, t.weight) for t in c.track_scripts] == [("chk", 20)]
     messages = [d.message for d in config.warnings]
+    assert "(C) duplicate track_script chk - ignoring" in messages
     assert "(A) ignoring tracked script chk with weights due to SYNC group VG, as keepalived does " \
            "(sync_group_tracking_weight in the group keeps them)" in messages
     assert "(B) ignoring tracked interface eth2 with weights due to SYNC group VG, as keepalived does " \

@@ -366,10 +366,13 @@ def _track_interface(r: Reporter, d: InstanceDraft, st: Statement) -> None:
 
 
 def _track_script(r: Reporter, d: InstanceDraft, st: Statement) -> None:
-    tracked = []
+    tracked: list[TrackScript] = []
     for line in v.block_of(r, st, "track_script { chk_service weight 20 }"):
         parsed = _tracker_weight(r, line)
         if parsed is not None:
+            if any(t.name == line.name for t in (*d.fields.get("track_scripts", ()), *tracked)):
+                r.warning(line, f"({d.name}) duplicate track_script {line.name} - ignoring")  # keepalived's words
+                continue
             weight, reverse = parsed
             tracked.append(TrackScript(line.name, weight, reverse))
             d.track_script_lines.append(line)
@@ -577,6 +580,17 @@ def finish_instance(r: Reporter, d: InstanceDraft, global_defs: GlobalDefs) -> V
                                  f"\"({d.name}) Unknown interface!\")")
         else:
             r.error(d.statement, f"vrrp_instance {d.name} has no interface: multicast needs one (`interface eth0`)")
+    own = d.fields.get("interface")
+    if own and any(t.name == own for t in d.fields.get("track_interfaces", ())):
+        kept = []
+        for t, line in zip(d.fields["track_interfaces"], d.track_interface_lines, strict=True):
+            if t.name == own:  # keepalived's words; its weight and reverse are ignored with it
+                r.warning(line, f"({d.name}) Ignoring track_interface {own} since own interface (it is tracked "
+                                f"already: down is a FAULT)")
+            else:
+                kept.append((t, line))
+        d.fields["track_interfaces"] = [t for t, _ in kept]
+        d.track_interface_lines = [line for _, line in kept]
     family = _family(r, d)
     if family is None:
         return None
