@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from vrrptui.config.model import TrackFile, TrackFileDef
 from vrrptui.config.parser import parse_config
+from vrrptui.engine.outputs import LogLine, RunNotify, State
 from vrrptui.engine.tracking import Tracker
+
+from test_machine import instance, machine
 
 CONF = """\
 track_file tf1 {
@@ -55,6 +58,21 @@ def test_file_tracker_contribution_and_fault():
     assert Tracker("file", "f", 254, value=1).contribution == 253
     assert Tracker("file", "f", 0, up=False, value=1).faulting
     assert not Tracker("file", "f", 0, value=0).faulting
+
+
+def test_a_track_file_fault_keeps_the_priority_it_had():
+    # keepalived 2.2.7: weight 10, value 30 then -30: notify `FAULT 254`, no "Changing effective priority" line;
+    # vrrptui dropped the file's weight first and reported `FAULT 150`
+    inst = instance(priority=150, track_files=(TrackFile("tf", 10),))
+    m = machine(inst)
+    m.start(0.0)
+    m.tracked_state("file", "tf", 30, 1.0)
+    assert m.effective_priority == 254
+    out = m.tracked_state("file", "tf", -30, 2.0)
+    assert m.state is State.FAULT and RunNotify("VI_1", "FAULT", 254) in out
+    assert not [o for o in out if isinstance(o, LogLine) and "Changing effective priority" in o.text]
+    m.tracked_state("file", "tf", 2, 3.0)
+    assert m.state is State.BACKUP and m.effective_priority == 170
 
 
 SYNC = """\

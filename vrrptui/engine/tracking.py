@@ -33,6 +33,7 @@ class Tracker:
     value: int = 0  # track_file: the number in the file
     pending: bool = False  # a script that has not run yet (keepalived's INIT): no weight, and weight 0 waits
     reverse: bool = False  # interface / script: `up` is the opposite of the real state (weight already negated)
+    held: int = 0  # track_file: its contribution before a value put the instance in FAULT (keepalived keeps it)
 
     @property
     def faulting(self) -> bool:
@@ -43,7 +44,7 @@ class Tracker:
     @property
     def contribution(self) -> int:
         if self.kind == "file":
-            return 0 if self.faulting else min(self.weight * self.value, -FILE_FAULT_BELOW)
+            return self.held if self.faulting else min(self.weight * self.value, -FILE_FAULT_BELOW)
         if self.pending:
             return 0
         if self.weight > 0 and self.up:
@@ -170,6 +171,8 @@ class Tracking:
             if t.kind != kind or t.name != name:
                 continue
             if kind == "file" and t.value != value:
+                if not t.faulting:  # the priority a value beyond the FAULT line leaves, as keepalived's notify shows
+                    t.held = t.contribution
                 t.value, t.up = value, value == 0
                 changed = True
             elif kind == "process" and t.up != (bool(value) != bool(t.value)):
