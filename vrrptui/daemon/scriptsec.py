@@ -148,9 +148,10 @@ def walked_paths(path: str) -> list[str]:
     return seen
 
 
-def insecure_component(program: str) -> str | None:
-    """The first path walked to `program` (its symlinks' targets too) that a non-root user could change."""
-    for path in walked_paths(program):
+def _first_unsafe(paths: list[str]) -> str | None:
+    """The first of `paths` (as walked_paths lists them) a non-root user could change; None if none is, or
+    when one is missing (nothing is there to run or write through)."""
+    for path in paths:
         try:
             if _unsafe(os.lstat(path), path):
                 return path
@@ -159,19 +160,19 @@ def insecure_component(program: str) -> str | None:
     return None
 
 
+def insecure_component(program: str) -> str | None:
+    """The first path walked to `program` (its symlinks' targets too) that a non-root user could change."""
+    return _first_unsafe(walked_paths(program))
+
+
 def check_directory_of(path: str) -> None:
     """Raise OSError when a user other than root could change which directory a file at `path` lands in: a
     directory above it, a symlink on the way or its target's directories. The file's own directory may be a
     user's (an application's state directory): the file is opened O_NOFOLLOW or replaced by rename, so only
     a directory above it could be swapped for a symlink."""
-    for step in walked_paths(os.path.dirname(path) or ".")[:-1]:
-        try:
-            unsafe = _unsafe(os.lstat(step), step)
-        except OSError:
-            return  # missing: the write fails there
-        if unsafe:
-            raise OSError(errno.EPERM, f"{step} may be changed by a user other than root: not writing below it "
-                                       f"as root")
+    bad = _first_unsafe(walked_paths(os.path.dirname(path) or ".")[:-1])
+    if bad is not None:
+        raise OSError(errno.EPERM, f"{bad} may be changed by a user other than root: not writing below it as root")
 
 
 def _interpreter(program: str) -> str | None:
