@@ -83,5 +83,5 @@ def test_quorum_and_delays(monkeypatch):
 
 def test_reversed_process_tracker():
     # weight 10 reverse: 10 subtracted while the quorum is met
-    t = Tracker("process", "p", -10, up=False, value=1)
+    t = Tracker("process", "p", -10, up=False, reverse=True)
     assert t.contribution == -10

@@ -32,7 +32,7 @@ class Tracker:
     up: bool = True  # interface up / script OK / file value 0
     value: int = 0  # track_file: the number in the file
     pending: bool = False  # a script that has not run yet (keepalived's INIT): no weight, and weight 0 waits
-    reverse: bool = False  # interface / script: `up` is the opposite of the real state (weight already negated)
+    reverse: bool = False  # `up` is the opposite of the real state (weight already negated): up counts as down
     held: int = 0  # track_file: its contribution before a value put the instance in FAULT (keepalived keeps it)
 
     @property
@@ -57,9 +57,9 @@ class Tracker:
     def condition(self) -> str:
         if self.kind == "file":
             return f"value {self.value}"
-        if self.kind == "process":
-            return "running" if self.up != bool(self.value) else "not running"
         real = self.up != self.reverse
+        if self.kind == "process":
+            return "running" if real else "not running"
         if self.kind == "interface":
             return "up" if real else "down"
         return "not run yet" if self.pending else "ok" if real else "failing"
@@ -67,13 +67,7 @@ class Tracker:
     def describe(self) -> str:
         """E.g. "track_script chk_api failed (-20)", "track_interface eth1 down (fault)",
         "track_file f value 2 (-20)"."""
-        if self.pending:
-            state = "not run yet"
-        elif self.kind in ("file", "process"):
-            state = self.condition
-        else:
-            real = self.up != self.reverse
-            state = ("up" if real else "down") if self.kind == "interface" else ("ok" if real else "failed")
+        state = "failed" if self.condition == "failing" else self.condition
         effect = "fault" if self.weight == 0 else f"{self.contribution:+d}"
         return f"track_{self.kind} {self.name} {state} ({effect})"
 
@@ -106,7 +100,7 @@ class Tracking:
         self.trackers: list[Tracker] = []
         # keepalived's `reverse` (vrrp_track.c): the weight's sign is turned round and it applies in the
         # opposite state: `weight 20 reverse` takes 20 off while the script succeeds, `weight 0 reverse` is a
-        # FAULT while it succeeds (or while the interface is up)
+        # FAULT while it succeeds (or while the interface is up, or the process's quorum is met)
         for ti in instance.track_interfaces:
             self.trackers.append(Tracker("interface", ti.name, -ti.weight if ti.reverse else ti.weight,
                                          not ti.reverse, reverse=ti.reverse))
@@ -123,9 +117,8 @@ class Tracking:
         for tf in instance.track_files:
             self.trackers.append(Tracker("file", tf.name, tf.weight))
         for tp in instance.track_processes:
-            # `reverse` turns both round: quorum met counts as "down", with the weight's sign flipped
             self.trackers.append(Tracker("process", tp.name, -tp.weight if tp.reverse else tp.weight, not tp.reverse,
-                                         value=int(tp.reverse)))
+                                         reverse=tp.reverse))
 
     def set_interface(self, ifname: str, up: bool) -> bool:
         """Record a link change; True when anything this instance tracks changed."""
@@ -163,9 +156,7 @@ class Tracking:
 
     def set_tracked(self, kind: str, name: str, value: int) -> bool:
         """A track_file's new value, or a vrrp_track_process's quorum (1 met, 0 not); True when one changed.
-
-        A process tracker keeps `value` 1 when reversed: its `up` is then the quorum's opposite.
-        """
+        A reversed process tracker's `up` is the quorum's opposite."""
         changed = False
         for t in self.trackers:
             if t.kind != kind or t.name != name:
@@ -175,7 +166,7 @@ class Tracking:
                     t.held = t.contribution
                 t.value, t.up = value, value == 0
                 changed = True
-            elif kind == "process" and t.up != (bool(value) != bool(t.value)):
+            elif kind == "process" and t.up != (bool(value) != t.reverse):
                 t.up = not t.up
                 changed = True
         return changed
