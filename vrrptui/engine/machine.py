@@ -258,11 +258,8 @@ class VrrpMachine:
     def script_state(self, name: str, ok: bool, now: float) -> list[Output]:
         if self.tracking.set_script(name, ok):
             if self._start_waits:
-                self._recompute_priority(log=False)
-                if not self.tracking.awaiting_scripts():
-                    return self.start(now)
-            else:
-                self._trackers_changed(now)
+                return self._still_starting(now)
+            self._trackers_changed(now)
         return self._flush()
 
     def tracked_state(self, kind: str, name: str, value: int, now: float) -> list[Output]:
@@ -274,11 +271,16 @@ class VrrpMachine:
         """The script will never run (insecure): its tracker goes, with its weight and any FAULT it caused."""
         if self.tracking.drop_script(name):
             if self.state is State.INIT:
-                self._recompute_priority(log=False)
-                if self._start_waits and not self.tracking.awaiting_scripts():
-                    return self.start(now)
-            else:
-                self._trackers_changed(now)
+                return self._still_starting(now)
+            self._trackers_changed(now)
+        return self._flush()
+
+    def _still_starting(self, now: float) -> list[Output]:
+        """A tracker changed in INIT: the priority follows, and a start() held for a weight-0 script's first
+        result goes on once none is awaited."""
+        self._recompute_priority(log=False)
+        if self._start_waits and not self.tracking.awaiting_scripts():
+            return self.start(now)
         return self._flush()
 
     def set_group_fault(self, active: bool, now: float) -> list[Output]:
@@ -395,7 +397,7 @@ class VrrpMachine:
         if not lower and self._preempt_not_before is not None and self.preempt_delay:
             self._preempt_not_before = None  # keepalived: a better master stops the preempt delay
         if advert.max_advert_int != self.master_adver_int:
-            self._adopt_interval(advert, src)
+            self._adopt_interval(advert)
         if self.may_take_over:
             self._deadline = now + self.master_down_interval
         self._takeover_reason = _TIMEOUT
@@ -409,7 +411,7 @@ class VrrpMachine:
             self._log(f"start preempt delay ({self.preempt_delay:g})", detail=True)
         return now < self._preempt_not_before
 
-    def _adopt_interval(self, advert: Advert, src: IPAddress) -> None:
+    def _adopt_interval(self, advert: Advert) -> None:
         # RFC 5798 6.4.2: a v3 backup sets Master_Adver_Interval from the advert
         if self.instance.version == 3 and advert.max_advert_int != self.master_adver_int:
             self._log(  # keepalived 2.2.7's words (measured)
@@ -451,7 +453,7 @@ class VrrpMachine:
         self.master_address, self.master_priority = src, advert.priority
         self._transition(State.BACKUP, Reason.HIGHER_PRIORITY, now, f"advert from {src} priority {advert.priority}",
                          vips_removed=True)
-        self._adopt_interval(advert, src)
+        self._adopt_interval(advert)
         self._deadline = now + self.master_down_interval if self.may_take_over else None
 
     def _lower_priority_master(self, advert: Advert, src: IPAddress, ours: int, now: float) -> None:
