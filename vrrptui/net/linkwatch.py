@@ -17,7 +17,6 @@ import errno
 import ipaddress
 import select
 import socket
-from typing import Any
 
 from vrrptui.net.rtnl import (
     IFADDRMSG, IFINFOMSG, IFLA_IFNAME, NETLINK_ROUTE, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSGHDR,
@@ -57,9 +56,10 @@ def _parse(data: bytes) -> list[Message]:
 
 
 MAX_REMEMBERED = 4096  # names of links that went, kept to tell a re-creation: containers' veths come and go
+GONE = 0  # no link has index 0: a name whose link went comes back "with another index", whatever it is
 
 
-def _remember(table: dict[str, Any], name: str, value: Any) -> None:
+def _remember(table: dict[str, int], name: str, value: int) -> None:
     """Set table[name] as its newest entry; the oldest go beyond MAX_REMEMBERED."""
     table.pop(name, None)
     table[name] = value
@@ -87,9 +87,9 @@ class LinkWatcher:
             # interface -> addresses that came or went; None: unknown (events were lost), recheck all
             self._address_changed: dict[str, set[Address] | None] = {}
             self._address_removed: dict[str, set[Address]] = {}  # interface -> addresses deleted
-            # every name's latest index, kept after the link goes (the newest MAX_REMEMBERED names)
+            # every name's latest index, GONE once its link went (deleted, or moved to another namespace); the
+            # newest MAX_REMEMBERED names
             self._last_index: dict[str, int] = {}
-            self._gone: dict[str, None] = {}  # names whose link went (deleted, or moved to another namespace)
             self._recreated: set[str] = set()  # names that came back (a new index, or the old one from a netns)
             self._touched: set[str] = set()  # names a link message spoke of (any change: flags, MAC, index)
             self._resync()
@@ -181,7 +181,7 @@ class LinkWatcher:
         self._touched.add(name)
         if kind == RTM_DELLINK:
             self._names.pop(index, None)
-            _remember(self._gone, name, None)
+            _remember(self._last_index, name, GONE)
             if self._up.pop(name, False):
                 changes.append((name, False))
             return
@@ -190,9 +190,7 @@ class LinkWatcher:
         self._names[index] = name
         # A link that went and came back lost its multicast memberships, whatever its index: a veth moved
         # to another namespace and back keeps its index (the kernel reuses it when free there).
-        came_back = name in self._gone
-        self._gone.pop(name, None)
-        if came_back or self._last_index.get(name, index) != index:
+        if self._last_index.get(name, index) != index:
             self._recreated.add(name)
         _remember(self._last_index, name, index)
         up = bool(flags & IFF_UP) and bool(flags & IFF_RUNNING)
@@ -227,7 +225,7 @@ class LinkWatcher:
                 if msg_seq == seq and ifname:
                     seen.add(ifname)
         for name in set(before) - seen:  # vanished while events were being dropped
-            _remember(self._gone, name, None)
+            _remember(self._last_index, name, GONE)
             if self._up.pop(name, False):
                 changes.append((name, False))
             self._names = {i: n for i, n in self._names.items() if n != name}
