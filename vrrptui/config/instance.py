@@ -367,12 +367,14 @@ def _track_interface(r: Reporter, d: InstanceDraft, st: Statement) -> None:
 
 def _track_script(r: Reporter, d: InstanceDraft, st: Statement) -> None:
     tracked: list[TrackScript] = []
+    names = {t.name for t in d.fields.get("track_scripts", ())}  # a set: a long ~SEQ block stays linear
     for line in v.block_of(r, st, "track_script { chk_service weight 20 }"):
         parsed = _tracker_weight(r, line)
         if parsed is not None:
-            if any(t.name == line.name for t in (*d.fields.get("track_scripts", ()), *tracked)):
+            if line.name in names:
                 r.warning(line, f"({d.name}) duplicate track_script {line.name} - ignoring")  # keepalived's words
                 continue
+            names.add(line.name)
             weight, reverse = parsed
             tracked.append(TrackScript(line.name, weight, reverse))
             d.track_script_lines.append(line)
