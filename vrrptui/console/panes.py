@@ -83,9 +83,8 @@ PRIO_WIDTH = 24  # the Prio cell's most; the full reason is under `c`
 
 
 def instance_cells(s: InstanceStatus, session: Session, now: float) -> tuple[Any, ...]:
-    stale = session.engine_silent_for(now) is not None and session.status_at is not None
-    if stale:
-        assert session.status_at is not None
+    stale = session.engine_silent_for(now) is not None
+    if stale and session.status_at is not None:  # never None when silent: typing only
         now = session.status_at  # as the engine last told it: times stop, they do not count on as if live
     prio = f"{s.configured_priority}/{s.effective_priority}"
     if s.held:
