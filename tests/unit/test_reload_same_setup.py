@@ -15,6 +15,7 @@ from test_machine import instance, vip
 from vrrptui.config.model import NotifyScript, SyncGroup, TrackScript, VrrpScript
 from vrrptui.config.parser import parse_config
 from vrrptui.engine.engine import Engine
+from vrrptui.engine.machine import VrrpMachine
 from vrrptui.engine.outputs import RunNotify, SendAdvert, State, StateChanged
 
 CONF = "/etc/keepalived/keepalived.conf"
@@ -34,13 +35,19 @@ def _placed(line: int) -> tuple:
     return inst, script, group
 
 
-def test_a_master_that_only_moved_in_the_file_is_kept_by_a_reload() -> None:
-    inst, script, group = _placed(1)
+def _master(inst, script, group) -> tuple[Engine, float, VrrpMachine]:
+    """An engine running `inst` (tracking `script`, in `group`) that took over: (engine, now, its machine)."""
     engine = Engine(config(inst, scripts=(script,), sync_groups=(group,)), PRIMARY)
     engine.start(0.0)
     now, _ = run(engine, 0.0, 4.0)
     machine = engine.machine("VI_1")
     assert machine.state is State.MASTER
+    return engine, now, machine
+
+
+def test_a_master_that_only_moved_in_the_file_is_kept_by_a_reload() -> None:
+    inst, script, group = _placed(1)
+    engine, now, machine = _master(inst, script, group)
 
     moved, moved_script, moved_group = _placed(2)  # a comment line added at the top
     assert (moved.line, moved_script.line) != (inst.line, script.line)
@@ -81,10 +88,7 @@ def test_a_master_whose_notify_lines_or_script_command_changed_is_kept_by_a_relo
     # keepalived keeps such a master ("VRRP_Script(chk) considered successful on reload"); vrrptui resigned,
     # so the backup took over and handed back: two failovers for an edited notify line
     inst, script, group = _placed(1)
-    engine = Engine(config(inst, scripts=(script,), sync_groups=(group,)), PRIMARY)
-    engine.start(0.0)
-    now, _ = run(engine, 0.0, 4.0)
-    machine = engine.machine("VI_1")
+    engine, now, machine = _master(inst, script, group)
     edited = replace(inst, notify_master=NotifyScript("/bin/true other"), notify=None, debug=2,
                      notify_master_rx_lower_pri=NotifyScript("/bin/true lower"))
     new_script = replace(script, script="/usr/bin/true", interval=3.0, timeout=1.0, rise=2, fall=3, user="root")
