@@ -52,7 +52,7 @@ import psutil
 import vrrptui
 from vrrptui.lab import faults
 from vrrptui.lab.faults import AddressWatch
-from vrrptui.lab.namespaces import vrrptui_command
+from vrrptui.lab.namespaces import service_command
 from vrrptui.lab.netns import VIP, Lab, fast_v3_conf, kill_tree
 
 IMPLS = ("keepalived", "vrrptui")
@@ -371,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         for impl in impls:
             print(f"{name}: {impl} ({n} run{'s' if n > 1 else ''})", file=sys.stderr, flush=True)
             results[name][impl] = run_case(impl, case, n, **kw)
-    print(f"vrrptui: {' '.join(vrrptui_command())}")
+    print(f"vrrptui: {' '.join(service_command())} (as the systemd unit runs it)")
     print(f"{'case':<16} {'figure':<24}" + "".join(f" {impl:>18}" for impl in impls))
     for name, by_impl in results.items():
         for key in by_impl[impls[0]][0]:

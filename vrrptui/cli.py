@@ -71,6 +71,35 @@ SUBCOMMANDS: "dict[str, Callable[[list[str]], int]]" = {
 }
 
 
+def _is_daemon(args: list[str]) -> bool:
+    """Whether ARGS start the daemon (what main() does with them when no branch before takes them)."""
+    return (bool(args) and args[0] not in ("-h", "--help") and args[0] not in SUBCOMMANDS and "--check" not in args
+            and (args[0].startswith("-") or "--headless" in args))
+
+
+_early_done = False
+
+
+def before_site(args: list[str]) -> None:
+    """What the daemon does first, once: the `vrrptui` command (bin/vrrptui) calls it before site has run.
+
+    Signals that would kill it are ignored until its own handlers are in place (it reads the file as it
+    starts): a SIGHUP (`systemctl reload` too early, a config tool) or a SIGUSR1/SIGUSR2 (a dump asked for).
+    Then a killed run's VIPs go (daemon/stale.py): before site, asyncio, argparse and the config parse.
+    """
+    global _early_done
+    if _early_done or not _is_daemon(args):
+        return
+    _early_done = True
+    import _signal  # type: ignore[import-not-found]  # built in; signal.py imports enum (~1 ms)
+
+    for sig in (_signal.SIGHUP, _signal.SIGUSR1, _signal.SIGUSR2):
+        _signal.signal(sig, _signal.SIG_IGN)
+    from vrrptui.daemon.stale import clean_up_early
+
+    clean_up_early(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args:
@@ -90,16 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         rest, keys = _take_keys([a for a in args if a != "--check"])
         code = check_main(rest)
         return code or (_check_keys(keys) if keys else 0)
-    if args[0].startswith("-") or "--headless" in args:
-        import _signal  # type: ignore[import-not-found]  # built in; signal.py imports enum (~1 ms)
-
-        # until the daemon's own handlers are in place (it reads the file as it starts), a SIGHUP
-        # (`systemctl reload` too early, a config tool) or a SIGUSR1/SIGUSR2 (a dump asked for) would kill it
-        for sig in (_signal.SIGHUP, _signal.SIGUSR1, _signal.SIGUSR2):
-            _signal.signal(sig, _signal.SIG_IGN)
-        from vrrptui.daemon.stale import clean_up_early
-
-        clean_up_early(args)  # a killed run's VIPs go first: before asyncio, argparse and the config parse
+    if _is_daemon(args):
+        before_site(args)  # done already when the `vrrptui` command started it
         from vrrptui.daemon.notls import import_asyncio
 
         import_asyncio()  # before any other daemon module: without ssl, which the daemon never uses

@@ -308,7 +308,7 @@ def test_the_worker_killed_alone_its_guardian_resigns_and_removes_the_vip(make_l
 
 @pytest.mark.netns
 def test_a_console_on_a_config_a_daemon_already_runs_in_this_namespace_is_refused(make_lab, tmp_path):
-    from vrrptui.lab.netns import vrrptui_command
+    from vrrptui.lab.namespaces import vrrptui_command
 
     lab = make_lab(routers=("r1",), clients=())
     app = _console(lab, tmp_path, conf(150))

@@ -84,7 +84,7 @@ def test_the_stale_vip_goes_before_anything_heavy_is_imported(lab: Lab) -> None:
         from vrrptui.daemon import stale
         print(stale.remove_journalled({str(config)!r}))
         print("imported once listening:", sorted(m for m in {heavy!r} if m in sys.modules))
-        left = any(name.endswith(".vips") for name in stale.os.listdir(stale.runtime_dir_name()))
+        left = any(name.endswith(".vips") for name in stale.posix.listdir(stale.runtime_dir_name()))
         print("listening:", sorted(sys.modules["vrrptui.daemon.earlylisten"]._opened), "journal left:", left)
     """
     out = lab.exec("r1", [sys.executable, "-S", "-c", code], env=env, check=True).stdout
@@ -93,6 +93,36 @@ def test_the_stale_vip_goes_before_anything_heavy_is_imported(lab: Lab) -> None:
     assert f"['removed {VIP}/24 from eth0, left by an earlier run (killed)']" in out, out
     assert "listening: [(('eth0', 4, 112), True)] journal left: False" in out, out
     assert lab.vip_holders(VIP) == []
+
+
+def test_restarted_as_the_systemd_unit_runs_it_the_stale_vip_goes_before_site(lab: Lab) -> None:
+    """`PYTHON -S vrrptui` (the unit's ExecStart; the lab starts its daemons so): the command finds its package
+    itself, and the journalled VIP is deleted before site (and os, which site imports) has run; the journalled
+    socket is opened (earlylisten) before site too. Then site's setup, and the daemon starts as ever, named
+    `vrrptui` (ps, pgrep, systemctl status), not python3."""
+    p1 = lab.start_vrrptui("r1", conf(150))
+    assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"] and journals(lab, "r1"), WAIT), lab.log(p1)
+    assert psutil.Process(p1.pid).name() == "vrrptui"
+    assert psutil.Process(p1.pid).cmdline()[1] == "-S"
+    lab.kill_tree(p1)
+    assert lab.vip_holders(VIP) == ["r1"]  # nothing removes a killed run's VIP
+    trace = lab.node_dir("r1") / "importtime.txt"
+    env = {**os.environ, "VRRPTUI_RUNTIME_DIR": str(lab.node_dir("r1") / "run"), "PYTHONPROFILEIMPORTTIME": "1"}
+    with open(trace, "wb") as err:
+        p1 = lab.popen("r1", lab.vrrptui_argv("r1", lab.node_dir("r1") / "vrrptui.conf", ["--log-detail"]),
+                       env=env, stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL)
+    try:
+        assert lab.wait_for(lambda: lab.vip_holders(VIP) == ["r1"] and "vrrptui.daemon.service" in trace.read_text(),
+                            WAIT)
+    finally:
+        lab.stop(p1)
+    imports = [line.rsplit("|", 1)[1] for line in trace.read_text().splitlines() if line.startswith("import time:")]
+    names = [name.strip() for name in imports]  # in the order they finished, a module's own imports first
+    top = [name.strip() for name in imports if not name.startswith("  ")]
+    assert top.index("vrrptui.daemon.stale") < top.index("vrrptui.daemon.earlylisten") < top.index("site"), top
+    before = names[:names.index("vrrptui.daemon.stale")]  # stale and what it imports: the deletion follows at once
+    assert "os" not in before and "site" not in before, names
+    assert lab.vip_holders(VIP) == []  # stopped: resigned and removed
 
 
 def test_a_live_daemons_journal_is_left_alone(lab: Lab) -> None:

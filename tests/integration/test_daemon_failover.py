@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from vrrptui.lab.netns import VIP, Lab, vrrptui_command
+from vrrptui.lab.namespaces import vrrptui_command
+from vrrptui.lab.netns import VIP, Lab
 from vrrptui.lab.netns import fast_v3_conf as conf
 
 pytestmark = pytest.mark.netns

@@ -20,7 +20,8 @@ from typing import Any
 import psutil
 import pytest
 
-from vrrptui.lab.netns import Lab, vrrptui_command
+from vrrptui.lab.namespaces import vrrptui_command
+from vrrptui.lab.netns import Lab
 from vrrptui.lab.netns import fast_v3_conf as conf
 
 pytestmark = pytest.mark.netns

@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from vrrptui.lab.netns import Lab, vrrptui_command
+from vrrptui.lab.namespaces import vrrptui_command
+from vrrptui.lab.netns import Lab
 
 pytestmark = [pytest.mark.netns, pytest.mark.keepalived]
 

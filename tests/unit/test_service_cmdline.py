@@ -189,10 +189,28 @@ def test_status_filters_by_interface_and_vrid(monkeypatch: pytest.MonkeyPatch,
 
 def test_shipped_unit_is_what_install_service_writes(tmp_path: Path) -> None:
     shipped = (ROOT / "contrib" / "systemd" / "vrrptui.service").read_text()
-    assert shipped == unit_text("/usr/local/bin/vrrptui")
+    assert shipped == unit_text("/usr/local/bin/vrrptui", "/usr/bin/python3")
+    assert "ExecStart=/usr/bin/python3 -S /usr/local/bin/vrrptui --dont-fork " in shipped
     for line in ("Type=notify", "ExecReload=/bin/kill -HUP $MAINPID", "KillSignal=SIGTERM",
                  "After=network-online.target", "Wants=network-online.target"):
         assert line in shipped.splitlines()
     out = vrrptui("install-service", "--unit-dir", str(tmp_path), "--bin", "/opt/vrrptui/bin/vrrptui")
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "vrrptui.service").read_text() == unit_text("/opt/vrrptui/bin/vrrptui")
+
+
+def test_install_service_runs_the_command_with_the_interpreter_of_its_shebang_and_s(tmp_path: Path) -> None:
+    """pip writes its interpreter in the command's #! line; the unit runs it as `PYTHON -S vrrptui` (bin/vrrptui:
+    a restart removes a killed run's VIPs before site). A #! line it cannot use leaves the command as it is."""
+    from vrrptui.daemon.install import interpreter_of
+
+    command = tmp_path / "vrrptui"
+    command.write_text(f"#!{sys.executable}\nimport sys\n")
+    assert interpreter_of(str(command)) == sys.executable
+    out = vrrptui("install-service", "--unit-dir", str(tmp_path), "--bin", str(command))
+    assert out.returncode == 0, out.stderr
+    assert f"ExecStart={sys.executable} -S {command} --dont-fork " in (tmp_path / "vrrptui.service").read_text()
+    for first in ("#!/usr/bin/env python3", f"#!{sys.executable} -E", "#!/bin/sh", "#!/nonexistent/python3", ""):
+        command.write_text(f"{first}\nimport sys\n")
+        assert interpreter_of(str(command)) is None, first
+    assert interpreter_of(str(tmp_path / "missing")) is None

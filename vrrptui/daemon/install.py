@@ -2,9 +2,12 @@
 
 Writes /etc/systemd/system/vrrptui.service (Type=notify, reload by SIGHUP, SIGTERM to
 stop, after network-online.target) with ExecStart naming this vrrptui, then runs
-`systemctl daemon-reload` when systemd is running. It enables nothing: the operator runs
+`systemctl daemon-reload` when systemd is running. ExecStart runs the command with the
+interpreter of its #! line and -S (bin/vrrptui: site comes after a killed run's VIPs are
+removed, so a restart by Restart=on-failure removes them ~3 ms sooner). It enables nothing: the operator runs
 `systemctl enable --now vrrptui` (after stopping keepalived: the unit conflicts with it).
-contrib/systemd/vrrptui.service is `vrrptui install-service --print --bin /usr/local/bin/vrrptui`.
+contrib/systemd/vrrptui.service is `vrrptui install-service --print --bin /usr/local/bin/vrrptui
+--python /usr/bin/python3` (Debian's python3, `pip install` as root).
 Options for the daemon go in /etc/default/vrrptui as DAEMON_ARGS, as for keepalived.
 """
 
@@ -44,8 +47,27 @@ WantedBy=multi-user.target
 """
 
 
-def unit_text(binary: str) -> str:
-    return UNIT.format(bin=binary)
+def unit_text(binary: str, python: str | None = None) -> str:
+    """The unit for the vrrptui command BINARY, run by the interpreter PYTHON with -S when given."""
+    return UNIT.format(bin=exec_start(binary, python))
+
+
+def exec_start(binary: str, python: str | None) -> str:
+    return f"{python} -S {binary}" if python else binary
+
+
+def interpreter_of(binary: str) -> str | None:
+    """The Python interpreter in BINARY's #! line (pip writes its own there), or None: no such line, not a
+    Python, or not there."""
+    try:
+        with open(binary, "rb") as f:
+            first = f.readline(512)
+    except OSError:
+        return None
+    words = first[2:].decode("utf-8", "replace").split() if first.startswith(b"#!/") else []
+    if len(words) != 1 or not os.path.basename(words[0]).startswith("python") or not os.access(words[0], os.X_OK):
+        return None  # `#!/usr/bin/env python3` (run from a checkout) or an interpreter with options: as it is
+    return words[0]
 
 
 def default_binary() -> str:
@@ -72,11 +94,14 @@ def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="vrrptui install-service",
                                 description="Install the systemd unit that runs vrrptui as keepalived's service does.")
     p.add_argument("--bin", default=None, help="the vrrptui executable ExecStart runs (default: this one)")
+    p.add_argument("--python", default=None,
+                   help="the interpreter ExecStart runs it with, with -S (default: the one in its #! line)")
     p.add_argument("--unit-dir", type=Path, default=UNIT_DIR,
                    help="where the unit goes (default /etc/systemd/system)")
     p.add_argument("--print", action="store_true", help="print the unit instead of installing it")
     args = p.parse_args(argv)
-    text = unit_text(args.bin or default_binary())
+    binary = args.bin or default_binary()
+    text = unit_text(binary, args.python or interpreter_of(binary))
     if args.print:
         sys.stdout.write(text)
         return 0

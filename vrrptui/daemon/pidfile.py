@@ -9,11 +9,16 @@ the forks of daemonize() and goes away with the process, whatever way it ends.
 Besides the pid files given with -p/-r, every daemon holds an implicit one keyed by its
 network namespace and the config file's real path, so two daemons on the same config in
 the same namespace are refused even when nobody passed -p (issue: both became MASTER).
+
+A daemon restarted after kill -9 takes the config's lock before site and os are imported
+(daemon/stale.py), so what that needs uses posix (os's C half) and _stat alone; the rest imports
+os where it is used.
 """
 
+import _stat  # stat.py's C half
 import fcntl
-import os
-import stat
+import posix
+import sys
 
 TYPE_CHECKING = False  # neither typing nor pathlib before a restart's clean-up (daemon/stale.py); mypy reads True
 if TYPE_CHECKING:
@@ -53,15 +58,15 @@ class PidFile:
             time.sleep(0.002)
 
     def _try_acquire(self) -> None:
-        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NOCTTY
+        flags = posix.O_RDWR | posix.O_CREAT | posix.O_NOFOLLOW | posix.O_CLOEXEC | posix.O_NOCTTY
         try:
-            fd = os.open(self.path, flags, 0o644)
+            fd = posix.open(self.path, flags, 0o644)
         except OSError as exc:
-            hint = " (a symlink: remove it)" if os.path.islink(self.path) else ""
+            hint = " (a symlink: remove it)" if _is_link(self.path) else ""
             raise PidFileError(f"vrrptui: cannot open {self.what} {self.path}: {exc.strerror or exc}{hint}") from None
         try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+            st = posix.fstat(fd)
+            if not _stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
                 raise PidFileError(f"vrrptui: {self.what} {self.path} is not a plain file with a single link; "
                                    f"remove it and start again")
             try:
@@ -73,7 +78,7 @@ class PidFile:
                                    f"stop it first (kill -TERM {other or 'PID'}), or give this one its own "
                                    f"config / -p PIDFILE") from None
         except BaseException:
-            os.close(fd)
+            posix.close(fd)
             raise
         self.fd = fd
         self._ino = (st.st_dev, st.st_ino)
@@ -83,27 +88,27 @@ class PidFile:
         """(Re)write our pid: after daemonize() the pid is the grandchild's."""
         if self.fd is None:
             return
-        data = f"{os.getpid()}\n".encode()
-        os.ftruncate(self.fd, 0)
-        os.pwrite(self.fd, data, 0)
+        data = f"{posix.getpid()}\n".encode()
+        posix.ftruncate(self.fd, 0)
+        posix.pwrite(self.fd, data, 0)
 
     def release(self) -> None:
         """Remove the file if it is still ours, then drop the lock."""
         if self.fd is None:
             return
         try:
-            st = os.stat(self.path, follow_symlinks=False)
+            st = posix.lstat(self.path)
             if (st.st_dev, st.st_ino) == self._ino:
-                os.unlink(self.path)
+                posix.unlink(self.path)
         except OSError:
             pass
-        os.close(self.fd)
+        posix.close(self.fd)
         self.fd = None
 
 
 def _read_pid(fd: int) -> int | None:
     try:
-        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        text = posix.pread(fd, 32, 0).decode("ascii", "replace").strip()
     except OSError:
         return None
     return int(text) if text.isdigit() else None
@@ -112,9 +117,26 @@ def _read_pid(fd: int) -> int | None:
 DEFAULT_DIR = "/run/vrrptui"
 
 
+def _is_link(path: "str | Path") -> bool:
+    try:
+        return _stat.S_ISLNK(posix.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 def runtime_dir_name() -> str:
     """Where pid files, control sockets and the VIP journal live ($VRRPTUI_RUNTIME_DIR, else /run/vrrptui)."""
-    return os.environ.get("VRRPTUI_RUNTIME_DIR") or DEFAULT_DIR
+    return _getenv("VRRPTUI_RUNTIME_DIR") or DEFAULT_DIR
+
+
+def _getenv(name: str) -> str | None:
+    """os.environ.get(NAME), before os is imported too: posix.environ is the environment the process
+    started with (bytes), which only os.environ's writes change."""
+    os = sys.modules.get("os")
+    if os is not None:
+        return os.environ.get(name)
+    value = posix.environ.get(name.encode())
+    return None if value is None else value.decode(sys.getfilesystemencoding(), "surrogateescape")
 
 
 def runtime_dir() -> "Path":
@@ -127,11 +149,32 @@ def config_lock_name(config_path: str) -> str:
     """The implicit pid file's name (in the runtime directory) of a daemon running CONFIG_PATH in this
     network namespace: `net<namespace inode>-<hash of the config's real path>.pid`."""
     try:
-        namespace = f"net{os.stat('/proc/self/ns/net').st_ino}"
+        namespace = f"net{posix.stat('/proc/self/ns/net').st_ino}"
     except OSError:
         namespace = "net"
-    digest = sha256(os.path.realpath(config_path).encode()).hexdigest()[:16]
+    digest = sha256(_realpath(config_path).encode()).hexdigest()[:16]
     return f"{namespace}-{digest}.pid"
+
+
+def _realpath(path: str) -> str:
+    """os.path.realpath(PATH): for a file that exists, the kernel's own answer (the file opened with O_PATH,
+    which reads nothing and never blocks, and its /proc/self/fd link read), which needs no os."""
+    try:
+        fd = posix.open(path, posix.O_PATH | posix.O_CLOEXEC)
+    except (OSError, ValueError):
+        fd = -1
+    if fd >= 0:
+        try:
+            real = posix.readlink(f"/proc/self/fd/{fd}")
+            if real.startswith("/") and not real.endswith(" (deleted)"):
+                return real
+        except OSError:
+            pass
+        finally:
+            posix.close(fd)
+    import os.path
+
+    return os.path.realpath(path)
 
 
 def config_lock_path(runtime_dir: "Path", config_path: str) -> "Path":
@@ -146,21 +189,23 @@ class UnsafeDirectory(OSError):
 def check_directory(directory: "str | Path") -> None:
     """Refuse `directory` unless it is a real directory owned by us (root) and writable by nobody else."""
     try:
-        st = os.lstat(directory)
+        st = posix.lstat(directory)
     except FileNotFoundError:
         raise UnsafeDirectory(f"{directory} does not exist") from None
-    if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
+    if _stat.S_ISLNK(st.st_mode) or not _stat.S_ISDIR(st.st_mode):
         raise UnsafeDirectory(f"{directory} is not a directory (a symlink or other file): remove it")
-    if st.st_uid not in (0, os.geteuid()):  # root's is trusted by anyone (`vrrptui status` as a user)
-        raise UnsafeDirectory(f"{directory} is owned by uid {st.st_uid}, not {os.geteuid()}: "
+    if st.st_uid not in (0, posix.geteuid()):  # root's is trusted by anyone (`vrrptui status` as a user)
+        raise UnsafeDirectory(f"{directory} is owned by uid {st.st_uid}, not {posix.geteuid()}: "
                               "remove it or set VRRPTUI_RUNTIME_DIR to a directory of ours")
-    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        raise UnsafeDirectory(f"{directory} is writable by group or others (mode {stat.S_IMODE(st.st_mode):o}): "
+    if st.st_mode & (_stat.S_IWGRP | _stat.S_IWOTH):
+        raise UnsafeDirectory(f"{directory} is writable by group or others (mode {_stat.S_IMODE(st.st_mode):o}): "
                               f"chmod go-w {directory}")
 
 
 def prepare_directory(directory: "str | Path") -> None:
     """Create `directory` (0755, parents as needed) if missing, then check it."""
+    import os
+
     missing: list[str] = []
     path = os.path.abspath(directory)
     while not os.path.lexists(path):

@@ -4,12 +4,13 @@ While it runs, the daemon keeps a journal of the VIPs it holds next to its per-c
 (`<runtime dir>/net<ns>-<config hash>.vips`), with the VIPs its instances may take (`may`
 lines: a kill -9 just after a takeover, before the journal is written again, still finds the
 new master's VIPs listed) and the VRRP sockets it listens on. A
-restarted daemon reads it first thing after the interpreter starts: `vrrptui.cli` calls
-`clean_up_early` before asyncio, argparse, the config parse or anything heavy is imported,
-and this module imports only os, fcntl, _socket and _struct (with pidfile and net/nlmsg, which
-import nothing more; none of them has `from __future__ import annotations`: it loads a module,
-~0.1-0.4 ms). The stale VIPs go with one rtnetlink request each (a few ms after the exec
-instead of after the whole start-up), then the journalled sockets are opened
+restarted daemon reads it first thing after the interpreter starts: `vrrptui.cli.before_site`
+calls `clean_up_early` before asyncio, argparse, the config parse or anything heavy is imported
+(and before site itself when the systemd unit runs the command as `PYTHON -S vrrptui`: bin/vrrptui),
+and this module imports only posix, _stat, errno, fcntl, _socket and _struct (with pidfile and
+net/nlmsg, which import nothing more; not os, ~1.2 ms; none of them has `from __future__ import
+annotations`: it loads a module, ~0.1-0.4 ms). The stale VIPs go with one rtnetlink request each
+(a few ms after the exec instead of after the whole start-up), then the journalled sockets are opened
 (daemon/earlylisten.py: the Master_Down_Timer counts from then). Only while holding the
 per-config lock, so a live daemon's VIPs are never touched; the runtime directory must be
 ours (pidfile.check_directory), the journal a plain file read without following a link and
@@ -24,9 +25,9 @@ at most JOURNAL_MAX bytes of it. The runtime's own check of every configured VIP
 """
 
 import _socket  # socket's C half: the socket module's imports (enum, selectors) cost a restart ~5 ms
+import _stat
 import errno
-import os
-import stat
+import posix  # os's C half: os itself costs a restart ~1.2 ms, and the `vrrptui` command imports it after
 
 from vrrptui.daemon.pidfile import (
     PidFile,
@@ -84,14 +85,14 @@ class VipJournal:
         lines += sorted(f"listen {key[0]} {key[1]} {key[2]} {JOIN[join]}\n" for key, join in self.listening())
         lines += [f"resign {ifname} {family} {src} {dst} {advert.hex()} {protocol}\n"
                   for ifname, family, src, dst, advert, protocol in self.resigning()]
-        directory, name = os.path.split(self.path)
-        tmp = os.path.join(directory, f".{name}.{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        head, slash, name = str(self.path).rpartition("/")
+        tmp = f"{head}{slash}.{name}.{posix.getpid()}"
+        fd = posix.open(tmp, posix.O_WRONLY | posix.O_CREAT | posix.O_TRUNC | posix.O_NOFOLLOW | posix.O_CLOEXEC, 0o600)
         try:
-            os.write(fd, "".join(lines).encode())
+            posix.write(fd, "".join(lines).encode())
         finally:
-            os.close(fd)
-        os.replace(tmp, self.path)
+            posix.close(fd)
+        posix.replace(tmp, self.path)
 
     def read(self) -> list[Held]:
         """The VIPs held, each checked: a line that is not `IFNAME ADDRESS/PREFIX` is skipped."""
@@ -140,19 +141,19 @@ class VipJournal:
     def _lines(self) -> list[str]:
         """The journal's lines: a plain file (no link, no FIFO), at most JOURNAL_MAX bytes of it."""
         try:
-            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+            fd = posix.open(self.path, posix.O_RDONLY | posix.O_NOFOLLOW | posix.O_CLOEXEC | posix.O_NONBLOCK)
         except OSError:
             return []
         try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
+            if not _stat.S_ISREG(posix.fstat(fd).st_mode):
                 return []
-            return os.read(fd, JOURNAL_MAX).decode(errors="replace").splitlines()
+            return posix.read(fd, JOURNAL_MAX).decode(errors="replace").splitlines()
         finally:
-            os.close(fd)
+            posix.close(fd)
 
     def clear(self) -> None:
         try:
-            os.unlink(self.path)
+            posix.unlink(self.path)
         except FileNotFoundError:
             pass
 
@@ -179,12 +180,12 @@ def _held(ifname: str, written: str) -> list[Held]:
 
 
 def journal_path(config_path: str) -> str:
-    return os.path.join(runtime_dir_name(), config_lock_name(config_path).removesuffix(".pid") + SUFFIX)
+    return f"{runtime_dir_name()}/{config_lock_name(config_path).removesuffix('.pid')}{SUFFIX}"
 
 
 def clean_up_early(argv: list[str]) -> None:
     """`vrrptui [daemon options]` as root: remove what the journal of this config lists, keep the lines."""
-    if os.geteuid() != 0:
+    if posix.geteuid() != 0:
         return
     try:
         config = daemon_config(argv)
@@ -270,13 +271,15 @@ def remove_journalled(config_path: str, resign: "Resigner | None" = None, wait: 
     """
     directory = runtime_dir_name()
     journal = VipJournal(journal_path(config_path))
-    if not os.path.lexists(journal.path):
+    try:
+        posix.lstat(journal.path)
+    except OSError:
         return []
     try:
         check_directory(directory)
     except UnsafeDirectory:
         return []  # the daemon's own claim of its lock says why
-    lock = PidFile(os.path.join(directory, config_lock_name(config_path)),
+    lock = PidFile(f"{directory}/{config_lock_name(config_path)}",
                    f"config {config_path} in this network namespace")
     try:
         lock.acquire(wait)
@@ -317,7 +320,7 @@ def _remove(journal: VipJournal) -> list[str]:
             if code == 0 or isinstance(code, bytes):
                 lines.append(f"removed {written} from {ifname}, left by an earlier run (killed)")
             elif code not in (errno.EADDRNOTAVAIL, errno.ENODEV):
-                lines.append(f"cannot remove stale VIP {written} from {ifname}: {os.strerror(code)}")
+                lines.append(f"cannot remove stale VIP {written} from {ifname}: {posix.strerror(code)}")
     finally:
         sock.close()
     journal.clear()

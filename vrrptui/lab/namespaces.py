@@ -108,5 +108,15 @@ def vrrptui_command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "vrrptui"]
 
 
+def service_command() -> list[str]:
+    """vrrptui_command() as the systemd unit runs it (daemon/install.py): the interpreter of its #! line with -S,
+    then the command. The lab's daemons start so; `vrrptui status` and the like run the typed command."""
+    from vrrptui.daemon.install import interpreter_of
+
+    command = vrrptui_command()
+    python = interpreter_of(command[0]) if len(command) == 1 else None
+    return [python, "-S", command[0]] if python else command
+
+
 def keepalived_binary() -> str:
     return shutil.which("keepalived") or "/usr/sbin/keepalived"

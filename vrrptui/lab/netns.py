@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from vrrptui.lab.namespaces import (
-    PREFIX, LabError, destroy_namespace, keepalived_binary, list_namespaces, namespace_pids, run_ip, vrrptui_command,
+    PREFIX, LabError, destroy_namespace, keepalived_binary, list_namespaces, namespace_pids, run_ip, service_command,
     wait_for,
 )
 from vrrptui.lab.witness import Capture, Pinger, SeenAdvert, parse_advert
@@ -436,8 +436,9 @@ class Lab:
         return proc
 
     def vrrptui_argv(self, node: str, conf_path: Path | str, extra_args: Sequence[str] = ()) -> list[str]:
-        """The command `start_vrrptui` runs inside NODE (without the `ip netns exec` prefix)."""
-        return [*vrrptui_command(), "--headless", str(conf_path), *extra_args]
+        """The command `start_vrrptui` runs inside NODE (without the `ip netns exec` prefix): the daemon as the
+        systemd unit starts it (`PYTHON -S vrrptui`, namespaces.service_command)."""
+        return [*service_command(), "--headless", str(conf_path), *extra_args]
 
     def start_vrrptui(self, node: str, conf_text: str, extra_args: Sequence[str] = (),
                       tag: str = "vrrptui", private_runtime: bool = True) -> subprocess.Popen[Any]:
