@@ -244,6 +244,9 @@ def case_kill_restart(run: Run) -> Figures:
     back = run.watch.first(VIP, "r1", True, t1)
     return {"stale_removed_s": (removed - t1) if removed else float("nan"),
             "master_again_s": (back - t1) if back else float("nan"),
+            # r2 takes the VIP after Master_Down_Interval, then both hold it until the restart removes r1's:
+            # two_holders_s is 3 s less r2's takeover plus the removal
+            "r2_takeover_ms": run.vip_after_last_advert(t0),
             "two_holders_s": run.both(t0, end), "nobody_at_handback_ms": 1000 * run.nobody(t1, end),
             "holders_at_end": len(run.lab.vip_holders(VIP))}
 

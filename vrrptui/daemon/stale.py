@@ -104,18 +104,10 @@ class VipJournal:
 
     def read_all(self) -> list[Held]:
         """The held VIPs, then the claimable ones (`write` lists none as both), from one reading."""
-        fields = self._fields()
-        return _held_in(fields) + _claimable_in(fields)
+        return _all_in(self._fields())
 
     def read_listening(self) -> "Listening":
-        joins = {text: join for join, text in JOIN.items()}
-        entries = []
-        for line in self._lines():
-            fields = line.split()
-            if len(fields) == 5 and fields[0] == "listen" and fields[2] in ("4", "6") and fields[3].isdigit() \
-                    and fields[4] in joins:
-                entries.append(((fields[1], int(fields[2]), int(fields[3])), joins[fields[4]]))
-        return entries
+        return _listening_in(self._fields())
 
     def read_resigns(self) -> "list[Resign]":
         """The priority-0 adverts written (daemon/guardian.py sends them): lines `resign IFNAME 4|6 SRC DST HEX
@@ -158,6 +150,17 @@ class VipJournal:
             pass
 
 
+def _all_in(lines: list[list[str]]) -> list[Held]:
+    return _held_in(lines) + _claimable_in(lines)
+
+
+def _listening_in(lines: list[list[str]]) -> "Listening":
+    joins = {text: join for join, text in JOIN.items()}
+    return [((fields[1], int(fields[2]), int(fields[3])), joins[fields[4]]) for fields in lines
+            if len(fields) == 5 and fields[0] == "listen" and fields[2] in ("4", "6") and fields[3].isdigit()
+            and fields[4] in joins]
+
+
 def _held_in(lines: list[list[str]]) -> list[Held]:
     return [held for fields in lines if len(fields) == 2 for held in _held(fields[0], fields[1])]
 
@@ -180,7 +183,11 @@ def _held(ifname: str, written: str) -> list[Held]:
 
 
 def journal_path(config_path: str) -> str:
-    return f"{runtime_dir_name()}/{config_lock_name(config_path).removesuffix('.pid')}{SUFFIX}"
+    return f"{runtime_dir_name()}/{_journal_name(config_lock_name(config_path))}"
+
+
+def _journal_name(lock_name: str) -> str:
+    return lock_name.removesuffix(".pid") + SUFFIX
 
 
 def clean_up_early(argv: list[str]) -> None:
@@ -270,7 +277,8 @@ def remove_journalled(config_path: str, resign: "Resigner | None" = None, wait: 
     without a journal, or in a runtime directory that is not ours.
     """
     directory = runtime_dir_name()
-    journal = VipJournal(journal_path(config_path))
+    lock_name = config_lock_name(config_path)
+    journal = VipJournal(f"{directory}/{_journal_name(lock_name)}")
     try:
         posix.lstat(journal.path)
     except OSError:
@@ -279,7 +287,7 @@ def remove_journalled(config_path: str, resign: "Resigner | None" = None, wait: 
         check_directory(directory)
     except UnsafeDirectory:
         return []  # the daemon's own claim of its lock says why
-    lock = PidFile(f"{directory}/{config_lock_name(config_path)}",
+    lock = PidFile(f"{directory}/{lock_name}",
                    f"config {config_path} in this network namespace")
     try:
         lock.acquire(wait)
@@ -288,9 +296,10 @@ def remove_journalled(config_path: str, resign: "Resigner | None" = None, wait: 
     try:
         if resign is not None:
             lines = resign(journal.read_resigns())
-            return lines + _remove(journal)
-        listening = journal.read_listening()
-        lines = _remove(journal)  # clean up first
+            return lines + _remove(journal, journal.read_all())
+        fields = journal._fields()  # one reading
+        lines = _remove(journal, _all_in(fields))  # clean up first
+        listening = _listening_in(fields)
         from vrrptui.daemon import earlylisten
 
         earlylisten.listen(listening)
@@ -299,7 +308,7 @@ def remove_journalled(config_path: str, resign: "Resigner | None" = None, wait: 
         lock.release()
 
 
-def _remove(journal: VipJournal) -> list[str]:
+def _remove(journal: VipJournal, vips: list[Held]) -> list[str]:
     """One RTM_DELADDR per journalled VIP, held or claimable (one the instances may have added after the
     journal was last written: none is left but by a run that died), on a netlink socket of this namespace;
     the journal goes. Only the VIPs that were there are logged."""
@@ -307,7 +316,7 @@ def _remove(journal: VipJournal) -> list[str]:
     sock = _socket.socket(_socket.AF_NETLINK, _socket.SOCK_RAW | _socket.SOCK_CLOEXEC, nlmsg.NETLINK_ROUTE)
     try:
         sock.bind((0, 0))  # no timeout: nlmsg.receive() bounds the wait
-        for seq, (ifname, written, family, packed, prefixlen) in enumerate(journal.read_all(), 1):
+        for seq, (ifname, written, family, packed, prefixlen) in enumerate(vips, 1):
             try:
                 index = _socket.if_nametoindex(ifname)
             except (OSError, ValueError):
