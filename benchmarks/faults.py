@@ -235,7 +235,7 @@ def lost(run: Run, start: float, end: float) -> int:
 def case_kill_restart(run: Run) -> Figures:
     t0 = time.time()
     kill_tree(run.r1)
-    time.sleep(3.0)
+    time.sleep(max(0.0, t0 + 3.0 - time.time()))  # 3 s after the kill, however long the killed tree took to go
     t1 = time.time()
     run.r1 = run.start("r1", 150)  # same config file: keepalived and vrrptui find what the killed run left
     time.sleep(3.0)
@@ -337,7 +337,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--vrrptui-command", metavar="PATH",
                     help="the vrrptui command to run, e.g. one `pip install .` put in a plain venv, as a user has it "
                          "(default: this venv's; sets VRRPTUI_COMMAND for vrrptui.lab)")
+    ap.add_argument("--typed", action="store_true",
+                    help="start vrrptui as an operator types it (the command, site first) instead of as the systemd "
+                         "unit does (PYTHON -S vrrptui); sets VRRPTUI_LAB_TYPED for vrrptui.lab")
     args = ap.parse_args(argv)
+    if args.typed:
+        os.environ["VRRPTUI_LAB_TYPED"] = "1"
     if args.vrrptui_command:
         os.environ["VRRPTUI_COMMAND"] = os.path.abspath(args.vrrptui_command)
     # The daemon as installed: `pip install .` compiles its bytecode. Without this, a tree imported only
@@ -374,13 +379,13 @@ def main(argv: list[str] | None = None) -> int:
         for impl in impls:
             print(f"{name}: {impl} ({n} run{'s' if n > 1 else ''})", file=sys.stderr, flush=True)
             results[name][impl] = run_case(impl, case, n, **kw)
-    print(f"vrrptui: {' '.join(service_command())} (as the systemd unit runs it)")
+    print(f"vrrptui: {' '.join(service_command())}")
     print(f"{'case':<16} {'figure':<24}" + "".join(f" {impl:>18}" for impl in impls))
     for name, by_impl in results.items():
         for key in by_impl[impls[0]][0]:
             cells = [summary([r[key] for r in by_impl[impl]]) for impl in impls]
             print(f"{name:<16} {key:<24}" + "".join(f" {cell:>18}" for cell in cells))
-    if args.impl or (args.case and not args.merge):
+    if args.impl or args.typed or (args.case and not args.merge):
         return 0  # a partial run leaves the full results file alone
     if args.case:  # --merge: these cases' figures replace theirs in the results file
         results = {**json.loads(RESULTS.read_text())["results"], **results}

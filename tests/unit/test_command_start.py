@@ -120,3 +120,6 @@ def test_the_lab_runs_its_daemons_as_the_systemd_unit_does(monkeypatch, tmp_path
     assert service_command() == [sys.executable, "-S", str(COMMAND)]
     monkeypatch.setenv("VRRPTUI_COMMAND", str(tmp_path / "vrrptui"))
     assert service_command() == [str(tmp_path / "vrrptui")]  # no #! line to read: as it is
+    monkeypatch.delenv("VRRPTUI_COMMAND")
+    monkeypatch.setenv("VRRPTUI_LAB_TYPED", "1")  # benchmarks/faults.py --typed
+    assert service_command() == [str(COMMAND)]

@@ -15,7 +15,7 @@ exited, however that happened; then it reads end-of-file.
 
 It ignores SIGTERM, SIGINT and SIGHUP: systemd's stop signals the whole cgroup and ctrl+c the
 whole process group, and the guardian ends with the daemon, never before it. A kill of both
-(`pkill -9 vrrptui`, SIGKILL to the cgroup) leaves the VIPs to the next start's clean-up.
+(SIGKILL to the cgroup: `systemctl kill -s KILL vrrptui`) leaves the VIPs to the next start's clean-up.
 
     guardian = guard("/etc/keepalived/keepalived.conf", argv, log)   # in the daemon, once started
     guardian.stop()                                                   # as the daemon stops (if not None)

@@ -110,11 +110,12 @@ def vrrptui_command() -> list[str]:
 
 def service_command() -> list[str]:
     """vrrptui_command() as the systemd unit runs it (daemon/install.py): the interpreter of its #! line with -S,
-    then the command. The lab's daemons start so; `vrrptui status` and the like run the typed command."""
+    then the command. The lab's daemons start so; `vrrptui status` and the like run the typed command, and so
+    do the daemons with $VRRPTUI_LAB_TYPED set (benchmarks/faults.py --typed)."""
     from vrrptui.daemon.install import interpreter_of
 
     command = vrrptui_command()
-    python = interpreter_of(command[0]) if len(command) == 1 else None
+    python = interpreter_of(command[0]) if len(command) == 1 and not os.environ.get("VRRPTUI_LAB_TYPED") else None
     return [python, "-S", command[0]] if python else command
 
 

@@ -337,7 +337,7 @@ class Lab:
         return int(proc.returncode)
 
     def kill_tree(self, proc: subprocess.Popen[Any]) -> None:
-        """kill -9 of a daemon and all its processes at once (`pkill -9 vrrptui`, a cgroup's SIGKILL)."""
+        """kill -9 of a daemon and all its processes at once (a cgroup's SIGKILL: `systemctl kill -s KILL vrrptui`)."""
         kill_tree(proc)
 
     def _batch(self, ns: str, commands: Iterable[str]) -> None:
