@@ -90,14 +90,13 @@ def before_site(args: list[str]) -> None:
     global _early_done
     if _early_done or not _is_daemon(args):
         return
-    _early_done = True
     import _signal  # type: ignore[import-not-found]  # built in; signal.py imports enum (~1 ms)
 
     for sig in (_signal.SIGHUP, _signal.SIGUSR1, _signal.SIGUSR2):
         _signal.signal(sig, _signal.SIG_IGN)
     from vrrptui.daemon.stale import clean_up_early
 
-    clean_up_early(args)
+    _early_done = clean_up_early(args)  # False: it needs site first (main() calls again once site has run)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -113,6 +113,20 @@ def test_run_without_site_the_command_runs_site_after_the_daemons_clean_up(tmp_p
     assert check.returncode == 0 and "VI_1" in check.stdout, check
 
 
+def test_run_without_site_a_command_line_only_argparse_reads_waits_for_site(tmp_path):
+    """An abbreviated option (`--metr`): only argparse reads it for sure, and its checks import prometheus_client,
+    which is not on the path before site. The clean-up then comes after site, once, and the start goes on to
+    the daemon's own error for the missing config: no ModuleNotFoundError."""
+    env = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1"}
+    run = subprocess.run([sys.executable, "-S", str(COMMAND), "-n", "-l", "--metr", "127.0.0.1:9165", "-f",
+                          str(tmp_path / "missing.conf")], capture_output=True, text=True, timeout=60,
+                         stdin=subprocess.DEVNULL, env=env)
+    assert run.returncode != 0 and "missing.conf" in run.stdout + run.stderr, run
+    assert "Traceback" not in run.stderr, run.stderr
+    names = imports_of(run.stderr)
+    assert names.index("site") < names.index("vrrptui.daemon.cmdline"), names
+
+
 def test_the_lab_runs_its_daemons_as_the_systemd_unit_does(monkeypatch, tmp_path):
     from vrrptui.lab.namespaces import service_command
 

@@ -28,6 +28,7 @@ import _socket  # socket's C half: the socket module's imports (enum, selectors)
 import _stat
 import errno
 import posix  # os's C half: os itself costs a restart ~1.2 ms, and the `vrrptui` command imports it after
+import sys
 
 from vrrptui.daemon.pidfile import (
     PidFile,
@@ -190,32 +191,40 @@ def _journal_name(lock_name: str) -> str:
     return lock_name.removesuffix(".pid") + SUFFIX
 
 
-def clean_up_early(argv: list[str]) -> None:
-    """`vrrptui [daemon options]` as root: remove what the journal of this config lists, keep the lines."""
+def clean_up_early(argv: list[str]) -> bool:
+    """`vrrptui [daemon options]` as root: remove what the journal of this config lists, keep the lines.
+
+    False when it must wait for site (the command run as `PYTHON -S vrrptui`, bin/vrrptui): a command
+    line only argparse reads for sure, whose checks may import installed packages (prometheus_client).
+    """
     if posix.geteuid() != 0:
-        return
+        return True
     try:
         config = daemon_config(argv)
     except ValueError:  # a form only argparse knows for sure
+        if "site" not in sys.modules:
+            return False
         from vrrptui.daemon.cmdline import parse
 
         try:
             args = parse(argv)
         except SystemExit:
-            return  # the daemon's own parse reports it
+            return True  # the daemon's own parse reports it
         config = None if args.config_test or args.version or args.signum is not None else args.config
     if config is not None:
         removed_at_start.extend(remove_journalled(config))
+    return True
 
 
 # The daemon's options (cmdline.build_parser) as its plain forms use them: -f CONF, -fCONF, --use-file=CONF,
-# flags clustered (-nlD). The rest (a refused or abbreviated option, a value that is checked, `--`) is ValueError.
+# flags clustered (-nlD). The rest (a refused or abbreviated option, `--`) is ValueError. Values are checked
+# by cmdline.parse afterwards: one it refuses stops the start after a dead run's VIPs went, which is as well.
 SHORT_FLAGS = "nlDGPBR"
-SHORT_VALUES = "fpricb"  # not -S and -u: their values are checked by cmdline.parse
+SHORT_VALUES = "fpricbSu"
 LONG_FLAGS = {"--dont-fork", "--log-console", "--log-detail", "--no-syslog", "--vrrp", "--no_bfd", "--dont-respawn",
-              "--headless"}
+              "--headless", "--no-control"}
 LONG_VALUES = {"--use-file", "--pid", "--vrrp_pid", "--config-id", "--checkers_pid", "--bfd_pid", "--syslog-socket",
-               "--syslog-ident"}
+               "--syslog-ident", "--log-facility", "--umask", "--metrics", "--drills", "--control"}
 NO_DAEMON = {"-t", "-v", "-h", "--config-test", "--version", "--signum", "--help"}  # the daemon does not start
 DEFAULT_CONF = "/etc/keepalived/keepalived.conf"
 
