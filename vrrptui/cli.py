@@ -71,10 +71,19 @@ SUBCOMMANDS: "dict[str, Callable[[list[str]], int]]" = {
 }
 
 
-def _is_daemon(args: list[str]) -> bool:
-    """Whether ARGS start the daemon (what main() does with them when no branch before takes them)."""
-    return (bool(args) and args[0] not in ("-h", "--help") and args[0] not in SUBCOMMANDS and "--check" not in args
-            and (args[0].startswith("-") or "--headless" in args))
+def _mode(args: list[str]) -> str:
+    """What ARGS ask for (main() runs it; before_site acts on "daemon" alone)."""
+    if not args:
+        return "usage"
+    if args[0] in ("-h", "--help"):
+        return "help"
+    if args[0] in SUBCOMMANDS:
+        return "subcommand"
+    if "--check" in args:
+        return "check"
+    if args[0].startswith("-") or "--headless" in args:
+        return "daemon"
+    return "console"
 
 
 _early_done = False
@@ -88,7 +97,7 @@ def before_site(args: list[str]) -> None:
     Then a killed run's VIPs go (daemon/stale.py): before site, asyncio, argparse and the config parse.
     """
     global _early_done
-    if _early_done or not _is_daemon(args):
+    if _early_done or _mode(args) != "daemon":
         return
     import _signal  # type: ignore[import-not-found]  # built in; signal.py imports enum (~1 ms)
 
@@ -101,24 +110,25 @@ def before_site(args: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if not args:
+    mode = _mode(args)
+    if mode == "usage":
         print(USAGE, end="", file=sys.stderr)
         return 2
-    if args[0] in ("-h", "--help"):
+    if mode == "help":
         from vrrptui.daemon.cmdline import build_parser
 
         print(USAGE)
         build_parser().print_help()
         return 0
-    if args[0] in SUBCOMMANDS:
+    if mode == "subcommand":
         return SUBCOMMANDS[args[0]](args[1:])
-    if "--check" in args:
+    if mode == "check":
         from vrrptui.config.check import main as check_main
 
         rest, keys = _take_keys([a for a in args if a != "--check"])
         code = check_main(rest)
         return code or (_check_keys(keys) if keys else 0)
-    if _is_daemon(args):
+    if mode == "daemon":
         before_site(args)  # done already when the `vrrptui` command started it
         from vrrptui.daemon.notls import import_asyncio
 
