@@ -74,21 +74,24 @@ def _vips_cell(inst: VrrpInstance) -> list[str]:
     return lines or ["-"]
 
 
+def _tracker(what: str, weight: int, reverse: bool, fault: str, reversed_fault: str = "") -> str:
+    """A tracker's line: its weight (and `reverse`), or, weight 0, what puts the instance in FAULT."""
+    if weight:
+        return f"{what} weight {weight}" + (" reverse" if reverse else "")
+    return f"{what} ({reversed_fault if reverse else fault}: FAULT)"
+
+
 def _track_cell(inst: VrrpInstance, config: Config) -> list[str]:
     lines = []
     for t in inst.track_interfaces:
-        lines.append(f"interface {t.name}" + (f" weight {t.weight}" if t.weight else
-                                              " (up: FAULT)" if t.reverse else " (down: FAULT)")
-                     + (" reverse" if t.reverse and t.weight else ""))
+        lines.append(_tracker(f"interface {t.name}", t.weight, t.reverse, "down", "up"))
     for ts in inst.track_scripts:
         script = config.script(ts.name)
         weight = ts.weight if ts.weight is not None else script.weight
         reverse = ts.reverse if ts.reverse is not None else script.weight_reverse
-        lines.append(f"script {ts.name}" + (f" weight {weight}" if weight else
-                                            " (succeeds: FAULT)" if reverse else " (fail: FAULT)")
-                     + (" reverse" if reverse and weight else ""))
+        lines.append(_tracker(f"script {ts.name}", weight, reverse, "fail", "succeeds"))
     for tf in inst.track_files:
-        lines.append(f"file {tf.name}" + (f" weight {tf.weight}" if tf.weight else " (non-zero: FAULT)"))
+        lines.append(_tracker(f"file {tf.name}", tf.weight, False, "non-zero"))
     for tp in inst.track_processes:
         lines.append(f"process {tp.name}" + (f" weight {tp.weight}" if tp.weight else " (not running: FAULT)")
                      + (" reverse" if tp.reverse else ""))

@@ -49,11 +49,7 @@ WantedBy=multi-user.target
 
 def unit_text(binary: str, python: str | None = None) -> str:
     """The unit for the vrrptui command BINARY, run by the interpreter PYTHON with -S when given."""
-    return UNIT.format(bin=exec_start(binary, python))
-
-
-def exec_start(binary: str, python: str | None) -> str:
-    return f"{python} -S {binary}" if python else binary
+    return UNIT.format(bin=f"{python} -S {binary}" if python else binary)
 
 
 def interpreter_of(binary: str) -> str | None:
